@@ -1,0 +1,59 @@
+# The README's commands. Every tool is pinned and fetched through Go, so a
+# machine needs only Go (and redis-server for the Redis tests).
+BUF := go run github.com/bufbuild/buf/cmd/buf@v1.75.0
+GENERATED := proto/innovation gateway/openapi
+
+.PHONY: run test vet fmt-check lint generate check-generate unit deploy-test bench dev-certs multiregion
+
+run:
+	go run ./cmd/motor
+
+test: vet fmt-check lint check-generate unit deploy-test
+
+vet:
+	go vet ./...
+
+fmt-check:
+	@out="$$(gofmt -l .)"; if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
+
+lint:
+	$(BUF) lint
+
+generate:
+	find proto -name '*.pb.go' -o -name '*.pb.gw.go' | xargs rm -f
+	rm -rf gateway/openapi
+	$(BUF) generate
+
+# Regenerates into a temporary folder and compares with the committed code,
+# so a stale generated file fails the build without touching the tree.
+check-generate:
+	@set -e; tmp="$$(mktemp -d)"; trap 'rm -rf "$$tmp"' EXIT; \
+	$(BUF) generate -o "$$tmp"; \
+	for d in $(GENERATED); do \
+		if ! diff -r -x '*.proto' "$$tmp/$$d" "$$d" >/dev/null 2>&1; then \
+			echo "generated code in $$d is stale: run 'make generate'"; \
+			diff -r -x '*.proto' "$$tmp/$$d" "$$d" | head -40; \
+			exit 1; \
+		fi; \
+	done; \
+	echo "generated code is current"
+
+# The Kubernetes manifests: a module of their own (deploy/go.mod), so the
+# services' dependencies stay lean.
+deploy-test:
+	cd deploy && go vet ./... && go test ./...
+
+unit:
+	go test -race -count=1 ./...
+
+bench:
+	go test -run '^$$' -bench . -benchtime 2000x ./internal/store/...
+
+# A dev CA and mTLS certificates for the README's three local deployments.
+dev-certs:
+	go run ./cmd/motor certs -out certs -regions vasterbotten,uppsala,national
+
+# Västerbotten, Uppsala and the national deployment on loopback, each with its
+# own redis-server, over mTLS with dev certificates.
+multiregion:
+	deploy/local/multiregion.sh
