@@ -1,0 +1,514 @@
+package auth
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"net/url"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+const (
+	// refetchInterval bounds how often a token naming an unknown kid may
+	// make the verifier reload its key set, so random kids cannot be used to
+	// hammer the identity provider.
+	refetchInterval = 30 * time.Second
+	defaultLeeway   = 30 * time.Second
+	fetchTimeout    = 10 * time.Second
+	maxJWKSBytes    = 1 << 20
+	// maxTokenBytes is far above any real token and keeps a hostile header
+	// from costing more than a few decodes.
+	maxTokenBytes = 16 << 10
+	// latestDate bounds numeric dates to year 9999 so conversions to
+	// time.Time cannot overflow.
+	latestDate = 253402300799
+)
+
+// Config says which tokens a Verifier accepts.
+type Config struct {
+	Issuer     string
+	Audience   string
+	Algorithms []string      // allow-list; default {"RS256","ES256","EdDSA"}; "none" and HS* are never accepted
+	JWKSFile   string        // path to a JWKS JSON file, or
+	JWKSURL    string        // an https/http URL serving a JWKS (refetched when a token names an unknown kid, at most once per 30s)
+	Leeway     time.Duration // clock skew allowance, default 30s
+	HTTPClient *http.Client
+	Now        func() time.Time // for tests; default time.Now
+}
+
+// Verifier validates bearer tokens against one issuer, audience and key set.
+// It is safe for concurrent use.
+type Verifier struct {
+	issuer   string
+	audience string
+	algs     []string
+	leeway   time.Duration
+	now      func() time.Time
+	source   keySource // nil: a fixed key set (dev mode)
+
+	keys atomic.Pointer[keySet]
+
+	// refetchMu serialises reloads and guards the two fields after it. A
+	// mutex is enough because waiting callers re-check the key set after
+	// acquiring it, and a reload is bounded by fetchTimeout.
+	refetchMu      sync.Mutex
+	lastRefetch    time.Time
+	lastRefetchErr error
+}
+
+// keySource loads a JWKS document.
+type keySource interface {
+	load(ctx context.Context) ([]byte, error)
+	String() string
+}
+
+type fileSource string
+
+func (f fileSource) load(context.Context) ([]byte, error) {
+	data, err := os.ReadFile(string(f))
+	if err != nil {
+		return nil, fmt.Errorf("os.ReadFile: %w", err)
+	}
+	return data, nil
+}
+
+func (f fileSource) String() string { return string(f) }
+
+type urlSource struct {
+	url    string
+	client *http.Client
+}
+
+func (u urlSource) load(ctx context.Context) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(ctx, fetchTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.url, nil)
+	if err != nil {
+		return nil, fmt.Errorf("http.NewRequestWithContext: %w", err)
+	}
+	req.Header.Set("Accept", "application/jwk-set+json, application/json")
+	resp, err := u.client.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("http.Client.Do: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("GET %s: %s", u.url, resp.Status)
+	}
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxJWKSBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", u.url, err)
+	}
+	if len(data) > maxJWKSBytes {
+		return nil, fmt.Errorf("GET %s: key set larger than %d bytes", u.url, maxJWKSBytes)
+	}
+	return data, nil
+}
+
+func (u urlSource) String() string { return u.url }
+
+// NewVerifier checks cfg and loads the key set once, so a deployment with a
+// wrong JWKS location fails at start-up instead of on its first request.
+func NewVerifier(ctx context.Context, cfg Config) (*Verifier, error) {
+	v, err := newVerifier(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("auth.NewVerifier: %w", err)
+	}
+	switch {
+	case cfg.JWKSFile != "" && cfg.JWKSURL != "":
+		return nil, errors.New("auth.NewVerifier: set JWKSFile or JWKSURL, not both")
+	case cfg.JWKSFile != "":
+		v.source = fileSource(cfg.JWKSFile)
+	case cfg.JWKSURL != "":
+		u, err := url.Parse(cfg.JWKSURL)
+		if err != nil {
+			return nil, fmt.Errorf("auth.NewVerifier: JWKSURL: %w", err)
+		}
+		if (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			return nil, fmt.Errorf("auth.NewVerifier: JWKSURL %q is not an http(s) URL", cfg.JWKSURL)
+		}
+		client := cfg.HTTPClient
+		if client == nil {
+			client = &http.Client{Timeout: fetchTimeout}
+		}
+		v.source = urlSource{url: cfg.JWKSURL, client: client}
+	default:
+		return nil, errors.New("auth.NewVerifier: no key set: set JWKSFile or JWKSURL")
+	}
+	set, err := loadKeySet(ctx, v.source)
+	if err != nil {
+		return nil, fmt.Errorf("auth.NewVerifier: %w", err)
+	}
+	v.keys.Store(set)
+	return v, nil
+}
+
+// newVerifier applies defaults and checks everything in cfg but the key set.
+func newVerifier(cfg Config) (*Verifier, error) {
+	if cfg.Issuer == "" {
+		return nil, errors.New("issuer required")
+	}
+	if cfg.Audience == "" {
+		return nil, errors.New("audience required")
+	}
+	algs := cfg.Algorithms
+	if len(algs) == 0 {
+		algs = []string{"RS256", "ES256", "EdDSA"}
+	}
+	for _, a := range algs {
+		if why := forbiddenAlgorithm(a); why != "" {
+			return nil, errors.New(why)
+		}
+		if _, ok := algorithmByName(a); !ok {
+			return nil, fmt.Errorf("algorithm %q is not supported", a)
+		}
+	}
+	leeway := cfg.Leeway
+	switch {
+	case leeway < 0:
+		return nil, fmt.Errorf("negative leeway %v", leeway)
+	case leeway == 0:
+		leeway = defaultLeeway
+	}
+	now := cfg.Now
+	if now == nil {
+		now = time.Now
+	}
+	return &Verifier{
+		issuer:   cfg.Issuer,
+		audience: cfg.Audience,
+		algs:     slices.Clone(algs),
+		leeway:   leeway,
+		now:      now,
+	}, nil
+}
+
+func loadKeySet(ctx context.Context, src keySource) (*keySet, error) {
+	data, err := src.load(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("loading JWKS from %s: %w", src, err)
+	}
+	set, err := parseJWKS(data)
+	if err != nil {
+		return nil, fmt.Errorf("JWKS from %s: %w", src, err)
+	}
+	return set, nil
+}
+
+// header is the JOSE header members this package reads.
+type header struct {
+	Alg  string          `json:"alg"`
+	Kid  string          `json:"kid"`
+	Crit json.RawMessage `json:"crit"`
+}
+
+// claims is the token payload. Unknown members are ignored.
+type claims struct {
+	Issuer    string       `json:"iss"`
+	Subject   string       `json:"sub"`
+	Audience  audience     `json:"aud"`
+	ExpiresAt *numericDate `json:"exp"`
+	NotBefore *numericDate `json:"nbf"`
+	IssuedAt  *numericDate `json:"iat"`
+	Name      string       `json:"name"`
+	Region    string       `json:"region"`
+	Roles     []string     `json:"roles"`
+	Partner   string       `json:"partner"`
+}
+
+// audience is "aud", which RFC 7519 allows as a string or an array.
+type audience []string
+
+func (a *audience) UnmarshalJSON(b []byte) error {
+	if bytes.Equal(bytes.TrimSpace(b), []byte("null")) {
+		*a = nil
+		return nil
+	}
+	var one string
+	if err := json.Unmarshal(b, &one); err == nil {
+		*a = audience{one}
+		return nil
+	}
+	var many []string
+	if err := json.Unmarshal(b, &many); err != nil {
+		return errors.New("aud must be a string or an array of strings")
+	}
+	*a = many
+	return nil
+}
+
+// numericDate is seconds since the epoch; RFC 7519 allows fractions.
+type numericDate struct{ time.Time }
+
+func (d *numericDate) UnmarshalJSON(b []byte) error {
+	var f float64
+	if err := json.Unmarshal(b, &f); err != nil {
+		return errors.New("not a number of seconds since the epoch")
+	}
+	if math.IsNaN(f) || f < 0 || f > latestDate {
+		return fmt.Errorf("%v is out of range", f)
+	}
+	sec, frac := math.Modf(f)
+	d.Time = time.Unix(int64(sec), int64(frac*1e9)).UTC()
+	return nil
+}
+
+func fail(kind error, format string, args ...any) error {
+	return &tokenError{kind: kind, msg: fmt.Sprintf(format, args...)}
+}
+
+// stamp formats times in messages; seconds are what tokens carry.
+func stamp(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+
+// Verify checks raw and returns the identity it carries. The signature is
+// checked before any claim, so nothing an attacker wrote drives the outcome
+// of the later checks.
+func (v *Verifier) Verify(ctx context.Context, raw string) (*Identity, error) {
+	if raw == "" {
+		return nil, fail(ErrMalformed, "malformed token: empty")
+	}
+	if len(raw) > maxTokenBytes {
+		return nil, fail(ErrMalformed, "malformed token: %d bytes, more than the %d accepted", len(raw), maxTokenBytes)
+	}
+	// Only the JWS compact alphabet is allowed: base64 decoders skip line
+	// breaks, which would give one signature many spellings.
+	for i := 0; i < len(raw); i++ {
+		c := raw[i]
+		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return nil, fail(ErrMalformed, "malformed token: character %q at offset %d is not base64url", c, i)
+		}
+	}
+	parts := strings.Split(raw, ".")
+	switch len(parts) {
+	case 3:
+	case 5:
+		return nil, fail(ErrMalformed, "malformed token: encrypted tokens (JWE) are not accepted")
+	default:
+		return nil, fail(ErrMalformed, "malformed token: %d dot-separated parts, want 3 (header.payload.signature)", len(parts))
+	}
+
+	hdrJSON, err := decodeB64(parts[0])
+	if err != nil {
+		return nil, fail(ErrMalformed, "malformed token: header is not base64url: %v", err)
+	}
+	var hdr header
+	if err := json.Unmarshal(hdrJSON, &hdr); err != nil {
+		return nil, fail(ErrMalformed, "malformed token: header is not a JSON object: %v", err)
+	}
+	if hdr.Crit != nil {
+		// RFC 7515 §4.1.11: extensions the recipient does not understand
+		// must make it reject the token, and this package knows none.
+		return nil, fail(ErrMalformed, "malformed token: critical header extensions %s are not supported", hdr.Crit)
+	}
+	// Header values end up in error messages sent back to the caller; keep
+	// them short and printable.
+	if len(hdr.Alg) > 32 || !printable(hdr.Alg) {
+		return nil, fail(ErrMalformed, "malformed token: header alg is not an algorithm name")
+	}
+	if len(hdr.Kid) > 256 || !printable(hdr.Kid) {
+		return nil, fail(ErrMalformed, "malformed token: header kid is longer than 256 bytes or not printable ASCII")
+	}
+	alg, err := v.algorithm(hdr.Alg)
+	if err != nil {
+		return nil, err
+	}
+	key, err := v.key(ctx, hdr.Kid, alg)
+	if err != nil {
+		return nil, err
+	}
+	sig, err := decodeB64(parts[2])
+	if err != nil {
+		return nil, fail(ErrMalformed, "malformed token: signature is not base64url: %v", err)
+	}
+	signingInput := raw[:len(parts[0])+1+len(parts[1])]
+	if !key.verify(alg, []byte(signingInput), sig) {
+		return nil, fail(ErrSignature, "signature does not verify with key %q (%s)", key.kid, alg.name)
+	}
+
+	payload, err := decodeB64(parts[1])
+	if err != nil {
+		return nil, fail(ErrMalformed, "malformed token: payload is not base64url: %v", err)
+	}
+	var c claims
+	if err := json.Unmarshal(payload, &c); err != nil {
+		return nil, fail(ErrMalformed, "malformed token: claims are not a valid JSON object: %v", err)
+	}
+	if err := v.checkClaims(&c); err != nil {
+		return nil, err
+	}
+	return identityFrom(&c, raw)
+}
+
+func printable(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+func (v *Verifier) algorithm(name string) (algorithm, error) {
+	if name == "" {
+		return algorithm{}, fail(ErrMalformed, "malformed token: header has no alg")
+	}
+	if why := forbiddenAlgorithm(name); why != "" {
+		return algorithm{}, fail(ErrAlgorithm, "%s", why)
+	}
+	if !slices.Contains(v.algs, name) {
+		return algorithm{}, fail(ErrAlgorithm, "algorithm %s is not in the allow-list %v", name, v.algs)
+	}
+	a, ok := algorithmByName(name)
+	if !ok { // newVerifier only lets known names into the allow-list
+		return algorithm{}, fail(ErrAlgorithm, "algorithm %s is not supported", name)
+	}
+	return a, nil
+}
+
+// key finds the key for kid that fits alg, reloading the key set once when
+// kid is unknown: that is how an identity provider's key rotation arrives.
+func (v *Verifier) key(ctx context.Context, kid string, alg algorithm) (*jwk, error) {
+	set := v.keys.Load()
+	if kid != "" && set.byKID[kid] == nil && v.source != nil {
+		var err error
+		if set, err = v.refetch(ctx, kid); err != nil {
+			return nil, err
+		}
+	}
+	var candidates []*jwk
+	if kid == "" {
+		// Tokens without kid are only unambiguous against a single-key set.
+		if len(set.all) != 1 {
+			return nil, fail(ErrUnknownKey, "token names no kid and the key set holds %d keys", len(set.all))
+		}
+		candidates = set.all
+	} else {
+		candidates = set.byKID[kid]
+	}
+	if len(candidates) == 0 {
+		if why, ok := set.rejected[kid]; ok {
+			return nil, fail(ErrUnknownKey, "key %q of the key set is unusable: %s", kid, why)
+		}
+		return nil, fail(ErrUnknownKey, "unknown kid %q", kid)
+	}
+	var firstErr error
+	for _, k := range candidates {
+		err := k.compatible(alg)
+		if err == nil {
+			return k, nil
+		}
+		if firstErr == nil {
+			firstErr = err
+		}
+	}
+	return nil, firstErr
+}
+
+// refetch reloads the key set for a token naming kid, at most once per
+// refetchInterval. It returns the freshest set it has.
+func (v *Verifier) refetch(ctx context.Context, kid string) (*keySet, error) {
+	v.refetchMu.Lock()
+	defer v.refetchMu.Unlock()
+	// Another caller may have reloaded while this one waited.
+	if set := v.keys.Load(); set.byKID[kid] != nil {
+		return set, nil
+	}
+	now := v.now()
+	if !v.lastRefetch.IsZero() && now.Sub(v.lastRefetch) < refetchInterval {
+		if v.lastRefetchErr != nil {
+			return nil, v.lastRefetchErr
+		}
+		return v.keys.Load(), nil
+	}
+	v.lastRefetch = now
+	// The reload serves every caller waiting on the mutex, so one client
+	// hanging up must not abort it.
+	set, err := loadKeySet(context.WithoutCancel(ctx), v.source)
+	if err != nil {
+		v.lastRefetchErr = fail(ErrKeysUnavailable, "reloading the key set for an unknown kid failed: %v", err)
+		return nil, v.lastRefetchErr
+	}
+	v.lastRefetchErr = nil
+	v.keys.Store(set)
+	return set, nil
+}
+
+func (v *Verifier) checkClaims(c *claims) error {
+	now := v.now()
+	if c.Issuer != v.issuer {
+		return fail(ErrClaims, "issuer %q not accepted (want %q)", c.Issuer, v.issuer)
+	}
+	if !slices.Contains(c.Audience, v.audience) {
+		if len(c.Audience) == 0 {
+			return fail(ErrClaims, "token has no audience (want %q)", v.audience)
+		}
+		return fail(ErrClaims, "audience %q not accepted (want %q)", strings.Join(c.Audience, ","), v.audience)
+	}
+	if c.ExpiresAt == nil {
+		return fail(ErrClaims, "token has no exp claim")
+	}
+	if now.After(c.ExpiresAt.Add(v.leeway)) {
+		return fail(ErrExpired, "token expired at %s (now %s, leeway %v)", stamp(c.ExpiresAt.Time), stamp(now), v.leeway)
+	}
+	if c.NotBefore != nil && now.Add(v.leeway).Before(c.NotBefore.Time) {
+		return fail(ErrNotYetValid, "token not valid before %s (now %s, leeway %v)", stamp(c.NotBefore.Time), stamp(now), v.leeway)
+	}
+	if c.IssuedAt != nil {
+		if now.Add(v.leeway).Before(c.IssuedAt.Time) {
+			return fail(ErrNotYetValid, "token issued in the future at %s (now %s, leeway %v)", stamp(c.IssuedAt.Time), stamp(now), v.leeway)
+		}
+		if c.IssuedAt.After(c.ExpiresAt.Time) {
+			return fail(ErrClaims, "token issued at %s, after it expires at %s", stamp(c.IssuedAt.Time), stamp(c.ExpiresAt.Time))
+		}
+	}
+	if c.Subject == "" {
+		return fail(ErrClaims, "token has no sub claim")
+	}
+	if c.Region == "" {
+		return fail(ErrClaims, "token has no region claim")
+	}
+	return nil
+}
+
+// identityFrom builds the Identity and enforces the rules that tie roles to
+// other claims, so handlers can rely on them.
+func identityFrom(c *claims, raw string) (*Identity, error) {
+	id := &Identity{
+		Subject: c.Subject,
+		Name:    c.Name,
+		Region:  c.Region,
+		Partner: c.Partner,
+		Token:   raw,
+	}
+	for _, r := range c.Roles {
+		role := Role(r)
+		if !knownRole(role) {
+			return nil, fail(ErrClaims, "unknown role %q", r)
+		}
+		if !slices.Contains(id.Roles, role) {
+			id.Roles = append(id.Roles, role)
+		}
+	}
+	if len(id.Roles) == 0 {
+		// A person signed in through the identity provider without any
+		// grant is still someone who may submit ideas and needs.
+		id.Roles = []Role{Submitter}
+	}
+	if id.Has(Coordinator) && id.Region != NationalRegion {
+		return nil, fail(ErrClaims, "role coordinator requires region %q, token has region %q", NationalRegion, id.Region)
+	}
+	if id.Has(Partner) && id.Partner == "" {
+		return nil, fail(ErrClaims, "role partner requires a partner claim")
+	}
+	return id, nil
+}

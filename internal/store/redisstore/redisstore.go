@@ -1,0 +1,532 @@
+// Package redisstore owns the Redis backend of store.Store. Every key of a
+// namespace starts with the hash tag "{svc:region}:", so one namespace lives
+// in one hash slot and a Lua script may touch all of it, also on Redis
+// Cluster. Each Commit is a single Lua script, which Redis runs atomically.
+//
+// Layout, with P = "{svc:region}:":
+//
+//	P r:<key>    hash  v=version, d=value, x=the record's index entries
+//	P i:<index>  zset  members term\x00key, all with score 0 (lex order)
+//	P k:<idem>   hash  f=fingerprint, r=stored result
+//	P e          list  JSON events; an event's Seq is its list position
+package redisstore
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/extra/redisotel/v9"
+	"github.com/redis/go-redis/v9"
+	"github.com/redis/go-redis/v9/maintnotifications"
+
+	"github.com/innovationsmotorer/motor/internal/store"
+)
+
+const defaultLimit = 50
+
+// commitScript applies one store.Write. Redis does not roll back a script
+// that fails halfway, so every check (idempotency, then all versions) runs
+// before the first write, and the writes cannot fail on valid input.
+//
+// ARGV: prefix, idempotency key ("" for none), fingerprint, result, number
+// of puts, number of events; then per put key, expected version, delete
+// ("1"/"0"), value, encoded index entries; then one JSON string per event.
+// Values travel as separate arguments, never inside JSON, so arbitrary bytes
+// survive. KEYS[1] is the event list; it routes the call to the namespace's
+// slot on a cluster.
+var commitScript = redis.NewScript(`
+local p = ARGV[1]
+local idem = ARGV[2]
+if idem ~= '' then
+  local prev = redis.call('HMGET', p .. 'k:' .. idem, 'f', 'r')
+  if prev[1] then
+    if prev[1] == ARGV[3] then
+      return {'replay', prev[2] or ''}
+    end
+    return {'mismatch', idem}
+  end
+end
+
+local nputs = tonumber(ARGV[5])
+local nevents = tonumber(ARGV[6])
+local puts = {}
+local a = 7
+for i = 1, nputs do
+  puts[i] = {key = ARGV[a], ver = tonumber(ARGV[a + 1]), del = ARGV[a + 2] == '1', val = ARGV[a + 3], x = ARGV[a + 4]}
+  a = a + 5
+end
+
+for _, put in ipairs(puts) do
+  local cur = redis.call('HGET', p .. 'r:' .. put.key, 'v')
+  if cur then
+    cur = tonumber(cur)
+    if put.ver == 0 then
+      return {'exists', put.key}
+    end
+    if cur ~= put.ver then
+      return {'conflict', put.key, cur}
+    end
+    put.cur = cur
+  elseif put.ver ~= 0 then
+    return {'conflict', put.key, 0}
+  else
+    put.cur = 0
+  end
+end
+
+-- entries splits "index\0term\0index\0term\0..." into {index, term} pairs.
+local function entries(s)
+  local out = {}
+  local pos = 1
+  while pos <= #s do
+    local i = string.find(s, '\0', pos, true)
+    local t = string.find(s, '\0', i + 1, true)
+    out[#out + 1] = {string.sub(s, pos, i - 1), string.sub(s, i + 1, t - 1)}
+    pos = t + 1
+  end
+  return out
+end
+
+local out = {'ok'}
+for _, put in ipairs(puts) do
+  local rk = p .. 'r:' .. put.key
+  local old = redis.call('HGET', rk, 'x') or ''
+  if old ~= put.x then
+    local new = entries(put.x)
+    local keep, had = {}, {}
+    for _, e in ipairs(new) do
+      keep[e[1] .. '\0' .. e[2]] = true
+    end
+    for _, e in ipairs(entries(old)) do
+      local id = e[1] .. '\0' .. e[2]
+      had[id] = true
+      if not keep[id] then
+        redis.call('ZREM', p .. 'i:' .. e[1], e[2] .. '\0' .. put.key)
+      end
+    end
+    for _, e in ipairs(new) do
+      if not had[e[1] .. '\0' .. e[2]] then
+        redis.call('ZADD', p .. 'i:' .. e[1], 0, e[2] .. '\0' .. put.key)
+      end
+    end
+  end
+  if put.del then
+    redis.call('DEL', rk)
+    out[#out + 1] = 0
+  else
+    local v = put.cur + 1
+    redis.call('HSET', rk, 'v', v, 'd', put.val, 'x', put.x)
+    out[#out + 1] = v
+  end
+end
+
+if idem ~= '' then
+  redis.call('HSET', p .. 'k:' .. idem, 'f', ARGV[3], 'r', ARGV[4])
+end
+for i = 0, nevents - 1 do
+  redis.call('RPUSH', p .. 'e', ARGV[a + i])
+end
+return out
+`)
+
+// scanScript reads one page of an index together with its records, in one
+// atomic step, so an item never points at a record that is already gone.
+//
+// ARGV: prefix, index, ZRANGEBYLEX min, max, limit. Reply: more (0/1), then
+// member, version, value per item. KEYS[1] is the index (slot routing).
+var scanScript = redis.NewScript(`
+local p = ARGV[1]
+local limit = tonumber(ARGV[5])
+local members = redis.call('ZRANGEBYLEX', p .. 'i:' .. ARGV[2], ARGV[3], ARGV[4], 'LIMIT', 0, limit + 1)
+local out = {0}
+local n = 0
+for _, m in ipairs(members) do
+  local z = string.find(m, '\0', 1, true)
+  if z then
+    local rec = redis.call('HMGET', p .. 'r:' .. string.sub(m, z + 1), 'v', 'd')
+    if rec[1] then
+      if n == limit then
+        out[1] = 1
+        break
+      end
+      n = n + 1
+      out[#out + 1] = m
+      out[#out + 1] = rec[1]
+      out[#out + 1] = rec[2]
+    end
+  end
+end
+return out
+`)
+
+// Store is a store.Store on one Redis server. It is safe for concurrent use.
+type Store struct {
+	rdb *redis.Client
+	// stopMetrics unregisters the pool-stats callbacks on Close.
+	stopMetrics chan struct{}
+	closeOnce   sync.Once
+}
+
+var _ store.Store = (*Store)(nil)
+
+// Open connects to url ("redis://host:port[/db]"; go-redis URL options such
+// as pool_size or dial_timeout are honoured), instruments the client with
+// OpenTelemetry tracing and metrics from the global providers, and checks
+// that the server answers. A server that cannot be reached yields an error
+// wrapping store.ErrUnavailable.
+func Open(ctx context.Context, url string) (*Store, error) {
+	opt, err := redis.ParseURL(url)
+	if err != nil {
+		return nil, fmt.Errorf("redisstore.Open: %w", err)
+	}
+	// Request deadlines come from the caller's context; the socket
+	// timeouts only bound calls whose context has none.
+	opt.ContextTimeoutEnabled = true
+	// A retried EVALSHA whose first reply was lost could run the script
+	// twice: a Commit that only appends events would append them twice,
+	// and a retried compare-and-set would report a conflict for a write
+	// that did happen. Callers retry instead, with an idempotency key.
+	opt.MaxRetries = -1
+	// Maintenance notifications are a Redis Enterprise feature; probing
+	// for them on every connection only adds a failing round trip.
+	opt.MaintNotificationsConfig = &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}
+	setDefault(&opt.PoolSize, 64)
+	setDefault(&opt.MinIdleConns, 4)
+	setDefault(&opt.MaxIdleConns, 32)
+	setDefault(&opt.DialTimeout, 2*time.Second)
+	setDefault(&opt.ReadTimeout, 2*time.Second)
+	setDefault(&opt.WriteTimeout, 2*time.Second)
+	setDefault(&opt.PoolTimeout, 3*time.Second)
+	setDefault(&opt.ConnMaxIdleTime, 5*time.Minute)
+	setDefault(&opt.DialerRetries, 2)
+
+	rdb := redis.NewClient(opt)
+	s := &Store{rdb: rdb, stopMetrics: make(chan struct{})}
+	// Statements stay out of spans: they carry record values, which may
+	// hold personal data. The caller attribute would always name this
+	// package and costs a stack walk per command.
+	if err := redisotel.InstrumentTracing(rdb, redisotel.WithDBStatement(false), redisotel.WithCallerEnabled(false)); err != nil {
+		_ = s.Close()
+		return nil, fmt.Errorf("redisstore.Open: redisotel.InstrumentTracing: %w", err)
+	}
+	if err := redisotel.InstrumentMetrics(rdb, redisotel.WithCloseChan(s.stopMetrics)); err != nil {
+		_ = s.Close()
+		return nil, fmt.Errorf("redisstore.Open: redisotel.InstrumentMetrics: %w", err)
+	}
+	if err := s.Ping(ctx); err != nil {
+		_ = s.Close()
+		return nil, fmt.Errorf("redisstore.Open: %w", err)
+	}
+	// Loading up front makes the first EVALSHA hit; Run still falls back to
+	// EVAL if the server's script cache is flushed later.
+	for _, script := range []*redis.Script{commitScript, scanScript} {
+		if err := script.Load(ctx, rdb).Err(); err != nil {
+			_ = s.Close()
+			return nil, mapErr("redisstore.Open", err)
+		}
+	}
+	return s, nil
+}
+
+func setDefault[T comparable](field *T, value T) {
+	var zero T
+	if *field == zero {
+		*field = value
+	}
+}
+
+// Close closes the connection pool.
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() { close(s.stopMetrics) })
+	if err := s.rdb.Close(); err != nil {
+		return fmt.Errorf("redisstore.Close: %w", err)
+	}
+	return nil
+}
+
+// Ping sends PING.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.rdb.Ping(ctx).Err(); err != nil {
+		return mapErr("redisstore.Ping", err)
+	}
+	return nil
+}
+
+// mapErr wraps err for op, adding store.ErrUnavailable when the failure is
+// the server's reachability or state rather than the request: anything that
+// is not a reply from Redis (dial and I/O errors, timeouts including the
+// context's deadline, a closed pool), and the replies Redis sends while it
+// cannot serve. A caller's cancellation is the caller's, not the backend's.
+func mapErr(op string, err error) error {
+	if errors.Is(err, context.Canceled) {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	var rerr redis.Error
+	if errors.As(err, &rerr) {
+		msg := rerr.Error()
+		transient := false
+		for _, prefix := range []string{"LOADING", "BUSY", "MASTERDOWN", "READONLY", "CLUSTERDOWN", "TRYAGAIN", "NOREPLICAS", "OOM"} {
+			if strings.HasPrefix(msg, prefix) {
+				transient = true
+				break
+			}
+		}
+		if !transient {
+			return fmt.Errorf("%s: %w", op, err)
+		}
+	}
+	return fmt.Errorf("%s: %w: %w", op, store.ErrUnavailable, err)
+}
+
+func prefix(ns store.Namespace) string { return "{" + ns.String() + "}:" }
+
+// Get returns the record stored under key.
+func (s *Store) Get(ctx context.Context, ns store.Namespace, key string) (store.Record, error) {
+	if err := store.ValidKey(ns, key); err != nil {
+		return store.Record{}, fmt.Errorf("redisstore.Get: %w", err)
+	}
+	vals, err := s.rdb.HMGet(ctx, prefix(ns)+"r:"+key, "v", "d").Result()
+	if err != nil {
+		return store.Record{}, mapErr("redisstore.Get", err)
+	}
+	if vals[0] == nil {
+		return store.Record{}, fmt.Errorf("redisstore.Get %q: %w", key, store.ErrNotFound)
+	}
+	rec, err := decodeRecord(key, vals[0], vals[1])
+	if err != nil {
+		return store.Record{}, fmt.Errorf("redisstore.Get: %w", err)
+	}
+	return rec, nil
+}
+
+func decodeRecord(key string, version, value any) (store.Record, error) {
+	vs, ok1 := version.(string)
+	data, ok2 := value.(string)
+	if !ok1 || !ok2 {
+		return store.Record{}, fmt.Errorf("record %q: unexpected reply types %T, %T", key, version, value)
+	}
+	v, err := strconv.ParseInt(vs, 10, 64)
+	if err != nil {
+		return store.Record{}, fmt.Errorf("record %q: version: %w", key, err)
+	}
+	return store.Record{Key: key, Version: v, Value: []byte(data)}, nil
+}
+
+// encodeEntries sorts and deduplicates p's index entries so that an
+// unchanged set encodes identically and the script can skip the indexes.
+func encodeEntries(p store.Put) string {
+	if p.Delete || len(p.Index) == 0 {
+		return ""
+	}
+	es := slices.Clone(p.Index)
+	slices.SortFunc(es, func(a, b store.IndexEntry) int {
+		if c := strings.Compare(a.Index, b.Index); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Term, b.Term)
+	})
+	es = slices.Compact(es)
+	var b strings.Builder
+	for _, e := range es {
+		b.WriteString(e.Index)
+		b.WriteByte(0)
+		b.WriteString(e.Term)
+		b.WriteByte(0)
+	}
+	return b.String()
+}
+
+// Commit applies w with one script call.
+func (s *Store) Commit(ctx context.Context, ns store.Namespace, w store.Write) (store.WriteResult, error) {
+	if err := store.ValidWrite(ns, w); err != nil {
+		return store.WriteResult{}, fmt.Errorf("redisstore.Commit: %w", err)
+	}
+	p := prefix(ns)
+	args := make([]any, 0, 6+5*len(w.Puts)+len(w.Events))
+	if w.Idempotency != nil {
+		args = append(args, p, w.Idempotency.Key, w.Idempotency.Fingerprint, w.Idempotency.Result)
+	} else {
+		args = append(args, p, "", "", "")
+	}
+	args = append(args, len(w.Puts), len(w.Events))
+	for _, put := range w.Puts {
+		del := "0"
+		if put.Delete {
+			del = "1"
+		}
+		args = append(args, put.Key, put.Version, del, put.Value, encodeEntries(put))
+	}
+	now := time.Now().UTC()
+	for _, ev := range w.Events {
+		// Seq is the list position, known only inside the script; it is
+		// filled in when reading.
+		ev.Seq = 0
+		if ev.Time.IsZero() {
+			ev.Time = now
+		}
+		data, err := json.Marshal(ev)
+		if err != nil {
+			return store.WriteResult{}, fmt.Errorf("redisstore.Commit: encode event: %w", err)
+		}
+		args = append(args, data)
+	}
+
+	reply, err := commitScript.Run(ctx, s.rdb, []string{p + "e"}, args...).Slice()
+	if err != nil {
+		return store.WriteResult{}, mapErr("redisstore.Commit", err)
+	}
+	status, _ := reply[0].(string)
+	switch status {
+	case "ok":
+		res := store.WriteResult{Versions: make([]int64, 0, len(reply)-1)}
+		for _, v := range reply[1:] {
+			n, ok := v.(int64)
+			if !ok {
+				return store.WriteResult{}, fmt.Errorf("redisstore.Commit: unexpected version %T", v)
+			}
+			res.Versions = append(res.Versions, n)
+		}
+		if w.Idempotency != nil {
+			res.Result = w.Idempotency.Result
+		}
+		return res, nil
+	case "replay":
+		result, _ := reply[1].(string)
+		return store.WriteResult{Replayed: true, Result: []byte(result)}, nil
+	case "exists":
+		return store.WriteResult{}, fmt.Errorf("redisstore.Commit: key %q: %w", reply[1], store.ErrExists)
+	case "conflict":
+		return store.WriteResult{}, fmt.Errorf("redisstore.Commit: key %q: version %v: %w", reply[1], reply[2], store.ErrConflict)
+	case "mismatch":
+		return store.WriteResult{}, fmt.Errorf("redisstore.Commit: idempotency key %q: %w", reply[1], store.ErrIdempotencyMismatch)
+	}
+	return store.WriteResult{}, fmt.Errorf("redisstore.Commit: unexpected script reply %q", reply)
+}
+
+// lexRange turns a query into ZRANGEBYLEX bounds over term\x00key members.
+func lexRange(q store.Query) (lo, hi string) {
+	lo = "[" + q.Prefix
+	// Start at the later of prefix and cursor, so that a cursor from below
+	// the prefix range cannot let other terms through.
+	if q.After != "" && q.After >= q.Prefix {
+		lo = "(" + q.After
+	}
+	hi = "+"
+	// The smallest string above every string with the prefix: drop trailing
+	// 0xff bytes and increment the last remaining one.
+	end := []byte(q.Prefix)
+	for len(end) > 0 && end[len(end)-1] == 0xff {
+		end = end[:len(end)-1]
+	}
+	if len(end) > 0 {
+		end[len(end)-1]++
+		hi = "(" + string(end)
+	}
+	return lo, hi
+}
+
+// Scan reads one page of an index in term, then key order.
+func (s *Store) Scan(ctx context.Context, ns store.Namespace, q store.Query) (store.Page, error) {
+	if err := store.ValidQuery(ns, q); err != nil {
+		return store.Page{}, fmt.Errorf("redisstore.Scan: %w", err)
+	}
+	limit := q.Limit
+	if limit <= 0 {
+		limit = defaultLimit
+	}
+	p := prefix(ns)
+	lo, hi := lexRange(q)
+	reply, err := scanScript.Run(ctx, s.rdb, []string{p + "i:" + q.Index}, p, q.Index, lo, hi, limit).Slice()
+	if err != nil {
+		return store.Page{}, mapErr("redisstore.Scan", err)
+	}
+	more, _ := reply[0].(int64)
+	page := store.Page{More: more == 1, Items: make([]store.Item, 0, (len(reply)-1)/3)}
+	for i := 1; i+2 < len(reply); i += 3 {
+		member, _ := reply[i].(string)
+		term, key, ok := strings.Cut(member, "\x00")
+		if !ok {
+			return store.Page{}, fmt.Errorf("redisstore.Scan: corrupt index member %q", member)
+		}
+		rec, err := decodeRecord(key, reply[i+1], reply[i+2])
+		if err != nil {
+			return store.Page{}, fmt.Errorf("redisstore.Scan: %w", err)
+		}
+		page.Items = append(page.Items, store.Item{Term: term, Record: rec, Cursor: member})
+	}
+	return page, nil
+}
+
+// Events returns events with Seq > after, oldest first. limit ≤ 0 means 50.
+func (s *Store) Events(ctx context.Context, ns store.Namespace, after int64, limit int) ([]store.Event, error) {
+	if err := store.ValidNamespace(ns); err != nil {
+		return nil, fmt.Errorf("redisstore.Events: %w", err)
+	}
+	if limit <= 0 {
+		limit = defaultLimit
+	}
+	after = max(after, 0)
+	raw, err := s.rdb.LRange(ctx, prefix(ns)+"e", after, after+int64(limit)-1).Result()
+	if err != nil {
+		return nil, mapErr("redisstore.Events", err)
+	}
+	out := make([]store.Event, 0, len(raw))
+	for i, data := range raw {
+		var ev store.Event
+		if err := json.Unmarshal([]byte(data), &ev); err != nil {
+			return nil, fmt.Errorf("redisstore.Events: event %d: %w", after+int64(i)+1, err)
+		}
+		ev.Seq = after + int64(i) + 1
+		out = append(out, ev)
+	}
+	return out, nil
+}
+
+// RedactActor pages through the event list and rewrites matching entries in
+// place. Entries never move (the list only grows at its tail), so LSET by
+// position is safe next to concurrent appends.
+func (s *Store) RedactActor(ctx context.Context, ns store.Namespace, actor, replacement string) (int, error) {
+	if err := store.ValidNamespace(ns); err != nil {
+		return 0, fmt.Errorf("redisstore.RedactActor: %w", err)
+	}
+	if actor == "" {
+		return 0, fmt.Errorf("redisstore.RedactActor: empty actor")
+	}
+	const page = 500
+	key := prefix(ns) + "e"
+	n := 0
+	for start := int64(0); ; start += page {
+		raw, err := s.rdb.LRange(ctx, key, start, start+page-1).Result()
+		if err != nil {
+			return n, mapErr("redisstore.RedactActor", err)
+		}
+		for i, data := range raw {
+			var ev store.Event
+			if err := json.Unmarshal([]byte(data), &ev); err != nil {
+				return n, fmt.Errorf("redisstore.RedactActor: event %d: %w", start+int64(i)+1, err)
+			}
+			if ev.Actor != actor {
+				continue
+			}
+			ev.Actor = replacement
+			nv, err := json.Marshal(ev)
+			if err != nil {
+				return n, fmt.Errorf("redisstore.RedactActor: %w", err)
+			}
+			if err := s.rdb.LSet(ctx, key, start+int64(i), nv).Err(); err != nil {
+				return n, mapErr("redisstore.RedactActor", err)
+			}
+			n++
+		}
+		if len(raw) < page {
+			return n, nil
+		}
+	}
+}
