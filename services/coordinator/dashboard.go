@@ -1,0 +1,324 @@
+package coordinator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/innovationsmotorer/motor/internal/auth"
+	"github.com/innovationsmotorer/motor/internal/resource"
+	"github.com/innovationsmotorer/motor/internal/store"
+	coordinatorv1 "github.com/innovationsmotorer/motor/proto/innovation/coordinator/v1"
+	fundingv1 "github.com/innovationsmotorer/motor/proto/innovation/funding/v1"
+	ideav1 "github.com/innovationsmotorer/motor/proto/innovation/idea/v1"
+	needsv1 "github.com/innovationsmotorer/motor/proto/innovation/needs/v1"
+	partnerv1 "github.com/innovationsmotorer/motor/proto/innovation/partner/v1"
+)
+
+// nationalNS is where the coordinator keeps what it remembers of regions.
+func nationalNS() store.Namespace {
+	return store.Namespace{Service: "coordinator", Region: auth.NationalRegion}
+}
+
+func figuresKey(region string) string { return "figures/" + region }
+
+// GetDashboard gathers every region's figures concurrently. A region that
+// fails is shown with its status and its last good figures (stale), and is
+// left out of the totals, so the totals never mix current and old numbers.
+func (s *Server) GetDashboard(ctx context.Context, _ *coordinatorv1.GetDashboardRequest) (*coordinatorv1.Dashboard, error) {
+	who, err := requireCoordinator(ctx)
+	if err != nil {
+		return nil, err
+	}
+	regions := s.regions()
+	figures := make([]*coordinatorv1.RegionFigures, len(regions))
+	var wg sync.WaitGroup
+	for i, region := range regions {
+		wg.Go(func() { figures[i] = s.regionFigures(ctx, who, region) })
+	}
+	wg.Wait()
+
+	d := &coordinatorv1.Dashboard{
+		Regions:      figures,
+		GenerateTime: timestamppb.New(s.now()),
+		Totals: &coordinatorv1.DashboardTotals{
+			IdeasByStage: map[string]int64{}, NeedsByStatus: map[string]int64{},
+			SubprojectsByStatus: map[string]int64{}, PartnersByKind: map[string]int64{},
+		},
+	}
+	t := d.Totals
+	for _, f := range figures {
+		if f.GetStatus() != coordinatorv1.RegionStatus_REGION_STATUS_OK {
+			d.Partial = true
+			continue
+		}
+		t.IncludedRegions = append(t.IncludedRegions, f.GetRegion())
+		add(t.IdeasByStage, f.GetIdeasByStage())
+		add(t.NeedsByStatus, f.GetNeedsByStatus())
+		add(t.SubprojectsByStatus, f.GetSubprojectsByStatus())
+		add(t.PartnersByKind, f.GetPartnersByKind())
+		t.GrantedOre += f.GetGrantedOre()
+		t.PaidOre += f.GetPaidOre()
+	}
+	return d, nil
+}
+
+func add(dst, src map[string]int64) {
+	for k, n := range src {
+		dst[k] += n
+	}
+}
+
+// regionFigures asks one region for its figures under the region's own
+// deadline. On success the figures are remembered as the region's last good
+// ones; on failure those are served instead, marked stale.
+func (s *Server) regionFigures(ctx context.Context, who *auth.Identity, region string) *coordinatorv1.RegionFigures {
+	rctx, cancel := s.regionContext(ctx, s.regionTimeout)
+	defer cancel()
+	if who.Token != "" {
+		rctx = auth.WithBearer(rctx, who.Token)
+	}
+	f, err := s.gather(rctx, region)
+	if err == nil {
+		f.Status = coordinatorv1.RegionStatus_REGION_STATUS_OK
+		f.FiguresTime = timestamppb.New(s.now())
+		// The request's context, not the region's: the region answered in
+		// time, and its figures should be kept even if that took all of its
+		// deadline.
+		if err := s.remember(ctx, who, f); err != nil {
+			s.logger.WarnContext(ctx, "region figures not kept in the national store", "region", region, "error", err)
+		}
+		return f
+	}
+
+	st := coordinatorv1.RegionStatus_REGION_STATUS_UNAVAILABLE
+	if errors.Is(rctx.Err(), context.DeadlineExceeded) || status.Code(err) == codes.DeadlineExceeded {
+		st = coordinatorv1.RegionStatus_REGION_STATUS_TIMED_OUT
+	}
+	s.logger.WarnContext(ctx, "region did not answer the dashboard", "region", region, "status", st.String(), "error", err)
+	out := &coordinatorv1.RegionFigures{Region: region, Deployment: f.GetDeployment()}
+	last, lerr := s.lastGood(ctx, region)
+	switch {
+	case lerr != nil:
+		s.logger.WarnContext(ctx, "last good figures unreadable", "region", region, "error", lerr)
+	case last != nil:
+		out = last
+		out.Stale = true
+		if f.GetDeployment() != "" {
+			out.Deployment = f.GetDeployment()
+		}
+	}
+	out.Status = st
+	out.Error = err.Error()
+	return out
+}
+
+// gather counts a region's ideas, needs, subprojects and partners, asking
+// the four services concurrently. It pages through the standard List RPCs
+// at their largest page size: enough for a region's hundreds of ideas, but
+// dedicated count RPCs (or counters kept by each service) would be cheaper
+// once regions hold tens of thousands of records. The figures come back
+// even on error, with the deployment set when it is known.
+func (s *Server) gather(ctx context.Context, region string) (*coordinatorv1.RegionFigures, error) {
+	f := &coordinatorv1.RegionFigures{
+		Region:       region,
+		IdeasByStage: map[string]int64{}, NeedsByStatus: map[string]int64{},
+		SubprojectsByStatus: map[string]int64{}, PartnersByKind: map[string]int64{},
+	}
+	// One failed service fails the region: figures of three services out
+	// of four would read as a region with nothing in the fourth.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		mu    sync.Mutex
+		first error
+		wg    sync.WaitGroup
+	)
+	fail := func(err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if first == nil {
+			first = err
+			cancel()
+		}
+	}
+	for _, count := range []struct {
+		service string
+		count   func(ctx context.Context, region string, f *coordinatorv1.RegionFigures) error
+	}{
+		{svcIdea, s.countIdeas},
+		{svcNeeds, s.countNeeds},
+		{svcFunding, s.countSubprojects},
+		{svcPartner, s.countPartners},
+	} {
+		wg.Go(func() {
+			if err := count.count(ctx, region, f); err != nil {
+				fail(err)
+			}
+		})
+	}
+	wg.Wait()
+	// Every service of a region is one deployment; any answer names it.
+	if _, deployment, err := s.dial(svcIdea, region); err == nil {
+		f.Deployment = deployment
+	}
+	return f, first
+}
+
+// Each counter writes only its own fields of f, so they run concurrently
+// without a lock.
+
+func (s *Server) countIdeas(ctx context.Context, region string, f *coordinatorv1.RegionFigures) error {
+	conn, _, err := s.dial(svcIdea, region)
+	if err != nil {
+		return err
+	}
+	c := ideav1.NewIdeaServiceClient(conn)
+	for token := ""; ; {
+		resp, err := c.ListIdeas(ctx, &ideav1.ListIdeasRequest{Parent: "regions/" + region, PageSize: resource.MaxPageSize, PageToken: token})
+		if err != nil {
+			return fmt.Errorf("ListIdeas %s: %w", region, err)
+		}
+		for _, idea := range resp.GetIdeas() {
+			f.IdeasByStage[idea.GetStage().String()]++
+		}
+		if token = resp.GetNextPageToken(); token == "" {
+			return nil
+		}
+	}
+}
+
+func (s *Server) countNeeds(ctx context.Context, region string, f *coordinatorv1.RegionFigures) error {
+	conn, _, err := s.dial(svcNeeds, region)
+	if err != nil {
+		return err
+	}
+	c := needsv1.NewNeedsServiceClient(conn)
+	for token := ""; ; {
+		resp, err := c.ListNeeds(ctx, &needsv1.ListNeedsRequest{Parent: "regions/" + region, PageSize: resource.MaxPageSize, PageToken: token})
+		if err != nil {
+			return fmt.Errorf("ListNeeds %s: %w", region, err)
+		}
+		for _, need := range resp.GetNeeds() {
+			f.NeedsByStatus[need.GetStatus().String()]++
+		}
+		if token = resp.GetNextPageToken(); token == "" {
+			return nil
+		}
+	}
+}
+
+func (s *Server) countSubprojects(ctx context.Context, region string, f *coordinatorv1.RegionFigures) error {
+	conn, _, err := s.dial(svcFunding, region)
+	if err != nil {
+		return err
+	}
+	c := fundingv1.NewSubprojectServiceClient(conn)
+	for token := ""; ; {
+		resp, err := c.ListSubprojects(ctx, &fundingv1.ListSubprojectsRequest{Parent: "regions/" + region, PageSize: resource.MaxPageSize, PageToken: token})
+		if err != nil {
+			return fmt.Errorf("ListSubprojects %s: %w", region, err)
+		}
+		for _, sp := range resp.GetSubprojects() {
+			f.SubprojectsByStatus[sp.GetStatus().String()]++
+			f.GrantedOre += sp.GetGrantedOre()
+			f.PaidOre += sp.GetPaidOre()
+		}
+		if token = resp.GetNextPageToken(); token == "" {
+			return nil
+		}
+	}
+}
+
+func (s *Server) countPartners(ctx context.Context, region string, f *coordinatorv1.RegionFigures) error {
+	conn, _, err := s.dial(svcPartner, region)
+	if err != nil {
+		return err
+	}
+	c := partnerv1.NewPartnerServiceClient(conn)
+	for token := ""; ; {
+		resp, err := c.ListPartners(ctx, &partnerv1.ListPartnersRequest{Parent: "regions/" + region, PageSize: resource.MaxPageSize, PageToken: token})
+		if err != nil {
+			return fmt.Errorf("ListPartners %s: %w", region, err)
+		}
+		for _, p := range resp.GetPartners() {
+			f.PartnersByKind[p.GetKind().String()]++
+		}
+		if token = resp.GetNextPageToken(); token == "" {
+			return nil
+		}
+	}
+}
+
+// remember keeps f as the region's last good figures: one commit per
+// region, with its audit event. Concurrent dashboards race on the same key;
+// the loser re-reads and keeps whichever figures are newer.
+func (s *Server) remember(ctx context.Context, who *auth.Identity, f *coordinatorv1.RegionFigures) error {
+	value, err := protojson.Marshal(f)
+	if err != nil {
+		return fmt.Errorf("protojson.Marshal: %w", err)
+	}
+	key := figuresKey(f.GetRegion())
+	for attempt := 0; attempt < 5; attempt++ {
+		var version int64
+		rec, err := s.store.Get(ctx, nationalNS(), key)
+		switch {
+		case err == nil:
+			version = rec.Version
+			var prev coordinatorv1.RegionFigures
+			if protojson.Unmarshal(rec.Value, &prev) == nil && prev.GetFiguresTime().AsTime().After(f.GetFiguresTime().AsTime()) {
+				return nil // a later dashboard kept fresher figures
+			}
+		case errors.Is(err, store.ErrNotFound):
+		default:
+			return fmt.Errorf("store.Get %s: %w", key, err)
+		}
+		_, err = s.store.Commit(ctx, nationalNS(), store.Write{
+			Puts: []store.Put{{Key: key, Value: value, Version: version}},
+			Events: []store.Event{{
+				Time: f.GetFiguresTime().AsTime(), Actor: who.Subject, Action: "RecordRegionFigures", Key: key,
+				EtagBefore: etagOf(version), EtagAfter: strconv.FormatInt(version+1, 10),
+			}},
+		})
+		if errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrExists) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("store.Commit %s: %w", key, err)
+		}
+		return nil
+	}
+	// Other dashboards kept figures of the same moment; nothing is lost.
+	return nil
+}
+
+func etagOf(version int64) string {
+	if version == 0 {
+		return ""
+	}
+	return strconv.FormatInt(version, 10)
+}
+
+// lastGood returns the region's last good figures, or nil when it never
+// answered.
+func (s *Server) lastGood(ctx context.Context, region string) (*coordinatorv1.RegionFigures, error) {
+	rec, err := s.store.Get(ctx, nationalNS(), figuresKey(region))
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store.Get %s: %w", figuresKey(region), err)
+	}
+	f := &coordinatorv1.RegionFigures{}
+	if err := protojson.Unmarshal(rec.Value, f); err != nil {
+		return nil, fmt.Errorf("protojson.Unmarshal %s: %w", figuresKey(region), err)
+	}
+	return f, nil
+}

@@ -1,0 +1,135 @@
+// Package coordinator owns the national coordinator's view across regions:
+// the region directory with each region's health, the national dashboard
+// (every region's figures gathered concurrently, each region under its own
+// deadline, the last good figures of each region kept in the national store
+// and served marked stale while the region cannot be reached), and the
+// clusters of similar published needs that span several regions. It reads
+// the regions only through the other services' gRPC contracts, forwarding
+// the coordinator's own token, and never imports another service.
+package coordinator
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/connectivity"
+
+	"github.com/innovationsmotorer/motor/internal/auth"
+	"github.com/innovationsmotorer/motor/internal/rpc/errs"
+	"github.com/innovationsmotorer/motor/internal/store"
+	coordinatorv1 "github.com/innovationsmotorer/motor/proto/innovation/coordinator/v1"
+)
+
+const domain errs.Domain = "coordinator.motor"
+
+// Services a region is asked; the names are those Config.Conn understands.
+const (
+	svcIdea    = "idea"
+	svcNeeds   = "needs"
+	svcFunding = "funding"
+	svcPartner = "partner"
+)
+
+const (
+	// defaultRegionTimeout bounds one region's part of a request when the
+	// configuration gives none.
+	defaultRegionTimeout = 2 * time.Second
+	// defaultHealthTimeout bounds one region's health check: a directory
+	// listing should not wait on a region that is down.
+	defaultHealthTimeout = time.Second
+)
+
+// Config is what the coordinator is given.
+type Config struct {
+	// Store is the national store; the coordinator keeps every region's
+	// last good figures there.
+	Store store.Store
+	// Regions is the region directory: every region the coordinator reaches.
+	Regions func() []string
+	// Conn returns the connection to service (idea, needs, funding, partner)
+	// for region, and the name of the deployment that serves it.
+	Conn   func(service, region string) (*grpc.ClientConn, string, error)
+	Logger *slog.Logger
+	Now    func() time.Time
+	// RegionTimeout bounds one region's part of a request (2 s when zero);
+	// it is always shortened to fit inside the request's own deadline.
+	RegionTimeout time.Duration
+	// HealthTimeout bounds one region's health check (1 s when zero).
+	HealthTimeout time.Duration
+}
+
+// Server implements coordinatorv1.CoordinatorServiceServer.
+type Server struct {
+	coordinatorv1.UnimplementedCoordinatorServiceServer
+	store         store.Store
+	regions       func() []string
+	conn          func(service, region string) (*grpc.ClientConn, string, error)
+	logger        *slog.Logger
+	now           func() time.Time
+	regionTimeout time.Duration
+	healthTimeout time.Duration
+}
+
+// New returns the coordinator service.
+func New(cfg Config) *Server {
+	s := &Server{
+		store: cfg.Store, regions: cfg.Regions, conn: cfg.Conn, logger: cfg.Logger, now: cfg.Now,
+		regionTimeout: cfg.RegionTimeout, healthTimeout: cfg.HealthTimeout,
+	}
+	if s.regions == nil {
+		s.regions = func() []string { return nil }
+	}
+	if s.logger == nil {
+		s.logger = slog.New(slog.DiscardHandler)
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.regionTimeout <= 0 {
+		s.regionTimeout = defaultRegionTimeout
+	}
+	if s.healthTimeout <= 0 {
+		s.healthTimeout = defaultHealthTimeout
+	}
+	return s
+}
+
+// requireCoordinator admits the national coordinator and other deployments'
+// service identities: the figures of every region are theirs to see, and no
+// region's own staff sees other regions' figures through this service.
+func requireCoordinator(ctx context.Context) (*auth.Identity, error) {
+	return auth.Require(ctx, auth.NationalRegion, auth.Coordinator, auth.Service)
+}
+
+// dial returns the connection to service for region. A connection that is
+// waiting out its reconnect backoff after the region went down is told to
+// try again now: the coordinator's requests are human-paced, and a region
+// that came back should show up on the next dashboard, not minutes later.
+func (s *Server) dial(service, region string) (*grpc.ClientConn, string, error) {
+	if s.conn == nil {
+		return nil, "", fmt.Errorf("no connection to %s of region %s is configured", service, region)
+	}
+	conn, deployment, err := s.conn(service, region)
+	if err != nil {
+		return nil, deployment, fmt.Errorf("connect to %s of region %s: %w", service, region, err)
+	}
+	if conn.GetState() == connectivity.TransientFailure {
+		conn.ResetConnectBackoff()
+	}
+	return conn, deployment, nil
+}
+
+// regionContext bounds one region's part of a request: the region timeout,
+// shortened so that the request keeps a reserve of its own deadline to
+// answer with stale figures when the region does not make it.
+func (s *Server) regionContext(ctx context.Context, limit time.Duration) (context.Context, context.CancelFunc) {
+	if dl, ok := ctx.Deadline(); ok {
+		remaining := time.Until(dl)
+		reserve := min(remaining/5, 500*time.Millisecond)
+		limit = min(limit, remaining-reserve)
+	}
+	return context.WithTimeout(ctx, limit)
+}

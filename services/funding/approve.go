@@ -1,0 +1,174 @@
+package funding
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"google.golang.org/grpc/codes"
+
+	"github.com/innovationsmotorer/motor/internal/auth"
+	"github.com/innovationsmotorer/motor/internal/rpc/errs"
+	"github.com/innovationsmotorer/motor/internal/store"
+	fundingv1 "github.com/innovationsmotorer/motor/proto/innovation/funding/v1"
+)
+
+// maxRecommits bounds how often a step that already moved money on the
+// ledger re-reads the subproject and tries its own commit again.
+const maxRecommits = 5
+
+// ApproveSubproject reserves the programme share on the ledger, keyed by
+// the subproject's name, and then marks the subproject APPROVED. The order
+// is what makes a crash or a lost answer harmless: until the subproject is
+// APPROVED, a repeated approval reserves again under the same key, which
+// returns the reservation already made, and completes.
+func (s *Subprojects) ApproveSubproject(ctx context.Context, req *fundingv1.ApproveSubprojectRequest) (*fundingv1.Subproject, error) {
+	name, who, err := s.resolveSubproject(ctx, req.GetName(), "name", auth.Coordinator)
+	if err != nil {
+		return nil, err
+	}
+	var v errs.Violations
+	checkEtagGiven(&v, req.GetEtag())
+	if err := v.Err(domain); err != nil {
+		return nil, err
+	}
+	r, err := s.loadSubproject(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	if r.sp.GetStatus() == fundingv1.SubprojectStatus_SUBPROJECT_STATUS_APPROVED {
+		return r.sp, nil // a repeated approval whose first answer was lost
+	}
+	if err := checkEtag(req.GetEtag(), r.version, "subproject "+name.String()); err != nil {
+		return nil, err
+	}
+	if st := r.sp.GetStatus(); st != fundingv1.SubprojectStatus_SUBPROJECT_STATUS_SUBMITTED {
+		return nil, domain.FailedPrecondition("SUBPROJECT_NOT_SUBMITTED", "subproject %s is %s: only a SUBMITTED subproject is approved", name, st)
+	}
+
+	var a *fundingv1.Allocation
+	err = s.callLedger(ctx, who, func(ctx context.Context) error {
+		var err error
+		a, err = s.ledger.ReserveFunds(ctx, &fundingv1.ReserveFundsRequest{
+			Programme: r.sp.GetProgramme(), Subproject: name.String(), AmountOre: r.sp.GetProgrammeShareOre(),
+		})
+		return err
+	})
+	if err != nil {
+		return nil, ledgerErr(err, "nothing was reserved and the subproject stays SUBMITTED")
+	}
+	if a.GetReleaseTime() != nil {
+		return nil, domain.FailedPrecondition("FUNDS_RELEASED", "the reservation of subproject %s was released on the ledger; it cannot be approved", name)
+	}
+
+	for n := 0; ; n++ {
+		now := s.now()
+		transition(r.sp, fundingv1.SubprojectStatus_SUBPROJECT_STATUS_APPROVED, who, "", now)
+		r.sp.GrantedOre = a.GetReservedOre()
+		out, err := s.save(ctx, who, r, "ApproveSubproject", now)
+		if err == nil {
+			return out, nil
+		}
+		if !errors.Is(err, store.ErrConflict) || n == maxRecommits {
+			// The reservation stands; repeating the approval completes it.
+			return nil, domain.Store(err, "SUBPROJECT", "subproject "+name.String())
+		}
+		if r, err = s.loadSubproject(ctx, name); err != nil {
+			return nil, err
+		}
+		switch st := r.sp.GetStatus(); st {
+		case fundingv1.SubprojectStatus_SUBPROJECT_STATUS_APPROVED:
+			return r.sp, nil // a twin of this approval got there first
+		case fundingv1.SubprojectStatus_SUBPROJECT_STATUS_SUBMITTED:
+			continue
+		default:
+			// Rejected or withdrawn while the money was being reserved:
+			// give it back.
+			if _, err := s.release(ctx, who, r.sp); err != nil {
+				s.logger.ErrorContext(ctx, "reservation of a subproject that was not approved could not be released",
+					"subproject", name.String(), "status", st.String(), "error", err)
+				return nil, ledgerErr(err, fmt.Sprintf("subproject %s became %s during the approval and its reservation is still held: repeat :reject or :withdraw to release it", name, st))
+			}
+			return nil, domain.New(codes.Aborted, "SUBPROJECT_CHANGED",
+				"subproject %s became %s while it was being approved; its reservation was released", name, st)
+		}
+	}
+}
+
+// CloseSubproject ends an APPROVED subproject: what the programme reserved
+// and did not pay goes back to it (released on the ledger first, keyed by
+// the subproject, so a repeated close completes a half-done one).
+func (s *Subprojects) CloseSubproject(ctx context.Context, req *fundingv1.CloseSubprojectRequest) (*fundingv1.Subproject, error) {
+	name, who, err := s.resolveSubproject(ctx, req.GetName(), "name", auth.RegionAdmin, auth.Coordinator)
+	if err != nil {
+		return nil, err
+	}
+	var v errs.Violations
+	checkEtagGiven(&v, req.GetEtag())
+	if err := v.Err(domain); err != nil {
+		return nil, err
+	}
+	r, err := s.loadSubproject(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	if r.sp.GetStatus() == fundingv1.SubprojectStatus_SUBPROJECT_STATUS_CLOSED {
+		return r.sp, nil
+	}
+	if err := checkEtag(req.GetEtag(), r.version, "subproject "+name.String()); err != nil {
+		return nil, err
+	}
+	if st := r.sp.GetStatus(); st != fundingv1.SubprojectStatus_SUBPROJECT_STATUS_APPROVED {
+		return nil, domain.FailedPrecondition("SUBPROJECT_NOT_APPROVED", "subproject %s is %s: only an APPROVED subproject is closed", name, st)
+	}
+	// A report waiting for certification would find the reservation gone.
+	pending, err := s.store.Scan(ctx, regionNS(name.Region), store.Query{
+		Index: "reportstatus", Prefix: name.ID + "/" + fundingv1.CostReportStatus_COST_REPORT_STATUS_SUBMITTED.String() + "/", Limit: 1,
+	})
+	if err != nil {
+		return nil, domain.Store(err, "COST_REPORT", "cost reports of "+name.String())
+	}
+	if len(pending.Items) > 0 {
+		cr := &fundingv1.CostReport{}
+		if err := decode(pending.Items[0].Record, cr); err != nil {
+			return nil, domain.Store(err, "COST_REPORT", "cost reports of "+name.String())
+		}
+		return nil, domain.FailedPrecondition("COST_REPORT_PENDING",
+			"cost report %s awaits certification: certify or return it before closing %s", cr.GetName(), name)
+	}
+
+	a, err := s.release(ctx, who, r.sp)
+	if err != nil {
+		return nil, ledgerErr(err, "nothing was released and the subproject stays APPROVED")
+	}
+	for n := 0; ; n++ {
+		now := s.now()
+		transition(r.sp, fundingv1.SubprojectStatus_SUBPROJECT_STATUS_CLOSED, who, "", now)
+		r.sp.ReleasedOre = a.GetReleasedOre()
+		if a.GetDisbursedOre() != r.sp.GetPaidOre() {
+			// The ledger is the truth about money; a difference means a
+			// payment whose certification never completed here.
+			s.logger.WarnContext(ctx, "paid amount differs from the ledger at close; taking the ledger's",
+				"subproject", name.String(), "paid_ore", r.sp.GetPaidOre(), "ledger_disbursed_ore", a.GetDisbursedOre())
+			r.sp.PaidOre = a.GetDisbursedOre()
+		}
+		out, err := s.save(ctx, who, r, "CloseSubproject", now)
+		if err == nil {
+			return out, nil
+		}
+		if !errors.Is(err, store.ErrConflict) || n == maxRecommits {
+			return nil, domain.Store(err, "SUBPROJECT", "subproject "+name.String())
+		}
+		if r, err = s.loadSubproject(ctx, name); err != nil {
+			return nil, err
+		}
+		switch st := r.sp.GetStatus(); st {
+		case fundingv1.SubprojectStatus_SUBPROJECT_STATUS_CLOSED:
+			return r.sp, nil
+		case fundingv1.SubprojectStatus_SUBPROJECT_STATUS_APPROVED:
+			continue
+		default:
+			return nil, domain.FailedPrecondition("SUBPROJECT_STATUS", "subproject %s became %s while it was being closed", name, st)
+		}
+	}
+}

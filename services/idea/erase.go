@@ -1,0 +1,83 @@
+package idea
+
+import (
+	"context"
+
+	"github.com/innovationsmotorer/motor/internal/auth"
+	"github.com/innovationsmotorer/motor/internal/store"
+	ideav1 "github.com/innovationsmotorer/motor/proto/innovation/idea/v1"
+)
+
+// erasedActor replaces a subject that asked to be erased, wherever it stood.
+const erasedActor = "erased-submitter"
+
+// EraseSubmitter removes the submitter's personal data from the idea (name,
+// e-mail, phone, workplace, consent), from its history (their subject and
+// name on the moves they made) and from the region's audit log (their subject
+// as actor), and keeps the idea. The submitter or a region admin may ask.
+//
+// The audit log is redacted before the idea changes, so a failure there
+// leaves the idea as it was and a retry starts over; once the idea no longer
+// names its submitter nothing could find their events again.
+func (s *Server) EraseSubmitter(ctx context.Context, req *ideav1.EraseSubmitterRequest) (*ideav1.Idea, error) {
+	name, who, err := s.resolve(ctx, req.GetName(), "name", auth.Submitter, auth.RegionAdmin)
+	if err != nil {
+		return nil, err
+	}
+	current, err := s.load(ctx, who, name)
+	if err != nil {
+		return nil, err
+	}
+	if req.GetEtag() != "" {
+		if err := checkEtag(req.GetEtag(), current); err != nil {
+			return nil, err
+		}
+	}
+	isAdmin := who.Region == name.Region && who.Has(auth.RegionAdmin)
+	if !isAdmin && (current.owner == "" || current.owner != who.Subject) {
+		return nil, domain.New(permissionDenied, "SUBMITTER_OR_ADMIN_ONLY", "only the submitter of idea %s or a region admin may erase the submitter's data", name)
+	}
+	owner := current.owner
+	if owner != "" {
+		// The person may have submitted other ideas: their subject leaves
+		// those ideas' audit events too, since it identifies the person.
+		if _, err := s.store.RedactActor(ctx, ns(name.Region), owner, erasedActor); err != nil {
+			return nil, domain.Store(err, "IDEA", "audit log of "+name.Region)
+		}
+	}
+	actor := ""
+	if who.Subject == owner {
+		actor = erasedActor // the erasure's own audit event must not name them either
+	}
+	r, err := s.commit(ctx, who, name, mutation{
+		action: "EraseSubmitter",
+		etag:   req.GetEtag(),
+		actor:  actor,
+		apply: func(r *record) ([]store.Put, error) {
+			erase(r, owner)
+			return nil, nil
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	if owner != "" {
+		// Events the person wrote between the redaction and the commit.
+		if _, err := s.store.RedactActor(ctx, ns(name.Region), owner, erasedActor); err != nil {
+			s.logger.WarnContext(ctx, "second audit redaction after erasure failed", "idea", name.String(), "error", err)
+		}
+	}
+	return redact(who, name.Region, "", r.idea), nil
+}
+
+// erase removes every trace of owner from r.
+func erase(r *record, owner string) {
+	r.idea.Submitter = nil
+	r.idea.Consent = &ideav1.Consent{}
+	for _, h := range r.history {
+		if h.GetActor() == owner || (owner == "" && r.owner != "" && h.GetActor() == r.owner) {
+			h.Actor, h.ActorName = erasedActor, ""
+		}
+	}
+	r.owner = ""
+}

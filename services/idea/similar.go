@@ -1,0 +1,220 @@
+package idea
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"unicode/utf8"
+
+	"github.com/innovationsmotorer/motor/internal/auth"
+	"github.com/innovationsmotorer/motor/internal/resource"
+	"github.com/innovationsmotorer/motor/internal/rpc/errs"
+	"github.com/innovationsmotorer/motor/internal/store"
+	"github.com/innovationsmotorer/motor/internal/trigram"
+	ideav1 "github.com/innovationsmotorer/motor/proto/innovation/idea/v1"
+)
+
+const (
+	similarityThreshold = 0.25
+	similarResults      = 10
+)
+
+// simDoc is what the index keeps of one idea: enough to answer without
+// reading the store.
+type simDoc struct {
+	name  string
+	grams int
+	alive bool
+	idea  *ideav1.Idea // name, title, stage, care area, create time
+}
+
+// simIndex is an inverted trigram index of one region's ideas, kept in
+// memory and brought up to date from the audit log before every query, so
+// it also sees ideas written by other replicas sharing the store. A changed
+// idea gets a new slot; the old one is marked dead, which keeps postings
+// append-only.
+type simIndex struct {
+	mu       sync.Mutex
+	built    bool
+	lastSeq  int64
+	docs     []simDoc
+	byName   map[string]int32
+	postings map[string][]int32
+}
+
+func newSimIndex() *simIndex {
+	return &simIndex{byName: map[string]int32{}, postings: map[string][]int32{}}
+}
+
+// put adds or replaces one idea.
+func (x *simIndex) put(idea *ideav1.Idea) {
+	if old, ok := x.byName[idea.GetName()]; ok {
+		x.docs[old].alive = false
+	}
+	grams := trigram.Of(idea.GetTitle() + " " + idea.GetProblem())
+	id := int32(len(x.docs))
+	x.docs = append(x.docs, simDoc{
+		name: idea.GetName(), grams: len(grams), alive: true,
+		idea: &ideav1.Idea{Name: idea.GetName(), Title: idea.GetTitle(), Stage: idea.GetStage(), CareArea: idea.GetCareArea(), CreateTime: idea.GetCreateTime()},
+	})
+	x.byName[idea.GetName()] = id
+	for g := range grams {
+		x.postings[g] = append(x.postings[g], id)
+	}
+}
+
+type hit struct {
+	doc int32
+	sim float64
+}
+
+// search returns the best matches at or above the threshold.
+func (x *simIndex) search(text string, limit int) []hit {
+	q := trigram.Of(text)
+	if len(q) == 0 {
+		return nil
+	}
+	counts := make([]uint16, len(x.docs))
+	for g := range q {
+		for _, d := range x.postings[g] {
+			counts[d]++
+		}
+	}
+	var hits []hit
+	for d, c := range counts {
+		if c == 0 || !x.docs[d].alive {
+			continue
+		}
+		if sim := trigram.Ratio(int(c), len(q), x.docs[d].grams); sim >= similarityThreshold {
+			hits = append(hits, hit{int32(d), sim})
+		}
+	}
+	slices.SortFunc(hits, func(a, b hit) int {
+		switch {
+		case a.sim > b.sim:
+			return -1
+		case a.sim < b.sim:
+			return 1
+		}
+		return strings.Compare(x.docs[a.doc].name, x.docs[b.doc].name)
+	})
+	if len(hits) > limit {
+		hits = hits[:limit]
+	}
+	return hits
+}
+
+// sync brings the index up to date: a full load the first time, then the
+// ideas named by audit events since the last sync. The log is read to its
+// end before the full load, so a write racing the load is seen next time.
+func (s *Server) sync(ctx context.Context, region string, x *simIndex) error {
+	changed := map[string]bool{}
+	seq := x.lastSeq // advanced only when the sync succeeds
+	for {
+		evs, err := s.store.Events(ctx, ns(region), seq, 1000)
+		if err != nil {
+			return fmt.Errorf("store.Events: %w", err)
+		}
+		for _, ev := range evs {
+			if n, err := parseIdeaName(strings.Join(firstN(strings.Split(ev.Key, "/"), 4), "/")); err == nil {
+				changed[n.key()] = true
+			}
+			seq = ev.Seq
+		}
+		if len(evs) < 1000 {
+			break
+		}
+	}
+	if !x.built {
+		q := store.Query{Index: "created", Limit: 1000}
+		for {
+			page, err := s.store.Scan(ctx, ns(region), q)
+			if err != nil {
+				return fmt.Errorf("store.Scan: %w", err)
+			}
+			for _, it := range page.Items {
+				r, err := decode(it.Record)
+				if err != nil {
+					return err
+				}
+				x.put(r.idea)
+				q.After = it.Cursor
+			}
+			if !page.More {
+				break
+			}
+		}
+		x.built, x.lastSeq = true, seq
+		return nil
+	}
+	for key := range changed {
+		rec, err := s.store.Get(ctx, ns(region), key)
+		if err != nil {
+			return fmt.Errorf("store.Get %s: %w", key, err)
+		}
+		r, err := decode(rec)
+		if err != nil {
+			return err
+		}
+		x.put(r.idea)
+	}
+	x.lastSeq = seq
+	return nil
+}
+
+func firstN(s []string, n int) []string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}
+
+// FindSimilarIdeas returns the region's ideas most similar to a draft. The
+// answer shows name, title, stage and care area only: enough to warn of a
+// duplicate, nothing of the other submitters.
+func (s *Server) FindSimilarIdeas(ctx context.Context, req *ideav1.FindSimilarIdeasRequest) (*ideav1.FindSimilarIdeasResponse, error) {
+	region, err := resource.ParseRegion(req.GetParent())
+	if err != nil {
+		return nil, domain.InvalidArgument("parent", err)
+	}
+	if err := s.servedRegion(region); err != nil {
+		return nil, err
+	}
+	if _, err := auth.Require(ctx, region, readers()...); err != nil {
+		return nil, err
+	}
+	var v errs.Violations
+	text := strings.TrimSpace(req.GetTitle() + " " + req.GetProblem())
+	switch {
+	case text == "":
+		v.Add("title", "give a title or a problem to compare with")
+	case utf8.RuneCountInString(req.GetTitle()) > maxTitle:
+		v.Add("title", "is longer than %d characters", maxTitle)
+	case utf8.RuneCountInString(req.GetProblem()) > maxText:
+		v.Add("problem", "is longer than %d characters", maxText)
+	}
+	if err := v.Err(domain); err != nil {
+		return nil, err
+	}
+
+	s.simMu.Lock()
+	x, ok := s.similar[region]
+	if !ok {
+		x = newSimIndex()
+		s.similar[region] = x
+	}
+	s.simMu.Unlock()
+
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if err := s.sync(ctx, region, x); err != nil {
+		return nil, domain.Store(err, "IDEA", "ideas of "+region)
+	}
+	resp := &ideav1.FindSimilarIdeasResponse{}
+	for _, h := range x.search(text, similarResults) {
+		resp.Results = append(resp.Results, &ideav1.SimilarIdea{Idea: x.docs[h.doc].idea, Similarity: h.sim})
+	}
+	return resp, nil
+}

@@ -1,0 +1,229 @@
+package idea
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/innovationsmotorer/motor/internal/auth"
+	"github.com/innovationsmotorer/motor/internal/config"
+	"github.com/innovationsmotorer/motor/internal/resource"
+	"github.com/innovationsmotorer/motor/internal/rpc/errs"
+	"github.com/innovationsmotorer/motor/internal/store"
+	ideav1 "github.com/innovationsmotorer/motor/proto/innovation/idea/v1"
+)
+
+// spreadDeadline bounds one call to the adopting region; spreadAttempts how
+// often an UNAVAILABLE answer is tried again. Adoption is idempotent, so a
+// retry never creates a second idea.
+const (
+	spreadDeadline = 5 * time.Second
+	spreadAttempts = 3
+)
+
+// spreadable stages: an idea spreads once it works somewhere.
+func spreadable(st ideav1.Stage) bool {
+	return st == ideav1.Stage_STAGE_IMPLEMENTED || st == ideav1.Stage_STAGE_COMMERCIALISED || st == ideav1.Stage_STAGE_SPREAD
+}
+
+// SpreadIdea asks the target region to adopt the idea and, once it has,
+// moves the idea to STAGE_SPREAD and records the adopted idea. The adoption
+// is keyed by this idea's name, so a retry after any failure — here or
+// there — finds the same adopted idea instead of making another.
+func (s *Server) SpreadIdea(ctx context.Context, req *ideav1.SpreadIdeaRequest) (*ideav1.Idea, error) {
+	name, who, err := s.resolve(ctx, req.GetName(), "name", auth.Advisor, auth.RegionAdmin)
+	if err != nil {
+		return nil, err
+	}
+	target := req.GetTargetRegion()
+	var v errs.Violations
+	switch {
+	case target == "":
+		v.Add("target_region", "is required: the region that adopts the idea, e.g. uppsala")
+	case !config.KnownRegion(target):
+		v.Add("target_region", "%q is not one of Sweden's 21 region ids", target)
+	case target == name.Region:
+		v.Add("target_region", "is the idea's own region; spread it to another one")
+	}
+	if req.GetEtag() == "" {
+		v.Add("etag", "is required: send the etag of the idea as you read it")
+	}
+	if err := v.Err(domain); err != nil {
+		return nil, err
+	}
+	r, err := s.load(ctx, who, name)
+	if err != nil {
+		return nil, err
+	}
+	if done := adoptedIn(r.idea, target); done != "" {
+		return redact(who, name.Region, r.owner, r.idea), nil // a repeated spread whose answer was lost
+	}
+	if err := checkEtag(req.GetEtag(), r); err != nil {
+		return nil, err
+	}
+	if !spreadable(r.idea.GetStage()) {
+		return nil, domain.FailedPrecondition("IDEA_NOT_SPREADABLE",
+			"idea %s is %s: only an IMPLEMENTED or COMMERCIALISED idea spreads to other regions", name, r.idea.GetStage())
+	}
+	if s.regionIdeas == nil {
+		return nil, domain.FailedPrecondition("REGION_UNREACHABLE", "this deployment reaches no other region's idea service")
+	}
+	adopted, err := s.adopt(ctx, who, r.idea, target)
+	if err != nil {
+		return nil, err
+	}
+
+	out, err := s.commit(ctx, who, name, mutation{
+		action: "SpreadIdea",
+		etag:   req.GetEtag(),
+		apply: func(r *record) ([]store.Put, error) {
+			if slices.Contains(r.idea.GetSpreadTo(), adopted.GetName()) {
+				return nil, nil
+			}
+			r.idea.SpreadTo = append(r.idea.SpreadTo, adopted.GetName())
+			if from := r.idea.GetStage(); from != ideav1.Stage_STAGE_SPREAD {
+				r.idea.Stage = ideav1.Stage_STAGE_SPREAD
+				r.history = append(r.history, &ideav1.HistoryEntry{
+					FromStage: from, ToStage: ideav1.Stage_STAGE_SPREAD,
+					Rationale: "Adopted by region " + target + " as " + adopted.GetName(),
+					Actor:     who.Subject, ActorName: who.Name, Time: timestamppb.New(s.now()),
+				})
+			}
+			return nil, nil
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	return redact(who, name.Region, out.owner, out.idea), nil
+}
+
+// adoptedIn returns the idea that region adopted from idea, if recorded.
+func adoptedIn(idea *ideav1.Idea, region string) string {
+	for _, n := range idea.GetSpreadTo() {
+		if strings.HasPrefix(n, "regions/"+region+"/") {
+			return n
+		}
+	}
+	return ""
+}
+
+// adopt calls the target region's idea service with the caller's token,
+// under a deadline, retrying only when the region was unavailable.
+func (s *Server) adopt(ctx context.Context, who *auth.Identity, idea *ideav1.Idea, target string) (*ideav1.Idea, error) {
+	client, err := s.regionIdeas(target)
+	if err != nil {
+		return nil, domain.New(codes.Unavailable, "REGION_UNREACHABLE", "region %s cannot be reached: %v", target, err)
+	}
+	req := &ideav1.AdoptIdeaRequest{
+		Parent: "regions/" + target,
+		Idea: &ideav1.Idea{
+			Title: idea.GetTitle(), Problem: idea.GetProblem(), Proposal: idea.GetProposal(),
+			Origin: idea.GetOrigin(), CareArea: idea.GetCareArea(), Tags: idea.GetTags(),
+		},
+		SpreadFrom: idea.GetName(),
+	}
+	var last error
+	for attempt := range spreadAttempts {
+		if attempt > 0 {
+			select {
+			case <-ctx.Done():
+				return nil, domain.New(codes.Unavailable, "REGION_UNREACHABLE", "region %s did not answer: %v", target, last)
+			case <-time.After(time.Duration(attempt) * 200 * time.Millisecond):
+			}
+		}
+		cctx, cancel := context.WithTimeout(auth.WithBearer(ctx, who.Token), spreadDeadline)
+		adopted, err := client.AdoptIdea(cctx, req)
+		cancel()
+		if err == nil {
+			return adopted, nil
+		}
+		last = err
+		if status.Code(err) != codes.Unavailable {
+			break
+		}
+	}
+	if st, ok := status.FromError(last); ok && st.Code() != codes.Unavailable && st.Code() != codes.DeadlineExceeded {
+		return nil, st.Err() // the target's own answer (refused, invalid) says best what is wrong
+	}
+	return nil, domain.New(codes.Unavailable, "REGION_UNREACHABLE", "region %s did not answer; nothing was spread, try again: %v", target, last)
+}
+
+// AdoptIdea creates this region's copy of an idea spread from another
+// region, at STAGE_SCREENING, linked to its source. Only the source region's
+// advisors and admins (or a deployment's service identity) may call it.
+func (s *Server) AdoptIdea(ctx context.Context, req *ideav1.AdoptIdeaRequest) (*ideav1.Idea, error) {
+	region, err := resource.ParseRegion(req.GetParent())
+	if err != nil {
+		return nil, domain.InvalidArgument("parent", err)
+	}
+	if err := s.servedRegion(region); err != nil {
+		return nil, err
+	}
+	source, err := parseIdeaName(req.GetSpreadFrom())
+	if err != nil {
+		return nil, domain.InvalidArgument("spread_from", err)
+	}
+	who, err := auth.Require(ctx, source.Region, auth.Advisor, auth.RegionAdmin, auth.Service)
+	if err != nil {
+		return nil, err
+	}
+	if source.Region == region {
+		return nil, domain.InvalidArgument("spread_from", errors.New("an idea is not spread to its own region"))
+	}
+	in := req.GetIdea()
+	if err := validateCreate(&ideav1.CreateIdeaRequest{Idea: in}, true).Err(domain); err != nil {
+		return nil, err
+	}
+
+	now := s.now()
+	id := ideaName{Region: region, ID: resource.NewID()}
+	r := &record{idea: newIdea(in, true)}
+	r.idea.Submitter, r.idea.Consent = nil, &ideav1.Consent{}
+	r.idea.Name = id.String()
+	r.idea.Stage = ideav1.Stage_STAGE_SCREENING
+	r.idea.SpreadFrom = source.String()
+	r.idea.CreateTime = timestamppb.New(now)
+	r.idea.UpdateTime = r.idea.CreateTime
+	r.history = []*ideav1.HistoryEntry{{
+		ToStage: ideav1.Stage_STAGE_SCREENING, Rationale: "Spread from " + source.String(),
+		Actor: who.Subject, ActorName: who.Name, Time: r.idea.CreateTime,
+	}}
+	value, err := r.encode()
+	if err != nil {
+		return nil, domain.Store(err, "IDEA", "idea")
+	}
+	res, err := s.store.Commit(ctx, ns(region), store.Write{
+		Puts:   []store.Put{{Key: id.key(), Value: value, Index: indexEntries(r)}},
+		Events: []store.Event{{Time: now, Actor: who.Subject, Action: "AdoptIdea", Key: r.idea.Name, EtagAfter: "1", Detail: "spread from " + source.String()}},
+		// One adoption per source idea and region, whoever asks and however
+		// often: the key is the source's name, the fingerprint constant.
+		Idempotency: &store.Idempotency{Key: "adopt/" + source.String(), Fingerprint: "adopt", Result: []byte(r.idea.Name)},
+	})
+	if err != nil {
+		return nil, domain.Store(err, "IDEA", "idea "+r.idea.Name)
+	}
+	if res.Replayed {
+		first, err := parseIdeaName(string(res.Result))
+		if err != nil {
+			return nil, domain.Store(err, "IDEA", "adopted idea")
+		}
+		rec, err := s.store.Get(ctx, ns(region), first.key())
+		if err != nil {
+			return nil, domain.Store(err, "IDEA", "idea "+first.String())
+		}
+		prev, err := decode(rec)
+		if err != nil {
+			return nil, domain.Store(err, "IDEA", "idea "+first.String())
+		}
+		return prev.idea, nil
+	}
+	r.idea.Etag = etagOf(res.Versions[0])
+	return r.idea, nil
+}

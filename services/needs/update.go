@@ -1,0 +1,165 @@
+package needs
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/innovationsmotorer/motor/internal/resource"
+
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+
+	"github.com/innovationsmotorer/motor/internal/auth"
+	"github.com/innovationsmotorer/motor/internal/rpc/errs"
+	needsv1 "github.com/innovationsmotorer/motor/proto/innovation/needs/v1"
+)
+
+// editable are the fields UpdateNeed sets, in the proto's order.
+func editable() []string {
+	return []string{"problem", "population", "outcome", "care_unit", "reported_by", "evidence", "patients_affected_per_year", "published"}
+}
+
+// ignoredPaths identify or are computed; AIP-203 has a service ignore
+// output-only fields in an update. grpc-gateway puts every field of a PATCH
+// body in the implied mask, etag and name included.
+func ignoredPaths() []string {
+	return []string{"name", "etag", "statement", "create_time", "update_time"}
+}
+
+// ownedPaths change through their own methods. Sending them unchanged (a
+// PATCH of a need as read) is fine; changing them here is refused rather
+// than silently dropped.
+func ownedPaths() map[string]string {
+	return map[string]string{
+		"status":         "the status changes through :transition",
+		"priority_score": "the priority score is the latest screening's (POST …/screenings)",
+		"links":          "links are added with :link",
+	}
+}
+
+// maskPaths resolves an update's field mask: the paths named, every editable
+// field for "*", or, without a mask, the editable fields set in in.
+func maskPaths(v *errs.Violations, mask []string, in *needsv1.Need) []string {
+	if len(mask) == 0 {
+		var out []string
+		m := in.ProtoReflect()
+		for _, p := range editable() {
+			if m.Has(m.Descriptor().Fields().ByName(protoreflect.Name(p))) {
+				out = append(out, p)
+			}
+		}
+		return out
+	}
+	var out []string
+	owned := ownedPaths()
+	for _, p := range mask {
+		switch {
+		case p == "*":
+			out = append(out, editable()...)
+		case slices.Contains(editable(), p) || owned[p] != "":
+			out = append(out, p)
+		case slices.Contains(ignoredPaths(), p):
+		default:
+			v.Add("update_mask", "%q is not a field of a need that can be updated (fields: %s)", p, strings.Join(editable(), ", "))
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// UpdateNeed sets the fields named in update_mask. The statement follows its
+// parts; the status, score and links only change through their methods.
+func (s *Server) UpdateNeed(ctx context.Context, req *needsv1.UpdateNeedRequest) (*needsv1.Need, error) {
+	in := req.GetNeed()
+	name, err := parseNeedName(in.GetName())
+	if err != nil {
+		return nil, domain.InvalidArgument("need.name", err)
+	}
+	if err := resource.Served(domain, s.regions, name.Region); err != nil {
+		return nil, err
+	}
+	who, err := auth.Require(ctx, name.Region, staffRoles()...)
+	if err != nil {
+		return nil, err
+	}
+	var v errs.Violations
+	paths := maskPaths(&v, req.GetUpdateMask().GetPaths(), in)
+	if len(paths) == 0 && v.Len() == 0 {
+		v.Add("update_mask", "names no field to update (fields: %s)", strings.Join(editable(), ", "))
+	}
+	checkEtag(&v, "need.etag", in.GetEtag())
+	if err := v.Err(domain); err != nil {
+		return nil, err
+	}
+
+	r, _, err := s.update(ctx, who, name, in.GetEtag(), func(r *record, _ time.Time) (edit, error) {
+		was := proto.Clone(r.need).(*needsv1.Need)
+		var v errs.Violations
+		for _, p := range paths {
+			if why := ownedPaths()[p]; why != "" {
+				if !sameField(p, in, was) {
+					v.Add("need."+p, "%s", why)
+				}
+				continue
+			}
+			setField(r.need, in, p)
+		}
+		checkNeed(&v, r.need)
+		if err := v.Err(domain); err != nil {
+			return edit{}, err
+		}
+		if was.GetStatus() == needsv1.NeedStatus_NEED_STATUS_CLOSED && !onlyPublished(was, r.need) {
+			// A closed need's statement is the record of what was closed;
+			// only whether partners see it may still change.
+			return edit{}, closedError(name, "only published can change")
+		}
+		r.need.Statement = statement(r.need)
+		return edit{action: "UpdateNeed", detail: strings.Join(paths, ",")}, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return redact(who, name.Region, r.owner, r.need), nil
+}
+
+func setField(dst, src *needsv1.Need, p string) {
+	switch p {
+	case "problem":
+		dst.Problem = strings.TrimSpace(src.GetProblem())
+	case "population":
+		dst.Population = strings.TrimSpace(src.GetPopulation())
+	case "outcome":
+		dst.Outcome = strings.TrimSpace(src.GetOutcome())
+	case "care_unit":
+		dst.CareUnit = strings.TrimSpace(src.GetCareUnit())
+	case "reported_by":
+		dst.ReportedBy = src.GetReportedBy()
+	case "evidence":
+		dst.Evidence = strings.TrimSpace(src.GetEvidence())
+	case "patients_affected_per_year":
+		dst.PatientsAffectedPerYear = src.GetPatientsAffectedPerYear()
+	case "published":
+		dst.Published = src.GetPublished()
+	}
+}
+
+func sameField(p string, a, b *needsv1.Need) bool {
+	switch p {
+	case "status":
+		return a.GetStatus() == b.GetStatus()
+	case "priority_score":
+		return a.GetPriorityScore() == b.GetPriorityScore()
+	case "links":
+		return slices.Equal(a.GetLinks(), b.GetLinks())
+	}
+	return false
+}
+
+// onlyPublished reports whether b differs from a in published at most.
+func onlyPublished(a, b *needsv1.Need) bool {
+	a2, b2 := proto.Clone(a).(*needsv1.Need), proto.Clone(b).(*needsv1.Need)
+	a2.Published, b2.Published = false, false
+	return proto.Equal(a2, b2)
+}
