@@ -1,0 +1,205 @@
+// Package gateway owns Motor's REST front: the grpc-gateway mux built from
+// gateway/http.yaml, which dials the services over gRPC so every call passes
+// their interceptors (and with them auth); strict protojson; the 1 MiB body
+// limit; google.rpc.Status errors mapped to HTTP as DESIGN §3 says; and the
+// operational endpoints /healthz, /readyz, /metrics and /openapi.json.
+package gateway
+
+import (
+	"bytes"
+	"context"
+	_ "embed"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/encoding/protojson"
+
+	"github.com/innovationsmotorer/motor/internal/telemetry"
+	coordinatorv1 "github.com/innovationsmotorer/motor/proto/innovation/coordinator/v1"
+	ideav1 "github.com/innovationsmotorer/motor/proto/innovation/idea/v1"
+	needsv1 "github.com/innovationsmotorer/motor/proto/innovation/needs/v1"
+	partnerv1 "github.com/innovationsmotorer/motor/proto/innovation/partner/v1"
+)
+
+// MaxBodyBytes is the largest request body the gateway accepts.
+const MaxBodyBytes = 1 << 20
+
+//go:embed openapi/motor.swagger.json
+var openAPI []byte
+
+// Upstreams are the gRPC connections of the services behind the gateway, by
+// service name ("idea", …). In the all-in-one run they are one connection to
+// the process's own listener; in Kubernetes each is a Service address. A
+// service without a connection has no routes.
+type Upstreams map[string]*grpc.ClientConn
+
+// routes registers each service's REST routes (generated from
+// gateway/http.yaml) on a connection.
+func routes() map[string]func(context.Context, *runtime.ServeMux, *grpc.ClientConn) error {
+	return map[string]func(context.Context, *runtime.ServeMux, *grpc.ClientConn) error{
+		"idea":        ideav1.RegisterIdeaServiceHandler,
+		"needs":       needsv1.RegisterNeedsServiceHandler,
+		"funding":     fundingRoutes,
+		"partner":     partnerv1.RegisterPartnerServiceHandler,
+		"coordinator": coordinatorv1.RegisterCoordinatorServiceHandler,
+	}
+}
+
+// Services lists the names routes knows.
+func Services() []string {
+	var out []string
+	for name := range routes() {
+		out = append(out, name)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// AllOn routes every service to one connection: the all-in-one run and tests.
+func AllOn(conn *grpc.ClientConn) Upstreams {
+	u := Upstreams{}
+	for _, name := range Services() {
+		u[name] = conn
+	}
+	return u
+}
+
+// Config is what the gateway is built from.
+type Config struct {
+	Upstreams Upstreams
+	Telemetry *telemetry.Telemetry
+	Logger    *slog.Logger
+	// Ready reports whether the deployment can serve (stores reachable,
+	// services healthy); /readyz answers 503 with its error otherwise.
+	Ready func(context.Context) error
+}
+
+// New builds the gateway's HTTP handler.
+func New(ctx context.Context, cfg Config) (http.Handler, error) {
+	logger := cfg.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	api := runtime.NewServeMux(
+		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.JSONPb{
+			MarshalOptions:   protojson.MarshalOptions{},
+			UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
+		}),
+		runtime.WithErrorHandler(errorHandler(logger)),
+		runtime.WithRoutingErrorHandler(routingErrorHandler),
+	)
+	for name, register := range routes() {
+		if conn := cfg.Upstreams[name]; conn != nil {
+			if err := register(ctx, api, conn); err != nil {
+				return nil, fmt.Errorf("register %s routes: %w", name, err)
+			}
+		}
+	}
+
+	root := http.NewServeMux()
+	root.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = io.WriteString(w, "ok\n")
+	})
+	root.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		if cfg.Ready != nil {
+			ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+			defer cancel()
+			if err := cfg.Ready(ctx); err != nil {
+				w.WriteHeader(http.StatusServiceUnavailable)
+				_, _ = fmt.Fprintf(w, "not ready: %v\n", err)
+				return
+			}
+		}
+		_, _ = io.WriteString(w, "ready\n")
+	})
+	if cfg.Telemetry != nil {
+		root.Handle("GET /metrics", cfg.Telemetry.Metrics)
+	}
+	root.HandleFunc("GET /openapi.json", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(openAPI)
+	})
+	root.Handle("/", limitBody(api))
+
+	var h http.Handler = root
+	if t := cfg.Telemetry; t != nil {
+		h = otelhttp.NewHandler(root, "gateway",
+			otelhttp.WithTracerProvider(t.TracerProvider),
+			otelhttp.WithMeterProvider(t.MeterProvider),
+			otelhttp.WithPropagators(t.Propagator),
+			otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return r.Method + " " + r.URL.Path }),
+		)
+	}
+	return h, nil
+}
+
+// limitBody answers 413 for bodies over MaxBodyBytes. It reads the body up
+// front (bounded) because a limit hit halfway through decoding would surface
+// as a 400 from the JSON decoder.
+func limitBody(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength > MaxBodyBytes {
+			writeStatus(w, http.StatusRequestEntityTooLarge, codes.InvalidArgument, "BODY_TOO_LARGE",
+				fmt.Sprintf("request body is %d bytes; at most %d are accepted", r.ContentLength, MaxBodyBytes))
+			return
+		}
+		if r.Body != nil && r.Body != http.NoBody {
+			b, err := io.ReadAll(io.LimitReader(r.Body, MaxBodyBytes+1))
+			_ = r.Body.Close()
+			if err != nil {
+				writeStatus(w, http.StatusBadRequest, codes.InvalidArgument, "BODY_UNREADABLE", "request body could not be read: "+err.Error())
+				return
+			}
+			if len(b) > MaxBodyBytes {
+				writeStatus(w, http.StatusRequestEntityTooLarge, codes.InvalidArgument, "BODY_TOO_LARGE",
+					fmt.Sprintf("request body is larger than %d bytes", MaxBodyBytes))
+				return
+			}
+			r.Body = io.NopCloser(bytes.NewReader(b))
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// errorHandler is grpc-gateway's default (google.rpc.Status JSON, codes
+// mapped as DESIGN §3) plus a log line for server-side failures.
+func errorHandler(logger *slog.Logger) runtime.ErrorHandlerFunc {
+	return func(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, err error) {
+		st, _ := status.FromError(err)
+		var maxErr *http.MaxBytesError
+		if errors.As(err, &maxErr) {
+			writeStatus(w, http.StatusRequestEntityTooLarge, codes.InvalidArgument, "BODY_TOO_LARGE", err.Error())
+			return
+		}
+		switch st.Code() {
+		case codes.Internal, codes.Unknown, codes.DataLoss:
+			logger.ErrorContext(ctx, "gateway call failed", "method", r.Method, "path", r.URL.Path, "code", st.Code().String(), "error", st.Message())
+		}
+		runtime.DefaultHTTPErrorHandler(ctx, mux, m, w, r, err)
+	}
+}
+
+// routingErrorHandler answers unknown routes and methods with the same
+// google.rpc.Status JSON as every other error.
+func routingErrorHandler(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, httpStatus int) {
+	switch httpStatus {
+	case http.StatusNotFound:
+		writeStatus(w, httpStatus, codes.NotFound, "ROUTE_NOT_FOUND", fmt.Sprintf("no route %s %s (see /openapi.json)", r.Method, r.URL.Path))
+	case http.StatusMethodNotAllowed:
+		writeStatus(w, httpStatus, codes.Unimplemented, "METHOD_NOT_ALLOWED", fmt.Sprintf("method %s is not allowed on %s", r.Method, r.URL.Path))
+	default:
+		runtime.DefaultRoutingErrorHandler(ctx, mux, m, w, r, httpStatus)
+	}
+}
