@@ -1,0 +1,150 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"google.golang.org/grpc"
+
+	"github.com/innovationsmotorer/motor/internal/config"
+	"github.com/innovationsmotorer/motor/internal/store"
+	"github.com/innovationsmotorer/motor/internal/telemetry"
+	coordinatorv1 "github.com/innovationsmotorer/motor/proto/innovation/coordinator/v1"
+	fundingv1 "github.com/innovationsmotorer/motor/proto/innovation/funding/v1"
+	ideav1 "github.com/innovationsmotorer/motor/proto/innovation/idea/v1"
+	needsv1 "github.com/innovationsmotorer/motor/proto/innovation/needs/v1"
+	partnerv1 "github.com/innovationsmotorer/motor/proto/innovation/partner/v1"
+	"github.com/innovationsmotorer/motor/services/coordinator"
+	"github.com/innovationsmotorer/motor/services/funding"
+	"github.com/innovationsmotorer/motor/services/idea"
+	"github.com/innovationsmotorer/motor/services/needs"
+	"github.com/innovationsmotorer/motor/services/partner"
+)
+
+// deps is what a service is built from in `motor serve`.
+type deps struct {
+	store   store.Store
+	regions config.Served
+	logger  *slog.Logger
+	tel     *telemetry.Telemetry
+	// conn returns a connection to another service by target name: this
+	// process's own listener when it runs that service, else its -upstreams
+	// address. "ledger" is the programme ledger: the national deployment's
+	// over mTLS when this one is a region with a national peer. Calls go
+	// through the callee's interceptors either way.
+	conn func(name string) (*grpc.ClientConn, error)
+	// regionConn returns a connection to service name for a region, and
+	// the name of the deployment that serves it: this deployment for its own
+	// regions, a peer's (over mTLS) for the others.
+	regionConn func(name, region string) (*grpc.ClientConn, string, error)
+	// directory lists every region this deployment reaches, its own first.
+	directory func() []string
+}
+
+// service is one -target: how to put it on a gRPC server, its name in
+// grpc.health.v1, and its demo content.
+type service struct {
+	name       string
+	healthName string
+	// register builds the service, registers it on s and returns the seeder
+	// of its demo content (nil when it has none).
+	register func(s *grpc.Server, d deps) (seed func(context.Context) error, err error)
+}
+
+// allServices is every service `motor serve` knows, in start order (a
+// service's demo content may refer to that of one before it).
+func allServices() []service {
+	return []service{
+		{
+			name:       "idea",
+			healthName: ideav1.IdeaService_ServiceDesc.ServiceName,
+			register: func(s *grpc.Server, d deps) (func(context.Context) error, error) {
+				srv := idea.New(idea.Config{
+					Store: d.store, Regions: d.regions, Logger: d.logger,
+					// :spread reaches the target region's idea service: this
+					// process for the regions it serves, a peer over mTLS for
+					// the others.
+					RegionIdeas: func(region string) (ideav1.IdeaServiceClient, error) {
+						conn, _, err := d.regionConn("idea", region)
+						if err != nil {
+							return nil, err
+						}
+						return ideav1.NewIdeaServiceClient(conn), nil
+					},
+				})
+				ideav1.RegisterIdeaServiceServer(s, srv)
+				return func(ctx context.Context) error { return seedIdeas(ctx, srv, d.regions) }, nil
+			},
+		},
+		{
+			name:       "needs",
+			healthName: needsv1.NeedsService_ServiceDesc.ServiceName,
+			register: func(s *grpc.Server, d deps) (func(context.Context) error, error) {
+				// Links to ideas are checked with the idea service, in this
+				// process or at its -upstreams address.
+				conn, err := d.conn("idea")
+				if err != nil {
+					return nil, fmt.Errorf("connect to the idea service: %w", err)
+				}
+				srv, err := needs.New(needs.Config{Store: d.store, Regions: d.regions, Logger: d.logger, Ideas: ideav1.NewIdeaServiceClient(conn)})
+				if err != nil {
+					return nil, err
+				}
+				needsv1.RegisterNeedsServiceServer(s, srv)
+				return func(ctx context.Context) error { return seedNeeds(ctx, srv, d.regions) }, nil
+			},
+		},
+		{
+			name:       "partner",
+			healthName: partnerv1.PartnerService_ServiceDesc.ServiceName,
+			register: func(s *grpc.Server, d deps) (func(context.Context) error, error) {
+				// Offers are matched to needs by the needs service, in this
+				// process or at its -upstreams address.
+				conn, err := d.conn("needs")
+				if err != nil {
+					return nil, fmt.Errorf("connect to the needs service: %w", err)
+				}
+				srv, err := partner.New(partner.Config{Store: d.store, Regions: d.regions, Logger: d.logger, Needs: needsv1.NewNeedsServiceClient(conn)})
+				if err != nil {
+					return nil, err
+				}
+				partnerv1.RegisterPartnerServiceServer(s, srv)
+				return func(ctx context.Context) error { return seedPartners(ctx, srv, d.regions) }, nil
+			},
+		},
+		{
+			name:       "funding",
+			healthName: fundingv1.SubprojectService_ServiceDesc.ServiceName,
+			register: func(s *grpc.Server, d deps) (func(context.Context) error, error) {
+				// Every deployment hosts a programme ledger, but subprojects
+				// use the national deployment's when one is configured; a
+				// deployment without one (a laptop, the national deployment
+				// itself) reaches its own over gRPC all the same.
+				conn, err := d.conn("ledger")
+				if err != nil {
+					return nil, fmt.Errorf("connect to the programme ledger: %w", err)
+				}
+				ledger := funding.NewLedger(funding.LedgerConfig{Store: d.store, Logger: d.logger})
+				fundingv1.RegisterProgrammeServiceServer(s, ledger)
+				fundingv1.RegisterSubprojectServiceServer(s, funding.NewSubprojects(funding.Config{
+					Store: d.store, Regions: d.regions, Logger: d.logger, Ledger: fundingv1.NewProgrammeServiceClient(conn),
+				}))
+				return func(ctx context.Context) error { return seedFunding(ctx, ledger, d) }, nil
+			},
+		},
+		{
+			name:       "coordinator",
+			healthName: coordinatorv1.CoordinatorService_ServiceDesc.ServiceName,
+			register: func(s *grpc.Server, d deps) (func(context.Context) error, error) {
+				// The coordinator asks every region of the directory over
+				// gRPC: this deployment for its own regions, peers over mTLS
+				// for the others. It has no demo content of its own.
+				coordinatorv1.RegisterCoordinatorServiceServer(s, coordinator.New(coordinator.Config{
+					Store: d.store, Regions: d.directory, Conn: d.regionConn, Logger: d.logger,
+				}))
+				return nil, nil
+			},
+		},
+	}
+}
