@@ -180,6 +180,27 @@ func TestServe_EndToEnd(t *testing.T) {
 			if code, _ := call(t, "GET", p.url+"/v1/regions/vasterbotten/ideas", motorToken(t, bin, data, "-role", "advisor", "-region", "uppsala"), ""); code != 403 {
 				t.Errorf("uppsala token on vasterbotten: %d, want 403", code)
 			}
+			// The region's admin finds the create in the idea service's audit log.
+			admin := motorToken(t, bin, data, "-role", "region_admin", "-region", "vasterbotten")
+			found := false
+			for tok := ""; ; {
+				code, page := call(t, "GET", p.url+"/v1/regions/vasterbotten/audit/idea?pageSize=1000&pageToken="+tok, admin, "")
+				if code != 200 {
+					t.Fatalf("audit log: %d %v", code, page)
+				}
+				evs, _ := page["events"].([]any)
+				for _, ev := range evs {
+					if ev := ev.(map[string]any); ev["resource"] == name && ev["action"] == "CreateIdea" {
+						found = true
+					}
+				}
+				if tok = jsonField(page, "nextPageToken"); tok == "" {
+					break
+				}
+			}
+			if !found {
+				t.Errorf("audit log of vasterbotten's ideas has no CreateIdea of %s", name)
+			}
 			p.stop(t)
 
 			// Everything survives a restart, and demo content is not seeded twice.

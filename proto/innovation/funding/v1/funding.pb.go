@@ -11,6 +11,7 @@
 package fundingv1
 
 import (
+	v1 "github.com/innovationsmotorer/motor/proto/innovation/audit/v1"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	fieldmaskpb "google.golang.org/protobuf/types/known/fieldmaskpb"
@@ -2901,11 +2902,127 @@ func (x *ReleaseFundsRequest) GetSubproject() string {
 	return ""
 }
 
+type ListAuditEventsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// regions/{region}
+	Parent string `protobuf:"bytes,1,opt,name=parent,proto3" json:"parent,omitempty"`
+	// Default 50, at most 1000.
+	PageSize      int32  `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListAuditEventsRequest) Reset() {
+	*x = ListAuditEventsRequest{}
+	mi := &file_innovation_funding_v1_funding_proto_msgTypes[39]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListAuditEventsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListAuditEventsRequest) ProtoMessage() {}
+
+func (x *ListAuditEventsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_innovation_funding_v1_funding_proto_msgTypes[39]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListAuditEventsRequest.ProtoReflect.Descriptor instead.
+func (*ListAuditEventsRequest) Descriptor() ([]byte, []int) {
+	return file_innovation_funding_v1_funding_proto_rawDescGZIP(), []int{39}
+}
+
+func (x *ListAuditEventsRequest) GetParent() string {
+	if x != nil {
+		return x.Parent
+	}
+	return ""
+}
+
+func (x *ListAuditEventsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListAuditEventsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+type ListAuditEventsResponse struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Events []*v1.AuditEvent       `protobuf:"bytes,1,rep,name=events,proto3" json:"events,omitempty"`
+	// Empty at the end of the log as it stands; the log only grows, so a
+	// reader that keeps the last token can continue from it later.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListAuditEventsResponse) Reset() {
+	*x = ListAuditEventsResponse{}
+	mi := &file_innovation_funding_v1_funding_proto_msgTypes[40]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListAuditEventsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListAuditEventsResponse) ProtoMessage() {}
+
+func (x *ListAuditEventsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_innovation_funding_v1_funding_proto_msgTypes[40]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListAuditEventsResponse.ProtoReflect.Descriptor instead.
+func (*ListAuditEventsResponse) Descriptor() ([]byte, []int) {
+	return file_innovation_funding_v1_funding_proto_rawDescGZIP(), []int{40}
+}
+
+func (x *ListAuditEventsResponse) GetEvents() []*v1.AuditEvent {
+	if x != nil {
+		return x.Events
+	}
+	return nil
+}
+
+func (x *ListAuditEventsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
 var File_innovation_funding_v1_funding_proto protoreflect.FileDescriptor
 
 const file_innovation_funding_v1_funding_proto_rawDesc = "" +
 	"\n" +
-	"#innovation/funding/v1/funding.proto\x12\x15innovation.funding.v1\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"v\n" +
+	"#innovation/funding/v1/funding.proto\x12\x15innovation.funding.v1\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1finnovation/audit/v1/audit.proto\"v\n" +
 	"\aBalance\x12!\n" +
 	"\freserved_ore\x18\x01 \x01(\x03R\vreservedOre\x12#\n" +
 	"\rdisbursed_ore\x18\x02 \x01(\x03R\fdisbursedOre\x12#\n" +
@@ -3141,7 +3258,15 @@ const file_innovation_funding_v1_funding_proto_rawDesc = "" +
 	"\tprogramme\x18\x01 \x01(\tR\tprogramme\x12\x1e\n" +
 	"\n" +
 	"subproject\x18\x02 \x01(\tR\n" +
-	"subproject*\xf2\x01\n" +
+	"subproject\"l\n" +
+	"\x16ListAuditEventsRequest\x12\x16\n" +
+	"\x06parent\x18\x01 \x01(\tR\x06parent\x12\x1b\n" +
+	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x03 \x01(\tR\tpageToken\"z\n" +
+	"\x17ListAuditEventsResponse\x127\n" +
+	"\x06events\x18\x01 \x03(\v2\x1f.innovation.audit.v1.AuditEventR\x06events\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken*\xf2\x01\n" +
 	"\x10SubprojectStatus\x12!\n" +
 	"\x1dSUBPROJECT_STATUS_UNSPECIFIED\x10\x00\x12\x1b\n" +
 	"\x17SUBPROJECT_STATUS_DRAFT\x10\x01\x12\x1f\n" +
@@ -3167,7 +3292,7 @@ const file_innovation_funding_v1_funding_proto_rawDesc = "" +
 	"\x10ContributionKind\x12!\n" +
 	"\x1dCONTRIBUTION_KIND_UNSPECIFIED\x10\x00\x12\x1a\n" +
 	"\x16CONTRIBUTION_KIND_CASH\x10\x01\x12\x1d\n" +
-	"\x19CONTRIBUTION_KIND_IN_KIND\x10\x022\xac\f\n" +
+	"\x19CONTRIBUTION_KIND_IN_KIND\x10\x022\x9e\r\n" +
 	"\x11SubprojectService\x12e\n" +
 	"\x10CreateSubproject\x12..innovation.funding.v1.CreateSubprojectRequest\x1a!.innovation.funding.v1.Subproject\x12_\n" +
 	"\rGetSubproject\x12+.innovation.funding.v1.GetSubprojectRequest\x1a!.innovation.funding.v1.Subproject\x12p\n" +
@@ -3183,7 +3308,8 @@ const file_innovation_funding_v1_funding_proto_rawDesc = "" +
 	"\x0fListCostReports\x12-.innovation.funding.v1.ListCostReportsRequest\x1a..innovation.funding.v1.ListCostReportsResponse\x12e\n" +
 	"\x10SubmitCostReport\x12..innovation.funding.v1.SubmitCostReportRequest\x1a!.innovation.funding.v1.CostReport\x12g\n" +
 	"\x11CertifyCostReport\x12/.innovation.funding.v1.CertifyCostReportRequest\x1a!.innovation.funding.v1.CostReport\x12e\n" +
-	"\x10ReturnCostReport\x12..innovation.funding.v1.ReturnCostReportRequest\x1a!.innovation.funding.v1.CostReport2\xdf\x05\n" +
+	"\x10ReturnCostReport\x12..innovation.funding.v1.ReturnCostReportRequest\x1a!.innovation.funding.v1.CostReport\x12p\n" +
+	"\x0fListAuditEvents\x12-.innovation.funding.v1.ListAuditEventsRequest\x1a..innovation.funding.v1.ListAuditEventsResponse2\xdf\x05\n" +
 	"\x10ProgrammeService\x12b\n" +
 	"\x0fCreateProgramme\x12-.innovation.funding.v1.CreateProgrammeRequest\x1a .innovation.funding.v1.Programme\x12\\\n" +
 	"\fGetProgramme\x12*.innovation.funding.v1.GetProgrammeRequest\x1a .innovation.funding.v1.Programme\x12m\n" +
@@ -3206,7 +3332,7 @@ func file_innovation_funding_v1_funding_proto_rawDescGZIP() []byte {
 }
 
 var file_innovation_funding_v1_funding_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_innovation_funding_v1_funding_proto_msgTypes = make([]protoimpl.MessageInfo, 39)
+var file_innovation_funding_v1_funding_proto_msgTypes = make([]protoimpl.MessageInfo, 41)
 var file_innovation_funding_v1_funding_proto_goTypes = []any{
 	(SubprojectStatus)(0),             // 0: innovation.funding.v1.SubprojectStatus
 	(CostReportStatus)(0),             // 1: innovation.funding.v1.CostReportStatus
@@ -3251,41 +3377,44 @@ var file_innovation_funding_v1_funding_proto_goTypes = []any{
 	(*RecordPaymentRequest)(nil),      // 40: innovation.funding.v1.RecordPaymentRequest
 	(*RecordPaymentResponse)(nil),     // 41: innovation.funding.v1.RecordPaymentResponse
 	(*ReleaseFundsRequest)(nil),       // 42: innovation.funding.v1.ReleaseFundsRequest
-	(*timestamppb.Timestamp)(nil),     // 43: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil),     // 44: google.protobuf.FieldMask
+	(*ListAuditEventsRequest)(nil),    // 43: innovation.funding.v1.ListAuditEventsRequest
+	(*ListAuditEventsResponse)(nil),   // 44: innovation.funding.v1.ListAuditEventsResponse
+	(*timestamppb.Timestamp)(nil),     // 45: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil),     // 46: google.protobuf.FieldMask
+	(*v1.AuditEvent)(nil),             // 47: innovation.audit.v1.AuditEvent
 }
 var file_innovation_funding_v1_funding_proto_depIdxs = []int32{
 	4,  // 0: innovation.funding.v1.Programme.balance:type_name -> innovation.funding.v1.Balance
-	43, // 1: innovation.funding.v1.Programme.create_time:type_name -> google.protobuf.Timestamp
-	43, // 2: innovation.funding.v1.Programme.update_time:type_name -> google.protobuf.Timestamp
-	43, // 3: innovation.funding.v1.Allocation.reserve_time:type_name -> google.protobuf.Timestamp
-	43, // 4: innovation.funding.v1.Allocation.release_time:type_name -> google.protobuf.Timestamp
-	43, // 5: innovation.funding.v1.Payment.create_time:type_name -> google.protobuf.Timestamp
+	45, // 1: innovation.funding.v1.Programme.create_time:type_name -> google.protobuf.Timestamp
+	45, // 2: innovation.funding.v1.Programme.update_time:type_name -> google.protobuf.Timestamp
+	45, // 3: innovation.funding.v1.Allocation.reserve_time:type_name -> google.protobuf.Timestamp
+	45, // 4: innovation.funding.v1.Allocation.release_time:type_name -> google.protobuf.Timestamp
+	45, // 5: innovation.funding.v1.Payment.create_time:type_name -> google.protobuf.Timestamp
 	2,  // 6: innovation.funding.v1.BudgetLine.category:type_name -> innovation.funding.v1.CostCategory
 	3,  // 7: innovation.funding.v1.Contribution.kind:type_name -> innovation.funding.v1.ContributionKind
 	0,  // 8: innovation.funding.v1.SubprojectStatusChange.from:type_name -> innovation.funding.v1.SubprojectStatus
 	0,  // 9: innovation.funding.v1.SubprojectStatusChange.to:type_name -> innovation.funding.v1.SubprojectStatus
-	43, // 10: innovation.funding.v1.SubprojectStatusChange.time:type_name -> google.protobuf.Timestamp
+	45, // 10: innovation.funding.v1.SubprojectStatusChange.time:type_name -> google.protobuf.Timestamp
 	8,  // 11: innovation.funding.v1.Subproject.partners:type_name -> innovation.funding.v1.SubprojectPartner
 	9,  // 12: innovation.funding.v1.Subproject.budget_lines:type_name -> innovation.funding.v1.BudgetLine
 	10, // 13: innovation.funding.v1.Subproject.contributions:type_name -> innovation.funding.v1.Contribution
 	0,  // 14: innovation.funding.v1.Subproject.status:type_name -> innovation.funding.v1.SubprojectStatus
 	11, // 15: innovation.funding.v1.Subproject.history:type_name -> innovation.funding.v1.SubprojectStatusChange
-	43, // 16: innovation.funding.v1.Subproject.create_time:type_name -> google.protobuf.Timestamp
-	43, // 17: innovation.funding.v1.Subproject.update_time:type_name -> google.protobuf.Timestamp
+	45, // 16: innovation.funding.v1.Subproject.create_time:type_name -> google.protobuf.Timestamp
+	45, // 17: innovation.funding.v1.Subproject.update_time:type_name -> google.protobuf.Timestamp
 	2,  // 18: innovation.funding.v1.CostReportLine.category:type_name -> innovation.funding.v1.CostCategory
 	1,  // 19: innovation.funding.v1.CostReportStatusChange.from:type_name -> innovation.funding.v1.CostReportStatus
 	1,  // 20: innovation.funding.v1.CostReportStatusChange.to:type_name -> innovation.funding.v1.CostReportStatus
-	43, // 21: innovation.funding.v1.CostReportStatusChange.time:type_name -> google.protobuf.Timestamp
+	45, // 21: innovation.funding.v1.CostReportStatusChange.time:type_name -> google.protobuf.Timestamp
 	13, // 22: innovation.funding.v1.CostReport.lines:type_name -> innovation.funding.v1.CostReportLine
 	1,  // 23: innovation.funding.v1.CostReport.status:type_name -> innovation.funding.v1.CostReportStatus
 	14, // 24: innovation.funding.v1.CostReport.history:type_name -> innovation.funding.v1.CostReportStatusChange
-	43, // 25: innovation.funding.v1.CostReport.create_time:type_name -> google.protobuf.Timestamp
-	43, // 26: innovation.funding.v1.CostReport.update_time:type_name -> google.protobuf.Timestamp
+	45, // 25: innovation.funding.v1.CostReport.create_time:type_name -> google.protobuf.Timestamp
+	45, // 26: innovation.funding.v1.CostReport.update_time:type_name -> google.protobuf.Timestamp
 	12, // 27: innovation.funding.v1.CreateSubprojectRequest.subproject:type_name -> innovation.funding.v1.Subproject
 	12, // 28: innovation.funding.v1.ListSubprojectsResponse.subprojects:type_name -> innovation.funding.v1.Subproject
 	12, // 29: innovation.funding.v1.UpdateSubprojectRequest.subproject:type_name -> innovation.funding.v1.Subproject
-	44, // 30: innovation.funding.v1.UpdateSubprojectRequest.update_mask:type_name -> google.protobuf.FieldMask
+	46, // 30: innovation.funding.v1.UpdateSubprojectRequest.update_mask:type_name -> google.protobuf.FieldMask
 	15, // 31: innovation.funding.v1.CreateCostReportRequest.cost_report:type_name -> innovation.funding.v1.CostReport
 	15, // 32: innovation.funding.v1.ListCostReportsResponse.cost_reports:type_name -> innovation.funding.v1.CostReport
 	5,  // 33: innovation.funding.v1.CreateProgrammeRequest.programme:type_name -> innovation.funding.v1.Programme
@@ -3293,55 +3422,58 @@ var file_innovation_funding_v1_funding_proto_depIdxs = []int32{
 	6,  // 35: innovation.funding.v1.ListAllocationsResponse.allocations:type_name -> innovation.funding.v1.Allocation
 	6,  // 36: innovation.funding.v1.RecordPaymentResponse.allocation:type_name -> innovation.funding.v1.Allocation
 	7,  // 37: innovation.funding.v1.RecordPaymentResponse.payment:type_name -> innovation.funding.v1.Payment
-	16, // 38: innovation.funding.v1.SubprojectService.CreateSubproject:input_type -> innovation.funding.v1.CreateSubprojectRequest
-	17, // 39: innovation.funding.v1.SubprojectService.GetSubproject:input_type -> innovation.funding.v1.GetSubprojectRequest
-	18, // 40: innovation.funding.v1.SubprojectService.ListSubprojects:input_type -> innovation.funding.v1.ListSubprojectsRequest
-	20, // 41: innovation.funding.v1.SubprojectService.UpdateSubproject:input_type -> innovation.funding.v1.UpdateSubprojectRequest
-	21, // 42: innovation.funding.v1.SubprojectService.SubmitSubproject:input_type -> innovation.funding.v1.SubmitSubprojectRequest
-	22, // 43: innovation.funding.v1.SubprojectService.ApproveSubproject:input_type -> innovation.funding.v1.ApproveSubprojectRequest
-	23, // 44: innovation.funding.v1.SubprojectService.RejectSubproject:input_type -> innovation.funding.v1.RejectSubprojectRequest
-	24, // 45: innovation.funding.v1.SubprojectService.WithdrawSubproject:input_type -> innovation.funding.v1.WithdrawSubprojectRequest
-	25, // 46: innovation.funding.v1.SubprojectService.CloseSubproject:input_type -> innovation.funding.v1.CloseSubprojectRequest
-	26, // 47: innovation.funding.v1.SubprojectService.CreateCostReport:input_type -> innovation.funding.v1.CreateCostReportRequest
-	27, // 48: innovation.funding.v1.SubprojectService.GetCostReport:input_type -> innovation.funding.v1.GetCostReportRequest
-	28, // 49: innovation.funding.v1.SubprojectService.ListCostReports:input_type -> innovation.funding.v1.ListCostReportsRequest
-	30, // 50: innovation.funding.v1.SubprojectService.SubmitCostReport:input_type -> innovation.funding.v1.SubmitCostReportRequest
-	31, // 51: innovation.funding.v1.SubprojectService.CertifyCostReport:input_type -> innovation.funding.v1.CertifyCostReportRequest
-	32, // 52: innovation.funding.v1.SubprojectService.ReturnCostReport:input_type -> innovation.funding.v1.ReturnCostReportRequest
-	33, // 53: innovation.funding.v1.ProgrammeService.CreateProgramme:input_type -> innovation.funding.v1.CreateProgrammeRequest
-	34, // 54: innovation.funding.v1.ProgrammeService.GetProgramme:input_type -> innovation.funding.v1.GetProgrammeRequest
-	35, // 55: innovation.funding.v1.ProgrammeService.ListProgrammes:input_type -> innovation.funding.v1.ListProgrammesRequest
-	37, // 56: innovation.funding.v1.ProgrammeService.ListAllocations:input_type -> innovation.funding.v1.ListAllocationsRequest
-	39, // 57: innovation.funding.v1.ProgrammeService.ReserveFunds:input_type -> innovation.funding.v1.ReserveFundsRequest
-	40, // 58: innovation.funding.v1.ProgrammeService.RecordPayment:input_type -> innovation.funding.v1.RecordPaymentRequest
-	42, // 59: innovation.funding.v1.ProgrammeService.ReleaseFunds:input_type -> innovation.funding.v1.ReleaseFundsRequest
-	12, // 60: innovation.funding.v1.SubprojectService.CreateSubproject:output_type -> innovation.funding.v1.Subproject
-	12, // 61: innovation.funding.v1.SubprojectService.GetSubproject:output_type -> innovation.funding.v1.Subproject
-	19, // 62: innovation.funding.v1.SubprojectService.ListSubprojects:output_type -> innovation.funding.v1.ListSubprojectsResponse
-	12, // 63: innovation.funding.v1.SubprojectService.UpdateSubproject:output_type -> innovation.funding.v1.Subproject
-	12, // 64: innovation.funding.v1.SubprojectService.SubmitSubproject:output_type -> innovation.funding.v1.Subproject
-	12, // 65: innovation.funding.v1.SubprojectService.ApproveSubproject:output_type -> innovation.funding.v1.Subproject
-	12, // 66: innovation.funding.v1.SubprojectService.RejectSubproject:output_type -> innovation.funding.v1.Subproject
-	12, // 67: innovation.funding.v1.SubprojectService.WithdrawSubproject:output_type -> innovation.funding.v1.Subproject
-	12, // 68: innovation.funding.v1.SubprojectService.CloseSubproject:output_type -> innovation.funding.v1.Subproject
-	15, // 69: innovation.funding.v1.SubprojectService.CreateCostReport:output_type -> innovation.funding.v1.CostReport
-	15, // 70: innovation.funding.v1.SubprojectService.GetCostReport:output_type -> innovation.funding.v1.CostReport
-	29, // 71: innovation.funding.v1.SubprojectService.ListCostReports:output_type -> innovation.funding.v1.ListCostReportsResponse
-	15, // 72: innovation.funding.v1.SubprojectService.SubmitCostReport:output_type -> innovation.funding.v1.CostReport
-	15, // 73: innovation.funding.v1.SubprojectService.CertifyCostReport:output_type -> innovation.funding.v1.CostReport
-	15, // 74: innovation.funding.v1.SubprojectService.ReturnCostReport:output_type -> innovation.funding.v1.CostReport
-	5,  // 75: innovation.funding.v1.ProgrammeService.CreateProgramme:output_type -> innovation.funding.v1.Programme
-	5,  // 76: innovation.funding.v1.ProgrammeService.GetProgramme:output_type -> innovation.funding.v1.Programme
-	36, // 77: innovation.funding.v1.ProgrammeService.ListProgrammes:output_type -> innovation.funding.v1.ListProgrammesResponse
-	38, // 78: innovation.funding.v1.ProgrammeService.ListAllocations:output_type -> innovation.funding.v1.ListAllocationsResponse
-	6,  // 79: innovation.funding.v1.ProgrammeService.ReserveFunds:output_type -> innovation.funding.v1.Allocation
-	41, // 80: innovation.funding.v1.ProgrammeService.RecordPayment:output_type -> innovation.funding.v1.RecordPaymentResponse
-	6,  // 81: innovation.funding.v1.ProgrammeService.ReleaseFunds:output_type -> innovation.funding.v1.Allocation
-	60, // [60:82] is the sub-list for method output_type
-	38, // [38:60] is the sub-list for method input_type
-	38, // [38:38] is the sub-list for extension type_name
-	38, // [38:38] is the sub-list for extension extendee
-	0,  // [0:38] is the sub-list for field type_name
+	47, // 38: innovation.funding.v1.ListAuditEventsResponse.events:type_name -> innovation.audit.v1.AuditEvent
+	16, // 39: innovation.funding.v1.SubprojectService.CreateSubproject:input_type -> innovation.funding.v1.CreateSubprojectRequest
+	17, // 40: innovation.funding.v1.SubprojectService.GetSubproject:input_type -> innovation.funding.v1.GetSubprojectRequest
+	18, // 41: innovation.funding.v1.SubprojectService.ListSubprojects:input_type -> innovation.funding.v1.ListSubprojectsRequest
+	20, // 42: innovation.funding.v1.SubprojectService.UpdateSubproject:input_type -> innovation.funding.v1.UpdateSubprojectRequest
+	21, // 43: innovation.funding.v1.SubprojectService.SubmitSubproject:input_type -> innovation.funding.v1.SubmitSubprojectRequest
+	22, // 44: innovation.funding.v1.SubprojectService.ApproveSubproject:input_type -> innovation.funding.v1.ApproveSubprojectRequest
+	23, // 45: innovation.funding.v1.SubprojectService.RejectSubproject:input_type -> innovation.funding.v1.RejectSubprojectRequest
+	24, // 46: innovation.funding.v1.SubprojectService.WithdrawSubproject:input_type -> innovation.funding.v1.WithdrawSubprojectRequest
+	25, // 47: innovation.funding.v1.SubprojectService.CloseSubproject:input_type -> innovation.funding.v1.CloseSubprojectRequest
+	26, // 48: innovation.funding.v1.SubprojectService.CreateCostReport:input_type -> innovation.funding.v1.CreateCostReportRequest
+	27, // 49: innovation.funding.v1.SubprojectService.GetCostReport:input_type -> innovation.funding.v1.GetCostReportRequest
+	28, // 50: innovation.funding.v1.SubprojectService.ListCostReports:input_type -> innovation.funding.v1.ListCostReportsRequest
+	30, // 51: innovation.funding.v1.SubprojectService.SubmitCostReport:input_type -> innovation.funding.v1.SubmitCostReportRequest
+	31, // 52: innovation.funding.v1.SubprojectService.CertifyCostReport:input_type -> innovation.funding.v1.CertifyCostReportRequest
+	32, // 53: innovation.funding.v1.SubprojectService.ReturnCostReport:input_type -> innovation.funding.v1.ReturnCostReportRequest
+	43, // 54: innovation.funding.v1.SubprojectService.ListAuditEvents:input_type -> innovation.funding.v1.ListAuditEventsRequest
+	33, // 55: innovation.funding.v1.ProgrammeService.CreateProgramme:input_type -> innovation.funding.v1.CreateProgrammeRequest
+	34, // 56: innovation.funding.v1.ProgrammeService.GetProgramme:input_type -> innovation.funding.v1.GetProgrammeRequest
+	35, // 57: innovation.funding.v1.ProgrammeService.ListProgrammes:input_type -> innovation.funding.v1.ListProgrammesRequest
+	37, // 58: innovation.funding.v1.ProgrammeService.ListAllocations:input_type -> innovation.funding.v1.ListAllocationsRequest
+	39, // 59: innovation.funding.v1.ProgrammeService.ReserveFunds:input_type -> innovation.funding.v1.ReserveFundsRequest
+	40, // 60: innovation.funding.v1.ProgrammeService.RecordPayment:input_type -> innovation.funding.v1.RecordPaymentRequest
+	42, // 61: innovation.funding.v1.ProgrammeService.ReleaseFunds:input_type -> innovation.funding.v1.ReleaseFundsRequest
+	12, // 62: innovation.funding.v1.SubprojectService.CreateSubproject:output_type -> innovation.funding.v1.Subproject
+	12, // 63: innovation.funding.v1.SubprojectService.GetSubproject:output_type -> innovation.funding.v1.Subproject
+	19, // 64: innovation.funding.v1.SubprojectService.ListSubprojects:output_type -> innovation.funding.v1.ListSubprojectsResponse
+	12, // 65: innovation.funding.v1.SubprojectService.UpdateSubproject:output_type -> innovation.funding.v1.Subproject
+	12, // 66: innovation.funding.v1.SubprojectService.SubmitSubproject:output_type -> innovation.funding.v1.Subproject
+	12, // 67: innovation.funding.v1.SubprojectService.ApproveSubproject:output_type -> innovation.funding.v1.Subproject
+	12, // 68: innovation.funding.v1.SubprojectService.RejectSubproject:output_type -> innovation.funding.v1.Subproject
+	12, // 69: innovation.funding.v1.SubprojectService.WithdrawSubproject:output_type -> innovation.funding.v1.Subproject
+	12, // 70: innovation.funding.v1.SubprojectService.CloseSubproject:output_type -> innovation.funding.v1.Subproject
+	15, // 71: innovation.funding.v1.SubprojectService.CreateCostReport:output_type -> innovation.funding.v1.CostReport
+	15, // 72: innovation.funding.v1.SubprojectService.GetCostReport:output_type -> innovation.funding.v1.CostReport
+	29, // 73: innovation.funding.v1.SubprojectService.ListCostReports:output_type -> innovation.funding.v1.ListCostReportsResponse
+	15, // 74: innovation.funding.v1.SubprojectService.SubmitCostReport:output_type -> innovation.funding.v1.CostReport
+	15, // 75: innovation.funding.v1.SubprojectService.CertifyCostReport:output_type -> innovation.funding.v1.CostReport
+	15, // 76: innovation.funding.v1.SubprojectService.ReturnCostReport:output_type -> innovation.funding.v1.CostReport
+	44, // 77: innovation.funding.v1.SubprojectService.ListAuditEvents:output_type -> innovation.funding.v1.ListAuditEventsResponse
+	5,  // 78: innovation.funding.v1.ProgrammeService.CreateProgramme:output_type -> innovation.funding.v1.Programme
+	5,  // 79: innovation.funding.v1.ProgrammeService.GetProgramme:output_type -> innovation.funding.v1.Programme
+	36, // 80: innovation.funding.v1.ProgrammeService.ListProgrammes:output_type -> innovation.funding.v1.ListProgrammesResponse
+	38, // 81: innovation.funding.v1.ProgrammeService.ListAllocations:output_type -> innovation.funding.v1.ListAllocationsResponse
+	6,  // 82: innovation.funding.v1.ProgrammeService.ReserveFunds:output_type -> innovation.funding.v1.Allocation
+	41, // 83: innovation.funding.v1.ProgrammeService.RecordPayment:output_type -> innovation.funding.v1.RecordPaymentResponse
+	6,  // 84: innovation.funding.v1.ProgrammeService.ReleaseFunds:output_type -> innovation.funding.v1.Allocation
+	62, // [62:85] is the sub-list for method output_type
+	39, // [39:62] is the sub-list for method input_type
+	39, // [39:39] is the sub-list for extension type_name
+	39, // [39:39] is the sub-list for extension extendee
+	0,  // [0:39] is the sub-list for field type_name
 }
 
 func init() { file_innovation_funding_v1_funding_proto_init() }
@@ -3357,7 +3489,7 @@ func file_innovation_funding_v1_funding_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_innovation_funding_v1_funding_proto_rawDesc), len(file_innovation_funding_v1_funding_proto_rawDesc)),
 			NumEnums:      4,
-			NumMessages:   39,
+			NumMessages:   41,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

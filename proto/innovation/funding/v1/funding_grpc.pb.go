@@ -38,6 +38,7 @@ const (
 	SubprojectService_SubmitCostReport_FullMethodName   = "/innovation.funding.v1.SubprojectService/SubmitCostReport"
 	SubprojectService_CertifyCostReport_FullMethodName  = "/innovation.funding.v1.SubprojectService/CertifyCostReport"
 	SubprojectService_ReturnCostReport_FullMethodName   = "/innovation.funding.v1.SubprojectService/ReturnCostReport"
+	SubprojectService_ListAuditEvents_FullMethodName    = "/innovation.funding.v1.SubprojectService/ListAuditEvents"
 )
 
 // SubprojectServiceClient is the client API for SubprojectService service.
@@ -86,6 +87,9 @@ type SubprojectServiceClient interface {
 	// ReturnCostReport sends a SUBMITTED cost report back, with a reason; the
 	// region files a corrected one.
 	ReturnCostReport(ctx context.Context, in *ReturnCostReportRequest, opts ...grpc.CallOption) (*CostReport, error)
+	// ListAuditEvents pages through the funding service's audit records of a
+	// region, oldest first. Region admins of the region only.
+	ListAuditEvents(ctx context.Context, in *ListAuditEventsRequest, opts ...grpc.CallOption) (*ListAuditEventsResponse, error)
 }
 
 type subprojectServiceClient struct {
@@ -246,6 +250,16 @@ func (c *subprojectServiceClient) ReturnCostReport(ctx context.Context, in *Retu
 	return out, nil
 }
 
+func (c *subprojectServiceClient) ListAuditEvents(ctx context.Context, in *ListAuditEventsRequest, opts ...grpc.CallOption) (*ListAuditEventsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListAuditEventsResponse)
+	err := c.cc.Invoke(ctx, SubprojectService_ListAuditEvents_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // SubprojectServiceServer is the server API for SubprojectService service.
 // All implementations must embed UnimplementedSubprojectServiceServer
 // for forward compatibility.
@@ -292,6 +306,9 @@ type SubprojectServiceServer interface {
 	// ReturnCostReport sends a SUBMITTED cost report back, with a reason; the
 	// region files a corrected one.
 	ReturnCostReport(context.Context, *ReturnCostReportRequest) (*CostReport, error)
+	// ListAuditEvents pages through the funding service's audit records of a
+	// region, oldest first. Region admins of the region only.
+	ListAuditEvents(context.Context, *ListAuditEventsRequest) (*ListAuditEventsResponse, error)
 	mustEmbedUnimplementedSubprojectServiceServer()
 }
 
@@ -346,6 +363,9 @@ func (UnimplementedSubprojectServiceServer) CertifyCostReport(context.Context, *
 }
 func (UnimplementedSubprojectServiceServer) ReturnCostReport(context.Context, *ReturnCostReportRequest) (*CostReport, error) {
 	return nil, status.Error(codes.Unimplemented, "method ReturnCostReport not implemented")
+}
+func (UnimplementedSubprojectServiceServer) ListAuditEvents(context.Context, *ListAuditEventsRequest) (*ListAuditEventsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListAuditEvents not implemented")
 }
 func (UnimplementedSubprojectServiceServer) mustEmbedUnimplementedSubprojectServiceServer() {}
 func (UnimplementedSubprojectServiceServer) testEmbeddedByValue()                           {}
@@ -638,6 +658,24 @@ func _SubprojectService_ReturnCostReport_Handler(srv interface{}, ctx context.Co
 	return interceptor(ctx, in, info, handler)
 }
 
+func _SubprojectService_ListAuditEvents_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListAuditEventsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SubprojectServiceServer).ListAuditEvents(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SubprojectService_ListAuditEvents_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SubprojectServiceServer).ListAuditEvents(ctx, req.(*ListAuditEventsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // SubprojectService_ServiceDesc is the grpc.ServiceDesc for SubprojectService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -704,6 +742,10 @@ var SubprojectService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ReturnCostReport",
 			Handler:    _SubprojectService_ReturnCostReport_Handler,
+		},
+		{
+			MethodName: "ListAuditEvents",
+			Handler:    _SubprojectService_ListAuditEvents_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -10,6 +10,7 @@
 package ideav1
 
 import (
+	v1 "github.com/innovationsmotorer/motor/proto/innovation/audit/v1"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	fieldmaskpb "google.golang.org/protobuf/types/known/fieldmaskpb"
@@ -1820,11 +1821,127 @@ func (x *AdoptIdeaRequest) GetSpreadFrom() string {
 	return ""
 }
 
+type ListAuditEventsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// regions/{region}
+	Parent string `protobuf:"bytes,1,opt,name=parent,proto3" json:"parent,omitempty"`
+	// Default 50, at most 1000.
+	PageSize      int32  `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListAuditEventsRequest) Reset() {
+	*x = ListAuditEventsRequest{}
+	mi := &file_innovation_idea_v1_idea_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListAuditEventsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListAuditEventsRequest) ProtoMessage() {}
+
+func (x *ListAuditEventsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_innovation_idea_v1_idea_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListAuditEventsRequest.ProtoReflect.Descriptor instead.
+func (*ListAuditEventsRequest) Descriptor() ([]byte, []int) {
+	return file_innovation_idea_v1_idea_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *ListAuditEventsRequest) GetParent() string {
+	if x != nil {
+		return x.Parent
+	}
+	return ""
+}
+
+func (x *ListAuditEventsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListAuditEventsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+type ListAuditEventsResponse struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Events []*v1.AuditEvent       `protobuf:"bytes,1,rep,name=events,proto3" json:"events,omitempty"`
+	// Empty at the end of the log as it stands; the log only grows, so a
+	// reader that keeps the last token can continue from it later.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListAuditEventsResponse) Reset() {
+	*x = ListAuditEventsResponse{}
+	mi := &file_innovation_idea_v1_idea_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListAuditEventsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListAuditEventsResponse) ProtoMessage() {}
+
+func (x *ListAuditEventsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_innovation_idea_v1_idea_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListAuditEventsResponse.ProtoReflect.Descriptor instead.
+func (*ListAuditEventsResponse) Descriptor() ([]byte, []int) {
+	return file_innovation_idea_v1_idea_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *ListAuditEventsResponse) GetEvents() []*v1.AuditEvent {
+	if x != nil {
+		return x.Events
+	}
+	return nil
+}
+
+func (x *ListAuditEventsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
 var File_innovation_idea_v1_idea_proto protoreflect.FileDescriptor
 
 const file_innovation_idea_v1_idea_proto_rawDesc = "" +
 	"\n" +
-	"\x1dinnovation/idea/v1/idea.proto\x12\x12innovation.idea.v1\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"x\n" +
+	"\x1dinnovation/idea/v1/idea.proto\x12\x12innovation.idea.v1\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1finnovation/audit/v1/audit.proto\"x\n" +
 	"\tSubmitter\x12!\n" +
 	"\fdisplay_name\x18\x01 \x01(\tR\vdisplayName\x12\x14\n" +
 	"\x05email\x18\x02 \x01(\tR\x05email\x12\x14\n" +
@@ -1956,7 +2073,15 @@ const file_innovation_idea_v1_idea_proto_rawDesc = "" +
 	"\x06parent\x18\x01 \x01(\tR\x06parent\x12,\n" +
 	"\x04idea\x18\x02 \x01(\v2\x18.innovation.idea.v1.IdeaR\x04idea\x12\x1f\n" +
 	"\vspread_from\x18\x03 \x01(\tR\n" +
-	"spreadFrom*\x84\x02\n" +
+	"spreadFrom\"l\n" +
+	"\x16ListAuditEventsRequest\x12\x16\n" +
+	"\x06parent\x18\x01 \x01(\tR\x06parent\x12\x1b\n" +
+	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x03 \x01(\tR\tpageToken\"z\n" +
+	"\x17ListAuditEventsResponse\x127\n" +
+	"\x06events\x18\x01 \x03(\v2\x1f.innovation.audit.v1.AuditEventR\x06events\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken*\x84\x02\n" +
 	"\x05Stage\x12\x15\n" +
 	"\x11STAGE_UNSPECIFIED\x10\x00\x12\x13\n" +
 	"\x0fSTAGE_SUBMITTED\x10\x01\x12\x13\n" +
@@ -1986,7 +2111,7 @@ const file_innovation_idea_v1_idea_proto_rawDesc = "" +
 	"\x12IP_OWNER_SUBMITTER\x10\x02\x12\x13\n" +
 	"\x0fIP_OWNER_REGION\x10\x03\x12\x13\n" +
 	"\x0fIP_OWNER_SHARED\x10\x04\x12\x14\n" +
-	"\x10IP_OWNER_COMPANY\x10\x052\xc0\b\n" +
+	"\x10IP_OWNER_COMPANY\x10\x052\xac\t\n" +
 	"\vIdeaService\x12M\n" +
 	"\n" +
 	"CreateIdea\x12%.innovation.idea.v1.CreateIdeaRequest\x1a\x18.innovation.idea.v1.Idea\x12G\n" +
@@ -2002,7 +2127,8 @@ const file_innovation_idea_v1_idea_proto_rawDesc = "" +
 	"\x0eEraseSubmitter\x12).innovation.idea.v1.EraseSubmitterRequest\x1a\x18.innovation.idea.v1.Idea\x12M\n" +
 	"\n" +
 	"SpreadIdea\x12%.innovation.idea.v1.SpreadIdeaRequest\x1a\x18.innovation.idea.v1.Idea\x12K\n" +
-	"\tAdoptIdea\x12$.innovation.idea.v1.AdoptIdeaRequest\x1a\x18.innovation.idea.v1.IdeaBEZCgithub.com/innovationsmotorer/motor/proto/innovation/idea/v1;ideav1b\x06proto3"
+	"\tAdoptIdea\x12$.innovation.idea.v1.AdoptIdeaRequest\x1a\x18.innovation.idea.v1.Idea\x12j\n" +
+	"\x0fListAuditEvents\x12*.innovation.idea.v1.ListAuditEventsRequest\x1a+.innovation.idea.v1.ListAuditEventsResponseBEZCgithub.com/innovationsmotorer/motor/proto/innovation/idea/v1;ideav1b\x06proto3"
 
 var (
 	file_innovation_idea_v1_idea_proto_rawDescOnce sync.Once
@@ -2017,7 +2143,7 @@ func file_innovation_idea_v1_idea_proto_rawDescGZIP() []byte {
 }
 
 var file_innovation_idea_v1_idea_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_innovation_idea_v1_idea_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
+var file_innovation_idea_v1_idea_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
 var file_innovation_idea_v1_idea_proto_goTypes = []any{
 	(Stage)(0),                       // 0: innovation.idea.v1.Stage
 	(Origin)(0),                      // 1: innovation.idea.v1.Origin
@@ -2045,8 +2171,11 @@ var file_innovation_idea_v1_idea_proto_goTypes = []any{
 	(*EraseSubmitterRequest)(nil),    // 23: innovation.idea.v1.EraseSubmitterRequest
 	(*SpreadIdeaRequest)(nil),        // 24: innovation.idea.v1.SpreadIdeaRequest
 	(*AdoptIdeaRequest)(nil),         // 25: innovation.idea.v1.AdoptIdeaRequest
-	(*timestamppb.Timestamp)(nil),    // 26: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil),    // 27: google.protobuf.FieldMask
+	(*ListAuditEventsRequest)(nil),   // 26: innovation.idea.v1.ListAuditEventsRequest
+	(*ListAuditEventsResponse)(nil),  // 27: innovation.idea.v1.ListAuditEventsResponse
+	(*timestamppb.Timestamp)(nil),    // 28: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil),    // 29: google.protobuf.FieldMask
+	(*v1.AuditEvent)(nil),            // 30: innovation.audit.v1.AuditEvent
 }
 var file_innovation_idea_v1_idea_proto_depIdxs = []int32{
 	1,  // 0: innovation.idea.v1.Idea.origin:type_name -> innovation.idea.v1.Origin
@@ -2055,52 +2184,55 @@ var file_innovation_idea_v1_idea_proto_depIdxs = []int32{
 	0,  // 3: innovation.idea.v1.Idea.stage:type_name -> innovation.idea.v1.Stage
 	2,  // 4: innovation.idea.v1.Idea.ip_owner:type_name -> innovation.idea.v1.IpOwner
 	5,  // 5: innovation.idea.v1.Idea.assessment_summary:type_name -> innovation.idea.v1.AssessmentSummary
-	26, // 6: innovation.idea.v1.Idea.create_time:type_name -> google.protobuf.Timestamp
-	26, // 7: innovation.idea.v1.Idea.update_time:type_name -> google.protobuf.Timestamp
+	28, // 6: innovation.idea.v1.Idea.create_time:type_name -> google.protobuf.Timestamp
+	28, // 7: innovation.idea.v1.Idea.update_time:type_name -> google.protobuf.Timestamp
 	6,  // 8: innovation.idea.v1.CreateIdeaRequest.idea:type_name -> innovation.idea.v1.Idea
 	6,  // 9: innovation.idea.v1.ListIdeasResponse.ideas:type_name -> innovation.idea.v1.Idea
 	6,  // 10: innovation.idea.v1.UpdateIdeaRequest.idea:type_name -> innovation.idea.v1.Idea
-	27, // 11: innovation.idea.v1.UpdateIdeaRequest.update_mask:type_name -> google.protobuf.FieldMask
+	29, // 11: innovation.idea.v1.UpdateIdeaRequest.update_mask:type_name -> google.protobuf.FieldMask
 	0,  // 12: innovation.idea.v1.TransitionIdeaRequest.stage:type_name -> innovation.idea.v1.Stage
 	0,  // 13: innovation.idea.v1.HistoryEntry.from_stage:type_name -> innovation.idea.v1.Stage
 	0,  // 14: innovation.idea.v1.HistoryEntry.to_stage:type_name -> innovation.idea.v1.Stage
-	26, // 15: innovation.idea.v1.HistoryEntry.time:type_name -> google.protobuf.Timestamp
+	28, // 15: innovation.idea.v1.HistoryEntry.time:type_name -> google.protobuf.Timestamp
 	13, // 16: innovation.idea.v1.ListIdeaHistoryResponse.entries:type_name -> innovation.idea.v1.HistoryEntry
-	26, // 17: innovation.idea.v1.Assessment.create_time:type_name -> google.protobuf.Timestamp
+	28, // 17: innovation.idea.v1.Assessment.create_time:type_name -> google.protobuf.Timestamp
 	16, // 18: innovation.idea.v1.CreateAssessmentRequest.assessment:type_name -> innovation.idea.v1.Assessment
 	16, // 19: innovation.idea.v1.ListAssessmentsResponse.assessments:type_name -> innovation.idea.v1.Assessment
 	6,  // 20: innovation.idea.v1.SimilarIdea.idea:type_name -> innovation.idea.v1.Idea
 	21, // 21: innovation.idea.v1.FindSimilarIdeasResponse.results:type_name -> innovation.idea.v1.SimilarIdea
 	6,  // 22: innovation.idea.v1.AdoptIdeaRequest.idea:type_name -> innovation.idea.v1.Idea
-	7,  // 23: innovation.idea.v1.IdeaService.CreateIdea:input_type -> innovation.idea.v1.CreateIdeaRequest
-	8,  // 24: innovation.idea.v1.IdeaService.GetIdea:input_type -> innovation.idea.v1.GetIdeaRequest
-	9,  // 25: innovation.idea.v1.IdeaService.ListIdeas:input_type -> innovation.idea.v1.ListIdeasRequest
-	11, // 26: innovation.idea.v1.IdeaService.UpdateIdea:input_type -> innovation.idea.v1.UpdateIdeaRequest
-	12, // 27: innovation.idea.v1.IdeaService.TransitionIdea:input_type -> innovation.idea.v1.TransitionIdeaRequest
-	14, // 28: innovation.idea.v1.IdeaService.ListIdeaHistory:input_type -> innovation.idea.v1.ListIdeaHistoryRequest
-	17, // 29: innovation.idea.v1.IdeaService.CreateAssessment:input_type -> innovation.idea.v1.CreateAssessmentRequest
-	18, // 30: innovation.idea.v1.IdeaService.ListAssessments:input_type -> innovation.idea.v1.ListAssessmentsRequest
-	20, // 31: innovation.idea.v1.IdeaService.FindSimilarIdeas:input_type -> innovation.idea.v1.FindSimilarIdeasRequest
-	23, // 32: innovation.idea.v1.IdeaService.EraseSubmitter:input_type -> innovation.idea.v1.EraseSubmitterRequest
-	24, // 33: innovation.idea.v1.IdeaService.SpreadIdea:input_type -> innovation.idea.v1.SpreadIdeaRequest
-	25, // 34: innovation.idea.v1.IdeaService.AdoptIdea:input_type -> innovation.idea.v1.AdoptIdeaRequest
-	6,  // 35: innovation.idea.v1.IdeaService.CreateIdea:output_type -> innovation.idea.v1.Idea
-	6,  // 36: innovation.idea.v1.IdeaService.GetIdea:output_type -> innovation.idea.v1.Idea
-	10, // 37: innovation.idea.v1.IdeaService.ListIdeas:output_type -> innovation.idea.v1.ListIdeasResponse
-	6,  // 38: innovation.idea.v1.IdeaService.UpdateIdea:output_type -> innovation.idea.v1.Idea
-	6,  // 39: innovation.idea.v1.IdeaService.TransitionIdea:output_type -> innovation.idea.v1.Idea
-	15, // 40: innovation.idea.v1.IdeaService.ListIdeaHistory:output_type -> innovation.idea.v1.ListIdeaHistoryResponse
-	16, // 41: innovation.idea.v1.IdeaService.CreateAssessment:output_type -> innovation.idea.v1.Assessment
-	19, // 42: innovation.idea.v1.IdeaService.ListAssessments:output_type -> innovation.idea.v1.ListAssessmentsResponse
-	22, // 43: innovation.idea.v1.IdeaService.FindSimilarIdeas:output_type -> innovation.idea.v1.FindSimilarIdeasResponse
-	6,  // 44: innovation.idea.v1.IdeaService.EraseSubmitter:output_type -> innovation.idea.v1.Idea
-	6,  // 45: innovation.idea.v1.IdeaService.SpreadIdea:output_type -> innovation.idea.v1.Idea
-	6,  // 46: innovation.idea.v1.IdeaService.AdoptIdea:output_type -> innovation.idea.v1.Idea
-	35, // [35:47] is the sub-list for method output_type
-	23, // [23:35] is the sub-list for method input_type
-	23, // [23:23] is the sub-list for extension type_name
-	23, // [23:23] is the sub-list for extension extendee
-	0,  // [0:23] is the sub-list for field type_name
+	30, // 23: innovation.idea.v1.ListAuditEventsResponse.events:type_name -> innovation.audit.v1.AuditEvent
+	7,  // 24: innovation.idea.v1.IdeaService.CreateIdea:input_type -> innovation.idea.v1.CreateIdeaRequest
+	8,  // 25: innovation.idea.v1.IdeaService.GetIdea:input_type -> innovation.idea.v1.GetIdeaRequest
+	9,  // 26: innovation.idea.v1.IdeaService.ListIdeas:input_type -> innovation.idea.v1.ListIdeasRequest
+	11, // 27: innovation.idea.v1.IdeaService.UpdateIdea:input_type -> innovation.idea.v1.UpdateIdeaRequest
+	12, // 28: innovation.idea.v1.IdeaService.TransitionIdea:input_type -> innovation.idea.v1.TransitionIdeaRequest
+	14, // 29: innovation.idea.v1.IdeaService.ListIdeaHistory:input_type -> innovation.idea.v1.ListIdeaHistoryRequest
+	17, // 30: innovation.idea.v1.IdeaService.CreateAssessment:input_type -> innovation.idea.v1.CreateAssessmentRequest
+	18, // 31: innovation.idea.v1.IdeaService.ListAssessments:input_type -> innovation.idea.v1.ListAssessmentsRequest
+	20, // 32: innovation.idea.v1.IdeaService.FindSimilarIdeas:input_type -> innovation.idea.v1.FindSimilarIdeasRequest
+	23, // 33: innovation.idea.v1.IdeaService.EraseSubmitter:input_type -> innovation.idea.v1.EraseSubmitterRequest
+	24, // 34: innovation.idea.v1.IdeaService.SpreadIdea:input_type -> innovation.idea.v1.SpreadIdeaRequest
+	25, // 35: innovation.idea.v1.IdeaService.AdoptIdea:input_type -> innovation.idea.v1.AdoptIdeaRequest
+	26, // 36: innovation.idea.v1.IdeaService.ListAuditEvents:input_type -> innovation.idea.v1.ListAuditEventsRequest
+	6,  // 37: innovation.idea.v1.IdeaService.CreateIdea:output_type -> innovation.idea.v1.Idea
+	6,  // 38: innovation.idea.v1.IdeaService.GetIdea:output_type -> innovation.idea.v1.Idea
+	10, // 39: innovation.idea.v1.IdeaService.ListIdeas:output_type -> innovation.idea.v1.ListIdeasResponse
+	6,  // 40: innovation.idea.v1.IdeaService.UpdateIdea:output_type -> innovation.idea.v1.Idea
+	6,  // 41: innovation.idea.v1.IdeaService.TransitionIdea:output_type -> innovation.idea.v1.Idea
+	15, // 42: innovation.idea.v1.IdeaService.ListIdeaHistory:output_type -> innovation.idea.v1.ListIdeaHistoryResponse
+	16, // 43: innovation.idea.v1.IdeaService.CreateAssessment:output_type -> innovation.idea.v1.Assessment
+	19, // 44: innovation.idea.v1.IdeaService.ListAssessments:output_type -> innovation.idea.v1.ListAssessmentsResponse
+	22, // 45: innovation.idea.v1.IdeaService.FindSimilarIdeas:output_type -> innovation.idea.v1.FindSimilarIdeasResponse
+	6,  // 46: innovation.idea.v1.IdeaService.EraseSubmitter:output_type -> innovation.idea.v1.Idea
+	6,  // 47: innovation.idea.v1.IdeaService.SpreadIdea:output_type -> innovation.idea.v1.Idea
+	6,  // 48: innovation.idea.v1.IdeaService.AdoptIdea:output_type -> innovation.idea.v1.Idea
+	27, // 49: innovation.idea.v1.IdeaService.ListAuditEvents:output_type -> innovation.idea.v1.ListAuditEventsResponse
+	37, // [37:50] is the sub-list for method output_type
+	24, // [24:37] is the sub-list for method input_type
+	24, // [24:24] is the sub-list for extension type_name
+	24, // [24:24] is the sub-list for extension extendee
+	0,  // [0:24] is the sub-list for field type_name
 }
 
 func init() { file_innovation_idea_v1_idea_proto_init() }
@@ -2114,7 +2246,7 @@ func file_innovation_idea_v1_idea_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_innovation_idea_v1_idea_proto_rawDesc), len(file_innovation_idea_v1_idea_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   23,
+			NumMessages:   25,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -34,6 +34,7 @@ const (
 	IdeaService_EraseSubmitter_FullMethodName   = "/innovation.idea.v1.IdeaService/EraseSubmitter"
 	IdeaService_SpreadIdea_FullMethodName       = "/innovation.idea.v1.IdeaService/SpreadIdea"
 	IdeaService_AdoptIdea_FullMethodName        = "/innovation.idea.v1.IdeaService/AdoptIdea"
+	IdeaService_ListAuditEvents_FullMethodName  = "/innovation.idea.v1.IdeaService/ListAuditEvents"
 )
 
 // IdeaServiceClient is the client API for IdeaService service.
@@ -76,6 +77,9 @@ type IdeaServiceClient interface {
 	// source region's idea service, not by portals). One source idea is adopted
 	// once per region, however often it is called.
 	AdoptIdea(ctx context.Context, in *AdoptIdeaRequest, opts ...grpc.CallOption) (*Idea, error)
+	// ListAuditEvents pages through the idea service's audit records of a
+	// region, oldest first. Region admins of the region only.
+	ListAuditEvents(ctx context.Context, in *ListAuditEventsRequest, opts ...grpc.CallOption) (*ListAuditEventsResponse, error)
 }
 
 type ideaServiceClient struct {
@@ -206,6 +210,16 @@ func (c *ideaServiceClient) AdoptIdea(ctx context.Context, in *AdoptIdeaRequest,
 	return out, nil
 }
 
+func (c *ideaServiceClient) ListAuditEvents(ctx context.Context, in *ListAuditEventsRequest, opts ...grpc.CallOption) (*ListAuditEventsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListAuditEventsResponse)
+	err := c.cc.Invoke(ctx, IdeaService_ListAuditEvents_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // IdeaServiceServer is the server API for IdeaService service.
 // All implementations must embed UnimplementedIdeaServiceServer
 // for forward compatibility.
@@ -246,6 +260,9 @@ type IdeaServiceServer interface {
 	// source region's idea service, not by portals). One source idea is adopted
 	// once per region, however often it is called.
 	AdoptIdea(context.Context, *AdoptIdeaRequest) (*Idea, error)
+	// ListAuditEvents pages through the idea service's audit records of a
+	// region, oldest first. Region admins of the region only.
+	ListAuditEvents(context.Context, *ListAuditEventsRequest) (*ListAuditEventsResponse, error)
 	mustEmbedUnimplementedIdeaServiceServer()
 }
 
@@ -291,6 +308,9 @@ func (UnimplementedIdeaServiceServer) SpreadIdea(context.Context, *SpreadIdeaReq
 }
 func (UnimplementedIdeaServiceServer) AdoptIdea(context.Context, *AdoptIdeaRequest) (*Idea, error) {
 	return nil, status.Error(codes.Unimplemented, "method AdoptIdea not implemented")
+}
+func (UnimplementedIdeaServiceServer) ListAuditEvents(context.Context, *ListAuditEventsRequest) (*ListAuditEventsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListAuditEvents not implemented")
 }
 func (UnimplementedIdeaServiceServer) mustEmbedUnimplementedIdeaServiceServer() {}
 func (UnimplementedIdeaServiceServer) testEmbeddedByValue()                     {}
@@ -529,6 +549,24 @@ func _IdeaService_AdoptIdea_Handler(srv interface{}, ctx context.Context, dec fu
 	return interceptor(ctx, in, info, handler)
 }
 
+func _IdeaService_ListAuditEvents_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListAuditEventsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IdeaServiceServer).ListAuditEvents(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IdeaService_ListAuditEvents_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IdeaServiceServer).ListAuditEvents(ctx, req.(*ListAuditEventsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // IdeaService_ServiceDesc is the grpc.ServiceDesc for IdeaService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -583,6 +621,10 @@ var IdeaService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "AdoptIdea",
 			Handler:    _IdeaService_AdoptIdea_Handler,
+		},
+		{
+			MethodName: "ListAuditEvents",
+			Handler:    _IdeaService_ListAuditEvents_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -11,6 +11,7 @@
 package needsv1
 
 import (
+	v11 "github.com/innovationsmotorer/motor/proto/innovation/audit/v1"
 	v1 "github.com/innovationsmotorer/motor/proto/innovation/idea/v1"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
@@ -1394,11 +1395,127 @@ func (x *FindSimilarNeedsResponse) GetResults() []*SimilarNeed {
 	return nil
 }
 
+type ListAuditEventsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// regions/{region}
+	Parent string `protobuf:"bytes,1,opt,name=parent,proto3" json:"parent,omitempty"`
+	// Default 50, at most 1000.
+	PageSize      int32  `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListAuditEventsRequest) Reset() {
+	*x = ListAuditEventsRequest{}
+	mi := &file_innovation_needs_v1_needs_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListAuditEventsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListAuditEventsRequest) ProtoMessage() {}
+
+func (x *ListAuditEventsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_innovation_needs_v1_needs_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListAuditEventsRequest.ProtoReflect.Descriptor instead.
+func (*ListAuditEventsRequest) Descriptor() ([]byte, []int) {
+	return file_innovation_needs_v1_needs_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *ListAuditEventsRequest) GetParent() string {
+	if x != nil {
+		return x.Parent
+	}
+	return ""
+}
+
+func (x *ListAuditEventsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListAuditEventsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+type ListAuditEventsResponse struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Events []*v11.AuditEvent      `protobuf:"bytes,1,rep,name=events,proto3" json:"events,omitempty"`
+	// Empty at the end of the log as it stands; the log only grows, so a
+	// reader that keeps the last token can continue from it later.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListAuditEventsResponse) Reset() {
+	*x = ListAuditEventsResponse{}
+	mi := &file_innovation_needs_v1_needs_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListAuditEventsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListAuditEventsResponse) ProtoMessage() {}
+
+func (x *ListAuditEventsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_innovation_needs_v1_needs_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListAuditEventsResponse.ProtoReflect.Descriptor instead.
+func (*ListAuditEventsResponse) Descriptor() ([]byte, []int) {
+	return file_innovation_needs_v1_needs_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *ListAuditEventsResponse) GetEvents() []*v11.AuditEvent {
+	if x != nil {
+		return x.Events
+	}
+	return nil
+}
+
+func (x *ListAuditEventsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
 var File_innovation_needs_v1_needs_proto protoreflect.FileDescriptor
 
 const file_innovation_needs_v1_needs_proto_rawDesc = "" +
 	"\n" +
-	"\x1finnovation/needs/v1/needs.proto\x12\x13innovation.needs.v1\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1dinnovation/idea/v1/idea.proto\"\xe1\x04\n" +
+	"\x1finnovation/needs/v1/needs.proto\x12\x13innovation.needs.v1\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1finnovation/audit/v1/audit.proto\x1a\x1dinnovation/idea/v1/idea.proto\"\xe1\x04\n" +
 	"\x04Need\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
 	"\aproblem\x18\x02 \x01(\tR\aproblem\x12\x1e\n" +
@@ -1512,7 +1629,15 @@ const file_innovation_needs_v1_needs_proto_rawDesc = "" +
 	"similarity\x18\x02 \x01(\x01R\n" +
 	"similarity\"V\n" +
 	"\x18FindSimilarNeedsResponse\x12:\n" +
-	"\aresults\x18\x01 \x03(\v2 .innovation.needs.v1.SimilarNeedR\aresults*\xea\x01\n" +
+	"\aresults\x18\x01 \x03(\v2 .innovation.needs.v1.SimilarNeedR\aresults\"l\n" +
+	"\x16ListAuditEventsRequest\x12\x16\n" +
+	"\x06parent\x18\x01 \x01(\tR\x06parent\x12\x1b\n" +
+	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x03 \x01(\tR\tpageToken\"z\n" +
+	"\x17ListAuditEventsResponse\x127\n" +
+	"\x06events\x18\x01 \x03(\v2\x1f.innovation.audit.v1.AuditEventR\x06events\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken*\xea\x01\n" +
 	"\n" +
 	"NeedStatus\x12\x1b\n" +
 	"\x17NEED_STATUS_UNSPECIFIED\x10\x00\x12\x1a\n" +
@@ -1522,7 +1647,7 @@ const file_innovation_needs_v1_needs_proto_rawDesc = "" +
 	"\x1bNEED_STATUS_SOLUTION_SEARCH\x10\x04\x12\x17\n" +
 	"\x13NEED_STATUS_MATCHED\x10\x05\x12\x19\n" +
 	"\x15NEED_STATUS_ADDRESSED\x10\x06\x12\x16\n" +
-	"\x12NEED_STATUS_CLOSED\x10\a2\xa7\a\n" +
+	"\x12NEED_STATUS_CLOSED\x10\a2\x95\b\n" +
 	"\fNeedsService\x12O\n" +
 	"\n" +
 	"CreateNeed\x12&.innovation.needs.v1.CreateNeedRequest\x1a\x19.innovation.needs.v1.Need\x12I\n" +
@@ -1535,7 +1660,8 @@ const file_innovation_needs_v1_needs_proto_rawDesc = "" +
 	"\x0fCreateScreening\x12+.innovation.needs.v1.CreateScreeningRequest\x1a\x1e.innovation.needs.v1.Screening\x12i\n" +
 	"\x0eListScreenings\x12*.innovation.needs.v1.ListScreeningsRequest\x1a+.innovation.needs.v1.ListScreeningsResponse\x12K\n" +
 	"\bLinkNeed\x12$.innovation.needs.v1.LinkNeedRequest\x1a\x19.innovation.needs.v1.Need\x12o\n" +
-	"\x10FindSimilarNeeds\x12,.innovation.needs.v1.FindSimilarNeedsRequest\x1a-.innovation.needs.v1.FindSimilarNeedsResponseBGZEgithub.com/innovationsmotorer/motor/proto/innovation/needs/v1;needsv1b\x06proto3"
+	"\x10FindSimilarNeeds\x12,.innovation.needs.v1.FindSimilarNeedsRequest\x1a-.innovation.needs.v1.FindSimilarNeedsResponse\x12l\n" +
+	"\x0fListAuditEvents\x12+.innovation.needs.v1.ListAuditEventsRequest\x1a,.innovation.needs.v1.ListAuditEventsResponseBGZEgithub.com/innovationsmotorer/motor/proto/innovation/needs/v1;needsv1b\x06proto3"
 
 var (
 	file_innovation_needs_v1_needs_proto_rawDescOnce sync.Once
@@ -1550,7 +1676,7 @@ func file_innovation_needs_v1_needs_proto_rawDescGZIP() []byte {
 }
 
 var file_innovation_needs_v1_needs_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_innovation_needs_v1_needs_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
+var file_innovation_needs_v1_needs_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
 var file_innovation_needs_v1_needs_proto_goTypes = []any{
 	(NeedStatus)(0),                  // 0: innovation.needs.v1.NeedStatus
 	(*Need)(nil),                     // 1: innovation.needs.v1.Need
@@ -1571,54 +1697,60 @@ var file_innovation_needs_v1_needs_proto_goTypes = []any{
 	(*FindSimilarNeedsRequest)(nil),  // 16: innovation.needs.v1.FindSimilarNeedsRequest
 	(*SimilarNeed)(nil),              // 17: innovation.needs.v1.SimilarNeed
 	(*FindSimilarNeedsResponse)(nil), // 18: innovation.needs.v1.FindSimilarNeedsResponse
-	(v1.Origin)(0),                   // 19: innovation.idea.v1.Origin
-	(*timestamppb.Timestamp)(nil),    // 20: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil),    // 21: google.protobuf.FieldMask
+	(*ListAuditEventsRequest)(nil),   // 19: innovation.needs.v1.ListAuditEventsRequest
+	(*ListAuditEventsResponse)(nil),  // 20: innovation.needs.v1.ListAuditEventsResponse
+	(v1.Origin)(0),                   // 21: innovation.idea.v1.Origin
+	(*timestamppb.Timestamp)(nil),    // 22: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil),    // 23: google.protobuf.FieldMask
+	(*v11.AuditEvent)(nil),           // 24: innovation.audit.v1.AuditEvent
 }
 var file_innovation_needs_v1_needs_proto_depIdxs = []int32{
-	19, // 0: innovation.needs.v1.Need.reported_by:type_name -> innovation.idea.v1.Origin
+	21, // 0: innovation.needs.v1.Need.reported_by:type_name -> innovation.idea.v1.Origin
 	0,  // 1: innovation.needs.v1.Need.status:type_name -> innovation.needs.v1.NeedStatus
-	20, // 2: innovation.needs.v1.Need.create_time:type_name -> google.protobuf.Timestamp
-	20, // 3: innovation.needs.v1.Need.update_time:type_name -> google.protobuf.Timestamp
+	22, // 2: innovation.needs.v1.Need.create_time:type_name -> google.protobuf.Timestamp
+	22, // 3: innovation.needs.v1.Need.update_time:type_name -> google.protobuf.Timestamp
 	1,  // 4: innovation.needs.v1.CreateNeedRequest.need:type_name -> innovation.needs.v1.Need
 	1,  // 5: innovation.needs.v1.ListNeedsResponse.needs:type_name -> innovation.needs.v1.Need
 	1,  // 6: innovation.needs.v1.UpdateNeedRequest.need:type_name -> innovation.needs.v1.Need
-	21, // 7: innovation.needs.v1.UpdateNeedRequest.update_mask:type_name -> google.protobuf.FieldMask
+	23, // 7: innovation.needs.v1.UpdateNeedRequest.update_mask:type_name -> google.protobuf.FieldMask
 	0,  // 8: innovation.needs.v1.TransitionNeedRequest.status:type_name -> innovation.needs.v1.NeedStatus
 	0,  // 9: innovation.needs.v1.HistoryEntry.from_status:type_name -> innovation.needs.v1.NeedStatus
 	0,  // 10: innovation.needs.v1.HistoryEntry.to_status:type_name -> innovation.needs.v1.NeedStatus
-	20, // 11: innovation.needs.v1.HistoryEntry.time:type_name -> google.protobuf.Timestamp
+	22, // 11: innovation.needs.v1.HistoryEntry.time:type_name -> google.protobuf.Timestamp
 	8,  // 12: innovation.needs.v1.ListNeedHistoryResponse.entries:type_name -> innovation.needs.v1.HistoryEntry
-	20, // 13: innovation.needs.v1.Screening.create_time:type_name -> google.protobuf.Timestamp
+	22, // 13: innovation.needs.v1.Screening.create_time:type_name -> google.protobuf.Timestamp
 	11, // 14: innovation.needs.v1.CreateScreeningRequest.screening:type_name -> innovation.needs.v1.Screening
 	11, // 15: innovation.needs.v1.ListScreeningsResponse.screenings:type_name -> innovation.needs.v1.Screening
 	1,  // 16: innovation.needs.v1.SimilarNeed.need:type_name -> innovation.needs.v1.Need
 	17, // 17: innovation.needs.v1.FindSimilarNeedsResponse.results:type_name -> innovation.needs.v1.SimilarNeed
-	2,  // 18: innovation.needs.v1.NeedsService.CreateNeed:input_type -> innovation.needs.v1.CreateNeedRequest
-	3,  // 19: innovation.needs.v1.NeedsService.GetNeed:input_type -> innovation.needs.v1.GetNeedRequest
-	4,  // 20: innovation.needs.v1.NeedsService.ListNeeds:input_type -> innovation.needs.v1.ListNeedsRequest
-	6,  // 21: innovation.needs.v1.NeedsService.UpdateNeed:input_type -> innovation.needs.v1.UpdateNeedRequest
-	7,  // 22: innovation.needs.v1.NeedsService.TransitionNeed:input_type -> innovation.needs.v1.TransitionNeedRequest
-	9,  // 23: innovation.needs.v1.NeedsService.ListNeedHistory:input_type -> innovation.needs.v1.ListNeedHistoryRequest
-	12, // 24: innovation.needs.v1.NeedsService.CreateScreening:input_type -> innovation.needs.v1.CreateScreeningRequest
-	13, // 25: innovation.needs.v1.NeedsService.ListScreenings:input_type -> innovation.needs.v1.ListScreeningsRequest
-	15, // 26: innovation.needs.v1.NeedsService.LinkNeed:input_type -> innovation.needs.v1.LinkNeedRequest
-	16, // 27: innovation.needs.v1.NeedsService.FindSimilarNeeds:input_type -> innovation.needs.v1.FindSimilarNeedsRequest
-	1,  // 28: innovation.needs.v1.NeedsService.CreateNeed:output_type -> innovation.needs.v1.Need
-	1,  // 29: innovation.needs.v1.NeedsService.GetNeed:output_type -> innovation.needs.v1.Need
-	5,  // 30: innovation.needs.v1.NeedsService.ListNeeds:output_type -> innovation.needs.v1.ListNeedsResponse
-	1,  // 31: innovation.needs.v1.NeedsService.UpdateNeed:output_type -> innovation.needs.v1.Need
-	1,  // 32: innovation.needs.v1.NeedsService.TransitionNeed:output_type -> innovation.needs.v1.Need
-	10, // 33: innovation.needs.v1.NeedsService.ListNeedHistory:output_type -> innovation.needs.v1.ListNeedHistoryResponse
-	11, // 34: innovation.needs.v1.NeedsService.CreateScreening:output_type -> innovation.needs.v1.Screening
-	14, // 35: innovation.needs.v1.NeedsService.ListScreenings:output_type -> innovation.needs.v1.ListScreeningsResponse
-	1,  // 36: innovation.needs.v1.NeedsService.LinkNeed:output_type -> innovation.needs.v1.Need
-	18, // 37: innovation.needs.v1.NeedsService.FindSimilarNeeds:output_type -> innovation.needs.v1.FindSimilarNeedsResponse
-	28, // [28:38] is the sub-list for method output_type
-	18, // [18:28] is the sub-list for method input_type
-	18, // [18:18] is the sub-list for extension type_name
-	18, // [18:18] is the sub-list for extension extendee
-	0,  // [0:18] is the sub-list for field type_name
+	24, // 18: innovation.needs.v1.ListAuditEventsResponse.events:type_name -> innovation.audit.v1.AuditEvent
+	2,  // 19: innovation.needs.v1.NeedsService.CreateNeed:input_type -> innovation.needs.v1.CreateNeedRequest
+	3,  // 20: innovation.needs.v1.NeedsService.GetNeed:input_type -> innovation.needs.v1.GetNeedRequest
+	4,  // 21: innovation.needs.v1.NeedsService.ListNeeds:input_type -> innovation.needs.v1.ListNeedsRequest
+	6,  // 22: innovation.needs.v1.NeedsService.UpdateNeed:input_type -> innovation.needs.v1.UpdateNeedRequest
+	7,  // 23: innovation.needs.v1.NeedsService.TransitionNeed:input_type -> innovation.needs.v1.TransitionNeedRequest
+	9,  // 24: innovation.needs.v1.NeedsService.ListNeedHistory:input_type -> innovation.needs.v1.ListNeedHistoryRequest
+	12, // 25: innovation.needs.v1.NeedsService.CreateScreening:input_type -> innovation.needs.v1.CreateScreeningRequest
+	13, // 26: innovation.needs.v1.NeedsService.ListScreenings:input_type -> innovation.needs.v1.ListScreeningsRequest
+	15, // 27: innovation.needs.v1.NeedsService.LinkNeed:input_type -> innovation.needs.v1.LinkNeedRequest
+	16, // 28: innovation.needs.v1.NeedsService.FindSimilarNeeds:input_type -> innovation.needs.v1.FindSimilarNeedsRequest
+	19, // 29: innovation.needs.v1.NeedsService.ListAuditEvents:input_type -> innovation.needs.v1.ListAuditEventsRequest
+	1,  // 30: innovation.needs.v1.NeedsService.CreateNeed:output_type -> innovation.needs.v1.Need
+	1,  // 31: innovation.needs.v1.NeedsService.GetNeed:output_type -> innovation.needs.v1.Need
+	5,  // 32: innovation.needs.v1.NeedsService.ListNeeds:output_type -> innovation.needs.v1.ListNeedsResponse
+	1,  // 33: innovation.needs.v1.NeedsService.UpdateNeed:output_type -> innovation.needs.v1.Need
+	1,  // 34: innovation.needs.v1.NeedsService.TransitionNeed:output_type -> innovation.needs.v1.Need
+	10, // 35: innovation.needs.v1.NeedsService.ListNeedHistory:output_type -> innovation.needs.v1.ListNeedHistoryResponse
+	11, // 36: innovation.needs.v1.NeedsService.CreateScreening:output_type -> innovation.needs.v1.Screening
+	14, // 37: innovation.needs.v1.NeedsService.ListScreenings:output_type -> innovation.needs.v1.ListScreeningsResponse
+	1,  // 38: innovation.needs.v1.NeedsService.LinkNeed:output_type -> innovation.needs.v1.Need
+	18, // 39: innovation.needs.v1.NeedsService.FindSimilarNeeds:output_type -> innovation.needs.v1.FindSimilarNeedsResponse
+	20, // 40: innovation.needs.v1.NeedsService.ListAuditEvents:output_type -> innovation.needs.v1.ListAuditEventsResponse
+	30, // [30:41] is the sub-list for method output_type
+	19, // [19:30] is the sub-list for method input_type
+	19, // [19:19] is the sub-list for extension type_name
+	19, // [19:19] is the sub-list for extension extendee
+	0,  // [0:19] is the sub-list for field type_name
 }
 
 func init() { file_innovation_needs_v1_needs_proto_init() }
@@ -1632,7 +1764,7 @@ func file_innovation_needs_v1_needs_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_innovation_needs_v1_needs_proto_rawDesc), len(file_innovation_needs_v1_needs_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   18,
+			NumMessages:   20,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

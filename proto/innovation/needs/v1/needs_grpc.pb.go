@@ -33,6 +33,7 @@ const (
 	NeedsService_ListScreenings_FullMethodName   = "/innovation.needs.v1.NeedsService/ListScreenings"
 	NeedsService_LinkNeed_FullMethodName         = "/innovation.needs.v1.NeedsService/LinkNeed"
 	NeedsService_FindSimilarNeeds_FullMethodName = "/innovation.needs.v1.NeedsService/FindSimilarNeeds"
+	NeedsService_ListAuditEvents_FullMethodName  = "/innovation.needs.v1.NeedsService/ListAuditEvents"
 )
 
 // NeedsServiceClient is the client API for NeedsService service.
@@ -65,6 +66,9 @@ type NeedsServiceClient interface {
 	// FindSimilarNeeds returns the region's needs most similar to a draft
 	// statement, so a portal can warn of duplicates before submitting.
 	FindSimilarNeeds(ctx context.Context, in *FindSimilarNeedsRequest, opts ...grpc.CallOption) (*FindSimilarNeedsResponse, error)
+	// ListAuditEvents pages through the needs service's audit records of a
+	// region, oldest first. Region admins of the region only.
+	ListAuditEvents(ctx context.Context, in *ListAuditEventsRequest, opts ...grpc.CallOption) (*ListAuditEventsResponse, error)
 }
 
 type needsServiceClient struct {
@@ -175,6 +179,16 @@ func (c *needsServiceClient) FindSimilarNeeds(ctx context.Context, in *FindSimil
 	return out, nil
 }
 
+func (c *needsServiceClient) ListAuditEvents(ctx context.Context, in *ListAuditEventsRequest, opts ...grpc.CallOption) (*ListAuditEventsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListAuditEventsResponse)
+	err := c.cc.Invoke(ctx, NeedsService_ListAuditEvents_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // NeedsServiceServer is the server API for NeedsService service.
 // All implementations must embed UnimplementedNeedsServiceServer
 // for forward compatibility.
@@ -205,6 +219,9 @@ type NeedsServiceServer interface {
 	// FindSimilarNeeds returns the region's needs most similar to a draft
 	// statement, so a portal can warn of duplicates before submitting.
 	FindSimilarNeeds(context.Context, *FindSimilarNeedsRequest) (*FindSimilarNeedsResponse, error)
+	// ListAuditEvents pages through the needs service's audit records of a
+	// region, oldest first. Region admins of the region only.
+	ListAuditEvents(context.Context, *ListAuditEventsRequest) (*ListAuditEventsResponse, error)
 	mustEmbedUnimplementedNeedsServiceServer()
 }
 
@@ -244,6 +261,9 @@ func (UnimplementedNeedsServiceServer) LinkNeed(context.Context, *LinkNeedReques
 }
 func (UnimplementedNeedsServiceServer) FindSimilarNeeds(context.Context, *FindSimilarNeedsRequest) (*FindSimilarNeedsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method FindSimilarNeeds not implemented")
+}
+func (UnimplementedNeedsServiceServer) ListAuditEvents(context.Context, *ListAuditEventsRequest) (*ListAuditEventsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListAuditEvents not implemented")
 }
 func (UnimplementedNeedsServiceServer) mustEmbedUnimplementedNeedsServiceServer() {}
 func (UnimplementedNeedsServiceServer) testEmbeddedByValue()                      {}
@@ -446,6 +466,24 @@ func _NeedsService_FindSimilarNeeds_Handler(srv interface{}, ctx context.Context
 	return interceptor(ctx, in, info, handler)
 }
 
+func _NeedsService_ListAuditEvents_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListAuditEventsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(NeedsServiceServer).ListAuditEvents(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: NeedsService_ListAuditEvents_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(NeedsServiceServer).ListAuditEvents(ctx, req.(*ListAuditEventsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // NeedsService_ServiceDesc is the grpc.ServiceDesc for NeedsService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -492,6 +530,10 @@ var NeedsService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "FindSimilarNeeds",
 			Handler:    _NeedsService_FindSimilarNeeds_Handler,
+		},
+		{
+			MethodName: "ListAuditEvents",
+			Handler:    _NeedsService_ListAuditEvents_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

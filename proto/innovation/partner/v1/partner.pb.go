@@ -12,6 +12,7 @@
 package partnerv1
 
 import (
+	v1 "github.com/innovationsmotorer/motor/proto/innovation/audit/v1"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	fieldmaskpb "google.golang.org/protobuf/types/known/fieldmaskpb"
@@ -1673,11 +1674,127 @@ func (x *TransitionOfferRequest) GetEtag() string {
 	return ""
 }
 
+type ListAuditEventsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// regions/{region}
+	Parent string `protobuf:"bytes,1,opt,name=parent,proto3" json:"parent,omitempty"`
+	// Default 50, at most 1000.
+	PageSize      int32  `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListAuditEventsRequest) Reset() {
+	*x = ListAuditEventsRequest{}
+	mi := &file_innovation_partner_v1_partner_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListAuditEventsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListAuditEventsRequest) ProtoMessage() {}
+
+func (x *ListAuditEventsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_innovation_partner_v1_partner_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListAuditEventsRequest.ProtoReflect.Descriptor instead.
+func (*ListAuditEventsRequest) Descriptor() ([]byte, []int) {
+	return file_innovation_partner_v1_partner_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *ListAuditEventsRequest) GetParent() string {
+	if x != nil {
+		return x.Parent
+	}
+	return ""
+}
+
+func (x *ListAuditEventsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListAuditEventsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+type ListAuditEventsResponse struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Events []*v1.AuditEvent       `protobuf:"bytes,1,rep,name=events,proto3" json:"events,omitempty"`
+	// Empty at the end of the log as it stands; the log only grows, so a
+	// reader that keeps the last token can continue from it later.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListAuditEventsResponse) Reset() {
+	*x = ListAuditEventsResponse{}
+	mi := &file_innovation_partner_v1_partner_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListAuditEventsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListAuditEventsResponse) ProtoMessage() {}
+
+func (x *ListAuditEventsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_innovation_partner_v1_partner_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListAuditEventsResponse.ProtoReflect.Descriptor instead.
+func (*ListAuditEventsResponse) Descriptor() ([]byte, []int) {
+	return file_innovation_partner_v1_partner_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *ListAuditEventsResponse) GetEvents() []*v1.AuditEvent {
+	if x != nil {
+		return x.Events
+	}
+	return nil
+}
+
+func (x *ListAuditEventsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
 var File_innovation_partner_v1_partner_proto protoreflect.FileDescriptor
 
 const file_innovation_partner_v1_partner_proto_rawDesc = "" +
 	"\n" +
-	"#innovation/partner/v1/partner.proto\x12\x15innovation.partner.v1\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"]\n" +
+	"#innovation/partner/v1/partner.proto\x12\x15innovation.partner.v1\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1finnovation/audit/v1/audit.proto\"]\n" +
 	"\aContact\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
 	"\x05email\x18\x02 \x01(\tR\x05email\x12\x14\n" +
@@ -1791,7 +1908,15 @@ const file_innovation_partner_v1_partner_proto_rawDesc = "" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12:\n" +
 	"\x06status\x18\x02 \x01(\x0e2\".innovation.partner.v1.OfferStatusR\x06status\x12\x16\n" +
 	"\x06reason\x18\x03 \x01(\tR\x06reason\x12\x12\n" +
-	"\x04etag\x18\x04 \x01(\tR\x04etag*\x86\x02\n" +
+	"\x04etag\x18\x04 \x01(\tR\x04etag\"l\n" +
+	"\x16ListAuditEventsRequest\x12\x16\n" +
+	"\x06parent\x18\x01 \x01(\tR\x06parent\x12\x1b\n" +
+	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x03 \x01(\tR\tpageToken\"z\n" +
+	"\x17ListAuditEventsResponse\x127\n" +
+	"\x06events\x18\x01 \x03(\v2\x1f.innovation.audit.v1.AuditEventR\x06events\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken*\x86\x02\n" +
 	"\vPartnerKind\x12\x1c\n" +
 	"\x18PARTNER_KIND_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14PARTNER_KIND_COMPANY\x10\x01\x12\x19\n" +
@@ -1824,7 +1949,7 @@ const file_innovation_partner_v1_partner_proto_rawDesc = "" +
 	"\x10OFFER_STATUS_NEW\x10\x01\x12\x17\n" +
 	"\x13OFFER_STATUS_ROUTED\x10\x02\x12\x1c\n" +
 	"\x18OFFER_STATUS_IN_DIALOGUE\x10\x03\x12\x17\n" +
-	"\x13OFFER_STATUS_CLOSED\x10\x042\x81\t\n" +
+	"\x13OFFER_STATUS_CLOSED\x10\x042\xf3\t\n" +
 	"\x0ePartnerService\x12\\\n" +
 	"\rCreatePartner\x12+.innovation.partner.v1.CreatePartnerRequest\x1a\x1e.innovation.partner.v1.Partner\x12V\n" +
 	"\n" +
@@ -1840,7 +1965,8 @@ const file_innovation_partner_v1_partner_proto_rawDesc = "" +
 	"ListOffers\x12(.innovation.partner.v1.ListOffersRequest\x1a).innovation.partner.v1.ListOffersResponse\x12T\n" +
 	"\n" +
 	"RouteOffer\x12(.innovation.partner.v1.RouteOfferRequest\x1a\x1c.innovation.partner.v1.Offer\x12^\n" +
-	"\x0fTransitionOffer\x12-.innovation.partner.v1.TransitionOfferRequest\x1a\x1c.innovation.partner.v1.OfferBKZIgithub.com/innovationsmotorer/motor/proto/innovation/partner/v1;partnerv1b\x06proto3"
+	"\x0fTransitionOffer\x12-.innovation.partner.v1.TransitionOfferRequest\x1a\x1c.innovation.partner.v1.Offer\x12p\n" +
+	"\x0fListAuditEvents\x12-.innovation.partner.v1.ListAuditEventsRequest\x1a..innovation.partner.v1.ListAuditEventsResponseBKZIgithub.com/innovationsmotorer/motor/proto/innovation/partner/v1;partnerv1b\x06proto3"
 
 var (
 	file_innovation_partner_v1_partner_proto_rawDescOnce sync.Once
@@ -1855,86 +1981,92 @@ func file_innovation_partner_v1_partner_proto_rawDescGZIP() []byte {
 }
 
 var file_innovation_partner_v1_partner_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
-var file_innovation_partner_v1_partner_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
+var file_innovation_partner_v1_partner_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
 var file_innovation_partner_v1_partner_proto_goTypes = []any{
-	(PartnerKind)(0),               // 0: innovation.partner.v1.PartnerKind
-	(CompanySize)(0),               // 1: innovation.partner.v1.CompanySize
-	(AgreementKind)(0),             // 2: innovation.partner.v1.AgreementKind
-	(AgreementState)(0),            // 3: innovation.partner.v1.AgreementState
-	(OfferStatus)(0),               // 4: innovation.partner.v1.OfferStatus
-	(*Contact)(nil),                // 5: innovation.partner.v1.Contact
-	(*Partner)(nil),                // 6: innovation.partner.v1.Partner
-	(*CreatePartnerRequest)(nil),   // 7: innovation.partner.v1.CreatePartnerRequest
-	(*GetPartnerRequest)(nil),      // 8: innovation.partner.v1.GetPartnerRequest
-	(*ListPartnersRequest)(nil),    // 9: innovation.partner.v1.ListPartnersRequest
-	(*ListPartnersResponse)(nil),   // 10: innovation.partner.v1.ListPartnersResponse
-	(*UpdatePartnerRequest)(nil),   // 11: innovation.partner.v1.UpdatePartnerRequest
-	(*Agreement)(nil),              // 12: innovation.partner.v1.Agreement
-	(*CreateAgreementRequest)(nil), // 13: innovation.partner.v1.CreateAgreementRequest
-	(*GetAgreementRequest)(nil),    // 14: innovation.partner.v1.GetAgreementRequest
-	(*ListAgreementsRequest)(nil),  // 15: innovation.partner.v1.ListAgreementsRequest
-	(*ListAgreementsResponse)(nil), // 16: innovation.partner.v1.ListAgreementsResponse
-	(*Offer)(nil),                  // 17: innovation.partner.v1.Offer
-	(*CreateOfferRequest)(nil),     // 18: innovation.partner.v1.CreateOfferRequest
-	(*GetOfferRequest)(nil),        // 19: innovation.partner.v1.GetOfferRequest
-	(*ListOffersRequest)(nil),      // 20: innovation.partner.v1.ListOffersRequest
-	(*ListOffersResponse)(nil),     // 21: innovation.partner.v1.ListOffersResponse
-	(*RouteOfferRequest)(nil),      // 22: innovation.partner.v1.RouteOfferRequest
-	(*TransitionOfferRequest)(nil), // 23: innovation.partner.v1.TransitionOfferRequest
-	(*timestamppb.Timestamp)(nil),  // 24: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil),  // 25: google.protobuf.FieldMask
+	(PartnerKind)(0),                // 0: innovation.partner.v1.PartnerKind
+	(CompanySize)(0),                // 1: innovation.partner.v1.CompanySize
+	(AgreementKind)(0),              // 2: innovation.partner.v1.AgreementKind
+	(AgreementState)(0),             // 3: innovation.partner.v1.AgreementState
+	(OfferStatus)(0),                // 4: innovation.partner.v1.OfferStatus
+	(*Contact)(nil),                 // 5: innovation.partner.v1.Contact
+	(*Partner)(nil),                 // 6: innovation.partner.v1.Partner
+	(*CreatePartnerRequest)(nil),    // 7: innovation.partner.v1.CreatePartnerRequest
+	(*GetPartnerRequest)(nil),       // 8: innovation.partner.v1.GetPartnerRequest
+	(*ListPartnersRequest)(nil),     // 9: innovation.partner.v1.ListPartnersRequest
+	(*ListPartnersResponse)(nil),    // 10: innovation.partner.v1.ListPartnersResponse
+	(*UpdatePartnerRequest)(nil),    // 11: innovation.partner.v1.UpdatePartnerRequest
+	(*Agreement)(nil),               // 12: innovation.partner.v1.Agreement
+	(*CreateAgreementRequest)(nil),  // 13: innovation.partner.v1.CreateAgreementRequest
+	(*GetAgreementRequest)(nil),     // 14: innovation.partner.v1.GetAgreementRequest
+	(*ListAgreementsRequest)(nil),   // 15: innovation.partner.v1.ListAgreementsRequest
+	(*ListAgreementsResponse)(nil),  // 16: innovation.partner.v1.ListAgreementsResponse
+	(*Offer)(nil),                   // 17: innovation.partner.v1.Offer
+	(*CreateOfferRequest)(nil),      // 18: innovation.partner.v1.CreateOfferRequest
+	(*GetOfferRequest)(nil),         // 19: innovation.partner.v1.GetOfferRequest
+	(*ListOffersRequest)(nil),       // 20: innovation.partner.v1.ListOffersRequest
+	(*ListOffersResponse)(nil),      // 21: innovation.partner.v1.ListOffersResponse
+	(*RouteOfferRequest)(nil),       // 22: innovation.partner.v1.RouteOfferRequest
+	(*TransitionOfferRequest)(nil),  // 23: innovation.partner.v1.TransitionOfferRequest
+	(*ListAuditEventsRequest)(nil),  // 24: innovation.partner.v1.ListAuditEventsRequest
+	(*ListAuditEventsResponse)(nil), // 25: innovation.partner.v1.ListAuditEventsResponse
+	(*timestamppb.Timestamp)(nil),   // 26: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil),   // 27: google.protobuf.FieldMask
+	(*v1.AuditEvent)(nil),           // 28: innovation.audit.v1.AuditEvent
 }
 var file_innovation_partner_v1_partner_proto_depIdxs = []int32{
 	0,  // 0: innovation.partner.v1.Partner.kind:type_name -> innovation.partner.v1.PartnerKind
 	1,  // 1: innovation.partner.v1.Partner.size:type_name -> innovation.partner.v1.CompanySize
 	5,  // 2: innovation.partner.v1.Partner.contacts:type_name -> innovation.partner.v1.Contact
-	24, // 3: innovation.partner.v1.Partner.create_time:type_name -> google.protobuf.Timestamp
-	24, // 4: innovation.partner.v1.Partner.update_time:type_name -> google.protobuf.Timestamp
+	26, // 3: innovation.partner.v1.Partner.create_time:type_name -> google.protobuf.Timestamp
+	26, // 4: innovation.partner.v1.Partner.update_time:type_name -> google.protobuf.Timestamp
 	6,  // 5: innovation.partner.v1.CreatePartnerRequest.partner:type_name -> innovation.partner.v1.Partner
 	6,  // 6: innovation.partner.v1.ListPartnersResponse.partners:type_name -> innovation.partner.v1.Partner
 	6,  // 7: innovation.partner.v1.UpdatePartnerRequest.partner:type_name -> innovation.partner.v1.Partner
-	25, // 8: innovation.partner.v1.UpdatePartnerRequest.update_mask:type_name -> google.protobuf.FieldMask
+	27, // 8: innovation.partner.v1.UpdatePartnerRequest.update_mask:type_name -> google.protobuf.FieldMask
 	2,  // 9: innovation.partner.v1.Agreement.kind:type_name -> innovation.partner.v1.AgreementKind
-	24, // 10: innovation.partner.v1.Agreement.signed_time:type_name -> google.protobuf.Timestamp
+	26, // 10: innovation.partner.v1.Agreement.signed_time:type_name -> google.protobuf.Timestamp
 	3,  // 11: innovation.partner.v1.Agreement.state:type_name -> innovation.partner.v1.AgreementState
-	24, // 12: innovation.partner.v1.Agreement.create_time:type_name -> google.protobuf.Timestamp
+	26, // 12: innovation.partner.v1.Agreement.create_time:type_name -> google.protobuf.Timestamp
 	12, // 13: innovation.partner.v1.CreateAgreementRequest.agreement:type_name -> innovation.partner.v1.Agreement
 	12, // 14: innovation.partner.v1.ListAgreementsResponse.agreements:type_name -> innovation.partner.v1.Agreement
 	4,  // 15: innovation.partner.v1.Offer.status:type_name -> innovation.partner.v1.OfferStatus
-	24, // 16: innovation.partner.v1.Offer.create_time:type_name -> google.protobuf.Timestamp
-	24, // 17: innovation.partner.v1.Offer.update_time:type_name -> google.protobuf.Timestamp
+	26, // 16: innovation.partner.v1.Offer.create_time:type_name -> google.protobuf.Timestamp
+	26, // 17: innovation.partner.v1.Offer.update_time:type_name -> google.protobuf.Timestamp
 	17, // 18: innovation.partner.v1.CreateOfferRequest.offer:type_name -> innovation.partner.v1.Offer
 	17, // 19: innovation.partner.v1.ListOffersResponse.offers:type_name -> innovation.partner.v1.Offer
 	4,  // 20: innovation.partner.v1.TransitionOfferRequest.status:type_name -> innovation.partner.v1.OfferStatus
-	7,  // 21: innovation.partner.v1.PartnerService.CreatePartner:input_type -> innovation.partner.v1.CreatePartnerRequest
-	8,  // 22: innovation.partner.v1.PartnerService.GetPartner:input_type -> innovation.partner.v1.GetPartnerRequest
-	9,  // 23: innovation.partner.v1.PartnerService.ListPartners:input_type -> innovation.partner.v1.ListPartnersRequest
-	11, // 24: innovation.partner.v1.PartnerService.UpdatePartner:input_type -> innovation.partner.v1.UpdatePartnerRequest
-	13, // 25: innovation.partner.v1.PartnerService.CreateAgreement:input_type -> innovation.partner.v1.CreateAgreementRequest
-	14, // 26: innovation.partner.v1.PartnerService.GetAgreement:input_type -> innovation.partner.v1.GetAgreementRequest
-	15, // 27: innovation.partner.v1.PartnerService.ListAgreements:input_type -> innovation.partner.v1.ListAgreementsRequest
-	18, // 28: innovation.partner.v1.PartnerService.CreateOffer:input_type -> innovation.partner.v1.CreateOfferRequest
-	19, // 29: innovation.partner.v1.PartnerService.GetOffer:input_type -> innovation.partner.v1.GetOfferRequest
-	20, // 30: innovation.partner.v1.PartnerService.ListOffers:input_type -> innovation.partner.v1.ListOffersRequest
-	22, // 31: innovation.partner.v1.PartnerService.RouteOffer:input_type -> innovation.partner.v1.RouteOfferRequest
-	23, // 32: innovation.partner.v1.PartnerService.TransitionOffer:input_type -> innovation.partner.v1.TransitionOfferRequest
-	6,  // 33: innovation.partner.v1.PartnerService.CreatePartner:output_type -> innovation.partner.v1.Partner
-	6,  // 34: innovation.partner.v1.PartnerService.GetPartner:output_type -> innovation.partner.v1.Partner
-	10, // 35: innovation.partner.v1.PartnerService.ListPartners:output_type -> innovation.partner.v1.ListPartnersResponse
-	6,  // 36: innovation.partner.v1.PartnerService.UpdatePartner:output_type -> innovation.partner.v1.Partner
-	12, // 37: innovation.partner.v1.PartnerService.CreateAgreement:output_type -> innovation.partner.v1.Agreement
-	12, // 38: innovation.partner.v1.PartnerService.GetAgreement:output_type -> innovation.partner.v1.Agreement
-	16, // 39: innovation.partner.v1.PartnerService.ListAgreements:output_type -> innovation.partner.v1.ListAgreementsResponse
-	17, // 40: innovation.partner.v1.PartnerService.CreateOffer:output_type -> innovation.partner.v1.Offer
-	17, // 41: innovation.partner.v1.PartnerService.GetOffer:output_type -> innovation.partner.v1.Offer
-	21, // 42: innovation.partner.v1.PartnerService.ListOffers:output_type -> innovation.partner.v1.ListOffersResponse
-	17, // 43: innovation.partner.v1.PartnerService.RouteOffer:output_type -> innovation.partner.v1.Offer
-	17, // 44: innovation.partner.v1.PartnerService.TransitionOffer:output_type -> innovation.partner.v1.Offer
-	33, // [33:45] is the sub-list for method output_type
-	21, // [21:33] is the sub-list for method input_type
-	21, // [21:21] is the sub-list for extension type_name
-	21, // [21:21] is the sub-list for extension extendee
-	0,  // [0:21] is the sub-list for field type_name
+	28, // 21: innovation.partner.v1.ListAuditEventsResponse.events:type_name -> innovation.audit.v1.AuditEvent
+	7,  // 22: innovation.partner.v1.PartnerService.CreatePartner:input_type -> innovation.partner.v1.CreatePartnerRequest
+	8,  // 23: innovation.partner.v1.PartnerService.GetPartner:input_type -> innovation.partner.v1.GetPartnerRequest
+	9,  // 24: innovation.partner.v1.PartnerService.ListPartners:input_type -> innovation.partner.v1.ListPartnersRequest
+	11, // 25: innovation.partner.v1.PartnerService.UpdatePartner:input_type -> innovation.partner.v1.UpdatePartnerRequest
+	13, // 26: innovation.partner.v1.PartnerService.CreateAgreement:input_type -> innovation.partner.v1.CreateAgreementRequest
+	14, // 27: innovation.partner.v1.PartnerService.GetAgreement:input_type -> innovation.partner.v1.GetAgreementRequest
+	15, // 28: innovation.partner.v1.PartnerService.ListAgreements:input_type -> innovation.partner.v1.ListAgreementsRequest
+	18, // 29: innovation.partner.v1.PartnerService.CreateOffer:input_type -> innovation.partner.v1.CreateOfferRequest
+	19, // 30: innovation.partner.v1.PartnerService.GetOffer:input_type -> innovation.partner.v1.GetOfferRequest
+	20, // 31: innovation.partner.v1.PartnerService.ListOffers:input_type -> innovation.partner.v1.ListOffersRequest
+	22, // 32: innovation.partner.v1.PartnerService.RouteOffer:input_type -> innovation.partner.v1.RouteOfferRequest
+	23, // 33: innovation.partner.v1.PartnerService.TransitionOffer:input_type -> innovation.partner.v1.TransitionOfferRequest
+	24, // 34: innovation.partner.v1.PartnerService.ListAuditEvents:input_type -> innovation.partner.v1.ListAuditEventsRequest
+	6,  // 35: innovation.partner.v1.PartnerService.CreatePartner:output_type -> innovation.partner.v1.Partner
+	6,  // 36: innovation.partner.v1.PartnerService.GetPartner:output_type -> innovation.partner.v1.Partner
+	10, // 37: innovation.partner.v1.PartnerService.ListPartners:output_type -> innovation.partner.v1.ListPartnersResponse
+	6,  // 38: innovation.partner.v1.PartnerService.UpdatePartner:output_type -> innovation.partner.v1.Partner
+	12, // 39: innovation.partner.v1.PartnerService.CreateAgreement:output_type -> innovation.partner.v1.Agreement
+	12, // 40: innovation.partner.v1.PartnerService.GetAgreement:output_type -> innovation.partner.v1.Agreement
+	16, // 41: innovation.partner.v1.PartnerService.ListAgreements:output_type -> innovation.partner.v1.ListAgreementsResponse
+	17, // 42: innovation.partner.v1.PartnerService.CreateOffer:output_type -> innovation.partner.v1.Offer
+	17, // 43: innovation.partner.v1.PartnerService.GetOffer:output_type -> innovation.partner.v1.Offer
+	21, // 44: innovation.partner.v1.PartnerService.ListOffers:output_type -> innovation.partner.v1.ListOffersResponse
+	17, // 45: innovation.partner.v1.PartnerService.RouteOffer:output_type -> innovation.partner.v1.Offer
+	17, // 46: innovation.partner.v1.PartnerService.TransitionOffer:output_type -> innovation.partner.v1.Offer
+	25, // 47: innovation.partner.v1.PartnerService.ListAuditEvents:output_type -> innovation.partner.v1.ListAuditEventsResponse
+	35, // [35:48] is the sub-list for method output_type
+	22, // [22:35] is the sub-list for method input_type
+	22, // [22:22] is the sub-list for extension type_name
+	22, // [22:22] is the sub-list for extension extendee
+	0,  // [0:22] is the sub-list for field type_name
 }
 
 func init() { file_innovation_partner_v1_partner_proto_init() }
@@ -1948,7 +2080,7 @@ func file_innovation_partner_v1_partner_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_innovation_partner_v1_partner_proto_rawDesc), len(file_innovation_partner_v1_partner_proto_rawDesc)),
 			NumEnums:      5,
-			NumMessages:   19,
+			NumMessages:   21,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -36,6 +36,7 @@ const (
 	PartnerService_ListOffers_FullMethodName      = "/innovation.partner.v1.PartnerService/ListOffers"
 	PartnerService_RouteOffer_FullMethodName      = "/innovation.partner.v1.PartnerService/RouteOffer"
 	PartnerService_TransitionOffer_FullMethodName = "/innovation.partner.v1.PartnerService/TransitionOffer"
+	PartnerService_ListAuditEvents_FullMethodName = "/innovation.partner.v1.PartnerService/ListAuditEvents"
 )
 
 // PartnerServiceClient is the client API for PartnerService service.
@@ -75,6 +76,9 @@ type PartnerServiceClient interface {
 	RouteOffer(ctx context.Context, in *RouteOfferRequest, opts ...grpc.CallOption) (*Offer, error)
 	// TransitionOffer moves a routed offer into dialogue, or closes an offer.
 	TransitionOffer(ctx context.Context, in *TransitionOfferRequest, opts ...grpc.CallOption) (*Offer, error)
+	// ListAuditEvents pages through the partner service's audit records of a
+	// region, oldest first. Region admins of the region only.
+	ListAuditEvents(ctx context.Context, in *ListAuditEventsRequest, opts ...grpc.CallOption) (*ListAuditEventsResponse, error)
 }
 
 type partnerServiceClient struct {
@@ -205,6 +209,16 @@ func (c *partnerServiceClient) TransitionOffer(ctx context.Context, in *Transiti
 	return out, nil
 }
 
+func (c *partnerServiceClient) ListAuditEvents(ctx context.Context, in *ListAuditEventsRequest, opts ...grpc.CallOption) (*ListAuditEventsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListAuditEventsResponse)
+	err := c.cc.Invoke(ctx, PartnerService_ListAuditEvents_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // PartnerServiceServer is the server API for PartnerService service.
 // All implementations must embed UnimplementedPartnerServiceServer
 // for forward compatibility.
@@ -242,6 +256,9 @@ type PartnerServiceServer interface {
 	RouteOffer(context.Context, *RouteOfferRequest) (*Offer, error)
 	// TransitionOffer moves a routed offer into dialogue, or closes an offer.
 	TransitionOffer(context.Context, *TransitionOfferRequest) (*Offer, error)
+	// ListAuditEvents pages through the partner service's audit records of a
+	// region, oldest first. Region admins of the region only.
+	ListAuditEvents(context.Context, *ListAuditEventsRequest) (*ListAuditEventsResponse, error)
 	mustEmbedUnimplementedPartnerServiceServer()
 }
 
@@ -287,6 +304,9 @@ func (UnimplementedPartnerServiceServer) RouteOffer(context.Context, *RouteOffer
 }
 func (UnimplementedPartnerServiceServer) TransitionOffer(context.Context, *TransitionOfferRequest) (*Offer, error) {
 	return nil, status.Error(codes.Unimplemented, "method TransitionOffer not implemented")
+}
+func (UnimplementedPartnerServiceServer) ListAuditEvents(context.Context, *ListAuditEventsRequest) (*ListAuditEventsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListAuditEvents not implemented")
 }
 func (UnimplementedPartnerServiceServer) mustEmbedUnimplementedPartnerServiceServer() {}
 func (UnimplementedPartnerServiceServer) testEmbeddedByValue()                        {}
@@ -525,6 +545,24 @@ func _PartnerService_TransitionOffer_Handler(srv interface{}, ctx context.Contex
 	return interceptor(ctx, in, info, handler)
 }
 
+func _PartnerService_ListAuditEvents_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListAuditEventsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PartnerServiceServer).ListAuditEvents(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: PartnerService_ListAuditEvents_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PartnerServiceServer).ListAuditEvents(ctx, req.(*ListAuditEventsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // PartnerService_ServiceDesc is the grpc.ServiceDesc for PartnerService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -579,6 +617,10 @@ var PartnerService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "TransitionOffer",
 			Handler:    _PartnerService_TransitionOffer_Handler,
+		},
+		{
+			MethodName: "ListAuditEvents",
+			Handler:    _PartnerService_ListAuditEvents_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

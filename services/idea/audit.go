@@ -1,0 +1,19 @@
+package idea
+
+import (
+	"context"
+
+	"github.com/innovationsmotorer/motor/internal/audit"
+	ideav1 "github.com/innovationsmotorer/motor/proto/innovation/idea/v1"
+)
+
+// ListAuditEvents lets a region admin read the audit records this service
+// wrote for their region (DESIGN §5).
+func (s *Server) ListAuditEvents(ctx context.Context, req *ideav1.ListAuditEventsRequest) (*ideav1.ListAuditEventsResponse, error) {
+	log := audit.Log{Store: s.store, Service: ns("").Service, Domain: domain, Regions: s.regions}
+	events, next, err := log.List(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	return &ideav1.ListAuditEventsResponse{Events: events, NextPageToken: next}, nil
+}
