@@ -225,6 +225,31 @@ func TestBrokenManifestsAreReported(t *testing.T) {
 			want: "no region",
 		},
 		{
+			name: "national deployment locked out of a region's service",
+			kustomization: `patches:
+- target: {kind: NetworkPolicy, name: needs}
+  patch: |-
+    - op: replace
+      path: /spec/ingress
+      value: [{from: [{podSelector: {matchLabels: {app.kubernetes.io/component: gateway}}}], ports: [{port: grpc}]}]
+`,
+			want: "reach the needs service",
+		},
+		{
+			name: "national deployment with one address per region",
+			kustomization: `configMapGenerator:
+- name: motor-deployment
+  behavior: replace
+  files:
+  - deployment.json
+`,
+			files: map[string]string{"deployment.json": `{"name": "uppsala", "national": true,
+  "tls": {"ca": "/etc/motor/tls/ca.crt", "cert": "/etc/motor/tls/tls.crt", "key": "/etc/motor/tls/tls.key"},
+  "store": "redis://redis:6379",
+  "peers": [{"name": "skane", "address": "idea.motor-skane.svc.cluster.local:9090", "services": {"needs": "needs.motor-skane.svc.cluster.local:9090"}}]}`},
+			want: "peer skane has no services.funding address",
+		},
+		{
 			name: "no namespace",
 			kustomization: `patches:
 - target: {kind: Service, name: idea}

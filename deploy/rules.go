@@ -60,11 +60,16 @@ type TLSFiles struct {
 
 // PeerConf is another deployment this one calls.
 type PeerConf struct {
-	Name     string   `json:"name"`
-	Address  string   `json:"address"`
-	Regions  []string `json:"regions"`
-	National bool     `json:"national"`
+	Name     string            `json:"name"`
+	Address  string            `json:"address"`
+	Services map[string]string `json:"services"`
+	Regions  []string          `json:"regions"`
+	National bool              `json:"national"`
 }
+
+// regionServices are the services of a region deployment, each a pod of
+// its own on Kubernetes, that the national coordinator asks for figures.
+var regionServices = []string{"idea", "needs", "funding", "partner"}
 
 // Names of the objects the rules look for.
 const (
@@ -118,6 +123,7 @@ func Check(m *Manifests) []string {
 	c.ingresses()
 	dep := c.deploymentConfig()
 	c.motorPods(dep)
+	c.nationalReachesRegion(dep)
 	c.redis()
 	c.collector()
 	return c.problems
@@ -479,6 +485,20 @@ func (c *checker) deploymentConfig() *DeploymentConfig {
 		if _, _, err := net.SplitHostPort(p.Address); err != nil {
 			c.add("%s: peer %s address %q is not host:port", deploymentFile, p.Name, p.Address)
 		}
+		for svc, addr := range p.Services {
+			if _, _, err := net.SplitHostPort(addr); err != nil || !slices.Contains(regionServices, svc) {
+				c.add("%s: peer %s services.%s %q is not a service at host:port", deploymentFile, p.Name, svc, addr)
+			}
+		}
+		// The dashboard asks every service of every region; one address
+		// reaches only one of the region's pods.
+		if d.National && !p.National {
+			for _, svc := range regionServices {
+				if svc != "idea" && p.Services[svc] == "" {
+					c.add("%s: peer %s has no services.%s address: the coordinator asks each service of a region for its figures", deploymentFile, p.Name, svc)
+				}
+			}
+		}
 	}
 	if !d.National && national != 1 {
 		c.add("%s: a region needs exactly one national peer (its programme ledger), got %d", deploymentFile, national)
@@ -508,6 +528,59 @@ func (c *checker) deploymentConfig() *DeploymentConfig {
 		c.add("no Certificate names the deployment %q", d.Name)
 	}
 	return &d
+}
+
+// nationalReachesRegion: in a region, when the national deployment runs in
+// the same cluster (its peer address is <service>.<namespace>.svc…), the
+// policies of the region's services let the national pods in, or the
+// coordinator's dashboard finds every region unreachable.
+func (c *checker) nationalReachesRegion(d *DeploymentConfig) {
+	if d == nil || d.National {
+		return
+	}
+	for _, p := range d.Peers {
+		if !p.National {
+			continue
+		}
+		host, _, err := net.SplitHostPort(p.Address)
+		parts := strings.Split(host, ".")
+		if err != nil || len(parts) < 3 || parts[2] != "svc" {
+			continue // in another cluster: its traffic comes through whatever exposes the services there
+		}
+		svc, ns := parts[0], parts[1]
+		from := labels.Set{"app.kubernetes.io/name": "motor", "app.kubernetes.io/component": svc}
+		nsLabels := labels.Set{"kubernetes.io/metadata.name": ns}
+		for _, target := range regionServices {
+			pod := labels.Set{"app.kubernetes.io/name": "motor", "app.kubernetes.io/component": target}
+			if !c.admits(pod, nsLabels, from) {
+				c.add("NetworkPolicies: nothing lets the national deployment's %s pods (namespace %s) reach the %s service", svc, ns, target)
+			}
+		}
+	}
+}
+
+// admits reports whether a NetworkPolicy selecting pods with labels pod
+// lets in pods with labels from in a namespace with labels ns.
+func (c *checker) admits(pod, ns, from labels.Set) bool {
+	for _, np := range c.m.NetworkPolicies {
+		sel, err := metav1.LabelSelectorAsSelector(&np.Spec.PodSelector)
+		if err != nil || sel.Empty() || !sel.Matches(pod) {
+			continue
+		}
+		for _, rule := range np.Spec.Ingress {
+			for _, peer := range rule.From {
+				if peer.NamespaceSelector == nil || peer.PodSelector == nil {
+					continue
+				}
+				nsSel, err1 := metav1.LabelSelectorAsSelector(peer.NamespaceSelector)
+				podSel, err2 := metav1.LabelSelectorAsSelector(peer.PodSelector)
+				if err1 == nil && err2 == nil && nsSel.Matches(ns) && podSel.Matches(from) {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }
 
 // store: the Redis URL reaches a Redis of the build, or a managed one.

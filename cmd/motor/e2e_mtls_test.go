@@ -133,6 +133,36 @@ func TestServe_PeersNeedTLS(t *testing.T) {
 		t.Errorf("gateway upstream at a peer's address: %v, want refused", err)
 	}
 
+	// The national deployment on Kubernetes reaches each service of a
+	// region where that service runs; the region's ledger calls reach the
+	// national funding service.
+	split := write("split.json", `{"name":"national","national":true,"peers":[
+		{"name":"uppsala","address":"idea.up:9090","services":{"needs":"needs.up:9090","funding":"funding.up:9090"}}]}`)
+	c, err = parseServe([]string{"-config", split, "-insecure-peers", "-target", "national"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := newConnPool(c, "127.0.0.1:2", nil, mtlsConfig{})
+	t.Cleanup(pool.close)
+	for svc, want := range map[string]string{"idea": "idea.up:9090", "needs": "needs.up:9090", "funding": "funding.up:9090", "partner": "idea.up:9090"} {
+		conn, deployment, err := pool.regionConn(svc, "uppsala")
+		if err != nil || conn.Target() != want || deployment != "uppsala" {
+			t.Errorf("uppsala's %s: %v at %s (%s), want %s", svc, err, conn.Target(), deployment, want)
+		}
+	}
+	if _, err := parseServe([]string{"-config", split, "-insecure-peers", "-target", "national,gateway", "-upstreams", "coordinator=needs.up:9090"}, io.Discard); err == nil || !strings.Contains(err.Error(), "is peer uppsala") {
+		t.Errorf("gateway upstream at a peer service's address: %v, want refused", err)
+	}
+	regional := write("regional.json", `{"name":"uppsala","regions":["uppsala"],"peers":[
+		{"name":"national","address":"gw.national:9090","national":true,"services":{"funding":"funding.national:9090"}}]}`)
+	c, err = parseServe([]string{"-config", regional, "-insecure-peers"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if target, _ := newConnPool(c, "127.0.0.1:2", nil, mtlsConfig{}).route("ledger"); target != "funding.national:9090" {
+		t.Errorf("ledger routed to %s, want the national funding service", target)
+	}
+
 	bad := write("bad.json", `{"name":"uppsala","colour":"blue","regions":["narnia"],"targets":["spaceship"],"peers":[{"name":"x"}]}`)
 	_, err = parseServe([]string{"-config", bad, "-log-level", "loud"}, io.Discard)
 	if err == nil {

@@ -227,11 +227,12 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 	// anonymous REST callers there under this deployment's certificate, which
 	// the peer takes for this deployment's own system calls.
 	for _, p := range c.peers {
-		if c.upstream == p.Address {
-			problems = append(problems, fmt.Sprintf("-upstream %s is peer %s: a gateway fronts only its own deployment's services", p.Address, p.Name))
+		peerAddrs := append([]string{p.Address}, slices.Collect(maps.Values(p.Services))...)
+		if slices.Contains(peerAddrs, c.upstream) {
+			problems = append(problems, fmt.Sprintf("-upstream %s is peer %s: a gateway fronts only its own deployment's services", c.upstream, p.Name))
 		}
-		for name, addr := range c.upstreams {
-			if addr == p.Address {
+		for _, name := range slices.Sorted(maps.Keys(c.upstreams)) {
+			if addr := c.upstreams[name]; slices.Contains(peerAddrs, addr) {
 				problems = append(problems, fmt.Sprintf("-upstreams %s=%s is peer %s: a gateway fronts only its own deployment's services", name, addr, p.Name))
 			}
 		}
@@ -417,7 +418,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "motor: mTLS as deployment %s (CA %s)\n", mtls.self, c.tls.CA)
 	}
 	if np, ok := config.NationalPeer(c.peers); ok && !c.national {
-		fmt.Fprintf(stdout, "motor: programme ledger at the national deployment %s (%s)\n", np.Name, np.Address)
+		fmt.Fprintf(stdout, "motor: programme ledger at the national deployment %s (%s)\n", np.Name, np.AddressOf("funding"))
 	}
 	if devMode {
 		keyDir := c.keyDir()
@@ -639,7 +640,7 @@ func newConnPool(c serveConfig, own string, tel *telemetry.Telemetry, mtls mtlsC
 func (p *connPool) route(name string) (target, deployment string) {
 	if name == "ledger" {
 		if np, ok := config.NationalPeer(p.c.peers); ok && !p.c.national {
-			return np.Address, np.Name
+			return np.AddressOf("funding"), np.Name
 		}
 		name = "funding"
 	}
@@ -683,7 +684,8 @@ func (p *connPool) dial(target, deployment string) (*grpc.ClientConn, error) {
 
 // regionConn returns a connection to service name for region: this
 // deployment's when it serves the region, else the peer deployment that
-// does. A region nobody is configured for is an error that names it.
+// does, at the peer's address for that service. A region nobody is
+// configured for is an error that names it.
 func (p *connPool) regionConn(name, region string) (*grpc.ClientConn, string, error) {
 	if p.c.regions.Has(region) {
 		conn, err := p.get(name)
@@ -691,7 +693,7 @@ func (p *connPool) regionConn(name, region string) (*grpc.ClientConn, string, er
 	}
 	for _, peer := range p.c.peers {
 		if slices.Contains(peer.ServedRegions(), region) {
-			conn, err := p.dial(peer.Address, peer.Name)
+			conn, err := p.dial(peer.AddressOf(name), peer.Name)
 			return conn, peer.Name, err
 		}
 	}

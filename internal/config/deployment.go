@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"os"
 	"path/filepath"
@@ -56,10 +57,25 @@ func (t TLSFiles) Enabled() bool { return t.CA != "" || t.Cert != "" || t.Key !=
 type Peer struct {
 	Name    string `json:"name"`
 	Address string `json:"address"` // gRPC host:port
+	// Services gives the gRPC address of single services (idea, needs,
+	// funding, partner) where the peer runs them apart, as on Kubernetes;
+	// a service not listed is reached at Address.
+	Services map[string]string `json:"services"`
 	// Regions the peer serves; a peer named after a region serves that
 	// region when none are listed.
 	Regions  []string `json:"regions"`
 	National bool     `json:"national"`
+}
+
+// PeerServices are the services a peer's services map may name.
+var PeerServices = []string{"idea", "needs", "funding", "partner"}
+
+// AddressOf returns where the peer answers for service.
+func (p Peer) AddressOf(service string) string {
+	if a := p.Services[service]; a != "" {
+		return a
+	}
+	return p.Address
 }
 
 // ServedRegions returns p.Regions, or the region p is named after.
@@ -196,9 +212,9 @@ func parseDeployment(raw []byte, dir string) (Deployment, []string) {
 			}
 			for i, pr := range list {
 				prefix := fmt.Sprintf("peers[%d].", i)
-				m := members(&problems, prefix, pr, []string{"name", "address", "regions", "national"})
+				m := members(&problems, prefix, pr, []string{"name", "address", "services", "regions", "national"})
 				var p Peer
-				for name, dst := range map[string]any{"name": &p.Name, "address": &p.Address, "regions": &p.Regions, "national": &p.National} {
+				for name, dst := range map[string]any{"name": &p.Name, "address": &p.Address, "services": &p.Services, "regions": &p.Regions, "national": &p.National} {
 					if v, ok := m[name]; ok {
 						field(&problems, prefix+name, v, dst)
 					}
@@ -268,6 +284,14 @@ func (d Deployment) check() []string {
 			problems = append(problems, prefix+"address: required (gRPC host:port)")
 		} else if _, _, err := net.SplitHostPort(p.Address); err != nil {
 			problems = append(problems, fmt.Sprintf("%saddress: %q is not host:port", prefix, p.Address))
+		}
+		for _, svc := range slices.Sorted(maps.Keys(p.Services)) {
+			addr := p.Services[svc]
+			if !slices.Contains(PeerServices, svc) {
+				problems = append(problems, fmt.Sprintf("%sservices.%s: not a service (want one of %s)", prefix, svc, strings.Join(PeerServices, ", ")))
+			} else if _, _, err := net.SplitHostPort(addr); err != nil {
+				problems = append(problems, fmt.Sprintf("%sservices.%s: %q is not host:port", prefix, svc, addr))
+			}
 		}
 		problems = append(problems, checkRegions(prefix+"regions", p.Regions)...)
 		if p.National {

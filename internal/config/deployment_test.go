@@ -38,7 +38,7 @@ func TestLoadDeployment_Valid(t *testing.T) {
 		"tls": {"ca": "ca.pem", "cert": "uppsala.pem", "key": "uppsala-key.pem"},
 		"peers": [
 			{"name": "national", "address": "127.0.0.1:9090", "national": true},
-			{"name": "vasterbotten", "address": "127.0.0.1:9092"}
+			{"name": "vasterbotten", "address": "127.0.0.1:9092", "services": {"needs": "127.0.0.1:9093"}}
 		],
 		"devKey": "devkey"
 	}`)
@@ -53,7 +53,7 @@ func TestLoadDeployment_Valid(t *testing.T) {
 		TLS: TLSFiles{CA: filepath.Join(dir, "ca.pem"), Cert: filepath.Join(dir, "uppsala.pem"), Key: filepath.Join(dir, "uppsala-key.pem")},
 		Peers: []Peer{
 			{Name: "national", Address: "127.0.0.1:9090", National: true},
-			{Name: "vasterbotten", Address: "127.0.0.1:9092"},
+			{Name: "vasterbotten", Address: "127.0.0.1:9092", Services: map[string]string{"needs": "127.0.0.1:9093"}},
 		},
 		DevKey: filepath.Join(dir, "devkey"),
 	}
@@ -65,6 +65,9 @@ func TestLoadDeployment_Valid(t *testing.T) {
 	}
 	if got := d.Peers[1].ServedRegions(); !cmp.Equal(got, []string{"vasterbotten"}) {
 		t.Errorf("a peer named after a region serves %v, want [vasterbotten]", got)
+	}
+	if got := [2]string{d.Peers[1].AddressOf("needs"), d.Peers[1].AddressOf("partner")}; got != [2]string{"127.0.0.1:9093", "127.0.0.1:9092"} {
+		t.Errorf("vasterbotten's needs and partner services at %v, want the needs address and the peer's", got)
 	}
 }
 
@@ -94,10 +97,12 @@ func TestLoadDeployment_Problems(t *testing.T) {
 				{"name":"a","address":"nohost"},
 				{"name":"a","address":"h:4","regions":["narnia"]},
 				{"name":"national","address":"h:5","national":true,"regions":["uppsala"]},
-				{"name":"riks","address":"h:6","national":true}]}`,
+				{"name":"riks","address":"h:6","national":true},
+				{"name":"b","address":"h:7","services":{"ideas":"h:8","needs":"h"}}]}`,
 			[]string{"peers[0].name: required", `peers[1].name: "uppsala" is this deployment itself`, `peers[2].address: "nohost" is not host:port`,
 				`peers[3].name: "a" is listed twice`, `peers[3].regions[0]: unknown region "narnia"`,
-				"peers[4].regions: the national deployment serves no region", "2 national peers (national, riks)"}},
+				"peers[4].regions: the national deployment serves no region", "2 national peers (national, riks)",
+				"peers[6].services.ideas: not a service", `peers[6].services.needs: "h" is not host:port`}},
 		{"national with a national peer", `{"name":"national","national":true,"peers":[{"name":"riks","address":"h:1","national":true}]}`,
 			[]string{"this deployment is the national one"}},
 	} {
