@@ -500,9 +500,13 @@ func loadMTLS(c serveConfig) (mtlsConfig, error) {
 	if m.client, err = rpc.ClientTLS(c.tls.CA, c.tls.Cert, c.tls.Key, ""); err != nil {
 		return m, err
 	}
-	leaf := m.client.Certificates[0].Leaf
+	cert, err := m.client.GetClientCertificate(&tls.CertificateRequestInfo{})
+	if err != nil {
+		return m, err
+	}
+	leaf := cert.Leaf
 	if leaf == nil {
-		if leaf, err = x509.ParseCertificate(m.client.Certificates[0].Certificate[0]); err != nil {
+		if leaf, err = x509.ParseCertificate(cert.Certificate[0]); err != nil {
 			return m, fmt.Errorf("x509.ParseCertificate %s: %w", c.tls.Cert, err)
 		}
 	}

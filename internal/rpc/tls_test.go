@@ -309,3 +309,70 @@ func TestTLSFiles_Errors(t *testing.T) {
 		}
 	}
 }
+
+// TestMTLS_RenewedCertificate: a certificate renewed on disk (what
+// cert-manager does before expiry) is presented at the next handshake,
+// by the server and by the client, without a restart; a pair caught
+// half-written leaves the last good one in use.
+func TestMTLS_RenewedCertificate(t *testing.T) {
+	s := startMTLS(t, "national", nil)
+	cert, key := s.pki.issue(t, "uppsala")
+	client, err := rpc.ClientTLS(s.pki.caFile(), cert, key, "national")
+	if err != nil {
+		t.Fatal(err)
+	}
+	serverSerial := func() int64 {
+		t.Helper()
+		conn, err := tls.Dial("tcp", s.addr, client)
+		if err != nil {
+			t.Fatalf("handshake: %v", err)
+		}
+		defer conn.Close()
+		return conn.ConnectionState().PeerCertificates[0].SerialNumber.Int64()
+	}
+	clientSerial := func() int64 {
+		t.Helper()
+		c, err := client.GetClientCertificate(&tls.CertificateRequestInfo{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		leaf, err := x509.ParseCertificate(c.Certificate[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		return leaf.SerialNumber.Int64()
+	}
+	// Renewal keeps the file names; a later modification time marks it even
+	// on a file system with coarse timestamps.
+	touch := func(paths ...string) {
+		t.Helper()
+		later := time.Now().Add(time.Minute)
+		for _, p := range paths {
+			if err := os.Chtimes(p, later, later); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+
+	server0, client0 := serverSerial(), clientSerial()
+	sc, sk := s.pki.issue(t, "national")
+	cc, ck := s.pki.issue(t, "uppsala")
+	touch(sc, sk, cc, ck)
+	server1, client1 := serverSerial(), clientSerial()
+	if server1 == server0 || client1 == client0 {
+		t.Fatalf("after renewal the server presents serial %d (was %d) and the client %d (was %d), want the new ones", server1, server0, client1, client0)
+	}
+
+	if err := os.WriteFile(sk, []byte("half-written"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(ck, []byte("half-written"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if got := serverSerial(); got != server1 {
+		t.Errorf("server with a broken key on disk presents serial %d, want the last good %d", got, server1)
+	}
+	if got := clientSerial(); got != client1 {
+		t.Errorf("client with a broken key on disk presents serial %d, want the last good %d", got, client1)
+	}
+}
