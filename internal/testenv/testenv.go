@@ -7,11 +7,13 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -149,7 +151,7 @@ func (r *Redis) start() error {
 			return fmt.Errorf("redis-server on %s exited during startup: %s", r.Addr, tail(logPath))
 		default:
 		}
-		if err := ping(r.Addr); err == nil {
+		if err := ping(r.Addr, cmd.Process.Pid); err == nil {
 			r.mu.Lock()
 			r.proc = p
 			r.mu.Unlock()
@@ -163,24 +165,44 @@ func (r *Redis) start() error {
 	}
 }
 
-// ping speaks just enough RESP to see "+PONG"; while the server is still
-// loading its AOF it answers "-LOADING", which counts as not ready.
-func ping(addr string) error {
+// ping speaks just enough RESP to see "+PONG" from the server with process
+// id pid. While the server is still loading its AOF it answers "-LOADING",
+// which counts as not ready. The process id matters: between a kill and a
+// restart on the same port, another test's server may have taken the port,
+// and a PONG from it would hand this test a stranger's data.
+func ping(addr string, pid int) error {
 	c, err := net.DialTimeout("tcp", addr, time.Second)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
 	_ = c.SetDeadline(time.Now().Add(time.Second))
-	if _, err := c.Write([]byte("PING\r\n")); err != nil {
+	if _, err := c.Write([]byte("PING\r\nINFO server\r\n")); err != nil {
 		return err
 	}
-	line, err := bufio.NewReader(c).ReadString('\n')
+	rd := bufio.NewReader(c)
+	line, err := rd.ReadString('\n')
 	if err != nil {
 		return err
 	}
 	if line != "+PONG\r\n" {
 		return errors.New("unexpected reply " + strconv.Quote(line))
+	}
+	head, err := rd.ReadString('\n')
+	if err != nil {
+		return err
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(strings.TrimPrefix(head, "$")))
+	if !strings.HasPrefix(head, "$") || err != nil || n < 0 || n > 1<<20 {
+		return errors.New("unexpected INFO reply " + strconv.Quote(head))
+	}
+	body := make([]byte, n)
+	if _, err := io.ReadFull(rd, body); err != nil {
+		return err
+	}
+	want := "process_id:" + strconv.Itoa(pid) + "\r\n"
+	if !strings.Contains(string(body), want) {
+		return fmt.Errorf("%s is answered by another redis-server than process %d", addr, pid)
 	}
 	return nil
 }
