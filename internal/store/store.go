@@ -137,6 +137,9 @@ type Store interface {
 	// Scan reads one page of an index, records included. Index entries whose
 	// record vanished between the index read and the record read are skipped.
 	Scan(ctx context.Context, ns Namespace, q Query) (Page, error)
+	// Count returns how many entries of index have a term with prefix,
+	// without reading their records: what a figure by status needs.
+	Count(ctx context.Context, ns Namespace, index, prefix string) (int64, error)
 	// Events returns audit events with Seq > after, oldest first, at most limit.
 	Events(ctx context.Context, ns Namespace, after int64, limit int) ([]Event, error)
 	// RedactActor replaces actor with replacement in every event of ns whose

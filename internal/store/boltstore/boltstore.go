@@ -416,6 +416,38 @@ func commitTx(tx *bolt.Tx, ns store.Namespace, puts []preparedPut, w store.Write
 }
 
 // Scan reads one page of an index in term, then key order.
+// Count walks the index entries with the prefix in one read transaction;
+// entries and records change together, so every entry has its record.
+func (s *Store) Count(ctx context.Context, ns store.Namespace, index, prefix string) (int64, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, fmt.Errorf("boltstore.Count: %w", err)
+	}
+	if err := store.ValidQuery(ns, store.Query{Index: index, Prefix: prefix}); err != nil {
+		return 0, fmt.Errorf("boltstore.Count: %w", err)
+	}
+	var n int64
+	err := s.db.View(func(tx *bolt.Tx) error {
+		indexes := sub(tx, ns, bucketIndexes)
+		if indexes == nil {
+			return nil
+		}
+		idx := indexes.Bucket([]byte(index))
+		if idx == nil {
+			return nil
+		}
+		p := []byte(prefix)
+		c := idx.Cursor()
+		for k, _ := c.Seek(p); k != nil && bytes.HasPrefix(k, p); k, _ = c.Next() {
+			n++
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("boltstore.Count: %w", err)
+	}
+	return n, nil
+}
+
 func (s *Store) Scan(ctx context.Context, ns store.Namespace, q store.Query) (store.Page, error) {
 	if err := ctx.Err(); err != nil {
 		return store.Page{}, fmt.Errorf("boltstore.Scan: %w", err)

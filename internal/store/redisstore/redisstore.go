@@ -464,6 +464,21 @@ func (s *Store) Scan(ctx context.Context, ns store.Namespace, q store.Query) (st
 	return page, nil
 }
 
+// Count is one ZLEXCOUNT over the index's sorted set: the Lua scripts
+// change entries and records together, so every entry has its record.
+func (s *Store) Count(ctx context.Context, ns store.Namespace, index, termPrefix string) (int64, error) {
+	q := store.Query{Index: index, Prefix: termPrefix}
+	if err := store.ValidQuery(ns, q); err != nil {
+		return 0, fmt.Errorf("redisstore.Count: %w", err)
+	}
+	lo, hi := lexRange(q)
+	n, err := s.rdb.ZLexCount(ctx, prefix(ns)+"i:"+index, lo, hi).Result()
+	if err != nil {
+		return 0, mapErr("redisstore.Count", err)
+	}
+	return n, nil
+}
+
 // Events returns events with Seq > after, oldest first. limit ≤ 0 means 50.
 func (s *Store) Events(ctx context.Context, ns store.Namespace, after int64, limit int) ([]store.Event, error) {
 	if err := store.ValidNamespace(ns); err != nil {

@@ -37,6 +37,7 @@ func Run(t *testing.T, open func(t testing.TB) store.Store) {
 		{"IndexMaintenance", testIndexMaintenance},
 		{"IndexOrdering", testIndexOrdering},
 		{"IndexPrefix", testIndexPrefix},
+		{"Count", testCount},
 		{"Pagination", testPagination},
 		{"PaginationDefaultLimit", testPaginationDefaultLimit},
 		{"CursorAfterDeletedItem", testCursorAfterDeletedItem},
@@ -392,6 +393,48 @@ func testIndexMaintenance(t *testing.T, s store.Store) {
 		})
 	}
 	wantScan(t, s, ns, store.Query{Index: "no-such-index"}, nil)
+}
+
+// testCount: counts follow the index through creates, term changes and
+// deletes, per prefix, without reaching into other namespaces.
+func testCount(t *testing.T, s store.Store) {
+	ns := nsFor(t, "")
+	count := func(index, prefix string) int64 {
+		t.Helper()
+		n, err := s.Count(t.Context(), ns, index, prefix)
+		if err != nil {
+			t.Fatalf("Count(%s, %q): %v", index, prefix, err)
+		}
+		return n
+	}
+	want := func(step string, open, closed, all int64) {
+		t.Helper()
+		if got := [3]int64{count("status", "open/"), count("status", "closed/"), count("status", "")}; got != [3]int64{open, closed, all} {
+			t.Errorf("%s: open, closed, all = %v, want %v", step, got, [3]int64{open, closed, all})
+		}
+	}
+	want("empty", 0, 0, 0)
+	commit(t, s, ns, store.Write{Puts: []store.Put{
+		put("a", "A", 0, ix("status", "open/1")),
+		put("b", "B", 0, ix("status", "open/2")),
+		put("c", "C", 0, ix("status", "closed/3")),
+		put("d", "D", 0, ix("status", "opened-by-mistake/4")),
+	}})
+	want("created", 2, 1, 4)
+	commit(t, s, ns, store.Write{Puts: []store.Put{put("a", "A2", 1, ix("status", "closed/1"))}})
+	want("a closed", 1, 2, 4)
+	commit(t, s, ns, store.Write{Puts: []store.Put{{Key: "b", Version: 1, Delete: true}}})
+	want("b deleted", 0, 2, 3)
+	if n := count("no-such-index", ""); n != 0 {
+		t.Errorf("unknown index: %d, want 0", n)
+	}
+	other := nsFor(t, "other")
+	if n, err := s.Count(t.Context(), other, "status", ""); err != nil || n != 0 {
+		t.Errorf("another namespace: %d, %v, want 0", n, err)
+	}
+	if _, err := s.Count(t.Context(), ns, "", ""); err == nil {
+		t.Error("Count without an index name: no error")
+	}
 }
 
 func testIndexOrdering(t *testing.T, s store.Store) {
@@ -996,6 +1039,7 @@ func testCanceledContext(t *testing.T, s store.Store) {
 		}},
 		{"Get", func() error { _, err := s.Get(ctx, ns, "k"); return err }},
 		{"Scan", func() error { _, err := s.Scan(ctx, ns, store.Query{Index: "i"}); return err }},
+		{"Count", func() error { _, err := s.Count(ctx, ns, "i", ""); return err }},
 		{"Events", func() error { _, err := s.Events(ctx, ns, 0, 1); return err }},
 	}
 	for _, c := range calls {
