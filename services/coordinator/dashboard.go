@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"strconv"
 	"sync"
 
@@ -13,7 +14,6 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/innovationsmotorer/motor/internal/auth"
-	"github.com/innovationsmotorer/motor/internal/resource"
 	"github.com/innovationsmotorer/motor/internal/store"
 	coordinatorv1 "github.com/innovationsmotorer/motor/proto/innovation/coordinator/v1"
 	fundingv1 "github.com/innovationsmotorer/motor/proto/innovation/funding/v1"
@@ -120,12 +120,10 @@ func (s *Server) regionFigures(ctx context.Context, who *auth.Identity, region s
 	return out
 }
 
-// gather counts a region's ideas, needs, subprojects and partners, asking
-// the four services concurrently. It pages through the standard List RPCs
-// at their largest page size: enough for a region's hundreds of ideas, but
-// dedicated count RPCs (or counters kept by each service) would be cheaper
-// once regions hold tens of thousands of records. The figures come back
-// even on error, with the deployment set when it is known.
+// gather asks the region's four services for their figures concurrently.
+// Each counts on its own indexes (Get…Stats), so a region's answer is a few
+// hundred bytes however many records it holds. The figures come back even
+// on error, with the deployment set when it is known.
 func (s *Server) gather(ctx context.Context, region string) (*coordinatorv1.RegionFigures, error) {
 	f := &coordinatorv1.RegionFigures{
 		Region:       region,
@@ -175,24 +173,20 @@ func (s *Server) gather(ctx context.Context, region string) (*coordinatorv1.Regi
 // Each counter writes only its own fields of f, so they run concurrently
 // without a lock.
 
+// Each counter writes only its own fields of f, so they run concurrently
+// without a lock.
+
 func (s *Server) countIdeas(ctx context.Context, region string, f *coordinatorv1.RegionFigures) error {
 	conn, _, err := s.dial(svcIdea, region)
 	if err != nil {
 		return err
 	}
-	c := ideav1.NewIdeaServiceClient(conn)
-	for token := ""; ; {
-		resp, err := c.ListIdeas(ctx, &ideav1.ListIdeasRequest{Parent: "regions/" + region, PageSize: resource.MaxPageSize, PageToken: token})
-		if err != nil {
-			return fmt.Errorf("ListIdeas %s: %w", region, err)
-		}
-		for _, idea := range resp.GetIdeas() {
-			f.IdeasByStage[idea.GetStage().String()]++
-		}
-		if token = resp.GetNextPageToken(); token == "" {
-			return nil
-		}
+	st, err := ideav1.NewIdeaServiceClient(conn).GetIdeaStats(ctx, &ideav1.GetIdeaStatsRequest{Name: "regions/" + region + "/ideaStats"})
+	if err != nil {
+		return fmt.Errorf("GetIdeaStats %s: %w", region, err)
 	}
+	maps.Copy(f.IdeasByStage, st.GetIdeasByStage())
+	return nil
 }
 
 func (s *Server) countNeeds(ctx context.Context, region string, f *coordinatorv1.RegionFigures) error {
@@ -200,19 +194,12 @@ func (s *Server) countNeeds(ctx context.Context, region string, f *coordinatorv1
 	if err != nil {
 		return err
 	}
-	c := needsv1.NewNeedsServiceClient(conn)
-	for token := ""; ; {
-		resp, err := c.ListNeeds(ctx, &needsv1.ListNeedsRequest{Parent: "regions/" + region, PageSize: resource.MaxPageSize, PageToken: token})
-		if err != nil {
-			return fmt.Errorf("ListNeeds %s: %w", region, err)
-		}
-		for _, need := range resp.GetNeeds() {
-			f.NeedsByStatus[need.GetStatus().String()]++
-		}
-		if token = resp.GetNextPageToken(); token == "" {
-			return nil
-		}
+	st, err := needsv1.NewNeedsServiceClient(conn).GetNeedStats(ctx, &needsv1.GetNeedStatsRequest{Name: "regions/" + region + "/needStats"})
+	if err != nil {
+		return fmt.Errorf("GetNeedStats %s: %w", region, err)
 	}
+	maps.Copy(f.NeedsByStatus, st.GetNeedsByStatus())
+	return nil
 }
 
 func (s *Server) countSubprojects(ctx context.Context, region string, f *coordinatorv1.RegionFigures) error {
@@ -220,21 +207,13 @@ func (s *Server) countSubprojects(ctx context.Context, region string, f *coordin
 	if err != nil {
 		return err
 	}
-	c := fundingv1.NewSubprojectServiceClient(conn)
-	for token := ""; ; {
-		resp, err := c.ListSubprojects(ctx, &fundingv1.ListSubprojectsRequest{Parent: "regions/" + region, PageSize: resource.MaxPageSize, PageToken: token})
-		if err != nil {
-			return fmt.Errorf("ListSubprojects %s: %w", region, err)
-		}
-		for _, sp := range resp.GetSubprojects() {
-			f.SubprojectsByStatus[sp.GetStatus().String()]++
-			f.GrantedOre += sp.GetGrantedOre()
-			f.PaidOre += sp.GetPaidOre()
-		}
-		if token = resp.GetNextPageToken(); token == "" {
-			return nil
-		}
+	st, err := fundingv1.NewSubprojectServiceClient(conn).GetSubprojectStats(ctx, &fundingv1.GetSubprojectStatsRequest{Name: "regions/" + region + "/subprojectStats"})
+	if err != nil {
+		return fmt.Errorf("GetSubprojectStats %s: %w", region, err)
 	}
+	maps.Copy(f.SubprojectsByStatus, st.GetSubprojectsByStatus())
+	f.GrantedOre, f.PaidOre = st.GetGrantedOre(), st.GetPaidOre()
+	return nil
 }
 
 func (s *Server) countPartners(ctx context.Context, region string, f *coordinatorv1.RegionFigures) error {
@@ -242,19 +221,12 @@ func (s *Server) countPartners(ctx context.Context, region string, f *coordinato
 	if err != nil {
 		return err
 	}
-	c := partnerv1.NewPartnerServiceClient(conn)
-	for token := ""; ; {
-		resp, err := c.ListPartners(ctx, &partnerv1.ListPartnersRequest{Parent: "regions/" + region, PageSize: resource.MaxPageSize, PageToken: token})
-		if err != nil {
-			return fmt.Errorf("ListPartners %s: %w", region, err)
-		}
-		for _, p := range resp.GetPartners() {
-			f.PartnersByKind[p.GetKind().String()]++
-		}
-		if token = resp.GetNextPageToken(); token == "" {
-			return nil
-		}
+	st, err := partnerv1.NewPartnerServiceClient(conn).GetPartnerStats(ctx, &partnerv1.GetPartnerStatsRequest{Name: "regions/" + region + "/partnerStats"})
+	if err != nil {
+		return fmt.Errorf("GetPartnerStats %s: %w", region, err)
 	}
+	maps.Copy(f.PartnersByKind, st.GetPartnersByKind())
+	return nil
 }
 
 // remember keeps f as the region's last good figures: one commit per

@@ -3018,6 +3018,127 @@ func (x *ListAuditEventsResponse) GetNextPageToken() string {
 	return ""
 }
 
+// SubprojectStats are a region's figures of the funding service, counted on its
+// indexes as they stand.
+type SubprojectStats struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// regions/{region}/subprojectStats
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// How many subprojects there are per status, keyed by the value's full name
+	// (e.g. SUBPROJECT_STATUS_APPROVED); values with none are left out.
+	SubprojectsByStatus map[string]int64 `protobuf:"bytes,2,rep,name=subprojects_by_status,json=subprojectsByStatus,proto3" json:"subprojects_by_status,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
+	// Money granted (reserved on the national ledger) to the region's
+	// approved and closed subprojects.
+	GrantedOre int64 `protobuf:"varint,3,opt,name=granted_ore,json=grantedOre,proto3" json:"granted_ore,omitempty"`
+	// Money paid out on certified cost reports.
+	PaidOre       int64 `protobuf:"varint,4,opt,name=paid_ore,json=paidOre,proto3" json:"paid_ore,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SubprojectStats) Reset() {
+	*x = SubprojectStats{}
+	mi := &file_innovation_funding_v1_funding_proto_msgTypes[41]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SubprojectStats) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SubprojectStats) ProtoMessage() {}
+
+func (x *SubprojectStats) ProtoReflect() protoreflect.Message {
+	mi := &file_innovation_funding_v1_funding_proto_msgTypes[41]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SubprojectStats.ProtoReflect.Descriptor instead.
+func (*SubprojectStats) Descriptor() ([]byte, []int) {
+	return file_innovation_funding_v1_funding_proto_rawDescGZIP(), []int{41}
+}
+
+func (x *SubprojectStats) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *SubprojectStats) GetSubprojectsByStatus() map[string]int64 {
+	if x != nil {
+		return x.SubprojectsByStatus
+	}
+	return nil
+}
+
+func (x *SubprojectStats) GetGrantedOre() int64 {
+	if x != nil {
+		return x.GrantedOre
+	}
+	return 0
+}
+
+func (x *SubprojectStats) GetPaidOre() int64 {
+	if x != nil {
+		return x.PaidOre
+	}
+	return 0
+}
+
+type GetSubprojectStatsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// regions/{region}/subprojectStats
+	Name          string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetSubprojectStatsRequest) Reset() {
+	*x = GetSubprojectStatsRequest{}
+	mi := &file_innovation_funding_v1_funding_proto_msgTypes[42]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetSubprojectStatsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetSubprojectStatsRequest) ProtoMessage() {}
+
+func (x *GetSubprojectStatsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_innovation_funding_v1_funding_proto_msgTypes[42]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetSubprojectStatsRequest.ProtoReflect.Descriptor instead.
+func (*GetSubprojectStatsRequest) Descriptor() ([]byte, []int) {
+	return file_innovation_funding_v1_funding_proto_rawDescGZIP(), []int{42}
+}
+
+func (x *GetSubprojectStatsRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
 var File_innovation_funding_v1_funding_proto protoreflect.FileDescriptor
 
 const file_innovation_funding_v1_funding_proto_rawDesc = "" +
@@ -3266,7 +3387,18 @@ const file_innovation_funding_v1_funding_proto_rawDesc = "" +
 	"page_token\x18\x03 \x01(\tR\tpageToken\"z\n" +
 	"\x17ListAuditEventsResponse\x127\n" +
 	"\x06events\x18\x01 \x03(\v2\x1f.innovation.audit.v1.AuditEventR\x06events\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken*\xf2\x01\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x9e\x02\n" +
+	"\x0fSubprojectStats\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12s\n" +
+	"\x15subprojects_by_status\x18\x02 \x03(\v2?.innovation.funding.v1.SubprojectStats.SubprojectsByStatusEntryR\x13subprojectsByStatus\x12\x1f\n" +
+	"\vgranted_ore\x18\x03 \x01(\x03R\n" +
+	"grantedOre\x12\x19\n" +
+	"\bpaid_ore\x18\x04 \x01(\x03R\apaidOre\x1aF\n" +
+	"\x18SubprojectsByStatusEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\x03R\x05value:\x028\x01\"/\n" +
+	"\x19GetSubprojectStatsRequest\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name*\xf2\x01\n" +
 	"\x10SubprojectStatus\x12!\n" +
 	"\x1dSUBPROJECT_STATUS_UNSPECIFIED\x10\x00\x12\x1b\n" +
 	"\x17SUBPROJECT_STATUS_DRAFT\x10\x01\x12\x1f\n" +
@@ -3292,7 +3424,7 @@ const file_innovation_funding_v1_funding_proto_rawDesc = "" +
 	"\x10ContributionKind\x12!\n" +
 	"\x1dCONTRIBUTION_KIND_UNSPECIFIED\x10\x00\x12\x1a\n" +
 	"\x16CONTRIBUTION_KIND_CASH\x10\x01\x12\x1d\n" +
-	"\x19CONTRIBUTION_KIND_IN_KIND\x10\x022\x9e\r\n" +
+	"\x19CONTRIBUTION_KIND_IN_KIND\x10\x022\x8e\x0e\n" +
 	"\x11SubprojectService\x12e\n" +
 	"\x10CreateSubproject\x12..innovation.funding.v1.CreateSubprojectRequest\x1a!.innovation.funding.v1.Subproject\x12_\n" +
 	"\rGetSubproject\x12+.innovation.funding.v1.GetSubprojectRequest\x1a!.innovation.funding.v1.Subproject\x12p\n" +
@@ -3309,7 +3441,8 @@ const file_innovation_funding_v1_funding_proto_rawDesc = "" +
 	"\x10SubmitCostReport\x12..innovation.funding.v1.SubmitCostReportRequest\x1a!.innovation.funding.v1.CostReport\x12g\n" +
 	"\x11CertifyCostReport\x12/.innovation.funding.v1.CertifyCostReportRequest\x1a!.innovation.funding.v1.CostReport\x12e\n" +
 	"\x10ReturnCostReport\x12..innovation.funding.v1.ReturnCostReportRequest\x1a!.innovation.funding.v1.CostReport\x12p\n" +
-	"\x0fListAuditEvents\x12-.innovation.funding.v1.ListAuditEventsRequest\x1a..innovation.funding.v1.ListAuditEventsResponse2\xdf\x05\n" +
+	"\x0fListAuditEvents\x12-.innovation.funding.v1.ListAuditEventsRequest\x1a..innovation.funding.v1.ListAuditEventsResponse\x12n\n" +
+	"\x12GetSubprojectStats\x120.innovation.funding.v1.GetSubprojectStatsRequest\x1a&.innovation.funding.v1.SubprojectStats2\xdf\x05\n" +
 	"\x10ProgrammeService\x12b\n" +
 	"\x0fCreateProgramme\x12-.innovation.funding.v1.CreateProgrammeRequest\x1a .innovation.funding.v1.Programme\x12\\\n" +
 	"\fGetProgramme\x12*.innovation.funding.v1.GetProgrammeRequest\x1a .innovation.funding.v1.Programme\x12m\n" +
@@ -3332,7 +3465,7 @@ func file_innovation_funding_v1_funding_proto_rawDescGZIP() []byte {
 }
 
 var file_innovation_funding_v1_funding_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_innovation_funding_v1_funding_proto_msgTypes = make([]protoimpl.MessageInfo, 41)
+var file_innovation_funding_v1_funding_proto_msgTypes = make([]protoimpl.MessageInfo, 44)
 var file_innovation_funding_v1_funding_proto_goTypes = []any{
 	(SubprojectStatus)(0),             // 0: innovation.funding.v1.SubprojectStatus
 	(CostReportStatus)(0),             // 1: innovation.funding.v1.CostReportStatus
@@ -3379,42 +3512,45 @@ var file_innovation_funding_v1_funding_proto_goTypes = []any{
 	(*ReleaseFundsRequest)(nil),       // 42: innovation.funding.v1.ReleaseFundsRequest
 	(*ListAuditEventsRequest)(nil),    // 43: innovation.funding.v1.ListAuditEventsRequest
 	(*ListAuditEventsResponse)(nil),   // 44: innovation.funding.v1.ListAuditEventsResponse
-	(*timestamppb.Timestamp)(nil),     // 45: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil),     // 46: google.protobuf.FieldMask
-	(*v1.AuditEvent)(nil),             // 47: innovation.audit.v1.AuditEvent
+	(*SubprojectStats)(nil),           // 45: innovation.funding.v1.SubprojectStats
+	(*GetSubprojectStatsRequest)(nil), // 46: innovation.funding.v1.GetSubprojectStatsRequest
+	nil,                               // 47: innovation.funding.v1.SubprojectStats.SubprojectsByStatusEntry
+	(*timestamppb.Timestamp)(nil),     // 48: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil),     // 49: google.protobuf.FieldMask
+	(*v1.AuditEvent)(nil),             // 50: innovation.audit.v1.AuditEvent
 }
 var file_innovation_funding_v1_funding_proto_depIdxs = []int32{
 	4,  // 0: innovation.funding.v1.Programme.balance:type_name -> innovation.funding.v1.Balance
-	45, // 1: innovation.funding.v1.Programme.create_time:type_name -> google.protobuf.Timestamp
-	45, // 2: innovation.funding.v1.Programme.update_time:type_name -> google.protobuf.Timestamp
-	45, // 3: innovation.funding.v1.Allocation.reserve_time:type_name -> google.protobuf.Timestamp
-	45, // 4: innovation.funding.v1.Allocation.release_time:type_name -> google.protobuf.Timestamp
-	45, // 5: innovation.funding.v1.Payment.create_time:type_name -> google.protobuf.Timestamp
+	48, // 1: innovation.funding.v1.Programme.create_time:type_name -> google.protobuf.Timestamp
+	48, // 2: innovation.funding.v1.Programme.update_time:type_name -> google.protobuf.Timestamp
+	48, // 3: innovation.funding.v1.Allocation.reserve_time:type_name -> google.protobuf.Timestamp
+	48, // 4: innovation.funding.v1.Allocation.release_time:type_name -> google.protobuf.Timestamp
+	48, // 5: innovation.funding.v1.Payment.create_time:type_name -> google.protobuf.Timestamp
 	2,  // 6: innovation.funding.v1.BudgetLine.category:type_name -> innovation.funding.v1.CostCategory
 	3,  // 7: innovation.funding.v1.Contribution.kind:type_name -> innovation.funding.v1.ContributionKind
 	0,  // 8: innovation.funding.v1.SubprojectStatusChange.from:type_name -> innovation.funding.v1.SubprojectStatus
 	0,  // 9: innovation.funding.v1.SubprojectStatusChange.to:type_name -> innovation.funding.v1.SubprojectStatus
-	45, // 10: innovation.funding.v1.SubprojectStatusChange.time:type_name -> google.protobuf.Timestamp
+	48, // 10: innovation.funding.v1.SubprojectStatusChange.time:type_name -> google.protobuf.Timestamp
 	8,  // 11: innovation.funding.v1.Subproject.partners:type_name -> innovation.funding.v1.SubprojectPartner
 	9,  // 12: innovation.funding.v1.Subproject.budget_lines:type_name -> innovation.funding.v1.BudgetLine
 	10, // 13: innovation.funding.v1.Subproject.contributions:type_name -> innovation.funding.v1.Contribution
 	0,  // 14: innovation.funding.v1.Subproject.status:type_name -> innovation.funding.v1.SubprojectStatus
 	11, // 15: innovation.funding.v1.Subproject.history:type_name -> innovation.funding.v1.SubprojectStatusChange
-	45, // 16: innovation.funding.v1.Subproject.create_time:type_name -> google.protobuf.Timestamp
-	45, // 17: innovation.funding.v1.Subproject.update_time:type_name -> google.protobuf.Timestamp
+	48, // 16: innovation.funding.v1.Subproject.create_time:type_name -> google.protobuf.Timestamp
+	48, // 17: innovation.funding.v1.Subproject.update_time:type_name -> google.protobuf.Timestamp
 	2,  // 18: innovation.funding.v1.CostReportLine.category:type_name -> innovation.funding.v1.CostCategory
 	1,  // 19: innovation.funding.v1.CostReportStatusChange.from:type_name -> innovation.funding.v1.CostReportStatus
 	1,  // 20: innovation.funding.v1.CostReportStatusChange.to:type_name -> innovation.funding.v1.CostReportStatus
-	45, // 21: innovation.funding.v1.CostReportStatusChange.time:type_name -> google.protobuf.Timestamp
+	48, // 21: innovation.funding.v1.CostReportStatusChange.time:type_name -> google.protobuf.Timestamp
 	13, // 22: innovation.funding.v1.CostReport.lines:type_name -> innovation.funding.v1.CostReportLine
 	1,  // 23: innovation.funding.v1.CostReport.status:type_name -> innovation.funding.v1.CostReportStatus
 	14, // 24: innovation.funding.v1.CostReport.history:type_name -> innovation.funding.v1.CostReportStatusChange
-	45, // 25: innovation.funding.v1.CostReport.create_time:type_name -> google.protobuf.Timestamp
-	45, // 26: innovation.funding.v1.CostReport.update_time:type_name -> google.protobuf.Timestamp
+	48, // 25: innovation.funding.v1.CostReport.create_time:type_name -> google.protobuf.Timestamp
+	48, // 26: innovation.funding.v1.CostReport.update_time:type_name -> google.protobuf.Timestamp
 	12, // 27: innovation.funding.v1.CreateSubprojectRequest.subproject:type_name -> innovation.funding.v1.Subproject
 	12, // 28: innovation.funding.v1.ListSubprojectsResponse.subprojects:type_name -> innovation.funding.v1.Subproject
 	12, // 29: innovation.funding.v1.UpdateSubprojectRequest.subproject:type_name -> innovation.funding.v1.Subproject
-	46, // 30: innovation.funding.v1.UpdateSubprojectRequest.update_mask:type_name -> google.protobuf.FieldMask
+	49, // 30: innovation.funding.v1.UpdateSubprojectRequest.update_mask:type_name -> google.protobuf.FieldMask
 	15, // 31: innovation.funding.v1.CreateCostReportRequest.cost_report:type_name -> innovation.funding.v1.CostReport
 	15, // 32: innovation.funding.v1.ListCostReportsResponse.cost_reports:type_name -> innovation.funding.v1.CostReport
 	5,  // 33: innovation.funding.v1.CreateProgrammeRequest.programme:type_name -> innovation.funding.v1.Programme
@@ -3422,58 +3558,61 @@ var file_innovation_funding_v1_funding_proto_depIdxs = []int32{
 	6,  // 35: innovation.funding.v1.ListAllocationsResponse.allocations:type_name -> innovation.funding.v1.Allocation
 	6,  // 36: innovation.funding.v1.RecordPaymentResponse.allocation:type_name -> innovation.funding.v1.Allocation
 	7,  // 37: innovation.funding.v1.RecordPaymentResponse.payment:type_name -> innovation.funding.v1.Payment
-	47, // 38: innovation.funding.v1.ListAuditEventsResponse.events:type_name -> innovation.audit.v1.AuditEvent
-	16, // 39: innovation.funding.v1.SubprojectService.CreateSubproject:input_type -> innovation.funding.v1.CreateSubprojectRequest
-	17, // 40: innovation.funding.v1.SubprojectService.GetSubproject:input_type -> innovation.funding.v1.GetSubprojectRequest
-	18, // 41: innovation.funding.v1.SubprojectService.ListSubprojects:input_type -> innovation.funding.v1.ListSubprojectsRequest
-	20, // 42: innovation.funding.v1.SubprojectService.UpdateSubproject:input_type -> innovation.funding.v1.UpdateSubprojectRequest
-	21, // 43: innovation.funding.v1.SubprojectService.SubmitSubproject:input_type -> innovation.funding.v1.SubmitSubprojectRequest
-	22, // 44: innovation.funding.v1.SubprojectService.ApproveSubproject:input_type -> innovation.funding.v1.ApproveSubprojectRequest
-	23, // 45: innovation.funding.v1.SubprojectService.RejectSubproject:input_type -> innovation.funding.v1.RejectSubprojectRequest
-	24, // 46: innovation.funding.v1.SubprojectService.WithdrawSubproject:input_type -> innovation.funding.v1.WithdrawSubprojectRequest
-	25, // 47: innovation.funding.v1.SubprojectService.CloseSubproject:input_type -> innovation.funding.v1.CloseSubprojectRequest
-	26, // 48: innovation.funding.v1.SubprojectService.CreateCostReport:input_type -> innovation.funding.v1.CreateCostReportRequest
-	27, // 49: innovation.funding.v1.SubprojectService.GetCostReport:input_type -> innovation.funding.v1.GetCostReportRequest
-	28, // 50: innovation.funding.v1.SubprojectService.ListCostReports:input_type -> innovation.funding.v1.ListCostReportsRequest
-	30, // 51: innovation.funding.v1.SubprojectService.SubmitCostReport:input_type -> innovation.funding.v1.SubmitCostReportRequest
-	31, // 52: innovation.funding.v1.SubprojectService.CertifyCostReport:input_type -> innovation.funding.v1.CertifyCostReportRequest
-	32, // 53: innovation.funding.v1.SubprojectService.ReturnCostReport:input_type -> innovation.funding.v1.ReturnCostReportRequest
-	43, // 54: innovation.funding.v1.SubprojectService.ListAuditEvents:input_type -> innovation.funding.v1.ListAuditEventsRequest
-	33, // 55: innovation.funding.v1.ProgrammeService.CreateProgramme:input_type -> innovation.funding.v1.CreateProgrammeRequest
-	34, // 56: innovation.funding.v1.ProgrammeService.GetProgramme:input_type -> innovation.funding.v1.GetProgrammeRequest
-	35, // 57: innovation.funding.v1.ProgrammeService.ListProgrammes:input_type -> innovation.funding.v1.ListProgrammesRequest
-	37, // 58: innovation.funding.v1.ProgrammeService.ListAllocations:input_type -> innovation.funding.v1.ListAllocationsRequest
-	39, // 59: innovation.funding.v1.ProgrammeService.ReserveFunds:input_type -> innovation.funding.v1.ReserveFundsRequest
-	40, // 60: innovation.funding.v1.ProgrammeService.RecordPayment:input_type -> innovation.funding.v1.RecordPaymentRequest
-	42, // 61: innovation.funding.v1.ProgrammeService.ReleaseFunds:input_type -> innovation.funding.v1.ReleaseFundsRequest
-	12, // 62: innovation.funding.v1.SubprojectService.CreateSubproject:output_type -> innovation.funding.v1.Subproject
-	12, // 63: innovation.funding.v1.SubprojectService.GetSubproject:output_type -> innovation.funding.v1.Subproject
-	19, // 64: innovation.funding.v1.SubprojectService.ListSubprojects:output_type -> innovation.funding.v1.ListSubprojectsResponse
-	12, // 65: innovation.funding.v1.SubprojectService.UpdateSubproject:output_type -> innovation.funding.v1.Subproject
-	12, // 66: innovation.funding.v1.SubprojectService.SubmitSubproject:output_type -> innovation.funding.v1.Subproject
-	12, // 67: innovation.funding.v1.SubprojectService.ApproveSubproject:output_type -> innovation.funding.v1.Subproject
-	12, // 68: innovation.funding.v1.SubprojectService.RejectSubproject:output_type -> innovation.funding.v1.Subproject
-	12, // 69: innovation.funding.v1.SubprojectService.WithdrawSubproject:output_type -> innovation.funding.v1.Subproject
-	12, // 70: innovation.funding.v1.SubprojectService.CloseSubproject:output_type -> innovation.funding.v1.Subproject
-	15, // 71: innovation.funding.v1.SubprojectService.CreateCostReport:output_type -> innovation.funding.v1.CostReport
-	15, // 72: innovation.funding.v1.SubprojectService.GetCostReport:output_type -> innovation.funding.v1.CostReport
-	29, // 73: innovation.funding.v1.SubprojectService.ListCostReports:output_type -> innovation.funding.v1.ListCostReportsResponse
-	15, // 74: innovation.funding.v1.SubprojectService.SubmitCostReport:output_type -> innovation.funding.v1.CostReport
-	15, // 75: innovation.funding.v1.SubprojectService.CertifyCostReport:output_type -> innovation.funding.v1.CostReport
-	15, // 76: innovation.funding.v1.SubprojectService.ReturnCostReport:output_type -> innovation.funding.v1.CostReport
-	44, // 77: innovation.funding.v1.SubprojectService.ListAuditEvents:output_type -> innovation.funding.v1.ListAuditEventsResponse
-	5,  // 78: innovation.funding.v1.ProgrammeService.CreateProgramme:output_type -> innovation.funding.v1.Programme
-	5,  // 79: innovation.funding.v1.ProgrammeService.GetProgramme:output_type -> innovation.funding.v1.Programme
-	36, // 80: innovation.funding.v1.ProgrammeService.ListProgrammes:output_type -> innovation.funding.v1.ListProgrammesResponse
-	38, // 81: innovation.funding.v1.ProgrammeService.ListAllocations:output_type -> innovation.funding.v1.ListAllocationsResponse
-	6,  // 82: innovation.funding.v1.ProgrammeService.ReserveFunds:output_type -> innovation.funding.v1.Allocation
-	41, // 83: innovation.funding.v1.ProgrammeService.RecordPayment:output_type -> innovation.funding.v1.RecordPaymentResponse
-	6,  // 84: innovation.funding.v1.ProgrammeService.ReleaseFunds:output_type -> innovation.funding.v1.Allocation
-	62, // [62:85] is the sub-list for method output_type
-	39, // [39:62] is the sub-list for method input_type
-	39, // [39:39] is the sub-list for extension type_name
-	39, // [39:39] is the sub-list for extension extendee
-	0,  // [0:39] is the sub-list for field type_name
+	50, // 38: innovation.funding.v1.ListAuditEventsResponse.events:type_name -> innovation.audit.v1.AuditEvent
+	47, // 39: innovation.funding.v1.SubprojectStats.subprojects_by_status:type_name -> innovation.funding.v1.SubprojectStats.SubprojectsByStatusEntry
+	16, // 40: innovation.funding.v1.SubprojectService.CreateSubproject:input_type -> innovation.funding.v1.CreateSubprojectRequest
+	17, // 41: innovation.funding.v1.SubprojectService.GetSubproject:input_type -> innovation.funding.v1.GetSubprojectRequest
+	18, // 42: innovation.funding.v1.SubprojectService.ListSubprojects:input_type -> innovation.funding.v1.ListSubprojectsRequest
+	20, // 43: innovation.funding.v1.SubprojectService.UpdateSubproject:input_type -> innovation.funding.v1.UpdateSubprojectRequest
+	21, // 44: innovation.funding.v1.SubprojectService.SubmitSubproject:input_type -> innovation.funding.v1.SubmitSubprojectRequest
+	22, // 45: innovation.funding.v1.SubprojectService.ApproveSubproject:input_type -> innovation.funding.v1.ApproveSubprojectRequest
+	23, // 46: innovation.funding.v1.SubprojectService.RejectSubproject:input_type -> innovation.funding.v1.RejectSubprojectRequest
+	24, // 47: innovation.funding.v1.SubprojectService.WithdrawSubproject:input_type -> innovation.funding.v1.WithdrawSubprojectRequest
+	25, // 48: innovation.funding.v1.SubprojectService.CloseSubproject:input_type -> innovation.funding.v1.CloseSubprojectRequest
+	26, // 49: innovation.funding.v1.SubprojectService.CreateCostReport:input_type -> innovation.funding.v1.CreateCostReportRequest
+	27, // 50: innovation.funding.v1.SubprojectService.GetCostReport:input_type -> innovation.funding.v1.GetCostReportRequest
+	28, // 51: innovation.funding.v1.SubprojectService.ListCostReports:input_type -> innovation.funding.v1.ListCostReportsRequest
+	30, // 52: innovation.funding.v1.SubprojectService.SubmitCostReport:input_type -> innovation.funding.v1.SubmitCostReportRequest
+	31, // 53: innovation.funding.v1.SubprojectService.CertifyCostReport:input_type -> innovation.funding.v1.CertifyCostReportRequest
+	32, // 54: innovation.funding.v1.SubprojectService.ReturnCostReport:input_type -> innovation.funding.v1.ReturnCostReportRequest
+	43, // 55: innovation.funding.v1.SubprojectService.ListAuditEvents:input_type -> innovation.funding.v1.ListAuditEventsRequest
+	46, // 56: innovation.funding.v1.SubprojectService.GetSubprojectStats:input_type -> innovation.funding.v1.GetSubprojectStatsRequest
+	33, // 57: innovation.funding.v1.ProgrammeService.CreateProgramme:input_type -> innovation.funding.v1.CreateProgrammeRequest
+	34, // 58: innovation.funding.v1.ProgrammeService.GetProgramme:input_type -> innovation.funding.v1.GetProgrammeRequest
+	35, // 59: innovation.funding.v1.ProgrammeService.ListProgrammes:input_type -> innovation.funding.v1.ListProgrammesRequest
+	37, // 60: innovation.funding.v1.ProgrammeService.ListAllocations:input_type -> innovation.funding.v1.ListAllocationsRequest
+	39, // 61: innovation.funding.v1.ProgrammeService.ReserveFunds:input_type -> innovation.funding.v1.ReserveFundsRequest
+	40, // 62: innovation.funding.v1.ProgrammeService.RecordPayment:input_type -> innovation.funding.v1.RecordPaymentRequest
+	42, // 63: innovation.funding.v1.ProgrammeService.ReleaseFunds:input_type -> innovation.funding.v1.ReleaseFundsRequest
+	12, // 64: innovation.funding.v1.SubprojectService.CreateSubproject:output_type -> innovation.funding.v1.Subproject
+	12, // 65: innovation.funding.v1.SubprojectService.GetSubproject:output_type -> innovation.funding.v1.Subproject
+	19, // 66: innovation.funding.v1.SubprojectService.ListSubprojects:output_type -> innovation.funding.v1.ListSubprojectsResponse
+	12, // 67: innovation.funding.v1.SubprojectService.UpdateSubproject:output_type -> innovation.funding.v1.Subproject
+	12, // 68: innovation.funding.v1.SubprojectService.SubmitSubproject:output_type -> innovation.funding.v1.Subproject
+	12, // 69: innovation.funding.v1.SubprojectService.ApproveSubproject:output_type -> innovation.funding.v1.Subproject
+	12, // 70: innovation.funding.v1.SubprojectService.RejectSubproject:output_type -> innovation.funding.v1.Subproject
+	12, // 71: innovation.funding.v1.SubprojectService.WithdrawSubproject:output_type -> innovation.funding.v1.Subproject
+	12, // 72: innovation.funding.v1.SubprojectService.CloseSubproject:output_type -> innovation.funding.v1.Subproject
+	15, // 73: innovation.funding.v1.SubprojectService.CreateCostReport:output_type -> innovation.funding.v1.CostReport
+	15, // 74: innovation.funding.v1.SubprojectService.GetCostReport:output_type -> innovation.funding.v1.CostReport
+	29, // 75: innovation.funding.v1.SubprojectService.ListCostReports:output_type -> innovation.funding.v1.ListCostReportsResponse
+	15, // 76: innovation.funding.v1.SubprojectService.SubmitCostReport:output_type -> innovation.funding.v1.CostReport
+	15, // 77: innovation.funding.v1.SubprojectService.CertifyCostReport:output_type -> innovation.funding.v1.CostReport
+	15, // 78: innovation.funding.v1.SubprojectService.ReturnCostReport:output_type -> innovation.funding.v1.CostReport
+	44, // 79: innovation.funding.v1.SubprojectService.ListAuditEvents:output_type -> innovation.funding.v1.ListAuditEventsResponse
+	45, // 80: innovation.funding.v1.SubprojectService.GetSubprojectStats:output_type -> innovation.funding.v1.SubprojectStats
+	5,  // 81: innovation.funding.v1.ProgrammeService.CreateProgramme:output_type -> innovation.funding.v1.Programme
+	5,  // 82: innovation.funding.v1.ProgrammeService.GetProgramme:output_type -> innovation.funding.v1.Programme
+	36, // 83: innovation.funding.v1.ProgrammeService.ListProgrammes:output_type -> innovation.funding.v1.ListProgrammesResponse
+	38, // 84: innovation.funding.v1.ProgrammeService.ListAllocations:output_type -> innovation.funding.v1.ListAllocationsResponse
+	6,  // 85: innovation.funding.v1.ProgrammeService.ReserveFunds:output_type -> innovation.funding.v1.Allocation
+	41, // 86: innovation.funding.v1.ProgrammeService.RecordPayment:output_type -> innovation.funding.v1.RecordPaymentResponse
+	6,  // 87: innovation.funding.v1.ProgrammeService.ReleaseFunds:output_type -> innovation.funding.v1.Allocation
+	64, // [64:88] is the sub-list for method output_type
+	40, // [40:64] is the sub-list for method input_type
+	40, // [40:40] is the sub-list for extension type_name
+	40, // [40:40] is the sub-list for extension extendee
+	0,  // [0:40] is the sub-list for field type_name
 }
 
 func init() { file_innovation_funding_v1_funding_proto_init() }
@@ -3489,7 +3628,7 @@ func file_innovation_funding_v1_funding_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_innovation_funding_v1_funding_proto_rawDesc), len(file_innovation_funding_v1_funding_proto_rawDesc)),
 			NumEnums:      4,
-			NumMessages:   41,
+			NumMessages:   44,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

@@ -831,6 +831,45 @@ func local_request_SubprojectService_ListAuditEvents_0(ctx context.Context, mars
 	return msg, metadata, err
 }
 
+func request_SubprojectService_GetSubprojectStats_0(ctx context.Context, marshaler runtime.Marshaler, client SubprojectServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq GetSubprojectStatsRequest
+		metadata runtime.ServerMetadata
+		err      error
+	)
+	val, ok := pathParams["name"]
+	if !ok {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "name")
+	}
+	protoReq.Name, err = runtime.String(val)
+	if err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "name", err)
+	}
+	if req.Body != nil {
+		_, _ = io.Copy(io.Discard, req.Body)
+	}
+	msg, err := client.GetSubprojectStats(ctx, &protoReq, grpc.Header(&metadata.HeaderMD), grpc.Trailer(&metadata.TrailerMD))
+	return msg, metadata, err
+}
+
+func local_request_SubprojectService_GetSubprojectStats_0(ctx context.Context, marshaler runtime.Marshaler, server SubprojectServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq GetSubprojectStatsRequest
+		metadata runtime.ServerMetadata
+		err      error
+	)
+	val, ok := pathParams["name"]
+	if !ok {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "name")
+	}
+	protoReq.Name, err = runtime.String(val)
+	if err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "name", err)
+	}
+	msg, err := server.GetSubprojectStats(ctx, &protoReq)
+	return msg, metadata, err
+}
+
 var filter_ProgrammeService_CreateProgramme_0 = &utilities.DoubleArray{Encoding: map[string]int{"programme": 0}, Base: []int{1, 1, 0}, Check: []int{0, 1, 2}}
 
 func request_ProgrammeService_CreateProgramme_0(ctx context.Context, marshaler runtime.Marshaler, client ProgrammeServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
@@ -1325,6 +1364,26 @@ func RegisterSubprojectServiceHandlerServer(ctx context.Context, mux *runtime.Se
 		}
 		forward_SubprojectService_ListAuditEvents_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
+	mux.Handle(http.MethodGet, pattern_SubprojectService_GetSubprojectStats_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		var stream runtime.ServerTransportStream
+		ctx = grpc.NewContextWithServerTransportStream(ctx, &stream)
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/innovation.funding.v1.SubprojectService/GetSubprojectStats", runtime.WithHTTPPathPattern("/v1/{name=regions/*/subprojectStats}"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := local_request_SubprojectService_GetSubprojectStats_0(annotatedContext, inboundMarshaler, server, req, pathParams)
+		md.HeaderMD, md.TrailerMD = metadata.Join(md.HeaderMD, stream.Header()), metadata.Join(md.TrailerMD, stream.Trailer())
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_SubprojectService_GetSubprojectStats_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+	})
 
 	return nil
 }
@@ -1727,6 +1786,23 @@ func RegisterSubprojectServiceHandlerClient(ctx context.Context, mux *runtime.Se
 		}
 		forward_SubprojectService_ListAuditEvents_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
+	mux.Handle(http.MethodGet, pattern_SubprojectService_GetSubprojectStats_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/innovation.funding.v1.SubprojectService/GetSubprojectStats", runtime.WithHTTPPathPattern("/v1/{name=regions/*/subprojectStats}"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := request_SubprojectService_GetSubprojectStats_0(annotatedContext, inboundMarshaler, client, req, pathParams)
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_SubprojectService_GetSubprojectStats_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+	})
 	return nil
 }
 
@@ -1747,6 +1823,7 @@ var (
 	pattern_SubprojectService_CertifyCostReport_0  = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 2, 3, 1, 0, 4, 6, 5, 4}, []string{"v1", "regions", "subprojects", "costReports", "name"}, "certify"))
 	pattern_SubprojectService_ReturnCostReport_0   = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 2, 3, 1, 0, 4, 6, 5, 4}, []string{"v1", "regions", "subprojects", "costReports", "name"}, "return"))
 	pattern_SubprojectService_ListAuditEvents_0    = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2, 2, 3, 2, 4}, []string{"v1", "regions", "parent", "audit", "funding"}, ""))
+	pattern_SubprojectService_GetSubprojectStats_0 = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 4, 3, 5, 3}, []string{"v1", "regions", "subprojectStats", "name"}, ""))
 )
 
 var (
@@ -1766,6 +1843,7 @@ var (
 	forward_SubprojectService_CertifyCostReport_0  = runtime.ForwardResponseMessage
 	forward_SubprojectService_ReturnCostReport_0   = runtime.ForwardResponseMessage
 	forward_SubprojectService_ListAuditEvents_0    = runtime.ForwardResponseMessage
+	forward_SubprojectService_GetSubprojectStats_0 = runtime.ForwardResponseMessage
 )
 
 // RegisterProgrammeServiceHandlerFromEndpoint is same as RegisterProgrammeServiceHandler but

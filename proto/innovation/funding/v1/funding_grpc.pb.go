@@ -39,6 +39,7 @@ const (
 	SubprojectService_CertifyCostReport_FullMethodName  = "/innovation.funding.v1.SubprojectService/CertifyCostReport"
 	SubprojectService_ReturnCostReport_FullMethodName   = "/innovation.funding.v1.SubprojectService/ReturnCostReport"
 	SubprojectService_ListAuditEvents_FullMethodName    = "/innovation.funding.v1.SubprojectService/ListAuditEvents"
+	SubprojectService_GetSubprojectStats_FullMethodName = "/innovation.funding.v1.SubprojectService/GetSubprojectStats"
 )
 
 // SubprojectServiceClient is the client API for SubprojectService service.
@@ -90,6 +91,10 @@ type SubprojectServiceClient interface {
 	// ListAuditEvents pages through the funding service's audit records of a
 	// region, oldest first. Region admins of the region only.
 	ListAuditEvents(ctx context.Context, in *ListAuditEventsRequest, opts ...grpc.CallOption) (*ListAuditEventsResponse, error)
+	// GetSubprojectStats counts a region's subprojects by status, for the region's and the
+	// national dashboards. The region's staff, coordinators and other
+	// deployments may read it.
+	GetSubprojectStats(ctx context.Context, in *GetSubprojectStatsRequest, opts ...grpc.CallOption) (*SubprojectStats, error)
 }
 
 type subprojectServiceClient struct {
@@ -260,6 +265,16 @@ func (c *subprojectServiceClient) ListAuditEvents(ctx context.Context, in *ListA
 	return out, nil
 }
 
+func (c *subprojectServiceClient) GetSubprojectStats(ctx context.Context, in *GetSubprojectStatsRequest, opts ...grpc.CallOption) (*SubprojectStats, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SubprojectStats)
+	err := c.cc.Invoke(ctx, SubprojectService_GetSubprojectStats_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // SubprojectServiceServer is the server API for SubprojectService service.
 // All implementations must embed UnimplementedSubprojectServiceServer
 // for forward compatibility.
@@ -309,6 +324,10 @@ type SubprojectServiceServer interface {
 	// ListAuditEvents pages through the funding service's audit records of a
 	// region, oldest first. Region admins of the region only.
 	ListAuditEvents(context.Context, *ListAuditEventsRequest) (*ListAuditEventsResponse, error)
+	// GetSubprojectStats counts a region's subprojects by status, for the region's and the
+	// national dashboards. The region's staff, coordinators and other
+	// deployments may read it.
+	GetSubprojectStats(context.Context, *GetSubprojectStatsRequest) (*SubprojectStats, error)
 	mustEmbedUnimplementedSubprojectServiceServer()
 }
 
@@ -366,6 +385,9 @@ func (UnimplementedSubprojectServiceServer) ReturnCostReport(context.Context, *R
 }
 func (UnimplementedSubprojectServiceServer) ListAuditEvents(context.Context, *ListAuditEventsRequest) (*ListAuditEventsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListAuditEvents not implemented")
+}
+func (UnimplementedSubprojectServiceServer) GetSubprojectStats(context.Context, *GetSubprojectStatsRequest) (*SubprojectStats, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetSubprojectStats not implemented")
 }
 func (UnimplementedSubprojectServiceServer) mustEmbedUnimplementedSubprojectServiceServer() {}
 func (UnimplementedSubprojectServiceServer) testEmbeddedByValue()                           {}
@@ -676,6 +698,24 @@ func _SubprojectService_ListAuditEvents_Handler(srv interface{}, ctx context.Con
 	return interceptor(ctx, in, info, handler)
 }
 
+func _SubprojectService_GetSubprojectStats_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetSubprojectStatsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SubprojectServiceServer).GetSubprojectStats(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SubprojectService_GetSubprojectStats_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SubprojectServiceServer).GetSubprojectStats(ctx, req.(*GetSubprojectStatsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // SubprojectService_ServiceDesc is the grpc.ServiceDesc for SubprojectService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -746,6 +786,10 @@ var SubprojectService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListAuditEvents",
 			Handler:    _SubprojectService_ListAuditEvents_Handler,
+		},
+		{
+			MethodName: "GetSubprojectStats",
+			Handler:    _SubprojectService_GetSubprojectStats_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -1937,6 +1937,108 @@ func (x *ListAuditEventsResponse) GetNextPageToken() string {
 	return ""
 }
 
+// IdeaStats are a region's figures of the idea service, counted on its
+// indexes as they stand.
+type IdeaStats struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// regions/{region}/ideaStats
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// How many ideas there are per stage, keyed by the value's full name
+	// (e.g. STAGE_SCREENING); values with none are left out.
+	IdeasByStage  map[string]int64 `protobuf:"bytes,2,rep,name=ideas_by_stage,json=ideasByStage,proto3" json:"ideas_by_stage,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *IdeaStats) Reset() {
+	*x = IdeaStats{}
+	mi := &file_innovation_idea_v1_idea_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *IdeaStats) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*IdeaStats) ProtoMessage() {}
+
+func (x *IdeaStats) ProtoReflect() protoreflect.Message {
+	mi := &file_innovation_idea_v1_idea_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use IdeaStats.ProtoReflect.Descriptor instead.
+func (*IdeaStats) Descriptor() ([]byte, []int) {
+	return file_innovation_idea_v1_idea_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *IdeaStats) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *IdeaStats) GetIdeasByStage() map[string]int64 {
+	if x != nil {
+		return x.IdeasByStage
+	}
+	return nil
+}
+
+type GetIdeaStatsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// regions/{region}/ideaStats
+	Name          string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetIdeaStatsRequest) Reset() {
+	*x = GetIdeaStatsRequest{}
+	mi := &file_innovation_idea_v1_idea_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetIdeaStatsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetIdeaStatsRequest) ProtoMessage() {}
+
+func (x *GetIdeaStatsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_innovation_idea_v1_idea_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetIdeaStatsRequest.ProtoReflect.Descriptor instead.
+func (*GetIdeaStatsRequest) Descriptor() ([]byte, []int) {
+	return file_innovation_idea_v1_idea_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *GetIdeaStatsRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
 var File_innovation_idea_v1_idea_proto protoreflect.FileDescriptor
 
 const file_innovation_idea_v1_idea_proto_rawDesc = "" +
@@ -2081,7 +2183,15 @@ const file_innovation_idea_v1_idea_proto_rawDesc = "" +
 	"page_token\x18\x03 \x01(\tR\tpageToken\"z\n" +
 	"\x17ListAuditEventsResponse\x127\n" +
 	"\x06events\x18\x01 \x03(\v2\x1f.innovation.audit.v1.AuditEventR\x06events\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken*\x84\x02\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xb7\x01\n" +
+	"\tIdeaStats\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12U\n" +
+	"\x0eideas_by_stage\x18\x02 \x03(\v2/.innovation.idea.v1.IdeaStats.IdeasByStageEntryR\fideasByStage\x1a?\n" +
+	"\x11IdeasByStageEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\x03R\x05value:\x028\x01\")\n" +
+	"\x13GetIdeaStatsRequest\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name*\x84\x02\n" +
 	"\x05Stage\x12\x15\n" +
 	"\x11STAGE_UNSPECIFIED\x10\x00\x12\x13\n" +
 	"\x0fSTAGE_SUBMITTED\x10\x01\x12\x13\n" +
@@ -2111,7 +2221,8 @@ const file_innovation_idea_v1_idea_proto_rawDesc = "" +
 	"\x12IP_OWNER_SUBMITTER\x10\x02\x12\x13\n" +
 	"\x0fIP_OWNER_REGION\x10\x03\x12\x13\n" +
 	"\x0fIP_OWNER_SHARED\x10\x04\x12\x14\n" +
-	"\x10IP_OWNER_COMPANY\x10\x052\xac\t\n" +
+	"\x10IP_OWNER_COMPANY\x10\x052\x84\n" +
+	"\n" +
 	"\vIdeaService\x12M\n" +
 	"\n" +
 	"CreateIdea\x12%.innovation.idea.v1.CreateIdeaRequest\x1a\x18.innovation.idea.v1.Idea\x12G\n" +
@@ -2128,7 +2239,8 @@ const file_innovation_idea_v1_idea_proto_rawDesc = "" +
 	"\n" +
 	"SpreadIdea\x12%.innovation.idea.v1.SpreadIdeaRequest\x1a\x18.innovation.idea.v1.Idea\x12K\n" +
 	"\tAdoptIdea\x12$.innovation.idea.v1.AdoptIdeaRequest\x1a\x18.innovation.idea.v1.Idea\x12j\n" +
-	"\x0fListAuditEvents\x12*.innovation.idea.v1.ListAuditEventsRequest\x1a+.innovation.idea.v1.ListAuditEventsResponseBEZCgithub.com/innovationsmotorer/motor/proto/innovation/idea/v1;ideav1b\x06proto3"
+	"\x0fListAuditEvents\x12*.innovation.idea.v1.ListAuditEventsRequest\x1a+.innovation.idea.v1.ListAuditEventsResponse\x12V\n" +
+	"\fGetIdeaStats\x12'.innovation.idea.v1.GetIdeaStatsRequest\x1a\x1d.innovation.idea.v1.IdeaStatsBEZCgithub.com/innovationsmotorer/motor/proto/innovation/idea/v1;ideav1b\x06proto3"
 
 var (
 	file_innovation_idea_v1_idea_proto_rawDescOnce sync.Once
@@ -2143,7 +2255,7 @@ func file_innovation_idea_v1_idea_proto_rawDescGZIP() []byte {
 }
 
 var file_innovation_idea_v1_idea_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_innovation_idea_v1_idea_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
+var file_innovation_idea_v1_idea_proto_msgTypes = make([]protoimpl.MessageInfo, 28)
 var file_innovation_idea_v1_idea_proto_goTypes = []any{
 	(Stage)(0),                       // 0: innovation.idea.v1.Stage
 	(Origin)(0),                      // 1: innovation.idea.v1.Origin
@@ -2173,9 +2285,12 @@ var file_innovation_idea_v1_idea_proto_goTypes = []any{
 	(*AdoptIdeaRequest)(nil),         // 25: innovation.idea.v1.AdoptIdeaRequest
 	(*ListAuditEventsRequest)(nil),   // 26: innovation.idea.v1.ListAuditEventsRequest
 	(*ListAuditEventsResponse)(nil),  // 27: innovation.idea.v1.ListAuditEventsResponse
-	(*timestamppb.Timestamp)(nil),    // 28: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil),    // 29: google.protobuf.FieldMask
-	(*v1.AuditEvent)(nil),            // 30: innovation.audit.v1.AuditEvent
+	(*IdeaStats)(nil),                // 28: innovation.idea.v1.IdeaStats
+	(*GetIdeaStatsRequest)(nil),      // 29: innovation.idea.v1.GetIdeaStatsRequest
+	nil,                              // 30: innovation.idea.v1.IdeaStats.IdeasByStageEntry
+	(*timestamppb.Timestamp)(nil),    // 31: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil),    // 32: google.protobuf.FieldMask
+	(*v1.AuditEvent)(nil),            // 33: innovation.audit.v1.AuditEvent
 }
 var file_innovation_idea_v1_idea_proto_depIdxs = []int32{
 	1,  // 0: innovation.idea.v1.Idea.origin:type_name -> innovation.idea.v1.Origin
@@ -2184,55 +2299,58 @@ var file_innovation_idea_v1_idea_proto_depIdxs = []int32{
 	0,  // 3: innovation.idea.v1.Idea.stage:type_name -> innovation.idea.v1.Stage
 	2,  // 4: innovation.idea.v1.Idea.ip_owner:type_name -> innovation.idea.v1.IpOwner
 	5,  // 5: innovation.idea.v1.Idea.assessment_summary:type_name -> innovation.idea.v1.AssessmentSummary
-	28, // 6: innovation.idea.v1.Idea.create_time:type_name -> google.protobuf.Timestamp
-	28, // 7: innovation.idea.v1.Idea.update_time:type_name -> google.protobuf.Timestamp
+	31, // 6: innovation.idea.v1.Idea.create_time:type_name -> google.protobuf.Timestamp
+	31, // 7: innovation.idea.v1.Idea.update_time:type_name -> google.protobuf.Timestamp
 	6,  // 8: innovation.idea.v1.CreateIdeaRequest.idea:type_name -> innovation.idea.v1.Idea
 	6,  // 9: innovation.idea.v1.ListIdeasResponse.ideas:type_name -> innovation.idea.v1.Idea
 	6,  // 10: innovation.idea.v1.UpdateIdeaRequest.idea:type_name -> innovation.idea.v1.Idea
-	29, // 11: innovation.idea.v1.UpdateIdeaRequest.update_mask:type_name -> google.protobuf.FieldMask
+	32, // 11: innovation.idea.v1.UpdateIdeaRequest.update_mask:type_name -> google.protobuf.FieldMask
 	0,  // 12: innovation.idea.v1.TransitionIdeaRequest.stage:type_name -> innovation.idea.v1.Stage
 	0,  // 13: innovation.idea.v1.HistoryEntry.from_stage:type_name -> innovation.idea.v1.Stage
 	0,  // 14: innovation.idea.v1.HistoryEntry.to_stage:type_name -> innovation.idea.v1.Stage
-	28, // 15: innovation.idea.v1.HistoryEntry.time:type_name -> google.protobuf.Timestamp
+	31, // 15: innovation.idea.v1.HistoryEntry.time:type_name -> google.protobuf.Timestamp
 	13, // 16: innovation.idea.v1.ListIdeaHistoryResponse.entries:type_name -> innovation.idea.v1.HistoryEntry
-	28, // 17: innovation.idea.v1.Assessment.create_time:type_name -> google.protobuf.Timestamp
+	31, // 17: innovation.idea.v1.Assessment.create_time:type_name -> google.protobuf.Timestamp
 	16, // 18: innovation.idea.v1.CreateAssessmentRequest.assessment:type_name -> innovation.idea.v1.Assessment
 	16, // 19: innovation.idea.v1.ListAssessmentsResponse.assessments:type_name -> innovation.idea.v1.Assessment
 	6,  // 20: innovation.idea.v1.SimilarIdea.idea:type_name -> innovation.idea.v1.Idea
 	21, // 21: innovation.idea.v1.FindSimilarIdeasResponse.results:type_name -> innovation.idea.v1.SimilarIdea
 	6,  // 22: innovation.idea.v1.AdoptIdeaRequest.idea:type_name -> innovation.idea.v1.Idea
-	30, // 23: innovation.idea.v1.ListAuditEventsResponse.events:type_name -> innovation.audit.v1.AuditEvent
-	7,  // 24: innovation.idea.v1.IdeaService.CreateIdea:input_type -> innovation.idea.v1.CreateIdeaRequest
-	8,  // 25: innovation.idea.v1.IdeaService.GetIdea:input_type -> innovation.idea.v1.GetIdeaRequest
-	9,  // 26: innovation.idea.v1.IdeaService.ListIdeas:input_type -> innovation.idea.v1.ListIdeasRequest
-	11, // 27: innovation.idea.v1.IdeaService.UpdateIdea:input_type -> innovation.idea.v1.UpdateIdeaRequest
-	12, // 28: innovation.idea.v1.IdeaService.TransitionIdea:input_type -> innovation.idea.v1.TransitionIdeaRequest
-	14, // 29: innovation.idea.v1.IdeaService.ListIdeaHistory:input_type -> innovation.idea.v1.ListIdeaHistoryRequest
-	17, // 30: innovation.idea.v1.IdeaService.CreateAssessment:input_type -> innovation.idea.v1.CreateAssessmentRequest
-	18, // 31: innovation.idea.v1.IdeaService.ListAssessments:input_type -> innovation.idea.v1.ListAssessmentsRequest
-	20, // 32: innovation.idea.v1.IdeaService.FindSimilarIdeas:input_type -> innovation.idea.v1.FindSimilarIdeasRequest
-	23, // 33: innovation.idea.v1.IdeaService.EraseSubmitter:input_type -> innovation.idea.v1.EraseSubmitterRequest
-	24, // 34: innovation.idea.v1.IdeaService.SpreadIdea:input_type -> innovation.idea.v1.SpreadIdeaRequest
-	25, // 35: innovation.idea.v1.IdeaService.AdoptIdea:input_type -> innovation.idea.v1.AdoptIdeaRequest
-	26, // 36: innovation.idea.v1.IdeaService.ListAuditEvents:input_type -> innovation.idea.v1.ListAuditEventsRequest
-	6,  // 37: innovation.idea.v1.IdeaService.CreateIdea:output_type -> innovation.idea.v1.Idea
-	6,  // 38: innovation.idea.v1.IdeaService.GetIdea:output_type -> innovation.idea.v1.Idea
-	10, // 39: innovation.idea.v1.IdeaService.ListIdeas:output_type -> innovation.idea.v1.ListIdeasResponse
-	6,  // 40: innovation.idea.v1.IdeaService.UpdateIdea:output_type -> innovation.idea.v1.Idea
-	6,  // 41: innovation.idea.v1.IdeaService.TransitionIdea:output_type -> innovation.idea.v1.Idea
-	15, // 42: innovation.idea.v1.IdeaService.ListIdeaHistory:output_type -> innovation.idea.v1.ListIdeaHistoryResponse
-	16, // 43: innovation.idea.v1.IdeaService.CreateAssessment:output_type -> innovation.idea.v1.Assessment
-	19, // 44: innovation.idea.v1.IdeaService.ListAssessments:output_type -> innovation.idea.v1.ListAssessmentsResponse
-	22, // 45: innovation.idea.v1.IdeaService.FindSimilarIdeas:output_type -> innovation.idea.v1.FindSimilarIdeasResponse
-	6,  // 46: innovation.idea.v1.IdeaService.EraseSubmitter:output_type -> innovation.idea.v1.Idea
-	6,  // 47: innovation.idea.v1.IdeaService.SpreadIdea:output_type -> innovation.idea.v1.Idea
-	6,  // 48: innovation.idea.v1.IdeaService.AdoptIdea:output_type -> innovation.idea.v1.Idea
-	27, // 49: innovation.idea.v1.IdeaService.ListAuditEvents:output_type -> innovation.idea.v1.ListAuditEventsResponse
-	37, // [37:50] is the sub-list for method output_type
-	24, // [24:37] is the sub-list for method input_type
-	24, // [24:24] is the sub-list for extension type_name
-	24, // [24:24] is the sub-list for extension extendee
-	0,  // [0:24] is the sub-list for field type_name
+	33, // 23: innovation.idea.v1.ListAuditEventsResponse.events:type_name -> innovation.audit.v1.AuditEvent
+	30, // 24: innovation.idea.v1.IdeaStats.ideas_by_stage:type_name -> innovation.idea.v1.IdeaStats.IdeasByStageEntry
+	7,  // 25: innovation.idea.v1.IdeaService.CreateIdea:input_type -> innovation.idea.v1.CreateIdeaRequest
+	8,  // 26: innovation.idea.v1.IdeaService.GetIdea:input_type -> innovation.idea.v1.GetIdeaRequest
+	9,  // 27: innovation.idea.v1.IdeaService.ListIdeas:input_type -> innovation.idea.v1.ListIdeasRequest
+	11, // 28: innovation.idea.v1.IdeaService.UpdateIdea:input_type -> innovation.idea.v1.UpdateIdeaRequest
+	12, // 29: innovation.idea.v1.IdeaService.TransitionIdea:input_type -> innovation.idea.v1.TransitionIdeaRequest
+	14, // 30: innovation.idea.v1.IdeaService.ListIdeaHistory:input_type -> innovation.idea.v1.ListIdeaHistoryRequest
+	17, // 31: innovation.idea.v1.IdeaService.CreateAssessment:input_type -> innovation.idea.v1.CreateAssessmentRequest
+	18, // 32: innovation.idea.v1.IdeaService.ListAssessments:input_type -> innovation.idea.v1.ListAssessmentsRequest
+	20, // 33: innovation.idea.v1.IdeaService.FindSimilarIdeas:input_type -> innovation.idea.v1.FindSimilarIdeasRequest
+	23, // 34: innovation.idea.v1.IdeaService.EraseSubmitter:input_type -> innovation.idea.v1.EraseSubmitterRequest
+	24, // 35: innovation.idea.v1.IdeaService.SpreadIdea:input_type -> innovation.idea.v1.SpreadIdeaRequest
+	25, // 36: innovation.idea.v1.IdeaService.AdoptIdea:input_type -> innovation.idea.v1.AdoptIdeaRequest
+	26, // 37: innovation.idea.v1.IdeaService.ListAuditEvents:input_type -> innovation.idea.v1.ListAuditEventsRequest
+	29, // 38: innovation.idea.v1.IdeaService.GetIdeaStats:input_type -> innovation.idea.v1.GetIdeaStatsRequest
+	6,  // 39: innovation.idea.v1.IdeaService.CreateIdea:output_type -> innovation.idea.v1.Idea
+	6,  // 40: innovation.idea.v1.IdeaService.GetIdea:output_type -> innovation.idea.v1.Idea
+	10, // 41: innovation.idea.v1.IdeaService.ListIdeas:output_type -> innovation.idea.v1.ListIdeasResponse
+	6,  // 42: innovation.idea.v1.IdeaService.UpdateIdea:output_type -> innovation.idea.v1.Idea
+	6,  // 43: innovation.idea.v1.IdeaService.TransitionIdea:output_type -> innovation.idea.v1.Idea
+	15, // 44: innovation.idea.v1.IdeaService.ListIdeaHistory:output_type -> innovation.idea.v1.ListIdeaHistoryResponse
+	16, // 45: innovation.idea.v1.IdeaService.CreateAssessment:output_type -> innovation.idea.v1.Assessment
+	19, // 46: innovation.idea.v1.IdeaService.ListAssessments:output_type -> innovation.idea.v1.ListAssessmentsResponse
+	22, // 47: innovation.idea.v1.IdeaService.FindSimilarIdeas:output_type -> innovation.idea.v1.FindSimilarIdeasResponse
+	6,  // 48: innovation.idea.v1.IdeaService.EraseSubmitter:output_type -> innovation.idea.v1.Idea
+	6,  // 49: innovation.idea.v1.IdeaService.SpreadIdea:output_type -> innovation.idea.v1.Idea
+	6,  // 50: innovation.idea.v1.IdeaService.AdoptIdea:output_type -> innovation.idea.v1.Idea
+	27, // 51: innovation.idea.v1.IdeaService.ListAuditEvents:output_type -> innovation.idea.v1.ListAuditEventsResponse
+	28, // 52: innovation.idea.v1.IdeaService.GetIdeaStats:output_type -> innovation.idea.v1.IdeaStats
+	39, // [39:53] is the sub-list for method output_type
+	25, // [25:39] is the sub-list for method input_type
+	25, // [25:25] is the sub-list for extension type_name
+	25, // [25:25] is the sub-list for extension extendee
+	0,  // [0:25] is the sub-list for field type_name
 }
 
 func init() { file_innovation_idea_v1_idea_proto_init() }
@@ -2246,7 +2364,7 @@ func file_innovation_idea_v1_idea_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_innovation_idea_v1_idea_proto_rawDesc), len(file_innovation_idea_v1_idea_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   25,
+			NumMessages:   28,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

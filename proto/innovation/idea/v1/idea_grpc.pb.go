@@ -35,6 +35,7 @@ const (
 	IdeaService_SpreadIdea_FullMethodName       = "/innovation.idea.v1.IdeaService/SpreadIdea"
 	IdeaService_AdoptIdea_FullMethodName        = "/innovation.idea.v1.IdeaService/AdoptIdea"
 	IdeaService_ListAuditEvents_FullMethodName  = "/innovation.idea.v1.IdeaService/ListAuditEvents"
+	IdeaService_GetIdeaStats_FullMethodName     = "/innovation.idea.v1.IdeaService/GetIdeaStats"
 )
 
 // IdeaServiceClient is the client API for IdeaService service.
@@ -80,6 +81,10 @@ type IdeaServiceClient interface {
 	// ListAuditEvents pages through the idea service's audit records of a
 	// region, oldest first. Region admins of the region only.
 	ListAuditEvents(ctx context.Context, in *ListAuditEventsRequest, opts ...grpc.CallOption) (*ListAuditEventsResponse, error)
+	// GetIdeaStats counts a region's ideas by stage, for the region's and the
+	// national dashboards. The region's staff, coordinators and other
+	// deployments may read it.
+	GetIdeaStats(ctx context.Context, in *GetIdeaStatsRequest, opts ...grpc.CallOption) (*IdeaStats, error)
 }
 
 type ideaServiceClient struct {
@@ -220,6 +225,16 @@ func (c *ideaServiceClient) ListAuditEvents(ctx context.Context, in *ListAuditEv
 	return out, nil
 }
 
+func (c *ideaServiceClient) GetIdeaStats(ctx context.Context, in *GetIdeaStatsRequest, opts ...grpc.CallOption) (*IdeaStats, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(IdeaStats)
+	err := c.cc.Invoke(ctx, IdeaService_GetIdeaStats_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // IdeaServiceServer is the server API for IdeaService service.
 // All implementations must embed UnimplementedIdeaServiceServer
 // for forward compatibility.
@@ -263,6 +278,10 @@ type IdeaServiceServer interface {
 	// ListAuditEvents pages through the idea service's audit records of a
 	// region, oldest first. Region admins of the region only.
 	ListAuditEvents(context.Context, *ListAuditEventsRequest) (*ListAuditEventsResponse, error)
+	// GetIdeaStats counts a region's ideas by stage, for the region's and the
+	// national dashboards. The region's staff, coordinators and other
+	// deployments may read it.
+	GetIdeaStats(context.Context, *GetIdeaStatsRequest) (*IdeaStats, error)
 	mustEmbedUnimplementedIdeaServiceServer()
 }
 
@@ -311,6 +330,9 @@ func (UnimplementedIdeaServiceServer) AdoptIdea(context.Context, *AdoptIdeaReque
 }
 func (UnimplementedIdeaServiceServer) ListAuditEvents(context.Context, *ListAuditEventsRequest) (*ListAuditEventsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListAuditEvents not implemented")
+}
+func (UnimplementedIdeaServiceServer) GetIdeaStats(context.Context, *GetIdeaStatsRequest) (*IdeaStats, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetIdeaStats not implemented")
 }
 func (UnimplementedIdeaServiceServer) mustEmbedUnimplementedIdeaServiceServer() {}
 func (UnimplementedIdeaServiceServer) testEmbeddedByValue()                     {}
@@ -567,6 +589,24 @@ func _IdeaService_ListAuditEvents_Handler(srv interface{}, ctx context.Context, 
 	return interceptor(ctx, in, info, handler)
 }
 
+func _IdeaService_GetIdeaStats_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetIdeaStatsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IdeaServiceServer).GetIdeaStats(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IdeaService_GetIdeaStats_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IdeaServiceServer).GetIdeaStats(ctx, req.(*GetIdeaStatsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // IdeaService_ServiceDesc is the grpc.ServiceDesc for IdeaService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -625,6 +665,10 @@ var IdeaService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListAuditEvents",
 			Handler:    _IdeaService_ListAuditEvents_Handler,
+		},
+		{
+			MethodName: "GetIdeaStats",
+			Handler:    _IdeaService_GetIdeaStats_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -1511,6 +1511,108 @@ func (x *ListAuditEventsResponse) GetNextPageToken() string {
 	return ""
 }
 
+// NeedStats are a region's figures of the needs service, counted on its
+// indexes as they stand.
+type NeedStats struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// regions/{region}/needStats
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// How many needs there are per status, keyed by the value's full name
+	// (e.g. NEED_STATUS_PRIORITISED); values with none are left out.
+	NeedsByStatus map[string]int64 `protobuf:"bytes,2,rep,name=needs_by_status,json=needsByStatus,proto3" json:"needs_by_status,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *NeedStats) Reset() {
+	*x = NeedStats{}
+	mi := &file_innovation_needs_v1_needs_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *NeedStats) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*NeedStats) ProtoMessage() {}
+
+func (x *NeedStats) ProtoReflect() protoreflect.Message {
+	mi := &file_innovation_needs_v1_needs_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use NeedStats.ProtoReflect.Descriptor instead.
+func (*NeedStats) Descriptor() ([]byte, []int) {
+	return file_innovation_needs_v1_needs_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *NeedStats) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *NeedStats) GetNeedsByStatus() map[string]int64 {
+	if x != nil {
+		return x.NeedsByStatus
+	}
+	return nil
+}
+
+type GetNeedStatsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// regions/{region}/needStats
+	Name          string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetNeedStatsRequest) Reset() {
+	*x = GetNeedStatsRequest{}
+	mi := &file_innovation_needs_v1_needs_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetNeedStatsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetNeedStatsRequest) ProtoMessage() {}
+
+func (x *GetNeedStatsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_innovation_needs_v1_needs_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetNeedStatsRequest.ProtoReflect.Descriptor instead.
+func (*GetNeedStatsRequest) Descriptor() ([]byte, []int) {
+	return file_innovation_needs_v1_needs_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *GetNeedStatsRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
 var File_innovation_needs_v1_needs_proto protoreflect.FileDescriptor
 
 const file_innovation_needs_v1_needs_proto_rawDesc = "" +
@@ -1637,7 +1739,15 @@ const file_innovation_needs_v1_needs_proto_rawDesc = "" +
 	"page_token\x18\x03 \x01(\tR\tpageToken\"z\n" +
 	"\x17ListAuditEventsResponse\x127\n" +
 	"\x06events\x18\x01 \x03(\v2\x1f.innovation.audit.v1.AuditEventR\x06events\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken*\xea\x01\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xbc\x01\n" +
+	"\tNeedStats\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12Y\n" +
+	"\x0fneeds_by_status\x18\x02 \x03(\v21.innovation.needs.v1.NeedStats.NeedsByStatusEntryR\rneedsByStatus\x1a@\n" +
+	"\x12NeedsByStatusEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\x03R\x05value:\x028\x01\")\n" +
+	"\x13GetNeedStatsRequest\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name*\xea\x01\n" +
 	"\n" +
 	"NeedStatus\x12\x1b\n" +
 	"\x17NEED_STATUS_UNSPECIFIED\x10\x00\x12\x1a\n" +
@@ -1647,7 +1757,7 @@ const file_innovation_needs_v1_needs_proto_rawDesc = "" +
 	"\x1bNEED_STATUS_SOLUTION_SEARCH\x10\x04\x12\x17\n" +
 	"\x13NEED_STATUS_MATCHED\x10\x05\x12\x19\n" +
 	"\x15NEED_STATUS_ADDRESSED\x10\x06\x12\x16\n" +
-	"\x12NEED_STATUS_CLOSED\x10\a2\x95\b\n" +
+	"\x12NEED_STATUS_CLOSED\x10\a2\xef\b\n" +
 	"\fNeedsService\x12O\n" +
 	"\n" +
 	"CreateNeed\x12&.innovation.needs.v1.CreateNeedRequest\x1a\x19.innovation.needs.v1.Need\x12I\n" +
@@ -1661,7 +1771,8 @@ const file_innovation_needs_v1_needs_proto_rawDesc = "" +
 	"\x0eListScreenings\x12*.innovation.needs.v1.ListScreeningsRequest\x1a+.innovation.needs.v1.ListScreeningsResponse\x12K\n" +
 	"\bLinkNeed\x12$.innovation.needs.v1.LinkNeedRequest\x1a\x19.innovation.needs.v1.Need\x12o\n" +
 	"\x10FindSimilarNeeds\x12,.innovation.needs.v1.FindSimilarNeedsRequest\x1a-.innovation.needs.v1.FindSimilarNeedsResponse\x12l\n" +
-	"\x0fListAuditEvents\x12+.innovation.needs.v1.ListAuditEventsRequest\x1a,.innovation.needs.v1.ListAuditEventsResponseBGZEgithub.com/innovationsmotorer/motor/proto/innovation/needs/v1;needsv1b\x06proto3"
+	"\x0fListAuditEvents\x12+.innovation.needs.v1.ListAuditEventsRequest\x1a,.innovation.needs.v1.ListAuditEventsResponse\x12X\n" +
+	"\fGetNeedStats\x12(.innovation.needs.v1.GetNeedStatsRequest\x1a\x1e.innovation.needs.v1.NeedStatsBGZEgithub.com/innovationsmotorer/motor/proto/innovation/needs/v1;needsv1b\x06proto3"
 
 var (
 	file_innovation_needs_v1_needs_proto_rawDescOnce sync.Once
@@ -1676,7 +1787,7 @@ func file_innovation_needs_v1_needs_proto_rawDescGZIP() []byte {
 }
 
 var file_innovation_needs_v1_needs_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_innovation_needs_v1_needs_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
+var file_innovation_needs_v1_needs_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
 var file_innovation_needs_v1_needs_proto_goTypes = []any{
 	(NeedStatus)(0),                  // 0: innovation.needs.v1.NeedStatus
 	(*Need)(nil),                     // 1: innovation.needs.v1.Need
@@ -1699,58 +1810,64 @@ var file_innovation_needs_v1_needs_proto_goTypes = []any{
 	(*FindSimilarNeedsResponse)(nil), // 18: innovation.needs.v1.FindSimilarNeedsResponse
 	(*ListAuditEventsRequest)(nil),   // 19: innovation.needs.v1.ListAuditEventsRequest
 	(*ListAuditEventsResponse)(nil),  // 20: innovation.needs.v1.ListAuditEventsResponse
-	(v1.Origin)(0),                   // 21: innovation.idea.v1.Origin
-	(*timestamppb.Timestamp)(nil),    // 22: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil),    // 23: google.protobuf.FieldMask
-	(*v11.AuditEvent)(nil),           // 24: innovation.audit.v1.AuditEvent
+	(*NeedStats)(nil),                // 21: innovation.needs.v1.NeedStats
+	(*GetNeedStatsRequest)(nil),      // 22: innovation.needs.v1.GetNeedStatsRequest
+	nil,                              // 23: innovation.needs.v1.NeedStats.NeedsByStatusEntry
+	(v1.Origin)(0),                   // 24: innovation.idea.v1.Origin
+	(*timestamppb.Timestamp)(nil),    // 25: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil),    // 26: google.protobuf.FieldMask
+	(*v11.AuditEvent)(nil),           // 27: innovation.audit.v1.AuditEvent
 }
 var file_innovation_needs_v1_needs_proto_depIdxs = []int32{
-	21, // 0: innovation.needs.v1.Need.reported_by:type_name -> innovation.idea.v1.Origin
+	24, // 0: innovation.needs.v1.Need.reported_by:type_name -> innovation.idea.v1.Origin
 	0,  // 1: innovation.needs.v1.Need.status:type_name -> innovation.needs.v1.NeedStatus
-	22, // 2: innovation.needs.v1.Need.create_time:type_name -> google.protobuf.Timestamp
-	22, // 3: innovation.needs.v1.Need.update_time:type_name -> google.protobuf.Timestamp
+	25, // 2: innovation.needs.v1.Need.create_time:type_name -> google.protobuf.Timestamp
+	25, // 3: innovation.needs.v1.Need.update_time:type_name -> google.protobuf.Timestamp
 	1,  // 4: innovation.needs.v1.CreateNeedRequest.need:type_name -> innovation.needs.v1.Need
 	1,  // 5: innovation.needs.v1.ListNeedsResponse.needs:type_name -> innovation.needs.v1.Need
 	1,  // 6: innovation.needs.v1.UpdateNeedRequest.need:type_name -> innovation.needs.v1.Need
-	23, // 7: innovation.needs.v1.UpdateNeedRequest.update_mask:type_name -> google.protobuf.FieldMask
+	26, // 7: innovation.needs.v1.UpdateNeedRequest.update_mask:type_name -> google.protobuf.FieldMask
 	0,  // 8: innovation.needs.v1.TransitionNeedRequest.status:type_name -> innovation.needs.v1.NeedStatus
 	0,  // 9: innovation.needs.v1.HistoryEntry.from_status:type_name -> innovation.needs.v1.NeedStatus
 	0,  // 10: innovation.needs.v1.HistoryEntry.to_status:type_name -> innovation.needs.v1.NeedStatus
-	22, // 11: innovation.needs.v1.HistoryEntry.time:type_name -> google.protobuf.Timestamp
+	25, // 11: innovation.needs.v1.HistoryEntry.time:type_name -> google.protobuf.Timestamp
 	8,  // 12: innovation.needs.v1.ListNeedHistoryResponse.entries:type_name -> innovation.needs.v1.HistoryEntry
-	22, // 13: innovation.needs.v1.Screening.create_time:type_name -> google.protobuf.Timestamp
+	25, // 13: innovation.needs.v1.Screening.create_time:type_name -> google.protobuf.Timestamp
 	11, // 14: innovation.needs.v1.CreateScreeningRequest.screening:type_name -> innovation.needs.v1.Screening
 	11, // 15: innovation.needs.v1.ListScreeningsResponse.screenings:type_name -> innovation.needs.v1.Screening
 	1,  // 16: innovation.needs.v1.SimilarNeed.need:type_name -> innovation.needs.v1.Need
 	17, // 17: innovation.needs.v1.FindSimilarNeedsResponse.results:type_name -> innovation.needs.v1.SimilarNeed
-	24, // 18: innovation.needs.v1.ListAuditEventsResponse.events:type_name -> innovation.audit.v1.AuditEvent
-	2,  // 19: innovation.needs.v1.NeedsService.CreateNeed:input_type -> innovation.needs.v1.CreateNeedRequest
-	3,  // 20: innovation.needs.v1.NeedsService.GetNeed:input_type -> innovation.needs.v1.GetNeedRequest
-	4,  // 21: innovation.needs.v1.NeedsService.ListNeeds:input_type -> innovation.needs.v1.ListNeedsRequest
-	6,  // 22: innovation.needs.v1.NeedsService.UpdateNeed:input_type -> innovation.needs.v1.UpdateNeedRequest
-	7,  // 23: innovation.needs.v1.NeedsService.TransitionNeed:input_type -> innovation.needs.v1.TransitionNeedRequest
-	9,  // 24: innovation.needs.v1.NeedsService.ListNeedHistory:input_type -> innovation.needs.v1.ListNeedHistoryRequest
-	12, // 25: innovation.needs.v1.NeedsService.CreateScreening:input_type -> innovation.needs.v1.CreateScreeningRequest
-	13, // 26: innovation.needs.v1.NeedsService.ListScreenings:input_type -> innovation.needs.v1.ListScreeningsRequest
-	15, // 27: innovation.needs.v1.NeedsService.LinkNeed:input_type -> innovation.needs.v1.LinkNeedRequest
-	16, // 28: innovation.needs.v1.NeedsService.FindSimilarNeeds:input_type -> innovation.needs.v1.FindSimilarNeedsRequest
-	19, // 29: innovation.needs.v1.NeedsService.ListAuditEvents:input_type -> innovation.needs.v1.ListAuditEventsRequest
-	1,  // 30: innovation.needs.v1.NeedsService.CreateNeed:output_type -> innovation.needs.v1.Need
-	1,  // 31: innovation.needs.v1.NeedsService.GetNeed:output_type -> innovation.needs.v1.Need
-	5,  // 32: innovation.needs.v1.NeedsService.ListNeeds:output_type -> innovation.needs.v1.ListNeedsResponse
-	1,  // 33: innovation.needs.v1.NeedsService.UpdateNeed:output_type -> innovation.needs.v1.Need
-	1,  // 34: innovation.needs.v1.NeedsService.TransitionNeed:output_type -> innovation.needs.v1.Need
-	10, // 35: innovation.needs.v1.NeedsService.ListNeedHistory:output_type -> innovation.needs.v1.ListNeedHistoryResponse
-	11, // 36: innovation.needs.v1.NeedsService.CreateScreening:output_type -> innovation.needs.v1.Screening
-	14, // 37: innovation.needs.v1.NeedsService.ListScreenings:output_type -> innovation.needs.v1.ListScreeningsResponse
-	1,  // 38: innovation.needs.v1.NeedsService.LinkNeed:output_type -> innovation.needs.v1.Need
-	18, // 39: innovation.needs.v1.NeedsService.FindSimilarNeeds:output_type -> innovation.needs.v1.FindSimilarNeedsResponse
-	20, // 40: innovation.needs.v1.NeedsService.ListAuditEvents:output_type -> innovation.needs.v1.ListAuditEventsResponse
-	30, // [30:41] is the sub-list for method output_type
-	19, // [19:30] is the sub-list for method input_type
-	19, // [19:19] is the sub-list for extension type_name
-	19, // [19:19] is the sub-list for extension extendee
-	0,  // [0:19] is the sub-list for field type_name
+	27, // 18: innovation.needs.v1.ListAuditEventsResponse.events:type_name -> innovation.audit.v1.AuditEvent
+	23, // 19: innovation.needs.v1.NeedStats.needs_by_status:type_name -> innovation.needs.v1.NeedStats.NeedsByStatusEntry
+	2,  // 20: innovation.needs.v1.NeedsService.CreateNeed:input_type -> innovation.needs.v1.CreateNeedRequest
+	3,  // 21: innovation.needs.v1.NeedsService.GetNeed:input_type -> innovation.needs.v1.GetNeedRequest
+	4,  // 22: innovation.needs.v1.NeedsService.ListNeeds:input_type -> innovation.needs.v1.ListNeedsRequest
+	6,  // 23: innovation.needs.v1.NeedsService.UpdateNeed:input_type -> innovation.needs.v1.UpdateNeedRequest
+	7,  // 24: innovation.needs.v1.NeedsService.TransitionNeed:input_type -> innovation.needs.v1.TransitionNeedRequest
+	9,  // 25: innovation.needs.v1.NeedsService.ListNeedHistory:input_type -> innovation.needs.v1.ListNeedHistoryRequest
+	12, // 26: innovation.needs.v1.NeedsService.CreateScreening:input_type -> innovation.needs.v1.CreateScreeningRequest
+	13, // 27: innovation.needs.v1.NeedsService.ListScreenings:input_type -> innovation.needs.v1.ListScreeningsRequest
+	15, // 28: innovation.needs.v1.NeedsService.LinkNeed:input_type -> innovation.needs.v1.LinkNeedRequest
+	16, // 29: innovation.needs.v1.NeedsService.FindSimilarNeeds:input_type -> innovation.needs.v1.FindSimilarNeedsRequest
+	19, // 30: innovation.needs.v1.NeedsService.ListAuditEvents:input_type -> innovation.needs.v1.ListAuditEventsRequest
+	22, // 31: innovation.needs.v1.NeedsService.GetNeedStats:input_type -> innovation.needs.v1.GetNeedStatsRequest
+	1,  // 32: innovation.needs.v1.NeedsService.CreateNeed:output_type -> innovation.needs.v1.Need
+	1,  // 33: innovation.needs.v1.NeedsService.GetNeed:output_type -> innovation.needs.v1.Need
+	5,  // 34: innovation.needs.v1.NeedsService.ListNeeds:output_type -> innovation.needs.v1.ListNeedsResponse
+	1,  // 35: innovation.needs.v1.NeedsService.UpdateNeed:output_type -> innovation.needs.v1.Need
+	1,  // 36: innovation.needs.v1.NeedsService.TransitionNeed:output_type -> innovation.needs.v1.Need
+	10, // 37: innovation.needs.v1.NeedsService.ListNeedHistory:output_type -> innovation.needs.v1.ListNeedHistoryResponse
+	11, // 38: innovation.needs.v1.NeedsService.CreateScreening:output_type -> innovation.needs.v1.Screening
+	14, // 39: innovation.needs.v1.NeedsService.ListScreenings:output_type -> innovation.needs.v1.ListScreeningsResponse
+	1,  // 40: innovation.needs.v1.NeedsService.LinkNeed:output_type -> innovation.needs.v1.Need
+	18, // 41: innovation.needs.v1.NeedsService.FindSimilarNeeds:output_type -> innovation.needs.v1.FindSimilarNeedsResponse
+	20, // 42: innovation.needs.v1.NeedsService.ListAuditEvents:output_type -> innovation.needs.v1.ListAuditEventsResponse
+	21, // 43: innovation.needs.v1.NeedsService.GetNeedStats:output_type -> innovation.needs.v1.NeedStats
+	32, // [32:44] is the sub-list for method output_type
+	20, // [20:32] is the sub-list for method input_type
+	20, // [20:20] is the sub-list for extension type_name
+	20, // [20:20] is the sub-list for extension extendee
+	0,  // [0:20] is the sub-list for field type_name
 }
 
 func init() { file_innovation_needs_v1_needs_proto_init() }
@@ -1764,7 +1881,7 @@ func file_innovation_needs_v1_needs_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_innovation_needs_v1_needs_proto_rawDesc), len(file_innovation_needs_v1_needs_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   20,
+			NumMessages:   23,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

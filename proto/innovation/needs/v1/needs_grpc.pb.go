@@ -34,6 +34,7 @@ const (
 	NeedsService_LinkNeed_FullMethodName         = "/innovation.needs.v1.NeedsService/LinkNeed"
 	NeedsService_FindSimilarNeeds_FullMethodName = "/innovation.needs.v1.NeedsService/FindSimilarNeeds"
 	NeedsService_ListAuditEvents_FullMethodName  = "/innovation.needs.v1.NeedsService/ListAuditEvents"
+	NeedsService_GetNeedStats_FullMethodName     = "/innovation.needs.v1.NeedsService/GetNeedStats"
 )
 
 // NeedsServiceClient is the client API for NeedsService service.
@@ -69,6 +70,10 @@ type NeedsServiceClient interface {
 	// ListAuditEvents pages through the needs service's audit records of a
 	// region, oldest first. Region admins of the region only.
 	ListAuditEvents(ctx context.Context, in *ListAuditEventsRequest, opts ...grpc.CallOption) (*ListAuditEventsResponse, error)
+	// GetNeedStats counts a region's needs by status, for the region's and the
+	// national dashboards. The region's staff, coordinators and other
+	// deployments may read it.
+	GetNeedStats(ctx context.Context, in *GetNeedStatsRequest, opts ...grpc.CallOption) (*NeedStats, error)
 }
 
 type needsServiceClient struct {
@@ -189,6 +194,16 @@ func (c *needsServiceClient) ListAuditEvents(ctx context.Context, in *ListAuditE
 	return out, nil
 }
 
+func (c *needsServiceClient) GetNeedStats(ctx context.Context, in *GetNeedStatsRequest, opts ...grpc.CallOption) (*NeedStats, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(NeedStats)
+	err := c.cc.Invoke(ctx, NeedsService_GetNeedStats_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // NeedsServiceServer is the server API for NeedsService service.
 // All implementations must embed UnimplementedNeedsServiceServer
 // for forward compatibility.
@@ -222,6 +237,10 @@ type NeedsServiceServer interface {
 	// ListAuditEvents pages through the needs service's audit records of a
 	// region, oldest first. Region admins of the region only.
 	ListAuditEvents(context.Context, *ListAuditEventsRequest) (*ListAuditEventsResponse, error)
+	// GetNeedStats counts a region's needs by status, for the region's and the
+	// national dashboards. The region's staff, coordinators and other
+	// deployments may read it.
+	GetNeedStats(context.Context, *GetNeedStatsRequest) (*NeedStats, error)
 	mustEmbedUnimplementedNeedsServiceServer()
 }
 
@@ -264,6 +283,9 @@ func (UnimplementedNeedsServiceServer) FindSimilarNeeds(context.Context, *FindSi
 }
 func (UnimplementedNeedsServiceServer) ListAuditEvents(context.Context, *ListAuditEventsRequest) (*ListAuditEventsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListAuditEvents not implemented")
+}
+func (UnimplementedNeedsServiceServer) GetNeedStats(context.Context, *GetNeedStatsRequest) (*NeedStats, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetNeedStats not implemented")
 }
 func (UnimplementedNeedsServiceServer) mustEmbedUnimplementedNeedsServiceServer() {}
 func (UnimplementedNeedsServiceServer) testEmbeddedByValue()                      {}
@@ -484,6 +506,24 @@ func _NeedsService_ListAuditEvents_Handler(srv interface{}, ctx context.Context,
 	return interceptor(ctx, in, info, handler)
 }
 
+func _NeedsService_GetNeedStats_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetNeedStatsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(NeedsServiceServer).GetNeedStats(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: NeedsService_GetNeedStats_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(NeedsServiceServer).GetNeedStats(ctx, req.(*GetNeedStatsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // NeedsService_ServiceDesc is the grpc.ServiceDesc for NeedsService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -534,6 +574,10 @@ var NeedsService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListAuditEvents",
 			Handler:    _NeedsService_ListAuditEvents_Handler,
+		},
+		{
+			MethodName: "GetNeedStats",
+			Handler:    _NeedsService_GetNeedStats_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

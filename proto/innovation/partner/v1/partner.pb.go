@@ -1790,6 +1790,108 @@ func (x *ListAuditEventsResponse) GetNextPageToken() string {
 	return ""
 }
 
+// PartnerStats are a region's figures of the partner service, counted on its
+// indexes as they stand.
+type PartnerStats struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// regions/{region}/partnerStats
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// How many partners there are per kind, keyed by the value's full name
+	// (e.g. PARTNER_KIND_COMPANY); values with none are left out.
+	PartnersByKind map[string]int64 `protobuf:"bytes,2,rep,name=partners_by_kind,json=partnersByKind,proto3" json:"partners_by_kind,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *PartnerStats) Reset() {
+	*x = PartnerStats{}
+	mi := &file_innovation_partner_v1_partner_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PartnerStats) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PartnerStats) ProtoMessage() {}
+
+func (x *PartnerStats) ProtoReflect() protoreflect.Message {
+	mi := &file_innovation_partner_v1_partner_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PartnerStats.ProtoReflect.Descriptor instead.
+func (*PartnerStats) Descriptor() ([]byte, []int) {
+	return file_innovation_partner_v1_partner_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *PartnerStats) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *PartnerStats) GetPartnersByKind() map[string]int64 {
+	if x != nil {
+		return x.PartnersByKind
+	}
+	return nil
+}
+
+type GetPartnerStatsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// regions/{region}/partnerStats
+	Name          string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetPartnerStatsRequest) Reset() {
+	*x = GetPartnerStatsRequest{}
+	mi := &file_innovation_partner_v1_partner_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetPartnerStatsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetPartnerStatsRequest) ProtoMessage() {}
+
+func (x *GetPartnerStatsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_innovation_partner_v1_partner_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetPartnerStatsRequest.ProtoReflect.Descriptor instead.
+func (*GetPartnerStatsRequest) Descriptor() ([]byte, []int) {
+	return file_innovation_partner_v1_partner_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *GetPartnerStatsRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
 var File_innovation_partner_v1_partner_proto protoreflect.FileDescriptor
 
 const file_innovation_partner_v1_partner_proto_rawDesc = "" +
@@ -1916,7 +2018,15 @@ const file_innovation_partner_v1_partner_proto_rawDesc = "" +
 	"page_token\x18\x03 \x01(\tR\tpageToken\"z\n" +
 	"\x17ListAuditEventsResponse\x127\n" +
 	"\x06events\x18\x01 \x03(\v2\x1f.innovation.audit.v1.AuditEventR\x06events\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken*\x86\x02\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xc8\x01\n" +
+	"\fPartnerStats\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12a\n" +
+	"\x10partners_by_kind\x18\x02 \x03(\v27.innovation.partner.v1.PartnerStats.PartnersByKindEntryR\x0epartnersByKind\x1aA\n" +
+	"\x13PartnersByKindEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\x03R\x05value:\x028\x01\",\n" +
+	"\x16GetPartnerStatsRequest\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name*\x86\x02\n" +
 	"\vPartnerKind\x12\x1c\n" +
 	"\x18PARTNER_KIND_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14PARTNER_KIND_COMPANY\x10\x01\x12\x19\n" +
@@ -1949,7 +2059,8 @@ const file_innovation_partner_v1_partner_proto_rawDesc = "" +
 	"\x10OFFER_STATUS_NEW\x10\x01\x12\x17\n" +
 	"\x13OFFER_STATUS_ROUTED\x10\x02\x12\x1c\n" +
 	"\x18OFFER_STATUS_IN_DIALOGUE\x10\x03\x12\x17\n" +
-	"\x13OFFER_STATUS_CLOSED\x10\x042\xf3\t\n" +
+	"\x13OFFER_STATUS_CLOSED\x10\x042\xda\n" +
+	"\n" +
 	"\x0ePartnerService\x12\\\n" +
 	"\rCreatePartner\x12+.innovation.partner.v1.CreatePartnerRequest\x1a\x1e.innovation.partner.v1.Partner\x12V\n" +
 	"\n" +
@@ -1966,7 +2077,8 @@ const file_innovation_partner_v1_partner_proto_rawDesc = "" +
 	"\n" +
 	"RouteOffer\x12(.innovation.partner.v1.RouteOfferRequest\x1a\x1c.innovation.partner.v1.Offer\x12^\n" +
 	"\x0fTransitionOffer\x12-.innovation.partner.v1.TransitionOfferRequest\x1a\x1c.innovation.partner.v1.Offer\x12p\n" +
-	"\x0fListAuditEvents\x12-.innovation.partner.v1.ListAuditEventsRequest\x1a..innovation.partner.v1.ListAuditEventsResponseBKZIgithub.com/innovationsmotorer/motor/proto/innovation/partner/v1;partnerv1b\x06proto3"
+	"\x0fListAuditEvents\x12-.innovation.partner.v1.ListAuditEventsRequest\x1a..innovation.partner.v1.ListAuditEventsResponse\x12e\n" +
+	"\x0fGetPartnerStats\x12-.innovation.partner.v1.GetPartnerStatsRequest\x1a#.innovation.partner.v1.PartnerStatsBKZIgithub.com/innovationsmotorer/motor/proto/innovation/partner/v1;partnerv1b\x06proto3"
 
 var (
 	file_innovation_partner_v1_partner_proto_rawDescOnce sync.Once
@@ -1981,7 +2093,7 @@ func file_innovation_partner_v1_partner_proto_rawDescGZIP() []byte {
 }
 
 var file_innovation_partner_v1_partner_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
-var file_innovation_partner_v1_partner_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
+var file_innovation_partner_v1_partner_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
 var file_innovation_partner_v1_partner_proto_goTypes = []any{
 	(PartnerKind)(0),                // 0: innovation.partner.v1.PartnerKind
 	(CompanySize)(0),                // 1: innovation.partner.v1.CompanySize
@@ -2009,64 +2121,70 @@ var file_innovation_partner_v1_partner_proto_goTypes = []any{
 	(*TransitionOfferRequest)(nil),  // 23: innovation.partner.v1.TransitionOfferRequest
 	(*ListAuditEventsRequest)(nil),  // 24: innovation.partner.v1.ListAuditEventsRequest
 	(*ListAuditEventsResponse)(nil), // 25: innovation.partner.v1.ListAuditEventsResponse
-	(*timestamppb.Timestamp)(nil),   // 26: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil),   // 27: google.protobuf.FieldMask
-	(*v1.AuditEvent)(nil),           // 28: innovation.audit.v1.AuditEvent
+	(*PartnerStats)(nil),            // 26: innovation.partner.v1.PartnerStats
+	(*GetPartnerStatsRequest)(nil),  // 27: innovation.partner.v1.GetPartnerStatsRequest
+	nil,                             // 28: innovation.partner.v1.PartnerStats.PartnersByKindEntry
+	(*timestamppb.Timestamp)(nil),   // 29: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil),   // 30: google.protobuf.FieldMask
+	(*v1.AuditEvent)(nil),           // 31: innovation.audit.v1.AuditEvent
 }
 var file_innovation_partner_v1_partner_proto_depIdxs = []int32{
 	0,  // 0: innovation.partner.v1.Partner.kind:type_name -> innovation.partner.v1.PartnerKind
 	1,  // 1: innovation.partner.v1.Partner.size:type_name -> innovation.partner.v1.CompanySize
 	5,  // 2: innovation.partner.v1.Partner.contacts:type_name -> innovation.partner.v1.Contact
-	26, // 3: innovation.partner.v1.Partner.create_time:type_name -> google.protobuf.Timestamp
-	26, // 4: innovation.partner.v1.Partner.update_time:type_name -> google.protobuf.Timestamp
+	29, // 3: innovation.partner.v1.Partner.create_time:type_name -> google.protobuf.Timestamp
+	29, // 4: innovation.partner.v1.Partner.update_time:type_name -> google.protobuf.Timestamp
 	6,  // 5: innovation.partner.v1.CreatePartnerRequest.partner:type_name -> innovation.partner.v1.Partner
 	6,  // 6: innovation.partner.v1.ListPartnersResponse.partners:type_name -> innovation.partner.v1.Partner
 	6,  // 7: innovation.partner.v1.UpdatePartnerRequest.partner:type_name -> innovation.partner.v1.Partner
-	27, // 8: innovation.partner.v1.UpdatePartnerRequest.update_mask:type_name -> google.protobuf.FieldMask
+	30, // 8: innovation.partner.v1.UpdatePartnerRequest.update_mask:type_name -> google.protobuf.FieldMask
 	2,  // 9: innovation.partner.v1.Agreement.kind:type_name -> innovation.partner.v1.AgreementKind
-	26, // 10: innovation.partner.v1.Agreement.signed_time:type_name -> google.protobuf.Timestamp
+	29, // 10: innovation.partner.v1.Agreement.signed_time:type_name -> google.protobuf.Timestamp
 	3,  // 11: innovation.partner.v1.Agreement.state:type_name -> innovation.partner.v1.AgreementState
-	26, // 12: innovation.partner.v1.Agreement.create_time:type_name -> google.protobuf.Timestamp
+	29, // 12: innovation.partner.v1.Agreement.create_time:type_name -> google.protobuf.Timestamp
 	12, // 13: innovation.partner.v1.CreateAgreementRequest.agreement:type_name -> innovation.partner.v1.Agreement
 	12, // 14: innovation.partner.v1.ListAgreementsResponse.agreements:type_name -> innovation.partner.v1.Agreement
 	4,  // 15: innovation.partner.v1.Offer.status:type_name -> innovation.partner.v1.OfferStatus
-	26, // 16: innovation.partner.v1.Offer.create_time:type_name -> google.protobuf.Timestamp
-	26, // 17: innovation.partner.v1.Offer.update_time:type_name -> google.protobuf.Timestamp
+	29, // 16: innovation.partner.v1.Offer.create_time:type_name -> google.protobuf.Timestamp
+	29, // 17: innovation.partner.v1.Offer.update_time:type_name -> google.protobuf.Timestamp
 	17, // 18: innovation.partner.v1.CreateOfferRequest.offer:type_name -> innovation.partner.v1.Offer
 	17, // 19: innovation.partner.v1.ListOffersResponse.offers:type_name -> innovation.partner.v1.Offer
 	4,  // 20: innovation.partner.v1.TransitionOfferRequest.status:type_name -> innovation.partner.v1.OfferStatus
-	28, // 21: innovation.partner.v1.ListAuditEventsResponse.events:type_name -> innovation.audit.v1.AuditEvent
-	7,  // 22: innovation.partner.v1.PartnerService.CreatePartner:input_type -> innovation.partner.v1.CreatePartnerRequest
-	8,  // 23: innovation.partner.v1.PartnerService.GetPartner:input_type -> innovation.partner.v1.GetPartnerRequest
-	9,  // 24: innovation.partner.v1.PartnerService.ListPartners:input_type -> innovation.partner.v1.ListPartnersRequest
-	11, // 25: innovation.partner.v1.PartnerService.UpdatePartner:input_type -> innovation.partner.v1.UpdatePartnerRequest
-	13, // 26: innovation.partner.v1.PartnerService.CreateAgreement:input_type -> innovation.partner.v1.CreateAgreementRequest
-	14, // 27: innovation.partner.v1.PartnerService.GetAgreement:input_type -> innovation.partner.v1.GetAgreementRequest
-	15, // 28: innovation.partner.v1.PartnerService.ListAgreements:input_type -> innovation.partner.v1.ListAgreementsRequest
-	18, // 29: innovation.partner.v1.PartnerService.CreateOffer:input_type -> innovation.partner.v1.CreateOfferRequest
-	19, // 30: innovation.partner.v1.PartnerService.GetOffer:input_type -> innovation.partner.v1.GetOfferRequest
-	20, // 31: innovation.partner.v1.PartnerService.ListOffers:input_type -> innovation.partner.v1.ListOffersRequest
-	22, // 32: innovation.partner.v1.PartnerService.RouteOffer:input_type -> innovation.partner.v1.RouteOfferRequest
-	23, // 33: innovation.partner.v1.PartnerService.TransitionOffer:input_type -> innovation.partner.v1.TransitionOfferRequest
-	24, // 34: innovation.partner.v1.PartnerService.ListAuditEvents:input_type -> innovation.partner.v1.ListAuditEventsRequest
-	6,  // 35: innovation.partner.v1.PartnerService.CreatePartner:output_type -> innovation.partner.v1.Partner
-	6,  // 36: innovation.partner.v1.PartnerService.GetPartner:output_type -> innovation.partner.v1.Partner
-	10, // 37: innovation.partner.v1.PartnerService.ListPartners:output_type -> innovation.partner.v1.ListPartnersResponse
-	6,  // 38: innovation.partner.v1.PartnerService.UpdatePartner:output_type -> innovation.partner.v1.Partner
-	12, // 39: innovation.partner.v1.PartnerService.CreateAgreement:output_type -> innovation.partner.v1.Agreement
-	12, // 40: innovation.partner.v1.PartnerService.GetAgreement:output_type -> innovation.partner.v1.Agreement
-	16, // 41: innovation.partner.v1.PartnerService.ListAgreements:output_type -> innovation.partner.v1.ListAgreementsResponse
-	17, // 42: innovation.partner.v1.PartnerService.CreateOffer:output_type -> innovation.partner.v1.Offer
-	17, // 43: innovation.partner.v1.PartnerService.GetOffer:output_type -> innovation.partner.v1.Offer
-	21, // 44: innovation.partner.v1.PartnerService.ListOffers:output_type -> innovation.partner.v1.ListOffersResponse
-	17, // 45: innovation.partner.v1.PartnerService.RouteOffer:output_type -> innovation.partner.v1.Offer
-	17, // 46: innovation.partner.v1.PartnerService.TransitionOffer:output_type -> innovation.partner.v1.Offer
-	25, // 47: innovation.partner.v1.PartnerService.ListAuditEvents:output_type -> innovation.partner.v1.ListAuditEventsResponse
-	35, // [35:48] is the sub-list for method output_type
-	22, // [22:35] is the sub-list for method input_type
-	22, // [22:22] is the sub-list for extension type_name
-	22, // [22:22] is the sub-list for extension extendee
-	0,  // [0:22] is the sub-list for field type_name
+	31, // 21: innovation.partner.v1.ListAuditEventsResponse.events:type_name -> innovation.audit.v1.AuditEvent
+	28, // 22: innovation.partner.v1.PartnerStats.partners_by_kind:type_name -> innovation.partner.v1.PartnerStats.PartnersByKindEntry
+	7,  // 23: innovation.partner.v1.PartnerService.CreatePartner:input_type -> innovation.partner.v1.CreatePartnerRequest
+	8,  // 24: innovation.partner.v1.PartnerService.GetPartner:input_type -> innovation.partner.v1.GetPartnerRequest
+	9,  // 25: innovation.partner.v1.PartnerService.ListPartners:input_type -> innovation.partner.v1.ListPartnersRequest
+	11, // 26: innovation.partner.v1.PartnerService.UpdatePartner:input_type -> innovation.partner.v1.UpdatePartnerRequest
+	13, // 27: innovation.partner.v1.PartnerService.CreateAgreement:input_type -> innovation.partner.v1.CreateAgreementRequest
+	14, // 28: innovation.partner.v1.PartnerService.GetAgreement:input_type -> innovation.partner.v1.GetAgreementRequest
+	15, // 29: innovation.partner.v1.PartnerService.ListAgreements:input_type -> innovation.partner.v1.ListAgreementsRequest
+	18, // 30: innovation.partner.v1.PartnerService.CreateOffer:input_type -> innovation.partner.v1.CreateOfferRequest
+	19, // 31: innovation.partner.v1.PartnerService.GetOffer:input_type -> innovation.partner.v1.GetOfferRequest
+	20, // 32: innovation.partner.v1.PartnerService.ListOffers:input_type -> innovation.partner.v1.ListOffersRequest
+	22, // 33: innovation.partner.v1.PartnerService.RouteOffer:input_type -> innovation.partner.v1.RouteOfferRequest
+	23, // 34: innovation.partner.v1.PartnerService.TransitionOffer:input_type -> innovation.partner.v1.TransitionOfferRequest
+	24, // 35: innovation.partner.v1.PartnerService.ListAuditEvents:input_type -> innovation.partner.v1.ListAuditEventsRequest
+	27, // 36: innovation.partner.v1.PartnerService.GetPartnerStats:input_type -> innovation.partner.v1.GetPartnerStatsRequest
+	6,  // 37: innovation.partner.v1.PartnerService.CreatePartner:output_type -> innovation.partner.v1.Partner
+	6,  // 38: innovation.partner.v1.PartnerService.GetPartner:output_type -> innovation.partner.v1.Partner
+	10, // 39: innovation.partner.v1.PartnerService.ListPartners:output_type -> innovation.partner.v1.ListPartnersResponse
+	6,  // 40: innovation.partner.v1.PartnerService.UpdatePartner:output_type -> innovation.partner.v1.Partner
+	12, // 41: innovation.partner.v1.PartnerService.CreateAgreement:output_type -> innovation.partner.v1.Agreement
+	12, // 42: innovation.partner.v1.PartnerService.GetAgreement:output_type -> innovation.partner.v1.Agreement
+	16, // 43: innovation.partner.v1.PartnerService.ListAgreements:output_type -> innovation.partner.v1.ListAgreementsResponse
+	17, // 44: innovation.partner.v1.PartnerService.CreateOffer:output_type -> innovation.partner.v1.Offer
+	17, // 45: innovation.partner.v1.PartnerService.GetOffer:output_type -> innovation.partner.v1.Offer
+	21, // 46: innovation.partner.v1.PartnerService.ListOffers:output_type -> innovation.partner.v1.ListOffersResponse
+	17, // 47: innovation.partner.v1.PartnerService.RouteOffer:output_type -> innovation.partner.v1.Offer
+	17, // 48: innovation.partner.v1.PartnerService.TransitionOffer:output_type -> innovation.partner.v1.Offer
+	25, // 49: innovation.partner.v1.PartnerService.ListAuditEvents:output_type -> innovation.partner.v1.ListAuditEventsResponse
+	26, // 50: innovation.partner.v1.PartnerService.GetPartnerStats:output_type -> innovation.partner.v1.PartnerStats
+	37, // [37:51] is the sub-list for method output_type
+	23, // [23:37] is the sub-list for method input_type
+	23, // [23:23] is the sub-list for extension type_name
+	23, // [23:23] is the sub-list for extension extendee
+	0,  // [0:23] is the sub-list for field type_name
 }
 
 func init() { file_innovation_partner_v1_partner_proto_init() }
@@ -2080,7 +2198,7 @@ func file_innovation_partner_v1_partner_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_innovation_partner_v1_partner_proto_rawDesc), len(file_innovation_partner_v1_partner_proto_rawDesc)),
 			NumEnums:      5,
-			NumMessages:   21,
+			NumMessages:   24,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -37,6 +37,7 @@ const (
 	PartnerService_RouteOffer_FullMethodName      = "/innovation.partner.v1.PartnerService/RouteOffer"
 	PartnerService_TransitionOffer_FullMethodName = "/innovation.partner.v1.PartnerService/TransitionOffer"
 	PartnerService_ListAuditEvents_FullMethodName = "/innovation.partner.v1.PartnerService/ListAuditEvents"
+	PartnerService_GetPartnerStats_FullMethodName = "/innovation.partner.v1.PartnerService/GetPartnerStats"
 )
 
 // PartnerServiceClient is the client API for PartnerService service.
@@ -79,6 +80,10 @@ type PartnerServiceClient interface {
 	// ListAuditEvents pages through the partner service's audit records of a
 	// region, oldest first. Region admins of the region only.
 	ListAuditEvents(ctx context.Context, in *ListAuditEventsRequest, opts ...grpc.CallOption) (*ListAuditEventsResponse, error)
+	// GetPartnerStats counts a region's partners by kind, for the region's and the
+	// national dashboards. The region's staff, coordinators and other
+	// deployments may read it.
+	GetPartnerStats(ctx context.Context, in *GetPartnerStatsRequest, opts ...grpc.CallOption) (*PartnerStats, error)
 }
 
 type partnerServiceClient struct {
@@ -219,6 +224,16 @@ func (c *partnerServiceClient) ListAuditEvents(ctx context.Context, in *ListAudi
 	return out, nil
 }
 
+func (c *partnerServiceClient) GetPartnerStats(ctx context.Context, in *GetPartnerStatsRequest, opts ...grpc.CallOption) (*PartnerStats, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(PartnerStats)
+	err := c.cc.Invoke(ctx, PartnerService_GetPartnerStats_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // PartnerServiceServer is the server API for PartnerService service.
 // All implementations must embed UnimplementedPartnerServiceServer
 // for forward compatibility.
@@ -259,6 +274,10 @@ type PartnerServiceServer interface {
 	// ListAuditEvents pages through the partner service's audit records of a
 	// region, oldest first. Region admins of the region only.
 	ListAuditEvents(context.Context, *ListAuditEventsRequest) (*ListAuditEventsResponse, error)
+	// GetPartnerStats counts a region's partners by kind, for the region's and the
+	// national dashboards. The region's staff, coordinators and other
+	// deployments may read it.
+	GetPartnerStats(context.Context, *GetPartnerStatsRequest) (*PartnerStats, error)
 	mustEmbedUnimplementedPartnerServiceServer()
 }
 
@@ -307,6 +326,9 @@ func (UnimplementedPartnerServiceServer) TransitionOffer(context.Context, *Trans
 }
 func (UnimplementedPartnerServiceServer) ListAuditEvents(context.Context, *ListAuditEventsRequest) (*ListAuditEventsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListAuditEvents not implemented")
+}
+func (UnimplementedPartnerServiceServer) GetPartnerStats(context.Context, *GetPartnerStatsRequest) (*PartnerStats, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetPartnerStats not implemented")
 }
 func (UnimplementedPartnerServiceServer) mustEmbedUnimplementedPartnerServiceServer() {}
 func (UnimplementedPartnerServiceServer) testEmbeddedByValue()                        {}
@@ -563,6 +585,24 @@ func _PartnerService_ListAuditEvents_Handler(srv interface{}, ctx context.Contex
 	return interceptor(ctx, in, info, handler)
 }
 
+func _PartnerService_GetPartnerStats_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetPartnerStatsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PartnerServiceServer).GetPartnerStats(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: PartnerService_GetPartnerStats_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PartnerServiceServer).GetPartnerStats(ctx, req.(*GetPartnerStatsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // PartnerService_ServiceDesc is the grpc.ServiceDesc for PartnerService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -621,6 +661,10 @@ var PartnerService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListAuditEvents",
 			Handler:    _PartnerService_ListAuditEvents_Handler,
+		},
+		{
+			MethodName: "GetPartnerStats",
+			Handler:    _PartnerService_GetPartnerStats_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
