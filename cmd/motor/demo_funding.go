@@ -186,3 +186,7 @@ func (c inProcessLedger) RecordPayment(ctx context.Context, in *fundingv1.Record
 func (c inProcessLedger) ReleaseFunds(ctx context.Context, in *fundingv1.ReleaseFundsRequest, _ ...grpc.CallOption) (*fundingv1.Allocation, error) {
 	return c.l.ReleaseFunds(ctx, in)
 }
+
+func (c inProcessLedger) ListLedgerEvents(ctx context.Context, in *fundingv1.ListLedgerEventsRequest, _ ...grpc.CallOption) (*fundingv1.ListLedgerEventsResponse, error) {
+	return c.l.ListLedgerEvents(ctx, in)
+}

@@ -1,6 +1,7 @@
 // Package audit answers ListAuditEvents, the same way for every service: a
 // region admin pages through the audit records (DESIGN §5) that one service
-// wrote for their region, oldest first.
+// wrote for their region, oldest first; national coordinators page through
+// the programme ledger's the same way.
 package audit
 
 import (
@@ -40,16 +41,7 @@ func (l Log) List(ctx context.Context, req Request) ([]*auditv1.AuditEvent, stri
 	if err != nil {
 		v.Add("parent", "%v", err)
 	}
-	size := resource.PageSize(&v, req.GetPageSize())
-	query := resource.Digest("audit", l.Service, req.GetParent())
-	var after int64
-	if tok := resource.DecodeToken(&v, req.GetPageToken(), query); tok != "" {
-		n, err := strconv.ParseInt(tok, 10, 64)
-		if err != nil || n < 0 {
-			v.Add("page_token", "is not a page token returned by this list")
-		}
-		after = n
-	}
+	size, after, query := l.page(&v, req.GetPageSize(), req.GetPageToken(), req.GetParent())
 	if err := v.Err(l.Domain); err != nil {
 		return nil, "", err
 	}
@@ -59,6 +51,39 @@ func (l Log) List(ctx context.Context, req Request) ([]*auditv1.AuditEvent, stri
 	if _, err := auth.Require(ctx, region, auth.RegionAdmin); err != nil {
 		return nil, "", err
 	}
+	return l.read(ctx, region, size, after, query)
+}
+
+// ListNational returns one page of the service's national log (the
+// programme ledger's), which national coordinators read.
+func (l Log) ListNational(ctx context.Context, pageSize int32, pageToken string) ([]*auditv1.AuditEvent, string, error) {
+	var v errs.Violations
+	size, after, query := l.page(&v, pageSize, pageToken, auth.NationalRegion)
+	if err := v.Err(l.Domain); err != nil {
+		return nil, "", err
+	}
+	if _, err := auth.Require(ctx, auth.NationalRegion, auth.Coordinator); err != nil {
+		return nil, "", err
+	}
+	return l.read(ctx, auth.NationalRegion, size, after, query)
+}
+
+// page reads page_size and page_token; the token holds the sequence of the
+// last event handed out, and belongs to the log of scope.
+func (l Log) page(v *errs.Violations, pageSize int32, pageToken, scope string) (size int, after int64, query string) {
+	size = resource.PageSize(v, pageSize)
+	query = resource.Digest("audit", l.Service, scope)
+	if tok := resource.DecodeToken(v, pageToken, query); tok != "" {
+		n, err := strconv.ParseInt(tok, 10, 64)
+		if err != nil || n < 0 {
+			v.Add("page_token", "is not a page token returned by this list")
+		}
+		after = n
+	}
+	return size, after, query
+}
+
+func (l Log) read(ctx context.Context, region string, size int, after int64, query string) ([]*auditv1.AuditEvent, string, error) {
 	// One more than a page tells whether another page follows.
 	evs, err := l.Store.Events(ctx, store.Namespace{Service: l.Service, Region: region}, after, size+1)
 	if err != nil {

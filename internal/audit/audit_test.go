@@ -249,3 +249,51 @@ func TestAuditLog_OnlyTheRegionsAdmins(t *testing.T) {
 		})
 	}
 }
+
+// TestAuditLog_Ledger: the programme ledger's records (where the national
+// money went) are for national coordinators, over gRPC and REST.
+func TestAuditLog_Ledger(t *testing.T) {
+	for _, b := range stack.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			e, _ := start(t, b)
+			ledger := fundingv1.NewProgrammeServiceClient(e.Conn)
+			coord := e.As(t, auth.Coordinator, auth.NationalRegion, "nils")
+			mustREST(t, e, coord, "POST", "/v1/programmes?programmeId=p",
+				`{"title":"Program","budgetOre":"1000000","startDate":"2026-01-01","endDate":"2027-12-31"}`)
+
+			resp, err := ledger.ListLedgerEvents(coord.Ctx(t), &fundingv1.ListLedgerEventsRequest{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			evs := resp.GetEvents()
+			if len(evs) != 1 || evs[0].GetAction() != "CreateProgramme" || evs[0].GetResource() != "programmes/p" || evs[0].GetActor() != "nils" {
+				t.Errorf("ledger events %v, want the programme's creation by nils", evs)
+			}
+			body := mustREST(t, e, coord, "GET", "/v1/national/audit/funding?pageSize=10", "")
+			if got, _ := body["events"].([]any); len(got) != 1 {
+				t.Errorf("REST: %v", body)
+			}
+			for _, c := range []struct {
+				who      string
+				c        stack.Caller
+				code     codes.Code
+				httpCode int
+			}{
+				{"no token", stack.Caller{}, codes.Unauthenticated, 401},
+				{"admin of vasterbotten", e.As(t, auth.RegionAdmin, "vasterbotten"), codes.PermissionDenied, 403},
+				{"advisor of uppsala", e.As(t, auth.Advisor, "uppsala"), codes.PermissionDenied, 403},
+				{"a region's deployment", e.As(t, auth.Service, "uppsala"), codes.PermissionDenied, 403},
+			} {
+				if _, err := ledger.ListLedgerEvents(c.c.Ctx(t), &fundingv1.ListLedgerEventsRequest{}); status.Code(err) != c.code {
+					t.Errorf("gRPC as %s: %v, want %v", c.who, err, c.code)
+				}
+				if code, body := e.REST(t, c.c, "GET", "/v1/national/audit/funding", ""); code != c.httpCode {
+					t.Errorf("REST as %s: %d %v, want %d", c.who, code, body, c.httpCode)
+				}
+			}
+			if _, err := ledger.ListLedgerEvents(coord.Ctx(t), &fundingv1.ListLedgerEventsRequest{PageSize: -1, PageToken: "x"}); status.Code(err) != codes.InvalidArgument {
+				t.Errorf("bad page size and token: %v, want InvalidArgument", err)
+			}
+		})
+	}
+}

@@ -17,3 +17,14 @@ func (s *Subprojects) ListAuditEvents(ctx context.Context, req *fundingv1.ListAu
 	}
 	return &fundingv1.ListAuditEventsResponse{Events: events, NextPageToken: next}, nil
 }
+
+// ListLedgerEvents lets national coordinators read the programme ledger's
+// audit records: where the programme's money went, and on whose request.
+func (l *Ledger) ListLedgerEvents(ctx context.Context, req *fundingv1.ListLedgerEventsRequest) (*fundingv1.ListLedgerEventsResponse, error) {
+	log := audit.Log{Store: l.store, Service: nationalNS().Service, Domain: domain}
+	events, next, err := log.ListNational(ctx, req.GetPageSize(), req.GetPageToken())
+	if err != nil {
+		return nil, err
+	}
+	return &fundingv1.ListLedgerEventsResponse{Events: events, NextPageToken: next}, nil
+}

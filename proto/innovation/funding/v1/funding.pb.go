@@ -3139,6 +3139,112 @@ func (x *GetSubprojectStatsRequest) GetName() string {
 	return ""
 }
 
+type ListLedgerEventsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Default 50, at most 1000.
+	PageSize      int32  `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageToken     string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListLedgerEventsRequest) Reset() {
+	*x = ListLedgerEventsRequest{}
+	mi := &file_innovation_funding_v1_funding_proto_msgTypes[43]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListLedgerEventsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListLedgerEventsRequest) ProtoMessage() {}
+
+func (x *ListLedgerEventsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_innovation_funding_v1_funding_proto_msgTypes[43]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListLedgerEventsRequest.ProtoReflect.Descriptor instead.
+func (*ListLedgerEventsRequest) Descriptor() ([]byte, []int) {
+	return file_innovation_funding_v1_funding_proto_rawDescGZIP(), []int{43}
+}
+
+func (x *ListLedgerEventsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListLedgerEventsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+type ListLedgerEventsResponse struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Events []*v1.AuditEvent       `protobuf:"bytes,1,rep,name=events,proto3" json:"events,omitempty"`
+	// Empty at the end of the log as it stands.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListLedgerEventsResponse) Reset() {
+	*x = ListLedgerEventsResponse{}
+	mi := &file_innovation_funding_v1_funding_proto_msgTypes[44]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListLedgerEventsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListLedgerEventsResponse) ProtoMessage() {}
+
+func (x *ListLedgerEventsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_innovation_funding_v1_funding_proto_msgTypes[44]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListLedgerEventsResponse.ProtoReflect.Descriptor instead.
+func (*ListLedgerEventsResponse) Descriptor() ([]byte, []int) {
+	return file_innovation_funding_v1_funding_proto_rawDescGZIP(), []int{44}
+}
+
+func (x *ListLedgerEventsResponse) GetEvents() []*v1.AuditEvent {
+	if x != nil {
+		return x.Events
+	}
+	return nil
+}
+
+func (x *ListLedgerEventsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
 var File_innovation_funding_v1_funding_proto protoreflect.FileDescriptor
 
 const file_innovation_funding_v1_funding_proto_rawDesc = "" +
@@ -3398,7 +3504,14 @@ const file_innovation_funding_v1_funding_proto_rawDesc = "" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\x03R\x05value:\x028\x01\"/\n" +
 	"\x19GetSubprojectStatsRequest\x12\x12\n" +
-	"\x04name\x18\x01 \x01(\tR\x04name*\xf2\x01\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\"U\n" +
+	"\x17ListLedgerEventsRequest\x12\x1b\n" +
+	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x02 \x01(\tR\tpageToken\"{\n" +
+	"\x18ListLedgerEventsResponse\x127\n" +
+	"\x06events\x18\x01 \x03(\v2\x1f.innovation.audit.v1.AuditEventR\x06events\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken*\xf2\x01\n" +
 	"\x10SubprojectStatus\x12!\n" +
 	"\x1dSUBPROJECT_STATUS_UNSPECIFIED\x10\x00\x12\x1b\n" +
 	"\x17SUBPROJECT_STATUS_DRAFT\x10\x01\x12\x1f\n" +
@@ -3442,7 +3555,7 @@ const file_innovation_funding_v1_funding_proto_rawDesc = "" +
 	"\x11CertifyCostReport\x12/.innovation.funding.v1.CertifyCostReportRequest\x1a!.innovation.funding.v1.CostReport\x12e\n" +
 	"\x10ReturnCostReport\x12..innovation.funding.v1.ReturnCostReportRequest\x1a!.innovation.funding.v1.CostReport\x12p\n" +
 	"\x0fListAuditEvents\x12-.innovation.funding.v1.ListAuditEventsRequest\x1a..innovation.funding.v1.ListAuditEventsResponse\x12n\n" +
-	"\x12GetSubprojectStats\x120.innovation.funding.v1.GetSubprojectStatsRequest\x1a&.innovation.funding.v1.SubprojectStats2\xdf\x05\n" +
+	"\x12GetSubprojectStats\x120.innovation.funding.v1.GetSubprojectStatsRequest\x1a&.innovation.funding.v1.SubprojectStats2\xd4\x06\n" +
 	"\x10ProgrammeService\x12b\n" +
 	"\x0fCreateProgramme\x12-.innovation.funding.v1.CreateProgrammeRequest\x1a .innovation.funding.v1.Programme\x12\\\n" +
 	"\fGetProgramme\x12*.innovation.funding.v1.GetProgrammeRequest\x1a .innovation.funding.v1.Programme\x12m\n" +
@@ -3450,7 +3563,8 @@ const file_innovation_funding_v1_funding_proto_rawDesc = "" +
 	"\x0fListAllocations\x12-.innovation.funding.v1.ListAllocationsRequest\x1a..innovation.funding.v1.ListAllocationsResponse\x12]\n" +
 	"\fReserveFunds\x12*.innovation.funding.v1.ReserveFundsRequest\x1a!.innovation.funding.v1.Allocation\x12j\n" +
 	"\rRecordPayment\x12+.innovation.funding.v1.RecordPaymentRequest\x1a,.innovation.funding.v1.RecordPaymentResponse\x12]\n" +
-	"\fReleaseFunds\x12*.innovation.funding.v1.ReleaseFundsRequest\x1a!.innovation.funding.v1.AllocationBKZIgithub.com/innovationsmotorer/motor/proto/innovation/funding/v1;fundingv1b\x06proto3"
+	"\fReleaseFunds\x12*.innovation.funding.v1.ReleaseFundsRequest\x1a!.innovation.funding.v1.Allocation\x12s\n" +
+	"\x10ListLedgerEvents\x12..innovation.funding.v1.ListLedgerEventsRequest\x1a/.innovation.funding.v1.ListLedgerEventsResponseBKZIgithub.com/innovationsmotorer/motor/proto/innovation/funding/v1;fundingv1b\x06proto3"
 
 var (
 	file_innovation_funding_v1_funding_proto_rawDescOnce sync.Once
@@ -3465,7 +3579,7 @@ func file_innovation_funding_v1_funding_proto_rawDescGZIP() []byte {
 }
 
 var file_innovation_funding_v1_funding_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_innovation_funding_v1_funding_proto_msgTypes = make([]protoimpl.MessageInfo, 44)
+var file_innovation_funding_v1_funding_proto_msgTypes = make([]protoimpl.MessageInfo, 46)
 var file_innovation_funding_v1_funding_proto_goTypes = []any{
 	(SubprojectStatus)(0),             // 0: innovation.funding.v1.SubprojectStatus
 	(CostReportStatus)(0),             // 1: innovation.funding.v1.CostReportStatus
@@ -3514,43 +3628,45 @@ var file_innovation_funding_v1_funding_proto_goTypes = []any{
 	(*ListAuditEventsResponse)(nil),   // 44: innovation.funding.v1.ListAuditEventsResponse
 	(*SubprojectStats)(nil),           // 45: innovation.funding.v1.SubprojectStats
 	(*GetSubprojectStatsRequest)(nil), // 46: innovation.funding.v1.GetSubprojectStatsRequest
-	nil,                               // 47: innovation.funding.v1.SubprojectStats.SubprojectsByStatusEntry
-	(*timestamppb.Timestamp)(nil),     // 48: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil),     // 49: google.protobuf.FieldMask
-	(*v1.AuditEvent)(nil),             // 50: innovation.audit.v1.AuditEvent
+	(*ListLedgerEventsRequest)(nil),   // 47: innovation.funding.v1.ListLedgerEventsRequest
+	(*ListLedgerEventsResponse)(nil),  // 48: innovation.funding.v1.ListLedgerEventsResponse
+	nil,                               // 49: innovation.funding.v1.SubprojectStats.SubprojectsByStatusEntry
+	(*timestamppb.Timestamp)(nil),     // 50: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil),     // 51: google.protobuf.FieldMask
+	(*v1.AuditEvent)(nil),             // 52: innovation.audit.v1.AuditEvent
 }
 var file_innovation_funding_v1_funding_proto_depIdxs = []int32{
 	4,  // 0: innovation.funding.v1.Programme.balance:type_name -> innovation.funding.v1.Balance
-	48, // 1: innovation.funding.v1.Programme.create_time:type_name -> google.protobuf.Timestamp
-	48, // 2: innovation.funding.v1.Programme.update_time:type_name -> google.protobuf.Timestamp
-	48, // 3: innovation.funding.v1.Allocation.reserve_time:type_name -> google.protobuf.Timestamp
-	48, // 4: innovation.funding.v1.Allocation.release_time:type_name -> google.protobuf.Timestamp
-	48, // 5: innovation.funding.v1.Payment.create_time:type_name -> google.protobuf.Timestamp
+	50, // 1: innovation.funding.v1.Programme.create_time:type_name -> google.protobuf.Timestamp
+	50, // 2: innovation.funding.v1.Programme.update_time:type_name -> google.protobuf.Timestamp
+	50, // 3: innovation.funding.v1.Allocation.reserve_time:type_name -> google.protobuf.Timestamp
+	50, // 4: innovation.funding.v1.Allocation.release_time:type_name -> google.protobuf.Timestamp
+	50, // 5: innovation.funding.v1.Payment.create_time:type_name -> google.protobuf.Timestamp
 	2,  // 6: innovation.funding.v1.BudgetLine.category:type_name -> innovation.funding.v1.CostCategory
 	3,  // 7: innovation.funding.v1.Contribution.kind:type_name -> innovation.funding.v1.ContributionKind
 	0,  // 8: innovation.funding.v1.SubprojectStatusChange.from:type_name -> innovation.funding.v1.SubprojectStatus
 	0,  // 9: innovation.funding.v1.SubprojectStatusChange.to:type_name -> innovation.funding.v1.SubprojectStatus
-	48, // 10: innovation.funding.v1.SubprojectStatusChange.time:type_name -> google.protobuf.Timestamp
+	50, // 10: innovation.funding.v1.SubprojectStatusChange.time:type_name -> google.protobuf.Timestamp
 	8,  // 11: innovation.funding.v1.Subproject.partners:type_name -> innovation.funding.v1.SubprojectPartner
 	9,  // 12: innovation.funding.v1.Subproject.budget_lines:type_name -> innovation.funding.v1.BudgetLine
 	10, // 13: innovation.funding.v1.Subproject.contributions:type_name -> innovation.funding.v1.Contribution
 	0,  // 14: innovation.funding.v1.Subproject.status:type_name -> innovation.funding.v1.SubprojectStatus
 	11, // 15: innovation.funding.v1.Subproject.history:type_name -> innovation.funding.v1.SubprojectStatusChange
-	48, // 16: innovation.funding.v1.Subproject.create_time:type_name -> google.protobuf.Timestamp
-	48, // 17: innovation.funding.v1.Subproject.update_time:type_name -> google.protobuf.Timestamp
+	50, // 16: innovation.funding.v1.Subproject.create_time:type_name -> google.protobuf.Timestamp
+	50, // 17: innovation.funding.v1.Subproject.update_time:type_name -> google.protobuf.Timestamp
 	2,  // 18: innovation.funding.v1.CostReportLine.category:type_name -> innovation.funding.v1.CostCategory
 	1,  // 19: innovation.funding.v1.CostReportStatusChange.from:type_name -> innovation.funding.v1.CostReportStatus
 	1,  // 20: innovation.funding.v1.CostReportStatusChange.to:type_name -> innovation.funding.v1.CostReportStatus
-	48, // 21: innovation.funding.v1.CostReportStatusChange.time:type_name -> google.protobuf.Timestamp
+	50, // 21: innovation.funding.v1.CostReportStatusChange.time:type_name -> google.protobuf.Timestamp
 	13, // 22: innovation.funding.v1.CostReport.lines:type_name -> innovation.funding.v1.CostReportLine
 	1,  // 23: innovation.funding.v1.CostReport.status:type_name -> innovation.funding.v1.CostReportStatus
 	14, // 24: innovation.funding.v1.CostReport.history:type_name -> innovation.funding.v1.CostReportStatusChange
-	48, // 25: innovation.funding.v1.CostReport.create_time:type_name -> google.protobuf.Timestamp
-	48, // 26: innovation.funding.v1.CostReport.update_time:type_name -> google.protobuf.Timestamp
+	50, // 25: innovation.funding.v1.CostReport.create_time:type_name -> google.protobuf.Timestamp
+	50, // 26: innovation.funding.v1.CostReport.update_time:type_name -> google.protobuf.Timestamp
 	12, // 27: innovation.funding.v1.CreateSubprojectRequest.subproject:type_name -> innovation.funding.v1.Subproject
 	12, // 28: innovation.funding.v1.ListSubprojectsResponse.subprojects:type_name -> innovation.funding.v1.Subproject
 	12, // 29: innovation.funding.v1.UpdateSubprojectRequest.subproject:type_name -> innovation.funding.v1.Subproject
-	49, // 30: innovation.funding.v1.UpdateSubprojectRequest.update_mask:type_name -> google.protobuf.FieldMask
+	51, // 30: innovation.funding.v1.UpdateSubprojectRequest.update_mask:type_name -> google.protobuf.FieldMask
 	15, // 31: innovation.funding.v1.CreateCostReportRequest.cost_report:type_name -> innovation.funding.v1.CostReport
 	15, // 32: innovation.funding.v1.ListCostReportsResponse.cost_reports:type_name -> innovation.funding.v1.CostReport
 	5,  // 33: innovation.funding.v1.CreateProgrammeRequest.programme:type_name -> innovation.funding.v1.Programme
@@ -3558,61 +3674,64 @@ var file_innovation_funding_v1_funding_proto_depIdxs = []int32{
 	6,  // 35: innovation.funding.v1.ListAllocationsResponse.allocations:type_name -> innovation.funding.v1.Allocation
 	6,  // 36: innovation.funding.v1.RecordPaymentResponse.allocation:type_name -> innovation.funding.v1.Allocation
 	7,  // 37: innovation.funding.v1.RecordPaymentResponse.payment:type_name -> innovation.funding.v1.Payment
-	50, // 38: innovation.funding.v1.ListAuditEventsResponse.events:type_name -> innovation.audit.v1.AuditEvent
-	47, // 39: innovation.funding.v1.SubprojectStats.subprojects_by_status:type_name -> innovation.funding.v1.SubprojectStats.SubprojectsByStatusEntry
-	16, // 40: innovation.funding.v1.SubprojectService.CreateSubproject:input_type -> innovation.funding.v1.CreateSubprojectRequest
-	17, // 41: innovation.funding.v1.SubprojectService.GetSubproject:input_type -> innovation.funding.v1.GetSubprojectRequest
-	18, // 42: innovation.funding.v1.SubprojectService.ListSubprojects:input_type -> innovation.funding.v1.ListSubprojectsRequest
-	20, // 43: innovation.funding.v1.SubprojectService.UpdateSubproject:input_type -> innovation.funding.v1.UpdateSubprojectRequest
-	21, // 44: innovation.funding.v1.SubprojectService.SubmitSubproject:input_type -> innovation.funding.v1.SubmitSubprojectRequest
-	22, // 45: innovation.funding.v1.SubprojectService.ApproveSubproject:input_type -> innovation.funding.v1.ApproveSubprojectRequest
-	23, // 46: innovation.funding.v1.SubprojectService.RejectSubproject:input_type -> innovation.funding.v1.RejectSubprojectRequest
-	24, // 47: innovation.funding.v1.SubprojectService.WithdrawSubproject:input_type -> innovation.funding.v1.WithdrawSubprojectRequest
-	25, // 48: innovation.funding.v1.SubprojectService.CloseSubproject:input_type -> innovation.funding.v1.CloseSubprojectRequest
-	26, // 49: innovation.funding.v1.SubprojectService.CreateCostReport:input_type -> innovation.funding.v1.CreateCostReportRequest
-	27, // 50: innovation.funding.v1.SubprojectService.GetCostReport:input_type -> innovation.funding.v1.GetCostReportRequest
-	28, // 51: innovation.funding.v1.SubprojectService.ListCostReports:input_type -> innovation.funding.v1.ListCostReportsRequest
-	30, // 52: innovation.funding.v1.SubprojectService.SubmitCostReport:input_type -> innovation.funding.v1.SubmitCostReportRequest
-	31, // 53: innovation.funding.v1.SubprojectService.CertifyCostReport:input_type -> innovation.funding.v1.CertifyCostReportRequest
-	32, // 54: innovation.funding.v1.SubprojectService.ReturnCostReport:input_type -> innovation.funding.v1.ReturnCostReportRequest
-	43, // 55: innovation.funding.v1.SubprojectService.ListAuditEvents:input_type -> innovation.funding.v1.ListAuditEventsRequest
-	46, // 56: innovation.funding.v1.SubprojectService.GetSubprojectStats:input_type -> innovation.funding.v1.GetSubprojectStatsRequest
-	33, // 57: innovation.funding.v1.ProgrammeService.CreateProgramme:input_type -> innovation.funding.v1.CreateProgrammeRequest
-	34, // 58: innovation.funding.v1.ProgrammeService.GetProgramme:input_type -> innovation.funding.v1.GetProgrammeRequest
-	35, // 59: innovation.funding.v1.ProgrammeService.ListProgrammes:input_type -> innovation.funding.v1.ListProgrammesRequest
-	37, // 60: innovation.funding.v1.ProgrammeService.ListAllocations:input_type -> innovation.funding.v1.ListAllocationsRequest
-	39, // 61: innovation.funding.v1.ProgrammeService.ReserveFunds:input_type -> innovation.funding.v1.ReserveFundsRequest
-	40, // 62: innovation.funding.v1.ProgrammeService.RecordPayment:input_type -> innovation.funding.v1.RecordPaymentRequest
-	42, // 63: innovation.funding.v1.ProgrammeService.ReleaseFunds:input_type -> innovation.funding.v1.ReleaseFundsRequest
-	12, // 64: innovation.funding.v1.SubprojectService.CreateSubproject:output_type -> innovation.funding.v1.Subproject
-	12, // 65: innovation.funding.v1.SubprojectService.GetSubproject:output_type -> innovation.funding.v1.Subproject
-	19, // 66: innovation.funding.v1.SubprojectService.ListSubprojects:output_type -> innovation.funding.v1.ListSubprojectsResponse
-	12, // 67: innovation.funding.v1.SubprojectService.UpdateSubproject:output_type -> innovation.funding.v1.Subproject
-	12, // 68: innovation.funding.v1.SubprojectService.SubmitSubproject:output_type -> innovation.funding.v1.Subproject
-	12, // 69: innovation.funding.v1.SubprojectService.ApproveSubproject:output_type -> innovation.funding.v1.Subproject
-	12, // 70: innovation.funding.v1.SubprojectService.RejectSubproject:output_type -> innovation.funding.v1.Subproject
-	12, // 71: innovation.funding.v1.SubprojectService.WithdrawSubproject:output_type -> innovation.funding.v1.Subproject
-	12, // 72: innovation.funding.v1.SubprojectService.CloseSubproject:output_type -> innovation.funding.v1.Subproject
-	15, // 73: innovation.funding.v1.SubprojectService.CreateCostReport:output_type -> innovation.funding.v1.CostReport
-	15, // 74: innovation.funding.v1.SubprojectService.GetCostReport:output_type -> innovation.funding.v1.CostReport
-	29, // 75: innovation.funding.v1.SubprojectService.ListCostReports:output_type -> innovation.funding.v1.ListCostReportsResponse
-	15, // 76: innovation.funding.v1.SubprojectService.SubmitCostReport:output_type -> innovation.funding.v1.CostReport
-	15, // 77: innovation.funding.v1.SubprojectService.CertifyCostReport:output_type -> innovation.funding.v1.CostReport
-	15, // 78: innovation.funding.v1.SubprojectService.ReturnCostReport:output_type -> innovation.funding.v1.CostReport
-	44, // 79: innovation.funding.v1.SubprojectService.ListAuditEvents:output_type -> innovation.funding.v1.ListAuditEventsResponse
-	45, // 80: innovation.funding.v1.SubprojectService.GetSubprojectStats:output_type -> innovation.funding.v1.SubprojectStats
-	5,  // 81: innovation.funding.v1.ProgrammeService.CreateProgramme:output_type -> innovation.funding.v1.Programme
-	5,  // 82: innovation.funding.v1.ProgrammeService.GetProgramme:output_type -> innovation.funding.v1.Programme
-	36, // 83: innovation.funding.v1.ProgrammeService.ListProgrammes:output_type -> innovation.funding.v1.ListProgrammesResponse
-	38, // 84: innovation.funding.v1.ProgrammeService.ListAllocations:output_type -> innovation.funding.v1.ListAllocationsResponse
-	6,  // 85: innovation.funding.v1.ProgrammeService.ReserveFunds:output_type -> innovation.funding.v1.Allocation
-	41, // 86: innovation.funding.v1.ProgrammeService.RecordPayment:output_type -> innovation.funding.v1.RecordPaymentResponse
-	6,  // 87: innovation.funding.v1.ProgrammeService.ReleaseFunds:output_type -> innovation.funding.v1.Allocation
-	64, // [64:88] is the sub-list for method output_type
-	40, // [40:64] is the sub-list for method input_type
-	40, // [40:40] is the sub-list for extension type_name
-	40, // [40:40] is the sub-list for extension extendee
-	0,  // [0:40] is the sub-list for field type_name
+	52, // 38: innovation.funding.v1.ListAuditEventsResponse.events:type_name -> innovation.audit.v1.AuditEvent
+	49, // 39: innovation.funding.v1.SubprojectStats.subprojects_by_status:type_name -> innovation.funding.v1.SubprojectStats.SubprojectsByStatusEntry
+	52, // 40: innovation.funding.v1.ListLedgerEventsResponse.events:type_name -> innovation.audit.v1.AuditEvent
+	16, // 41: innovation.funding.v1.SubprojectService.CreateSubproject:input_type -> innovation.funding.v1.CreateSubprojectRequest
+	17, // 42: innovation.funding.v1.SubprojectService.GetSubproject:input_type -> innovation.funding.v1.GetSubprojectRequest
+	18, // 43: innovation.funding.v1.SubprojectService.ListSubprojects:input_type -> innovation.funding.v1.ListSubprojectsRequest
+	20, // 44: innovation.funding.v1.SubprojectService.UpdateSubproject:input_type -> innovation.funding.v1.UpdateSubprojectRequest
+	21, // 45: innovation.funding.v1.SubprojectService.SubmitSubproject:input_type -> innovation.funding.v1.SubmitSubprojectRequest
+	22, // 46: innovation.funding.v1.SubprojectService.ApproveSubproject:input_type -> innovation.funding.v1.ApproveSubprojectRequest
+	23, // 47: innovation.funding.v1.SubprojectService.RejectSubproject:input_type -> innovation.funding.v1.RejectSubprojectRequest
+	24, // 48: innovation.funding.v1.SubprojectService.WithdrawSubproject:input_type -> innovation.funding.v1.WithdrawSubprojectRequest
+	25, // 49: innovation.funding.v1.SubprojectService.CloseSubproject:input_type -> innovation.funding.v1.CloseSubprojectRequest
+	26, // 50: innovation.funding.v1.SubprojectService.CreateCostReport:input_type -> innovation.funding.v1.CreateCostReportRequest
+	27, // 51: innovation.funding.v1.SubprojectService.GetCostReport:input_type -> innovation.funding.v1.GetCostReportRequest
+	28, // 52: innovation.funding.v1.SubprojectService.ListCostReports:input_type -> innovation.funding.v1.ListCostReportsRequest
+	30, // 53: innovation.funding.v1.SubprojectService.SubmitCostReport:input_type -> innovation.funding.v1.SubmitCostReportRequest
+	31, // 54: innovation.funding.v1.SubprojectService.CertifyCostReport:input_type -> innovation.funding.v1.CertifyCostReportRequest
+	32, // 55: innovation.funding.v1.SubprojectService.ReturnCostReport:input_type -> innovation.funding.v1.ReturnCostReportRequest
+	43, // 56: innovation.funding.v1.SubprojectService.ListAuditEvents:input_type -> innovation.funding.v1.ListAuditEventsRequest
+	46, // 57: innovation.funding.v1.SubprojectService.GetSubprojectStats:input_type -> innovation.funding.v1.GetSubprojectStatsRequest
+	33, // 58: innovation.funding.v1.ProgrammeService.CreateProgramme:input_type -> innovation.funding.v1.CreateProgrammeRequest
+	34, // 59: innovation.funding.v1.ProgrammeService.GetProgramme:input_type -> innovation.funding.v1.GetProgrammeRequest
+	35, // 60: innovation.funding.v1.ProgrammeService.ListProgrammes:input_type -> innovation.funding.v1.ListProgrammesRequest
+	37, // 61: innovation.funding.v1.ProgrammeService.ListAllocations:input_type -> innovation.funding.v1.ListAllocationsRequest
+	39, // 62: innovation.funding.v1.ProgrammeService.ReserveFunds:input_type -> innovation.funding.v1.ReserveFundsRequest
+	40, // 63: innovation.funding.v1.ProgrammeService.RecordPayment:input_type -> innovation.funding.v1.RecordPaymentRequest
+	42, // 64: innovation.funding.v1.ProgrammeService.ReleaseFunds:input_type -> innovation.funding.v1.ReleaseFundsRequest
+	47, // 65: innovation.funding.v1.ProgrammeService.ListLedgerEvents:input_type -> innovation.funding.v1.ListLedgerEventsRequest
+	12, // 66: innovation.funding.v1.SubprojectService.CreateSubproject:output_type -> innovation.funding.v1.Subproject
+	12, // 67: innovation.funding.v1.SubprojectService.GetSubproject:output_type -> innovation.funding.v1.Subproject
+	19, // 68: innovation.funding.v1.SubprojectService.ListSubprojects:output_type -> innovation.funding.v1.ListSubprojectsResponse
+	12, // 69: innovation.funding.v1.SubprojectService.UpdateSubproject:output_type -> innovation.funding.v1.Subproject
+	12, // 70: innovation.funding.v1.SubprojectService.SubmitSubproject:output_type -> innovation.funding.v1.Subproject
+	12, // 71: innovation.funding.v1.SubprojectService.ApproveSubproject:output_type -> innovation.funding.v1.Subproject
+	12, // 72: innovation.funding.v1.SubprojectService.RejectSubproject:output_type -> innovation.funding.v1.Subproject
+	12, // 73: innovation.funding.v1.SubprojectService.WithdrawSubproject:output_type -> innovation.funding.v1.Subproject
+	12, // 74: innovation.funding.v1.SubprojectService.CloseSubproject:output_type -> innovation.funding.v1.Subproject
+	15, // 75: innovation.funding.v1.SubprojectService.CreateCostReport:output_type -> innovation.funding.v1.CostReport
+	15, // 76: innovation.funding.v1.SubprojectService.GetCostReport:output_type -> innovation.funding.v1.CostReport
+	29, // 77: innovation.funding.v1.SubprojectService.ListCostReports:output_type -> innovation.funding.v1.ListCostReportsResponse
+	15, // 78: innovation.funding.v1.SubprojectService.SubmitCostReport:output_type -> innovation.funding.v1.CostReport
+	15, // 79: innovation.funding.v1.SubprojectService.CertifyCostReport:output_type -> innovation.funding.v1.CostReport
+	15, // 80: innovation.funding.v1.SubprojectService.ReturnCostReport:output_type -> innovation.funding.v1.CostReport
+	44, // 81: innovation.funding.v1.SubprojectService.ListAuditEvents:output_type -> innovation.funding.v1.ListAuditEventsResponse
+	45, // 82: innovation.funding.v1.SubprojectService.GetSubprojectStats:output_type -> innovation.funding.v1.SubprojectStats
+	5,  // 83: innovation.funding.v1.ProgrammeService.CreateProgramme:output_type -> innovation.funding.v1.Programme
+	5,  // 84: innovation.funding.v1.ProgrammeService.GetProgramme:output_type -> innovation.funding.v1.Programme
+	36, // 85: innovation.funding.v1.ProgrammeService.ListProgrammes:output_type -> innovation.funding.v1.ListProgrammesResponse
+	38, // 86: innovation.funding.v1.ProgrammeService.ListAllocations:output_type -> innovation.funding.v1.ListAllocationsResponse
+	6,  // 87: innovation.funding.v1.ProgrammeService.ReserveFunds:output_type -> innovation.funding.v1.Allocation
+	41, // 88: innovation.funding.v1.ProgrammeService.RecordPayment:output_type -> innovation.funding.v1.RecordPaymentResponse
+	6,  // 89: innovation.funding.v1.ProgrammeService.ReleaseFunds:output_type -> innovation.funding.v1.Allocation
+	48, // 90: innovation.funding.v1.ProgrammeService.ListLedgerEvents:output_type -> innovation.funding.v1.ListLedgerEventsResponse
+	66, // [66:91] is the sub-list for method output_type
+	41, // [41:66] is the sub-list for method input_type
+	41, // [41:41] is the sub-list for extension type_name
+	41, // [41:41] is the sub-list for extension extendee
+	0,  // [0:41] is the sub-list for field type_name
 }
 
 func init() { file_innovation_funding_v1_funding_proto_init() }
@@ -3628,7 +3747,7 @@ func file_innovation_funding_v1_funding_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_innovation_funding_v1_funding_proto_rawDesc), len(file_innovation_funding_v1_funding_proto_rawDesc)),
 			NumEnums:      4,
-			NumMessages:   44,
+			NumMessages:   46,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

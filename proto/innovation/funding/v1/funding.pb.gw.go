@@ -1038,6 +1038,41 @@ func local_request_ProgrammeService_ListAllocations_0(ctx context.Context, marsh
 	return msg, metadata, err
 }
 
+var filter_ProgrammeService_ListLedgerEvents_0 = &utilities.DoubleArray{Encoding: map[string]int{}, Base: []int(nil), Check: []int(nil)}
+
+func request_ProgrammeService_ListLedgerEvents_0(ctx context.Context, marshaler runtime.Marshaler, client ProgrammeServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq ListLedgerEventsRequest
+		metadata runtime.ServerMetadata
+	)
+	if err := req.ParseForm(); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_ProgrammeService_ListLedgerEvents_0); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if req.Body != nil {
+		_, _ = io.Copy(io.Discard, req.Body)
+	}
+	msg, err := client.ListLedgerEvents(ctx, &protoReq, grpc.Header(&metadata.HeaderMD), grpc.Trailer(&metadata.TrailerMD))
+	return msg, metadata, err
+}
+
+func local_request_ProgrammeService_ListLedgerEvents_0(ctx context.Context, marshaler runtime.Marshaler, server ProgrammeServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq ListLedgerEventsRequest
+		metadata runtime.ServerMetadata
+	)
+	if err := req.ParseForm(); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_ProgrammeService_ListLedgerEvents_0); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	msg, err := server.ListLedgerEvents(ctx, &protoReq)
+	return msg, metadata, err
+}
+
 // RegisterSubprojectServiceHandlerServer registers the http handlers for service SubprojectService to "mux".
 // UnaryRPC     :call SubprojectServiceServer directly.
 // StreamingRPC :currently unsupported pending https://github.com/grpc/grpc-go/issues/906.
@@ -1473,6 +1508,26 @@ func RegisterProgrammeServiceHandlerServer(ctx context.Context, mux *runtime.Ser
 			return
 		}
 		forward_ProgrammeService_ListAllocations_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+	})
+	mux.Handle(http.MethodGet, pattern_ProgrammeService_ListLedgerEvents_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		var stream runtime.ServerTransportStream
+		ctx = grpc.NewContextWithServerTransportStream(ctx, &stream)
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/innovation.funding.v1.ProgrammeService/ListLedgerEvents", runtime.WithHTTPPathPattern("/v1/national/audit/funding"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := local_request_ProgrammeService_ListLedgerEvents_0(annotatedContext, inboundMarshaler, server, req, pathParams)
+		md.HeaderMD, md.TrailerMD = metadata.Join(md.HeaderMD, stream.Header()), metadata.Join(md.TrailerMD, stream.Trailer())
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_ProgrammeService_ListLedgerEvents_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
 
 	return nil
@@ -1950,19 +2005,38 @@ func RegisterProgrammeServiceHandlerClient(ctx context.Context, mux *runtime.Ser
 		}
 		forward_ProgrammeService_ListAllocations_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
+	mux.Handle(http.MethodGet, pattern_ProgrammeService_ListLedgerEvents_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/innovation.funding.v1.ProgrammeService/ListLedgerEvents", runtime.WithHTTPPathPattern("/v1/national/audit/funding"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := request_ProgrammeService_ListLedgerEvents_0(annotatedContext, inboundMarshaler, client, req, pathParams)
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_ProgrammeService_ListLedgerEvents_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+	})
 	return nil
 }
 
 var (
-	pattern_ProgrammeService_CreateProgramme_0 = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "programmes"}, ""))
-	pattern_ProgrammeService_GetProgramme_0    = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2}, []string{"v1", "programmes", "name"}, ""))
-	pattern_ProgrammeService_ListProgrammes_0  = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "programmes"}, ""))
-	pattern_ProgrammeService_ListAllocations_0 = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2, 2, 3}, []string{"v1", "programmes", "parent", "allocations"}, ""))
+	pattern_ProgrammeService_CreateProgramme_0  = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "programmes"}, ""))
+	pattern_ProgrammeService_GetProgramme_0     = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2}, []string{"v1", "programmes", "name"}, ""))
+	pattern_ProgrammeService_ListProgrammes_0   = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "programmes"}, ""))
+	pattern_ProgrammeService_ListAllocations_0  = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2, 2, 3}, []string{"v1", "programmes", "parent", "allocations"}, ""))
+	pattern_ProgrammeService_ListLedgerEvents_0 = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 2, 3}, []string{"v1", "national", "audit", "funding"}, ""))
 )
 
 var (
-	forward_ProgrammeService_CreateProgramme_0 = runtime.ForwardResponseMessage
-	forward_ProgrammeService_GetProgramme_0    = runtime.ForwardResponseMessage
-	forward_ProgrammeService_ListProgrammes_0  = runtime.ForwardResponseMessage
-	forward_ProgrammeService_ListAllocations_0 = runtime.ForwardResponseMessage
+	forward_ProgrammeService_CreateProgramme_0  = runtime.ForwardResponseMessage
+	forward_ProgrammeService_GetProgramme_0     = runtime.ForwardResponseMessage
+	forward_ProgrammeService_ListProgrammes_0   = runtime.ForwardResponseMessage
+	forward_ProgrammeService_ListAllocations_0  = runtime.ForwardResponseMessage
+	forward_ProgrammeService_ListLedgerEvents_0 = runtime.ForwardResponseMessage
 )

@@ -797,13 +797,14 @@ var SubprojectService_ServiceDesc = grpc.ServiceDesc{
 }
 
 const (
-	ProgrammeService_CreateProgramme_FullMethodName = "/innovation.funding.v1.ProgrammeService/CreateProgramme"
-	ProgrammeService_GetProgramme_FullMethodName    = "/innovation.funding.v1.ProgrammeService/GetProgramme"
-	ProgrammeService_ListProgrammes_FullMethodName  = "/innovation.funding.v1.ProgrammeService/ListProgrammes"
-	ProgrammeService_ListAllocations_FullMethodName = "/innovation.funding.v1.ProgrammeService/ListAllocations"
-	ProgrammeService_ReserveFunds_FullMethodName    = "/innovation.funding.v1.ProgrammeService/ReserveFunds"
-	ProgrammeService_RecordPayment_FullMethodName   = "/innovation.funding.v1.ProgrammeService/RecordPayment"
-	ProgrammeService_ReleaseFunds_FullMethodName    = "/innovation.funding.v1.ProgrammeService/ReleaseFunds"
+	ProgrammeService_CreateProgramme_FullMethodName  = "/innovation.funding.v1.ProgrammeService/CreateProgramme"
+	ProgrammeService_GetProgramme_FullMethodName     = "/innovation.funding.v1.ProgrammeService/GetProgramme"
+	ProgrammeService_ListProgrammes_FullMethodName   = "/innovation.funding.v1.ProgrammeService/ListProgrammes"
+	ProgrammeService_ListAllocations_FullMethodName  = "/innovation.funding.v1.ProgrammeService/ListAllocations"
+	ProgrammeService_ReserveFunds_FullMethodName     = "/innovation.funding.v1.ProgrammeService/ReserveFunds"
+	ProgrammeService_RecordPayment_FullMethodName    = "/innovation.funding.v1.ProgrammeService/RecordPayment"
+	ProgrammeService_ReleaseFunds_FullMethodName     = "/innovation.funding.v1.ProgrammeService/ReleaseFunds"
+	ProgrammeService_ListLedgerEvents_FullMethodName = "/innovation.funding.v1.ProgrammeService/ListLedgerEvents"
 )
 
 // ProgrammeServiceClient is the client API for ProgrammeService service.
@@ -832,6 +833,10 @@ type ProgrammeServiceClient interface {
 	// and closes the allocation, keyed by the subproject. Releasing a
 	// subproject that has no reservation closes it against later ones.
 	ReleaseFunds(ctx context.Context, in *ReleaseFundsRequest, opts ...grpc.CallOption) (*Allocation, error)
+	// ListLedgerEvents pages through the ledger's audit records, oldest
+	// first: every programme opened and every reservation, payment and
+	// release, with who asked for it. National coordinators only.
+	ListLedgerEvents(ctx context.Context, in *ListLedgerEventsRequest, opts ...grpc.CallOption) (*ListLedgerEventsResponse, error)
 }
 
 type programmeServiceClient struct {
@@ -912,6 +917,16 @@ func (c *programmeServiceClient) ReleaseFunds(ctx context.Context, in *ReleaseFu
 	return out, nil
 }
 
+func (c *programmeServiceClient) ListLedgerEvents(ctx context.Context, in *ListLedgerEventsRequest, opts ...grpc.CallOption) (*ListLedgerEventsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListLedgerEventsResponse)
+	err := c.cc.Invoke(ctx, ProgrammeService_ListLedgerEvents_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ProgrammeServiceServer is the server API for ProgrammeService service.
 // All implementations must embed UnimplementedProgrammeServiceServer
 // for forward compatibility.
@@ -938,6 +953,10 @@ type ProgrammeServiceServer interface {
 	// and closes the allocation, keyed by the subproject. Releasing a
 	// subproject that has no reservation closes it against later ones.
 	ReleaseFunds(context.Context, *ReleaseFundsRequest) (*Allocation, error)
+	// ListLedgerEvents pages through the ledger's audit records, oldest
+	// first: every programme opened and every reservation, payment and
+	// release, with who asked for it. National coordinators only.
+	ListLedgerEvents(context.Context, *ListLedgerEventsRequest) (*ListLedgerEventsResponse, error)
 	mustEmbedUnimplementedProgrammeServiceServer()
 }
 
@@ -968,6 +987,9 @@ func (UnimplementedProgrammeServiceServer) RecordPayment(context.Context, *Recor
 }
 func (UnimplementedProgrammeServiceServer) ReleaseFunds(context.Context, *ReleaseFundsRequest) (*Allocation, error) {
 	return nil, status.Error(codes.Unimplemented, "method ReleaseFunds not implemented")
+}
+func (UnimplementedProgrammeServiceServer) ListLedgerEvents(context.Context, *ListLedgerEventsRequest) (*ListLedgerEventsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListLedgerEvents not implemented")
 }
 func (UnimplementedProgrammeServiceServer) mustEmbedUnimplementedProgrammeServiceServer() {}
 func (UnimplementedProgrammeServiceServer) testEmbeddedByValue()                          {}
@@ -1116,6 +1138,24 @@ func _ProgrammeService_ReleaseFunds_Handler(srv interface{}, ctx context.Context
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ProgrammeService_ListLedgerEvents_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListLedgerEventsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ProgrammeServiceServer).ListLedgerEvents(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ProgrammeService_ListLedgerEvents_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ProgrammeServiceServer).ListLedgerEvents(ctx, req.(*ListLedgerEventsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // ProgrammeService_ServiceDesc is the grpc.ServiceDesc for ProgrammeService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -1150,6 +1190,10 @@ var ProgrammeService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ReleaseFunds",
 			Handler:    _ProgrammeService_ReleaseFunds_Handler,
+		},
+		{
+			MethodName: "ListLedgerEvents",
+			Handler:    _ProgrammeService_ListLedgerEvents_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
