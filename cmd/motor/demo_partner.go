@@ -120,7 +120,7 @@ func demoPartners(region string) []demoPartner {
 // halfway through never seeds twice. The demo offers are sent with no token
 // to forward to the needs service, so they are stored with matching pending
 // and matched when someone first reads them.
-func seedPartners(ctx context.Context, partners partnerv1.PartnerServiceServer, regions config.Served) error {
+func seedPartners(ctx context.Context, partners partnerv1.PartnerServiceServer, regions config.Served, devSigner *auth.Signer) error {
 	for _, region := range regions.IDs() {
 		probe := auth.NewContext(ctx, &auth.Identity{Subject: "motor-demo", Region: region, Roles: []auth.Role{auth.Service}})
 		existing, err := partners.ListPartners(probe, &partnerv1.ListPartnersRequest{Parent: "regions/" + region, PageSize: 1})
@@ -146,7 +146,17 @@ func seedPartners(ctx context.Context, partners partnerv1.PartnerServiceServer, 
 				}
 			}
 			if d.offer != nil {
-				user := auth.NewContext(ctx, &auth.Identity{Subject: fmt.Sprintf("demo-company-%s-%d", region, i+1), Region: region, Roles: []auth.Role{auth.Partner}, Partner: p.GetName()})
+				company := &auth.Identity{Subject: fmt.Sprintf("demo-company-%s-%d", region, i+1), Region: region, Roles: []auth.Role{auth.Partner}, Partner: p.GetName()}
+				if devSigner != nil {
+					// The offer is matched against the needs service at once,
+					// which takes the company user's token, as from a portal.
+					tok, err := devSigner.Sign(auth.Claims{Subject: company.Subject, Name: company.Subject, Region: region, Roles: company.Roles, Partner: company.Partner}, 5*time.Minute)
+					if err != nil {
+						return fmt.Errorf("sign the demo company user's token: %w", err)
+					}
+					company.Token = tok
+				}
+				user := auth.NewContext(ctx, company)
 				if _, err := partners.CreateOffer(user, &partnerv1.CreateOfferRequest{
 					Parent: "regions/" + region, Offer: d.offer, RequestId: fmt.Sprintf("demo-offer-%d", i+1),
 				}); err != nil {

@@ -6,10 +6,11 @@ import (
 )
 
 // TestServe_PartnerDemoContent: the all-in-one run seeds partners,
-// agreements and an offer per region; the demo offer, sent in-process with
-// no token to forward, is matched to the region's published needs over gRPC
-// when someone first reads it; a company user sees only their own offers;
-// a restart seeds nothing twice.
+// agreements and an offer per region; the demo offer is matched to the
+// region's published needs over gRPC when it is sent, with a dev token of
+// the demo company user, so it is stored matched (etag 1: no later read had
+// to match it); a company user sees only their own offers; a restart seeds
+// nothing twice.
 func TestServe_PartnerDemoContent(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
@@ -42,8 +43,8 @@ func TestServe_PartnerDemoContent(t *testing.T) {
 		offer := offers[0].(map[string]any)
 		code, got := call(t, "GET", p.url+"/v1/"+fmt.Sprint(offer["name"]), advisor, "")
 		matched, _ := got["matchedNeeds"].([]any)
-		if code != 200 || got["matchingPending"] == true || len(matched) == 0 {
-			t.Errorf("%s: demo offer after a read: %d %v, want it matched to a published need", region, code, got)
+		if code != 200 || got["matchingPending"] == true || len(matched) == 0 || got["etag"] != "1" {
+			t.Errorf("%s: demo offer: %d %v, want it stored matched to a published need", region, code, got)
 		}
 
 		owner := fmt.Sprint(offer["partner"])

@@ -261,7 +261,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		_ = tel.Shutdown(ctx)
 	}()
 
-	verifier, devMode, err := identity(ctx, c)
+	verifier, devSigner, err := identity(ctx, c)
+	devMode := devSigner != nil
 	if err != nil {
 		return err
 	}
@@ -309,7 +310,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			peers[p.Name] = auth.Peer{Regions: p.ServedRegions(), National: p.National}
 		}
 		srv := rpc.NewServer(rpc.ServerConfig{Logger: logger, Verifier: verifier, Telemetry: tel, TLS: mtls.server, Self: mtls.self, Peers: peers})
-		d := deps{store: st, regions: c.regions, logger: logger, tel: tel, conn: conns.get, regionConn: conns.regionConn, directory: conns.directory}
+		d := deps{store: st, regions: c.regions, logger: logger, tel: tel, conn: conns.get, regionConn: conns.regionConn, directory: conns.directory, devSigner: devSigner}
 		var seeds []func(context.Context) error
 		var names, healthNames []string
 		for _, svc := range running {
@@ -449,20 +450,21 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 }
 
 // identity returns the token verifier: the configured identity provider, or
-// in dev mode the key in the data folder (created on first start).
-func identity(ctx context.Context, c serveConfig) (*auth.Verifier, bool, error) {
+// in dev mode the key in the data folder (created on first start), whose
+// signer it returns too (nil with an identity provider).
+func identity(ctx context.Context, c serveConfig) (*auth.Verifier, *auth.Signer, error) {
 	if c.oidc.Issuer != "" {
 		v, err := auth.NewVerifier(ctx, c.oidc)
 		if err != nil {
-			return nil, false, fmt.Errorf("auth.NewVerifier: %w", err)
+			return nil, nil, fmt.Errorf("auth.NewVerifier: %w", err)
 		}
-		return v, false, nil
+		return v, nil, nil
 	}
 	signer, err := auth.LoadOrCreateDevKey(c.keyDir())
 	if err != nil {
-		return nil, false, fmt.Errorf("auth.LoadOrCreateDevKey: %w", err)
+		return nil, nil, fmt.Errorf("auth.LoadOrCreateDevKey: %w", err)
 	}
-	return signer.Verifier(), true, nil
+	return signer.Verifier(), signer, nil
 }
 
 // keyDir is where the dev signing key lives.

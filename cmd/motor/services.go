@@ -7,6 +7,7 @@ import (
 
 	"google.golang.org/grpc"
 
+	"github.com/innovationsmotorer/motor/internal/auth"
 	"github.com/innovationsmotorer/motor/internal/config"
 	"github.com/innovationsmotorer/motor/internal/store"
 	"github.com/innovationsmotorer/motor/internal/telemetry"
@@ -40,6 +41,9 @@ type deps struct {
 	regionConn func(name, region string) (*grpc.ClientConn, string, error)
 	// directory lists every region this deployment reaches, its own first.
 	directory func() []string
+	// devSigner signs dev-mode tokens (nil with an identity provider): demo
+	// content made in-process carries one where a service must forward it.
+	devSigner *auth.Signer
 }
 
 // service is one -target: how to put it on a gRPC server, its name in
@@ -110,7 +114,7 @@ func allServices() []service {
 					return nil, err
 				}
 				partnerv1.RegisterPartnerServiceServer(s, srv)
-				return func(ctx context.Context) error { return seedPartners(ctx, srv, d.regions) }, nil
+				return func(ctx context.Context) error { return seedPartners(ctx, srv, d.regions, d.devSigner) }, nil
 			},
 		},
 		{
