@@ -7,8 +7,29 @@ import (
 
 	"google.golang.org/protobuf/reflect/protoreflect"
 
+	"github.com/innovationsmotorer/motor/internal/auth"
+	"github.com/innovationsmotorer/motor/internal/config"
+	"github.com/innovationsmotorer/motor/internal/rpc/errs"
 	"github.com/innovationsmotorer/motor/internal/store"
 )
+
+// StatsRegion is what every Get…Stats checks before counting: name is
+// regions/{region}/{singleton} of a region this deployment serves, and the
+// caller may read its figures (the region's staff, national coordinators,
+// other deployments). It returns the region.
+func StatsRegion(ctx context.Context, d errs.Domain, served config.Served, name, singleton string) (string, error) {
+	region, err := ParseStatsName(name, singleton)
+	if err != nil {
+		return "", d.InvalidArgument("name", err)
+	}
+	if err := Served(d, served, region); err != nil {
+		return "", err
+	}
+	if _, err := auth.Require(ctx, region, auth.Advisor, auth.RegionAdmin, auth.Coordinator, auth.Service); err != nil {
+		return "", err
+	}
+	return region, nil
+}
 
 // ParseStatsName parses a region's figures, regions/{region}/{singleton}
 // (e.g. regions/uppsala/ideaStats), and returns the region.

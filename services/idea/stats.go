@@ -3,7 +3,6 @@ package idea
 import (
 	"context"
 
-	"github.com/innovationsmotorer/motor/internal/auth"
 	"github.com/innovationsmotorer/motor/internal/resource"
 	ideav1 "github.com/innovationsmotorer/motor/proto/innovation/idea/v1"
 )
@@ -11,14 +10,8 @@ import (
 // GetIdeaStats counts the region's ideas by stage on the index, without reading a
 // single record, so a dashboard costs the same however large the region.
 func (s *Server) GetIdeaStats(ctx context.Context, req *ideav1.GetIdeaStatsRequest) (*ideav1.IdeaStats, error) {
-	region, err := resource.ParseStatsName(req.GetName(), "ideaStats")
+	region, err := resource.StatsRegion(ctx, domain, s.regions, req.GetName(), "ideaStats")
 	if err != nil {
-		return nil, domain.InvalidArgument("name", err)
-	}
-	if err := s.servedRegion(region); err != nil {
-		return nil, err
-	}
-	if _, err := auth.Require(ctx, region, auth.Advisor, auth.RegionAdmin, auth.Coordinator, auth.Service); err != nil {
 		return nil, err
 	}
 	counts, err := resource.CountByEnum(ctx, s.store, ns(region), "stage", ideav1.Stage(0).Descriptor())

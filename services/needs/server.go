@@ -161,13 +161,7 @@ func decodeMessage(rec store.Record, m proto.Message) error {
 // servedRegion answers NOT_FOUND for a region this deployment does not serve,
 // before anything else is looked at.
 func (s *Server) servedRegion(region string) error {
-	if s.regions.Has(region) {
-		return nil
-	}
-	if !config.KnownRegion(region) {
-		return domain.NotFound("REGION_NOT_FOUND", "region %q does not exist (use one of Sweden's 21 region ids, e.g. vasterbotten)", region)
-	}
-	return domain.NotFound("REGION_NOT_SERVED", "region %q is not served by this deployment (it serves %s)", region, s.regions)
+	return resource.Served(domain, s.regions, region)
 }
 
 // CreateNeed records a need; it starts at NEED_STATUS_IDENTIFIED.

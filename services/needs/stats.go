@@ -3,7 +3,6 @@ package needs
 import (
 	"context"
 
-	"github.com/innovationsmotorer/motor/internal/auth"
 	"github.com/innovationsmotorer/motor/internal/resource"
 	needsv1 "github.com/innovationsmotorer/motor/proto/innovation/needs/v1"
 )
@@ -11,14 +10,8 @@ import (
 // GetNeedStats counts the region's needs by status on the index, without reading a
 // single record, so a dashboard costs the same however large the region.
 func (s *Server) GetNeedStats(ctx context.Context, req *needsv1.GetNeedStatsRequest) (*needsv1.NeedStats, error) {
-	region, err := resource.ParseStatsName(req.GetName(), "needStats")
+	region, err := resource.StatsRegion(ctx, domain, s.regions, req.GetName(), "needStats")
 	if err != nil {
-		return nil, domain.InvalidArgument("name", err)
-	}
-	if err := s.servedRegion(region); err != nil {
-		return nil, err
-	}
-	if _, err := auth.Require(ctx, region, auth.Advisor, auth.RegionAdmin, auth.Coordinator, auth.Service); err != nil {
 		return nil, err
 	}
 	counts, err := resource.CountByEnum(ctx, s.store, ns(region), "status_created", needsv1.NeedStatus(0).Descriptor())

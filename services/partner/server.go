@@ -24,6 +24,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/innovationsmotorer/motor/internal/config"
+	"github.com/innovationsmotorer/motor/internal/resource"
 	"github.com/innovationsmotorer/motor/internal/rpc/errs"
 	"github.com/innovationsmotorer/motor/internal/store"
 	needsv1 "github.com/innovationsmotorer/motor/proto/innovation/needs/v1"
@@ -110,13 +111,7 @@ func ns(region string) store.Namespace { return store.Namespace{Service: "partne
 // servedRegion answers NOT_FOUND for a region this deployment does not serve,
 // before anything else is looked at.
 func (s *Server) servedRegion(region string) error {
-	if s.regions.Has(region) {
-		return nil
-	}
-	if !config.KnownRegion(region) {
-		return domain.NotFound("REGION_NOT_FOUND", "region %q does not exist (use one of Sweden's 21 region ids, e.g. vasterbotten)", region)
-	}
-	return domain.NotFound("REGION_NOT_SERVED", "region %q is not served by this deployment (it serves %s)", region, s.regions)
+	return resource.Served(domain, s.regions, region)
 }
 
 func etagOf(version int64) string { return strconv.FormatInt(version, 10) }

@@ -3,7 +3,6 @@ package partner
 import (
 	"context"
 
-	"github.com/innovationsmotorer/motor/internal/auth"
 	"github.com/innovationsmotorer/motor/internal/resource"
 	partnerv1 "github.com/innovationsmotorer/motor/proto/innovation/partner/v1"
 )
@@ -11,14 +10,8 @@ import (
 // GetPartnerStats counts the region's partners by kind on the index, without reading a
 // single record, so a dashboard costs the same however large the region.
 func (s *Server) GetPartnerStats(ctx context.Context, req *partnerv1.GetPartnerStatsRequest) (*partnerv1.PartnerStats, error) {
-	region, err := resource.ParseStatsName(req.GetName(), "partnerStats")
+	region, err := resource.StatsRegion(ctx, domain, s.regions, req.GetName(), "partnerStats")
 	if err != nil {
-		return nil, domain.InvalidArgument("name", err)
-	}
-	if err := s.servedRegion(region); err != nil {
-		return nil, err
-	}
-	if _, err := auth.Require(ctx, region, auth.Advisor, auth.RegionAdmin, auth.Coordinator, auth.Service); err != nil {
 		return nil, err
 	}
 	counts, err := resource.CountByEnum(ctx, s.store, ns(region), "partner_kind", partnerv1.PartnerKind(0).Descriptor())
