@@ -62,6 +62,8 @@ type serveConfig struct {
 	peers         []config.Peer
 	// devKey is the folder of the dev signing key; empty means -data.
 	devKey string
+	// weights are the served regions' scorecard weights (config file).
+	weights map[string]config.RegionWeights
 }
 
 // serviceTargets are the services `-target` may name; "gateway" and "all"
@@ -150,7 +152,7 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 	}
 	c := serveConfig{httpAddr: *httpAddr, grpcAddr: *grpcAddr, data: *data, store: *storeURL, demo: *demo, upstream: *upstream, health: *healthAddr, drain: *drain, upstreams: map[string]string{},
 		name: *name, national: *national, tls: config.TLSFiles{CA: *tlsCA, Cert: *tlsCert, Key: *tlsKey},
-		insecurePeers: *insecurePeers, peers: dep.Peers, devKey: *devKey}
+		insecurePeers: *insecurePeers, peers: dep.Peers, devKey: *devKey, weights: dep.Weights}
 	for _, kv := range strings.Split(*upstreams, ",") {
 		if kv = strings.TrimSpace(kv); kv == "" {
 			continue
@@ -196,6 +198,11 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 		problems = append(problems, "-regions: "+err.Error())
 	}
 	c.regions = served
+	for _, region := range slices.Sorted(maps.Keys(c.weights)) {
+		if err == nil && !served.Has(region) {
+			problems = append(problems, fmt.Sprintf("weights.%s: this deployment does not serve %s (it serves %s)", region, region, served))
+		}
+	}
 	if c.store != "bbolt" && !strings.HasPrefix(c.store, "redis://") && !strings.HasPrefix(c.store, "rediss://") {
 		problems = append(problems, fmt.Sprintf("-store: %q is neither bbolt nor a redis:// URL", c.store))
 	}
@@ -310,7 +317,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			peers[p.Name] = auth.Peer{Regions: p.ServedRegions(), National: p.National}
 		}
 		srv := rpc.NewServer(rpc.ServerConfig{Logger: logger, Verifier: verifier, Telemetry: tel, TLS: mtls.server, Self: mtls.self, Peers: peers})
-		d := deps{store: st, regions: c.regions, logger: logger, tel: tel, conn: conns.get, regionConn: conns.regionConn, directory: conns.directory, devSigner: devSigner}
+		d := deps{store: st, regions: c.regions, logger: logger, tel: tel, conn: conns.get, regionConn: conns.regionConn, directory: conns.directory, devSigner: devSigner, weights: c.weights}
 		var seeds []func(context.Context) error
 		var names, healthNames []string
 		for _, svc := range running {

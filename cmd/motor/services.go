@@ -44,6 +44,38 @@ type deps struct {
 	// devSigner signs dev-mode tokens (nil with an identity provider): demo
 	// content made in-process carries one where a service must forward it.
 	devSigner *auth.Signer
+	// weights are the regions' scorecard weights from the config file.
+	weights map[string]config.RegionWeights
+}
+
+// ideaWeights and needWeights turn the config file's scorecard weights into
+// the services' (criteria not listed weigh 1; the file was checked).
+func ideaWeights(byRegion map[string]config.RegionWeights) map[string]idea.Weights {
+	out := map[string]idea.Weights{}
+	for region, rw := range byRegion {
+		if w := rw.Assessment; len(w) > 0 {
+			out[region] = idea.Weights{
+				PatientBenefit: config.Weight(w, "patientBenefit"), CareBenefit: config.Weight(w, "careBenefit"),
+				Feasibility: config.Weight(w, "feasibility"), Novelty: config.Weight(w, "novelty"),
+				MarketPotential: config.Weight(w, "marketPotential"), Risk: config.Weight(w, "risk"),
+			}
+		}
+	}
+	return out
+}
+
+func needWeights(byRegion map[string]config.RegionWeights) map[string]needs.Weights {
+	out := map[string]needs.Weights{}
+	for region, rw := range byRegion {
+		if w := rw.Screening; len(w) > 0 {
+			out[region] = needs.Weights{
+				ClinicalImpact: config.Weight(w, "clinicalImpact"), PatientsAffected: config.Weight(w, "patientsAffected"),
+				ProblemCost: config.Weight(w, "problemCost"), StrategicFit: config.Weight(w, "strategicFit"),
+				Feasibility: config.Weight(w, "feasibility"),
+			}
+		}
+	}
+	return out
 }
 
 // service is one -target: how to put it on a gRPC server, its name in
@@ -65,7 +97,7 @@ func allServices() []service {
 			healthName: ideav1.IdeaService_ServiceDesc.ServiceName,
 			register: func(s *grpc.Server, d deps) (func(context.Context) error, error) {
 				srv := idea.New(idea.Config{
-					Store: d.store, Regions: d.regions, Logger: d.logger,
+					Store: d.store, Regions: d.regions, Logger: d.logger, Weights: ideaWeights(d.weights),
 					// :spread reaches the target region's idea service: this
 					// process for the regions it serves, a peer over mTLS for
 					// the others.
@@ -91,7 +123,7 @@ func allServices() []service {
 				if err != nil {
 					return nil, fmt.Errorf("connect to the idea service: %w", err)
 				}
-				srv, err := needs.New(needs.Config{Store: d.store, Regions: d.regions, Logger: d.logger, Ideas: ideav1.NewIdeaServiceClient(conn)})
+				srv, err := needs.New(needs.Config{Store: d.store, Regions: d.regions, Logger: d.logger, Ideas: ideav1.NewIdeaServiceClient(conn), Weights: needWeights(d.weights)})
 				if err != nil {
 					return nil, err
 				}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math"
 	"net"
 	"os"
 	"path/filepath"
@@ -40,6 +41,36 @@ type Deployment struct {
 	// DevKey is a folder holding the dev signing key, so several local
 	// deployments accept each other's dev tokens.
 	DevKey string `json:"devKey"`
+	// Weights are regions' scorecard weights, by region id.
+	Weights map[string]RegionWeights `json:"weights"`
+}
+
+// RegionWeights are one region's weights of the idea assessment and the
+// need screening criteria (DESIGN §4), keyed by the criterion's JSON name
+// as in the API (patientBenefit, clinicalImpact, …). A criterion not
+// listed weighs 1, as every criterion does by default; only the ratios
+// matter.
+type RegionWeights struct {
+	Assessment map[string]float64 `json:"assessment"`
+	Screening  map[string]float64 `json:"screening"`
+}
+
+// Criteria of the two scorecards, in the API's JSON names.
+var (
+	AssessmentCriteria = []string{"patientBenefit", "careBenefit", "feasibility", "novelty", "marketPotential", "risk"}
+	ScreeningCriteria  = []string{"clinicalImpact", "patientsAffected", "problemCost", "strategicFit", "feasibility"}
+)
+
+// MaxWeight bounds a weight; only ratios matter, so it limits nothing a
+// region would want, and keeps weighted sums far from overflow.
+const MaxWeight = 1000
+
+// Weight returns the weight of criterion in w (1 when not listed).
+func Weight(w map[string]float64, criterion string) float64 {
+	if v, ok := w[criterion]; ok {
+		return v
+	}
+	return 1
 }
 
 // TLSFiles are PEM files: the CA that signs every deployment's certificate,
@@ -181,7 +212,7 @@ func members(problems *[]string, prefix string, raw json.RawMessage, known []str
 func parseDeployment(raw []byte, dir string) (Deployment, []string) {
 	var d Deployment
 	var problems []string
-	top := members(&problems, "", raw, []string{"name", "national", "regions", "targets", "http", "grpc", "data", "store", "tls", "insecurePeers", "peers", "devKey"})
+	top := members(&problems, "", raw, []string{"name", "national", "regions", "targets", "http", "grpc", "data", "store", "tls", "insecurePeers", "peers", "devKey", "weights"})
 	if top == nil {
 		return d, problems
 	}
@@ -203,6 +234,24 @@ func parseDeployment(raw []byte, dir string) (Deployment, []string) {
 				if v, ok := m[name]; ok {
 					field(&problems, "tls."+name, v, dst)
 				}
+			}
+		case "weights":
+			var byRegion map[string]json.RawMessage
+			if err := json.Unmarshal(top[k], &byRegion); err != nil {
+				problems = append(problems, fmt.Sprintf("weights: want a JSON object of regions: %v", err))
+				continue
+			}
+			d.Weights = map[string]RegionWeights{}
+			for _, region := range slices.Sorted(maps.Keys(byRegion)) {
+				prefix := "weights." + region + "."
+				m := members(&problems, prefix, byRegion[region], []string{"assessment", "screening"})
+				var w RegionWeights
+				for name, dst := range map[string]*map[string]float64{"assessment": &w.Assessment, "screening": &w.Screening} {
+					if v, ok := m[name]; ok {
+						*dst = weightMap(&problems, prefix+name, v)
+					}
+				}
+				d.Weights[region] = w
 			}
 		case "peers":
 			var list []json.RawMessage
@@ -301,11 +350,61 @@ func (d Deployment) check() []string {
 			}
 		}
 	}
+	for _, region := range slices.Sorted(maps.Keys(d.Weights)) {
+		if !KnownRegion(region) {
+			problems = append(problems, fmt.Sprintf("weights.%s: unknown region", region))
+		}
+		w := d.Weights[region]
+		problems = append(problems, checkWeights("weights."+region+".assessment", w.Assessment, AssessmentCriteria)...)
+		problems = append(problems, checkWeights("weights."+region+".screening", w.Screening, ScreeningCriteria)...)
+	}
 	if len(nationals) > 1 {
 		problems = append(problems, fmt.Sprintf("peers: %d national peers (%s), want at most one", len(nationals), strings.Join(nationals, ", ")))
 	}
 	if d.National && len(nationals) > 0 {
 		problems = append(problems, "peers: this deployment is the national one, so no peer may be national")
+	}
+	return problems
+}
+
+// weightMap decodes criterion → weight, naming each weight that is not a
+// number.
+func weightMap(problems *[]string, name string, raw json.RawMessage) map[string]float64 {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &m); err != nil {
+		*problems = append(*problems, fmt.Sprintf("%s: want a JSON object of criterion to weight: %v", name, err))
+		return nil
+	}
+	out := map[string]float64{}
+	for _, c := range slices.Sorted(maps.Keys(m)) {
+		var v float64
+		if err := json.Unmarshal(m[c], &v); err != nil {
+			*problems = append(*problems, fmt.Sprintf("%s.%s: want a number, got JSON %s", name, c, m[c]))
+			continue
+		}
+		out[c] = v
+	}
+	return out
+}
+
+// checkWeights: every criterion is one of the scorecard's, every weight is
+// from 0 to MaxWeight, and not all of them are 0 (a mean of nothing).
+func checkWeights(name string, w map[string]float64, criteria []string) []string {
+	var problems []string
+	sum := 0.0
+	for _, c := range criteria {
+		sum += Weight(w, c)
+	}
+	for _, c := range slices.Sorted(maps.Keys(w)) {
+		switch v := w[c]; {
+		case !slices.Contains(criteria, c):
+			problems = append(problems, fmt.Sprintf("%s.%s: not a criterion (want one of %s)", name, c, strings.Join(criteria, ", ")))
+		case math.IsNaN(v) || v < 0 || v > MaxWeight:
+			problems = append(problems, fmt.Sprintf("%s.%s: %v is not a weight from 0 to %d", name, c, v, MaxWeight))
+		}
+	}
+	if sum == 0 {
+		problems = append(problems, name+": every weight is 0; at least one must be above 0")
 	}
 	return problems
 }

@@ -40,7 +40,8 @@ func TestLoadDeployment_Valid(t *testing.T) {
 			{"name": "national", "address": "127.0.0.1:9090", "national": true},
 			{"name": "vasterbotten", "address": "127.0.0.1:9092", "services": {"needs": "127.0.0.1:9093"}}
 		],
-		"devKey": "devkey"
+		"devKey": "devkey",
+		"weights": {"uppsala": {"assessment": {"patientBenefit": 3, "risk": 0}, "screening": {"clinicalImpact": 2.5}}}
 	}`)
 	d, err := LoadDeployment(path)
 	if err != nil {
@@ -56,6 +57,10 @@ func TestLoadDeployment_Valid(t *testing.T) {
 			{Name: "vasterbotten", Address: "127.0.0.1:9092", Services: map[string]string{"needs": "127.0.0.1:9093"}},
 		},
 		DevKey: filepath.Join(dir, "devkey"),
+		Weights: map[string]RegionWeights{"uppsala": {
+			Assessment: map[string]float64{"patientBenefit": 3, "risk": 0},
+			Screening:  map[string]float64{"clinicalImpact": 2.5},
+		}},
 	}
 	if diff := cmp.Diff(want, d); diff != "" {
 		t.Errorf("LoadDeployment (-want +got):\n%s", diff)
@@ -103,6 +108,12 @@ func TestLoadDeployment_Problems(t *testing.T) {
 				`peers[3].name: "a" is listed twice`, `peers[3].regions[0]: unknown region "narnia"`,
 				"peers[4].regions: the national deployment serves no region", "2 national peers (national, riks)",
 				"peers[6].services.ideas: not a service", `peers[6].services.needs: "h" is not host:port`}},
+		{"bad weights", `{"name":"uppsala","weights":{
+				"narnia":{},
+				"uppsala":{"assessment":{"patientBenefit":-1,"charm":2},"screening":{"clinicalImpact":0,"patientsAffected":0,"problemCost":0,"strategicFit":0,"feasibility":0},"colour":1},
+				"skane":{"assessment":{"novelty":"high"}}}}`,
+			[]string{"weights.narnia: unknown region", "weights.uppsala.assessment.patientBenefit: -1 is not a weight", "weights.uppsala.assessment.charm: not a criterion",
+				"weights.uppsala.screening: every weight is 0", "weights.uppsala.colour: unknown field", `weights.skane.assessment.novelty: want a number, got JSON "high"`}},
 		{"national with a national peer", `{"name":"national","national":true,"peers":[{"name":"riks","address":"h:1","national":true}]}`,
 			[]string{"this deployment is the national one"}},
 	} {
