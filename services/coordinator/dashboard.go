@@ -11,6 +11,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/innovationsmotorer/motor/internal/auth"
@@ -230,8 +231,11 @@ func (s *Server) countPartners(ctx context.Context, region string, f *coordinato
 }
 
 // remember keeps f as the region's last good figures: one commit per
-// region, with its audit event. Concurrent dashboards race on the same key;
-// the loser re-reads and keeps whichever figures are newer.
+// region. The commit carries an audit event only when the figures changed:
+// a dashboard left open refreshes every region's figures all day, and an
+// event per refresh would grow the national log (in Redis, in memory)
+// without recording anything new. Concurrent dashboards race on the same
+// key; the loser re-reads and keeps whichever figures are newer.
 func (s *Server) remember(ctx context.Context, who *auth.Identity, f *coordinatorv1.RegionFigures) error {
 	value, err := protojson.Marshal(f)
 	if err != nil {
@@ -240,25 +244,30 @@ func (s *Server) remember(ctx context.Context, who *auth.Identity, f *coordinato
 	key := figuresKey(f.GetRegion())
 	for attempt := 0; attempt < 5; attempt++ {
 		var version int64
+		changed := true
 		rec, err := s.store.Get(ctx, nationalNS(), key)
 		switch {
 		case err == nil:
 			version = rec.Version
 			var prev coordinatorv1.RegionFigures
-			if protojson.Unmarshal(rec.Value, &prev) == nil && prev.GetFiguresTime().AsTime().After(f.GetFiguresTime().AsTime()) {
-				return nil // a later dashboard kept fresher figures
+			if protojson.Unmarshal(rec.Value, &prev) == nil {
+				if prev.GetFiguresTime().AsTime().After(f.GetFiguresTime().AsTime()) {
+					return nil // a later dashboard kept fresher figures
+				}
+				changed = !sameFigures(&prev, f)
 			}
 		case errors.Is(err, store.ErrNotFound):
 		default:
 			return fmt.Errorf("store.Get %s: %w", key, err)
 		}
-		_, err = s.store.Commit(ctx, nationalNS(), store.Write{
-			Puts: []store.Put{{Key: key, Value: value, Version: version}},
-			Events: []store.Event{{
+		w := store.Write{Puts: []store.Put{{Key: key, Value: value, Version: version}}}
+		if changed {
+			w.Events = []store.Event{{
 				Time: f.GetFiguresTime().AsTime(), Actor: who.Subject, Action: "RecordRegionFigures", Key: key,
 				EtagBefore: etagOf(version), EtagAfter: strconv.FormatInt(version+1, 10),
-			}},
-		})
+			}}
+		}
+		_, err = s.store.Commit(ctx, nationalNS(), w)
 		if errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrExists) {
 			continue
 		}
@@ -269,6 +278,13 @@ func (s *Server) remember(ctx context.Context, who *auth.Identity, f *coordinato
 	}
 	// Other dashboards kept figures of the same moment; nothing is lost.
 	return nil
+}
+
+// sameFigures compares two regions' figures but for when they were taken.
+func sameFigures(a, b *coordinatorv1.RegionFigures) bool {
+	a, b = proto.CloneOf(a), proto.CloneOf(b)
+	a.FiguresTime, b.FiguresTime = nil, nil
+	return proto.Equal(a, b)
 }
 
 func etagOf(version int64) string {

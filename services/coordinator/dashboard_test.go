@@ -186,6 +186,29 @@ func TestDashboard_FiguresOfEveryRegion(t *testing.T) {
 		if diff := cmp.Diff([]string{"figures/" + up, "figures/" + vb}, kept); diff != "" {
 			t.Errorf("audited figures (-want +got):\n%s", diff)
 		}
+		// A refresh with nothing changed keeps the newer time of the
+		// figures but adds no audit event; a change adds one.
+		e.dashboard(t, e.coordinator(t).Ctx(t))
+		if _, err := ideav1.NewIdeaServiceClient(e.Conn).CreateIdea(e.As(t, auth.Advisor, vb).Ctx(t), &ideav1.CreateIdeaRequest{
+			Parent: "regions/" + vb, Idea: &ideav1.Idea{Title: "Ännu en idé", Problem: "Något mer.", Origin: ideav1.Origin_ORIGIN_STAFF},
+		}); err != nil {
+			t.Fatal(err)
+		}
+		e.dashboard(t, e.coordinator(t).Ctx(t))
+		after, err := e.Store.Events(t.Context(), store.Namespace{Service: "coordinator", Region: auth.NationalRegion}, 0, 100)
+		if err != nil {
+			t.Fatalf("store.Events: %v", err)
+		}
+		var recorded []string
+		for _, ev := range after {
+			if ev.Action == "RecordRegionFigures" {
+				recorded = append(recorded, ev.Key)
+			}
+		}
+		slices.Sort(recorded)
+		if diff := cmp.Diff([]string{"figures/" + up, "figures/" + vb, "figures/" + vb}, recorded); diff != "" {
+			t.Errorf("figures audited after an unchanged refresh and a change in %s (-want +got):\n%s", vb, diff)
+		}
 
 		// The same over REST, as the coordinator's dashboard reads it.
 		code, body := restCall(t, e, e.coordinator(t), "GET", "/v1/national/dashboard")
