@@ -2,15 +2,23 @@ package coordinator_test
 
 import (
 	"context"
+	"net/http"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"go.opentelemetry.io/otel/metric/noop"
+	"go.opentelemetry.io/otel/propagation"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/protobuf/testing/protocmp"
 
 	"github.com/innovationsmotorer/motor/internal/auth"
 	"github.com/innovationsmotorer/motor/internal/store"
+	"github.com/innovationsmotorer/motor/internal/telemetry"
+	"github.com/innovationsmotorer/motor/internal/testenv/stack"
 	coordinatorv1 "github.com/innovationsmotorer/motor/proto/innovation/coordinator/v1"
 	fundingv1 "github.com/innovationsmotorer/motor/proto/innovation/funding/v1"
 	ideav1 "github.com/innovationsmotorer/motor/proto/innovation/idea/v1"
@@ -330,4 +338,39 @@ func TestDashboard_NeverAnswered(t *testing.T) {
 			t.Errorf("deployment %q, want test-%s", got.GetDeployment(), vb)
 		}
 	})
+}
+
+// TestDashboard_OneTrace: the dashboard request and every region's answer
+// are one trace, so an engineer sees in one place which region was slow.
+func TestDashboard_OneTrace(t *testing.T) {
+	spans := tracetest.NewSpanRecorder()
+	tel := &telemetry.Telemetry{
+		TracerProvider: sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(spans)),
+		MeterProvider:  noop.NewMeterProvider(),
+		Propagator:     propagation.TraceContext{},
+		Metrics:        http.NotFoundHandler(),
+	}
+	e := newEnv(t, stack.Backends()[0], func(o *envOptions) { o.tel = tel })
+	seed(t, e)
+
+	ctx, portal := tel.TracerProvider.Tracer("portal").Start(e.coordinator(t).Ctx(t), "open dashboard")
+	e.dashboard(t, ctx)
+	portal.End()
+
+	served := map[string]int{}
+	for _, s := range spans.Ended() {
+		if s.SpanContext().TraceID() == portal.SpanContext().TraceID() && s.SpanKind() == trace.SpanKindServer {
+			served[s.Name()]++
+		}
+	}
+	want := map[string]int{
+		"innovation.coordinator.v1.CoordinatorService/GetDashboard":  1,
+		"innovation.idea.v1.IdeaService/GetIdeaStats":                2,
+		"innovation.needs.v1.NeedsService/GetNeedStats":              2,
+		"innovation.funding.v1.SubprojectService/GetSubprojectStats": 2,
+		"innovation.partner.v1.PartnerService/GetPartnerStats":       2,
+	}
+	if diff := cmp.Diff(want, served); diff != "" {
+		t.Errorf("server spans in the dashboard's trace, by method (-want +got):\n%s", diff)
+	}
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/innovationsmotorer/motor/internal/auth"
 	"github.com/innovationsmotorer/motor/internal/config"
 	"github.com/innovationsmotorer/motor/internal/rpc"
+	"github.com/innovationsmotorer/motor/internal/telemetry"
 	"github.com/innovationsmotorer/motor/internal/testenv/stack"
 	coordinatorv1 "github.com/innovationsmotorer/motor/proto/innovation/coordinator/v1"
 	fundingv1 "github.com/innovationsmotorer/motor/proto/innovation/funding/v1"
@@ -62,6 +63,7 @@ type env struct {
 
 type envOptions struct {
 	regionTimeout time.Duration
+	tel           *telemetry.Telemetry // nil: the stack's own
 }
 
 func newEnv(t testing.TB, b stack.Backend, opts ...func(*envOptions)) *env {
@@ -77,7 +79,7 @@ func newEnv(t testing.TB, b stack.Backend, opts ...func(*envOptions)) *env {
 	st := b.Open(t)
 	self := &lateConn{}
 	e := &env{override: map[string]*grpc.ClientConn{}}
-	e.Env = stack.Start(t, st, func(s *grpc.Server) {
+	register := func(s *grpc.Server) {
 		ideav1.RegisterIdeaServiceServer(s, idea.New(idea.Config{Store: st, Regions: served}))
 		ns, err := needs.New(needs.Config{Store: st, Regions: served, Ideas: ideav1.NewIdeaServiceClient(self)})
 		if err != nil {
@@ -99,7 +101,12 @@ func newEnv(t testing.TB, b stack.Backend, opts ...func(*envOptions)) *env {
 			Conn:          e.conn,
 			RegionTimeout: o.regionTimeout,
 		}))
-	})
+	}
+	if o.tel != nil {
+		e.Env = stack.StartWith(t, st, o.tel, register)
+	} else {
+		e.Env = stack.Start(t, st, register)
+	}
 	self.p.Store(e.Conn)
 	e.client = coordinatorv1.NewCoordinatorServiceClient(e.Conn)
 	return e

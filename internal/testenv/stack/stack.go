@@ -74,11 +74,18 @@ type Env struct {
 // gateway in front of them. Everything stops in t.Cleanup.
 func Start(t testing.TB, st store.Store, register func(s *grpc.Server)) *Env {
 	t.Helper()
-	signer, err := auth.GenerateDevKey()
+	tel, err := telemetry.Setup(t.Context(), telemetry.Options{Service: "motor-test", Region: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	tel, err := telemetry.Setup(t.Context(), telemetry.Options{Service: "motor-test", Region: "test"})
+	return StartWith(t, st, tel, register)
+}
+
+// StartWith is Start with the telemetry the server, its connection and the
+// gateway use: a test that records spans passes its own.
+func StartWith(t testing.TB, st store.Store, tel *telemetry.Telemetry, register func(s *grpc.Server)) *Env {
+	t.Helper()
+	signer, err := auth.GenerateDevKey()
 	if err != nil {
 		t.Fatal(err)
 	}
