@@ -1,6 +1,7 @@
 // Command motor is the one binary of Motor: `motor serve` runs any set of the
 // services, the gateway and the national parts; `motor token` prints a
-// dev-mode token; `motor certs` makes dev mTLS certificates.
+// dev-mode token; `motor certs` makes dev mTLS certificates; `motor compact`
+// rewrites the embedded store's file.
 package main
 
 import (
@@ -40,6 +41,7 @@ commands:
   serve   run services and the gateway (default: everything, embedded store, demo data)
   token   print a dev-mode bearer token: motor token -role advisor -region vasterbotten
   certs   make a dev CA and mTLS certificates: motor certs -out certs -regions uppsala,national
+  compact rewrite the embedded store's file without the bytes of erased data (motor serve stopped)
 
 Run "motor <command> -h" for the flags of a command.
 `
@@ -55,6 +57,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return token(args[1:], stdout, stderr)
 	case "certs":
 		return certs(args[1:], stdout, stderr)
+	case "compact":
+		return compact(args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		_, err := io.WriteString(stdout, usage)
 		return err

@@ -152,3 +152,14 @@ type Store interface {
 	// Close releases the backend.
 	Close() error
 }
+
+// Scrubber is a backend whose files keep the bytes of overwritten and
+// deleted values until it rewrites them (Redis: the append-only file and
+// the RDB snapshot). Scrub has the backend rewrite its files from the data
+// as it stands now, so an erasure (DESIGN §5) reaches the disk and not only
+// what the store answers. It may return before the rewrite ends. The
+// embedded store cannot rewrite its file while it is open; `motor compact`
+// does that offline.
+type Scrubber interface {
+	Scrub(ctx context.Context) error
+}

@@ -2,6 +2,7 @@ package idea
 
 import (
 	"context"
+	"time"
 
 	"github.com/innovationsmotorer/motor/internal/auth"
 	"github.com/innovationsmotorer/motor/internal/store"
@@ -67,7 +68,27 @@ func (s *Server) EraseSubmitter(ctx context.Context, req *ideav1.EraseSubmitterR
 			s.logger.WarnContext(ctx, "second audit redaction after erasure failed", "idea", name.String(), "error", err)
 		}
 	}
+	s.scrub(ctx, name)
 	return redact(who, name.Region, "", r.idea), nil
+}
+
+// scrub has a backend that keeps old values in its files (Redis's AOF and
+// snapshot) rewrite them, so the erased data leaves the disk too. The
+// rewrite runs on its own: the person's answer does not wait for it, and a
+// failure is logged for the engineer on call, since the data model is
+// already clean.
+func (s *Server) scrub(ctx context.Context, name ideaName) {
+	sc, ok := s.store.(store.Scrubber)
+	if !ok {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Minute)
+	go func() {
+		defer cancel()
+		if err := sc.Scrub(ctx); err != nil {
+			s.logger.ErrorContext(ctx, "erased data may remain in the store's files until they are rewritten", "idea", name.String(), "error", err)
+		}
+	}()
 }
 
 // erase removes every trace of owner from r.

@@ -3,7 +3,10 @@ package idea_test
 import (
 	"bytes"
 	"context"
+	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -193,5 +196,87 @@ func TestEraseSubmitter_NoByteLeft(t *testing.T) {
 				t.Error("raw scan did not find the advisor's subject in the audit log: it would miss the submitter's too")
 			}
 		})
+	}
+}
+
+// TestEraseSubmitter_LeavesRedisFiles: Redis keeps every write in its
+// append-only file until the file is rewritten, so an erasure has the
+// server rewrite it; afterwards no file in Redis's folder holds the
+// submitter's data, while the idea is still there.
+func TestEraseSubmitter_LeavesRedisFiles(t *testing.T) {
+	r := testenv.StartRedis(t)
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	st, err := redisstore.Open(ctx, r.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	served, _ := config.ParseServed("vasterbotten")
+	env := stack.Start(t, st, func(s *grpc.Server) {
+		ideav1.RegisterIdeaServiceServer(s, idea.New(idea.Config{Store: st, Regions: served}))
+	})
+	client := ideav1.NewIdeaServiceClient(env.Conn)
+	greta := stack.Caller{Token: env.Token(t, auth.Claims{Subject: "patient-7f3a9c", Name: "Greta Lindqvist", Region: "vasterbotten", Roles: []auth.Role{auth.Submitter}})}
+	created, err := client.CreateIdea(greta.Ctx(t), &ideav1.CreateIdeaRequest{Parent: "regions/vasterbotten", Idea: sampleIdea()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := func() []byte {
+		t.Helper()
+		var all []byte
+		paths, _ := filepath.Glob(filepath.Join(r.Dir, "appendonlydir", "*"))
+		for _, p := range paths {
+			b, err := os.ReadFile(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			all = append(all, b...)
+		}
+		return all
+	}
+	rdb := redis.NewClient(&redis.Options{Addr: r.Addr})
+	defer rdb.Close()
+	rewrites := func() (done int, running bool) {
+		info := rdb.Info(t.Context(), "persistence").Val()
+		for _, line := range strings.Split(info, "\r\n") {
+			if v, ok := strings.CutPrefix(line, "aof_rewrites:"); ok {
+				done, _ = strconv.Atoi(v)
+			}
+			running = running || line == "aof_rewrite_in_progress:1" || line == "aof_rewrite_scheduled:1"
+		}
+		return done, running
+	}
+	// Uncompressed snapshots, so the scan below reads every string as it is.
+	if err := rdb.ConfigSet(t.Context(), "rdbcompression", "no").Err(); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := rewrites()
+	if !bytes.Contains(files(), []byte("Greta")) {
+		t.Fatal("the append-only file does not hold the submitter's name before erasure: the scan is broken")
+	}
+
+	if _, err := client.EraseSubmitter(greta.Ctx(t), &ideav1.EraseSubmitterRequest{Name: created.GetName()}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		done, running := rewrites()
+		if done > before && !running {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no append-only file rewrite after the erasure (%d rewrites, running %v)", done, running)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	all := files()
+	for _, n := range []string{"Greta", "Lindqvist", "greta@example.se", "070-123 45 67", "patient-7f3a9c"} {
+		if bytes.Contains(all, []byte(n)) {
+			t.Errorf("Redis's files still hold %q after the erasure", n)
+		}
+	}
+	if !bytes.Contains(all, []byte(sampleIdea().GetTitle())) {
+		t.Error("Redis's files lost the idea itself")
 	}
 }

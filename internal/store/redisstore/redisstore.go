@@ -174,7 +174,10 @@ type Store struct {
 	closeOnce   sync.Once
 }
 
-var _ store.Store = (*Store)(nil)
+var (
+	_ store.Store    = (*Store)(nil)
+	_ store.Scrubber = (*Store)(nil)
+)
 
 // Open connects to url ("redis://host:port[/db]"; go-redis URL options such
 // as pool_size or dial_timeout are honoured), instruments the client with
@@ -477,6 +480,45 @@ func (s *Store) Count(ctx context.Context, ns store.Namespace, index, termPrefix
 		return 0, mapErr("redisstore.Count", err)
 	}
 	return n, nil
+}
+
+// Scrub asks the server to rewrite its append-only file (BGREWRITEAOF)
+// and, when it keeps RDB snapshots, to take a new one, so values erased
+// before the call leave its files. A rewrite already running may have
+// started before the erasure, so Scrub waits for it to end and asks again.
+// Where CONFIG is not allowed (some managed services), it rewrites the AOF
+// and leaves snapshots to the service's own schedule.
+func (s *Store) Scrub(ctx context.Context) error {
+	aof, rdb := true, false
+	if cfg, err := s.rdb.ConfigGet(ctx, "appendonly").Result(); err == nil {
+		aof = cfg["appendonly"] == "yes"
+	}
+	if cfg, err := s.rdb.ConfigGet(ctx, "save").Result(); err == nil {
+		rdb = cfg["save"] != ""
+	}
+	for aof {
+		err := s.rdb.BgRewriteAOF(ctx).Err()
+		if err == nil {
+			break
+		}
+		if !strings.Contains(err.Error(), "already in progress") {
+			return mapErr("redisstore.Scrub", err)
+		}
+		t := time.NewTimer(200 * time.Millisecond)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("redisstore.Scrub: %w", ctx.Err())
+		case <-t.C:
+		}
+	}
+	if rdb {
+		// SCHEDULE: run after the AOF rewrite instead of failing next to it.
+		if err := s.rdb.Do(ctx, "BGSAVE", "SCHEDULE").Err(); err != nil {
+			return mapErr("redisstore.Scrub", err)
+		}
+	}
+	return nil
 }
 
 // Events returns events with Seq > after, oldest first. limit ≤ 0 means 50.
