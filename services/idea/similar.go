@@ -3,7 +3,6 @@ package idea
 import (
 	"context"
 	"fmt"
-	"slices"
 	"strings"
 	"sync"
 	"unicode/utf8"
@@ -21,89 +20,32 @@ const (
 	similarResults      = 10
 )
 
-// simDoc is what the index keeps of one idea: enough to answer without
-// reading the store.
-type simDoc struct {
-	name  string
-	grams int
-	alive bool
-	idea  *ideav1.Idea // name, title, stage, care area, create time
-}
-
-// simIndex is an inverted trigram index of one region's ideas, kept in
-// memory and brought up to date from the audit log before every query, so
-// it also sees ideas written by other replicas sharing the store. A changed
-// idea gets a new slot; the old one is marked dead, which keeps postings
-// append-only.
+// simIndex is the trigram index of one region's ideas, kept in memory and
+// brought up to date from the audit log before every query, so it also sees
+// ideas written by other replicas sharing the store. Beside the index it
+// keeps what an answer shows of each idea, so a query reads nothing from
+// the store.
 type simIndex struct {
-	mu       sync.Mutex
-	built    bool
-	lastSeq  int64
-	docs     []simDoc
-	byName   map[string]int32
-	postings map[string][]int32
+	mu      sync.Mutex
+	built   bool
+	lastSeq int64
+	idx     *trigram.Index
+	ideas   map[string]*ideav1.Idea // name, title, stage, care area, create time
 }
 
 func newSimIndex() *simIndex {
-	return &simIndex{byName: map[string]int32{}, postings: map[string][]int32{}}
+	return &simIndex{idx: trigram.NewIndex(), ideas: map[string]*ideav1.Idea{}}
 }
 
 // put adds or replaces one idea.
 func (x *simIndex) put(idea *ideav1.Idea) {
-	if old, ok := x.byName[idea.GetName()]; ok {
-		x.docs[old].alive = false
-	}
-	grams := trigram.Of(idea.GetTitle() + " " + idea.GetProblem())
-	id := int32(len(x.docs))
-	x.docs = append(x.docs, simDoc{
-		name: idea.GetName(), grams: len(grams), alive: true,
-		idea: &ideav1.Idea{Name: idea.GetName(), Title: idea.GetTitle(), Stage: idea.GetStage(), CareArea: idea.GetCareArea(), CreateTime: idea.GetCreateTime()},
-	})
-	x.byName[idea.GetName()] = id
-	for g := range grams {
-		x.postings[g] = append(x.postings[g], id)
-	}
-}
-
-type hit struct {
-	doc int32
-	sim float64
+	x.idx.Put(idea.GetName(), idea.GetTitle()+" "+idea.GetProblem())
+	x.ideas[idea.GetName()] = &ideav1.Idea{Name: idea.GetName(), Title: idea.GetTitle(), Stage: idea.GetStage(), CareArea: idea.GetCareArea(), CreateTime: idea.GetCreateTime()}
 }
 
 // search returns the best matches at or above the threshold.
-func (x *simIndex) search(text string, limit int) []hit {
-	q := trigram.Of(text)
-	if len(q) == 0 {
-		return nil
-	}
-	counts := make([]uint16, len(x.docs))
-	for g := range q {
-		for _, d := range x.postings[g] {
-			counts[d]++
-		}
-	}
-	var hits []hit
-	for d, c := range counts {
-		if c == 0 || !x.docs[d].alive {
-			continue
-		}
-		if sim := trigram.Ratio(int(c), len(q), x.docs[d].grams); sim >= similarityThreshold {
-			hits = append(hits, hit{int32(d), sim})
-		}
-	}
-	slices.SortFunc(hits, func(a, b hit) int {
-		switch {
-		case a.sim > b.sim:
-			return -1
-		case a.sim < b.sim:
-			return 1
-		}
-		return strings.Compare(x.docs[a.doc].name, x.docs[b.doc].name)
-	})
-	if len(hits) > limit {
-		hits = hits[:limit]
-	}
-	return hits
+func (x *simIndex) search(text string, limit int) []trigram.Hit {
+	return x.idx.Search(text, similarityThreshold, limit, nil)
 }
 
 // sync brings the index up to date: a full load the first time, then the
@@ -214,7 +156,7 @@ func (s *Server) FindSimilarIdeas(ctx context.Context, req *ideav1.FindSimilarId
 	}
 	resp := &ideav1.FindSimilarIdeasResponse{}
 	for _, h := range x.search(text, similarResults) {
-		resp.Results = append(resp.Results, &ideav1.SimilarIdea{Idea: x.docs[h.doc].idea, Similarity: h.sim})
+		resp.Results = append(resp.Results, &ideav1.SimilarIdea{Idea: x.ideas[h.Name], Similarity: h.Similarity})
 	}
 	return resp, nil
 }
