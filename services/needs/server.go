@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/innovationsmotorer/motor/internal/resource"
@@ -65,6 +66,9 @@ type Server struct {
 	ideas       ideav1.IdeaServiceClient
 	ideaTimeout time.Duration
 	weights     map[string]Weights
+
+	simMu   sync.Mutex
+	similar map[string]*needIndex // by region, built on first use
 }
 
 // New returns the needs service, or an error when its configuration cannot
@@ -73,6 +77,7 @@ func New(cfg Config) (*Server, error) {
 	s := &Server{
 		store: cfg.Store, regions: cfg.Regions, logger: cfg.Logger, now: cfg.Now,
 		ideas: cfg.Ideas, ideaTimeout: cfg.IdeaTimeout, weights: map[string]Weights{},
+		similar: map[string]*needIndex{},
 	}
 	if s.store == nil {
 		return nil, errors.New("needs.New: no store")

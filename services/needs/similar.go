@@ -1,17 +1,20 @@
 package needs
 
 import (
-	"cmp"
 	"context"
-	"slices"
+	"errors"
+	"fmt"
 	"strings"
+	"sync"
 
-	"github.com/innovationsmotorer/motor/internal/resource"
-	"github.com/innovationsmotorer/motor/internal/trigram"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/innovationsmotorer/motor/internal/auth"
+	"github.com/innovationsmotorer/motor/internal/resource"
 	"github.com/innovationsmotorer/motor/internal/rpc/errs"
 	"github.com/innovationsmotorer/motor/internal/store"
+	"github.com/innovationsmotorer/motor/internal/trigram"
 	needsv1 "github.com/innovationsmotorer/motor/proto/innovation/needs/v1"
 )
 
@@ -64,45 +67,138 @@ func (s *Server) FindSimilarNeeds(ctx context.Context, req *needsv1.FindSimilarN
 	resource.CheckText(&v, "problem", req.GetProblem(), maxPart, false)
 	resource.CheckText(&v, "population", req.GetPopulation(), maxPart, false)
 	resource.CheckText(&v, "outcome", req.GetOutcome(), maxPart, false)
-	draft := trigram.Of(draftText(req))
-	if v.Len() == 0 && len(draft) == 0 {
+	text := draftText(req)
+	if v.Len() == 0 && len(trigram.Of(text)) == 0 {
 		v.Add("text", "a draft is required: text, or problem, population and outcome")
 	}
 	if err := v.Err(domain); err != nil {
 		return nil, err
 	}
 
-	var found []*needsv1.SimilarNeed
-	q := store.Query{Index: orderCreated, Limit: maxPageSize}
-	for {
-		page, err := s.store.Scan(ctx, ns(region), q)
+	s.simMu.Lock()
+	x, ok := s.similar[region]
+	if !ok {
+		x = newNeedIndex()
+		s.similar[region] = x
+	}
+	s.simMu.Unlock()
+
+	x.mu.Lock()
+	if err := s.syncIndex(ctx, region, x); err != nil {
+		x.mu.Unlock()
+		return nil, domain.Store(err, "NEED", "needs of "+region)
+	}
+	hits := x.idx.Search(text, similarThreshold, maxSimilar, func(name string) bool {
+		m := x.meta[name]
+		return mayRead(who, region, m.owner, &needsv1.Need{Published: m.published})
+	})
+	x.mu.Unlock()
+
+	// The answer shows each need as GetNeed would: read now, redacted for
+	// the caller.
+	resp := &needsv1.FindSimilarNeedsResponse{}
+	for _, h := range hits {
+		name, err := parseNeedName(h.Name)
 		if err != nil {
-			return nil, domain.Store(err, "NEED", "needs of "+region)
+			continue
 		}
-		for _, it := range page.Items {
-			q.After = it.Cursor
-			r, err := decode(it.Record)
-			if err != nil {
-				return nil, domain.Store(err, "NEED", "needs of "+region)
-			}
-			if !mayRead(who, region, r.owner, r.need) {
-				continue
-			}
-			n := r.need
-			sim := trigram.Similarity(draft, trigram.Of(statementText(n.GetProblem(), n.GetPopulation(), n.GetOutcome())))
-			if sim >= similarThreshold {
-				found = append(found, &needsv1.SimilarNeed{Need: redact(who, region, r.owner, n), Similarity: sim})
-			}
+		r, err := s.get(ctx, name)
+		if status.Code(err) == codes.NotFound {
+			continue
 		}
-		if !page.More {
+		if err != nil {
+			return nil, err
+		}
+		resp.Results = append(resp.Results, &needsv1.SimilarNeed{Need: redact(who, region, r.owner, r.need), Similarity: h.Similarity})
+	}
+	return resp, nil
+}
+
+// needIndex is the trigram index of one region's need statements, kept in
+// memory and brought up to date from the audit log before every query (so
+// it sees needs written by other replicas sharing the store), with what
+// deciding who may see a need takes.
+type needIndex struct {
+	mu      sync.Mutex
+	built   bool
+	lastSeq int64
+	idx     *trigram.Index
+	meta    map[string]needMeta
+}
+
+type needMeta struct {
+	owner     string
+	published bool
+}
+
+func newNeedIndex() *needIndex {
+	return &needIndex{idx: trigram.NewIndex(), meta: map[string]needMeta{}}
+}
+
+func (x *needIndex) put(r *record) {
+	n := r.need
+	x.idx.Put(n.GetName(), statementText(n.GetProblem(), n.GetPopulation(), n.GetOutcome()))
+	x.meta[n.GetName()] = needMeta{owner: r.owner, published: n.GetPublished()}
+}
+
+// syncIndex brings x up to date: a full load the first time, then the
+// needs named by audit events since the last sync. The log is read to its
+// end before the full load, so a write racing the load is seen next time.
+func (s *Server) syncIndex(ctx context.Context, region string, x *needIndex) error {
+	changed := map[string]bool{}
+	seq := x.lastSeq // advanced only when the sync succeeds
+	for {
+		evs, err := s.store.Events(ctx, ns(region), seq, 1000)
+		if err != nil {
+			return fmt.Errorf("store.Events: %w", err)
+		}
+		for _, ev := range evs {
+			parts := strings.Split(ev.Key, "/")
+			if n, err := parseNeedName(strings.Join(parts[:min(len(parts), 4)], "/")); err == nil {
+				changed[n.key()] = true
+			}
+			seq = ev.Seq
+		}
+		if len(evs) < 1000 {
 			break
 		}
 	}
-	slices.SortFunc(found, func(a, b *needsv1.SimilarNeed) int {
-		if c := cmp.Compare(b.GetSimilarity(), a.GetSimilarity()); c != 0 {
-			return c
+	if !x.built {
+		q := store.Query{Index: orderCreated, Limit: maxPageSize}
+		for {
+			page, err := s.store.Scan(ctx, ns(region), q)
+			if err != nil {
+				return fmt.Errorf("store.Scan: %w", err)
+			}
+			for _, it := range page.Items {
+				r, err := decode(it.Record)
+				if err != nil {
+					return err
+				}
+				x.put(r)
+				q.After = it.Cursor
+			}
+			if !page.More {
+				break
+			}
 		}
-		return cmp.Compare(a.GetNeed().GetName(), b.GetNeed().GetName())
-	})
-	return &needsv1.FindSimilarNeedsResponse{Results: found[:min(len(found), maxSimilar)]}, nil
+		x.built, x.lastSeq = true, seq
+		return nil
+	}
+	for key := range changed {
+		rec, err := s.store.Get(ctx, ns(region), key)
+		if errors.Is(err, store.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("store.Get %s: %w", key, err)
+		}
+		r, err := decode(rec)
+		if err != nil {
+			return err
+		}
+		x.put(r)
+	}
+	x.lastSeq = seq
+	return nil
 }

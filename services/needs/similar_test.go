@@ -7,8 +7,10 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/fieldmaskpb"
 
 	"github.com/innovationsmotorer/motor/internal/auth"
+	"github.com/innovationsmotorer/motor/internal/testenv/stack"
 	needsv1 "github.com/innovationsmotorer/motor/proto/innovation/needs/v1"
 )
 
@@ -86,6 +88,58 @@ func TestFindSimilar_AtMostTen(t *testing.T) {
 		resp, err := e.client.FindSimilarNeeds(advisor.Ctx(t), &needsv1.FindSimilarNeedsRequest{Parent: "regions/uppsala", Text: "upptäcka fall nattetid"})
 		if err != nil || len(resp.GetResults()) != 10 {
 			t.Errorf("%d results (err %v), want 10", len(resp.GetResults()), err)
+		}
+	})
+}
+
+// TestFindSimilar_FollowsChanges: the search's index, built on the first
+// query, follows later creates, edits and publishing.
+func TestFindSimilar_FollowsChanges(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, e *env) {
+		advisor := e.As(t, auth.Advisor, "vasterbotten")
+		partner := e.As(t, auth.Partner, "vasterbotten")
+		draft := &needsv1.FindSimilarNeedsRequest{Parent: "regions/vasterbotten", Text: "upptäcka fall nattetid boende på särskilda boenden"}
+		names := func(c stack.Caller) []string {
+			t.Helper()
+			resp, err := e.client.FindSimilarNeeds(c.Ctx(t), draft)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var out []string
+			for _, r := range resp.GetResults() {
+				out = append(out, r.GetNeed().GetName())
+			}
+			return out
+		}
+		first := e.mustCreate(t, advisor, "vasterbotten", sampleNeed())
+		if got := names(advisor); len(got) != 1 || got[0] != first.GetName() {
+			t.Fatalf("first query: %v", got)
+		}
+
+		second := e.mustCreate(t, advisor, "vasterbotten", sampleNeed())
+		if got := names(advisor); len(got) != 2 {
+			t.Errorf("after a create: %v, want both needs", got)
+		}
+		if got := names(partner); len(got) != 0 {
+			t.Errorf("partner before publishing: %v, want none", got)
+		}
+		if _, err := e.client.UpdateNeed(advisor.Ctx(t), &needsv1.UpdateNeedRequest{
+			Need:       &needsv1.Need{Name: second.GetName(), Published: true, Etag: second.GetEtag()},
+			UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"published"}},
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if got := names(partner); len(got) != 1 || got[0] != second.GetName() {
+			t.Errorf("partner after publishing: %v, want %s", got, second.GetName())
+		}
+		if _, err := e.client.UpdateNeed(advisor.Ctx(t), &needsv1.UpdateNeedRequest{
+			Need:       &needsv1.Need{Name: first.GetName(), Problem: "boka tolk", Population: "patienter som inte talar svenska", Etag: first.GetEtag()},
+			UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"problem", "population"}},
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if got := names(advisor); len(got) != 1 || got[0] != second.GetName() {
+			t.Errorf("after rewording the first need: %v, want only %s", got, second.GetName())
 		}
 	})
 }
