@@ -26,9 +26,8 @@ import (
 )
 
 // BenchmarkFindSimilarNeeds measures :findSimilar over a region of 1 000
-// and of 10 000 needs, over gRPC, against a bare gRPC call on the same
-// connection. Needs are compared with every need of the region per call
-// (no index, unlike ideas), so the figure says up to which size that holds.
+// and of 10 000 needs, over gRPC (the trigram index built by a first call),
+// against a bare gRPC call on the same connection.
 func BenchmarkFindSimilarNeeds(b *testing.B) {
 	words := strings.Fields(`fall natt boende personal sensor larm hemtjänst läkemedel dosering sår
 		trycksår diabetes fot amputation kol andning syre hjärta svikt vikt ödem smärta barn
