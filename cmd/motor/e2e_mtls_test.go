@@ -45,10 +45,13 @@ func TestServe_TwoDeployments(t *testing.T) {
 	const programme = "programmes/e2e-mtls"
 	mustCall(t, "POST", national.url+"/v1/programmes?programmeId=e2e-mtls&requestId=p1", coord,
 		`{"title":"Innovationsmotorer över mTLS","budgetOre":"100000000","startDate":"2026-01-01","endDate":"2028-12-31"}`)
-	// The programme exists only on the national ledger: Uppsala's own
-	// ledger never hears of it.
-	if code, body := call(t, "GET", uppsala.url+"/v1/"+programme, coord, ""); code != 404 {
-		t.Errorf("programme on Uppsala's own ledger: %d %v, want 404", code, body)
+	// The programme exists only on the national ledger, and Uppsala's
+	// gateway says so rather than answering from a ledger of its own.
+	for _, path := range []string{"/v1/" + programme, "/v1/programmes"} {
+		code, body := call(t, "GET", uppsala.url+path, coord, "")
+		if msg := jsonField(body, "message"); code != 404 || !strings.Contains(msg, "national deployment national") {
+			t.Errorf("GET %s at Uppsala: %d %v, want 404 pointing to the national deployment", path, code, body)
+		}
 	}
 
 	// Creating checks the programme's rate on the national ledger with the

@@ -46,6 +46,9 @@ type deps struct {
 	devSigner *auth.Signer
 	// weights are the regions' scorecard weights from the config file.
 	weights map[string]config.RegionWeights
+	// nationalLedger names the national deployment whose programme ledger
+	// this region deployment uses ("" when it keeps the ledger itself).
+	nationalLedger string
 }
 
 // ideaWeights and needWeights turn the config file's scorecard weights into
@@ -162,7 +165,15 @@ func allServices() []service {
 					return nil, fmt.Errorf("connect to the programme ledger: %w", err)
 				}
 				ledger := funding.NewLedger(funding.LedgerConfig{Store: d.store, Logger: d.logger})
-				fundingv1.RegisterProgrammeServiceServer(s, ledger)
+				if d.nationalLedger != "" {
+					// A region of a national deployment: its gateway says
+					// where the programmes are rather than answering from a
+					// ledger nobody reserves from. The local one only lends
+					// the demo subprojects the demo programme's rate.
+					fundingv1.RegisterProgrammeServiceServer(s, funding.LedgerElsewhere{Where: d.nationalLedger})
+				} else {
+					fundingv1.RegisterProgrammeServiceServer(s, ledger)
+				}
 				fundingv1.RegisterSubprojectServiceServer(s, funding.NewSubprojects(funding.Config{
 					Store: d.store, Regions: d.regions, Logger: d.logger, Ledger: fundingv1.NewProgrammeServiceClient(conn),
 				}))
