@@ -52,22 +52,14 @@ func (x *simIndex) search(text string, limit int) []trigram.Hit {
 // ideas named by audit events since the last sync. The log is read to its
 // end before the full load, so a write racing the load is seen next time.
 func (s *Server) sync(ctx context.Context, region string, x *simIndex) error {
-	changed := map[string]bool{}
-	seq := x.lastSeq // advanced only when the sync succeeds
-	for {
-		evs, err := s.store.Events(ctx, ns(region), seq, 1000)
-		if err != nil {
-			return fmt.Errorf("store.Events: %w", err)
-		}
-		for _, ev := range evs {
-			if n, err := parseIdeaName(strings.Join(firstN(strings.Split(ev.Key, "/"), 4), "/")); err == nil {
-				changed[n.key()] = true
-			}
-			seq = ev.Seq
-		}
-		if len(evs) < 1000 {
-			break
-		}
+	// seq is kept only when the sync succeeds.
+	changed, seq, err := store.ChangedSince(ctx, s.store, ns(region), x.lastSeq, func(resource string) (string, bool) {
+		// Events of an idea's parts (assessments) name the idea first.
+		n, err := parseIdeaName(strings.Join(firstN(strings.Split(resource, "/"), 4), "/"))
+		return n.key(), err == nil
+	})
+	if err != nil {
+		return err
 	}
 	if !x.built {
 		q := store.Query{Index: "created", Limit: 1000}

@@ -145,23 +145,14 @@ func (x *needIndex) put(r *record) {
 // needs named by audit events since the last sync. The log is read to its
 // end before the full load, so a write racing the load is seen next time.
 func (s *Server) syncIndex(ctx context.Context, region string, x *needIndex) error {
-	changed := map[string]bool{}
-	seq := x.lastSeq // advanced only when the sync succeeds
-	for {
-		evs, err := s.store.Events(ctx, ns(region), seq, 1000)
-		if err != nil {
-			return fmt.Errorf("store.Events: %w", err)
-		}
-		for _, ev := range evs {
-			parts := strings.Split(ev.Key, "/")
-			if n, err := parseNeedName(strings.Join(parts[:min(len(parts), 4)], "/")); err == nil {
-				changed[n.key()] = true
-			}
-			seq = ev.Seq
-		}
-		if len(evs) < 1000 {
-			break
-		}
+	// seq is kept only when the sync succeeds.
+	changed, seq, err := store.ChangedSince(ctx, s.store, ns(region), x.lastSeq, func(resource string) (string, bool) {
+		parts := strings.Split(resource, "/")
+		n, err := parseNeedName(strings.Join(parts[:min(len(parts), 4)], "/"))
+		return n.key(), err == nil
+	})
+	if err != nil {
+		return err
 	}
 	if !x.built {
 		q := store.Query{Index: orderCreated, Limit: maxPageSize}
