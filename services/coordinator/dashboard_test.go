@@ -357,11 +357,14 @@ func TestDashboard_OneTrace(t *testing.T) {
 	e.dashboard(t, ctx)
 	portal.End()
 
-	served := map[string]int{}
-	for _, s := range spans.Ended() {
-		if s.SpanContext().TraceID() == portal.SpanContext().TraceID() && s.SpanKind() == trace.SpanKindServer {
-			served[s.Name()]++
+	served := func() map[string]int {
+		out := map[string]int{}
+		for _, s := range spans.Ended() {
+			if s.SpanContext().TraceID() == portal.SpanContext().TraceID() && s.SpanKind() == trace.SpanKindServer {
+				out[s.Name()]++
+			}
 		}
+		return out
 	}
 	want := map[string]int{
 		"innovation.coordinator.v1.CoordinatorService/GetDashboard":  1,
@@ -370,7 +373,13 @@ func TestDashboard_OneTrace(t *testing.T) {
 		"innovation.funding.v1.SubprojectService/GetSubprojectStats": 2,
 		"innovation.partner.v1.PartnerService/GetPartnerStats":       2,
 	}
-	if diff := cmp.Diff(want, served); diff != "" {
+	// A server span ends after its answer is on the wire, so the client
+	// can hold the answer a moment before the span is recorded.
+	got := served()
+	for deadline := time.Now().Add(5 * time.Second); !cmp.Equal(want, got) && time.Now().Before(deadline); got = served() {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("server spans in the dashboard's trace, by method (-want +got):\n%s", diff)
 	}
 }
