@@ -269,10 +269,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}()
 
 	verifier, devSigner, err := identity(ctx, c)
-	devMode := devSigner != nil
 	if err != nil {
 		return err
 	}
+	devMode := devSigner != nil
 	mtls, err := loadMTLS(c)
 	if err != nil {
 		return err
@@ -318,7 +318,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		srv := rpc.NewServer(rpc.ServerConfig{Logger: logger, Verifier: verifier, Telemetry: tel, TLS: mtls.server, Self: mtls.self, Peers: peers})
 		d := deps{store: st, regions: c.regions, logger: logger, tel: tel, conn: conns.get, regionConn: conns.regionConn, directory: conns.directory, devSigner: devSigner, weights: c.weights}
-		if np, ok := config.NationalPeer(c.peers); ok && !c.national {
+		if np, ok := c.ledgerPeer(); ok {
 			d.nationalLedger = fmt.Sprintf("%s (%s)", np.Name, np.AddressOf("funding"))
 		}
 		var seeds []func(context.Context) error
@@ -428,7 +428,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if mtls.server != nil {
 		fmt.Fprintf(stdout, "motor: mTLS as deployment %s (CA %s)\n", mtls.self, c.tls.CA)
 	}
-	if np, ok := config.NationalPeer(c.peers); ok && !c.national {
+	if np, ok := c.ledgerPeer(); ok {
 		fmt.Fprintf(stdout, "motor: programme ledger at the national deployment %s (%s)\n", np.Name, np.AddressOf("funding"))
 	}
 	if devMode {
@@ -475,6 +475,15 @@ func identity(ctx context.Context, c serveConfig) (*auth.Verifier, *auth.Signer,
 		return nil, nil, fmt.Errorf("auth.LoadOrCreateDevKey: %w", err)
 	}
 	return signer.Verifier(), signer, nil
+}
+
+// ledgerPeer is the national deployment whose programme ledger this
+// deployment uses, when it is a region with a national peer.
+func (c serveConfig) ledgerPeer() (config.Peer, bool) {
+	if c.national {
+		return config.Peer{}, false
+	}
+	return config.NationalPeer(c.peers)
 }
 
 // keyDir is where the dev signing key lives.
@@ -655,7 +664,7 @@ func newConnPool(c serveConfig, own string, tel *telemetry.Telemetry, mtls mtlsC
 // deployment.
 func (p *connPool) route(name string) (target, deployment string) {
 	if name == "ledger" {
-		if np, ok := config.NationalPeer(p.c.peers); ok && !p.c.national {
+		if np, ok := p.c.ledgerPeer(); ok {
 			return np.AddressOf("funding"), np.Name
 		}
 		name = "funding"

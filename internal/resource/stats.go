@@ -22,10 +22,7 @@ func StatsRegion(ctx context.Context, d errs.Domain, served config.Served, name,
 	if err != nil {
 		return "", d.InvalidArgument("name", err)
 	}
-	if err := Served(d, served, region); err != nil {
-		return "", err
-	}
-	if _, err := auth.Require(ctx, region, auth.Advisor, auth.RegionAdmin, auth.Coordinator, auth.Service); err != nil {
+	if _, err := Caller(ctx, d, served, region, auth.Advisor, auth.RegionAdmin, auth.Coordinator, auth.Service); err != nil {
 		return "", err
 	}
 	return region, nil

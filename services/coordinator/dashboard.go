@@ -174,9 +174,6 @@ func (s *Server) gather(ctx context.Context, region string) (*coordinatorv1.Regi
 // Each counter writes only its own fields of f, so they run concurrently
 // without a lock.
 
-// Each counter writes only its own fields of f, so they run concurrently
-// without a lock.
-
 func (s *Server) countIdeas(ctx context.Context, region string, f *coordinatorv1.RegionFigures) error {
 	conn, _, err := s.dial(svcIdea, region)
 	if err != nil {

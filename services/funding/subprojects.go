@@ -246,14 +246,7 @@ func (s *Subprojects) programmeRate(ctx context.Context, who *auth.Identity, pro
 
 // CreateSubproject starts a subproject at DRAFT.
 func (s *Subprojects) CreateSubproject(ctx context.Context, req *fundingv1.CreateSubprojectRequest) (*fundingv1.Subproject, error) {
-	region, err := resource.ParseRegion(req.GetParent())
-	if err != nil {
-		return nil, domain.InvalidArgument("parent", err)
-	}
-	if err := resource.Served(domain, s.regions, region); err != nil {
-		return nil, err
-	}
-	who, err := auth.Require(ctx, region, auth.RegionAdmin)
+	region, who, err := resource.Region(ctx, domain, s.regions, req.GetParent(), auth.RegionAdmin)
 	if err != nil {
 		return nil, err
 	}
@@ -321,14 +314,8 @@ func (s *Subprojects) GetSubproject(ctx context.Context, req *fundingv1.GetSubpr
 // ListSubprojects pages through a region's subprojects, newest first,
 // optionally of one status.
 func (s *Subprojects) ListSubprojects(ctx context.Context, req *fundingv1.ListSubprojectsRequest) (*fundingv1.ListSubprojectsResponse, error) {
-	region, err := resource.ParseRegion(req.GetParent())
+	region, _, err := resource.Region(ctx, domain, s.regions, req.GetParent(), readers()...)
 	if err != nil {
-		return nil, domain.InvalidArgument("parent", err)
-	}
-	if err := resource.Served(domain, s.regions, region); err != nil {
-		return nil, err
-	}
-	if _, err := auth.Require(ctx, region, readers()...); err != nil {
 		return nil, err
 	}
 	var v errs.Violations

@@ -68,7 +68,7 @@ func (s *Server) EraseSubmitter(ctx context.Context, req *ideav1.EraseSubmitterR
 			s.logger.WarnContext(ctx, "second audit redaction after erasure failed", "idea", name.String(), "error", err)
 		}
 	}
-	s.scrub(ctx, name)
+	s.scrub(ctx)
 	return redact(who, name.Region, "", r.idea), nil
 }
 
@@ -76,17 +76,37 @@ func (s *Server) EraseSubmitter(ctx context.Context, req *ideav1.EraseSubmitterR
 // snapshot) rewrite them, so the erased data leaves the disk too. The
 // rewrite runs on its own: the person's answer does not wait for it, and a
 // failure is logged for the engineer on call, since the data model is
-// already clean.
-func (s *Server) scrub(ctx context.Context, name ideaName) {
+// already clean. Erasures coalesce: one worker rewrites while any erasure
+// came after its last rewrite began, so a burst of them costs one or two
+// rewrites, not one each.
+func (s *Server) scrub(ctx context.Context) {
 	sc, ok := s.store.(store.Scrubber)
 	if !ok {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Minute)
+	s.scrubMu.Lock()
+	defer s.scrubMu.Unlock()
+	s.scrubDue = true
+	if s.scrubbing {
+		return // the running worker sees scrubDue and rewrites again
+	}
+	s.scrubbing = true
+	ctx = context.WithoutCancel(ctx)
 	go func() {
-		defer cancel()
-		if err := sc.Scrub(ctx); err != nil {
-			s.logger.ErrorContext(ctx, "erased data may remain in the store's files until they are rewritten", "idea", name.String(), "error", err)
+		for {
+			s.scrubMu.Lock()
+			if !s.scrubDue {
+				s.scrubbing = false
+				s.scrubMu.Unlock()
+				return
+			}
+			s.scrubDue = false // erasures from now on need a later rewrite
+			s.scrubMu.Unlock()
+			rctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
+			if err := sc.Scrub(rctx); err != nil {
+				s.logger.ErrorContext(rctx, "erased data may remain in the store's files until they are rewritten", "error", err)
+			}
+			cancel()
 		}
 	}()
 }

@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/innovationsmotorer/motor/internal/auth"
 	"github.com/innovationsmotorer/motor/internal/resource"
 	"github.com/innovationsmotorer/motor/internal/rpc/errs"
 	"github.com/innovationsmotorer/motor/internal/store"
@@ -129,14 +128,7 @@ func parseFilter(s string) (filter, error) {
 // indexes: a submitter's own ideas via the owner index, a filtered list via
 // the index of its most selective term.
 func (s *Server) ListIdeas(ctx context.Context, req *ideav1.ListIdeasRequest) (*ideav1.ListIdeasResponse, error) {
-	region, err := resource.ParseRegion(req.GetParent())
-	if err != nil {
-		return nil, domain.InvalidArgument("parent", err)
-	}
-	if err := s.servedRegion(region); err != nil {
-		return nil, err
-	}
-	who, err := auth.Require(ctx, region, readers()...)
+	region, who, err := resource.Region(ctx, domain, s.regions, req.GetParent(), readers()...)
 	if err != nil {
 		return nil, err
 	}

@@ -60,6 +60,12 @@ type Server struct {
 
 	simMu   sync.Mutex
 	similar map[string]*simIndex // by region, built on first use
+
+	// scrubMu guards the worker that rewrites a store's files after
+	// erasures (see scrub).
+	scrubMu   sync.Mutex
+	scrubDue  bool // an erasure came after the last rewrite began
+	scrubbing bool // the worker runs
 }
 
 // New returns the idea service.
@@ -147,14 +153,7 @@ func subjectKey(sub string) string {
 
 // CreateIdea submits an idea; it starts at STAGE_SUBMITTED.
 func (s *Server) CreateIdea(ctx context.Context, req *ideav1.CreateIdeaRequest) (*ideav1.Idea, error) {
-	region, err := resource.ParseRegion(req.GetParent())
-	if err != nil {
-		return nil, domain.InvalidArgument("parent", err)
-	}
-	if err := s.servedRegion(region); err != nil {
-		return nil, err
-	}
-	who, err := auth.Require(ctx, region, auth.Submitter, auth.Advisor, auth.RegionAdmin, auth.Partner, auth.Service)
+	region, who, err := resource.Region(ctx, domain, s.regions, req.GetParent(), auth.Submitter, auth.Advisor, auth.RegionAdmin, auth.Partner, auth.Service)
 	if err != nil {
 		return nil, err
 	}

@@ -2,12 +2,10 @@ package idea
 
 import (
 	"context"
-	"fmt"
 	"strings"
 	"sync"
 	"unicode/utf8"
 
-	"github.com/innovationsmotorer/motor/internal/auth"
 	"github.com/innovationsmotorer/motor/internal/resource"
 	"github.com/innovationsmotorer/motor/internal/rpc/errs"
 	"github.com/innovationsmotorer/motor/internal/store"
@@ -26,15 +24,21 @@ const (
 // keeps what an answer shows of each idea, so a query reads nothing from
 // the store.
 type simIndex struct {
-	mu      sync.Mutex
-	built   bool
-	lastSeq int64
-	idx     *trigram.Index
-	ideas   map[string]*ideav1.Idea // name, title, stage, care area, create time
+	mu     sync.Mutex
+	follow store.Follower
+	idx    *trigram.Index
+	ideas  map[string]*ideav1.Idea // name, title, stage, care area, create time
 }
 
-func newSimIndex() *simIndex {
-	return &simIndex{idx: trigram.NewIndex(), ideas: map[string]*ideav1.Idea{}}
+func newSimIndex(region string) *simIndex {
+	return &simIndex{
+		follow: store.Follower{NS: ns(region), Index: "created", Key: func(resource string) (string, bool) {
+			// Events of an idea's parts (assessments) name the idea first.
+			n, err := parseIdeaName(strings.Join(firstN(strings.Split(resource, "/"), 4), "/"))
+			return n.key(), err == nil
+		}},
+		idx: trigram.NewIndex(), ideas: map[string]*ideav1.Idea{},
+	}
 }
 
 // put adds or replaces one idea.
@@ -48,54 +52,16 @@ func (x *simIndex) search(text string, limit int) []trigram.Hit {
 	return x.idx.Search(text, similarityThreshold, limit, nil)
 }
 
-// sync brings the index up to date: a full load the first time, then the
-// ideas named by audit events since the last sync. The log is read to its
-// end before the full load, so a write racing the load is seen next time.
-func (s *Server) sync(ctx context.Context, region string, x *simIndex) error {
-	// seq is kept only when the sync succeeds.
-	changed, seq, err := store.ChangedSince(ctx, s.store, ns(region), x.lastSeq, func(resource string) (string, bool) {
-		// Events of an idea's parts (assessments) name the idea first.
-		n, err := parseIdeaName(strings.Join(firstN(strings.Split(resource, "/"), 4), "/"))
-		return n.key(), err == nil
-	})
-	if err != nil {
-		return err
-	}
-	if !x.built {
-		q := store.Query{Index: "created", Limit: 1000}
-		for {
-			page, err := s.store.Scan(ctx, ns(region), q)
-			if err != nil {
-				return fmt.Errorf("store.Scan: %w", err)
-			}
-			for _, it := range page.Items {
-				r, err := decode(it.Record)
-				if err != nil {
-					return err
-				}
-				x.put(r.idea)
-				q.After = it.Cursor
-			}
-			if !page.More {
-				break
-			}
-		}
-		x.built, x.lastSeq = true, seq
-		return nil
-	}
-	for key := range changed {
-		rec, err := s.store.Get(ctx, ns(region), key)
-		if err != nil {
-			return fmt.Errorf("store.Get %s: %w", key, err)
-		}
+// sync brings the index up to date with the region's ideas.
+func (s *Server) sync(ctx context.Context, x *simIndex) error {
+	return x.follow.Sync(ctx, s.store, func(rec store.Record) error {
 		r, err := decode(rec)
 		if err != nil {
 			return err
 		}
 		x.put(r.idea)
-	}
-	x.lastSeq = seq
-	return nil
+		return nil
+	})
 }
 
 func firstN(s []string, n int) []string {
@@ -109,14 +75,8 @@ func firstN(s []string, n int) []string {
 // answer shows name, title, stage and care area only: enough to warn of a
 // duplicate, nothing of the other submitters.
 func (s *Server) FindSimilarIdeas(ctx context.Context, req *ideav1.FindSimilarIdeasRequest) (*ideav1.FindSimilarIdeasResponse, error) {
-	region, err := resource.ParseRegion(req.GetParent())
+	region, _, err := resource.Region(ctx, domain, s.regions, req.GetParent(), readers()...)
 	if err != nil {
-		return nil, domain.InvalidArgument("parent", err)
-	}
-	if err := s.servedRegion(region); err != nil {
-		return nil, err
-	}
-	if _, err := auth.Require(ctx, region, readers()...); err != nil {
 		return nil, err
 	}
 	var v errs.Violations
@@ -136,14 +96,14 @@ func (s *Server) FindSimilarIdeas(ctx context.Context, req *ideav1.FindSimilarId
 	s.simMu.Lock()
 	x, ok := s.similar[region]
 	if !ok {
-		x = newSimIndex()
+		x = newSimIndex(region)
 		s.similar[region] = x
 	}
 	s.simMu.Unlock()
 
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	if err := s.sync(ctx, region, x); err != nil {
+	if err := s.sync(ctx, x); err != nil {
 		return nil, domain.Store(err, "IDEA", "ideas of "+region)
 	}
 	resp := &ideav1.FindSimilarIdeasResponse{}

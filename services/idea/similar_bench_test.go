@@ -72,7 +72,7 @@ func bruteForce(sets []trigram.Set, query string) []float64 {
 // call over gRPC against a bare gRPC health check on the same connection.
 func BenchmarkFindSimilar10k(b *testing.B) {
 	ideas := syntheticIdeas(10_000)
-	x := newSimIndex()
+	x := newSimIndex("uppsala")
 	sets := make([]trigram.Set, len(ideas))
 	for i, idea := range ideas {
 		x.put(idea)

@@ -225,14 +225,7 @@ func parseOrder(s string) (string, error) {
 // ListNeeds pages through a region's needs on the secondary indexes, newest
 // first or by priority, narrowed to what the caller may see.
 func (s *Server) ListNeeds(ctx context.Context, req *needsv1.ListNeedsRequest) (*needsv1.ListNeedsResponse, error) {
-	region, err := resource.ParseRegion(req.GetParent())
-	if err != nil {
-		return nil, domain.InvalidArgument("parent", err)
-	}
-	if err := resource.Served(domain, s.regions, region); err != nil {
-		return nil, err
-	}
-	who, err := auth.Require(ctx, region, readers()...)
+	region, who, err := resource.Region(ctx, domain, s.regions, req.GetParent(), readers()...)
 	if err != nil {
 		return nil, err
 	}

@@ -171,14 +171,7 @@ func (s *Server) servedRegion(region string) error {
 
 // CreateNeed records a need; it starts at NEED_STATUS_IDENTIFIED.
 func (s *Server) CreateNeed(ctx context.Context, req *needsv1.CreateNeedRequest) (*needsv1.Need, error) {
-	region, err := resource.ParseRegion(req.GetParent())
-	if err != nil {
-		return nil, domain.InvalidArgument("parent", err)
-	}
-	if err := resource.Served(domain, s.regions, region); err != nil {
-		return nil, err
-	}
-	who, err := auth.Require(ctx, region, reporters()...)
+	region, who, err := resource.Region(ctx, domain, s.regions, req.GetParent(), reporters()...)
 	if err != nil {
 		return nil, err
 	}

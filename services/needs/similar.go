@@ -2,15 +2,12 @@ package needs
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"strings"
 	"sync"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	"github.com/innovationsmotorer/motor/internal/auth"
 	"github.com/innovationsmotorer/motor/internal/resource"
 	"github.com/innovationsmotorer/motor/internal/rpc/errs"
 	"github.com/innovationsmotorer/motor/internal/store"
@@ -51,14 +48,7 @@ func draftText(req *needsv1.FindSimilarNeedsRequest) string {
 // similar to a draft, among those the caller may see, so a portal can point
 // to an existing need before a duplicate is reported.
 func (s *Server) FindSimilarNeeds(ctx context.Context, req *needsv1.FindSimilarNeedsRequest) (*needsv1.FindSimilarNeedsResponse, error) {
-	region, err := resource.ParseRegion(req.GetParent())
-	if err != nil {
-		return nil, domain.InvalidArgument("parent", err)
-	}
-	if err := resource.Served(domain, s.regions, region); err != nil {
-		return nil, err
-	}
-	who, err := auth.Require(ctx, region, readers()...)
+	region, who, err := resource.Region(ctx, domain, s.regions, req.GetParent(), readers()...)
 	if err != nil {
 		return nil, err
 	}
@@ -78,13 +68,13 @@ func (s *Server) FindSimilarNeeds(ctx context.Context, req *needsv1.FindSimilarN
 	s.simMu.Lock()
 	x, ok := s.similar[region]
 	if !ok {
-		x = newNeedIndex()
+		x = newNeedIndex(region)
 		s.similar[region] = x
 	}
 	s.simMu.Unlock()
 
 	x.mu.Lock()
-	if err := s.syncIndex(ctx, region, x); err != nil {
+	if err := s.syncIndex(ctx, x); err != nil {
 		x.mu.Unlock()
 		return nil, domain.Store(err, "NEED", "needs of "+region)
 	}
@@ -119,11 +109,10 @@ func (s *Server) FindSimilarNeeds(ctx context.Context, req *needsv1.FindSimilarN
 // it sees needs written by other replicas sharing the store), with what
 // deciding who may see a need takes.
 type needIndex struct {
-	mu      sync.Mutex
-	built   bool
-	lastSeq int64
-	idx     *trigram.Index
-	meta    map[string]needMeta
+	mu     sync.Mutex
+	follow store.Follower
+	idx    *trigram.Index
+	meta   map[string]needMeta
 }
 
 type needMeta struct {
@@ -131,8 +120,16 @@ type needMeta struct {
 	published bool
 }
 
-func newNeedIndex() *needIndex {
-	return &needIndex{idx: trigram.NewIndex(), meta: map[string]needMeta{}}
+func newNeedIndex(region string) *needIndex {
+	return &needIndex{
+		follow: store.Follower{NS: ns(region), Index: orderCreated, Key: func(resource string) (string, bool) {
+			// Events of a need's parts (screenings) name the need first.
+			parts := strings.Split(resource, "/")
+			n, err := parseNeedName(strings.Join(parts[:min(len(parts), 4)], "/"))
+			return n.key(), err == nil
+		}},
+		idx: trigram.NewIndex(), meta: map[string]needMeta{},
+	}
 }
 
 func (x *needIndex) put(r *record) {
@@ -141,55 +138,14 @@ func (x *needIndex) put(r *record) {
 	x.meta[n.GetName()] = needMeta{owner: r.owner, published: n.GetPublished()}
 }
 
-// syncIndex brings x up to date: a full load the first time, then the
-// needs named by audit events since the last sync. The log is read to its
-// end before the full load, so a write racing the load is seen next time.
-func (s *Server) syncIndex(ctx context.Context, region string, x *needIndex) error {
-	// seq is kept only when the sync succeeds.
-	changed, seq, err := store.ChangedSince(ctx, s.store, ns(region), x.lastSeq, func(resource string) (string, bool) {
-		parts := strings.Split(resource, "/")
-		n, err := parseNeedName(strings.Join(parts[:min(len(parts), 4)], "/"))
-		return n.key(), err == nil
-	})
-	if err != nil {
-		return err
-	}
-	if !x.built {
-		q := store.Query{Index: orderCreated, Limit: maxPageSize}
-		for {
-			page, err := s.store.Scan(ctx, ns(region), q)
-			if err != nil {
-				return fmt.Errorf("store.Scan: %w", err)
-			}
-			for _, it := range page.Items {
-				r, err := decode(it.Record)
-				if err != nil {
-					return err
-				}
-				x.put(r)
-				q.After = it.Cursor
-			}
-			if !page.More {
-				break
-			}
-		}
-		x.built, x.lastSeq = true, seq
-		return nil
-	}
-	for key := range changed {
-		rec, err := s.store.Get(ctx, ns(region), key)
-		if errors.Is(err, store.ErrNotFound) {
-			continue
-		}
-		if err != nil {
-			return fmt.Errorf("store.Get %s: %w", key, err)
-		}
+// syncIndex brings x up to date with the region's needs.
+func (s *Server) syncIndex(ctx context.Context, x *needIndex) error {
+	return x.follow.Sync(ctx, s.store, func(rec store.Record) error {
 		r, err := decode(rec)
 		if err != nil {
 			return err
 		}
 		x.put(r)
-	}
-	x.lastSeq = seq
-	return nil
+		return nil
+	})
 }

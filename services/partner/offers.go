@@ -57,14 +57,7 @@ func decodeOffer(rec store.Record) (*partnerv1.Offer, error) {
 // published needs before it is stored; when the needs service cannot be
 // asked the offer is stored all the same, with matching pending.
 func (s *Server) CreateOffer(ctx context.Context, req *partnerv1.CreateOfferRequest) (*partnerv1.Offer, error) {
-	region, err := resource.ParseRegion(req.GetParent())
-	if err != nil {
-		return nil, domain.InvalidArgument("parent", err)
-	}
-	if err := resource.Served(domain, s.regions, region); err != nil {
-		return nil, err
-	}
-	who, err := auth.Require(ctx, region, offerers()...)
+	region, who, err := resource.Region(ctx, domain, s.regions, req.GetParent(), offerers()...)
 	if err != nil {
 		return nil, err
 	}
@@ -296,14 +289,7 @@ func (f offerFilter) query() store.Query {
 // ListOffers pages through a region's offers, newest first. A company
 // user's list holds their own partner's offers only.
 func (s *Server) ListOffers(ctx context.Context, req *partnerv1.ListOffersRequest) (*partnerv1.ListOffersResponse, error) {
-	region, err := resource.ParseRegion(req.GetParent())
-	if err != nil {
-		return nil, domain.InvalidArgument("parent", err)
-	}
-	if err := resource.Served(domain, s.regions, region); err != nil {
-		return nil, err
-	}
-	who, err := auth.Require(ctx, region, readers()...)
+	region, who, err := resource.Region(ctx, domain, s.regions, req.GetParent(), readers()...)
 	if err != nil {
 		return nil, err
 	}

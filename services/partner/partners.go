@@ -55,14 +55,7 @@ func decodePartner(rec store.Record) (*partnerv1.Partner, error) {
 
 // CreatePartner registers an organisation of the region.
 func (s *Server) CreatePartner(ctx context.Context, req *partnerv1.CreatePartnerRequest) (*partnerv1.Partner, error) {
-	region, err := resource.ParseRegion(req.GetParent())
-	if err != nil {
-		return nil, domain.InvalidArgument("parent", err)
-	}
-	if err := resource.Served(domain, s.regions, region); err != nil {
-		return nil, err
-	}
-	who, err := auth.Require(ctx, region, staffRoles()...)
+	region, who, err := resource.Region(ctx, domain, s.regions, req.GetParent(), staffRoles()...)
 	if err != nil {
 		return nil, err
 	}
@@ -229,14 +222,7 @@ func (f partnerFilter) query() store.Query {
 // ListPartners pages through a region's partners by display name. A company
 // user's list holds their own partner only.
 func (s *Server) ListPartners(ctx context.Context, req *partnerv1.ListPartnersRequest) (*partnerv1.ListPartnersResponse, error) {
-	region, err := resource.ParseRegion(req.GetParent())
-	if err != nil {
-		return nil, domain.InvalidArgument("parent", err)
-	}
-	if err := resource.Served(domain, s.regions, region); err != nil {
-		return nil, err
-	}
-	who, err := auth.Require(ctx, region, readers()...)
+	region, who, err := resource.Region(ctx, domain, s.regions, req.GetParent(), readers()...)
 	if err != nil {
 		return nil, err
 	}
