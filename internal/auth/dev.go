@@ -1,10 +1,11 @@
 package auth
 
 import (
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
-	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,6 +14,9 @@ import (
 	"path/filepath"
 	"slices"
 	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
+	"github.com/go-jose/go-jose/v4/jwt"
 )
 
 // Dev mode: a deployment without an identity provider signs its own tokens.
@@ -29,6 +33,7 @@ type Signer struct {
 	key      *ecdsa.PrivateKey
 	kid      string
 	jwks     []byte
+	signer   jose.Signer
 	verifier *Verifier
 	now      func() time.Time
 }
@@ -131,45 +136,28 @@ func createDevKey(dir, path string) error {
 	return nil
 }
 
-// privateJWK is the on-disk form of the dev key.
-type privateJWK struct {
-	Kty string `json:"kty"`
-	Crv string `json:"crv"`
-	X   string `json:"x"`
-	Y   string `json:"y"`
-	D   string `json:"d"`
-	Kid string `json:"kid"`
-	Alg string `json:"alg"`
-	Use string `json:"use"`
-}
-
+// privateJWK is the on-disk form of the dev key: a JWK with its private
+// member, as go-jose writes it.
 func marshalPrivateJWK(key *ecdsa.PrivateKey) ([]byte, error) {
-	x, y, err := ecPoint(&key.PublicKey)
+	kid, err := thumbprint(&key.PublicKey)
 	if err != nil {
 		return nil, err
 	}
-	d, err := key.Bytes()
-	if err != nil {
-		return nil, fmt.Errorf("ecdsa.PrivateKey.Bytes: %w", err)
-	}
-	data, err := json.MarshalIndent(privateJWK{
-		Kty: "EC", Crv: "P-256", X: encodeB64(x), Y: encodeB64(y), D: encodeB64(d),
-		Kid: ecThumbprint("P-256", x, y), Alg: "ES256", Use: "sig",
-	}, "", "  ")
+	data, err := json.MarshalIndent(jose.JSONWebKey{Key: key, KeyID: kid, Algorithm: string(jose.ES256), Use: "sig"}, "", "  ")
 	if err != nil {
 		return nil, fmt.Errorf("json.MarshalIndent: %w", err)
 	}
 	return append(data, '\n'), nil
 }
 
-// ecPoint returns the fixed-width affine coordinates of pub.
-func ecPoint(pub *ecdsa.PublicKey) (x, y []byte, err error) {
-	b, err := pub.Bytes()
+// thumbprint is the RFC 7638 thumbprint of pub, used as the dev key's kid so
+// that the same key always has the same kid.
+func thumbprint(pub *ecdsa.PublicKey) (string, error) {
+	sum, err := (&jose.JSONWebKey{Key: pub}).Thumbprint(crypto.SHA256)
 	if err != nil {
-		return nil, nil, fmt.Errorf("ecdsa.PublicKey.Bytes: %w", err)
+		return "", fmt.Errorf("jose.JSONWebKey.Thumbprint: %w", err)
 	}
-	size := (len(b) - 1) / 2
-	return b[1 : 1+size], b[1+size:], nil
+	return base64.RawURLEncoding.EncodeToString(sum), nil
 }
 
 func readDevKey(path string) (*Signer, error) {
@@ -183,40 +171,37 @@ func readDevKey(path string) (*Signer, error) {
 			return nil, fmt.Errorf("%s is readable by others (mode %v) and os.Chmod failed: %w", path, fi.Mode().Perm(), err)
 		}
 	}
-	var raw privateJWK
-	if err := json.Unmarshal(data, &raw); err != nil {
+	var jwk jose.JSONWebKey
+	if err := json.Unmarshal(data, &jwk); err != nil {
 		return nil, fmt.Errorf("parsing %s: %w", path, err)
 	}
-	if raw.Kty != "EC" || raw.Crv != "P-256" {
-		return nil, fmt.Errorf("parsing %s: want an EC P-256 key, got kty %q crv %q", path, raw.Kty, raw.Crv)
+	parsed, ok := jwk.Key.(*ecdsa.PrivateKey)
+	if !ok || parsed.Curve != elliptic.P256() {
+		return nil, fmt.Errorf("parsing %s: want an EC P-256 private key, got %T", path, jwk.Key)
 	}
-	d, err := decodeB64(raw.D)
+	// go-jose takes the public point from x and y as written; derive it from
+	// d instead, so a file whose halves disagree is refused, not half used.
+	d, err := parsed.Bytes()
 	if err != nil {
-		return nil, fmt.Errorf("parsing %s: d: %w", path, err)
+		return nil, fmt.Errorf("parsing %s: ecdsa.PrivateKey.Bytes: %w", path, err)
 	}
 	key, err := ecdsa.ParseRawPrivateKey(elliptic.P256(), d)
 	if err != nil {
 		return nil, fmt.Errorf("parsing %s: ecdsa.ParseRawPrivateKey: %w", path, err)
 	}
-	x, y, err := ecPoint(&key.PublicKey)
-	if err != nil {
-		return nil, err
-	}
-	if encodeB64(x) != raw.X || encodeB64(y) != raw.Y {
+	if !key.PublicKey.Equal(&parsed.PublicKey) {
 		return nil, fmt.Errorf("parsing %s: public point does not match the private key", path)
 	}
 	return newSigner(key)
 }
 
 func newSigner(key *ecdsa.PrivateKey) (*Signer, error) {
-	x, y, err := ecPoint(&key.PublicKey)
+	kid, err := thumbprint(&key.PublicKey)
 	if err != nil {
 		return nil, err
 	}
-	kid := ecThumbprint("P-256", x, y)
-	jwks, err := json.Marshal(map[string]any{"keys": []map[string]string{{
-		"kty": "EC", "crv": "P-256", "x": encodeB64(x), "y": encodeB64(y),
-		"kid": kid, "alg": "ES256", "use": "sig",
+	jwks, err := json.Marshal(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{
+		Key: &key.PublicKey, KeyID: kid, Algorithm: string(jose.ES256), Use: "sig",
 	}}})
 	if err != nil {
 		return nil, fmt.Errorf("json.Marshal: %w", err)
@@ -230,7 +215,14 @@ func newSigner(key *ecdsa.PrivateKey) (*Signer, error) {
 		return nil, err
 	}
 	v.keys.Store(set)
-	return &Signer{key: key, kid: kid, jwks: jwks, verifier: v, now: time.Now}, nil
+	signer, err := jose.NewSigner(
+		jose.SigningKey{Algorithm: jose.ES256, Key: jose.JSONWebKey{Key: key, KeyID: kid}},
+		(&jose.SignerOptions{}).WithType("JWT"),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("jose.NewSigner: %w", err)
+	}
+	return &Signer{key: key, kid: kid, jwks: jwks, signer: signer, verifier: v, now: time.Now}, nil
 }
 
 // KeyID returns the kid of the signer's key: its RFC 7638 thumbprint.
@@ -242,6 +234,15 @@ func (s *Signer) PublicJWKS() []byte { return slices.Clone(s.jwks) }
 
 // Verifier returns a verifier for the signer's own tokens.
 func (s *Signer) Verifier() *Verifier { return s.verifier }
+
+// devClaims is the payload of a dev token.
+type devClaims struct {
+	jwt.Claims
+	Name    string   `json:"name,omitempty"`
+	Region  string   `json:"region"`
+	Roles   []string `json:"roles"`
+	Partner string   `json:"partner,omitempty"`
+}
 
 // Sign mints a token valid for ttl from now. Claims the verifier would refuse
 // are refused here, so a bad `motor token` invocation fails where it is made.
@@ -259,43 +260,16 @@ func (s *Signer) Sign(c Claims, ttl time.Duration) (string, error) {
 	if _, err := identityFrom(&claims{Subject: c.Subject, Region: c.Region, Roles: roles, Partner: c.Partner}, ""); err != nil {
 		return "", fmt.Errorf("auth.Signer.Sign: %w", err)
 	}
-	now := s.now()
-	payload := struct {
-		Issuer    string   `json:"iss"`
-		Subject   string   `json:"sub"`
-		Audience  string   `json:"aud"`
-		IssuedAt  int64    `json:"iat"`
-		NotBefore int64    `json:"nbf"`
-		ExpiresAt int64    `json:"exp"`
-		Name      string   `json:"name,omitempty"`
-		Region    string   `json:"region"`
-		Roles     []string `json:"roles"`
-		Partner   string   `json:"partner,omitempty"`
-	}{
-		Issuer: DevIssuer, Subject: c.Subject, Audience: DevAudience,
-		IssuedAt: now.Unix(), NotBefore: now.Unix(), ExpiresAt: now.Add(ttl).Unix(),
+	now := s.now().Truncate(time.Second)
+	tok, err := jwt.Signed(s.signer).Claims(devClaims{
+		Claims: jwt.Claims{
+			Issuer: DevIssuer, Subject: c.Subject, Audience: jwt.Audience{DevAudience},
+			IssuedAt: jwt.NewNumericDate(now), NotBefore: jwt.NewNumericDate(now), Expiry: jwt.NewNumericDate(now.Add(ttl)),
+		},
 		Name: c.Name, Region: c.Region, Roles: roles, Partner: c.Partner,
-	}
-	hdr, err := json.Marshal(struct {
-		Alg string `json:"alg"`
-		Typ string `json:"typ"`
-		Kid string `json:"kid"`
-	}{"ES256", "JWT", s.kid})
+	}).Serialize()
 	if err != nil {
-		return "", fmt.Errorf("auth.Signer.Sign: json.Marshal: %w", err)
+		return "", fmt.Errorf("auth.Signer.Sign: jwt.Builder.Serialize: %w", err)
 	}
-	body, err := json.Marshal(payload)
-	if err != nil {
-		return "", fmt.Errorf("auth.Signer.Sign: json.Marshal: %w", err)
-	}
-	signingInput := encodeB64(hdr) + "." + encodeB64(body)
-	digest := sha256.Sum256([]byte(signingInput))
-	r, sv, err := ecdsa.Sign(rand.Reader, s.key, digest[:])
-	if err != nil {
-		return "", fmt.Errorf("auth.Signer.Sign: ecdsa.Sign: %w", err)
-	}
-	sig := make([]byte, 64)
-	r.FillBytes(sig[:32])
-	sv.FillBytes(sig[32:])
-	return signingInput + "." + encodeB64(sig), nil
+	return tok, nil
 }

@@ -4,17 +4,15 @@ import (
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
-	"crypto/elliptic"
 	"crypto/rsa"
-	"crypto/sha256"
-	_ "crypto/sha512" // registers SHA-384/512 for crypto.Hash.New (RS384, ES512, ...)
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math/big"
 	"slices"
 	"strings"
+
+	jose "github.com/go-jose/go-jose/v4"
 )
 
 // minRSABits is the smallest RSA modulus accepted in a key set; shorter keys
@@ -27,24 +25,14 @@ func decodeB64(s string) ([]byte, error) {
 	return base64.RawURLEncoding.Strict().DecodeString(s)
 }
 
-func encodeB64(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
-
-// keyFamily is the kind of public key an algorithm needs.
-type keyFamily int
-
-const (
-	familyRSA keyFamily = iota
-	familyEC
-	familyEd25519
-)
-
-// algorithm is one JWS signature algorithm this package can verify.
+// algorithm is one JWS signature algorithm the verifier may accept, with
+// the kind of key it needs: checking the key against the token's alg before
+// any cryptography runs is what stops algorithm-confusion attacks, and
+// naming both in the refusal is what makes such a token easy to diagnose.
 type algorithm struct {
-	name   string
-	family keyFamily
-	hash   crypto.Hash    // unused for EdDSA, which hashes internally
-	curve  elliptic.Curve // EC only
-	pss    bool           // RSA only
+	name  jose.SignatureAlgorithm
+	kty   string // "RSA", "EC" or "OKP"
+	curve string // EC: the curve the alg is defined on
 }
 
 // algorithmByName lists every asymmetric algorithm of RFC 7518 plus EdDSA.
@@ -52,26 +40,16 @@ type algorithm struct {
 // shared-secret algorithm would let anyone who read the key set forge tokens.
 func algorithmByName(name string) (algorithm, bool) {
 	switch name {
-	case "RS256":
-		return algorithm{name: name, family: familyRSA, hash: crypto.SHA256}, true
-	case "RS384":
-		return algorithm{name: name, family: familyRSA, hash: crypto.SHA384}, true
-	case "RS512":
-		return algorithm{name: name, family: familyRSA, hash: crypto.SHA512}, true
-	case "PS256":
-		return algorithm{name: name, family: familyRSA, hash: crypto.SHA256, pss: true}, true
-	case "PS384":
-		return algorithm{name: name, family: familyRSA, hash: crypto.SHA384, pss: true}, true
-	case "PS512":
-		return algorithm{name: name, family: familyRSA, hash: crypto.SHA512, pss: true}, true
+	case "RS256", "RS384", "RS512", "PS256", "PS384", "PS512":
+		return algorithm{name: jose.SignatureAlgorithm(name), kty: "RSA"}, true
 	case "ES256":
-		return algorithm{name: name, family: familyEC, hash: crypto.SHA256, curve: elliptic.P256()}, true
+		return algorithm{name: jose.ES256, kty: "EC", curve: "P-256"}, true
 	case "ES384":
-		return algorithm{name: name, family: familyEC, hash: crypto.SHA384, curve: elliptic.P384()}, true
+		return algorithm{name: jose.ES384, kty: "EC", curve: "P-384"}, true
 	case "ES512":
-		return algorithm{name: name, family: familyEC, hash: crypto.SHA512, curve: elliptic.P521()}, true
-	case "EdDSA", "Ed25519":
-		return algorithm{name: name, family: familyEd25519}, true
+		return algorithm{name: jose.ES512, kty: "EC", curve: "P-521"}, true
+	case "EdDSA":
+		return algorithm{name: jose.EdDSA, kty: "OKP"}, true
 	}
 	return algorithm{}, false
 }
@@ -88,11 +66,11 @@ func forbiddenAlgorithm(name string) string {
 }
 
 func (a algorithm) keyDescription() string {
-	switch a.family {
-	case familyRSA:
+	switch a.kty {
+	case "RSA":
 		return "an RSA key"
-	case familyEC:
-		return "an EC " + a.curve.Params().Name + " key"
+	case "EC":
+		return "an EC " + a.curve + " key"
 	default:
 		return "an OKP Ed25519 key"
 	}
@@ -102,19 +80,18 @@ func (a algorithm) keyDescription() string {
 type jwk struct {
 	kid  string
 	alg  string // the key's "alg" member, "" when the key does not restrict it
-	desc string // for messages: "EC P-256 key", "RSA key", ...
+	desc string // for messages: "EC P-256 key", "RSA key (2048 bits)", ...
 	pub  crypto.PublicKey
 }
 
 // compatible returns nil when the key may verify a signature of alg, or an
-// error naming the mismatch. Checking the key's type against the token's alg
-// is what stops algorithm-confusion attacks.
+// error naming the mismatch.
 func (k *jwk) compatible(a algorithm) error {
-	if k.alg != "" && k.alg != a.name && !(isEdDSA(k.alg) && a.family == familyEd25519) {
-		return &tokenError{ErrAlgorithm, fmt.Sprintf("token alg %s does not match key %q, which is for alg %s", a.name, k.kid, k.alg)}
+	if k.alg != "" && k.alg != string(a.name) {
+		return fail(ErrAlgorithm, "token alg %s does not match key %q, which is for alg %s", a.name, k.kid, k.alg)
 	}
 	if !keyFits(k.pub, a) {
-		return &tokenError{ErrAlgorithm, fmt.Sprintf("key %q is an %s, token alg %s needs %s", k.kid, k.desc, a.name, a.keyDescription())}
+		return fail(ErrAlgorithm, "key %q is an %s, token alg %s needs %s", k.kid, k.desc, a.name, a.keyDescription())
 	}
 	return nil
 }
@@ -123,46 +100,16 @@ func (k *jwk) compatible(a algorithm) error {
 func keyFits(pub crypto.PublicKey, a algorithm) bool {
 	switch pub := pub.(type) {
 	case *rsa.PublicKey:
-		return a.family == familyRSA
+		return a.kty == "RSA"
 	case *ecdsa.PublicKey:
-		return a.family == familyEC && pub.Curve == a.curve
+		return a.kty == "EC" && pub.Curve.Params().Name == a.curve
 	case ed25519.PublicKey:
-		return a.family == familyEd25519
+		return a.kty == "OKP"
 	}
 	return false
 }
 
-func isEdDSA(alg string) bool { return alg == "EdDSA" || alg == "Ed25519" }
-
-// verify checks sig over signingInput with k, which must be compatible with a.
-func (k *jwk) verify(a algorithm, signingInput, sig []byte) bool {
-	if a.family == familyEd25519 {
-		pub, ok := k.pub.(ed25519.PublicKey)
-		return ok && ed25519.Verify(pub, signingInput, sig)
-	}
-	h := a.hash.New()
-	h.Write(signingInput)
-	digest := h.Sum(nil)
-	switch pub := k.pub.(type) {
-	case *rsa.PublicKey:
-		if a.pss {
-			return rsa.VerifyPSS(pub, a.hash, digest, sig, &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthEqualsHash}) == nil
-		}
-		return rsa.VerifyPKCS1v15(pub, a.hash, digest, sig) == nil
-	case *ecdsa.PublicKey:
-		// JWS carries ECDSA signatures as fixed-width R||S, not ASN.1.
-		size := (pub.Curve.Params().BitSize + 7) / 8
-		if len(sig) != 2*size {
-			return false
-		}
-		r := new(big.Int).SetBytes(sig[:size])
-		s := new(big.Int).SetBytes(sig[size:])
-		return ecdsa.Verify(pub, digest, r, s)
-	}
-	return false
-}
-
-// keySet is an immutable snapshot of a JWKS; a refetch replaces it whole.
+// keySet is an immutable snapshot of a JWKS; a reload replaces it whole.
 type keySet struct {
 	byKID map[string][]*jwk
 	all   []*jwk
@@ -171,19 +118,15 @@ type keySet struct {
 	rejected map[string]string
 }
 
-// rawJWK holds the members of RFC 7517/7518/8037 this package reads.
-type rawJWK struct {
+// jwkPolicy holds the members of a JWK that decide whether this package
+// will use it at all, read before the key itself is parsed.
+type jwkPolicy struct {
 	Kty    string   `json:"kty"`
 	Kid    string   `json:"kid"`
 	Use    string   `json:"use"`
 	Alg    string   `json:"alg"`
 	KeyOps []string `json:"key_ops"`
 	Crv    string   `json:"crv"`
-	X      string   `json:"x"`
-	Y      string   `json:"y"`
-	N      string   `json:"n"`
-	E      string   `json:"e"`
-	D      string   `json:"d"`
 }
 
 // parseJWKS reads a JWKS document. Keys this package cannot use (encryption
@@ -199,17 +142,17 @@ func parseJWKS(data []byte) (*keySet, error) {
 	}
 	set := &keySet{byKID: map[string][]*jwk{}, rejected: map[string]string{}}
 	var problems []string
-	for i, rawKey := range doc.Keys {
-		var raw rawJWK
-		if err := json.Unmarshal(rawKey, &raw); err != nil {
+	for i, raw := range doc.Keys {
+		var p jwkPolicy
+		if err := json.Unmarshal(raw, &p); err != nil {
 			problems = append(problems, fmt.Sprintf("key %d: %v", i, err))
 			continue
 		}
-		k, err := parsePublicJWK(raw)
+		k, err := parsePublicJWK(p, raw)
 		if err != nil {
-			problems = append(problems, fmt.Sprintf("key %d (kid %q): %v", i, raw.Kid, err))
-			if raw.Kid != "" {
-				set.rejected[raw.Kid] = err.Error()
+			problems = append(problems, fmt.Sprintf("key %d (kid %q): %v", i, p.Kid, err))
+			if p.Kid != "" {
+				set.rejected[p.Kid] = err.Error()
 			}
 			continue
 		}
@@ -225,120 +168,63 @@ func parseJWKS(data []byte) (*keySet, error) {
 	return set, nil
 }
 
-// parsePublicJWK turns one JWK into a verification key. Private members, if
-// present, are ignored: only the public half is ever needed here.
-func parsePublicJWK(raw rawJWK) (*jwk, error) {
-	if raw.Use != "" && raw.Use != "sig" {
-		return nil, fmt.Errorf("use %q is not for signatures", raw.Use)
+// parsePublicJWK turns one JWK into a verification key: this package's
+// policy first (what the key is for, which algorithms, which key types),
+// then go-jose for the key material, which refuses points off the curve and
+// malformed members. Private members, if present, are dropped: only the
+// public half is ever needed here.
+func parsePublicJWK(p jwkPolicy, raw []byte) (*jwk, error) {
+	if p.Use != "" && p.Use != "sig" {
+		return nil, fmt.Errorf("use %q is not for signatures", p.Use)
 	}
-	if len(raw.KeyOps) > 0 && !slices.Contains(raw.KeyOps, "verify") {
-		return nil, fmt.Errorf("key_ops %v does not allow verify", raw.KeyOps)
+	if len(p.KeyOps) > 0 && !slices.Contains(p.KeyOps, "verify") {
+		return nil, fmt.Errorf("key_ops %v does not allow verify", p.KeyOps)
 	}
-	if raw.Alg != "" {
-		if why := forbiddenAlgorithm(raw.Alg); why != "" {
+	var alg algorithm
+	if p.Alg != "" {
+		if why := forbiddenAlgorithm(p.Alg); why != "" {
 			return nil, errors.New(why)
 		}
-		if _, ok := algorithmByName(raw.Alg); !ok {
-			return nil, fmt.Errorf("alg %q is not supported", raw.Alg)
+		var ok bool
+		if alg, ok = algorithmByName(p.Alg); !ok {
+			return nil, fmt.Errorf("alg %q is not supported", p.Alg)
 		}
 	}
-	k := &jwk{kid: raw.Kid, alg: raw.Alg}
-	switch raw.Kty {
-	case "RSA":
-		pub, err := parseRSA(raw)
-		if err != nil {
-			return nil, err
-		}
-		k.pub, k.desc = pub, fmt.Sprintf("RSA key (%d bits)", pub.N.BitLen())
-	case "EC":
-		pub, err := parseEC(raw)
-		if err != nil {
-			return nil, err
-		}
-		k.pub, k.desc = pub, "EC "+raw.Crv+" key"
+	switch p.Kty {
+	case "RSA", "EC":
 	case "OKP":
-		if raw.Crv != "Ed25519" {
-			return nil, fmt.Errorf("OKP curve %q is not supported", raw.Crv)
+		if p.Crv != "Ed25519" {
+			return nil, fmt.Errorf("OKP curve %q is not supported", p.Crv)
 		}
-		x, err := decodeB64(raw.X)
-		if err != nil || len(x) != ed25519.PublicKeySize {
-			// ed25519.Verify panics on a wrong-sized key, so the size is checked here.
-			return nil, fmt.Errorf("x is not a %d-byte base64url Ed25519 public key", ed25519.PublicKeySize)
-		}
-		k.pub, k.desc = ed25519.PublicKey(x), "OKP Ed25519 key"
 	case "":
 		return nil, errors.New("kty missing")
 	default:
-		return nil, fmt.Errorf("kty %q is not supported", raw.Kty)
+		return nil, fmt.Errorf("kty %q is not supported", p.Kty)
 	}
-	if k.alg != "" {
-		if a, _ := algorithmByName(k.alg); !keyFits(k.pub, a) {
-			return nil, fmt.Errorf("alg %s does not fit the %s", raw.Alg, k.desc)
+	var key jose.JSONWebKey
+	if err := key.UnmarshalJSON(raw); err != nil {
+		if errors.Is(err, jose.ErrUnsupportedKeyType) {
+			return nil, fmt.Errorf("%s key not supported (unknown curve, or RSA longer than %d bits)", p.Kty, jose.MaxRSAModulusBits)
 		}
+		return nil, err
+	}
+	k := &jwk{kid: p.Kid, alg: p.Alg, pub: key.Public().Key}
+	switch pub := k.pub.(type) {
+	case *rsa.PublicKey:
+		bits := pub.N.BitLen()
+		if bits < minRSABits {
+			return nil, fmt.Errorf("RSA key of %d bits is too weak (minimum %d)", bits, minRSABits)
+		}
+		k.desc = fmt.Sprintf("RSA key (%d bits)", bits)
+	case *ecdsa.PublicKey:
+		k.desc = "EC " + pub.Curve.Params().Name + " key"
+	case ed25519.PublicKey:
+		k.desc = "OKP Ed25519 key"
+	default:
+		return nil, fmt.Errorf("%s key not supported", p.Kty)
+	}
+	if p.Alg != "" && !keyFits(k.pub, alg) {
+		return nil, fmt.Errorf("alg %s does not fit the %s", p.Alg, k.desc)
 	}
 	return k, nil
-}
-
-func parseRSA(raw rawJWK) (*rsa.PublicKey, error) {
-	n, err := decodeB64(raw.N)
-	if err != nil || len(n) == 0 {
-		return nil, errors.New("n is not base64url")
-	}
-	e, err := decodeB64(raw.E)
-	if err != nil || len(e) == 0 || len(e) > 4 {
-		return nil, errors.New("e is not a base64url integer of at most 32 bits")
-	}
-	var exp int64
-	for _, b := range e {
-		exp = exp<<8 | int64(b)
-	}
-	if exp < 3 || exp%2 == 0 || exp > 1<<31-1 {
-		return nil, fmt.Errorf("exponent %d is not valid", exp)
-	}
-	pub := &rsa.PublicKey{N: new(big.Int).SetBytes(n), E: int(exp)}
-	if bits := pub.N.BitLen(); bits < minRSABits {
-		return nil, fmt.Errorf("RSA key of %d bits is too weak (minimum %d)", bits, minRSABits)
-	}
-	return pub, nil
-}
-
-func curveByName(name string) (elliptic.Curve, bool) {
-	switch name {
-	case "P-256":
-		return elliptic.P256(), true
-	case "P-384":
-		return elliptic.P384(), true
-	case "P-521":
-		return elliptic.P521(), true
-	}
-	return nil, false
-}
-
-func parseEC(raw rawJWK) (*ecdsa.PublicKey, error) {
-	curve, ok := curveByName(raw.Crv)
-	if !ok {
-		return nil, fmt.Errorf("EC curve %q is not supported", raw.Crv)
-	}
-	size := (curve.Params().BitSize + 7) / 8
-	x, errX := decodeB64(raw.X)
-	y, errY := decodeB64(raw.Y)
-	if errX != nil || errY != nil || len(x) != size || len(y) != size {
-		return nil, fmt.Errorf("x and y must be %d-byte base64url coordinates", size)
-	}
-	// ParseUncompressedPublicKey also rejects points off the curve, which
-	// would otherwise open invalid-curve attacks.
-	pub, err := ecdsa.ParseUncompressedPublicKey(curve, append(append([]byte{4}, x...), y...))
-	if err != nil {
-		return nil, fmt.Errorf("ecdsa.ParseUncompressedPublicKey: %w", err)
-	}
-	return pub, nil
-}
-
-// ecThumbprint is the RFC 7638 thumbprint of an EC public key, used as the
-// dev key's kid so that the same key always has the same kid.
-func ecThumbprint(crv string, x, y []byte) string {
-	// Members in lexicographic order, no whitespace, as RFC 7638 requires.
-	canonical := fmt.Sprintf(`{"crv":%q,"kty":"EC","x":%q,"y":%q}`, crv, encodeB64(x), encodeB64(y))
-	sum := sha256.Sum256([]byte(canonical))
-	return encodeB64(sum[:])
 }

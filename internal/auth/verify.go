@@ -6,16 +6,18 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
+	"log/slog"
 	"math"
 	"net/http"
 	"net/url"
-	"os"
 	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/coreos/go-oidc/v3/oidc"
+	jose "github.com/go-jose/go-jose/v4"
 )
 
 const (
@@ -23,9 +25,13 @@ const (
 	// make the verifier reload its key set, so random kids cannot be used to
 	// hammer the identity provider.
 	refetchInterval = 30 * time.Second
-	defaultLeeway   = 30 * time.Second
-	fetchTimeout    = 10 * time.Second
-	maxJWKSBytes    = 1 << 20
+	// defaultRefresh is how often the key set is reloaded even when no token
+	// names an unknown kid, so a key the identity provider withdrew stops
+	// being trusted within minutes.
+	defaultRefresh = 5 * time.Minute
+	defaultLeeway  = 30 * time.Second
+	fetchTimeout   = 10 * time.Second
+	maxJWKSBytes   = 1 << 20
 	// maxTokenBytes is far above any real token and keeps a hostile header
 	// from costing more than a few decodes.
 	maxTokenBytes = 16 << 10
@@ -38,23 +44,43 @@ const (
 type Config struct {
 	Issuer     string
 	Audience   string
-	Algorithms []string      // allow-list; default {"RS256","ES256","EdDSA"}; "none" and HS* are never accepted
-	JWKSFile   string        // path to a JWKS JSON file, or
-	JWKSURL    string        // an https/http URL serving a JWKS (refetched when a token names an unknown kid, at most once per 30s)
-	Leeway     time.Duration // clock skew allowance, default 30s
-	HTTPClient *http.Client
-	Now        func() time.Time // for tests; default time.Now
+	Algorithms []string // allow-list; default {"RS256","ES256","EdDSA"}; "none" and HS* are never accepted
+	// Where the signing keys come from: a JWKS file, a JWKS URL, or, with
+	// neither, the jwks_uri of the issuer's OpenID Connect discovery document
+	// (Issuer + "/.well-known/openid-configuration").
+	JWKSFile string
+	JWKSURL  string
+	// RefreshInterval is how often the key set is reloaded in the background
+	// (default 5 minutes); a file is also reloaded within a second of
+	// changing. A token naming an unknown kid reloads it at once, at most
+	// once per 30s.
+	RefreshInterval time.Duration
+	Leeway          time.Duration // clock skew allowance, default 30s
+	HTTPClient      *http.Client
+	Logger          *slog.Logger     // for reloads that fail; default slog.Default()
+	Now             func() time.Time // for tests; default time.Now
 }
 
 // Verifier validates bearer tokens against one issuer, audience and key set.
 // It is safe for concurrent use.
+//
+// Signature, issuer, audience and expiry are verified by go-oidc with
+// go-jose underneath. Around it this package enforces what a bearer token
+// of a public API needs and an ID-token library leaves open: one spelling
+// per token, an algorithm allow-list checked against the named key's type
+// before any cryptography, no kid-less tokens against several keys, a
+// clock-skew leeway that is the same for exp, nbf and iat, and the claims
+// Motor's roles rest on.
 type Verifier struct {
 	issuer   string
 	audience string
 	algs     []string
 	leeway   time.Duration
+	refresh  time.Duration
 	now      func() time.Time
+	logger   *slog.Logger
 	source   keySource // nil: a fixed key set (dev mode)
+	oidc     *oidc.IDTokenVerifier
 
 	keys atomic.Pointer[keySet]
 
@@ -66,91 +92,73 @@ type Verifier struct {
 	lastRefetchErr error
 }
 
-// keySource loads a JWKS document.
-type keySource interface {
-	load(ctx context.Context) ([]byte, error)
-	String() string
-}
-
-type fileSource string
-
-func (f fileSource) load(context.Context) ([]byte, error) {
-	data, err := os.ReadFile(string(f))
-	if err != nil {
-		return nil, fmt.Errorf("os.ReadFile: %w", err)
-	}
-	return data, nil
-}
-
-func (f fileSource) String() string { return string(f) }
-
-type urlSource struct {
-	url    string
-	client *http.Client
-}
-
-func (u urlSource) load(ctx context.Context) ([]byte, error) {
-	ctx, cancel := context.WithTimeout(ctx, fetchTimeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.url, nil)
-	if err != nil {
-		return nil, fmt.Errorf("http.NewRequestWithContext: %w", err)
-	}
-	req.Header.Set("Accept", "application/jwk-set+json, application/json")
-	resp, err := u.client.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("http.Client.Do: %w", err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("GET %s: %s", u.url, resp.Status)
-	}
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxJWKSBytes+1))
-	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", u.url, err)
-	}
-	if len(data) > maxJWKSBytes {
-		return nil, fmt.Errorf("GET %s: key set larger than %d bytes", u.url, maxJWKSBytes)
-	}
-	return data, nil
-}
-
-func (u urlSource) String() string { return u.url }
-
 // NewVerifier checks cfg and loads the key set once, so a deployment with a
-// wrong JWKS location fails at start-up instead of on its first request.
+// wrong JWKS location or issuer fails at start-up instead of on its first
+// request. Until ctx is done the key set is then reloaded every
+// RefreshInterval.
 func NewVerifier(ctx context.Context, cfg Config) (*Verifier, error) {
 	v, err := newVerifier(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("auth.NewVerifier: %w", err)
 	}
+	client := cfg.HTTPClient
+	if client == nil {
+		client = &http.Client{Timeout: fetchTimeout}
+	}
+	jwksURL := cfg.JWKSURL
 	switch {
 	case cfg.JWKSFile != "" && cfg.JWKSURL != "":
 		return nil, errors.New("auth.NewVerifier: set JWKSFile or JWKSURL, not both")
 	case cfg.JWKSFile != "":
 		v.source = fileSource(cfg.JWKSFile)
-	case cfg.JWKSURL != "":
-		u, err := url.Parse(cfg.JWKSURL)
-		if err != nil {
-			return nil, fmt.Errorf("auth.NewVerifier: JWKSURL: %w", err)
+	case cfg.JWKSURL == "":
+		if !isHTTPURL(cfg.Issuer) {
+			return nil, fmt.Errorf("auth.NewVerifier: no key set: set JWKSFile or JWKSURL, or an issuer URL that serves OpenID Connect discovery (issuer %q is not one)", cfg.Issuer)
 		}
-		if (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-			return nil, fmt.Errorf("auth.NewVerifier: JWKSURL %q is not an http(s) URL", cfg.JWKSURL)
+		if jwksURL, err = discoverJWKS(ctx, cfg.Issuer, client); err != nil {
+			return nil, fmt.Errorf("auth.NewVerifier: %w", err)
 		}
-		client := cfg.HTTPClient
-		if client == nil {
-			client = &http.Client{Timeout: fetchTimeout}
+	}
+	if jwksURL != "" {
+		if !isHTTPURL(jwksURL) {
+			return nil, fmt.Errorf("auth.NewVerifier: JWKS URL %q is not an http(s) URL", jwksURL)
 		}
-		v.source = urlSource{url: cfg.JWKSURL, client: client}
-	default:
-		return nil, errors.New("auth.NewVerifier: no key set: set JWKSFile or JWKSURL")
+		v.source = urlSource{url: jwksURL, client: client}
 	}
 	set, err := loadKeySet(ctx, v.source)
 	if err != nil {
 		return nil, fmt.Errorf("auth.NewVerifier: %w", err)
 	}
 	v.keys.Store(set)
+	go v.keepFresh(ctx)
 	return v, nil
+}
+
+func isHTTPURL(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != ""
+}
+
+// discoverJWKS reads the jwks_uri of issuer's discovery document. go-oidc
+// also checks that the document names issuer as its issuer, so a
+// misconfigured or impersonated provider fails here.
+func discoverJWKS(ctx context.Context, issuer string, client *http.Client) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, fetchTimeout)
+	defer cancel()
+	p, err := oidc.NewProvider(oidc.ClientContext(ctx, client), issuer)
+	if err != nil {
+		return "", fmt.Errorf("OpenID Connect discovery of %s: %w", issuer, err)
+	}
+	var meta struct {
+		JWKSURI string `json:"jwks_uri"`
+	}
+	if err := p.Claims(&meta); err != nil {
+		return "", fmt.Errorf("OpenID Connect discovery of %s: %w", issuer, err)
+	}
+	if meta.JWKSURI == "" {
+		return "", fmt.Errorf("OpenID Connect discovery of %s: the document has no jwks_uri", issuer)
+	}
+	return meta.JWKSURI, nil
 }
 
 // newVerifier applies defaults and checks everything in cfg but the key set.
@@ -180,29 +188,38 @@ func newVerifier(cfg Config) (*Verifier, error) {
 	case leeway == 0:
 		leeway = defaultLeeway
 	}
+	refresh := cfg.RefreshInterval
+	switch {
+	case refresh < 0:
+		return nil, fmt.Errorf("negative refresh interval %v", refresh)
+	case refresh == 0:
+		refresh = defaultRefresh
+	}
 	now := cfg.Now
 	if now == nil {
 		now = time.Now
 	}
-	return &Verifier{
+	logger := cfg.Logger
+	if logger == nil {
+		logger = slog.Default()
+	}
+	v := &Verifier{
+		logger:   logger,
 		issuer:   cfg.Issuer,
 		audience: cfg.Audience,
 		algs:     slices.Clone(algs),
 		leeway:   leeway,
+		refresh:  refresh,
 		now:      now,
-	}, nil
-}
-
-func loadKeySet(ctx context.Context, src keySource) (*keySet, error) {
-	data, err := src.load(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("loading JWKS from %s: %w", src, err)
 	}
-	set, err := parseJWKS(data)
-	if err != nil {
-		return nil, fmt.Errorf("JWKS from %s: %w", src, err)
-	}
-	return set, nil
+	v.oidc = oidc.NewVerifier(cfg.Issuer, chosenKey{}, &oidc.Config{
+		ClientID:             cfg.Audience,
+		SupportedSigningAlgs: v.algs,
+		// go-oidc allows no skew on exp; moving its clock back by the
+		// leeway gives exp the same allowance as nbf and iat below.
+		Now: func() time.Time { return v.now().Add(-v.leeway) },
+	})
+	return v, nil
 }
 
 // header is the JOSE header members this package reads.
@@ -274,49 +291,9 @@ func stamp(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 // checked before any claim, so nothing an attacker wrote drives the outcome
 // of the later checks.
 func (v *Verifier) Verify(ctx context.Context, raw string) (*Identity, error) {
-	if raw == "" {
-		return nil, fail(ErrMalformed, "malformed token: empty")
-	}
-	if len(raw) > maxTokenBytes {
-		return nil, fail(ErrMalformed, "malformed token: %d bytes, more than the %d accepted", len(raw), maxTokenBytes)
-	}
-	// Only the JWS compact alphabet is allowed: base64 decoders skip line
-	// breaks, which would give one signature many spellings.
-	for i := 0; i < len(raw); i++ {
-		c := raw[i]
-		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
-			return nil, fail(ErrMalformed, "malformed token: character %q at offset %d is not base64url", c, i)
-		}
-	}
-	parts := strings.Split(raw, ".")
-	switch len(parts) {
-	case 3:
-	case 5:
-		return nil, fail(ErrMalformed, "malformed token: encrypted tokens (JWE) are not accepted")
-	default:
-		return nil, fail(ErrMalformed, "malformed token: %d dot-separated parts, want 3 (header.payload.signature)", len(parts))
-	}
-
-	hdrJSON, err := decodeB64(parts[0])
+	hdr, err := parseHeader(raw)
 	if err != nil {
-		return nil, fail(ErrMalformed, "malformed token: header is not base64url: %v", err)
-	}
-	var hdr header
-	if err := json.Unmarshal(hdrJSON, &hdr); err != nil {
-		return nil, fail(ErrMalformed, "malformed token: header is not a JSON object: %v", err)
-	}
-	if hdr.Crit != nil {
-		// RFC 7515 §4.1.11: extensions the recipient does not understand
-		// must make it reject the token, and this package knows none.
-		return nil, fail(ErrMalformed, "malformed token: critical header extensions %s are not supported", hdr.Crit)
-	}
-	// Header values end up in error messages sent back to the caller; keep
-	// them short and printable.
-	if len(hdr.Alg) > 32 || !printable(hdr.Alg) {
-		return nil, fail(ErrMalformed, "malformed token: header alg is not an algorithm name")
-	}
-	if len(hdr.Kid) > 256 || !printable(hdr.Kid) {
-		return nil, fail(ErrMalformed, "malformed token: header kid is longer than 256 bytes or not printable ASCII")
+		return nil, err
 	}
 	alg, err := v.algorithm(hdr.Alg)
 	if err != nil {
@@ -326,27 +303,84 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (*Identity, error) {
 	if err != nil {
 		return nil, err
 	}
-	sig, err := decodeB64(parts[2])
-	if err != nil {
-		return nil, fail(ErrMalformed, "malformed token: signature is not base64url: %v", err)
+	sel := &selection{key: key, alg: alg}
+	_, oidcErr := v.oidc.Verify(context.WithValue(ctx, selectionKey{}, sel), raw)
+	if sel.payload == nil {
+		// Refused before or at the signature: nothing in the payload counts.
+		if sel.err != nil {
+			return nil, sel.err
+		}
+		return nil, fail(ErrMalformed, "malformed token: %v", oidcErr)
 	}
-	signingInput := raw[:len(parts[0])+1+len(parts[1])]
-	if !key.verify(alg, []byte(signingInput), sig) {
-		return nil, fail(ErrSignature, "signature does not verify with key %q (%s)", key.kid, alg.name)
-	}
-
-	payload, err := decodeB64(parts[1])
-	if err != nil {
-		return nil, fail(ErrMalformed, "malformed token: payload is not base64url: %v", err)
-	}
+	// The signature holds. The claims are checked here whether or not
+	// go-oidc accepted them: these checks are stricter, and their messages
+	// say exactly what is wrong.
 	var c claims
-	if err := json.Unmarshal(payload, &c); err != nil {
+	if err := json.Unmarshal(sel.payload, &c); err != nil {
 		return nil, fail(ErrMalformed, "malformed token: claims are not a valid JSON object: %v", err)
 	}
 	if err := v.checkClaims(&c); err != nil {
 		return nil, err
 	}
+	if oidcErr != nil {
+		return nil, fail(ErrClaims, "claims not accepted: %v", oidcErr)
+	}
 	return identityFrom(&c, raw)
+}
+
+// parseHeader checks the token's shape and reads its header. The checks are
+// stricter than go-jose's parser: only the JWS compact alphabet (base64
+// decoders skip line breaks, which would give one signature many
+// spellings), canonical base64url in every part, and no critical header
+// extensions.
+func parseHeader(raw string) (header, error) {
+	var hdr header
+	if raw == "" {
+		return hdr, fail(ErrMalformed, "malformed token: empty")
+	}
+	if len(raw) > maxTokenBytes {
+		return hdr, fail(ErrMalformed, "malformed token: %d bytes, more than the %d accepted", len(raw), maxTokenBytes)
+	}
+	for i := 0; i < len(raw); i++ {
+		c := raw[i]
+		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return hdr, fail(ErrMalformed, "malformed token: character %q at offset %d is not base64url", c, i)
+		}
+	}
+	parts := strings.Split(raw, ".")
+	switch len(parts) {
+	case 3:
+	case 5:
+		return hdr, fail(ErrMalformed, "malformed token: encrypted tokens (JWE) are not accepted")
+	default:
+		return hdr, fail(ErrMalformed, "malformed token: %d dot-separated parts, want 3 (header.payload.signature)", len(parts))
+	}
+	hdrJSON, err := decodeB64(parts[0])
+	if err != nil {
+		return hdr, fail(ErrMalformed, "malformed token: header is not base64url: %v", err)
+	}
+	for i, name := range []string{"payload", "signature"} {
+		if _, err := decodeB64(parts[i+1]); err != nil {
+			return hdr, fail(ErrMalformed, "malformed token: %s is not base64url: %v", name, err)
+		}
+	}
+	if err := json.Unmarshal(hdrJSON, &hdr); err != nil {
+		return hdr, fail(ErrMalformed, "malformed token: header is not a JSON object: %v", err)
+	}
+	if hdr.Crit != nil {
+		// RFC 7515 §4.1.11: extensions the recipient does not understand
+		// must make it reject the token, and this package knows none.
+		return hdr, fail(ErrMalformed, "malformed token: critical header extensions %s are not supported", hdr.Crit)
+	}
+	// Header values end up in error messages sent back to the caller; keep
+	// them short and printable.
+	if len(hdr.Alg) > 32 || !printable(hdr.Alg) {
+		return hdr, fail(ErrMalformed, "malformed token: header alg is not an algorithm name")
+	}
+	if len(hdr.Kid) > 256 || !printable(hdr.Kid) {
+		return hdr, fail(ErrMalformed, "malformed token: header kid is longer than 256 bytes or not printable ASCII")
+	}
+	return hdr, nil
 }
 
 func printable(s string) bool {
@@ -414,33 +448,40 @@ func (v *Verifier) key(ctx context.Context, kid string, alg algorithm) (*jwk, er
 	return nil, firstErr
 }
 
-// refetch reloads the key set for a token naming kid, at most once per
-// refetchInterval. It returns the freshest set it has.
-func (v *Verifier) refetch(ctx context.Context, kid string) (*keySet, error) {
-	v.refetchMu.Lock()
-	defer v.refetchMu.Unlock()
-	// Another caller may have reloaded while this one waited.
-	if set := v.keys.Load(); set.byKID[kid] != nil {
-		return set, nil
+// selection carries the key Verify chose from the token's header to the key
+// set go-oidc calls back, and the verified payload (or the reason there is
+// none) back to Verify.
+type selection struct {
+	key     *jwk
+	alg     algorithm
+	payload []byte
+	err     error
+}
+
+type selectionKey struct{}
+
+// chosenKey is the oidc.KeySet of every Verifier: it checks the signature
+// with exactly the key Verify chose, which has already been matched to the
+// token's kid and alg.
+type chosenKey struct{}
+
+func (chosenKey) VerifySignature(ctx context.Context, raw string) ([]byte, error) {
+	sel, ok := ctx.Value(selectionKey{}).(*selection)
+	if !ok {
+		return nil, errors.New("auth: no key chosen for the token")
 	}
-	now := v.now()
-	if !v.lastRefetch.IsZero() && now.Sub(v.lastRefetch) < refetchInterval {
-		if v.lastRefetchErr != nil {
-			return nil, v.lastRefetchErr
-		}
-		return v.keys.Load(), nil
-	}
-	v.lastRefetch = now
-	// The reload serves every caller waiting on the mutex, so one client
-	// hanging up must not abort it.
-	set, err := loadKeySet(context.WithoutCancel(ctx), v.source)
+	jws, err := jose.ParseSigned(raw, []jose.SignatureAlgorithm{sel.alg.name})
 	if err != nil {
-		v.lastRefetchErr = fail(ErrKeysUnavailable, "reloading the key set for an unknown kid failed: %v", err)
-		return nil, v.lastRefetchErr
+		sel.err = fail(ErrMalformed, "malformed token: %v", err)
+		return nil, sel.err
 	}
-	v.lastRefetchErr = nil
-	v.keys.Store(set)
-	return set, nil
+	payload, err := jws.Verify(sel.key.pub)
+	if err != nil {
+		sel.err = fail(ErrSignature, "signature does not verify with key %q (%s)", sel.key.kid, sel.alg.name)
+		return nil, sel.err
+	}
+	sel.payload = payload
+	return payload, nil
 }
 
 func (v *Verifier) checkClaims(c *claims) error {

@@ -220,6 +220,7 @@ func TestNewVerifier_RefusesBadConfig(t *testing.T) {
 }
 
 func TestParseJWKS(t *testing.T) {
+	ed := newTestKey(t, "EdDSA", "ed")
 	tests := []struct {
 		name     string
 		jwks     string
@@ -231,11 +232,12 @@ func TestParseJWKS(t *testing.T) {
 		{"only an encryption key", `{"keys":[{"kty":"RSA","use":"enc","n":"AQAB","e":"AQAB"}]}`, 0, `use "enc" is not for signatures`},
 		{"symmetric key", `{"keys":[{"kty":"oct","k":"c2VjcmV0"}]}`, 0, `kty "oct" is not supported`},
 		{"weak RSA", `{"keys":[{"kty":"RSA","kid":"weak","n":"` + enc(weakModulus()) + `","e":"AQAB"}]}`, 0, "too weak"},
-		{"EC point off the curve", `{"keys":[{"kty":"EC","crv":"P-256","x":"` + enc(make([]byte, 32)) + `","y":"` + enc(make([]byte, 32)) + `"}]}`, 0, "ParseUncompressedPublicKey"},
-		{"short Ed25519", `{"keys":[{"kty":"OKP","crv":"Ed25519","x":"AAAA"}]}`, 0, "32-byte"},
+		{"EC point off the curve", `{"keys":[{"kty":"EC","crv":"P-256","x":"` + enc(make([]byte, 32)) + `","y":"` + enc(make([]byte, 32)) + `"}]}`, 0, "not on declared curve"},
+		{"short Ed25519", `{"keys":[{"kty":"OKP","crv":"Ed25519","x":"AAAA"}]}`, 0, "wrong length for x"},
+		{"low-order Ed25519 point", `{"keys":[{"kty":"OKP","crv":"Ed25519","x":"` + enc(make([]byte, 32)) + `"}]}`, 0, "low-order point"},
 		{"HS alg on key", `{"keys":[{"kty":"OKP","crv":"Ed25519","alg":"HS256","x":"` + enc(make([]byte, 32)) + `"}]}`, 0, "never accepted"},
-		{"alg not fitting key", `{"keys":[{"kty":"OKP","crv":"Ed25519","alg":"RS256","x":"` + enc(make([]byte, 32)) + `"}]}`, 0, "does not fit"},
-		{"usable key next to unusable", `{"keys":[{"kty":"oct","k":"c2VjcmV0"},{"kty":"OKP","crv":"Ed25519","kid":"x","x":"` + enc(make([]byte, 32)) + `"}]}`, 1, ""},
+		{"alg not fitting key", `{"keys":[{"kty":"OKP","crv":"Ed25519","alg":"RS256","x":"` + ed.jwk["x"] + `"}]}`, 0, "does not fit"},
+		{"usable key next to unusable", `{"keys":[{"kty":"oct","k":"c2VjcmV0"},{"kty":"OKP","crv":"Ed25519","kid":"x","x":"` + ed.jwk["x"] + `"}]}`, 1, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
