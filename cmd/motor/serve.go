@@ -93,7 +93,8 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 	drain := fs.Duration("drain", 15*time.Second, "how long SIGTERM waits for calls in flight")
 	issuer := fs.String("oidc-issuer", "", "token issuer; unset means dev mode (tokens from `motor token`)")
 	audience := fs.String("oidc-audience", "motor", "token audience")
-	jwks := fs.String("jwks", "", "JWKS file path or http(s) URL of the identity provider")
+	jwks := fs.String("jwks", "", "JWKS file path or http(s) URL of the identity provider (default: the jwks_uri of -oidc-issuer's OpenID Connect discovery document)")
+	jwksRefresh := fs.Duration("jwks-refresh", 5*time.Minute, "how often the identity provider's keys are reloaded, so a key it withdrew stops being trusted")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	name := fs.String("name", "", "this deployment's name, as its certificate says (default: from -tls-cert)")
 	national := fs.Bool("national", false, "this is the national deployment: it holds the programme ledger regions reserve from")
@@ -206,10 +207,10 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 	if c.store != "bbolt" && !strings.HasPrefix(c.store, "redis://") && !strings.HasPrefix(c.store, "rediss://") {
 		problems = append(problems, fmt.Sprintf("-store: %q is neither bbolt nor a redis:// URL", c.store))
 	}
-	if *issuer != "" && *jwks == "" {
-		problems = append(problems, "-jwks is required with -oidc-issuer")
+	if *jwksRefresh <= 0 {
+		problems = append(problems, fmt.Sprintf("-jwks-refresh: %v is not a positive duration", *jwksRefresh))
 	}
-	c.oidc = auth.Config{Issuer: *issuer, Audience: *audience}
+	c.oidc = auth.Config{Issuer: *issuer, Audience: *audience, RefreshInterval: *jwksRefresh}
 	if strings.HasPrefix(*jwks, "http://") || strings.HasPrefix(*jwks, "https://") {
 		c.oidc.JWKSURL = *jwks
 	} else {
@@ -268,6 +269,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		_ = tel.Shutdown(ctx)
 	}()
 
+	c.oidc.Logger = logger
 	verifier, devSigner, err := identity(ctx, c)
 	if err != nil {
 		return err

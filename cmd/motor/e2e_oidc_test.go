@@ -1,0 +1,126 @@
+package main
+
+import (
+	"crypto/rand"
+	"crypto/rsa"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
+	"github.com/go-jose/go-jose/v4/jwt"
+)
+
+// identityProvider is an OpenID Connect provider on loopback: a discovery
+// document, the JWKS it points at, and the keys that sign its tokens.
+type identityProvider struct {
+	*httptest.Server
+	jwks atomic.Pointer[[]byte]
+}
+
+func (p *identityProvider) issuer() string { return p.URL + "/realms/motor" }
+
+func newIdentityProvider(t *testing.T) *identityProvider {
+	t.Helper()
+	p := &identityProvider{}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /realms/motor/.well-known/openid-configuration", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(map[string]any{
+			"issuer":                                p.issuer(),
+			"authorization_endpoint":                p.issuer() + "/protocol/openid-connect/auth",
+			"token_endpoint":                        p.issuer() + "/protocol/openid-connect/token",
+			"jwks_uri":                              p.issuer() + "/protocol/openid-connect/certs",
+			"id_token_signing_alg_values_supported": []string{"RS256"},
+		})
+	})
+	mux.HandleFunc("GET /realms/motor/protocol/openid-connect/certs", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/jwk-set+json")
+		w.Write(*p.jwks.Load())
+	})
+	p.Server = httptest.NewServer(mux)
+	t.Cleanup(p.Close)
+	return p
+}
+
+// publish makes keys the provider's key set.
+func (p *identityProvider) publish(t *testing.T, keys ...jose.JSONWebKey) {
+	t.Helper()
+	set := jose.JSONWebKeySet{}
+	for _, k := range keys {
+		set.Keys = append(set.Keys, k.Public())
+	}
+	b, err := json.Marshal(set)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.jwks.Store(&b)
+}
+
+func newRSAKey(t *testing.T, kid string) jose.JSONWebKey {
+	t.Helper()
+	priv, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return jose.JSONWebKey{Key: priv, KeyID: kid, Algorithm: string(jose.RS256), Use: "sig"}
+}
+
+// token is what the provider would issue an advisor of Västerbotten.
+func (p *identityProvider) token(t *testing.T, key jose.JSONWebKey) string {
+	t.Helper()
+	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: key}, (&jose.SignerOptions{}).WithType("JWT"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	tok, err := jwt.Signed(signer).Claims(map[string]any{
+		"iss": p.issuer(), "aud": "motor", "sub": "advisor-1", "name": "Anna Andersson",
+		"iat": now.Unix(), "exp": now.Add(time.Hour).Unix(),
+		"region": "vasterbotten", "roles": []string{"advisor"},
+	}).Serialize()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+// TestServe_OIDCIssuerAlone runs the binary with an identity provider
+// given only by its issuer: the keys come from discovery, and a key the
+// provider withdraws stops being accepted once -jwks-refresh has passed.
+func TestServe_OIDCIssuerAlone(t *testing.T) {
+	bin := buildMotor(t)
+	idp := newIdentityProvider(t)
+	k1, k2 := newRSAKey(t, "k1"), newRSAKey(t, "k2")
+	idp.publish(t, k1, k2)
+	p := startMotor(t, bin, "-data", t.TempDir(), "-demo=false", "-oidc-issuer", idp.issuer(), "-jwks-refresh", "200ms")
+	defer p.stop(t)
+	ideas := p.url + "/v1/regions/vasterbotten/ideas"
+
+	tok1, tok2 := idp.token(t, k1), idp.token(t, k2)
+	if code, body := call(t, "GET", ideas, tok1, ""); code != http.StatusOK {
+		t.Fatalf("token of the provider's key: %d %v", code, body)
+	}
+	if code, _ := call(t, "GET", ideas, "", ""); code != http.StatusUnauthorized {
+		t.Errorf("no token: %d, want 401", code)
+	}
+
+	idp.publish(t, k2) // the provider withdraws k1
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		code, body := call(t, "GET", ideas, tok1, "")
+		if code == http.StatusUnauthorized {
+			break
+		}
+		if code != http.StatusOK || time.Now().After(deadline) {
+			t.Fatalf("token of the withdrawn key: %d %v, want 401 once the keys are reloaded", code, body)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if code, body := call(t, "GET", ideas, tok2, ""); code != http.StatusOK {
+		t.Errorf("token of the key still published: %d %v", code, body)
+	}
+}
