@@ -1,6 +1,10 @@
 package auth
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/sha256"
 	"errors"
 	"os"
 	"os/exec"
@@ -251,6 +255,68 @@ func TestSigner_RefusesBadClaims(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			if _, err := s.Sign(tt.claims, tt.ttl); err == nil || !strings.Contains(err.Error(), tt.wantMsg) {
 				t.Fatalf("Sign error %v, want one saying %q", err, tt.wantMsg)
+			}
+		})
+	}
+}
+
+// TestLoadOrCreateDevKey_ReadsKeyFiles reads key files as earlier versions
+// wrote them (members in another order, no go-jose involved), so a
+// deployment's dev key, and the tokens printed with it, survive an upgrade;
+// and it refuses a file whose public point is not the private key's.
+func TestLoadOrCreateDevKey_ReadsKeyFiles(t *testing.T) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	point := func(k *ecdsa.PrivateKey) (x, y string) {
+		b, err := k.PublicKey.Bytes()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return enc(b[1:33]), enc(b[33:])
+	}
+	d, err := key.Bytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, y := point(key)
+	// RFC 7638: the thumbprint of the required members in lexicographic order.
+	sum := sha256.Sum256([]byte(`{"crv":"P-256","kty":"EC","x":"` + x + `","y":"` + y + `"}`))
+	kid := enc(sum[:])
+	ox, oy := point(other)
+
+	tests := []struct {
+		name    string
+		file    string
+		wantMsg string // "" means loaded with kid
+	}{
+		{"earlier format", `{"kty":"EC","crv":"P-256","x":"` + x + `","y":"` + y + `","d":"` + enc(d) + `","kid":"` + kid + `","alg":"ES256","use":"sig"}`, ""},
+		{"public point of another key", `{"kty":"EC","crv":"P-256","x":"` + ox + `","y":"` + oy + `","d":"` + enc(d) + `"}`, "public point does not match the private key"},
+		{"public key only", `{"kty":"EC","crv":"P-256","x":"` + x + `","y":"` + y + `"}`, "want an EC P-256 private key"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			if err := os.WriteFile(filepath.Join(dir, DevKeyFile), []byte(tt.file), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			s, err := LoadOrCreateDevKey(dir)
+			if tt.wantMsg != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantMsg) {
+					t.Fatalf("LoadOrCreateDevKey error %v, want one saying %q", err, tt.wantMsg)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("LoadOrCreateDevKey: %v", err)
+			}
+			if s.KeyID() != kid || !s.key.Equal(key) {
+				t.Errorf("loaded kid %s, want %s and the same key", s.KeyID(), kid)
 			}
 		})
 	}
