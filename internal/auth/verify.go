@@ -305,7 +305,7 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (*Identity, error) {
 	}
 	sel := &selection{key: key, alg: alg}
 	_, oidcErr := v.oidc.Verify(context.WithValue(ctx, selectionKey{}, sel), raw)
-	if sel.payload == nil {
+	if !sel.verified {
 		// Refused before or at the signature: nothing in the payload counts.
 		if sel.err != nil {
 			return nil, sel.err
@@ -452,10 +452,11 @@ func (v *Verifier) key(ctx context.Context, kid string, alg algorithm) (*jwk, er
 // set go-oidc calls back, and the verified payload (or the reason there is
 // none) back to Verify.
 type selection struct {
-	key     *jwk
-	alg     algorithm
-	payload []byte
-	err     error
+	key      *jwk
+	alg      algorithm
+	verified bool
+	payload  []byte
+	err      error
 }
 
 type selectionKey struct{}
@@ -480,7 +481,7 @@ func (chosenKey) VerifySignature(ctx context.Context, raw string) ([]byte, error
 		sel.err = fail(ErrSignature, "signature does not verify with key %q (%s)", sel.key.kid, sel.alg.name)
 		return nil, sel.err
 	}
-	sel.payload = payload
+	sel.verified, sel.payload = true, payload
 	return payload, nil
 }
 
