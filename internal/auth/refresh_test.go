@@ -195,7 +195,7 @@ func newOIDCProvider(t *testing.T, keys ...testKey) *oidcProvider {
 	mux.HandleFunc("GET /realms/motor/certs", p.keys.Config.Handler.ServeHTTP)
 	p.Server = httptest.NewTLSServer(mux)
 	t.Cleanup(p.Close)
-	iss := p.URL + "/realms/motor"
+	iss := p.issuerURL()
 	p.issuer.Store(&iss)
 	return p
 }

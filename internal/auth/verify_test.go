@@ -208,6 +208,8 @@ func TestNewVerifier_RefusesBadConfig(t *testing.T) {
 		{"missing file", Config{Issuer: "i", Audience: "a", JWKSFile: file + ".missing"}, "no such file"},
 		{"bad URL scheme", Config{Issuer: "i", Audience: "a", JWKSURL: "file:///etc/passwd"}, "not an http(s) URL"},
 		{"negative leeway", Config{Issuer: "i", Audience: "a", JWKSFile: file, Leeway: -time.Second}, "negative leeway"},
+		{"negative refresh interval", Config{Issuer: "i", Audience: "a", JWKSFile: file, RefreshInterval: -time.Minute}, "negative refresh interval"},
+		{"issuer that is no URL and no key set", Config{Issuer: "motor-idp", Audience: "a"}, "set JWKSFile or JWKSURL, or an issuer URL"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
