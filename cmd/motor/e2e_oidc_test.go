@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -19,13 +21,14 @@ import (
 type identityProvider struct {
 	*httptest.Server
 	jwks atomic.Pointer[[]byte]
+	file string // the same key set as a file, for -jwks
 }
 
 func (p *identityProvider) issuer() string { return p.URL + "/realms/motor" }
 
 func newIdentityProvider(t *testing.T) *identityProvider {
 	t.Helper()
-	p := &identityProvider{}
+	p := &identityProvider{file: filepath.Join(t.TempDir(), "jwks.json")}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /realms/motor/.well-known/openid-configuration", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
@@ -46,7 +49,7 @@ func newIdentityProvider(t *testing.T) *identityProvider {
 	return p
 }
 
-// publish makes keys the provider's key set.
+// publish makes keys the provider's key set, served and in its file.
 func (p *identityProvider) publish(t *testing.T, keys ...jose.JSONWebKey) {
 	t.Helper()
 	set := jose.JSONWebKeySet{}
@@ -58,6 +61,14 @@ func (p *identityProvider) publish(t *testing.T, keys ...jose.JSONWebKey) {
 		t.Fatal(err)
 	}
 	p.jwks.Store(&b)
+	// Write and rename, so the server never reads half a file.
+	tmp := p.file + ".new"
+	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, p.file); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func newRSAKey(t *testing.T, kid string) jose.JSONWebKey {
@@ -88,39 +99,56 @@ func (p *identityProvider) token(t *testing.T, key jose.JSONWebKey) string {
 	return tok
 }
 
-// TestServe_OIDCIssuerAlone runs the binary with an identity provider
-// given only by its issuer: the keys come from discovery, and a key the
-// provider withdraws stops being accepted once -jwks-refresh has passed.
-func TestServe_OIDCIssuerAlone(t *testing.T) {
+// TestServe_IdentityProvider runs the binary against an identity provider:
+// given by its issuer alone (the keys come from discovery), or with its
+// JWKS as a URL or a file. A key the provider withdraws stops being
+// accepted once -jwks-refresh has passed, or for a file once it changes.
+func TestServe_IdentityProvider(t *testing.T) {
 	bin := buildMotor(t)
-	idp := newIdentityProvider(t)
-	k1, k2 := newRSAKey(t, "k1"), newRSAKey(t, "k2")
-	idp.publish(t, k1, k2)
-	p := startMotor(t, bin, "-data", t.TempDir(), "-demo=false", "-oidc-issuer", idp.issuer(), "-jwks-refresh", "200ms")
-	defer p.stop(t)
-	ideas := p.url + "/v1/regions/vasterbotten/ideas"
+	tests := []struct {
+		name string
+		jwks func(*identityProvider) string // the -jwks flag, "" for none
+	}{
+		{"issuer alone", func(*identityProvider) string { return "" }},
+		{"JWKS URL", func(p *identityProvider) string { return p.issuer() + "/protocol/openid-connect/certs" }},
+		{"JWKS file", func(p *identityProvider) string { return p.file }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			idp := newIdentityProvider(t)
+			k1, k2 := newRSAKey(t, "k1"), newRSAKey(t, "k2")
+			idp.publish(t, k1, k2)
+			args := []string{"-data", t.TempDir(), "-demo=false", "-oidc-issuer", idp.issuer(), "-jwks-refresh", "200ms"}
+			if jwks := tt.jwks(idp); jwks != "" {
+				args = append(args, "-jwks", jwks)
+			}
+			p := startMotor(t, bin, args...)
+			defer p.stop(t)
+			ideas := p.url + "/v1/regions/vasterbotten/ideas"
 
-	tok1, tok2 := idp.token(t, k1), idp.token(t, k2)
-	if code, body := call(t, "GET", ideas, tok1, ""); code != http.StatusOK {
-		t.Fatalf("token of the provider's key: %d %v", code, body)
-	}
-	if code, _ := call(t, "GET", ideas, "", ""); code != http.StatusUnauthorized {
-		t.Errorf("no token: %d, want 401", code)
-	}
+			tok1, tok2 := idp.token(t, k1), idp.token(t, k2)
+			if code, body := call(t, "GET", ideas, tok1, ""); code != http.StatusOK {
+				t.Fatalf("token of the provider's key: %d %v", code, body)
+			}
+			if code, _ := call(t, "GET", ideas, "", ""); code != http.StatusUnauthorized {
+				t.Errorf("no token: %d, want 401", code)
+			}
 
-	idp.publish(t, k2) // the provider withdraws k1
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		code, body := call(t, "GET", ideas, tok1, "")
-		if code == http.StatusUnauthorized {
-			break
-		}
-		if code != http.StatusOK || time.Now().After(deadline) {
-			t.Fatalf("token of the withdrawn key: %d %v, want 401 once the keys are reloaded", code, body)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	if code, body := call(t, "GET", ideas, tok2, ""); code != http.StatusOK {
-		t.Errorf("token of the key still published: %d %v", code, body)
+			idp.publish(t, k2) // the provider withdraws k1
+			deadline := time.Now().Add(15 * time.Second)
+			for {
+				code, body := call(t, "GET", ideas, tok1, "")
+				if code == http.StatusUnauthorized {
+					break
+				}
+				if code != http.StatusOK || time.Now().After(deadline) {
+					t.Fatalf("token of the withdrawn key: %d %v, want 401 once the keys are reloaded", code, body)
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+			if code, body := call(t, "GET", ideas, tok2, ""); code != http.StatusOK {
+				t.Errorf("token of the key still published: %d %v", code, body)
+			}
+		})
 	}
 }
