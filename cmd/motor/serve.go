@@ -316,8 +316,12 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		for _, p := range c.peers {
 			peers[p.Name] = auth.Peer{Regions: p.ServedRegions(), National: p.National}
 		}
-		srv := rpc.NewServer(rpc.ServerConfig{Logger: logger, Verifier: verifier, Telemetry: tel, TLS: mtls.server, Self: mtls.self, Peers: peers})
-		d := deps{store: st, regions: c.regions, logger: logger, tel: tel, conn: conns.get, regionConn: conns.regionConn, directory: conns.directory, devSigner: devSigner, weights: c.weights}
+		cred, err := auth.NewServiceCredential(mtls.self)
+		if err != nil {
+			return err
+		}
+		srv := rpc.NewServer(rpc.ServerConfig{Logger: logger, Verifier: verifier, Telemetry: tel, TLS: mtls.server, Self: mtls.self, Peers: peers, Credential: cred})
+		d := deps{store: st, regions: c.regions, logger: logger, tel: tel, conn: conns.get, regionConn: conns.regionConn, directory: conns.directory, devSigner: devSigner, weights: c.weights, credential: cred}
 		if np, ok := c.ledgerPeer(); ok {
 			d.nationalLedger = fmt.Sprintf("%s (%s)", np.Name, np.AddressOf("funding"))
 		}

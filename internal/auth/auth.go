@@ -64,6 +64,10 @@ type Identity struct {
 	// carried the call (see PeerPolicy), this deployment's own name for
 	// calls from its own gateway, and empty on a plain-text listener.
 	Deployment string
+	// Kind says whether a person (a token), another deployment (its
+	// certificate alone) or a service of this process (its service
+	// credential) calls; the access table treats them apart.
+	Kind CallerKind
 }
 
 // Has reports whether id holds role r, regardless of region. Handlers decide

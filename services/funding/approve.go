@@ -47,7 +47,7 @@ func (s *Subprojects) ApproveSubproject(ctx context.Context, req *fundingv1.Appr
 	}
 
 	var a *fundingv1.Allocation
-	err = s.callLedger(ctx, who, func(ctx context.Context) error {
+	err = s.callLedger(ctx, func(ctx context.Context) error {
 		var err error
 		a, err = s.ledger.ReserveFunds(ctx, &fundingv1.ReserveFundsRequest{
 			Programme: r.sp.GetProgramme(), Subproject: name.String(), AmountOre: r.sp.GetProgrammeShareOre(),

@@ -337,7 +337,7 @@ func (s *Subprojects) CertifyCostReport(ctx context.Context, req *fundingv1.Cert
 
 	due := paymentDue(certified, sr.sp.GetCoFinancingRateBp(), sr.sp.GetGrantedOre(), sr.sp.GetPaidOre())
 	var paid *fundingv1.RecordPaymentResponse
-	err = s.callLedger(ctx, who, func(ctx context.Context) error {
+	err = s.callLedger(ctx, func(ctx context.Context) error {
 		var err error
 		paid, err = s.ledger.RecordPayment(ctx, &fundingv1.RecordPaymentRequest{
 			Programme: sr.sp.GetProgramme(), Subproject: sr.sp.GetName(), CostReport: name.String(), AmountOre: due,
