@@ -52,7 +52,7 @@ type env struct {
 	// sys is the ledger as the funding service reaches it: as itself, with
 	// the server's service credential, never with a user token.
 	sys     fundingv1.ProgrammeServiceClient
-	backend   string
+	backend string
 }
 
 type envOptions struct {
