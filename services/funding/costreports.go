@@ -345,7 +345,7 @@ func (s *Subprojects) CertifyCostReport(ctx context.Context, req *fundingv1.Cert
 		return err
 	})
 	if err != nil {
-		return nil, ledgerErr(err, "nothing was paid and the cost report stays SUBMITTED")
+		return nil, ledgerErr(err, "the payment may have been recorded; the cost report stays SUBMITTED until the certification is repeated, which completes it without paying twice")
 	}
 	amount := paid.GetPayment().GetAmountOre()
 

@@ -51,7 +51,9 @@ type env struct {
 	ledgerVia *switchConn
 	// sys is the ledger as the funding service reaches it: as itself, with
 	// the server's service credential, never with a user token.
-	sys     fundingv1.ProgrammeServiceClient
+	sys fundingv1.ProgrammeServiceClient
+	// service is the subproject service itself, for its reconciler.
+	service *funding.Subprojects
 	backend string
 }
 
@@ -71,16 +73,17 @@ func newEnv(t testing.TB, b stack.Backend, opts ...func(*envOptions)) *env {
 	}
 	st := b.Open(t)
 	via := &switchConn{}
+	service := funding.NewSubprojects(funding.Config{
+		Store: st, Regions: served, Ledger: fundingv1.NewProgrammeServiceClient(via), LedgerTimeout: o.ledgerTimeout,
+	})
 	e := stack.Start(t, st, func(s *grpc.Server) {
 		fundingv1.RegisterProgrammeServiceServer(s, funding.NewLedger(funding.LedgerConfig{Store: st}))
-		fundingv1.RegisterSubprojectServiceServer(s, funding.NewSubprojects(funding.Config{
-			Store: st, Regions: served, Ledger: fundingv1.NewProgrammeServiceClient(via), LedgerTimeout: o.ledgerTimeout,
-		}))
+		fundingv1.RegisterSubprojectServiceServer(s, service)
 	})
 	via.p.Store(e.Conn)
 	via.cred.Store(e.Credential)
 	return &env{Env: e, subs: fundingv1.NewSubprojectServiceClient(e.Conn), ledger: fundingv1.NewProgrammeServiceClient(e.Conn), ledgerVia: via, backend: b.Name,
-		sys: fundingv1.NewProgrammeServiceClient(auth.AsService(e.Conn, e.Credential))}
+		sys: fundingv1.NewProgrammeServiceClient(auth.AsService(e.Conn, e.Credential)), service: service}
 }
 
 // forEachBackend runs the test body on both store backends.

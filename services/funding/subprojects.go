@@ -490,7 +490,7 @@ func (s *Subprojects) endUnapproved(ctx context.Context, who *auth.Identity, nam
 	h := r.sp.GetHistory()
 	if len(h) > 0 && h[len(h)-1].GetFrom() == fundingv1.SubprojectStatus_SUBPROJECT_STATUS_SUBMITTED {
 		if _, err := s.release(ctx, who, r.sp); err != nil {
-			return nil, ledgerErr(err, fmt.Sprintf("subproject %s is %s, but its release on the ledger is not done: repeat the call to finish it", name, to))
+			return nil, ledgerErr(err, fmt.Sprintf("subproject %s is %s; what it held on the ledger may have been released or not: repeat the call, which completes the release", name, to))
 		}
 	}
 	return r.sp, nil
