@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"google.golang.org/grpc"
 
@@ -52,6 +54,23 @@ type deps struct {
 	// credential is this process's service credential: the calls its
 	// services make to each other as themselves carry it (auth.Table).
 	credential *auth.ServiceCredential
+	// ctx lives as long as the process serves: background work ends with it.
+	ctx context.Context
+	// reconcile is when the funding service compares its subprojects with
+	// the ledger.
+	reconcile reconcileTiming
+}
+
+// reconcileTiming is the funding reconciler's interval and grace period.
+type reconcileTiming struct {
+	interval, grace time.Duration
+}
+
+func (r *reconcileTiming) flags(fs *flag.FlagSet) {
+	fs.DurationVar(&r.interval, "reconcile-interval", funding.DefaultReconcileInterval,
+		"how often the funding service compares its subprojects with the programme ledger")
+	fs.DurationVar(&r.grace, "reconcile-grace", funding.DefaultReconcileGrace,
+		"how old what a lost ledger answer left behind must be before the reconciler settles it")
 }
 
 // asService returns a client connection on which calls are made as this
@@ -190,10 +209,14 @@ func allServices() []service {
 				} else {
 					fundingv1.RegisterProgrammeServiceServer(s, ledger)
 				}
-				fundingv1.RegisterSubprojectServiceServer(s, funding.NewSubprojects(funding.Config{
+				subs := funding.NewSubprojects(funding.Config{
 					Store: d.store, Regions: d.regions, Logger: d.logger,
 					Ledger: fundingv1.NewProgrammeServiceClient(d.asService(conn, d.nationalLedger == "")),
-				}))
+				})
+				fundingv1.RegisterSubprojectServiceServer(s, subs)
+				if d.ctx != nil && len(d.regions.IDs()) > 0 {
+					go subs.RunReconciler(d.ctx, d.reconcile.interval, d.reconcile.grace)
+				}
 				return func(ctx context.Context) error { return seedFunding(ctx, ledger, d) }, nil
 			},
 		},
