@@ -40,8 +40,33 @@ func (k CallerKind) String() string {
 	return "user"
 }
 
-// serviceMetadata carries a ServiceCredential.
-const serviceMetadata = "motor-service-credential"
+// serviceMetadata carries a ServiceCredential; onBehalfMetadata the
+// person a system call is made for, which only a deployment's own call may
+// state (see OnBehalfOf).
+const (
+	serviceMetadata  = "motor-service-credential"
+	onBehalfMetadata = "motor-on-behalf-of"
+)
+
+// OnBehalfOf returns ctx stating, on a call a service makes as itself, the
+// subject of the person it acts for, so the callee's audit log names them.
+// The gate keeps it only on calls of a deployment or of this process
+// (Identity.OnBehalfOf); it grants nothing.
+func OnBehalfOf(ctx context.Context, subject string) context.Context {
+	if subject == "" {
+		return ctx
+	}
+	return metadata.AppendToOutgoingContext(ctx, onBehalfMetadata, subject)
+}
+
+// Actor is how audit records name who made a call: the subject, and for a
+// deployment's call the person it acted for.
+func (id *Identity) Actor() string {
+	if id.OnBehalfOf != "" && id.Kind != CallerUser {
+		return id.Subject + " for " + id.OnBehalfOf
+	}
+	return id.Subject
+}
 
 // ServiceCredential is how a service calls another service of its own
 // process as itself rather than with the token of the person it acts for:
@@ -204,6 +229,12 @@ func (g *Gate) admit(ctx context.Context, method string, req any) (context.Conte
 		return nil, err
 	}
 	id, _ := FromContext(admitted)
+	if md, _ := metadata.FromIncomingContext(ctx); id.Kind != CallerUser && len(md.Get(onBehalfMetadata)) == 1 {
+		onBehalf := *id
+		onBehalf.OnBehalfOf = md.Get(onBehalfMetadata)[0]
+		id = &onBehalf
+		admitted = NewContext(admitted, id)
+	}
 	if err := g.authorize(method, req, id); err != nil {
 		g.record(ctx, method, id, err)
 		return nil, err

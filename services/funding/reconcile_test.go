@@ -130,6 +130,13 @@ func TestLostReplies_EveryStep(t *testing.T) {
 		l.lose.Store(false)
 		mayHaveHappened(t, "approve", err)
 		e.balanceIs(t, p.GetName(), "reservation made, answer lost", 300_000, 0)
+		var named bool
+		for _, ev := range e.events(t, "national") {
+			named = named || (ev.Action == "ReserveFunds" && ev.Actor == "service:local for "+coord.Sub)
+		}
+		if !named {
+			t.Error("the ledger's audit log does not name the coordinator the funding service reserved for")
+		}
 		if got, err := e.service.Reconcile(t.Context(), time.Hour); err != nil || len(got.Approved)+len(got.Released)+len(got.Closed) != 0 {
 			t.Errorf("reconciler within the grace period: %+v, %v; want it to leave a call that may be under way alone", got, err)
 		}
@@ -176,6 +183,15 @@ func TestLostReplies_EveryStep(t *testing.T) {
 			t.Fatalf("reconciler after a lost close: %+v, %v; want the close completed", got, err)
 		}
 		e.consistent(t, p.GetName(), all, "close completed by the reconciler")
+		// A release is final: no payment, and no second reservation.
+		if _, err := e.sys.RecordPayment(t.Context(), &fundingv1.RecordPaymentRequest{Programme: p.GetName(), Subproject: sp.GetName(),
+			CostReport: sp.GetName() + "/costReports/late", AmountOre: 1}); reason(err) != "ALLOCATION_RELEASED" {
+			t.Errorf("payment after the release: %v, want ALLOCATION_RELEASED", err)
+		}
+		if a, err := e.sys.ReserveFunds(t.Context(), &fundingv1.ReserveFundsRequest{Programme: p.GetName(), Subproject: sp.GetName(), AmountOre: 300_000}); err != nil || a.GetReleaseTime() == nil {
+			t.Errorf("reservation after the release: %v, %v; want the released allocation back", a, err)
+		}
+		e.balanceIs(t, p.GetName(), "after trying to use a released allocation", 50_000, 50_000)
 
 		// reject after a lost approval: the reservation goes back
 		other := e.submitted(t, up, p.GetName(), 200_000)

@@ -514,6 +514,9 @@ func (s *Subprojects) release(ctx context.Context, who *auth.Identity, sp *fundi
 // is retried: the ledger's money calls are keyed, so repeating one whose
 // answer was lost returns the first result instead of moving money again.
 func (s *Subprojects) callLedger(ctx context.Context, call func(ctx context.Context) error) error {
+	if who, ok := auth.FromContext(ctx); ok {
+		ctx = auth.OnBehalfOf(ctx, who.Subject) // for the ledger's audit log
+	}
 	for n := 1; ; n++ {
 		cctx, cancel := context.WithTimeout(ctx, s.ledgerTimeout)
 		err := call(cctx)
