@@ -202,7 +202,7 @@ func accessRefusal(err error) bool {
 // caller is one kind of caller of the test.
 type caller struct {
 	name string
-	conn *grpc.ClientConn
+	conn grpc.ClientConnInterface
 	ctx  func(t *testing.T) context.Context
 	// admitted says, from the method's row, whether the gate lets it in.
 	admitted func(r auth.Rule, region string) bool
@@ -277,9 +277,15 @@ func TestAccessTable_EveryMethodEveryCaller(t *testing.T) {
 			return r.Field == "" || region == serves
 		}
 	}
+	forged, err := auth.NewServiceCredential("motor")
+	if err != nil {
+		t.Fatal(err)
+	}
 	callers := []caller{
 		{name: "no token over plain text", conn: plain, ctx: bare, unauthenticated: true},
-		{name: "this process's service credential", conn: plain, ctx: bare, admitted: func(r auth.Rule, _ string) bool { return r.Internal }},
+		{name: "a service credential of another process", conn: auth.AsService(plain, forged), ctx: bare, unauthenticated: true},
+		{name: "this process's service credential", conn: auth.AsService(plain, s.cred), ctx: bare, admitted: func(r auth.Rule, _ string) bool { return r.Internal }},
+		{name: "this process's service credential over a peer's certificate", conn: auth.AsService(s.dialCert(t, "norr"), s.cred), ctx: bare, unauthenticated: true},
 		{name: "peer norr, serving vasterbotten", conn: s.dialCert(t, "norr"), ctx: bare, admitted: regionPeer("vasterbotten")},
 		{name: "peer uppsala, serving another region", conn: s.dialCert(t, "uppsala"), ctx: bare, admitted: regionPeer("uppsala")},
 		{name: "the national peer", conn: s.dialCert(t, "national"), ctx: bare, admitted: func(r auth.Rule, _ string) bool { return r.Peer == auth.NationalReadsRegion }},
@@ -294,9 +300,6 @@ func TestAccessTable_EveryMethodEveryCaller(t *testing.T) {
 			caller{name: string(role) + " of uppsala", conn: plain, ctx: token(role, "uppsala"), admitted: holds(role), wrongRegion: true},
 		)
 	}
-	// The service credential rides on a wrapped connection.
-	internal := auth.AsService(plain, s.cred)
-
 	calls := 0
 	for _, md := range methods {
 		method := fullMethod(md)
@@ -309,11 +312,7 @@ func TestAccessTable_EveryMethodEveryCaller(t *testing.T) {
 				t.Fatal(err)
 			}
 			ctx, cancel := context.WithTimeout(c.ctx(t), 5*time.Second)
-			var conn grpc.ClientConnInterface = c.conn
-			if c.name == "this process's service credential" {
-				conn = internal
-			}
-			err = conn.Invoke(ctx, method, req, resp.New().Interface())
+			err = c.conn.Invoke(ctx, method, req, resp.New().Interface())
 			cancel()
 			calls++
 			switch {
