@@ -15,7 +15,6 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	"github.com/innovationsmotorer/motor/internal/rpc"
 	fundingv1 "github.com/innovationsmotorer/motor/proto/innovation/funding/v1"
 )
 
@@ -42,13 +41,7 @@ func (l *lossy) intercept(ctx context.Context, method string, req, reply any, cc
 func (e *env) lossyLedger(t testing.TB) *lossy {
 	t.Helper()
 	l := &lossy{}
-	conn, err := rpc.Dial(e.Conn.Target(), nil, grpc.WithChainUnaryInterceptor(l.intercept))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = conn.Close() })
-	prev := e.ledgerVia.p.Swap(conn)
-	t.Cleanup(func() { e.ledgerVia.p.Store(prev) })
+	e.ledgerThrough(t, l.intercept)
 	return l
 }
 
