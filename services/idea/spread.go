@@ -74,7 +74,7 @@ func (s *Server) SpreadIdea(ctx context.Context, req *ideav1.SpreadIdeaRequest) 
 	if s.regionIdeas == nil {
 		return nil, domain.FailedPrecondition("REGION_UNREACHABLE", "this deployment reaches no other region's idea service")
 	}
-	adopted, err := s.adopt(ctx, r.idea, target)
+	adopted, err := s.adopt(auth.OnBehalfOf(ctx, who.Subject), r.idea, target)
 	if err != nil {
 		return nil, err
 	}
@@ -203,7 +203,7 @@ func (s *Server) AdoptIdea(ctx context.Context, req *ideav1.AdoptIdeaRequest) (*
 	r.idea.UpdateTime = r.idea.CreateTime
 	r.history = []*ideav1.HistoryEntry{{
 		ToStage: ideav1.Stage_STAGE_SCREENING, Rationale: "Spread from " + source.String(),
-		Actor: who.Subject, ActorName: who.Name, Time: r.idea.CreateTime,
+		Actor: who.Actor(), ActorName: who.Name, Time: r.idea.CreateTime,
 	}}
 	value, err := r.encode()
 	if err != nil {
@@ -211,7 +211,7 @@ func (s *Server) AdoptIdea(ctx context.Context, req *ideav1.AdoptIdeaRequest) (*
 	}
 	res, err := s.store.Commit(ctx, ns(region), store.Write{
 		Puts:   []store.Put{{Key: id.key(), Value: value, Index: indexEntries(r)}},
-		Events: []store.Event{{Time: now, Actor: who.Subject, Action: "AdoptIdea", Key: r.idea.Name, EtagAfter: "1", Detail: "spread from " + source.String()}},
+		Events: []store.Event{{Time: now, Actor: who.Actor(), Action: "AdoptIdea", Key: r.idea.Name, EtagAfter: "1", Detail: "spread from " + source.String()}},
 		// One adoption per source idea and region, whoever asks and however
 		// often: the key is the source's name, the fingerprint constant.
 		Idempotency: &store.Idempotency{Key: "adopt/" + source.String(), Fingerprint: "adopt", Result: []byte(r.idea.Name)},

@@ -132,6 +132,11 @@ func TestSpread(t *testing.T) {
 				adopted.GetSpreadFrom() != src.GetName() || adopted.GetTitle() != src.GetTitle() || adopted.GetSubmitter() != nil {
 				t.Errorf("adopted idea %v: want uppsala, SCREENING, linked to %s, same title, no personal data", adopted, src.GetName())
 			}
+			// The deployment adopted it, and its history says for whom.
+			h, err := c.ListIdeaHistory(ups.Ctx(t), &ideav1.ListIdeaHistoryRequest{Parent: adoptedName})
+			if err != nil || len(h.GetEntries()) != 1 || !strings.HasSuffix(h.GetEntries()[0].GetActor(), " for "+adv.Sub) {
+				t.Errorf("adopted idea's history %v (%v): want one entry made for %s", h.GetEntries(), err, adv.Sub)
+			}
 			list, err := c.ListIdeas(ups.Ctx(t), &ideav1.ListIdeasRequest{Parent: "regions/uppsala"})
 			if err != nil || len(list.GetIdeas()) != 1 {
 				t.Errorf("uppsala holds %d ideas after concurrent spreads (err %v), want 1", len(list.GetIdeas()), err)
