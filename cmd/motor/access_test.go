@@ -4,7 +4,9 @@ import (
 	"context"
 	"io"
 	"net"
+	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -161,20 +163,65 @@ func fullMethod(md protoreflect.MethodDescriptor) string {
 	return "/" + string(md.Parent().FullName()) + "/" + string(md.Name())
 }
 
+// restNames reads the gateway's HTTP rules: for each method with a route,
+// the request field its path binds and the resource pattern it takes
+// (e.g. name, regions/*/ideas/*).
+func restNames(t *testing.T) map[string][2]string {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join("..", "..", "gateway", "http.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string][2]string{}
+	selector := regexp.MustCompile(`selector: ([\w.]+)`)
+	binding := regexp.MustCompile(`\{([\w.]+)=([^}]+)\}`)
+	method := ""
+	for _, line := range strings.Split(string(raw), "\n") {
+		if m := selector.FindStringSubmatch(line); m != nil {
+			i := strings.LastIndex(m[1], ".")
+			method = "/" + m[1][:i] + "/" + m[1][i+1:]
+		} else if m := binding.FindStringSubmatch(line); m != nil && method != "" {
+			out[method] = [2]string{m[1], m[2]}
+			method = ""
+		}
+	}
+	return out
+}
+
 // request builds md's request with every top-level string field naming a
-// resource of vasterbotten, so that region-bound rows see that region.
-func request(t *testing.T, md protoreflect.MethodDescriptor) proto.Message {
+// resource of vasterbotten, so that region-bound rows see that region, and
+// the field its REST route binds (if any) a well-formed name of the kind
+// that route takes, so handlers get as far as checking the caller.
+func request(t *testing.T, md protoreflect.MethodDescriptor, routes map[string][2]string) proto.Message {
 	t.Helper()
 	mt, err := protoregistry.GlobalTypes.FindMessageByName(md.Input().FullName())
 	if err != nil {
 		t.Fatal(err)
 	}
 	m := mt.New()
+	defer func() {
+		route, ok := routes[fullMethod(md)]
+		if !ok {
+			return
+		}
+		name := strings.Replace(route[1], "*", "vasterbotten", 1)
+		name = strings.ReplaceAll(name, "*", "x1")
+		target := m
+		path := strings.Split(route[0], ".")
+		for _, f := range path[:len(path)-1] {
+			target = target.Mutable(target.Descriptor().Fields().ByName(protoreflect.Name(f))).Message()
+		}
+		target.Set(target.Descriptor().Fields().ByName(protoreflect.Name(path[len(path)-1])), protoreflect.ValueOfString(name))
+	}()
 	fields := m.Descriptor().Fields()
 	for i := range fields.Len() {
 		f := fields.Get(i)
 		if f.Kind() != protoreflect.StringKind || f.IsList() || f.IsMap() {
 			continue
+		}
+		switch f.Name() {
+		case "page_token", "filter", "order_by":
+			continue // not names; a bad one is refused before the caller is looked at
 		}
 		v := "regions/vasterbotten/subprojects/x"
 		switch f.Name() {
@@ -222,6 +269,10 @@ func TestAccessTable_EveryMethodEveryCaller(t *testing.T) {
 	s := startAccessServer(t)
 	table := auth.Table()
 	methods := motorMethods()
+	routes := restNames(t)
+	if len(routes) < 50 {
+		t.Fatalf("read %d routes from the gateway's HTTP rules", len(routes))
+	}
 
 	var names []string
 	for _, md := range methods {
@@ -300,12 +351,12 @@ func TestAccessTable_EveryMethodEveryCaller(t *testing.T) {
 			caller{name: string(role) + " of uppsala", conn: plain, ctx: token(role, "uppsala"), admitted: holds(role), wrongRegion: true},
 		)
 	}
-	calls := 0
+	calls, wrongRegionCalls := 0, 0
 	for _, md := range methods {
 		method := fullMethod(md)
 		rule := table[method]
 		for _, c := range callers {
-			req := request(t, md)
+			req := request(t, md, routes)
 			region := "vasterbotten"
 			resp, err := protoregistry.GlobalTypes.FindMessageByName(md.Output().FullName())
 			if err != nil {
@@ -315,6 +366,12 @@ func TestAccessTable_EveryMethodEveryCaller(t *testing.T) {
 			err = c.conn.Invoke(ctx, method, req, resp.New().Interface())
 			cancel()
 			calls++
+			// A region-bound role of another region, admitted by the table,
+			// on a well-formed vasterbotten name: the handler must refuse.
+			regionChecked := c.wrongRegion && c.admitted(rule, region) && strings.HasPrefix(routes[method][1], "regions/")
+			if regionChecked {
+				wrongRegionCalls++
+			}
 			switch {
 			case c.unauthenticated:
 				if status.Code(err) != codes.Unauthenticated {
@@ -331,10 +388,15 @@ func TestAccessTable_EveryMethodEveryCaller(t *testing.T) {
 				t.Errorf("%s by %s: %v; a caller with a valid identity is never UNAUTHENTICATED", method, c.name, err)
 			case c.wrongRegion && err == nil && strings.Contains(protoText(req), "regions/vasterbotten"):
 				t.Errorf("%s by %s succeeded on a vasterbotten resource", method, c.name)
+			case regionChecked && status.Code(err) != codes.PermissionDenied && status.Code(err) != codes.NotFound:
+				t.Errorf("%s by %s on a vasterbotten resource: %v; want PERMISSION_DENIED or NOT_FOUND", method, c.name, err)
 			}
 		}
 	}
-	t.Logf("%d methods × %d kinds of caller: %d calls", len(methods), len(callers), calls)
+	t.Logf("%d methods × %d kinds of caller: %d calls, %d of them by another region's staff on a well-formed name", len(methods), len(callers), calls, wrongRegionCalls)
+	if wrongRegionCalls < 50 {
+		t.Errorf("only %d calls checked the region rule of handlers", wrongRegionCalls)
+	}
 }
 
 func protoText(m proto.Message) string {
