@@ -1,12 +1,15 @@
 package main
 
 import (
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/innovationsmotorer/motor/internal/testenv"
 )
 
 // TestServe_TwoDeployments is the README's "Several deployments" on the real
@@ -28,7 +31,14 @@ func TestServe_TwoDeployments(t *testing.T) {
 		return []string{"-tls-ca", filepath.Join(certDir, "ca.pem"), "-tls-cert", filepath.Join(certDir, name+".pem"), "-tls-key", filepath.Join(certDir, name+"-key.pem")}
 	}
 
-	national := startMotor(t, bin, append([]string{"-target", "national,gateway", "-national", "-data", filepath.Join(dir, "national"), "-dev-key", devKey, "-demo=false"}, tlsFlags("national")...)...)
+	// The national deployment trusts only the deployments it lists.
+	uppsalaGRPC := fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
+	nationalConf := filepath.Join(dir, "national.json")
+	if err := os.WriteFile(nationalConf, []byte(`{"name": "national", "national": true,
+		"peers": [{"name": "uppsala", "address": "`+uppsalaGRPC+`"}]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	national := startMotor(t, bin, append([]string{"-target", "national,gateway", "-config", nationalConf, "-data", filepath.Join(dir, "national"), "-dev-key", devKey, "-demo=false"}, tlsFlags("national")...)...)
 	conf := filepath.Join(dir, "uppsala.json")
 	if err := os.WriteFile(conf, []byte(`{
 		"name": "uppsala",
@@ -37,7 +47,7 @@ func TestServe_TwoDeployments(t *testing.T) {
 	}`), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	uppsala := startMotor(t, bin, append([]string{"-regions", "uppsala", "-config", conf, "-data", filepath.Join(dir, "uppsala"), "-demo=false"}, tlsFlags("uppsala")...)...)
+	uppsala := startMotor(t, bin, append([]string{"-regions", "uppsala", "-grpc", uppsalaGRPC, "-config", conf, "-data", filepath.Join(dir, "uppsala"), "-demo=false"}, tlsFlags("uppsala")...)...)
 
 	coord := motorToken(t, bin, devKey, "-role", "coordinator")
 	admin := motorToken(t, bin, devKey, "-role", "region_admin", "-region", "uppsala")

@@ -38,8 +38,21 @@ type multiRegion struct {
 	national, vb, up   *region
 }
 
-func startMultiRegion(t *testing.T) *multiRegion {
+// multiOptions changes how startMultiRegion wires the deployments.
+type multiOptions struct {
+	// ledgerVia, when set, maps the national deployment's gRPC address to
+	// the one Västerbotten is configured to reach it at (a proxy).
+	ledgerVia func(national string) string
+	// vbArgs are extra flags for Västerbotten.
+	vbArgs []string
+}
+
+func startMultiRegion(t *testing.T, opts ...func(*multiOptions)) *multiRegion {
 	t.Helper()
+	var o multiOptions
+	for _, f := range opts {
+		f(&o)
+	}
 	m := &multiRegion{bin: buildMotor(t)}
 	dir := t.TempDir()
 	m.certs, m.devKey = filepath.Join(dir, "certs"), filepath.Join(dir, "devkey")
@@ -51,8 +64,13 @@ func startMultiRegion(t *testing.T) *multiRegion {
 	for _, n := range []string{"national", "vasterbotten", "uppsala"} {
 		ports[n] = fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
 	}
-	peer := func(name string, national bool) string {
-		return fmt.Sprintf(`{"name": %q, "address": %q, "national": %v}`, name, ports[name], national)
+	peerAt := func(name, address string, national bool) string {
+		return fmt.Sprintf(`{"name": %q, "address": %q, "national": %v}`, name, address, national)
+	}
+	peer := func(name string, national bool) string { return peerAt(name, ports[name], national) }
+	nationalForVB := ports["national"]
+	if o.ledgerVia != nil {
+		nationalForVB = o.ledgerVia(nationalForVB)
 	}
 	write := func(name, peers string) string {
 		path := filepath.Join(dir, name+".json")
@@ -70,8 +88,8 @@ func startMultiRegion(t *testing.T) *multiRegion {
 	}
 	m.national = start("national", "-target", "national,gateway",
 		"-config", write("national", peer("vasterbotten", false)+","+peer("uppsala", false)))
-	m.vb = start("vasterbotten", "-regions", "vasterbotten",
-		"-config", write("vasterbotten", peer("national", true)+","+peer("uppsala", false)))
+	m.vb = start("vasterbotten", append([]string{"-regions", "vasterbotten",
+		"-config", write("vasterbotten", peerAt("national", nationalForVB, true)+","+peer("uppsala", false))}, o.vbArgs...)...)
 	m.up = start("uppsala", "-regions", "uppsala",
 		"-config", write("uppsala", peer("national", true)+","+peer("vasterbotten", false)))
 	return m

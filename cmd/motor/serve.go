@@ -48,6 +48,7 @@ type serveConfig struct {
 	// upstreams overrides upstream per service.
 	upstreams map[string]string
 	drain     time.Duration
+	reconcile reconcileTiming
 	oidc      auth.Config
 	logLevel  slog.Level
 
@@ -91,6 +92,8 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 	upstreams := fs.String("upstreams", "", "per-service gRPC addresses of services this process does not run: idea=host:port,needs=host:port")
 	healthAddr := fs.String("health", "", "also serve grpc.health.v1 alone, in plain text, on this address (for probes when -grpc requires mTLS)")
 	drain := fs.Duration("drain", 15*time.Second, "how long SIGTERM waits for calls in flight")
+	var reconcile reconcileTiming
+	reconcile.flags(fs)
 	issuer := fs.String("oidc-issuer", "", "token issuer; unset means dev mode (tokens from `motor token`)")
 	audience := fs.String("oidc-audience", "motor", "token audience")
 	jwks := fs.String("jwks", "", "JWKS file path or http(s) URL of the identity provider (default: the jwks_uri of -oidc-issuer's OpenID Connect discovery document)")
@@ -151,7 +154,7 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 			*insecurePeers = *insecurePeers || dep.InsecurePeers
 		}
 	}
-	c := serveConfig{httpAddr: *httpAddr, grpcAddr: *grpcAddr, data: *data, store: *storeURL, demo: *demo, upstream: *upstream, health: *healthAddr, drain: *drain, upstreams: map[string]string{},
+	c := serveConfig{httpAddr: *httpAddr, grpcAddr: *grpcAddr, data: *data, store: *storeURL, demo: *demo, upstream: *upstream, health: *healthAddr, drain: *drain, reconcile: reconcile, upstreams: map[string]string{},
 		name: *name, national: *national, tls: config.TLSFiles{CA: *tlsCA, Cert: *tlsCert, Key: *tlsKey},
 		insecurePeers: *insecurePeers, peers: dep.Peers, devKey: *devKey, weights: dep.Weights}
 	for _, kv := range strings.Split(*upstreams, ",") {
@@ -318,8 +321,13 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		for _, p := range c.peers {
 			peers[p.Name] = auth.Peer{Regions: p.ServedRegions(), National: p.National}
 		}
-		srv := rpc.NewServer(rpc.ServerConfig{Logger: logger, Verifier: verifier, Telemetry: tel, TLS: mtls.server, Self: mtls.self, Peers: peers})
-		d := deps{store: st, regions: c.regions, logger: logger, tel: tel, conn: conns.get, regionConn: conns.regionConn, directory: conns.directory, devSigner: devSigner, weights: c.weights}
+		cred, err := auth.NewServiceCredential(mtls.self)
+		if err != nil {
+			return err
+		}
+		srv := rpc.NewServer(rpc.ServerConfig{Logger: logger, Verifier: verifier, Telemetry: tel, TLS: mtls.server, Self: mtls.self, Peers: peers, Credential: cred})
+		d := deps{store: st, regions: c.regions, logger: logger, tel: tel, conn: conns.get, regionConn: conns.regionConn, directory: conns.directory, devSigner: devSigner, weights: c.weights, credential: cred,
+			ctx: runCtx, reconcile: c.reconcile}
 		if np, ok := c.ledgerPeer(); ok {
 			d.nationalLedger = fmt.Sprintf("%s (%s)", np.Name, np.AddressOf("funding"))
 		}

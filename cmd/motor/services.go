@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"google.golang.org/grpc"
 
@@ -49,6 +51,37 @@ type deps struct {
 	// nationalLedger names the national deployment whose programme ledger
 	// this region deployment uses ("" when it keeps the ledger itself).
 	nationalLedger string
+	// credential is this process's service credential: the calls its
+	// services make to each other as themselves carry it (auth.Table).
+	credential *auth.ServiceCredential
+	// ctx lives as long as the process serves: background work ends with it.
+	ctx context.Context
+	// reconcile is when the funding service compares its subprojects with
+	// the ledger.
+	reconcile reconcileTiming
+}
+
+// reconcileTiming is the funding reconciler's interval and grace period.
+type reconcileTiming struct {
+	interval, grace time.Duration
+}
+
+func (r *reconcileTiming) flags(fs *flag.FlagSet) {
+	fs.DurationVar(&r.interval, "reconcile-interval", funding.DefaultReconcileInterval,
+		"how often the funding service compares its subprojects with the programme ledger")
+	fs.DurationVar(&r.grace, "reconcile-grace", funding.DefaultReconcileGrace,
+		"how old what a lost ledger answer left behind must be before the reconciler settles it")
+}
+
+// asService returns a client connection on which calls are made as this
+// deployment itself, not for the person a handler serves: with the
+// process's service credential when local (this process's own services),
+// by the mTLS certificate alone when remote (a peer deployment).
+func (d deps) asService(conn grpc.ClientConnInterface, local bool) grpc.ClientConnInterface {
+	if local {
+		return auth.AsService(conn, d.credential)
+	}
+	return auth.AsService(conn, nil)
 }
 
 // ideaWeights and needWeights turn the config file's scorecard weights into
@@ -104,12 +137,14 @@ func allServices() []service {
 					// :spread reaches the target region's idea service: this
 					// process for the regions it serves, a peer over mTLS for
 					// the others.
+					// Adoption is asked as this deployment, which vouches for
+					// the source idea, not with the advisor's token.
 					RegionIdeas: func(region string) (ideav1.IdeaServiceClient, error) {
 						conn, _, err := d.regionConn("idea", region)
 						if err != nil {
 							return nil, err
 						}
-						return ideav1.NewIdeaServiceClient(conn), nil
+						return ideav1.NewIdeaServiceClient(d.asService(conn, d.regions.Has(region))), nil
 					},
 				})
 				ideav1.RegisterIdeaServiceServer(s, srv)
@@ -174,9 +209,14 @@ func allServices() []service {
 				} else {
 					fundingv1.RegisterProgrammeServiceServer(s, ledger)
 				}
-				fundingv1.RegisterSubprojectServiceServer(s, funding.NewSubprojects(funding.Config{
-					Store: d.store, Regions: d.regions, Logger: d.logger, Ledger: fundingv1.NewProgrammeServiceClient(conn),
-				}))
+				subs := funding.NewSubprojects(funding.Config{
+					Store: d.store, Regions: d.regions, Logger: d.logger,
+					Ledger: fundingv1.NewProgrammeServiceClient(d.asService(conn, d.nationalLedger == "")),
+				})
+				fundingv1.RegisterSubprojectServiceServer(s, subs)
+				if d.ctx != nil && len(d.regions.IDs()) > 0 {
+					go subs.RunReconciler(d.ctx, d.reconcile.interval, d.reconcile.grace)
+				}
 				return func(ctx context.Context) error { return seedFunding(ctx, ledger, d) }, nil
 			},
 		},

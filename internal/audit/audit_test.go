@@ -54,7 +54,7 @@ func start(t *testing.T, b stack.Backend) (*stack.Env, []auditLog) {
 		}
 		partnerv1.RegisterPartnerServiceServer(s, ps)
 	})
-	ledger.conn = e.Conn
+	ledger.conn, ledger.cred = e.Conn, e.Credential
 	ic, nc := ideav1.NewIdeaServiceClient(e.Conn), needsv1.NewNeedsServiceClient(e.Conn)
 	fc, pc := fundingv1.NewSubprojectServiceClient(e.Conn), partnerv1.NewPartnerServiceClient(e.Conn)
 	logs := []auditLog{
@@ -80,14 +80,18 @@ func start(t *testing.T, b stack.Backend) (*stack.Env, []auditLog) {
 
 // lateConn lets the subproject service reach the ledger served beside it,
 // on a connection that exists only once the server runs.
-type lateConn struct{ conn *grpc.ClientConn }
+// Its calls are made as the service itself, with the server's credential.
+type lateConn struct {
+	conn *grpc.ClientConn
+	cred *auth.ServiceCredential
+}
 
 func (l *lateConn) Invoke(ctx context.Context, method string, args, reply any, opts ...grpc.CallOption) error {
-	return l.conn.Invoke(ctx, method, args, reply, opts...)
+	return auth.AsService(l.conn, l.cred).Invoke(ctx, method, args, reply, opts...)
 }
 
 func (l *lateConn) NewStream(ctx context.Context, desc *grpc.StreamDesc, method string, opts ...grpc.CallOption) (grpc.ClientStream, error) {
-	return l.conn.NewStream(ctx, desc, method, opts...)
+	return auth.AsService(l.conn, l.cred).NewStream(ctx, desc, method, opts...)
 }
 
 // mustREST makes a call that must answer 200.

@@ -11,6 +11,10 @@
 // (peer.go): the calling deployment's service identity for its system calls,
 // and the rule that a deployment's certificate carries tokens only of the
 // regions that deployment serves.
+//
+// It owns the one table of who may call which RPC (access.go) and the gate
+// that enforces it on every server (gate.go), including the service
+// credential with which a process's services call each other as themselves.
 package auth
 
 import (
@@ -64,6 +68,14 @@ type Identity struct {
 	// carried the call (see PeerPolicy), this deployment's own name for
 	// calls from its own gateway, and empty on a plain-text listener.
 	Deployment string
+	// Kind says whether a person (a token), another deployment (its
+	// certificate alone) or a service of this process (its service
+	// credential) calls; the access table treats them apart.
+	Kind CallerKind
+	// OnBehalfOf is, on a deployment's or this process's own call, the
+	// subject of the person it acted for, as the caller stated it: for the
+	// audit log only, never for access.
+	OnBehalfOf string
 }
 
 // Has reports whether id holds role r, regardless of region. Handlers decide

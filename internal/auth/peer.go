@@ -36,8 +36,9 @@ type Peer struct {
 }
 
 // PeerPolicy is the mTLS side of the interceptors: this deployment's own
-// name and the peers it knows. Peers missing from the map are still
-// accepted (the CA vouches for them) with their default regions.
+// name and the peers it knows. A certificate of the CA naming a deployment
+// missing from the map is refused by the Gate: the CA says who a caller
+// is, the peers list whom this deployment trusts.
 type PeerPolicy struct {
 	Self  string
 	Peers map[string]Peer
@@ -96,7 +97,7 @@ func (p *PeerPolicy) DeploymentIdentity(name string) *Identity {
 	if p.national(name) {
 		region = NationalRegion
 	}
-	return &Identity{Subject: "deployment:" + name, Name: name, Region: region, Roles: []Role{Service}, Deployment: name}
+	return &Identity{Subject: "deployment:" + name, Name: name, Region: region, Roles: []Role{Service}, Deployment: name, Kind: CallerPeer}
 }
 
 // bind applies the rules above to a verified token identity that arrived

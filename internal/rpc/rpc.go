@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
+	"go.opentelemetry.io/otel/metric"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
@@ -50,6 +51,12 @@ type ServerConfig struct {
 	// Peers are the deployments this one knows, by name: which regions each
 	// may act for. Peers not listed serve the region they are named after.
 	Peers map[string]auth.Peer
+	// Credential is this process's service credential: its services call
+	// each other with it as themselves (see auth.Table). Nil accepts none.
+	Credential *auth.ServiceCredential
+	// Rules replaces the access table (auth.Table) for tests that serve
+	// other services; nil in production.
+	Rules map[string]auth.Rule
 }
 
 // Server is a gRPC server with its health service.
@@ -70,17 +77,23 @@ func NewServer(cfg ServerConfig) *Server {
 	if cfg.TLS != nil {
 		peers = &auth.PeerPolicy{Self: cfg.Self, Peers: cfg.Peers}
 	}
+	// One gate admits every call: who calls, and whether the access table
+	// lets that kind of caller make that call.
+	gate := auth.NewGate(auth.GateConfig{
+		Verifier: cfg.Verifier, Peers: peers, Credential: cfg.Credential, Rules: cfg.Rules,
+		Logger: logger, Meter: meterOf(cfg.Telemetry),
+	})
 	opts := []grpc.ServerOption{
 		grpc.MaxRecvMsgSize(MaxMessageBytes),
 		grpc.MaxSendMsgSize(MaxMessageBytes),
 		grpc.ChainUnaryInterceptor(
 			recoverUnary(logger),
 			logUnary(logger),
-			auth.UnaryPeerInterceptor(cfg.Verifier, auth.PublicMethod, peers),
+			gate.Unary(),
 		),
 		grpc.ChainStreamInterceptor(
 			recoverStream(logger),
-			auth.StreamPeerInterceptor(cfg.Verifier, auth.PublicMethod, peers),
+			gate.Stream(),
 		),
 	}
 	if cfg.TLS != nil {
@@ -97,6 +110,13 @@ func NewServer(cfg ServerConfig) *Server {
 	healthpb.RegisterHealthServer(s.GRPC, s.Health)
 	reflection.Register(s.GRPC)
 	return s
+}
+
+func meterOf(t *telemetry.Telemetry) metric.MeterProvider {
+	if t == nil {
+		return nil
+	}
+	return t.MeterProvider
 }
 
 // Serve serves on lis until ctx is done, then stops taking new calls, lets

@@ -48,7 +48,7 @@ func start(t *testing.T) *served {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := rpc.NewServer(rpc.ServerConfig{Verifier: signer.Verifier()})
+	srv := rpc.NewServer(rpc.ServerConfig{Verifier: signer.Verifier(), Rules: testRules(auth.NoPeer)})
 	svc := &testService{started: make(chan struct{}, 1), release: make(chan struct{})}
 	testpb.RegisterTestServiceServer(srv.GRPC, svc)
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
@@ -157,4 +157,19 @@ func TestServeHealth(t *testing.T) {
 	if _, err := testpb.NewTestServiceClient(conn).EmptyCall(t.Context(), &testpb.Empty{}); status.Code(err) != codes.Unimplemented {
 		t.Errorf("another service on the probe port: %v, want Unimplemented", err)
 	}
+}
+
+// testRules lets every role, and peers under rel, call the test service,
+// which has no row in the production access table.
+func testRules(rel auth.Relationship) map[string]auth.Rule {
+	all := []auth.Role{auth.Submitter, auth.Advisor, auth.RegionAdmin, auth.Partner, auth.Coordinator, auth.Service}
+	rules := map[string]auth.Rule{}
+	name := testpb.TestService_ServiceDesc.ServiceName
+	for _, m := range testpb.TestService_ServiceDesc.Methods {
+		rules["/"+name+"/"+m.MethodName] = auth.Rule{Roles: all, Peer: rel}
+	}
+	for _, m := range testpb.TestService_ServiceDesc.Streams {
+		rules["/"+name+"/"+m.StreamName] = auth.Rule{Roles: all, Peer: rel}
+	}
+	return rules
 }

@@ -120,6 +120,10 @@ type mtlsServer struct {
 }
 
 func startMTLS(t *testing.T, self string, peers map[string]auth.Peer) *mtlsServer {
+	return startMTLSRules(t, self, peers, testRules(auth.RegionReadsLedger))
+}
+
+func startMTLSRules(t *testing.T, self string, peers map[string]auth.Peer, rules map[string]auth.Rule) *mtlsServer {
 	t.Helper()
 	p := newPKI(t)
 	cert, key := p.issue(t, self)
@@ -131,7 +135,7 @@ func startMTLS(t *testing.T, self string, peers map[string]auth.Peer) *mtlsServe
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := rpc.NewServer(rpc.ServerConfig{Verifier: signer.Verifier(), TLS: serverTLS, Self: self, Peers: peers})
+	srv := rpc.NewServer(rpc.ServerConfig{Verifier: signer.Verifier(), TLS: serverTLS, Self: self, Peers: peers, Rules: rules})
 	testpb.RegisterTestServiceServer(srv.GRPC, whoService{})
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -185,8 +189,9 @@ func whoami(t *testing.T, c testpb.TestServiceClient, token string) (string, err
 }
 
 func TestMTLS_Identity(t *testing.T) {
-	s := startMTLS(t, "national", map[string]auth.Peer{"norr": {Regions: []string{"vasterbotten", "norrbotten"}}})
+	s := startMTLS(t, "national", map[string]auth.Peer{"norr": {Regions: []string{"vasterbotten", "norrbotten"}}, "uppsala": {}})
 	uppsala := s.client(t, nil, "uppsala", "national")
+	stockholm := s.client(t, nil, "stockholm", "national")
 	for _, tc := range []struct {
 		name   string
 		client testpb.TestServiceClient
@@ -203,6 +208,8 @@ func TestMTLS_Identity(t *testing.T) {
 		{"own certificate without token is not a service", s.client(t, nil, "national", "national"), "", "", codes.Unauthenticated},
 		{"own certificate passes tokens through as plain text does", s.client(t, nil, "national", "national"), s.token(t, "vasterbotten", auth.Advisor), "user-vasterbotten@vasterbotten via national [advisor]", codes.OK},
 		{"bad token with a good certificate", uppsala, "not-a-jwt", "", codes.Unauthenticated},
+		{"a deployment the CA knows but peers do not list", stockholm, "", "", codes.PermissionDenied},
+		{"an unlisted deployment carrying its region's token", stockholm, s.token(t, "stockholm", auth.Advisor), "", codes.PermissionDenied},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := whoami(t, tc.client, tc.token)
@@ -217,7 +224,7 @@ func TestMTLS_Identity(t *testing.T) {
 }
 
 func TestMTLS_DeniedNamesBoth(t *testing.T) {
-	s := startMTLS(t, "national", nil)
+	s := startMTLS(t, "national", map[string]auth.Peer{"uppsala": {}})
 	_, err := whoami(t, s.client(t, nil, "uppsala", "national"), s.token(t, "vasterbotten", auth.Advisor))
 	if status.Code(err) != codes.PermissionDenied || !strings.Contains(err.Error(), "uppsala") || !strings.Contains(err.Error(), "vasterbotten") {
 		t.Errorf("uppsala certificate with a vasterbotten token: %v, want PermissionDenied naming both", err)
@@ -225,7 +232,7 @@ func TestMTLS_DeniedNamesBoth(t *testing.T) {
 }
 
 func TestMTLS_NationalPeerIdentity(t *testing.T) {
-	s := startMTLS(t, "uppsala", map[string]auth.Peer{"riks": {National: true}})
+	s := startMTLSRules(t, "uppsala", map[string]auth.Peer{"riks": {National: true}, "national": {National: true}}, testRules(auth.NationalReadsRegion))
 	for name, want := range map[string]string{
 		"national": "deployment:national@national via national [service]",
 		"riks":     "deployment:riks@national via riks [service]",

@@ -36,16 +36,25 @@ const (
 
 // lateConn is a connection known only once the stack runs: the services
 // that call each other are built before it exists.
+// With a credential, its calls are made as the calling service itself.
 type lateConn struct {
-	p atomic.Pointer[grpc.ClientConn]
+	p    atomic.Pointer[grpc.ClientConn]
+	cred atomic.Pointer[auth.ServiceCredential]
+}
+
+func (l *lateConn) conn() grpc.ClientConnInterface {
+	if c := l.cred.Load(); c != nil {
+		return auth.AsService(l.p.Load(), c)
+	}
+	return l.p.Load()
 }
 
 func (l *lateConn) Invoke(ctx context.Context, method string, args, reply any, opts ...grpc.CallOption) error {
-	return l.p.Load().Invoke(ctx, method, args, reply, opts...)
+	return l.conn().Invoke(ctx, method, args, reply, opts...)
 }
 
 func (l *lateConn) NewStream(ctx context.Context, desc *grpc.StreamDesc, method string, opts ...grpc.CallOption) (grpc.ClientStream, error) {
-	return l.p.Load().NewStream(ctx, desc, method, opts...)
+	return l.conn().NewStream(ctx, desc, method, opts...)
 }
 
 // env is both regions' real idea, needs, funding and partner services and
@@ -77,7 +86,7 @@ func newEnv(t testing.TB, b stack.Backend, opts ...func(*envOptions)) *env {
 		t.Fatal(err)
 	}
 	st := b.Open(t)
-	self := &lateConn{}
+	self, asService := &lateConn{}, &lateConn{}
 	e := &env{override: map[string]*grpc.ClientConn{}}
 	register := func(s *grpc.Server) {
 		ideav1.RegisterIdeaServiceServer(s, idea.New(idea.Config{Store: st, Regions: served}))
@@ -88,7 +97,7 @@ func newEnv(t testing.TB, b stack.Backend, opts ...func(*envOptions)) *env {
 		needsv1.RegisterNeedsServiceServer(s, ns)
 		fundingv1.RegisterProgrammeServiceServer(s, funding.NewLedger(funding.LedgerConfig{Store: st}))
 		fundingv1.RegisterSubprojectServiceServer(s, funding.NewSubprojects(funding.Config{
-			Store: st, Regions: served, Ledger: fundingv1.NewProgrammeServiceClient(self),
+			Store: st, Regions: served, Ledger: fundingv1.NewProgrammeServiceClient(asService),
 		}))
 		ps, err := partner.New(partner.Config{Store: st, Regions: served, Needs: needsv1.NewNeedsServiceClient(self)})
 		if err != nil {
@@ -108,6 +117,8 @@ func newEnv(t testing.TB, b stack.Backend, opts ...func(*envOptions)) *env {
 		e.Env = stack.Start(t, st, register)
 	}
 	self.p.Store(e.Conn)
+	asService.p.Store(e.Conn)
+	asService.cred.Store(e.Credential)
 	e.client = coordinatorv1.NewCoordinatorServiceClient(e.Conn)
 	return e
 }

@@ -47,7 +47,7 @@ func (s *Subprojects) ApproveSubproject(ctx context.Context, req *fundingv1.Appr
 	}
 
 	var a *fundingv1.Allocation
-	err = s.callLedger(ctx, who, func(ctx context.Context) error {
+	err = s.callLedger(ctx, func(ctx context.Context) error {
 		var err error
 		a, err = s.ledger.ReserveFunds(ctx, &fundingv1.ReserveFundsRequest{
 			Programme: r.sp.GetProgramme(), Subproject: name.String(), AmountOre: r.sp.GetProgrammeShareOre(),
@@ -55,12 +55,21 @@ func (s *Subprojects) ApproveSubproject(ctx context.Context, req *fundingv1.Appr
 		return err
 	})
 	if err != nil {
-		return nil, ledgerErr(err, "nothing was reserved and the subproject stays SUBMITTED")
+		return nil, ledgerErr(err, "the programme share may have been reserved; the subproject stays SUBMITTED until the approval is repeated, which completes it without reserving twice")
 	}
 	if a.GetReleaseTime() != nil {
 		return nil, domain.FailedPrecondition("FUNDS_RELEASED", "the reservation of subproject %s was released on the ledger; it cannot be approved", name)
 	}
 
+	return s.finishApproval(ctx, who, r, a)
+}
+
+// finishApproval marks a SUBMITTED subproject APPROVED for the reservation
+// a holds; when the subproject was rejected or withdrawn meanwhile, it
+// gives the money back instead. The reconciler completes approvals whose
+// answer was lost with it too.
+func (s *Subprojects) finishApproval(ctx context.Context, who *auth.Identity, r subRecord, a *fundingv1.Allocation) (*fundingv1.Subproject, error) {
+	name := r.name
 	for n := 0; ; n++ {
 		now := s.now()
 		transition(r.sp, fundingv1.SubprojectStatus_SUBPROJECT_STATUS_APPROVED, who, "", now)
@@ -139,8 +148,15 @@ func (s *Subprojects) CloseSubproject(ctx context.Context, req *fundingv1.CloseS
 
 	a, err := s.release(ctx, who, r.sp)
 	if err != nil {
-		return nil, ledgerErr(err, "nothing was released and the subproject stays APPROVED")
+		return nil, ledgerErr(err, "what was not paid may have been released; the subproject stays APPROVED until :close is repeated, which completes it")
 	}
+	return s.finishClose(ctx, who, r, a)
+}
+
+// finishClose marks an APPROVED subproject CLOSED once its allocation a is
+// released; the reconciler completes closes whose answer was lost with it.
+func (s *Subprojects) finishClose(ctx context.Context, who *auth.Identity, r subRecord, a *fundingv1.Allocation) (*fundingv1.Subproject, error) {
+	name := r.name
 	for n := 0; ; n++ {
 		now := s.now()
 		transition(r.sp, fundingv1.SubprojectStatus_SUBPROJECT_STATUS_CLOSED, who, "", now)

@@ -238,14 +238,21 @@ func (e *env) dropReplies(t testing.TB, method string, drops int64) *replyDroppe
 	t.Helper()
 	d := &replyDropper{method: method}
 	d.drops.Store(drops)
-	conn, err := rpc.Dial(e.Conn.Target(), nil, grpc.WithChainUnaryInterceptor(d.intercept))
+	e.ledgerThrough(t, d.intercept)
+	return d
+}
+
+// ledgerThrough points the subproject service's ledger client, for the
+// rest of the test, at a connection whose calls pass through icpt.
+func (e *env) ledgerThrough(t testing.TB, icpt grpc.UnaryClientInterceptor) {
+	t.Helper()
+	conn, err := rpc.Dial(e.Conn.Target(), nil, grpc.WithChainUnaryInterceptor(icpt))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = conn.Close() })
 	prev := e.ledgerVia.p.Swap(conn)
 	t.Cleanup(func() { e.ledgerVia.p.Store(prev) })
-	return d
 }
 
 func TestApprove_LostLedgerReplyReservesOnce(t *testing.T) {

@@ -337,7 +337,7 @@ func (s *Subprojects) CertifyCostReport(ctx context.Context, req *fundingv1.Cert
 
 	due := paymentDue(certified, sr.sp.GetCoFinancingRateBp(), sr.sp.GetGrantedOre(), sr.sp.GetPaidOre())
 	var paid *fundingv1.RecordPaymentResponse
-	err = s.callLedger(ctx, who, func(ctx context.Context) error {
+	err = s.callLedger(ctx, func(ctx context.Context) error {
 		var err error
 		paid, err = s.ledger.RecordPayment(ctx, &fundingv1.RecordPaymentRequest{
 			Programme: sr.sp.GetProgramme(), Subproject: sr.sp.GetName(), CostReport: name.String(), AmountOre: due,
@@ -345,7 +345,7 @@ func (s *Subprojects) CertifyCostReport(ctx context.Context, req *fundingv1.Cert
 		return err
 	})
 	if err != nil {
-		return nil, ledgerErr(err, "nothing was paid and the cost report stays SUBMITTED")
+		return nil, ledgerErr(err, "the payment may have been recorded; the cost report stays SUBMITTED until the certification is repeated, which completes it without paying twice")
 	}
 	amount := paid.GetPayment().GetAmountOre()
 

@@ -22,16 +22,23 @@ import (
 
 // switchConn is the subproject service's way to the ledger. Tests point it
 // at the real server, at a connection that drops replies, or at nothing.
+// Its calls are made as the service itself, with the server's service
+// credential, as `motor serve` makes them.
 type switchConn struct {
-	p atomic.Pointer[grpc.ClientConn]
+	p    atomic.Pointer[grpc.ClientConn]
+	cred atomic.Pointer[auth.ServiceCredential]
+}
+
+func (s *switchConn) conn() grpc.ClientConnInterface {
+	return auth.AsService(s.p.Load(), s.cred.Load())
 }
 
 func (s *switchConn) Invoke(ctx context.Context, method string, args, reply any, opts ...grpc.CallOption) error {
-	return s.p.Load().Invoke(ctx, method, args, reply, opts...)
+	return s.conn().Invoke(ctx, method, args, reply, opts...)
 }
 
 func (s *switchConn) NewStream(ctx context.Context, desc *grpc.StreamDesc, method string, opts ...grpc.CallOption) (grpc.ClientStream, error) {
-	return s.p.Load().NewStream(ctx, desc, method, opts...)
+	return s.conn().NewStream(ctx, desc, method, opts...)
 }
 
 // env is both funding services for vasterbotten and uppsala on one store,
@@ -42,7 +49,12 @@ type env struct {
 	subs      fundingv1.SubprojectServiceClient
 	ledger    fundingv1.ProgrammeServiceClient
 	ledgerVia *switchConn
-	backend   string
+	// sys is the ledger as the funding service reaches it: as itself, with
+	// the server's service credential, never with a user token.
+	sys fundingv1.ProgrammeServiceClient
+	// service is the subproject service itself, for its reconciler.
+	service *funding.Subprojects
+	backend string
 }
 
 type envOptions struct {
@@ -61,14 +73,17 @@ func newEnv(t testing.TB, b stack.Backend, opts ...func(*envOptions)) *env {
 	}
 	st := b.Open(t)
 	via := &switchConn{}
+	service := funding.NewSubprojects(funding.Config{
+		Store: st, Regions: served, Ledger: fundingv1.NewProgrammeServiceClient(via), LedgerTimeout: o.ledgerTimeout,
+	})
 	e := stack.Start(t, st, func(s *grpc.Server) {
 		fundingv1.RegisterProgrammeServiceServer(s, funding.NewLedger(funding.LedgerConfig{Store: st}))
-		fundingv1.RegisterSubprojectServiceServer(s, funding.NewSubprojects(funding.Config{
-			Store: st, Regions: served, Ledger: fundingv1.NewProgrammeServiceClient(via), LedgerTimeout: o.ledgerTimeout,
-		}))
+		fundingv1.RegisterSubprojectServiceServer(s, service)
 	})
 	via.p.Store(e.Conn)
-	return &env{Env: e, subs: fundingv1.NewSubprojectServiceClient(e.Conn), ledger: fundingv1.NewProgrammeServiceClient(e.Conn), ledgerVia: via, backend: b.Name}
+	via.cred.Store(e.Credential)
+	return &env{Env: e, subs: fundingv1.NewSubprojectServiceClient(e.Conn), ledger: fundingv1.NewProgrammeServiceClient(e.Conn), ledgerVia: via, backend: b.Name,
+		sys: fundingv1.NewProgrammeServiceClient(auth.AsService(e.Conn, e.Credential)), service: service}
 }
 
 // forEachBackend runs the test body on both store backends.

@@ -228,7 +228,7 @@ func (l *Ledger) CreateProgramme(ctx context.Context, req *fundingv1.CreateProgr
 	}
 	w := store.Write{
 		Puts: []store.Put{put},
-		Events: []store.Event{{Time: now, Actor: who.Subject, Action: "CreateProgramme", Key: p.GetName(), EtagAfter: "1",
+		Events: []store.Event{{Time: now, Actor: who.Actor(), Action: "CreateProgramme", Key: p.GetName(), EtagAfter: "1",
 			Detail: fmt.Sprintf("budget %d öre, rate %d bp", p.GetBudgetOre(), rate)}},
 	}
 	if rid := req.GetRequestId(); rid != "" {
@@ -409,8 +409,8 @@ func (l *Ledger) ReserveFunds(ctx context.Context, req *fundingv1.ReserveFundsRe
 		_, err = l.store.Commit(ctx, nationalNS(), store.Write{
 			Puts: []store.Put{pp, ap},
 			Events: []store.Event{
-				{Time: now, Actor: who.Subject, Action: "ReserveFunds", Key: prog.String(), EtagBefore: etagOf(before), EtagAfter: etagOf(before + 1), Detail: detail},
-				{Time: now, Actor: who.Subject, Action: "ReserveFunds", Key: a.GetName(), EtagAfter: "1", Detail: detail},
+				{Time: now, Actor: who.Actor(), Action: "ReserveFunds", Key: prog.String(), EtagBefore: etagOf(before), EtagAfter: etagOf(before + 1), Detail: detail},
+				{Time: now, Actor: who.Actor(), Action: "ReserveFunds", Key: a.GetName(), EtagAfter: "1", Detail: detail},
 			},
 		})
 		if lost(err) {
@@ -520,8 +520,8 @@ func (l *Ledger) RecordPayment(ctx context.Context, req *fundingv1.RecordPayment
 		_, err = l.store.Commit(ctx, nationalNS(), store.Write{
 			Puts: []store.Put{pp, ap, {Key: paymentKey(report), Value: payValue}},
 			Events: []store.Event{
-				{Time: now, Actor: who.Subject, Action: "RecordPayment", Key: prog.String(), EtagBefore: etagOf(before), EtagAfter: etagOf(before + 1), Detail: detail},
-				{Time: now, Actor: who.Subject, Action: "RecordPayment", Key: a.GetName(), EtagBefore: etagOf(aVersion), EtagAfter: etagOf(aVersion + 1), Detail: detail},
+				{Time: now, Actor: who.Actor(), Action: "RecordPayment", Key: prog.String(), EtagBefore: etagOf(before), EtagAfter: etagOf(before + 1), Detail: detail},
+				{Time: now, Actor: who.Actor(), Action: "RecordPayment", Key: a.GetName(), EtagBefore: etagOf(aVersion), EtagAfter: etagOf(aVersion + 1), Detail: detail},
 			},
 		})
 		if lost(err) {
@@ -574,7 +574,7 @@ func (l *Ledger) ReleaseFunds(ctx context.Context, req *fundingv1.ReleaseFundsRe
 			}
 			_, err = l.store.Commit(ctx, nationalNS(), store.Write{
 				Puts:   []store.Put{ap},
-				Events: []store.Event{{Time: now, Actor: who.Subject, Action: "ReleaseFunds", Key: marker.GetName(), EtagAfter: "1", Detail: "released before any reservation"}},
+				Events: []store.Event{{Time: now, Actor: who.Actor(), Action: "ReleaseFunds", Key: marker.GetName(), EtagAfter: "1", Detail: "released before any reservation"}},
 			})
 			if lost(err) {
 				return nil, false, nil
@@ -609,8 +609,8 @@ func (l *Ledger) ReleaseFunds(ctx context.Context, req *fundingv1.ReleaseFundsRe
 		_, err = l.store.Commit(ctx, nationalNS(), store.Write{
 			Puts: []store.Put{pp, ap},
 			Events: []store.Event{
-				{Time: now, Actor: who.Subject, Action: "ReleaseFunds", Key: prog.String(), EtagBefore: etagOf(before), EtagAfter: etagOf(before + 1), Detail: detail},
-				{Time: now, Actor: who.Subject, Action: "ReleaseFunds", Key: a.GetName(), EtagBefore: etagOf(aVersion), EtagAfter: etagOf(aVersion + 1), Detail: detail},
+				{Time: now, Actor: who.Actor(), Action: "ReleaseFunds", Key: prog.String(), EtagBefore: etagOf(before), EtagAfter: etagOf(before + 1), Detail: detail},
+				{Time: now, Actor: who.Actor(), Action: "ReleaseFunds", Key: a.GetName(), EtagBefore: etagOf(aVersion), EtagAfter: etagOf(aVersion + 1), Detail: detail},
 			},
 		})
 		if lost(err) {

@@ -103,13 +103,13 @@ func TestLedger_ReservePayRelease(t *testing.T) {
 		sub := "regions/vasterbotten/subprojects/s1"
 		report := func(i int) string { return fmt.Sprintf("%s/costReports/r%d", sub, i) }
 		pay := func(i int, amount int64) (*fundingv1.RecordPaymentResponse, error) {
-			return e.ledger.RecordPayment(ctx, &fundingv1.RecordPaymentRequest{Programme: p.GetName(), Subproject: sub, CostReport: report(i), AmountOre: amount})
+			return e.sys.RecordPayment(ctx, &fundingv1.RecordPaymentRequest{Programme: p.GetName(), Subproject: sub, CostReport: report(i), AmountOre: amount})
 		}
 
 		if _, err := pay(0, 10); reason(err) != "NO_RESERVATION" {
 			t.Errorf("payment before reservation: %v, want NO_RESERVATION", err)
 		}
-		a, err := e.ledger.ReserveFunds(ctx, &fundingv1.ReserveFundsRequest{Programme: p.GetName(), Subproject: sub, AmountOre: 300_000})
+		a, err := e.sys.ReserveFunds(ctx, &fundingv1.ReserveFundsRequest{Programme: p.GetName(), Subproject: sub, AmountOre: 300_000})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -128,7 +128,7 @@ func TestLedger_ReservePayRelease(t *testing.T) {
 			{"bad subproject", &fundingv1.ReserveFundsRequest{Programme: p.GetName(), Subproject: "subprojects/x", AmountOre: 1}, codes.InvalidArgument},
 			{"no programme", &fundingv1.ReserveFundsRequest{Programme: "programmes/none", Subproject: "regions/uppsala/subprojects/x", AmountOre: 1}, codes.NotFound},
 		} {
-			if _, err := e.ledger.ReserveFunds(ctx, tc.req); status.Code(err) != tc.want {
+			if _, err := e.sys.ReserveFunds(ctx, tc.req); status.Code(err) != tc.want {
 				t.Errorf("reserve, %s: %v, want %v", tc.name, err, tc.want)
 			}
 		}
@@ -153,13 +153,13 @@ func TestLedger_ReservePayRelease(t *testing.T) {
 		if err != nil || r.GetPayment().GetAmountOre() != 0 {
 			t.Errorf("payment from a spent reservation: %v %v, want 0 paid", r, err)
 		}
-		if _, err := e.ledger.RecordPayment(ctx, &fundingv1.RecordPaymentRequest{Programme: p.GetName(), Subproject: sub,
+		if _, err := e.sys.RecordPayment(ctx, &fundingv1.RecordPaymentRequest{Programme: p.GetName(), Subproject: sub,
 			CostReport: "regions/vasterbotten/subprojects/s2/costReports/r1", AmountOre: 1}); status.Code(err) != codes.InvalidArgument {
 			t.Errorf("cost report of another subproject: %v, want InvalidArgument", err)
 		}
 		e.balanceIs(t, p.GetName(), "after payments", 300_000, 300_000)
 
-		rel, err := e.ledger.ReleaseFunds(ctx, &fundingv1.ReleaseFundsRequest{Programme: p.GetName(), Subproject: sub})
+		rel, err := e.sys.ReleaseFunds(ctx, &fundingv1.ReleaseFundsRequest{Programme: p.GetName(), Subproject: sub})
 		if err != nil || rel.GetReleasedOre() != 0 || rel.GetReleaseTime() == nil {
 			t.Errorf("release of a spent reservation: %v %v", rel, err)
 		}
@@ -170,14 +170,14 @@ func TestLedger_ReservePayRelease(t *testing.T) {
 
 		// A partly paid reservation gives back the rest, once.
 		sub2 := "regions/uppsala/subprojects/s2"
-		if _, err := e.ledger.ReserveFunds(ctx, &fundingv1.ReserveFundsRequest{Programme: p.GetName(), Subproject: sub2, AmountOre: 400_000}); err != nil {
+		if _, err := e.sys.ReserveFunds(ctx, &fundingv1.ReserveFundsRequest{Programme: p.GetName(), Subproject: sub2, AmountOre: 400_000}); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := e.ledger.RecordPayment(ctx, &fundingv1.RecordPaymentRequest{Programme: p.GetName(), Subproject: sub2, CostReport: sub2 + "/costReports/a", AmountOre: 123_457}); err != nil {
+		if _, err := e.sys.RecordPayment(ctx, &fundingv1.RecordPaymentRequest{Programme: p.GetName(), Subproject: sub2, CostReport: sub2 + "/costReports/a", AmountOre: 123_457}); err != nil {
 			t.Fatal(err)
 		}
 		for range 3 {
-			rel, err := e.ledger.ReleaseFunds(ctx, &fundingv1.ReleaseFundsRequest{Programme: p.GetName(), Subproject: sub2})
+			rel, err := e.sys.ReleaseFunds(ctx, &fundingv1.ReleaseFundsRequest{Programme: p.GetName(), Subproject: sub2})
 			if err != nil || rel.GetReleasedOre() != 276_543 || rel.GetReservedOre() != 123_457 {
 				t.Errorf("release: %v %v", rel, err)
 			}
@@ -194,13 +194,13 @@ func TestLedger_ConcurrentPaymentsNeverExceedReservation(t *testing.T) {
 		p := e.mustProgramme(t, "p", 1_000_000, -1)
 		ctx := e.coordinator(t).Ctx(t)
 		sub := "regions/uppsala/subprojects/s1"
-		if _, err := e.ledger.ReserveFunds(ctx, &fundingv1.ReserveFundsRequest{Programme: p.GetName(), Subproject: sub, AmountOre: 100_003}); err != nil {
+		if _, err := e.sys.ReserveFunds(ctx, &fundingv1.ReserveFundsRequest{Programme: p.GetName(), Subproject: sub, AmountOre: 100_003}); err != nil {
 			t.Fatal(err)
 		}
 		var paid atomic.Int64
 		parallel(t, 100, 100, func(i int) error {
 			// Each report is paid twice at once, with different amounts.
-			r, err := e.ledger.RecordPayment(ctx, &fundingv1.RecordPaymentRequest{
+			r, err := e.sys.RecordPayment(ctx, &fundingv1.RecordPaymentRequest{
 				Programme: p.GetName(), Subproject: sub, CostReport: fmt.Sprintf("%s/costReports/r%d", sub, i/2), AmountOre: 7_001 + int64(i%2)})
 			if err != nil {
 				return err

@@ -248,3 +248,42 @@ func TestREST_BadInput(t *testing.T) {
 		restBalance(t, e, coord, p.GetName(), "after refusals", 0, 0, 1_000)
 	})
 }
+
+// TestREST_NoRouteToInternalCalls: the calls only a deployment's own
+// service makes (the ledger's money calls, adopting a spread idea) have no
+// REST route, so no token reaches them through the gateway either; guessed
+// routes find nothing and move no money.
+func TestREST_NoRouteToInternalCalls(t *testing.T) {
+	e := newEnv(t, stack.Backends()[0])
+	p := e.mustProgramme(t, "p", 1_000_000, -1)
+	sp := e.mustApprove(t, e.submitted(t, vb, p.GetName(), 200_000))
+	code, spec := restCall(t, e, stack.Caller{}, "GET", "/openapi.json", "")
+	if code != 200 {
+		t.Fatalf("openapi.json: %d", code)
+	}
+	raw := fmt.Sprint(spec)
+	if !strings.Contains(raw, "ProgrammeService_GetProgramme") {
+		t.Fatalf("openapi.json names no operations: %.200s", raw)
+	}
+	for method, rule := range auth.Table() {
+		if len(rule.Roles) > 0 {
+			continue
+		}
+		parts := strings.Split(method, "/")
+		svc := parts[1][strings.LastIndex(parts[1], ".")+1:]
+		if op := svc + "_" + parts[2]; strings.Contains(raw, op) {
+			t.Errorf("%s takes no user token, yet the gateway has a route for it (%s)", method, op)
+		}
+	}
+	for _, who := range []stack.Caller{e.admin(t, vb), e.coordinator(t), e.As(t, auth.Service, vb)} {
+		for _, path := range []string{
+			"/v1/" + p.GetName() + ":releaseFunds", "/v1/" + p.GetName() + "/allocations:reserve",
+			"/v1/" + sp.GetName() + ":release", "/v1/" + p.GetName() + ":recordPayment",
+		} {
+			if code, body := restCall(t, e, who, "POST", path, `{"subproject":"`+sp.GetName()+`"}`); code != 404 && code != 405 {
+				t.Errorf("POST %s as %s: %d %v, want no route (404 or 405)", path, who.Sub, code, body)
+			}
+		}
+	}
+	e.balanceIs(t, p.GetName(), "after guessed routes", 100_000, 0)
+}

@@ -293,7 +293,7 @@ func TestStatusMachine(t *testing.T) {
 		if diff := cmp.Diff(want, got); diff != "" || h[2].GetReason() != "Ingen koppling till behov." || h[2].GetActor() != coord.Sub {
 			t.Errorf("history (-want +got):\n%s\nlast %v", diff, h[len(h)-1])
 		}
-		_, err = e.ledger.ReserveFunds(coord.Ctx(t), &fundingv1.ReserveFundsRequest{Programme: p.GetName(), Subproject: sub.GetName(), AmountOre: 1000})
+		_, err = e.sys.ReserveFunds(coord.Ctx(t), &fundingv1.ReserveFundsRequest{Programme: p.GetName(), Subproject: sub.GetName(), AmountOre: 1000})
 		if reason(err) != "FUNDS_RELEASED" {
 			t.Errorf("reservation after rejection: %v, want FUNDS_RELEASED", err)
 		}
@@ -360,6 +360,11 @@ func TestAccess(t *testing.T) {
 			_, err := e.ledger.ReleaseFunds(c.Ctx(t), &fundingv1.ReleaseFundsRequest{Programme: p.GetName(), Subproject: "regions/vasterbotten/subprojects/none"})
 			return err
 		}
+		pay := func(c stack.Caller, t *testing.T) error {
+			_, err := e.ledger.RecordPayment(c.Ctx(t), &fundingv1.RecordPaymentRequest{Programme: p.GetName(), Subproject: sub.GetName(),
+				CostReport: sub.GetName() + "/costReports/doesnotexist", AmountOre: 1})
+			return err
+		}
 		for _, tc := range []struct {
 			name   string
 			caller func(t *testing.T) stack.Caller
@@ -382,8 +387,15 @@ func TestAccess(t *testing.T) {
 			{"service opens a programme", as(auth.Service, vb), newProgramme, codes.PermissionDenied},
 			{"admin reads the programme", as(auth.RegionAdmin, up), readProgramme, codes.OK},
 			{"submitter reads the programme", as(auth.Submitter, up), readProgramme, codes.PermissionDenied},
-			{"admin releases own region's subproject", as(auth.RegionAdmin, vb), release, codes.OK},
+			// The ledger's money calls are the funding service's alone: no
+			// user token reaches them, whatever its role.
+			{"admin releases own region's subproject", as(auth.RegionAdmin, vb), release, codes.PermissionDenied},
 			{"admin releases another region's subproject", as(auth.RegionAdmin, up), release, codes.PermissionDenied},
+			{"coordinator reserves on the ledger", as(auth.Coordinator, auth.NationalRegion), reserve, codes.PermissionDenied},
+			{"service token reserves on the ledger", as(auth.Service, vb), reserve, codes.PermissionDenied},
+			{"coordinator pays a made-up cost report", as(auth.Coordinator, auth.NationalRegion), pay, codes.PermissionDenied},
+			{"service token pays", as(auth.Service, vb), pay, codes.PermissionDenied},
+			{"coordinator releases", as(auth.Coordinator, auth.NationalRegion), release, codes.PermissionDenied},
 			{"no token", func(t *testing.T) stack.Caller { return stack.Caller{} }, get, codes.Unauthenticated},
 		} {
 			t.Run(tc.name, func(t *testing.T) {

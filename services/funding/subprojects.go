@@ -26,7 +26,10 @@ type Config struct {
 	Store   store.Store
 	Regions config.Served
 	// Ledger is the programme ledger's client: the national deployment's
-	// ProgrammeService (in `motor serve`, this process's own).
+	// ProgrammeService (in `motor serve`, this process's own). The ledger's
+	// money calls take no user token, so the client must call as this
+	// deployment itself (auth.AsService): with the process's service
+	// credential for its own ledger, by its certificate alone for a peer's.
 	Ledger fundingv1.ProgrammeServiceClient
 	// LedgerTimeout bounds one call to the ledger; 5s when zero.
 	LedgerTimeout time.Duration
@@ -230,7 +233,7 @@ func setField(dst, src *fundingv1.Subproject, field string) {
 // rate of a programme never changes, so the subproject keeps it.
 func (s *Subprojects) programmeRate(ctx context.Context, who *auth.Identity, programme, field string) (int32, error) {
 	var p *fundingv1.Programme
-	err := s.callLedger(ctx, who, func(ctx context.Context) error {
+	err := s.callLedger(ctx, func(ctx context.Context) error {
 		var err error
 		p, err = s.ledger.GetProgramme(ctx, &fundingv1.GetProgrammeRequest{Name: programme})
 		return err
@@ -487,7 +490,7 @@ func (s *Subprojects) endUnapproved(ctx context.Context, who *auth.Identity, nam
 	h := r.sp.GetHistory()
 	if len(h) > 0 && h[len(h)-1].GetFrom() == fundingv1.SubprojectStatus_SUBPROJECT_STATUS_SUBMITTED {
 		if _, err := s.release(ctx, who, r.sp); err != nil {
-			return nil, ledgerErr(err, fmt.Sprintf("subproject %s is %s, but its release on the ledger is not done: repeat the call to finish it", name, to))
+			return nil, ledgerErr(err, fmt.Sprintf("subproject %s is %s; what it held on the ledger may have been released or not: repeat the call, which completes the release", name, to))
 		}
 	}
 	return r.sp, nil
@@ -497,7 +500,7 @@ func (s *Subprojects) endUnapproved(ctx context.Context, who *auth.Identity, nam
 // paid (keyed by the subproject).
 func (s *Subprojects) release(ctx context.Context, who *auth.Identity, sp *fundingv1.Subproject) (*fundingv1.Allocation, error) {
 	var a *fundingv1.Allocation
-	err := s.callLedger(ctx, who, func(ctx context.Context) error {
+	err := s.callLedger(ctx, func(ctx context.Context) error {
 		var err error
 		a, err = s.ledger.ReleaseFunds(ctx, &fundingv1.ReleaseFundsRequest{Programme: sp.GetProgramme(), Subproject: sp.GetName()})
 		return err
@@ -505,13 +508,17 @@ func (s *Subprojects) release(ctx context.Context, who *auth.Identity, sp *fundi
 	return a, err
 }
 
-// callLedger makes one call to the programme ledger with the caller's own
-// token (the ledger checks their role too) and a deadline. Only UNAVAILABLE
+// callLedger makes one call to the programme ledger, as this deployment
+// (the caller's role was checked here; the ledger's money calls take no
+// user token), under a deadline. Only UNAVAILABLE
 // is retried: the ledger's money calls are keyed, so repeating one whose
 // answer was lost returns the first result instead of moving money again.
-func (s *Subprojects) callLedger(ctx context.Context, who *auth.Identity, call func(ctx context.Context) error) error {
+func (s *Subprojects) callLedger(ctx context.Context, call func(ctx context.Context) error) error {
+	if who, ok := auth.FromContext(ctx); ok {
+		ctx = auth.OnBehalfOf(ctx, who.Subject) // for the ledger's audit log
+	}
 	for n := 1; ; n++ {
-		cctx, cancel := context.WithTimeout(auth.WithBearer(ctx, who.Token), s.ledgerTimeout)
+		cctx, cancel := context.WithTimeout(ctx, s.ledgerTimeout)
 		err := call(cctx)
 		cancel()
 		if status.Code(err) != codes.Unavailable || n >= s.ledgerAttempts {

@@ -74,7 +74,7 @@ func (s *Server) SpreadIdea(ctx context.Context, req *ideav1.SpreadIdeaRequest) 
 	if s.regionIdeas == nil {
 		return nil, domain.FailedPrecondition("REGION_UNREACHABLE", "this deployment reaches no other region's idea service")
 	}
-	adopted, err := s.adopt(ctx, who, r.idea, target)
+	adopted, err := s.adopt(auth.OnBehalfOf(ctx, who.Subject), r.idea, target)
 	if err != nil {
 		return nil, err
 	}
@@ -114,9 +114,11 @@ func adoptedIn(idea *ideav1.Idea, region string) string {
 	return ""
 }
 
-// adopt calls the target region's idea service with the caller's token,
-// under a deadline, retrying only when the region was unavailable.
-func (s *Server) adopt(ctx context.Context, who *auth.Identity, idea *ideav1.Idea, target string) (*ideav1.Idea, error) {
+// adopt calls the target region's idea service as this deployment (the
+// RegionIdeas client carries no user token: the target trusts the
+// deployment that serves the source region, not the person), under a
+// deadline, retrying only when the region was unavailable.
+func (s *Server) adopt(ctx context.Context, idea *ideav1.Idea, target string) (*ideav1.Idea, error) {
 	client, err := s.regionIdeas(target)
 	if err != nil {
 		return nil, domain.New(codes.Unavailable, "REGION_UNREACHABLE", "region %s cannot be reached: %v", target, err)
@@ -138,7 +140,7 @@ func (s *Server) adopt(ctx context.Context, who *auth.Identity, idea *ideav1.Ide
 			case <-time.After(time.Duration(attempt) * 200 * time.Millisecond):
 			}
 		}
-		cctx, cancel := context.WithTimeout(auth.WithBearer(ctx, who.Token), spreadDeadline)
+		cctx, cancel := context.WithTimeout(ctx, spreadDeadline)
 		adopted, err := client.AdoptIdea(cctx, req)
 		cancel()
 		if err == nil {
@@ -156,8 +158,11 @@ func (s *Server) adopt(ctx context.Context, who *auth.Identity, idea *ideav1.Ide
 }
 
 // AdoptIdea creates this region's copy of an idea spread from another
-// region, at STAGE_SCREENING, linked to its source. Only the source region's
-// advisors and admins (or a deployment's service identity) may call it.
+// region, at STAGE_SCREENING, linked to its source. Only the idea service of
+// the deployment serving the source region calls it, as itself (auth.Table):
+// a peer deployment, whose certificate the access gate matched against the
+// source's region, or this process, which then finds the source idea in its
+// own store and checks it may spread.
 func (s *Server) AdoptIdea(ctx context.Context, req *ideav1.AdoptIdeaRequest) (*ideav1.Idea, error) {
 	region, err := resource.ParseRegion(req.GetParent())
 	if err != nil {
@@ -170,12 +175,17 @@ func (s *Server) AdoptIdea(ctx context.Context, req *ideav1.AdoptIdeaRequest) (*
 	if err != nil {
 		return nil, domain.InvalidArgument("spread_from", err)
 	}
-	who, err := auth.Require(ctx, source.Region, auth.Advisor, auth.RegionAdmin, auth.Service)
+	who, err := auth.Require(ctx, source.Region, auth.Service)
 	if err != nil {
 		return nil, err
 	}
 	if source.Region == region {
 		return nil, domain.InvalidArgument("spread_from", errors.New("an idea is not spread to its own region"))
+	}
+	if who.Kind == auth.CallerInternal {
+		if err := s.checkSource(ctx, source); err != nil {
+			return nil, err
+		}
 	}
 	in := req.GetIdea()
 	if err := validateCreate(&ideav1.CreateIdeaRequest{Idea: in}, true).Err(domain); err != nil {
@@ -193,7 +203,7 @@ func (s *Server) AdoptIdea(ctx context.Context, req *ideav1.AdoptIdeaRequest) (*
 	r.idea.UpdateTime = r.idea.CreateTime
 	r.history = []*ideav1.HistoryEntry{{
 		ToStage: ideav1.Stage_STAGE_SCREENING, Rationale: "Spread from " + source.String(),
-		Actor: who.Subject, ActorName: who.Name, Time: r.idea.CreateTime,
+		Actor: who.Actor(), ActorName: who.Name, Time: r.idea.CreateTime,
 	}}
 	value, err := r.encode()
 	if err != nil {
@@ -201,7 +211,7 @@ func (s *Server) AdoptIdea(ctx context.Context, req *ideav1.AdoptIdeaRequest) (*
 	}
 	res, err := s.store.Commit(ctx, ns(region), store.Write{
 		Puts:   []store.Put{{Key: id.key(), Value: value, Index: indexEntries(r)}},
-		Events: []store.Event{{Time: now, Actor: who.Subject, Action: "AdoptIdea", Key: r.idea.Name, EtagAfter: "1", Detail: "spread from " + source.String()}},
+		Events: []store.Event{{Time: now, Actor: who.Actor(), Action: "AdoptIdea", Key: r.idea.Name, EtagAfter: "1", Detail: "spread from " + source.String()}},
 		// One adoption per source idea and region, whoever asks and however
 		// often: the key is the source's name, the fingerprint constant.
 		Idempotency: &store.Idempotency{Key: "adopt/" + source.String(), Fingerprint: "adopt", Result: []byte(r.idea.Name)},
@@ -226,4 +236,28 @@ func (s *Server) AdoptIdea(ctx context.Context, req *ideav1.AdoptIdeaRequest) (*
 	}
 	r.idea.Etag = etagOf(res.Versions[0])
 	return r.idea, nil
+}
+
+// checkSource is what this deployment vouches for when it adopts an idea of
+// a region it serves itself: the source idea exists here and has reached a
+// stage that spreads.
+func (s *Server) checkSource(ctx context.Context, source ideaName) error {
+	if err := s.servedRegion(source.Region); err != nil {
+		return auth.Denied("source_not_served", "this deployment does not serve region %s, so it cannot vouch for idea %s", source.Region, source)
+	}
+	rec, err := s.store.Get(ctx, ns(source.Region), source.key())
+	if err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return domain.FailedPrecondition("SOURCE_IDEA_NOT_FOUND", "idea %s, the source of the adoption, does not exist", source)
+		}
+		return domain.Store(err, "IDEA", "idea "+source.String())
+	}
+	src, err := decode(rec)
+	if err != nil {
+		return domain.Store(err, "IDEA", "idea "+source.String())
+	}
+	if !spreadable(src.idea.GetStage()) {
+		return domain.FailedPrecondition("IDEA_NOT_SPREADABLE", "idea %s is %s: only an IMPLEMENTED or COMMERCIALISED idea spreads", source, src.idea.GetStage())
+	}
+	return nil
 }

@@ -48,8 +48,9 @@ func spreadEnv(t *testing.T, b stack.Backend, down ...string) (*stack.Env, ideav
 				return self, nil
 			}}))
 	})
-	self = ideav1.NewIdeaServiceClient(env.Conn)
-	return env, self
+	// Adoptions are made as the service itself, as `motor serve` makes them.
+	self = ideav1.NewIdeaServiceClient(auth.AsService(env.Conn, env.Credential))
+	return env, ideav1.NewIdeaServiceClient(env.Conn)
 }
 
 // closedPort is a loopback address nobody listens on.
@@ -131,6 +132,11 @@ func TestSpread(t *testing.T) {
 				adopted.GetSpreadFrom() != src.GetName() || adopted.GetTitle() != src.GetTitle() || adopted.GetSubmitter() != nil {
 				t.Errorf("adopted idea %v: want uppsala, SCREENING, linked to %s, same title, no personal data", adopted, src.GetName())
 			}
+			// The deployment adopted it, and its history says for whom.
+			h, err := c.ListIdeaHistory(ups.Ctx(t), &ideav1.ListIdeaHistoryRequest{Parent: adoptedName})
+			if err != nil || len(h.GetEntries()) != 1 || !strings.HasSuffix(h.GetEntries()[0].GetActor(), " for "+adv.Sub) {
+				t.Errorf("adopted idea's history %v (%v): want one entry made for %s", h.GetEntries(), err, adv.Sub)
+			}
 			list, err := c.ListIdeas(ups.Ctx(t), &ideav1.ListIdeasRequest{Parent: "regions/uppsala"})
 			if err != nil || len(list.GetIdeas()) != 1 {
 				t.Errorf("uppsala holds %d ideas after concurrent spreads (err %v), want 1", len(list.GetIdeas()), err)
@@ -183,10 +189,53 @@ func TestSpread_Refusals(t *testing.T) {
 	if got.GetStage() != ideav1.Stage_STAGE_IMPLEMENTED || len(got.GetSpreadTo()) != 0 {
 		t.Errorf("refused spreads changed the idea: %v", got)
 	}
-	// Adoption directly: only the source region's staff may ask.
+	// Adoption directly: only the deployment serving the source region
+	// asks for it, never a person, whatever their region and role.
 	_, err = c.AdoptIdea(env.As(t, auth.Advisor, "uppsala").Ctx(t), &ideav1.AdoptIdeaRequest{Parent: "regions/uppsala", Idea: sampleIdea(), SpreadFrom: src.GetName()})
 	if status.Code(err) != codes.PermissionDenied {
 		t.Errorf("uppsala advisor adopts on vasterbotten's behalf: %v, want PermissionDenied", err)
+	}
+}
+
+// TestAdopt_NoSideDoor: a person of one region cannot create an idea in
+// another through AdoptIdea, and the deployment itself adopts only ideas
+// that exist in a region it serves and may spread.
+func TestAdopt_NoSideDoor(t *testing.T) {
+	for _, b := range stack.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			env, c := spreadEnv(t, b)
+			forged := &ideav1.AdoptIdeaRequest{Parent: "regions/vasterbotten", Idea: sampleIdea(), SpreadFrom: "regions/uppsala/ideas/doesnotexist"}
+			callers := []stack.Caller{env.As(t, auth.Coordinator, auth.NationalRegion), env.As(t, auth.Service, auth.NationalRegion)}
+			for _, role := range []auth.Role{auth.Advisor, auth.RegionAdmin, auth.Service, auth.Submitter} {
+				for _, region := range []string{"uppsala", "vasterbotten"} {
+					callers = append(callers, env.As(t, role, region))
+				}
+			}
+			for _, who := range callers {
+				if _, err := c.AdoptIdea(who.Ctx(t), forged); status.Code(err) != codes.PermissionDenied {
+					t.Errorf("%s adopts: %v, want PermissionDenied", who.Sub, err)
+				}
+			}
+			sys := ideav1.NewIdeaServiceClient(auth.AsService(env.Conn, env.Credential))
+			if _, err := sys.AdoptIdea(t.Context(), forged); status.Code(err) != codes.FailedPrecondition {
+				t.Errorf("the deployment adopts a source idea that does not exist: %v, want FailedPrecondition", err)
+			}
+			draft, err := c.CreateIdea(env.As(t, auth.Advisor, "uppsala").Ctx(t), &ideav1.CreateIdeaRequest{Parent: "regions/uppsala", Idea: sampleIdea()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			early := &ideav1.AdoptIdeaRequest{Parent: "regions/vasterbotten", Idea: sampleIdea(), SpreadFrom: draft.GetName()}
+			if _, err := sys.AdoptIdea(t.Context(), early); status.Code(err) != codes.FailedPrecondition {
+				t.Errorf("the deployment adopts an idea not yet implemented: %v, want FailedPrecondition", err)
+			}
+			list, err := c.ListIdeas(env.As(t, auth.Advisor, "vasterbotten").Ctx(t), &ideav1.ListIdeasRequest{Parent: "regions/vasterbotten"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n := len(list.GetIdeas()); n != 0 {
+				t.Errorf("vasterbotten holds %d ideas after refused adoptions, want 0: %v", n, list.GetIdeas())
+			}
+		})
 	}
 }
 

@@ -68,6 +68,9 @@ type Env struct {
 	Signer *auth.Signer
 	Conn   *grpc.ClientConn // to the gRPC server, through its interceptors
 	HTTP   *httptest.Server // the gateway
+	// Credential is the server's service credential: wrap Conn with
+	// auth.AsService(Conn, Credential) for calls a service makes as itself.
+	Credential *auth.ServiceCredential
 }
 
 // Start serves the services register puts on the server, backed by st, and a
@@ -89,7 +92,11 @@ func StartWith(t testing.TB, st store.Store, tel *telemetry.Telemetry, register 
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := rpc.NewServer(rpc.ServerConfig{Verifier: signer.Verifier(), Telemetry: tel})
+	cred, err := auth.NewServiceCredential("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := rpc.NewServer(rpc.ServerConfig{Verifier: signer.Verifier(), Telemetry: tel, Credential: cred})
 	register(srv.GRPC)
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -114,7 +121,7 @@ func StartWith(t testing.TB, st store.Store, tel *telemetry.Telemetry, register 
 	}
 	hs := httptest.NewServer(h)
 	t.Cleanup(hs.Close)
-	return &Env{Store: st, Signer: signer, Conn: conn, HTTP: hs}
+	return &Env{Store: st, Signer: signer, Conn: conn, HTTP: hs, Credential: cred}
 }
 
 // Token signs a token for the claims, valid for an hour.

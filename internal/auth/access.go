@@ -1,0 +1,189 @@
+package auth
+
+import (
+	coordinatorv1 "github.com/innovationsmotorer/motor/proto/innovation/coordinator/v1"
+	fundingv1 "github.com/innovationsmotorer/motor/proto/innovation/funding/v1"
+	ideav1 "github.com/innovationsmotorer/motor/proto/innovation/idea/v1"
+	needsv1 "github.com/innovationsmotorer/motor/proto/innovation/needs/v1"
+	partnerv1 "github.com/innovationsmotorer/motor/proto/innovation/partner/v1"
+)
+
+// Who may call what. Every RPC of every Motor service has one row in
+// Table; the Gate (gate.go) enforces it before any handler runs, and a call
+// to a method without a row is refused. The handlers then check the object
+// itself (the region of a token against the region of the resource, the
+// owner of an idea): the table says which kinds of caller may reach a
+// handler at all, the handler what they may do there.
+//
+// There are three kinds of caller:
+//
+//   - a user: a verified bearer token, over plain text, this deployment's
+//     own certificate, or a peer's certificate that covers the token's region
+//     (PeerPolicy.bind). Rule.Roles lists the roles that reach the handler;
+//     none means no token is accepted, whoever holds it.
+//   - a peer: another deployment listed in `peers`, by its CA-verified
+//     certificate, with no token: that deployment's own system call. It may
+//     make only the call its relationship to this deployment needs
+//     (Rule.Peer), and where the relationship is bound to regions, only for
+//     a resource (Rule.Field) of a region the peer serves.
+//   - internal: a service of this very process, by the credential the
+//     process minted at start (ServiceCredential). Rule.Internal says whether
+//     the call is one a service makes as itself.
+
+// Relationship is what one deployment may ask of another as itself.
+type Relationship string
+
+const (
+	// NoPeer: no deployment calls this as itself.
+	NoPeer Relationship = ""
+	// NationalReadsRegion: the national deployment's coordinator reads a
+	// region's figures for the dashboard and the common needs.
+	NationalReadsRegion Relationship = "national-reads-region"
+	// RegionFundsOnLedger: a region's funding service reserves, pays and
+	// releases co-financing on the national ledger, only for subprojects of
+	// the regions that deployment serves.
+	RegionFundsOnLedger Relationship = "region-funds-on-ledger"
+	// RegionReadsLedger: a region's funding service reads the national
+	// programmes (a subproject's rate) and their allocations (the
+	// reconciler).
+	RegionReadsLedger Relationship = "region-reads-ledger"
+	// RegionSpreadsIdea: a region's idea service has its idea adopted by
+	// another region, only with a source idea of a region it serves.
+	RegionSpreadsIdea Relationship = "region-spreads-idea"
+)
+
+// Rule is one row of the table.
+type Rule struct {
+	// Roles are the token roles that reach the handler; none means the
+	// method takes no user token at all.
+	Roles []Role
+	// Internal lets this deployment's own services call it as themselves.
+	Internal bool
+	// Peer is the one relationship under which another deployment may call
+	// it as itself.
+	Peer Relationship
+	// Field names the request field holding the resource name
+	// (regions/{region}/…) whose region the calling peer must serve, for
+	// relationships bound to regions.
+	Field string
+}
+
+// Role sets that several rows share.
+var (
+	staff        = []Role{Advisor, RegionAdmin}
+	statsReaders = []Role{Advisor, RegionAdmin, Coordinator, Service}
+	auditReaders = []Role{RegionAdmin, Coordinator}
+	ideaReaders  = []Role{Submitter, Advisor, RegionAdmin, Coordinator, Service}
+	needReaders  = []Role{Submitter, Advisor, RegionAdmin, Partner, Coordinator, Service}
+	orgReaders   = []Role{Advisor, RegionAdmin, Partner, Coordinator, Service}
+	offerers     = []Role{Partner, Advisor, RegionAdmin}
+	fundReaders  = []Role{RegionAdmin, Advisor, Coordinator, Service}
+	ledgerReader = []Role{Coordinator, Service, RegionAdmin, Advisor}
+	national     = []Role{Coordinator, Service}
+)
+
+// regionFigures is a Get…Stats row: the region's staff, national
+// coordinators, and the national deployment itself.
+func regionFigures() Rule {
+	return Rule{Roles: statsReaders, Peer: NationalReadsRegion}
+}
+
+// moneyCall is a mutating ledger row: no user token ever, only a funding
+// service acting for a subproject of a region it serves.
+func moneyCall() Rule {
+	return Rule{Internal: true, Peer: RegionFundsOnLedger, Field: "subproject"}
+}
+
+// ledgerRead is a ledger read that a region's funding service makes as
+// itself.
+func ledgerRead() Rule {
+	return Rule{Roles: ledgerReader, Internal: true, Peer: RegionReadsLedger}
+}
+
+// Table returns the access table, by full gRPC method name. It is built
+// afresh on each call, so callers may keep or change their copy.
+func Table() map[string]Rule {
+	return map[string]Rule{
+		// idea
+		ideav1.IdeaService_CreateIdea_FullMethodName:       {Roles: []Role{Submitter, Advisor, RegionAdmin, Partner, Service}},
+		ideav1.IdeaService_GetIdea_FullMethodName:          {Roles: ideaReaders},
+		ideav1.IdeaService_ListIdeas_FullMethodName:        {Roles: ideaReaders},
+		ideav1.IdeaService_UpdateIdea_FullMethodName:       {Roles: []Role{Submitter, Advisor, RegionAdmin}},
+		ideav1.IdeaService_TransitionIdea_FullMethodName:   {Roles: []Role{Submitter, Advisor, RegionAdmin}},
+		ideav1.IdeaService_ListIdeaHistory_FullMethodName:  {Roles: ideaReaders},
+		ideav1.IdeaService_CreateAssessment_FullMethodName: {Roles: staff},
+		ideav1.IdeaService_ListAssessments_FullMethodName:  {Roles: statsReaders},
+		ideav1.IdeaService_FindSimilarIdeas_FullMethodName: {Roles: ideaReaders},
+		ideav1.IdeaService_EraseSubmitter_FullMethodName:   {Roles: []Role{Submitter, RegionAdmin}},
+		ideav1.IdeaService_SpreadIdea_FullMethodName:       {Roles: staff},
+		// Adoption is made by the source region's idea service, never by a
+		// person: it vouches that the source idea exists and is spreadable.
+		ideav1.IdeaService_AdoptIdea_FullMethodName:       {Internal: true, Peer: RegionSpreadsIdea, Field: "spread_from"},
+		ideav1.IdeaService_ListAuditEvents_FullMethodName: {Roles: auditReaders},
+		ideav1.IdeaService_GetIdeaStats_FullMethodName:    regionFigures(),
+
+		// needs
+		needsv1.NeedsService_CreateNeed_FullMethodName:       {Roles: []Role{Submitter, Advisor, RegionAdmin}},
+		needsv1.NeedsService_GetNeed_FullMethodName:          {Roles: needReaders},
+		needsv1.NeedsService_ListNeeds_FullMethodName:        {Roles: needReaders, Peer: NationalReadsRegion},
+		needsv1.NeedsService_UpdateNeed_FullMethodName:       {Roles: staff},
+		needsv1.NeedsService_TransitionNeed_FullMethodName:   {Roles: staff},
+		needsv1.NeedsService_ListNeedHistory_FullMethodName:  {Roles: ideaReaders},
+		needsv1.NeedsService_CreateScreening_FullMethodName:  {Roles: staff},
+		needsv1.NeedsService_ListScreenings_FullMethodName:   {Roles: statsReaders},
+		needsv1.NeedsService_LinkNeed_FullMethodName:         {Roles: staff},
+		needsv1.NeedsService_FindSimilarNeeds_FullMethodName: {Roles: needReaders},
+		needsv1.NeedsService_ListAuditEvents_FullMethodName:  {Roles: auditReaders},
+		needsv1.NeedsService_GetNeedStats_FullMethodName:     regionFigures(),
+
+		// partner
+		partnerv1.PartnerService_CreatePartner_FullMethodName:   {Roles: staff},
+		partnerv1.PartnerService_GetPartner_FullMethodName:      {Roles: orgReaders},
+		partnerv1.PartnerService_ListPartners_FullMethodName:    {Roles: orgReaders},
+		partnerv1.PartnerService_UpdatePartner_FullMethodName:   {Roles: staff},
+		partnerv1.PartnerService_CreateAgreement_FullMethodName: {Roles: staff},
+		partnerv1.PartnerService_GetAgreement_FullMethodName:    {Roles: orgReaders},
+		partnerv1.PartnerService_ListAgreements_FullMethodName:  {Roles: orgReaders},
+		partnerv1.PartnerService_CreateOffer_FullMethodName:     {Roles: offerers},
+		partnerv1.PartnerService_GetOffer_FullMethodName:        {Roles: orgReaders},
+		partnerv1.PartnerService_ListOffers_FullMethodName:      {Roles: orgReaders},
+		partnerv1.PartnerService_RouteOffer_FullMethodName:      {Roles: staff},
+		partnerv1.PartnerService_TransitionOffer_FullMethodName: {Roles: offerers},
+		partnerv1.PartnerService_ListAuditEvents_FullMethodName: {Roles: auditReaders},
+		partnerv1.PartnerService_GetPartnerStats_FullMethodName: regionFigures(),
+
+		// funding: a region's subprojects
+		fundingv1.SubprojectService_CreateSubproject_FullMethodName:   {Roles: []Role{RegionAdmin}},
+		fundingv1.SubprojectService_GetSubproject_FullMethodName:      {Roles: fundReaders},
+		fundingv1.SubprojectService_ListSubprojects_FullMethodName:    {Roles: fundReaders},
+		fundingv1.SubprojectService_UpdateSubproject_FullMethodName:   {Roles: []Role{RegionAdmin}},
+		fundingv1.SubprojectService_SubmitSubproject_FullMethodName:   {Roles: []Role{RegionAdmin}},
+		fundingv1.SubprojectService_ApproveSubproject_FullMethodName:  {Roles: []Role{Coordinator}},
+		fundingv1.SubprojectService_RejectSubproject_FullMethodName:   {Roles: []Role{Coordinator}},
+		fundingv1.SubprojectService_WithdrawSubproject_FullMethodName: {Roles: []Role{RegionAdmin}},
+		fundingv1.SubprojectService_CloseSubproject_FullMethodName:    {Roles: []Role{RegionAdmin, Coordinator}},
+		fundingv1.SubprojectService_CreateCostReport_FullMethodName:   {Roles: []Role{RegionAdmin}},
+		fundingv1.SubprojectService_GetCostReport_FullMethodName:      {Roles: fundReaders},
+		fundingv1.SubprojectService_ListCostReports_FullMethodName:    {Roles: fundReaders},
+		fundingv1.SubprojectService_SubmitCostReport_FullMethodName:   {Roles: []Role{RegionAdmin}},
+		fundingv1.SubprojectService_CertifyCostReport_FullMethodName:  {Roles: []Role{Coordinator}},
+		fundingv1.SubprojectService_ReturnCostReport_FullMethodName:   {Roles: []Role{Coordinator}},
+		fundingv1.SubprojectService_ListAuditEvents_FullMethodName:    {Roles: auditReaders},
+		fundingv1.SubprojectService_GetSubprojectStats_FullMethodName: regionFigures(),
+
+		// funding: the national programme ledger
+		fundingv1.ProgrammeService_CreateProgramme_FullMethodName:  {Roles: []Role{Coordinator}},
+		fundingv1.ProgrammeService_GetProgramme_FullMethodName:     ledgerRead(),
+		fundingv1.ProgrammeService_ListProgrammes_FullMethodName:   ledgerRead(),
+		fundingv1.ProgrammeService_ListAllocations_FullMethodName:  ledgerRead(),
+		fundingv1.ProgrammeService_ReserveFunds_FullMethodName:     moneyCall(),
+		fundingv1.ProgrammeService_RecordPayment_FullMethodName:    moneyCall(),
+		fundingv1.ProgrammeService_ReleaseFunds_FullMethodName:     moneyCall(),
+		fundingv1.ProgrammeService_ListLedgerEvents_FullMethodName: {Roles: []Role{Coordinator}},
+
+		// coordinator (national)
+		coordinatorv1.CoordinatorService_GetDashboard_FullMethodName:    {Roles: national},
+		coordinatorv1.CoordinatorService_ListRegions_FullMethodName:     {Roles: national},
+		coordinatorv1.CoordinatorService_ListCommonNeeds_FullMethodName: {Roles: national},
+	}
+}

@@ -1,0 +1,67 @@
+package auth_test
+
+import (
+	"slices"
+	"testing"
+
+	"github.com/innovationsmotorer/motor/internal/auth"
+)
+
+// TestTable_SystemCalls pins down what a deployment may do as itself,
+// independently of the table: the national deployment reads the regions'
+// figures (the dashboard's Get…Stats, the common needs' ListNeeds); a
+// region's funding service reads the ledger and moves money only for a
+// subproject it names; a region's idea service adopts an idea only naming
+// its source. Nothing else takes a deployment's own identity.
+func TestTable_SystemCalls(t *testing.T) {
+	type sys struct {
+		peer     auth.Relationship
+		field    string
+		internal bool
+		noUser   bool // no user token at all
+	}
+	want := map[string]sys{
+		"/innovation.idea.v1.IdeaService/GetIdeaStats":                {peer: auth.NationalReadsRegion},
+		"/innovation.needs.v1.NeedsService/GetNeedStats":              {peer: auth.NationalReadsRegion},
+		"/innovation.needs.v1.NeedsService/ListNeeds":                 {peer: auth.NationalReadsRegion},
+		"/innovation.partner.v1.PartnerService/GetPartnerStats":       {peer: auth.NationalReadsRegion},
+		"/innovation.funding.v1.SubprojectService/GetSubprojectStats": {peer: auth.NationalReadsRegion},
+		"/innovation.funding.v1.ProgrammeService/GetProgramme":        {peer: auth.RegionReadsLedger, internal: true},
+		"/innovation.funding.v1.ProgrammeService/ListProgrammes":      {peer: auth.RegionReadsLedger, internal: true},
+		"/innovation.funding.v1.ProgrammeService/ListAllocations":     {peer: auth.RegionReadsLedger, internal: true},
+		"/innovation.funding.v1.ProgrammeService/ReserveFunds":        {peer: auth.RegionFundsOnLedger, field: "subproject", internal: true, noUser: true},
+		"/innovation.funding.v1.ProgrammeService/RecordPayment":       {peer: auth.RegionFundsOnLedger, field: "subproject", internal: true, noUser: true},
+		"/innovation.funding.v1.ProgrammeService/ReleaseFunds":        {peer: auth.RegionFundsOnLedger, field: "subproject", internal: true, noUser: true},
+		"/innovation.idea.v1.IdeaService/AdoptIdea":                   {peer: auth.RegionSpreadsIdea, field: "spread_from", internal: true, noUser: true},
+	}
+	for method, r := range auth.Table() {
+		w, ok := want[method]
+		got := sys{peer: r.Peer, field: r.Field, internal: r.Internal, noUser: len(r.Roles) == 0}
+		if !ok {
+			if r.Peer != auth.NoPeer || r.Internal || len(r.Roles) == 0 {
+				t.Errorf("%s: %+v; want a call for people only, which no deployment makes as itself", method, r)
+			}
+			continue
+		}
+		if got != w {
+			t.Errorf("%s: %+v, want %+v", method, got, w)
+		}
+	}
+	for method := range want {
+		if _, ok := auth.Table()[method]; !ok {
+			t.Errorf("%s has no row", method)
+		}
+	}
+}
+
+// TestTable_RolesAreKnown: every row names only roles a token can carry.
+func TestTable_RolesAreKnown(t *testing.T) {
+	known := []auth.Role{auth.Submitter, auth.Advisor, auth.RegionAdmin, auth.Partner, auth.Coordinator, auth.Service}
+	for method, r := range auth.Table() {
+		for _, role := range r.Roles {
+			if !slices.Contains(known, role) {
+				t.Errorf("%s names unknown role %q", method, role)
+			}
+		}
+	}
+}
