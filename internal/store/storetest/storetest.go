@@ -55,6 +55,12 @@ func Run(t *testing.T, open func(t testing.TB) store.Store) {
 		{"CanceledContext", testCanceledContext},
 		{"ConcurrentCompareAndSet", testConcurrentCompareAndSet},
 		{"ConcurrentIdempotentCreate", testConcurrentIdempotentCreate},
+		{"RepoRollingUpgrade", testRepoRollingUpgrade},
+		{"RepoLegacyRecord", testRepoLegacyRecord},
+		{"RepoEtag", testRepoEtag},
+		{"RepoConcurrentUpdates", testRepoConcurrentUpdates},
+		{"RepoIdempotentCreate", testRepoIdempotentCreate},
+		{"RepoList", testRepoList},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
