@@ -123,6 +123,8 @@ func TestCompileRefuses(t *testing.T) {
 		{"care_unit = \"a\x00b\"", "the value of care_unit contains a control character (U+0000)"},
 		{"care_unit = \"a\x1bb\"", "the value of care_unit contains a control character (U+001B)"},
 		{"status ! OPEN", "'!' at position 8 is not an operator"},
+		{"status = OPEN AND status = CLOSED", "status is given twice in an AND"},
+		{"flag = true AND (care_unit = a OR flag = false) AND flag = false", "flag is given twice in an AND"},
 		{"secret != s1", "secret can only be filtered as secret = value"},
 		{"secret = s1 OR status = OPEN", "secret can only be filtered as secret = value"},
 		{strings.Repeat("(", 40) + "status = OPEN" + strings.Repeat(")", 40), "nests deeper than 32 levels"},

@@ -72,6 +72,9 @@ func Compile[T any](s string, base store.Query, fields []Field[T]) (Plan[T], err
 	if err := resolve(e, byName, names); err != nil {
 		return Plan[T]{}, err
 	}
+	if err := twice(e, byName); err != nil {
+		return Plan[T]{}, err
+	}
 
 	conjuncts := []*Expr{e}
 	if e.Op == OpAnd {
@@ -140,6 +143,30 @@ func resolve[T any](e *Expr, byName map[string]*Field[T], names []string) error 
 	}
 	if f.Fold != nil {
 		e.Value = f.Fold(e.Value)
+	}
+	return nil
+}
+
+// twice refuses a field of one value required to equal something twice in
+// one AND: at best redundant, at worst a list that is always empty, and
+// most likely a mistake for OR.
+func twice[T any](e *Expr, byName map[string]*Field[T]) error {
+	if e.Op == OpAnd {
+		seen := map[string]bool{}
+		for _, a := range e.Args {
+			if a.Op != OpCompare || a.Comparator != "=" || byName[a.Field].Repeated {
+				continue
+			}
+			if seen[a.Field] {
+				return errorf("%s is given twice in an AND; a record has one %s (use OR for either)", a.Field, a.Field)
+			}
+			seen[a.Field] = true
+		}
+	}
+	for _, a := range e.Args {
+		if err := twice(a, byName); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -2,7 +2,10 @@ package repo
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"strings"
 
 	"github.com/innovationsmotorer/motor/internal/resource"
 	"github.com/innovationsmotorer/motor/internal/store"
@@ -16,7 +19,11 @@ const minScan = 50
 // Page is one List call: the plan of its filter, the position the page
 // token continues after, the page size and the digest its tokens carry.
 type Page[T any] struct {
-	Plan   filter.Plan[T]
+	Plan filter.Plan[T]
+	// Union, when set, replaces the plan's scan: the records of several
+	// scans whose terms continue alike after their prefixes (a person's own
+	// records and the published ones), merged in that order, each once.
+	Union  []store.Query
 	After  string
 	Size   int
 	Digest string
@@ -27,6 +34,9 @@ type Page[T any] struct {
 // change the entry it is handed) until p.Size were kept, and returns the
 // token of the next page ("" at the end).
 func (r *Repo[T]) List(ctx context.Context, region string, p Page[T], keep func(e *Entry[T]) (bool, error)) (string, error) {
+	if len(p.Union) > 0 {
+		return r.listUnion(ctx, region, p, keep)
+	}
 	q := p.Plan.Query
 	q.After = p.After
 	q.Limit = min(max(p.Size, minScan), resource.MaxPageSize)
@@ -113,3 +123,104 @@ func (r *Repo[T]) Rewrite(ctx context.Context, region, index string, name func(k
 }
 
 func isConflict(err error) bool { return errors.Is(err, store.ErrConflict) }
+
+// stream is one scan of a union with the items read ahead.
+type stream struct {
+	q     store.Query
+	items []store.Item
+	more  bool
+}
+
+func (s *stream) rest() string { return strings.TrimPrefix(s.items[0].Term, s.q.Prefix) }
+
+func (r *Repo[T]) listUnion(ctx context.Context, region string, p Page[T], keep func(e *Entry[T]) (bool, error)) (string, error) {
+	var afters []string
+	if p.After != "" {
+		if err := json.Unmarshal([]byte(p.After), &afters); err != nil || len(afters) != len(p.Union) {
+			return "", r.fail(fmt.Errorf("page position %q does not fit the list", p.After), "list of "+region)
+		}
+	}
+	streams := make([]*stream, len(p.Union))
+	for i, q := range p.Union {
+		q.Limit = min(max(p.Size, minScan), resource.MaxPageSize)
+		if afters != nil {
+			q.After = afters[i]
+		}
+		streams[i] = &stream{q: q, more: true}
+	}
+	// fill reads the next batch of a stream that ran dry; false: it ended.
+	fill := func(s *stream) (bool, error) {
+		if len(s.items) > 0 {
+			return true, nil
+		}
+		if !s.more {
+			return false, nil
+		}
+		page, err := r.cfg.Store.Scan(ctx, r.NS(region), s.q)
+		if err != nil {
+			return false, r.fail(err, "list of "+region)
+		}
+		s.items, s.more = page.Items, page.More
+		return len(s.items) > 0, nil
+	}
+	token := func() string {
+		pos := make([]string, len(streams))
+		for i, s := range streams {
+			pos[i] = s.q.After
+		}
+		b, _ := json.Marshal(pos)
+		return resource.EncodeToken(string(b), p.Digest)
+	}
+	kept := 0
+	for {
+		// The next item is the lowest (rest of term, key) of all streams.
+		var next *stream
+		for _, s := range streams {
+			ok, err := fill(s)
+			if err != nil {
+				return "", err
+			}
+			if !ok {
+				continue
+			}
+			if next == nil || s.rest() < next.rest() || s.rest() == next.rest() && s.items[0].Record.Key < next.items[0].Record.Key {
+				next = s
+			}
+		}
+		if next == nil {
+			return "", nil
+		}
+		it := next.items[0]
+		// The same record in several streams is taken once, from all of them.
+		for _, s := range streams {
+			if len(s.items) > 0 && s.items[0].Record.Key == it.Record.Key && strings.TrimPrefix(s.items[0].Term, s.q.Prefix) == strings.TrimPrefix(it.Term, next.q.Prefix) {
+				s.q.After = s.items[0].Cursor
+				s.items = s.items[1:]
+			}
+		}
+		e, err := r.Decode(Ref{Region: region}, it.Record)
+		if err != nil {
+			return "", r.fail(err, it.Record.Key)
+		}
+		if p.Plan.Match != nil && !p.Plan.Match(e.Msg) {
+			continue
+		}
+		ok, err := keep(e)
+		if err != nil {
+			return "", err
+		}
+		if !ok {
+			continue
+		}
+		if kept++; kept == p.Size {
+			for _, s := range streams {
+				if ok, err := fill(s); err != nil {
+					return "", err
+				} else if ok {
+					return token(), nil
+				}
+			}
+			return "", nil
+		}
+	}
+}

@@ -351,4 +351,32 @@ func testRepoList(t *testing.T, s store.Store) {
 	if strings.Join(got, ",") != "t0,t2" {
 		t.Errorf("listed %v, want t0,t2", got)
 	}
+
+	// A union of the red and the blue widgets, in title order, t2 (both
+	// colours) once, over pages of two.
+	union := []store.Query{{Index: "widget_tag", Prefix: "red/"}, {Index: "widget_tag", Prefix: "blue/"}}
+	got, token = nil, ""
+	for pages := 0; ; pages++ {
+		if pages > 5 {
+			t.Fatal("pagination of the union does not end")
+		}
+		var v errs.Violations
+		after := resource.DecodeToken(&v, token, "u")
+		if v.Len() > 0 {
+			t.Fatalf("token %q refused", token)
+		}
+		next, err := r.List(t.Context(), ns.Region, repo.Page[widget]{Union: union, After: after, Size: 2, Digest: "u"}, func(e *repo.Entry[widget]) (bool, error) {
+			got = append(got, getString(e.Msg, "title"))
+			return true, nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if token = next; token == "" {
+			break
+		}
+	}
+	if strings.Join(got, ",") != "t0,t1,t2,t3,t4" {
+		t.Errorf("union listed %v, want t0,t1,t2,t3,t4", got)
+	}
 }
