@@ -21,8 +21,8 @@ import (
 	"github.com/innovationsmotorer/motor/internal/config"
 	"github.com/innovationsmotorer/motor/internal/rpc"
 	"github.com/innovationsmotorer/motor/internal/store"
-	"github.com/innovationsmotorer/motor/internal/store/repo"
 	"github.com/innovationsmotorer/motor/internal/store/boltstore"
+	"github.com/innovationsmotorer/motor/internal/store/repo"
 	needsv1 "github.com/innovationsmotorer/motor/proto/innovation/needs/v1"
 )
 
