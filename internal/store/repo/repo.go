@@ -386,6 +386,10 @@ func sleep(ctx context.Context, attempt int) error {
 	}
 }
 
+// Stale is the ABORTED answer to a caller whose etag is not e's: for a
+// check made before a remote call, ahead of the Update that checks again.
+func (r *Repo[T]) Stale(e *Entry[T], sent string) error { return r.conflict(e.Ref, sent, e.Etag()) }
+
 // conflict is the one ABORTED answer of a stale etag.
 func (r *Repo[T]) conflict(ref Ref, sent, current string) error {
 	if sent == "" {
