@@ -46,7 +46,7 @@ type Deployment struct {
 }
 
 // RegionWeights are one region's weights of the idea assessment and the
-// need screening criteria (DESIGN §4), keyed by the criterion's JSON name
+// need screening criteria (docs/architecture.md, "Domain rules"), keyed by the criterion's JSON name
 // as in the API (patientBenefit, clinicalImpact, …). A criterion not
 // listed weighs 1, as every criterion does by default; only the ratios
 // matter.

@@ -165,7 +165,7 @@ type Store interface {
 // Scrubber is a backend whose files keep the bytes of overwritten and
 // deleted values until it rewrites them (Redis: the append-only file and
 // the RDB snapshot). Scrub has the backend rewrite its files from the data
-// as it stands now, so an erasure (DESIGN §5) reaches the disk and not only
+// as it stands now, so an erasure (docs/architecture.md, "Identity and access") reaches the disk and not only
 // what the store answers. It may return before the rewrite ends. The
 // embedded store cannot rewrite its file while it is open; `motor compact`
 // does that offline.

@@ -12,7 +12,7 @@ import (
 	needsv1 "github.com/innovationsmotorer/motor/proto/innovation/needs/v1"
 )
 
-// The status machine of DESIGN §4: one step forward along the process, or
+// The status machine of docs/architecture.md ("Domain rules"): one step forward along the process, or
 // CLOSED (with a reason) from any status that is not closed yet.
 func nextStatus(from needsv1.NeedStatus) needsv1.NeedStatus {
 	switch from {

@@ -18,7 +18,7 @@ import (
 	needsv1 "github.com/innovationsmotorer/motor/proto/innovation/needs/v1"
 )
 
-// TransitionNeed moves a need along the status machine of DESIGN §4 and
+// TransitionNeed moves a need along the status machine of docs/architecture.md ("Domain rules") and
 // keeps the decision in the need's history, in the same write.
 func (s *Server) TransitionNeed(ctx context.Context, req *needsv1.TransitionNeedRequest) (*needsv1.Need, error) {
 	name, err := parseNeedName(req.GetName())

@@ -40,7 +40,7 @@ func FuzzOrgNumber(f *testing.F) {
 
 // FuzzCreatePartnerRequest decodes request bodies the way the gateway does
 // and validates them: nothing may panic, and what validation lets through
-// must be a partner that keeps the rules of DESIGN §4.
+// must be a partner that keeps the rules of docs/architecture.md ("Domain rules").
 func FuzzCreatePartnerRequest(f *testing.F) {
 	for _, seed := range []string{
 		`{"partner":{"displayName":"Norrsken AB","orgNumber":"212000-0142","kind":"PARTNER_KIND_COMPANY","size":"COMPANY_SIZE_SMALL"}}`,
