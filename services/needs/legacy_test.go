@@ -1,8 +1,6 @@
 package needs_test
 
 import (
-	"encoding/json"
-	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -12,33 +10,6 @@ import (
 	"github.com/innovationsmotorer/motor/internal/testenv/stack"
 	needsv1 "github.com/innovationsmotorer/motor/proto/innovation/needs/v1"
 )
-
-// legacyRecords are the records of region vasterbotten as the needs
-// service stored them in protojson before the repository's envelope: a
-// need reported by patient-anna, validated and screened once, and a
-// published need reported by an advisor.
-func loadLegacy(t *testing.T, st store.Store) {
-	t.Helper()
-	raw, err := os.ReadFile("testdata/legacy-records.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var recs []struct {
-		Key   string             `json:"key"`
-		Value string             `json:"value"`
-		Index []store.IndexEntry `json:"index"`
-	}
-	if err := json.Unmarshal(raw, &recs); err != nil {
-		t.Fatal(err)
-	}
-	var w store.Write
-	for _, r := range recs {
-		w.Puts = append(w.Puts, store.Put{Key: r.Key, Value: []byte(r.Value), Index: r.Index})
-	}
-	if _, err := st.Commit(t.Context(), store.Namespace{Service: "needs", Region: "vasterbotten"}, w); err != nil {
-		t.Fatal(err)
-	}
-}
 
 // TestLegacyRecordsStayReadable: what the service stored before is read,
 // listed (also by the reporter, through the owner index the old records
@@ -51,7 +22,10 @@ func TestLegacyRecordsStayReadable(t *testing.T) {
 	for _, b := range stack.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
 			e := newEnv(t, b)
-			loadLegacy(t, e.Store)
+			// A need reported by patient-anna, validated and screened once,
+			// and a published need reported by an advisor, as the service
+			// stored them in protojson before the repository's envelope.
+			e.LoadRecords(t, store.Namespace{Service: "needs", Region: "vasterbotten"}, "testdata/legacy-records.json")
 			adv := e.As(t, auth.Advisor, "vasterbotten")
 			anna := e.As(t, auth.Submitter, "vasterbotten", "patient-anna")
 

@@ -1,8 +1,6 @@
 package partner_test
 
 import (
-	"encoding/json"
-	"os"
 	"strings"
 	"testing"
 
@@ -22,29 +20,11 @@ func TestLegacyRecordsStayReadable(t *testing.T) {
 		partner = "regions/vasterbotten/partners/5hru2zrcbbpqtsud"
 		offer   = "regions/vasterbotten/offers/cfzq7t6ecxswig6m"
 	)
-	raw, err := os.ReadFile("testdata/legacy-records.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var recs []struct {
-		Key   string             `json:"key"`
-		Value string             `json:"value"`
-		Index []store.IndexEntry `json:"index"`
-	}
-	if err := json.Unmarshal(raw, &recs); err != nil {
-		t.Fatal(err)
-	}
 	ns := store.Namespace{Service: "partner", Region: "vasterbotten"}
 	for _, b := range stack.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
 			e := newEnv(t, b)
-			var w store.Write
-			for _, r := range recs {
-				w.Puts = append(w.Puts, store.Put{Key: r.Key, Value: []byte(r.Value), Index: r.Index})
-			}
-			if _, err := e.Store.Commit(t.Context(), ns, w); err != nil {
-				t.Fatal(err)
-			}
+			e.LoadRecords(t, ns, "testdata/legacy-records.json")
 			e.setClock(stockholm(t, "2026-06-15 10:00"))
 			staff := e.As(t, auth.Advisor, "vasterbotten")
 

@@ -48,14 +48,7 @@ func (r *Repo[T]) List(ctx context.Context, region string, p Page[T], keep func(
 		}
 		for i, it := range page.Items {
 			q.After = it.Cursor
-			e, err := r.Decode(Ref{Region: region}, it.Record)
-			if err != nil {
-				return "", r.fail(err, it.Record.Key)
-			}
-			if p.Plan.Match != nil && !p.Plan.Match(e.Msg) {
-				continue
-			}
-			ok, err := keep(e)
+			ok, err := r.take(region, it.Record, p, keep)
 			if err != nil {
 				return "", err
 			}
@@ -73,6 +66,19 @@ func (r *Repo[T]) List(ctx context.Context, region string, p Page[T], keep func(
 			return "", nil
 		}
 	}
+}
+
+// take decodes a scanned record and hands it to keep if the filter matches
+// it; it reports whether the record was kept.
+func (r *Repo[T]) take(region string, rec store.Record, p Page[T], keep func(e *Entry[T]) (bool, error)) (bool, error) {
+	e, err := r.Decode(Ref{Region: region}, rec)
+	if err != nil {
+		return false, r.fail(err, rec.Key)
+	}
+	if p.Plan.Match != nil && !p.Plan.Match(e.Msg) {
+		return false, nil
+	}
+	return keep(e)
 }
 
 // Rewrite brings every record on index that an earlier code wrote
@@ -198,14 +204,7 @@ func (r *Repo[T]) listUnion(ctx context.Context, region string, p Page[T], keep 
 				s.items = s.items[1:]
 			}
 		}
-		e, err := r.Decode(Ref{Region: region}, it.Record)
-		if err != nil {
-			return "", r.fail(err, it.Record.Key)
-		}
-		if p.Plan.Match != nil && !p.Plan.Match(e.Msg) {
-			continue
-		}
-		ok, err := keep(e)
+		ok, err := r.take(region, it.Record, p, keep)
 		if err != nil {
 			return "", err
 		}
