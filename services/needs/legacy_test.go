@@ -25,7 +25,13 @@ func TestLegacyRecordsStayReadable(t *testing.T) {
 			// A need reported by patient-anna, validated and screened once,
 			// and a published need reported by an advisor, as the service
 			// stored them in protojson before the repository's envelope.
-			e.LoadRecords(t, store.Namespace{Service: "needs", Region: "vasterbotten"}, "testdata/legacy-records.json")
+			ns := store.Namespace{Service: "needs", Region: "vasterbotten"}
+			e.LoadRecords(t, ns, "testdata/legacy-records.json")
+			// Earlier code kept request ids under the raw subject, for ever.
+			legacyKey := &store.Idempotency{Key: "create/patient-anna/form-1", Fingerprint: "f", Result: []byte(screened)}
+			if _, err := e.Store.Commit(t.Context(), ns, store.Write{Idempotency: legacyKey, Events: []store.Event{{Action: "CreateNeed"}}}); err != nil {
+				t.Fatal(err)
+			}
 			adv := e.As(t, auth.Advisor, "vasterbotten")
 			anna := e.As(t, auth.Submitter, "vasterbotten", "patient-anna")
 
@@ -48,6 +54,10 @@ func TestLegacyRecordsStayReadable(t *testing.T) {
 			slices.Sort(names)
 			if want := []string{screened, published}; !slices.Equal(names, want) {
 				t.Errorf("the reporter lists %v, want %v", names, want)
+			}
+
+			if res, err := e.Store.Commit(t.Context(), ns, store.Write{Idempotency: &store.Idempotency{Key: legacyKey.Key, Fingerprint: "other"}}); err != nil || res.Replayed {
+				t.Errorf("the raw-subject request id outlived the upgrade: %+v, %v", res, err)
 			}
 
 			scr, err := e.client.ListScreenings(adv.Ctx(t), &needsv1.ListScreeningsRequest{Parent: screened})

@@ -83,18 +83,22 @@ func (r *Repo[T]) take(region string, rec store.Record, p Page[T], keep func(e *
 
 // Rewrite brings every record on index that an earlier code wrote
 // (protojson) into the current form, with the index entries of today: what
-// a new index (a submitter's own needs) needs before it can be trusted. A
-// record changed meanwhile is left to its writer, which rewrites it too.
-// Each rewrite carries an audit event, as every write of a record does. It
-// returns how many records it rewrote.
+// a new index (a submitter's own needs) needs before it can be trusted.
+// Records are rewritten a batch per commit; a batch that lost a race with
+// another writer is retried record by record, and a record changed
+// meanwhile is left to its writer, which rewrites it too. Each rewrite
+// carries an audit event, as every write of a record does. It returns how
+// many records it rewrote.
 func (r *Repo[T]) Rewrite(ctx context.Context, region, index string, name func(key string) string) (int, error) {
-	q := store.Query{Index: index, Limit: resource.MaxPageSize}
+	const batch = 100
+	q := store.Query{Index: index, Limit: batch}
 	n := 0
 	for {
 		page, err := r.cfg.Store.Scan(ctx, r.NS(region), q)
 		if err != nil {
 			return n, r.fail(err, "records of "+region)
 		}
+		var w store.Write
 		for _, it := range page.Items {
 			q.After = it.Cursor
 			if !isLegacy(it.Record.Value) {
@@ -108,24 +112,47 @@ func (r *Repo[T]) Rewrite(ctx context.Context, region, index string, name func(k
 			if err != nil {
 				return n, r.fail(err, it.Record.Key)
 			}
-			_, err = r.cfg.Store.Commit(ctx, r.NS(region), store.Write{
-				Puts: []store.Put{p},
-				Events: []store.Event{{
-					Actor: "system:" + r.cfg.Service, Action: "RewriteRecord", Key: e.Ref.Name,
-					EtagBefore: e.Etag(), EtagAfter: Etag(e.Version + 1), Detail: "stored form upgraded",
-				}},
+			w.Puts = append(w.Puts, p)
+			w.Events = append(w.Events, store.Event{
+				Actor: "system:" + r.cfg.Service, Action: "RewriteRecord", Key: e.Ref.Name,
+				EtagBefore: e.Etag(), EtagAfter: Etag(e.Version + 1), Detail: "stored form upgraded",
 			})
-			switch {
-			case err == nil:
-				n++
-			case !isConflict(err):
-				return n, r.fail(err, e.Ref.Name)
-			}
+		}
+		done, err := r.rewrite(ctx, region, w)
+		n += done
+		if err != nil {
+			return n, err
 		}
 		if !page.More {
 			return n, nil
 		}
 	}
+}
+
+// rewrite commits one batch of Rewrite, or its records one by one when the
+// batch conflicts, skipping those changed meanwhile.
+func (r *Repo[T]) rewrite(ctx context.Context, region string, w store.Write) (int, error) {
+	if len(w.Puts) == 0 {
+		return 0, nil
+	}
+	_, err := r.cfg.Store.Commit(ctx, r.NS(region), w)
+	switch {
+	case err == nil:
+		return len(w.Puts), nil
+	case !isConflict(err):
+		return 0, r.fail(err, "records of "+region)
+	case len(w.Puts) == 1:
+		return 0, nil
+	}
+	n := 0
+	for i := range w.Puts {
+		done, err := r.rewrite(ctx, region, store.Write{Puts: w.Puts[i : i+1], Events: w.Events[i : i+1]})
+		if err != nil {
+			return n, err
+		}
+		n += done
+	}
+	return n, nil
 }
 
 func isConflict(err error) bool { return errors.Is(err, store.ErrConflict) }

@@ -177,6 +177,16 @@ func (r *Repo[T]) Forget(ctx context.Context, region, subject string) error {
 	return nil
 }
 
+// ForgetKeys erases the idempotency keys of region that start with prefix:
+// for keys earlier code built another way (with the raw subject, without
+// expiry), which Forget cannot find by person.
+func (r *Repo[T]) ForgetKeys(ctx context.Context, region, prefix string) error {
+	if _, err := r.cfg.Store.ForgetIdempotency(ctx, r.NS(region), prefix); err != nil {
+		return r.fail(err, "request ids of "+region)
+	}
+	return nil
+}
+
 // Decode reads a stored record.
 func (r *Repo[T]) Decode(ref Ref, rec store.Record) (*Entry[T], error) {
 	msg := r.cfg.New()

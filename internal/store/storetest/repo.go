@@ -372,3 +372,42 @@ func listPages(t *testing.T, r *repo.Repo[widget], ns store.Namespace, page repo
 		}
 	}
 }
+
+// testRepoRewrite: Rewrite brings the records earlier code stored onto
+// today's form and indexes, once, and leaves current records alone.
+func testRepoRewrite(t *testing.T, s store.Store) {
+	ns := nsFor(t, "")
+	md := widgetSchema(t, false)
+	r := widgetRepo(t, s, ns, md)
+	for _, id := range []string{"a", "b", "c"} {
+		legacy := `{"owner":"ann","widget":{"name":"widgets/` + id + `","title":"` + id + `","tags":["red"]}}`
+		commit(t, s, ns, store.Write{Puts: []store.Put{put("widget/"+id, legacy, 0, ix("widgets", id))}})
+	}
+	create(t, r, ns, "d", newWidget(md, "d", "red"), nil)
+	name := func(key string) string { return "widgets/" + strings.TrimPrefix(key, "widget/") }
+	n, err := r.Rewrite(t.Context(), ns.Region, "widgets", name)
+	if err != nil || n != 3 {
+		t.Fatalf("Rewrite = %d, %v; want 3 records rewritten", n, err)
+	}
+	if n, err := r.Rewrite(t.Context(), ns.Region, "widgets", name); err != nil || n != 0 {
+		t.Errorf("second Rewrite = %d, %v; want nothing to do", n, err)
+	}
+	var keys []string
+	for _, h := range scanAll(t, s, ns, store.Query{Index: "widget_tag"}) {
+		keys = append(keys, h.Key)
+		if strings.HasPrefix(h.Value, "{") {
+			t.Errorf("%s still protojson", h.Key)
+		}
+	}
+	if strings.Join(keys, ",") != "widget/a,widget/b,widget/c,widget/d" {
+		t.Errorf("tag index holds %v, want all four widgets", keys)
+	}
+	e, err := r.Get(t.Context(), ref(ns, "b"))
+	if err != nil || e.Owner != "ann" || e.Etag() != "2" {
+		t.Errorf("rewritten b: %+v, %v", e, err)
+	}
+	evs := events(t, s, ns, 0, 10)
+	if len(evs) != 4 || evs[1].Action != "RewriteRecord" || evs[1].Key != "widgets/a" {
+		t.Errorf("events %+v, want a create and three rewrites", evs)
+	}
+}

@@ -61,6 +61,7 @@ func Run(t *testing.T, open func(t testing.TB) store.Store) {
 		{"RepoConcurrentUpdates", testRepoConcurrentUpdates},
 		{"RepoIdempotentCreate", testRepoIdempotentCreate},
 		{"RepoList", testRepoList},
+		{"RepoRewrite", testRepoRewrite},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
