@@ -373,7 +373,12 @@ func (r *Repo[T]) Update(ctx context.Context, ref Ref, etag, actor string, apply
 			return nil, Outcome{}, r.fail(err, ref.Name)
 		}
 		if res.Replayed {
-			return e, Outcome{Replayed: true, Result: string(res.Result)}, nil
+			// Nothing was written: the answer is the record as it is.
+			current, err := r.Get(ctx, ref)
+			if err != nil {
+				return nil, Outcome{}, err
+			}
+			return current, Outcome{Replayed: true, Result: string(res.Result)}, nil
 		}
 		e.Version = res.Versions[0]
 		r.stamp(e)

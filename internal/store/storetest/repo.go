@@ -411,3 +411,34 @@ func testRepoRewrite(t *testing.T, s store.Store) {
 		t.Errorf("events %+v, want a create and three rewrites", evs)
 	}
 }
+
+// testRepoIdempotentChange: a change with a request_id is made once; its
+// retry writes nothing and gets the first try's result.
+func testRepoIdempotentChange(t *testing.T, s store.Store) {
+	ns := nsFor(t, "")
+	md := widgetSchema(t, false)
+	r := widgetRepo(t, s, ns, md)
+	create(t, r, ns, "w", newWidget(md, "a"), nil)
+	body := newWidget(md, "part")
+	addPart := func(e *repo.Entry[widget], _ time.Time) (repo.Change, error) {
+		n := e.Incr("parts")
+		return repo.Change{
+			Action:  "AddPart",
+			Puts:    []store.Put{put(fmt.Sprintf("part/%d", n), "p", 0)},
+			Request: &repo.Request{ID: "r1", Subject: "ann", Kind: "part", Body: body},
+			Result:  fmt.Sprintf("parts/%d", n),
+		}, nil
+	}
+	first, out, err := r.Update(t.Context(), ref(ns, "w"), "", "ann", addPart)
+	if err != nil || out.Replayed || first.Etag() != "2" {
+		t.Fatalf("first change: %v, %+v, etag %s", err, out, first.Etag())
+	}
+	again, out, err := r.Update(t.Context(), ref(ns, "w"), "", "ann", addPart)
+	if err != nil || !out.Replayed || out.Result != "parts/1" {
+		t.Fatalf("retry: %v, %+v; want a replay of parts/1", err, out)
+	}
+	if again.Etag() != "2" || again.Count("parts") != 1 {
+		t.Errorf("after the retry: etag %s, parts %d; want 2 and 1", again.Etag(), again.Count("parts"))
+	}
+	wantMissing(t, s, ns, "part/2")
+}

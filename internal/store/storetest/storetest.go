@@ -62,6 +62,7 @@ func Run(t *testing.T, open func(t testing.TB) store.Store) {
 		{"RepoIdempotentCreate", testRepoIdempotentCreate},
 		{"RepoList", testRepoList},
 		{"RepoRewrite", testRepoRewrite},
+		{"RepoIdempotentChange", testRepoIdempotentChange},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
