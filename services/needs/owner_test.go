@@ -4,11 +4,13 @@ import (
 	"context"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/innovationsmotorer/motor/internal/auth"
 	"github.com/innovationsmotorer/motor/internal/store"
 	"github.com/innovationsmotorer/motor/internal/testenv/stack"
 	needsv1 "github.com/innovationsmotorer/motor/proto/innovation/needs/v1"
+	"github.com/innovationsmotorer/motor/services/needs"
 )
 
 // scanCounter counts the index items the service reads.
@@ -67,6 +69,34 @@ func TestList_ReporterReadsOnlyTheirOwn(t *testing.T) {
 			}
 			if n := counter.items.Load(); n > int64(len(mine)) {
 				t.Errorf("anna's list read %d index items for %d needs (the region has %d)", n, len(mine), others+len(mine))
+			}
+		})
+	}
+}
+
+// TestCreate_RequestIDExpires: a request_id answers retries for the
+// configured time and is a new create after it, on both stores.
+func TestCreate_RequestIDExpires(t *testing.T) {
+	for _, b := range stack.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			e := newEnv(t, b, func(c *needs.Config) { c.IdempotencyTTL = 20 * time.Millisecond })
+			c := e.As(t, auth.Submitter, "vasterbotten")
+			req := &needsv1.CreateNeedRequest{Parent: "regions/vasterbotten", Need: sampleNeed(), RequestId: "form-7"}
+			first, err := e.client.CreateNeed(c.Ctx(t), req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			again, err := e.client.CreateNeed(c.Ctx(t), req)
+			if err != nil || again.GetName() != first.GetName() {
+				t.Fatalf("retry within the TTL: %v, %v; want %s", again.GetName(), err, first.GetName())
+			}
+			time.Sleep(300 * time.Millisecond)
+			later, err := e.client.CreateNeed(c.Ctx(t), req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if later.GetName() == first.GetName() {
+				t.Errorf("request_id still answered after its TTL")
 			}
 		})
 	}
