@@ -174,26 +174,22 @@ func (s *Server) ListNeeds(ctx context.Context, req *needsv1.ListNeedsRequest) (
 
 // ownersIndexed makes sure every need of region is on the owner index
 // before a reporter's list relies on it: needs stored by earlier code have
-// no entry there until they are rewritten, which happens once per region
-// and process. Earlier code also kept request ids under the raw subject
-// and for ever; those keys go in the same step (a retry of a create from
-// before the upgrade is then a new create).
+// no entry there until they are rewritten, once per region and process.
+// Earlier code also kept request ids under the raw subject and for ever;
+// those keys go in the same step (a retry of a create from before the
+// upgrade is then a new create).
 func (s *Server) ownersIndexed(ctx context.Context, region string) error {
-	s.ownersMu.Lock()
-	defer s.ownersMu.Unlock()
-	if s.owners[region] {
-		return nil
-	}
-	if _, err := s.needs.Rewrite(ctx, region, orderCreated, func(key string) string {
-		return needName{Region: region, ID: strings.TrimPrefix(key, "need/")}.String()
-	}); err != nil {
-		return err
-	}
-	for _, prefix := range []string{"create/", "screening/"} {
-		if err := s.needs.ForgetKeys(ctx, region, prefix); err != nil {
+	return s.upgrades.Once(ctx, region, func(ctx context.Context) error {
+		if _, err := s.needs.Rewrite(ctx, region, orderCreated, func(key string) string {
+			return needName{Region: region, ID: strings.TrimPrefix(key, "need/")}.String()
+		}); err != nil {
 			return err
 		}
-	}
-	s.owners[region] = true
-	return nil
+		for _, prefix := range []string{"create/", "screening/"} {
+			if err := s.needs.ForgetKeys(ctx, region, prefix); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }

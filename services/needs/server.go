@@ -64,10 +64,9 @@ type Server struct {
 	screenings  *repo.Repo[*needsv1.Screening]
 	history     *repo.Repo[*needsv1.HistoryEntry]
 
-	// owners are the regions whose needs are all listed by their owner,
-	// after the needs stored by earlier code were rewritten.
-	ownersMu sync.Mutex
-	owners   map[string]bool
+	// upgrades bring a region's needs stored by earlier code onto the
+	// owner index (see ownersIndexed).
+	upgrades repo.Upgrades
 
 	simMu   sync.Mutex
 	similar map[string]*needIndex // by region, built on first use
@@ -79,7 +78,7 @@ func New(cfg Config) (*Server, error) {
 	s := &Server{
 		store: cfg.Store, regions: cfg.Regions, logger: cfg.Logger, now: cfg.Now,
 		ideas: cfg.Ideas, ideaTimeout: cfg.IdeaTimeout, weights: map[string]Weights{},
-		similar: map[string]*needIndex{}, owners: map[string]bool{},
+		similar: map[string]*needIndex{},
 	}
 	if s.store == nil {
 		return nil, errors.New("needs.New: no store")

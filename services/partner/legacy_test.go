@@ -25,12 +25,20 @@ func TestLegacyRecordsStayReadable(t *testing.T) {
 		t.Run(b.Name, func(t *testing.T) {
 			e := newEnv(t, b)
 			e.LoadRecords(t, ns, "testdata/legacy-records.json")
+			// Earlier code kept request ids for ever.
+			legacyKey := &store.Idempotency{Key: "create-partner/0123456789abcdef/form-1", Fingerprint: "f", Result: []byte(partner)}
+			if _, err := e.Store.Commit(t.Context(), ns, store.Write{Idempotency: legacyKey, Events: []store.Event{{Action: "CreatePartner"}}}); err != nil {
+				t.Fatal(err)
+			}
 			e.setClock(stockholm(t, "2026-06-15 10:00"))
 			staff := e.As(t, auth.Advisor, "vasterbotten")
 
 			list, err := e.client.ListPartners(staff.Ctx(t), &partnerv1.ListPartnersRequest{Parent: "regions/vasterbotten", Filter: "capability : sensorer"})
 			if err != nil || len(list.GetPartners()) != 1 || list.GetPartners()[0].GetOrgNumber() != "5566000013" || list.GetPartners()[0].GetEtag() != "1" {
 				t.Fatalf("legacy partner listed as %v, %v", list, err)
+			}
+			if res, err := e.Store.Commit(t.Context(), ns, store.Write{Idempotency: &store.Idempotency{Key: legacyKey.Key, Fingerprint: "other"}}); err != nil || res.Replayed {
+				t.Errorf("the request id kept for ever outlived the upgrade: %+v, %v", res, err)
 			}
 			ags, err := e.client.ListAgreements(staff.Ctx(t), &partnerv1.ListAgreementsRequest{Parent: partner, Filter: "state = AGREEMENT_STATE_ACTIVE"})
 			if err != nil || len(ags.GetAgreements()) != 1 {

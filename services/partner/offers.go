@@ -264,6 +264,9 @@ func (s *Server) ListOffers(ctx context.Context, req *partnerv1.ListOffersReques
 	if err := v.Err(domain); err != nil {
 		return nil, err
 	}
+	if err := s.upgraded(ctx, region); err != nil {
+		return nil, err
+	}
 	retries := 0
 	page := repo.Page[*partnerv1.Offer]{Plan: plan, After: after, Size: size, Digest: query}
 	resp.NextPageToken, err = s.offers.List(ctx, region, page, func(e *repo.Entry[*partnerv1.Offer]) (bool, error) {

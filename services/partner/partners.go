@@ -173,6 +173,9 @@ func (s *Server) ListPartners(ctx context.Context, req *partnerv1.ListPartnersRe
 		return nil, err
 	}
 
+	if err := s.upgraded(ctx, region); err != nil {
+		return nil, err
+	}
 	resp := &partnerv1.ListPartnersResponse{}
 	if !isStaff(who, region) && !isNational(who) {
 		own, err := parsePartnerName(ownPartner(who, region))

@@ -9,6 +9,7 @@
 package partner
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -68,6 +69,7 @@ type Server struct {
 	retryAfter   time.Duration
 	loc          *time.Location // Sweden's, for dates and working days
 
+	upgrades   repo.Upgrades
 	partners   *repo.Repo[*partnerv1.Partner]
 	agreements *repo.Repo[*partnerv1.Agreement]
 	offers     *repo.Repo[*partnerv1.Offer]
@@ -128,4 +130,17 @@ func ns(region string) store.Namespace { return store.Namespace{Service: service
 // before anything else is looked at.
 func (s *Server) servedRegion(region string) error {
 	return resource.Served(domain, s.regions, region)
+}
+
+// upgraded drops, once per region and process, the request-id keys earlier
+// code kept for ever (under its own prefixes); the repository's keys expire.
+func (s *Server) upgraded(ctx context.Context, region string) error {
+	return s.upgrades.Once(ctx, region, func(ctx context.Context) error {
+		for _, prefix := range []string{"create-partner/", "create-agreement/", "create-offer/"} {
+			if err := s.partners.ForgetKeys(ctx, region, prefix); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }

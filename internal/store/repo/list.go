@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/innovationsmotorer/motor/internal/resource"
 	"github.com/innovationsmotorer/motor/internal/store"
@@ -249,4 +250,29 @@ func (r *Repo[T]) listUnion(ctx context.Context, region string, p Page[T], keep 
 			return "", nil
 		}
 	}
+}
+
+// Upgrades runs a region's one-time upgrade step (Rewrite, ForgetKeys of
+// keys earlier code built) once per process, before the first call that
+// relies on it. A step that fails is tried again by the next call.
+type Upgrades struct {
+	mu   sync.Mutex
+	done map[string]bool
+}
+
+// Once runs step for region unless it already succeeded in this process.
+func (u *Upgrades) Once(ctx context.Context, region string, step func(ctx context.Context) error) error {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.done[region] {
+		return nil
+	}
+	if err := step(ctx); err != nil {
+		return err
+	}
+	if u.done == nil {
+		u.done = map[string]bool{}
+	}
+	u.done[region] = true
+	return nil
 }
