@@ -39,7 +39,9 @@ check-generate:
 	echo "generated code is current"
 
 # The Kubernetes manifests: a module of their own (deploy/go.mod), so the
-# services' dependencies stay lean.
+# services' dependencies stay lean. It imports the main module's config
+# package through a replace directive, so the rules check a deployment
+# config with motor's own loader.
 deploy-test:
 	cd deploy && go vet ./... && go test ./...
 

@@ -397,3 +397,50 @@ func TestImageProblem(t *testing.T) {
 		}
 	}
 }
+
+// TestOverlayWithWeights: an overlay that sets a region's scorecard weights,
+// as the README documents, follows the rules, and a weight motor itself
+// would refuse is reported by the same words motor uses.
+func TestOverlayWithWeights(t *testing.T) {
+	config := func(weights string) string {
+		return `{"name": "uppsala", "regions": ["uppsala"], "grpc": "0.0.0.0:9090", "http": "0.0.0.0:8080",
+  "store": "redis://redis:6379",
+  "tls": {"ca": "/etc/motor/tls/ca.crt", "cert": "/etc/motor/tls/tls.crt", "key": "/etc/motor/tls/tls.key"},
+  "peers": [{"name": "national", "address": "funding.motor-national.svc.cluster.local:9090", "national": true},
+    {"name": "vasterbotten", "address": "idea.motor-vasterbotten.svc.cluster.local:9090"}],
+  "weights": ` + weights + `}`
+	}
+	for _, tc := range []struct {
+		name, weights, want string
+	}{
+		{"documented weights", `{"uppsala": {"assessment": {"patientBenefit": 2, "risk": 0.5}, "screening": {"clinicalImpact": 3}}}`, ""},
+		{"unknown criterion", `{"uppsala": {"assessment": {"beauty": 2}}}`, "weights.uppsala.assessment.beauty: not a criterion"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			k := "resources:\n- " + relTo(t, dir, "regions/uppsala") + `
+configMapGenerator:
+- name: motor-deployment
+  behavior: replace
+  files:
+  - deployment.json
+`
+			if err := os.WriteFile(filepath.Join(dir, "kustomization.yaml"), []byte(k), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(dir, "deployment.json"), []byte(config(tc.weights)), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			problems := Check(build(t, dir))
+			if tc.want == "" {
+				for _, p := range problems {
+					t.Error(p)
+				}
+				return
+			}
+			if !slices.ContainsFunc(problems, func(p string) bool { return strings.Contains(p, tc.want) }) {
+				t.Errorf("no problem mentions %q; got:\n%s", tc.want, strings.Join(problems, "\n"))
+			}
+		})
+	}
+}

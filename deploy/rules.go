@@ -1,8 +1,7 @@
 package deploy
 
 import (
-	"bytes"
-	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"net/url"
@@ -15,14 +14,9 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"sigs.k8s.io/yaml"
-)
 
-// Regions are the region ids motor knows (DESIGN.md, "Regions").
-var Regions = []string{
-	"blekinge", "dalarna", "gotland", "gavleborg", "halland", "jamtland-harjedalen", "jonkoping",
-	"kalmar", "kronoberg", "norrbotten", "skane", "stockholm", "sormland", "uppsala", "varmland",
-	"vasterbotten", "vasternorrland", "vastmanland", "vastra-gotaland", "orebro", "ostergotland",
-}
+	"github.com/innovationsmotorer/motor/internal/config"
+)
 
 // Targets are the `motor serve -target` values a pod may run.
 var Targets = []string{"idea", "needs", "partner", "funding", "gateway", "national"}
@@ -31,41 +25,6 @@ var Targets = []string{"idea", "needs", "partner", "funding", "gateway", "nation
 // provider, Ingress host and telemetry backend: an overlay that keeps one
 // has not set it.
 const Placeholder = ".invalid"
-
-// DeploymentConfig is motor's deployment config file (README, "Several
-// deployments"; internal/config.Deployment). It is repeated here so this
-// module does not depend on the services' module; decoding is strict, as
-// motor's own loader refuses unknown fields too.
-type DeploymentConfig struct {
-	Name          string     `json:"name"`
-	National      bool       `json:"national"`
-	Regions       []string   `json:"regions"`
-	Targets       []string   `json:"targets"`
-	HTTP          string     `json:"http"`
-	GRPC          string     `json:"grpc"`
-	Data          string     `json:"data"`
-	Store         string     `json:"store"`
-	TLS           TLSFiles   `json:"tls"`
-	InsecurePeers bool       `json:"insecurePeers"`
-	Peers         []PeerConf `json:"peers"`
-	DevKey        string     `json:"devKey"`
-}
-
-// TLSFiles are the deployment's PEM files.
-type TLSFiles struct {
-	CA   string `json:"ca"`
-	Cert string `json:"cert"`
-	Key  string `json:"key"`
-}
-
-// PeerConf is another deployment this one calls.
-type PeerConf struct {
-	Name     string            `json:"name"`
-	Address  string            `json:"address"`
-	Services map[string]string `json:"services"`
-	Regions  []string          `json:"regions"`
-	National bool              `json:"national"`
-}
 
 // regionServices are the services of a region deployment, each a pod of
 // its own on Kubernetes, that the national coordinator asks for figures.
@@ -436,7 +395,7 @@ func (c *checker) configMap(name string) *corev1.ConfigMap {
 // deploymentConfig: the deployment config names this deployment and its
 // region (the national deployment excepted), its peers and TLS files that
 // the overlay's Certificate provides.
-func (c *checker) deploymentConfig() *DeploymentConfig {
+func (c *checker) deploymentConfig() *config.Deployment {
 	cm := c.configMap(deploymentConfigMap)
 	if cm == nil {
 		c.add("ConfigMap %s: missing", deploymentConfigMap)
@@ -447,14 +406,20 @@ func (c *checker) deploymentConfig() *DeploymentConfig {
 		c.add("ConfigMap %s: no %s", cm.Name, deploymentFile)
 		return nil
 	}
-	var d DeploymentConfig
-	dec := json.NewDecoder(bytes.NewReader([]byte(raw)))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&d); err != nil {
-		c.add("%s: %v", deploymentFile, err)
-		return nil
+	// motor's own loader decides what a valid config is (strict fields,
+	// regions, peers, weights); these rules add what Kubernetes needs.
+	d, err := config.ParseDeployment([]byte(raw))
+	if err != nil {
+		var pe *config.ProblemsError
+		if !errors.As(err, &pe) {
+			c.add("%s: %v", deploymentFile, err)
+			return nil
+		}
+		for _, p := range pe.Problems {
+			c.add("%s: %s", deploymentFile, p)
+		}
 	}
-	if !validName(d.Name) || d.Name == "unset" {
+	if d.Name == "unset" {
 		c.add("%s: name %q does not name the deployment", deploymentFile, d.Name)
 	}
 	switch {
@@ -462,11 +427,6 @@ func (c *checker) deploymentConfig() *DeploymentConfig {
 		c.add("%s: the national deployment serves no region, got %v", deploymentFile, d.Regions)
 	case !d.National && len(d.Regions) == 0:
 		c.add("%s: no region (every region overlay sets its region)", deploymentFile)
-	}
-	for _, r := range d.Regions {
-		if !slices.Contains(Regions, r) {
-			c.add("%s: unknown region %q", deploymentFile, r)
-		}
 	}
 	if d.InsecurePeers || d.DevKey != "" {
 		c.add("%s: insecurePeers and devKey are for one machine, not Kubernetes", deploymentFile)
@@ -478,17 +438,6 @@ func (c *checker) deploymentConfig() *DeploymentConfig {
 	for _, p := range d.Peers {
 		if p.National {
 			national++
-		}
-		if !validName(p.Name) || p.Name == d.Name {
-			c.add("%s: peer name %q", deploymentFile, p.Name)
-		}
-		if _, _, err := net.SplitHostPort(p.Address); err != nil {
-			c.add("%s: peer %s address %q is not host:port", deploymentFile, p.Name, p.Address)
-		}
-		for svc, addr := range p.Services {
-			if _, _, err := net.SplitHostPort(addr); err != nil || !slices.Contains(regionServices, svc) {
-				c.add("%s: peer %s services.%s %q is not a service at host:port", deploymentFile, p.Name, svc, addr)
-			}
 		}
 		// The dashboard asks every service of every region; one address
 		// reaches only one of the region's pods.
@@ -534,7 +483,7 @@ func (c *checker) deploymentConfig() *DeploymentConfig {
 // the same cluster (its peer address is <service>.<namespace>.svc…), the
 // policies of the region's services let the national pods in, or the
 // coordinator's dashboard finds every region unreachable.
-func (c *checker) nationalReachesRegion(d *DeploymentConfig) {
+func (c *checker) nationalReachesRegion(d *config.Deployment) {
 	if d == nil || d.National {
 		return
 	}
@@ -648,7 +597,7 @@ func servesPort(s *corev1.Service, port string) bool {
 // files the config names, runs a known target without demo content, checks
 // tokens with a real identity provider, and finds its upstreams and the
 // collector at Services of the build.
-func (c *checker) motorPods(d *DeploymentConfig) {
+func (c *checker) motorPods(d *config.Deployment) {
 	for _, w := range c.m.workloads() {
 		for _, ct := range w.template.Spec.Containers {
 			if !isMotor(ct) {
@@ -916,17 +865,3 @@ func (c *checker) collector() {
 }
 
 func isTrue(b *bool) bool { return b != nil && *b }
-
-// validName mirrors motor's rule for deployment names: a lower-case DNS
-// label.
-func validName(name string) bool {
-	if name == "" || len(name) > 63 || name[0] == '-' || name[len(name)-1] == '-' {
-		return false
-	}
-	for _, r := range name {
-		if (r < 'a' || r > 'z') && (r < '0' || r > '9') && r != '-' {
-			return false
-		}
-	}
-	return true
-}

@@ -1,7 +1,7 @@
 // Package gateway owns Motor's REST front: the grpc-gateway mux built from
 // gateway/http.yaml, which dials the services over gRPC so every call passes
 // their interceptors (and with them auth); strict protojson; the 1 MiB body
-// limit; google.rpc.Status errors mapped to HTTP as DESIGN §3 says; and the
+// limit; google.rpc.Status errors mapped to HTTP as docs/architecture.md ("Contracts and REST routes") says; and the
 // operational endpoints /healthz, /readyz, /metrics and /openapi.json.
 package gateway
 
@@ -174,7 +174,7 @@ func limitBody(next http.Handler) http.Handler {
 }
 
 // errorHandler is grpc-gateway's default (google.rpc.Status JSON, codes
-// mapped as DESIGN §3) plus a log line for server-side failures.
+// mapped as docs/architecture.md ("Contracts and REST routes")) plus a log line for server-side failures.
 func errorHandler(logger *slog.Logger) runtime.ErrorHandlerFunc {
 	return func(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, err error) {
 		st, _ := status.FromError(err)

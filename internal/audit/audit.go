@@ -1,5 +1,5 @@
 // Package audit answers ListAuditEvents, the same way for every service: a
-// region admin pages through the audit records (DESIGN §5) that one service
+// region admin pages through the audit records (docs/architecture.md, "Identity and access") that one service
 // wrote for their region, oldest first; national coordinators page through
 // the programme ledger's the same way.
 package audit

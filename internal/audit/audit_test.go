@@ -163,7 +163,7 @@ func TestAuditLog_RecordsEveryServicesChanges(t *testing.T) {
 						}
 					}
 
-					// REST: the same log, wire names of DESIGN §3.
+					// REST: the same log, wire names of docs/architecture.md ("Contracts and REST routes").
 					body := mustREST(t, e, admin, "GET", "/v1/regions/vasterbotten/audit/"+l.service, "")
 					evs, _ := body["events"].([]any)
 					if len(evs) != len(w) {

@@ -46,7 +46,7 @@ type Deployment struct {
 }
 
 // RegionWeights are one region's weights of the idea assessment and the
-// need screening criteria (DESIGN §4), keyed by the criterion's JSON name
+// need screening criteria (docs/architecture.md, "Domain rules"), keyed by the criterion's JSON name
 // as in the API (patientBenefit, clinicalImpact, …). A criterion not
 // listed weighs 1, as every criterion does by default; only the ratios
 // matter.
@@ -209,7 +209,28 @@ func members(problems *[]string, prefix string, raw json.RawMessage, known []str
 	return m
 }
 
+// ParseDeployment reads and checks a deployment's config file without the
+// file system: paths stay as written and TLS files are not opened. It is
+// what a check of manifests uses, where the files live in a pod; an error is
+// a *ProblemsError listing every problem.
+func ParseDeployment(raw []byte) (Deployment, error) {
+	d, problems := decodeDeployment(raw)
+	if len(problems) > 0 {
+		return d, &ProblemsError{Path: "deployment config", Problems: problems}
+	}
+	return d, nil
+}
+
 func parseDeployment(raw []byte, dir string) (Deployment, []string) {
+	d, problems := decodeDeployment(raw)
+	d.resolve(dir)
+	problems = append(problems, d.checkFiles()...)
+	return d, problems
+}
+
+// decodeDeployment decodes raw member by member and checks every value that
+// needs no file system.
+func decodeDeployment(raw []byte) (Deployment, []string) {
 	var d Deployment
 	var problems []string
 	top := members(&problems, "", raw, []string{"name", "national", "regions", "targets", "http", "grpc", "data", "store", "tls", "insecurePeers", "peers", "devKey", "weights"})
@@ -278,8 +299,6 @@ func parseDeployment(raw []byte, dir string) (Deployment, []string) {
 	// always gives the same message.
 	slices.Sort(problems)
 	problems = append(problems, d.check()...)
-	d.resolve(dir)
-	problems = append(problems, d.checkFiles()...)
 	return d, problems
 }
 

@@ -9,7 +9,7 @@ import (
 	"strings"
 )
 
-// RegionIDs returns the slugs of Sweden's 21 regions, in DESIGN §2 order.
+// RegionIDs returns the slugs of Sweden's 21 regions, in the order of docs/architecture.md ("Regions").
 func RegionIDs() []string {
 	return []string{
 		"blekinge", "dalarna", "gotland", "gavleborg", "halland", "jamtland-harjedalen",

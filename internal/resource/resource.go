@@ -1,5 +1,5 @@
 // Package resource owns what every service's resource-oriented API shares
-// (DESIGN §3): parsing resource names, new ids, the NOT_FOUND answer for a
+// (docs/architecture.md, "Contracts and REST routes"): parsing resource names, new ids, the NOT_FOUND answer for a
 // region the deployment does not serve, request fingerprints for
 // idempotency, and List pagination (page sizes and opaque page tokens bound
 // to the query they came from).
@@ -96,7 +96,7 @@ func Fingerprint(m proto.Message) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// Page sizes of every List (DESIGN §3).
+// Page sizes of every List (docs/architecture.md, "Contracts and REST routes").
 const (
 	DefaultPageSize = 50
 	MaxPageSize     = 1000

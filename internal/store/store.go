@@ -67,10 +67,15 @@ type Put struct {
 // later Commit with the same key and fingerprint writes nothing and returns
 // the stored Result with Replayed set; with another fingerprint it fails with
 // ErrIdempotencyMismatch.
+//
+// A key lives for TTL after its write (0: for ever), so retries within a
+// day are answered and the keys do not pile up (AIP-155). A key past its
+// TTL is gone: a Commit with it is a first write again.
 type Idempotency struct {
 	Key         string
 	Fingerprint string
 	Result      []byte
+	TTL         time.Duration
 }
 
 // Event is one audit record: who did what to which object, and the etags
@@ -147,6 +152,10 @@ type Store interface {
 	// identifier leaves the audit log when they ask to be erased; the log
 	// stays append-only otherwise. It is idempotent, not atomic with Commit.
 	RedactActor(ctx context.Context, ns Namespace, actor, replacement string) (int, error)
+	// ForgetIdempotency deletes every idempotency key of ns that starts with
+	// prefix and returns how many it deleted. Keys built from a person's
+	// hashed subject are erased with the person this way.
+	ForgetIdempotency(ctx context.Context, ns Namespace, prefix string) (int, error)
 	// Ping reports whether the backend is reachable (used by /readyz).
 	Ping(ctx context.Context) error
 	// Close releases the backend.
@@ -156,7 +165,7 @@ type Store interface {
 // Scrubber is a backend whose files keep the bytes of overwritten and
 // deleted values until it rewrites them (Redis: the append-only file and
 // the RDB snapshot). Scrub has the backend rewrite its files from the data
-// as it stands now, so an erasure (DESIGN §5) reaches the disk and not only
+// as it stands now, so an erasure (docs/architecture.md, "Identity and access") reaches the disk and not only
 // what the store answers. It may return before the rewrite ends. The
 // embedded store cannot rewrite its file while it is open; `motor compact`
 // does that offline.

@@ -1,7 +1,6 @@
 package store
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 )
@@ -63,8 +62,13 @@ func ValidWrite(ns Namespace, w Write) error {
 			}
 		}
 	}
-	if w.Idempotency != nil && w.Idempotency.Key == "" {
-		return errors.New("invalid idempotency: empty key")
+	if w.Idempotency != nil {
+		if w.Idempotency.Key == "" {
+			return fmt.Errorf("invalid idempotency: empty key")
+		}
+		if w.Idempotency.TTL < 0 {
+			return fmt.Errorf("invalid idempotency %q: negative TTL", w.Idempotency.Key)
+		}
 	}
 	return nil
 }

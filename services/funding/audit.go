@@ -8,7 +8,7 @@ import (
 )
 
 // ListAuditEvents lets a region admin read the audit records this service
-// wrote for their region (DESIGN §5).
+// wrote for their region (docs/architecture.md, "Identity and access").
 func (s *Subprojects) ListAuditEvents(ctx context.Context, req *fundingv1.ListAuditEventsRequest) (*fundingv1.ListAuditEventsResponse, error) {
 	log := audit.Log{Store: s.store, Service: regionNS("").Service, Domain: domain, Regions: s.regions}
 	events, next, err := log.List(ctx, req)

@@ -1,4 +1,4 @@
-// Package funding owns subproject funding (DESIGN §4): a region's
+// Package funding owns subproject funding (docs/architecture.md, "Domain rules"): a region's
 // subprojects with their budgets, contributions and 50 % co-financing, their
 // cost reports, and the national programme ledger that every region
 // reserves its co-financing from, pays it out of and releases it to.
@@ -75,7 +75,7 @@ func decode(rec store.Record, m proto.Message) error {
 func etagOf(version int64) string { return strconv.FormatInt(version, 10) }
 
 // checkEtag compares the etag a caller sent with the version stored: a
-// mismatch is ABORTED (REST 409), as DESIGN §3 asks.
+// mismatch is ABORTED (REST 409), as docs/architecture.md ("Contracts and REST routes") asks.
 func checkEtag(etag string, version int64, what string) error {
 	if etag != etagOf(version) {
 		return domain.Store(store.ErrConflict, "", what)

@@ -15,7 +15,7 @@ const (
 	maxAmountOre int64 = 1_000_000_000_000_000
 	// fullRateBp is a rate of 100 % in basis points.
 	fullRateBp int32 = 10000
-	// defaultRateBp is the programme's 50 % co-financing (DESIGN §4).
+	// defaultRateBp is the programme's 50 % co-financing (docs/architecture.md, "Domain rules").
 	defaultRateBp int32 = 5000
 )
 
@@ -37,7 +37,7 @@ func addOre(a, b int64) (int64, error) {
 	return s, nil
 }
 
-// totals are a subproject's computed amounts (DESIGN §4): never input.
+// totals are a subproject's computed amounts (docs/architecture.md, "Domain rules"): never input.
 type totals struct {
 	eligible    int64
 	share       int64

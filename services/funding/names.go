@@ -4,7 +4,7 @@ import (
 	"github.com/innovationsmotorer/motor/internal/resource"
 )
 
-// Resource names of DESIGN §3 and the store keys they map to. A region's
+// Resource names of docs/architecture.md ("Contracts and REST routes") and the store keys they map to. A region's
 // records live in the namespace funding:{region}; the ledger's in
 // funding:national.
 

@@ -178,7 +178,7 @@ func TestUpdate_DraftOnly(t *testing.T) {
 	})
 }
 
-// TestArithmetic runs DESIGN §4's split through the service: odd öre, rates
+// TestArithmetic runs the split of docs/architecture.md ("Domain rules") through the service: odd öre, rates
 // of 0 and 100 %, and the own share the contributions must cover.
 func TestArithmetic(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, e *env) {

@@ -74,7 +74,7 @@ func NewSubprojects(cfg Config) *Subprojects {
 	return s
 }
 
-// Who may do what (DESIGN §5): region admins own their region's subprojects
+// Who may do what (docs/architecture.md, "Identity and access"): region admins own their region's subprojects
 // and cost reports; the national coordinator decides on them.
 func readers() []auth.Role {
 	return []auth.Role{auth.RegionAdmin, auth.Advisor, auth.Coordinator, auth.Service}

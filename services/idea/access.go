@@ -32,7 +32,7 @@ func mayRead(who *auth.Identity, region, owner string) bool {
 }
 
 // redact removes the submitter's personal data for everyone but the
-// submitter and the region's advisors and admins (DESIGN §5).
+// submitter and the region's advisors and admins (docs/architecture.md, "Identity and access").
 func redact(who *auth.Identity, region, owner string, idea *ideav1.Idea) *ideav1.Idea {
 	if auth.CanSeePersonalData(who, region, owner) || idea.GetSubmitter() == nil {
 		return idea

@@ -80,7 +80,7 @@ func (e *regionEnv) mustAssess(t *testing.T, c stack.Caller, idea *restIdea) {
 	idea.etag = got["etag"].(string)
 }
 
-// TestGateTable_EveryPathOverREST walks every allowed path of DESIGN §4's
+// TestGateTable_EveryPathOverREST walks every allowed path of the
 // gate table through the gateway.
 func TestGateTable_EveryPathOverREST(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, e *regionEnv) {

@@ -1,5 +1,5 @@
 // Package idea owns a region's ideas: submission, who may read and change
-// them, their way through the stage gates of DESIGN §4 with the history of
+// them, their way through the stage gates of docs/architecture.md ("Domain rules") with the history of
 // every decision, the selection workshop's assessments, duplicate warnings by
 // trigram similarity, and erasure of a submitter's personal data. It keeps its
 // data in its own store namespace per region and never imports another

@@ -14,7 +14,7 @@ import (
 	ideav1 "github.com/innovationsmotorer/motor/proto/innovation/idea/v1"
 )
 
-// gate is one row of the stage-gate table of DESIGN §4.
+// gate is one row of the stage-gate table of docs/architecture.md ("Domain rules").
 type gate struct {
 	from []ideav1.Stage // nil: any non-final stage
 	// missing names the prerequisite the idea lacks, or "" when it is met.

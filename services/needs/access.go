@@ -60,7 +60,7 @@ func mayReadHistory(who *auth.Identity, region, owner string) bool {
 // redact hides what only insiders may see. Evidence is free text in which
 // patients and staff are easily described, so it counts as personal data
 // and is shown only to the reporter and the region's advisors and admins
-// (DESIGN §5). Links are hidden from partners and other submitters: they name
+// (docs/architecture.md, "Identity and access"). Links are hidden from partners and other submitters: they name
 // other companies' offers and the region's internal ideas.
 func redact(who *auth.Identity, region, owner string, need *needsv1.Need) *needsv1.Need {
 	seesEvidence := auth.CanSeePersonalData(who, region, owner)

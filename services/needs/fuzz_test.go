@@ -8,6 +8,8 @@ import (
 
 	"github.com/innovationsmotorer/motor/internal/resource"
 	"github.com/innovationsmotorer/motor/internal/rpc/errs"
+	"github.com/innovationsmotorer/motor/internal/store"
+	"github.com/innovationsmotorer/motor/internal/store/filter"
 	needsv1 "github.com/innovationsmotorer/motor/proto/innovation/needs/v1"
 )
 
@@ -62,12 +64,15 @@ func FuzzListParams(f *testing.F) {
 	f.Add(" AND ", "priority_score", "!!")
 	f.Add(`careUnit = "x\\`, "", resource.EncodeToken("a", "q"))
 	f.Fuzz(func(t *testing.T, filterText, order, token string) {
-		fl, err := parseFilter(filterText)
-		if err == nil && strings.TrimSpace(filterText) == "" && (fl != filter{}) {
-			t.Errorf("empty filter %q parsed to %+v", filterText, fl)
+		plan, err := filter.Compile(filterText, store.Query{Index: orderCreated}, filterFields(orderCreated))
+		if err == nil && strings.TrimSpace(filterText) == "" && (plan.Match != nil || plan.Query.Index != orderCreated) {
+			t.Errorf("empty filter %q planned as %+v", filterText, plan)
 		}
-		if err == nil && fl.status != 0 && needsv1.NeedStatus_name[int32(fl.status)] == "" {
-			t.Errorf("filter %q gave unknown status %d", filterText, fl.status)
+		if err == nil && strings.HasPrefix(plan.Query.Index, "status_") {
+			status := strings.TrimSuffix(plan.Query.Prefix, "/")
+			if n := needsv1.NeedStatus_value[status]; n == 0 {
+				t.Errorf("filter %q planned onto unknown status %q", filterText, status)
+			}
 		}
 		if o, err := parseOrder(order); err == nil && o != orderCreated && o != orderPriority {
 			t.Errorf("order %q parsed to %q", order, o)

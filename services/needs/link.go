@@ -13,6 +13,7 @@ import (
 
 	"github.com/innovationsmotorer/motor/internal/auth"
 	"github.com/innovationsmotorer/motor/internal/rpc/errs"
+	"github.com/innovationsmotorer/motor/internal/store/repo"
 	ideav1 "github.com/innovationsmotorer/motor/proto/innovation/idea/v1"
 	needsv1 "github.com/innovationsmotorer/motor/proto/innovation/needs/v1"
 )
@@ -51,12 +52,12 @@ func (s *Server) LinkNeed(ctx context.Context, req *needsv1.LinkNeedRequest) (*n
 
 	// Look before calling the idea service: a retried link or a closed need
 	// is answered without a remote call.
-	r, err := s.get(ctx, name)
+	r, err := s.needs.Get(ctx, name.ref())
 	if err != nil {
 		return nil, err
 	}
-	if slices.Contains(r.need.GetLinks(), target.String()) {
-		return redact(who, name.Region, r.owner, r.need), nil
+	if slices.Contains(r.Msg.GetLinks(), target.String()) {
+		return redact(who, name.Region, r.Owner, r.Msg), nil
 	}
 	if err := linkable(name, r); err != nil {
 		return nil, err
@@ -73,28 +74,28 @@ func (s *Server) LinkNeed(ctx context.Context, req *needsv1.LinkNeedRequest) (*n
 		// service.
 	}
 
-	r, _, err = s.update(ctx, who, name, req.GetEtag(), func(r *record, _ time.Time) (edit, error) {
-		if slices.Contains(r.need.GetLinks(), target.String()) {
-			return edit{noop: true}, nil
+	r, _, err = s.needs.Update(ctx, name.ref(), req.GetEtag(), who.Subject, func(r *record, _ time.Time) (repo.Change, error) {
+		if slices.Contains(r.Msg.GetLinks(), target.String()) {
+			return repo.Change{Noop: true}, nil
 		}
 		if err := linkable(name, r); err != nil {
-			return edit{}, err
+			return repo.Change{}, err
 		}
-		r.need.Links = append(r.need.Links, target.String())
-		return edit{action: "LinkNeed", detail: target.String()}, nil
+		r.Msg.Links = append(r.Msg.Links, target.String())
+		return repo.Change{Action: "LinkNeed", Detail: target.String()}, nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	return redact(who, name.Region, r.owner, r.need), nil
+	return redact(who, name.Region, r.Owner, r.Msg), nil
 }
 
 // linkable refuses links to a closed need and beyond the limit a record holds.
 func linkable(name needName, r *record) error {
-	if r.need.GetStatus() == needsv1.NeedStatus_NEED_STATUS_CLOSED {
+	if r.Msg.GetStatus() == needsv1.NeedStatus_NEED_STATUS_CLOSED {
 		return closedError(name, "it takes no new links")
 	}
-	if len(r.need.GetLinks()) >= maxLinks {
+	if len(r.Msg.GetLinks()) >= maxLinks {
 		return precondition("TOO_MANY_LINKS", "LINK", name.String(), "need %s already has %d links, the most a need holds", name, maxLinks)
 	}
 	return nil

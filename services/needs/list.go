@@ -6,20 +6,15 @@ import (
 	"math"
 	"strings"
 
-	"github.com/innovationsmotorer/motor/internal/resource"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/innovationsmotorer/motor/internal/auth"
+	"github.com/innovationsmotorer/motor/internal/resource"
 	"github.com/innovationsmotorer/motor/internal/rpc/errs"
 	"github.com/innovationsmotorer/motor/internal/store"
+	"github.com/innovationsmotorer/motor/internal/store/filter"
+	"github.com/innovationsmotorer/motor/internal/store/repo"
 	needsv1 "github.com/innovationsmotorer/motor/proto/innovation/needs/v1"
-)
-
-const (
-	defaultPageSize = 50
-	maxPageSize     = 1000
-	// minScan is the smallest batch read from an index, so a filtered list
-	// with a small page does not make one store round trip per need.
-	minScan = 50
 )
 
 // The two orders a list comes in. Each index below exists once per order.
@@ -42,173 +37,71 @@ func highestFirst(score float64) string {
 	return fmt.Sprintf("%07d", 9_999_999-micro)
 }
 
+// orderTerm is a need's place in one order.
+func orderTerm(need *needsv1.Need, order string) string {
+	if order == orderPriority {
+		return highestFirst(need.GetPriorityScore()) + "/" + newestFirst(need)
+	}
+	return newestFirst(need)
+}
+
 // indexEntries are every index a need is listed by: by create time and by
-// priority, each for all needs, per status, and for published needs only
-// (what partners list).
-func indexEntries(need *needsv1.Need) []store.IndexEntry {
-	t := newestFirst(need)
-	terms := map[string]string{orderCreated: t, orderPriority: highestFirst(need.GetPriorityScore()) + "/" + t}
+// priority, each for all needs, per status, per owner (a reporter's own
+// needs, by their hashed subject) and for published needs only (what
+// partners list).
+func indexEntries(r *record) []store.IndexEntry {
+	need := r.Msg
 	status := need.GetStatus().String()
 	var out []store.IndexEntry
 	for _, order := range []string{orderCreated, orderPriority} {
+		t := orderTerm(need, order)
 		out = append(out,
-			store.IndexEntry{Index: order, Term: terms[order]},
-			store.IndexEntry{Index: "status_" + order, Term: status + "/" + terms[order]},
+			store.IndexEntry{Index: order, Term: t},
+			store.IndexEntry{Index: "status_" + order, Term: status + "/" + t},
 		)
 		if need.GetPublished() {
-			out = append(out, store.IndexEntry{Index: "published_" + order, Term: terms[order]})
+			out = append(out, store.IndexEntry{Index: "published_" + order, Term: t})
+		}
+		if r.Owner != "" {
+			out = append(out, store.IndexEntry{Index: "owner_" + order, Term: repo.SubjectHash(r.Owner) + "/" + t})
 		}
 	}
 	return out
 }
 
-// filter is a parsed ListNeeds filter: equality terms joined by AND.
-type filter struct {
-	status      needsv1.NeedStatus
-	hasPublish  bool
-	published   bool
-	careUnit    string
-	hasCareUnit bool
-}
-
-func (f filter) match(need *needsv1.Need) bool {
-	return (f.status == 0 || need.GetStatus() == f.status) &&
-		(!f.hasPublish || need.GetPublished() == f.published) &&
-		(!f.hasCareUnit || strings.EqualFold(strings.TrimSpace(need.GetCareUnit()), f.careUnit))
-}
-
-// parseFilter reads `field = value` terms joined by AND. Values may be
-// quoted ("Akutmottagningen, NUS"), with \" and \\ as escapes, so a care
-// unit can hold spaces and the word AND.
-func parseFilter(s string) (filter, error) {
-	var f filter
-	l := lexer{s: s}
-	l.space()
-	if l.done() {
-		return f, nil
-	}
-	seen := map[string]bool{}
-	for {
-		field := l.word()
-		l.space()
-		if !l.take('=') {
-			return f, fmt.Errorf("expected field = value at %q", l.rest())
-		}
-		l.space()
-		value, err := l.value()
-		if err != nil {
-			return f, err
-		}
-		if field == "careUnit" {
-			field = "care_unit"
-		}
-		if seen[field] {
-			return f, fmt.Errorf("%s is given twice", field)
-		}
-		seen[field] = true
-		switch field {
-		case "status":
-			n, ok := needsv1.NeedStatus_value[value]
-			if !ok || n == 0 {
-				return f, fmt.Errorf("status %q is not a need status (e.g. NEED_STATUS_PRIORITISED)", value)
-			}
-			f.status = needsv1.NeedStatus(n)
-		case "published":
-			switch value {
-			case "true":
-				f.published = true
-			case "false":
-				f.published = false
-			default:
-				return f, fmt.Errorf("published is true or false, not %q", value)
-			}
-			f.hasPublish = true
-		case "care_unit":
-			f.careUnit, f.hasCareUnit = strings.TrimSpace(value), true
-		case "":
-			return f, fmt.Errorf("expected a field name at %q", l.rest())
-		default:
-			return f, fmt.Errorf("cannot filter on %q (fields: status, published, care_unit)", field)
-		}
-		l.space()
-		if l.done() {
-			return f, nil
-		}
-		if at := l.rest(); l.word() != "AND" {
-			return f, fmt.Errorf("expected AND before %q", at)
-		}
-		if !l.space() || l.done() {
-			return f, fmt.Errorf("a term is missing after AND")
-		}
+// childIndex lists a need's parts (screenings, decisions) in the order of
+// their keys, prefix then need id and sequence.
+func childIndex[T proto.Message](index, prefix string) func(e *repo.Entry[T]) []store.IndexEntry {
+	return func(e *repo.Entry[T]) []store.IndexEntry {
+		return []store.IndexEntry{{Index: index, Term: strings.TrimPrefix(e.Ref.Key, prefix)}}
 	}
 }
 
-// lexer walks a filter string.
-type lexer struct {
-	s   string
-	pos int
-}
+// fold compares care units as people type them.
+func fold(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
 
-func (l *lexer) done() bool   { return l.pos >= len(l.s) }
-func (l *lexer) rest() string { return l.s[l.pos:] }
-
-// space skips blanks and reports whether there were any.
-func (l *lexer) space() bool {
-	start := l.pos
-	for !l.done() && (l.s[l.pos] == ' ' || l.s[l.pos] == '\t') {
-		l.pos++
+// filterFields are what ListNeeds filters on, the indexed first.
+func filterFields(order string) []filter.Field[*needsv1.Need] {
+	return []filter.Field[*needsv1.Need]{
+		{
+			Name: "status", Values: filter.EnumValues(needsv1.NeedStatus(0).Descriptor()),
+			Get: func(n *needsv1.Need) []string { return []string{n.GetStatus().String()} },
+			Index: func(v string) (store.Query, bool) {
+				return store.Query{Index: "status_" + order, Prefix: v + "/"}, true
+			},
+		},
+		{
+			Name: "published", Values: filter.Bools(),
+			Get: func(n *needsv1.Need) []string { return []string{fmt.Sprint(n.GetPublished())} },
+			Index: func(v string) (store.Query, bool) {
+				return store.Query{Index: "published_" + order}, v == "true"
+			},
+		},
+		{
+			Name: "care_unit", Aliases: []string{"careUnit"}, Fold: fold,
+			Get: func(n *needsv1.Need) []string { return []string{n.GetCareUnit()} },
+		},
 	}
-	return l.pos > start
-}
-
-func (l *lexer) take(c byte) bool {
-	if !l.done() && l.s[l.pos] == c {
-		l.pos++
-		return true
-	}
-	return false
-}
-
-// word reads letters, digits and underscores.
-func (l *lexer) word() string {
-	start := l.pos
-	for !l.done() {
-		c := l.s[l.pos]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_') {
-			break
-		}
-		l.pos++
-	}
-	return l.s[start:l.pos]
-}
-
-// value reads a quoted string or a bare value up to the next blank.
-func (l *lexer) value() (string, error) {
-	if !l.take('"') {
-		start := l.pos
-		for !l.done() && l.s[l.pos] != ' ' && l.s[l.pos] != '\t' {
-			l.pos++
-		}
-		if l.pos == start {
-			return "", fmt.Errorf("a value is missing at the end")
-		}
-		return l.s[start:l.pos], nil
-	}
-	var b strings.Builder
-	for !l.done() {
-		c := l.s[l.pos]
-		l.pos++
-		switch {
-		case c == '"':
-			return b.String(), nil
-		case c == '\\' && !l.done():
-			b.WriteByte(l.s[l.pos])
-			l.pos++
-		default:
-			b.WriteByte(c)
-		}
-	}
-	return "", fmt.Errorf("a quoted value is not closed")
 }
 
 // parseOrder accepts the orders the indexes serve.
@@ -223,7 +116,10 @@ func parseOrder(s string) (string, error) {
 }
 
 // ListNeeds pages through a region's needs on the secondary indexes, newest
-// first or by priority, narrowed to what the caller may see.
+// first or by priority, narrowed to what the caller may see. Staff and
+// national callers list the region, on the index the filter asks for;
+// partners the published needs; submitters their own and the published
+// ones. A narrowed caller's list never walks needs they may not see.
 func (s *Server) ListNeeds(ctx context.Context, req *needsv1.ListNeedsRequest) (*needsv1.ListNeedsResponse, error) {
 	region, who, err := resource.Region(ctx, domain, s.regions, req.GetParent(), readers()...)
 	if err != nil {
@@ -231,78 +127,69 @@ func (s *Server) ListNeeds(ctx context.Context, req *needsv1.ListNeedsRequest) (
 	}
 
 	var v errs.Violations
-	f, ferr := parseFilter(req.GetFilter())
-	if ferr != nil {
-		v.Add("filter", "%v", ferr)
-	}
 	order, oerr := parseOrder(req.GetOrderBy())
 	if oerr != nil {
 		v.Add("order_by", "%v", oerr)
+		order = orderCreated
+	}
+	plan, ferr := filter.Compile(req.GetFilter(), store.Query{Index: order}, filterFields(order))
+	if ferr != nil {
+		v.Add("filter", "%v", ferr)
 	}
 	size := resource.PageSize(&v, req.GetPageSize())
 
-	// Partners see published needs only, so their lists never walk the rest.
-	partnerOnly := !isStaff(who, region) && !isNational(who) && !who.Has(auth.Submitter)
-	q := store.Query{Index: order}
+	page := repo.Page[*needsv1.Need]{Plan: plan, Size: size}
+	published := store.Query{Index: "published_" + order}
 	switch {
-	case f.status != 0:
-		q = store.Query{Index: "status_" + order, Prefix: f.status.String() + "/"}
-	case partnerOnly || (f.hasPublish && f.published):
-		q = store.Query{Index: "published_" + order}
+	case isStaff(who, region) || isNational(who):
+	case who.Has(auth.Submitter):
+		page.Union = []store.Query{{Index: "owner_" + order, Prefix: repo.SubjectHash(who.Subject) + "/"}, published}
+	default:
+		page.Plan.Query = published
 	}
-	query := resource.Digest(region, q.Index, q.Prefix, req.GetFilter(), order)
-	after := resource.DecodeToken(&v, req.GetPageToken(), query)
+	page.Digest = resource.Digest(region, page.Plan.Query.Index, page.Plan.Query.Prefix, fmt.Sprint(page.Union), plan.Filter, order)
+	page.After = resource.DecodeToken(&v, req.GetPageToken(), page.Digest)
 	if err := v.Err(domain); err != nil {
 		return nil, err
 	}
+	if page.Union != nil {
+		if err := s.ownersIndexed(ctx, region); err != nil {
+			return nil, err
+		}
+	}
 
 	resp := &needsv1.ListNeedsResponse{}
-	q.After = after
-	resp.NextPageToken, err = s.collect(ctx, region, q, size, query, func(rec store.Record) (bool, error) {
-		r, err := decode(rec)
-		if err != nil {
-			return false, err
-		}
-		if !f.match(r.need) || !mayRead(who, region, r.owner, r.need) {
+	resp.NextPageToken, err = s.needs.List(ctx, region, page, func(r *record) (bool, error) {
+		if !mayRead(who, region, r.Owner, r.Msg) {
 			return false, nil
 		}
-		resp.Needs = append(resp.Needs, redact(who, region, r.owner, r.need))
+		resp.Needs = append(resp.Needs, redact(who, region, r.Owner, r.Msg))
 		return true, nil
 	})
 	if err != nil {
-		return nil, domain.Store(err, "NEED", "needs of "+region)
+		return nil, err
 	}
 	return resp, nil
 }
 
-// collect scans q from q.After and hands each record to keep until size of
-// them were kept. It returns the token of the next page, "" at the end.
-func (s *Server) collect(ctx context.Context, region string, q store.Query, size int, query string, keep func(store.Record) (bool, error)) (string, error) {
-	q.Limit = max(size, minScan)
-	kept := 0
-	for {
-		page, err := s.store.Scan(ctx, ns(region), q)
-		if err != nil {
-			return "", err
+// ownersIndexed makes sure every need of region is on the owner index
+// before a reporter's list relies on it: needs stored by earlier code have
+// no entry there until they are rewritten, once per region and process.
+// Earlier code also kept request ids under the raw subject and for ever;
+// those keys go in the same step (a retry of a create from before the
+// upgrade is then a new create).
+func (s *Server) ownersIndexed(ctx context.Context, region string) error {
+	return s.upgrades.Once(ctx, region, func(ctx context.Context) error {
+		if _, err := s.needs.Rewrite(ctx, region, orderCreated, func(key string) string {
+			return needName{Region: region, ID: strings.TrimPrefix(key, "need/")}.String()
+		}); err != nil {
+			return err
 		}
-		for i, it := range page.Items {
-			q.After = it.Cursor
-			ok, err := keep(it.Record)
-			if err != nil {
-				return "", err
-			}
-			if !ok {
-				continue
-			}
-			if kept++; kept == size {
-				if i < len(page.Items)-1 || page.More {
-					return resource.EncodeToken(q.After, query), nil
-				}
-				return "", nil
+		for _, prefix := range []string{"create/", "screening/"} {
+			if err := s.needs.ForgetKeys(ctx, region, prefix); err != nil {
+				return err
 			}
 		}
-		if !page.More {
-			return "", nil
-		}
-	}
+		return nil
+	})
 }

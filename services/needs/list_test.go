@@ -89,14 +89,7 @@ func TestList_Filters(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, e *env) {
 		advisor := e.As(t, auth.Advisor, "vasterbotten")
 		add := func(unit string, published bool, to needsv1.NeedStatus) string {
-			in := sampleNeed()
-			in.CareUnit, in.Published = unit, published
-			need := e.mustCreate(t, advisor, "vasterbotten", in)
-			if to == validated {
-				need = e.mustTransition(t, advisor, need, validated, "")
-			}
-			time.Sleep(2 * time.Millisecond)
-			return need.GetName()
+			return e.addListed(t, advisor, unit, published, to)
 		}
 		a := add("Akutmottagningen, NUS", true, validated)
 		b := add("Akutmottagningen, NUS", false, identified)

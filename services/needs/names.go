@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/innovationsmotorer/motor/internal/resource"
+	"github.com/innovationsmotorer/motor/internal/store/repo"
 )
 
 // needName is a parsed regions/{region}/needs/{need}.
@@ -18,6 +19,8 @@ func (n needName) String() string { return "regions/" + n.Region + "/needs/" + n
 
 // key is the need's record key inside its region's namespace.
 func (n needName) key() string { return "need/" + n.ID }
+
+func (n needName) ref() repo.Ref { return repo.Ref{Region: n.Region, Key: n.key(), Name: n.String()} }
 
 func parseNeedName(s string) (needName, error) {
 	ids, err := resource.Split(s, "regions", "needs")
@@ -41,6 +44,10 @@ func (n screeningName) String() string {
 // key and term are zero-padded so the store's byte order is round order.
 func (n screeningName) key() string  { return "screening/" + n.term() }
 func (n screeningName) term() string { return fmt.Sprintf("%s/%06d", n.Need.ID, n.Round) }
+
+func (n screeningName) ref() repo.Ref {
+	return repo.Ref{Region: n.Need.Region, Key: n.key(), Name: n.String()}
+}
 
 func parseScreeningName(s string) (screeningName, error) {
 	i := strings.LastIndex(s, "/screenings/")

@@ -30,7 +30,7 @@ const needJSON = `{"problem":"upptäcka fall nattetid","population":"boende på 
  "careUnit":"Äldreomsorg Umeå","reportedBy":"ORIGIN_STAFF","evidence":"41 fall 2024","patientsAffectedPerYear":900}`
 
 // TestREST_Lifecycle walks a need through every route with the wire names
-// of DESIGN §4.
+// of docs/architecture.md ("Domain rules").
 func TestREST_Lifecycle(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, e *env) {
 		adv := e.As(t, auth.Advisor, "vasterbotten")

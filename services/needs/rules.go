@@ -12,7 +12,7 @@ import (
 	needsv1 "github.com/innovationsmotorer/motor/proto/innovation/needs/v1"
 )
 
-// The status machine of DESIGN §4: one step forward along the process, or
+// The status machine of docs/architecture.md ("Domain rules"): one step forward along the process, or
 // CLOSED (with a reason) from any status that is not closed yet.
 func nextStatus(from needsv1.NeedStatus) needsv1.NeedStatus {
 	switch from {
@@ -45,7 +45,7 @@ func allowedMoves(from needsv1.NeedStatus) []needsv1.NeedStatus {
 // checkMove says whether r's need may move to to, and if not, what is
 // missing: the move itself, or a prerequisite of the target status.
 func checkMove(name needName, r *record, to needsv1.NeedStatus, reason string) error {
-	from := r.need.GetStatus()
+	from := r.Msg.GetStatus()
 	allowed := allowedMoves(from)
 	if !slices.Contains(allowed, to) {
 		if len(allowed) == 0 {
@@ -57,12 +57,12 @@ func checkMove(name needName, r *record, to needsv1.NeedStatus, reason string) e
 	}
 	switch to {
 	case needsv1.NeedStatus_NEED_STATUS_PRIORITISED:
-		if r.screenings == 0 {
+		if r.Count(countScreenings) == 0 {
 			return precondition("SCREENING_REQUIRED", "SCREENING", name.String(),
 				"need %s has no screening: record a screening round (POST …/screenings) before moving it to %s", name, to)
 		}
 	case needsv1.NeedStatus_NEED_STATUS_MATCHED:
-		if len(r.need.GetLinks()) == 0 {
+		if len(r.Msg.GetLinks()) == 0 {
 			return precondition("LINK_REQUIRED", "LINK", name.String(),
 				"need %s has no link: link an idea, offer or subproject (:link) before moving it to %s", name, to)
 		}

@@ -16,6 +16,8 @@ import (
 	"github.com/innovationsmotorer/motor/internal/auth"
 	"github.com/innovationsmotorer/motor/internal/rpc/errs"
 	"github.com/innovationsmotorer/motor/internal/store"
+	"github.com/innovationsmotorer/motor/internal/store/filter"
+	"github.com/innovationsmotorer/motor/internal/store/repo"
 	needsv1 "github.com/innovationsmotorer/motor/proto/innovation/needs/v1"
 )
 
@@ -95,13 +97,12 @@ func (s *Server) CreateScreening(ctx context.Context, req *needsv1.CreateScreeni
 	}
 
 	var out *needsv1.Screening
-	_, res, err := s.update(ctx, who, name, "", func(r *record, now time.Time) (edit, error) {
-		if r.need.GetStatus() == needsv1.NeedStatus_NEED_STATUS_CLOSED {
-			return edit{}, closedError(name, "it is not screened any more")
+	_, res, err := s.needs.Update(ctx, name.ref(), "", who.Subject, func(r *record, now time.Time) (repo.Change, error) {
+		if r.Msg.GetStatus() == needsv1.NeedStatus_NEED_STATUS_CLOSED {
+			return repo.Change{}, closedError(name, "it is not screened any more")
 		}
 		in := req.GetScreening()
-		r.screenings++
-		sn := screeningName{Need: name, Round: r.screenings}
+		sn := screeningName{Need: name, Round: int(r.Incr(countScreenings))}
 		out = &needsv1.Screening{
 			Name:             sn.String(),
 			ClinicalImpact:   in.GetClinicalImpact(),
@@ -115,51 +116,33 @@ func (s *Server) CreateScreening(ctx context.Context, req *needsv1.CreateScreeni
 			CreateTime:       timestamppb.New(now),
 		}
 		out.WeightedScore = s.weightsOf(name.Region).score(out)
-		r.need.PriorityScore = out.WeightedScore
-		value, err := encodeMessage(out)
+		r.Msg.PriorityScore = out.WeightedScore
+		put, err := s.screenings.Put(&repo.Entry[*needsv1.Screening]{Ref: sn.ref(), Msg: out})
 		if err != nil {
-			return edit{}, domain.Store(err, "SCREENING", "screening of "+name.String())
+			return repo.Change{}, err
 		}
-		e := edit{
-			action: "CreateScreening",
-			detail: "round " + strconv.Itoa(sn.Round),
-			puts: []store.Put{{
-				Key: sn.key(), Value: value,
-				Index: []store.IndexEntry{{Index: "screenings", Term: sn.term()}},
-			}},
-		}
-		if rid := req.GetRequestId(); rid != "" {
-			e.idem = &store.Idempotency{
-				Key:         "screening/" + who.Subject + "/" + rid,
-				Fingerprint: resource.Fingerprint(&needsv1.CreateScreeningRequest{Parent: req.GetParent(), Screening: req.GetScreening()}),
-				Result:      []byte(sn.String()),
-			}
-		}
-		return e, nil
+		return repo.Change{
+			Action: "CreateScreening", Detail: "round " + strconv.Itoa(sn.Round), Puts: []store.Put{put},
+			Request: &repo.Request{ID: req.GetRequestId(), Subject: who.Subject, Kind: "screening",
+				Body: &needsv1.CreateScreeningRequest{Parent: req.GetParent(), Screening: req.GetScreening()}},
+			Result: sn.String(),
+		}, nil
 	})
 	if err != nil {
 		return nil, err
 	}
 	if res.Replayed {
-		first, err := parseScreeningName(string(res.Result))
+		first, err := parseScreeningName(res.Result)
 		if err != nil {
 			return nil, domain.Store(err, "SCREENING", "replayed screening")
 		}
-		return s.readScreening(ctx, who, first)
+		sc, err := s.screenings.Get(ctx, first.ref())
+		if err != nil {
+			return nil, err
+		}
+		return redactScreening(who, first.Need.Region, sc.Msg), nil
 	}
 	return out, nil
-}
-
-func (s *Server) readScreening(ctx context.Context, who *auth.Identity, name screeningName) (*needsv1.Screening, error) {
-	rec, err := s.store.Get(ctx, ns(name.Need.Region), name.key())
-	if err != nil {
-		return nil, domain.Store(err, "SCREENING", "screening "+name.String())
-	}
-	sc := &needsv1.Screening{}
-	if err := decodeMessage(rec, sc); err != nil {
-		return nil, domain.Store(err, "SCREENING", "screening "+name.String())
-	}
-	return redactScreening(who, name.Need.Region, sc), nil
 }
 
 func redactScreening(who *auth.Identity, region string, sc *needsv1.Screening) *needsv1.Screening {
@@ -192,22 +175,18 @@ func (s *Server) ListScreenings(ctx context.Context, req *needsv1.ListScreenings
 	if err := v.Err(domain); err != nil {
 		return nil, err
 	}
-	if _, err := s.get(ctx, name); err != nil {
+	if _, err := s.needs.Get(ctx, name.ref()); err != nil {
 		return nil, err
 	}
 
 	resp := &needsv1.ListScreeningsResponse{}
-	q.After = after
-	resp.NextPageToken, err = s.collect(ctx, name.Region, q, size, query, func(rec store.Record) (bool, error) {
-		sc := &needsv1.Screening{}
-		if err := decodeMessage(rec, sc); err != nil {
-			return false, err
-		}
-		resp.Screenings = append(resp.Screenings, redactScreening(who, name.Region, sc))
+	page := repo.Page[*needsv1.Screening]{Plan: filter.Plan[*needsv1.Screening]{Query: q}, After: after, Size: size, Digest: query}
+	resp.NextPageToken, err = s.screenings.List(ctx, name.Region, page, func(e *repo.Entry[*needsv1.Screening]) (bool, error) {
+		resp.Screenings = append(resp.Screenings, redactScreening(who, name.Region, e.Msg))
 		return true, nil
 	})
 	if err != nil {
-		return nil, domain.Store(err, "SCREENING", "screenings of "+name.String())
+		return nil, err
 	}
 	return resp, nil
 }

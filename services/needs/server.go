@@ -8,24 +8,19 @@ package needs
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
-	"strconv"
 	"sync"
 	"time"
 
 	"github.com/innovationsmotorer/motor/internal/resource"
 
-	"google.golang.org/protobuf/encoding/protojson"
-	"google.golang.org/protobuf/proto"
-	"google.golang.org/protobuf/types/known/timestamppb"
-
 	"github.com/innovationsmotorer/motor/internal/auth"
 	"github.com/innovationsmotorer/motor/internal/config"
 	"github.com/innovationsmotorer/motor/internal/rpc/errs"
 	"github.com/innovationsmotorer/motor/internal/store"
+	"github.com/innovationsmotorer/motor/internal/store/repo"
 	ideav1 "github.com/innovationsmotorer/motor/proto/innovation/idea/v1"
 	needsv1 "github.com/innovationsmotorer/motor/proto/innovation/needs/v1"
 )
@@ -35,10 +30,6 @@ const domain errs.Domain = "needs.motor"
 // defaultIdeaTimeout bounds the call that checks a linked idea exists: a
 // slow idea service must not hold a portal request for long.
 const defaultIdeaTimeout = 3 * time.Second
-
-// maxAttempts bounds the re-reads of a change made without an etag when
-// others write the same need at the same time.
-const maxAttempts = 20
 
 // Config is what the needs service is given.
 type Config struct {
@@ -54,6 +45,9 @@ type Config struct {
 	// Weights are the screening weights by region; a region without an entry
 	// weighs every criterion equally.
 	Weights map[string]Weights
+	// IdempotencyTTL is how long a request_id is answered with its first
+	// result; a day when zero.
+	IdempotencyTTL time.Duration
 }
 
 // Server implements needsv1.NeedsServiceServer.
@@ -66,6 +60,13 @@ type Server struct {
 	ideas       ideav1.IdeaServiceClient
 	ideaTimeout time.Duration
 	weights     map[string]Weights
+	needs       *repo.Repo[*needsv1.Need]
+	screenings  *repo.Repo[*needsv1.Screening]
+	history     *repo.Repo[*needsv1.HistoryEntry]
+
+	// upgrades bring a region's needs stored by earlier code onto the
+	// owner index (see ownersIndexed).
+	upgrades repo.Upgrades
 
 	simMu   sync.Mutex
 	similar map[string]*needIndex // by region, built on first use
@@ -88,6 +89,21 @@ func New(cfg Config) (*Server, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
+	s.needs = repo.New(repo.Config[*needsv1.Need]{
+		Store: s.store, Service: service, Domain: domain, Kind: "need", Now: s.now,
+		New: func() *needsv1.Need { return &needsv1.Need{} }, Index: indexEntries,
+		Legacy: repo.Legacy{Wrapped: "need"}, IdempotencyTTL: cfg.IdempotencyTTL,
+	})
+	s.screenings = repo.New(repo.Config[*needsv1.Screening]{
+		Store: s.store, Service: service, Domain: domain, Kind: "screening", Now: s.now,
+		New:   func() *needsv1.Screening { return &needsv1.Screening{} },
+		Index: childIndex[*needsv1.Screening]("screenings", "screening/"),
+	})
+	s.history = repo.New(repo.Config[*needsv1.HistoryEntry]{
+		Store: s.store, Service: service, Domain: domain, Kind: "history entry", Now: s.now,
+		New:   func() *needsv1.HistoryEntry { return &needsv1.HistoryEntry{} },
+		Index: childIndex[*needsv1.HistoryEntry]("history", "history/"),
+	})
 	if s.ideaTimeout <= 0 {
 		s.ideaTimeout = defaultIdeaTimeout
 	}
@@ -103,65 +119,21 @@ func New(cfg Config) (*Server, error) {
 	return s, nil
 }
 
-func ns(region string) store.Namespace { return store.Namespace{Service: "needs", Region: region} }
+// service is the needs service's store namespace.
+const service = "needs"
 
-// stored is a need as kept in the store: the wire resource plus what the
-// service needs to know about it and never shows: who reported it, and how
-// many screening rounds and decisions it has (their records' sequence).
-type stored struct {
-	Owner      string          `json:"owner"`
-	Screenings int             `json:"screenings,omitempty"`
-	Decisions  int             `json:"decisions,omitempty"`
-	Need       json.RawMessage `json:"need"`
-}
+func ns(region string) store.Namespace { return store.Namespace{Service: service, Region: region} }
 
-// record is a decoded need record.
-type record struct {
-	owner      string
-	screenings int
-	decisions  int
-	version    int64
-	need       *needsv1.Need
-}
+// record is a need as the repository keeps it: the wire resource, who
+// reported it (Owner) and the sequences of its screening rounds and
+// decisions (counts), which are never shown.
+type record = repo.Entry[*needsv1.Need]
 
-func encode(r *record) ([]byte, error) {
-	clean := proto.Clone(r.need).(*needsv1.Need)
-	clean.Etag = "" // the version is the etag; never store it twice
-	b, err := protojson.Marshal(clean)
-	if err != nil {
-		return nil, fmt.Errorf("protojson.Marshal: %w", err)
-	}
-	return json.Marshal(stored{Owner: r.owner, Screenings: r.screenings, Decisions: r.decisions, Need: b})
-}
-
-func decode(rec store.Record) (*record, error) {
-	var st stored
-	if err := json.Unmarshal(rec.Value, &st); err != nil {
-		return nil, fmt.Errorf("need record %s: %w", rec.Key, err)
-	}
-	need := &needsv1.Need{}
-	if err := protojson.Unmarshal(st.Need, need); err != nil {
-		return nil, fmt.Errorf("need record %s: %w", rec.Key, err)
-	}
-	need.Etag = strconv.FormatInt(rec.Version, 10)
-	return &record{owner: st.Owner, screenings: st.Screenings, decisions: st.Decisions, version: rec.Version, need: need}, nil
-}
-
-// encodeMessage and decodeMessage keep screenings and history entries.
-func encodeMessage(m proto.Message) ([]byte, error) {
-	b, err := protojson.Marshal(m)
-	if err != nil {
-		return nil, fmt.Errorf("protojson.Marshal: %w", err)
-	}
-	return b, nil
-}
-
-func decodeMessage(rec store.Record, m proto.Message) error {
-	if err := protojson.Unmarshal(rec.Value, m); err != nil {
-		return fmt.Errorf("record %s: %w", rec.Key, err)
-	}
-	return nil
-}
+// Counters of a need's parts.
+const (
+	countScreenings = "screenings"
+	countDecisions  = "decisions"
+)
 
 // servedRegion answers NOT_FOUND for a region this deployment does not serve,
 // before anything else is looked at.
@@ -180,43 +152,19 @@ func (s *Server) CreateNeed(ctx context.Context, req *needsv1.CreateNeedRequest)
 		return nil, err
 	}
 
-	now := s.now()
 	name := needName{Region: region, ID: resource.NewID()}
-	r := &record{owner: who.Subject, need: newNeed(req.GetNeed(), staff)}
-	r.need.Name = name.String()
-	r.need.CreateTime = timestamppb.New(now)
-	r.need.UpdateTime = r.need.CreateTime
-	value, err := encode(r)
-	if err != nil {
-		return nil, domain.Store(err, "NEED", "need")
-	}
-	w := store.Write{
-		Puts: []store.Put{{Key: name.key(), Value: value, Index: indexEntries(r.need)}},
-		Events: []store.Event{{
-			Time: now, Actor: who.Subject, Action: "CreateNeed", Key: r.need.GetName(), EtagAfter: "1",
-		}},
-	}
-	if rid := req.GetRequestId(); rid != "" {
+	need := newNeed(req.GetNeed(), staff)
+	need.Name = name.String()
+	r, _, err := s.needs.Create(ctx, &record{Ref: name.ref(), Msg: need, Owner: who.Subject}, repo.Create{
+		Actor: who.Subject, Action: "CreateNeed",
 		// Keyed per caller: one person's request_id never returns another's need.
-		w.Idempotency = &store.Idempotency{
-			Key:         "create/" + who.Subject + "/" + rid,
-			Fingerprint: resource.Fingerprint(&needsv1.CreateNeedRequest{Parent: req.GetParent(), Need: req.GetNeed()}),
-			Result:      []byte(r.need.GetName()),
-		}
-	}
-	res, err := s.store.Commit(ctx, ns(region), w)
+		Request: &repo.Request{ID: req.GetRequestId(), Subject: who.Subject, Kind: "create",
+			Body: &needsv1.CreateNeedRequest{Parent: req.GetParent(), Need: req.GetNeed()}},
+	})
 	if err != nil {
-		return nil, domain.Store(err, "NEED", "need "+r.need.GetName())
+		return nil, err
 	}
-	if res.Replayed {
-		first, err := parseNeedName(string(res.Result))
-		if err != nil {
-			return nil, domain.Store(err, "NEED", "replayed need")
-		}
-		return s.read(ctx, who, first)
-	}
-	r.need.Etag = strconv.FormatInt(res.Versions[0], 10)
-	return redact(who, region, r.owner, r.need), nil
+	return redact(who, region, r.Owner, r.Msg), nil
 }
 
 // GetNeed returns one need as far as the caller may see it.
@@ -236,99 +184,17 @@ func (s *Server) GetNeed(ctx context.Context, req *needsv1.GetNeedRequest) (*nee
 }
 
 func (s *Server) read(ctx context.Context, who *auth.Identity, name needName) (*needsv1.Need, error) {
-	r, err := s.get(ctx, name)
+	r, err := s.needs.Get(ctx, name.ref())
 	if err != nil {
 		return nil, err
 	}
-	if !mayRead(who, name.Region, r.owner, r.need) {
+	if !mayRead(who, name.Region, r.Owner, r.Msg) {
 		// Existence of unpublished needs must not leak to partners and submitters.
 		return nil, notFound(name)
 	}
-	return redact(who, name.Region, r.owner, r.need), nil
-}
-
-func (s *Server) get(ctx context.Context, name needName) (*record, error) {
-	rec, err := s.store.Get(ctx, ns(name.Region), name.key())
-	if err != nil {
-		return nil, domain.Store(err, "NEED", "need "+name.String())
-	}
-	r, err := decode(rec)
-	if err != nil {
-		return nil, domain.Store(err, "NEED", "need "+name.String())
-	}
-	return r, nil
+	return redact(who, name.Region, r.Owner, r.Msg), nil
 }
 
 func notFound(name needName) error {
 	return domain.NotFound("NEED_NOT_FOUND", "need %s not found", name)
-}
-
-// edit is what a change to a need writes besides the need itself.
-type edit struct {
-	action string // audit action
-	detail string // audit detail; never personal data
-	puts   []store.Put
-	idem   *store.Idempotency
-	// noop: the change is already in place; answer with the need as it is
-	// and write nothing (a retried link).
-	noop bool
-}
-
-// change modifies r in place for a write at now, or refuses.
-type change func(r *record, now time.Time) (edit, error)
-
-// update is the read-modify-write every change of a need goes through: it
-// reads the need, lets apply change it, and commits the need, the records
-// the change adds and one audit event atomically, on the version it read.
-// With an etag, the need must still be at that version (else ABORTED).
-// Without one, a concurrent write makes it read again and re-apply the
-// rules, so a rule is never checked against a stale need.
-func (s *Server) update(ctx context.Context, who *auth.Identity, name needName, etag string, apply change) (*record, store.WriteResult, error) {
-	for attempt := 1; ; attempt++ {
-		r, err := s.get(ctx, name)
-		if err != nil {
-			return nil, store.WriteResult{}, err
-		}
-		stale := etag != "" && etag != r.need.GetEtag()
-		before := r.need.GetEtag()
-		now := s.now()
-		e, err := apply(r, now)
-		switch {
-		case err != nil && stale:
-			// The caller decided on an old version; they should look again
-			// before being told what their change would break.
-			return nil, store.WriteResult{}, domain.Store(store.ErrConflict, "NEED", "need "+name.String())
-		case err != nil:
-			return nil, store.WriteResult{}, err
-		case e.noop:
-			return r, store.WriteResult{}, nil
-		case stale:
-			return nil, store.WriteResult{}, domain.Store(store.ErrConflict, "NEED", "need "+name.String())
-		}
-		r.need.UpdateTime = timestamppb.New(now)
-		value, err := encode(r)
-		if err != nil {
-			return nil, store.WriteResult{}, domain.Store(err, "NEED", "need "+name.String())
-		}
-		w := store.Write{
-			Puts: append([]store.Put{{Key: name.key(), Value: value, Version: r.version, Index: indexEntries(r.need)}}, e.puts...),
-			Events: []store.Event{{
-				Time: now, Actor: who.Subject, Action: e.action, Key: name.String(),
-				EtagBefore: before, EtagAfter: strconv.FormatInt(r.version+1, 10), Detail: e.detail,
-			}},
-			Idempotency: e.idem,
-		}
-		res, err := s.store.Commit(ctx, ns(name.Region), w)
-		if errors.Is(err, store.ErrConflict) && etag == "" && attempt < maxAttempts {
-			continue
-		}
-		if err != nil {
-			return nil, store.WriteResult{}, domain.Store(err, "NEED", "need "+name.String())
-		}
-		if !res.Replayed {
-			r.version = res.Versions[0]
-			r.need.Etag = strconv.FormatInt(r.version, 10)
-		}
-		return r, res, nil
-	}
 }

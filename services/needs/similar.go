@@ -11,6 +11,7 @@ import (
 	"github.com/innovationsmotorer/motor/internal/resource"
 	"github.com/innovationsmotorer/motor/internal/rpc/errs"
 	"github.com/innovationsmotorer/motor/internal/store"
+	"github.com/innovationsmotorer/motor/internal/store/repo"
 	"github.com/innovationsmotorer/motor/internal/trigram"
 	needsv1 "github.com/innovationsmotorer/motor/proto/innovation/needs/v1"
 )
@@ -92,14 +93,14 @@ func (s *Server) FindSimilarNeeds(ctx context.Context, req *needsv1.FindSimilarN
 		if err != nil {
 			continue
 		}
-		r, err := s.get(ctx, name)
+		r, err := s.needs.Get(ctx, name.ref())
 		if status.Code(err) == codes.NotFound {
 			continue
 		}
 		if err != nil {
 			return nil, err
 		}
-		resp.Results = append(resp.Results, &needsv1.SimilarNeed{Need: redact(who, region, r.owner, r.need), Similarity: h.Similarity})
+		resp.Results = append(resp.Results, &needsv1.SimilarNeed{Need: redact(who, region, r.Owner, r.Msg), Similarity: h.Similarity})
 	}
 	return resp, nil
 }
@@ -133,15 +134,15 @@ func newNeedIndex(region string) *needIndex {
 }
 
 func (x *needIndex) put(r *record) {
-	n := r.need
+	n := r.Msg
 	x.idx.Put(n.GetName(), statementText(n.GetProblem(), n.GetPopulation(), n.GetOutcome()))
-	x.meta[n.GetName()] = needMeta{owner: r.owner, published: n.GetPublished()}
+	x.meta[n.GetName()] = needMeta{owner: r.Owner, published: n.GetPublished()}
 }
 
 // syncIndex brings x up to date with the region's needs.
 func (s *Server) syncIndex(ctx context.Context, x *needIndex) error {
 	return x.follow.Sync(ctx, s.store, func(rec store.Record) error {
-		r, err := decode(rec)
+		r, err := s.needs.Decode(repo.Ref{Region: x.follow.NS.Region}, rec)
 		if err != nil {
 			return err
 		}

@@ -22,6 +22,7 @@ import (
 	"github.com/innovationsmotorer/motor/internal/rpc"
 	"github.com/innovationsmotorer/motor/internal/store"
 	"github.com/innovationsmotorer/motor/internal/store/boltstore"
+	"github.com/innovationsmotorer/motor/internal/store/repo"
 	needsv1 "github.com/innovationsmotorer/motor/proto/innovation/needs/v1"
 )
 
@@ -47,6 +48,10 @@ func BenchmarkFindSimilarNeeds(b *testing.B) {
 				b.Fatal(err)
 			}
 			defer st.Close()
+			writer, err := New(Config{Store: st})
+			if err != nil {
+				b.Fatal(err)
+			}
 			var wg sync.WaitGroup
 			work := make(chan int)
 			for range 32 {
@@ -57,14 +62,12 @@ func BenchmarkFindSimilarNeeds(b *testing.B) {
 							Problem: text(6), Population: text(3), Outcome: text(4), Published: true,
 							Status: needsv1.NeedStatus_NEED_STATUS_IDENTIFIED, CreateTime: timestamppb.Now(),
 						}
-						v, err := encode(&record{owner: "bench", need: need})
+						put, err := writer.needs.Put(&record{Ref: repo.Ref{Region: "uppsala", Key: fmt.Sprintf("need/bench%06d", i)}, Owner: "bench", Msg: need})
 						if err != nil {
 							b.Error(err)
 							continue
 						}
-						if _, err := st.Commit(context.Background(), ns("uppsala"), store.Write{
-							Puts: []store.Put{{Key: fmt.Sprintf("need/bench%06d", i), Value: v, Index: indexEntries(need)}},
-						}); err != nil {
+						if _, err := st.Commit(context.Background(), ns("uppsala"), store.Write{Puts: []store.Put{put}}); err != nil {
 							b.Error(err)
 						}
 					}

@@ -13,10 +13,12 @@ import (
 	"github.com/innovationsmotorer/motor/internal/auth"
 	"github.com/innovationsmotorer/motor/internal/rpc/errs"
 	"github.com/innovationsmotorer/motor/internal/store"
+	"github.com/innovationsmotorer/motor/internal/store/filter"
+	"github.com/innovationsmotorer/motor/internal/store/repo"
 	needsv1 "github.com/innovationsmotorer/motor/proto/innovation/needs/v1"
 )
 
-// TransitionNeed moves a need along the status machine of DESIGN §4 and
+// TransitionNeed moves a need along the status machine of docs/architecture.md ("Domain rules") and
 // keeps the decision in the need's history, in the same write.
 func (s *Server) TransitionNeed(ctx context.Context, req *needsv1.TransitionNeedRequest) (*needsv1.Need, error) {
 	name, err := parseNeedName(req.GetName())
@@ -45,33 +47,33 @@ func (s *Server) TransitionNeed(ctx context.Context, req *needsv1.TransitionNeed
 	}
 	reason := strings.TrimSpace(req.GetReason())
 
-	r, _, err := s.update(ctx, who, name, req.GetEtag(), func(r *record, now time.Time) (edit, error) {
-		from := r.need.GetStatus()
+	r, _, err := s.needs.Update(ctx, name.ref(), req.GetEtag(), who.Subject, func(r *record, now time.Time) (repo.Change, error) {
+		from := r.Msg.GetStatus()
 		if err := checkMove(name, r, to, reason); err != nil {
-			return edit{}, err
+			return repo.Change{}, err
 		}
-		r.need.Status = to
-		r.decisions++
-		entry, err := encodeMessage(&needsv1.HistoryEntry{
-			FromStatus: from, ToStatus: to, Reason: reason,
-			Actor: who.Subject, ActorName: who.Name, Time: timestamppb.New(now),
+		r.Msg.Status = to
+		seq := int(r.Incr(countDecisions))
+		put, err := s.history.Put(&repo.Entry[*needsv1.HistoryEntry]{
+			Ref: repo.Ref{Region: name.Region, Key: historyKey(name, seq)},
+			Msg: &needsv1.HistoryEntry{
+				FromStatus: from, ToStatus: to, Reason: reason,
+				Actor: who.Subject, ActorName: who.Name, Time: timestamppb.New(now),
+			},
 		})
 		if err != nil {
-			return edit{}, domain.Store(err, "NEED", "history of "+name.String())
+			return repo.Change{}, err
 		}
-		return edit{
-			action: "TransitionNeed",
-			detail: from.String() + " -> " + to.String(), // the reason may name people; it stays out of the audit log
-			puts: []store.Put{{
-				Key: historyKey(name, r.decisions), Value: entry,
-				Index: []store.IndexEntry{{Index: "history", Term: historyTerm(name, r.decisions)}},
-			}},
+		return repo.Change{
+			Action: "TransitionNeed",
+			Detail: from.String() + " -> " + to.String(), // the reason may name people; it stays out of the audit log
+			Puts:   []store.Put{put},
 		}, nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	return redact(who, name.Region, r.owner, r.need), nil
+	return redact(who, name.Region, r.Owner, r.Msg), nil
 }
 
 // ListNeedHistory pages through a need's decisions, oldest first.
@@ -95,32 +97,28 @@ func (s *Server) ListNeedHistory(ctx context.Context, req *needsv1.ListNeedHisto
 	if err := v.Err(domain); err != nil {
 		return nil, err
 	}
-	r, err := s.get(ctx, name)
+	r, err := s.needs.Get(ctx, name.ref())
 	if err != nil {
 		return nil, err
 	}
-	if !mayReadHistory(who, name.Region, r.owner) {
-		if mayRead(who, name.Region, r.owner, r.need) {
+	if !mayReadHistory(who, name.Region, r.Owner) {
+		if mayRead(who, name.Region, r.Owner, r.Msg) {
 			return nil, domain.New(codes.PermissionDenied, "HISTORY_NOT_VISIBLE", "the history of need %s is for the region's staff and the person who reported it", name)
 		}
 		return nil, notFound(name)
 	}
 
 	resp := &needsv1.ListNeedHistoryResponse{}
-	q.After = after
-	resp.NextPageToken, err = s.collect(ctx, name.Region, q, size, query, func(rec store.Record) (bool, error) {
-		entry := &needsv1.HistoryEntry{}
-		if err := decodeMessage(rec, entry); err != nil {
-			return false, err
-		}
+	page := repo.Page[*needsv1.HistoryEntry]{Plan: filter.Plan[*needsv1.HistoryEntry]{Query: q}, After: after, Size: size, Digest: query}
+	resp.NextPageToken, err = s.history.List(ctx, name.Region, page, func(e *repo.Entry[*needsv1.HistoryEntry]) (bool, error) {
 		if redactPeople(who, name.Region) {
-			entry.Actor, entry.ActorName = "", ""
+			e.Msg.Actor, e.Msg.ActorName = "", ""
 		}
-		resp.Entries = append(resp.Entries, entry)
+		resp.Entries = append(resp.Entries, e.Msg)
 		return true, nil
 	})
 	if err != nil {
-		return nil, domain.Store(err, "NEED", "history of "+name.String())
+		return nil, err
 	}
 	return resp, nil
 }

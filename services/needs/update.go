@@ -13,6 +13,7 @@ import (
 
 	"github.com/innovationsmotorer/motor/internal/auth"
 	"github.com/innovationsmotorer/motor/internal/rpc/errs"
+	"github.com/innovationsmotorer/motor/internal/store/repo"
 	needsv1 "github.com/innovationsmotorer/motor/proto/innovation/needs/v1"
 )
 
@@ -94,8 +95,8 @@ func (s *Server) UpdateNeed(ctx context.Context, req *needsv1.UpdateNeedRequest)
 		return nil, err
 	}
 
-	r, _, err := s.update(ctx, who, name, in.GetEtag(), func(r *record, _ time.Time) (edit, error) {
-		was := proto.Clone(r.need).(*needsv1.Need)
+	r, _, err := s.needs.Update(ctx, name.ref(), in.GetEtag(), who.Subject, func(r *record, _ time.Time) (repo.Change, error) {
+		was := proto.Clone(r.Msg).(*needsv1.Need)
 		var v errs.Violations
 		for _, p := range paths {
 			if why := ownedPaths()[p]; why != "" {
@@ -104,24 +105,24 @@ func (s *Server) UpdateNeed(ctx context.Context, req *needsv1.UpdateNeedRequest)
 				}
 				continue
 			}
-			setField(r.need, in, p)
+			setField(r.Msg, in, p)
 		}
-		checkNeed(&v, r.need)
+		checkNeed(&v, r.Msg)
 		if err := v.Err(domain); err != nil {
-			return edit{}, err
+			return repo.Change{}, err
 		}
-		if was.GetStatus() == needsv1.NeedStatus_NEED_STATUS_CLOSED && !onlyPublished(was, r.need) {
+		if was.GetStatus() == needsv1.NeedStatus_NEED_STATUS_CLOSED && !onlyPublished(was, r.Msg) {
 			// A closed need's statement is the record of what was closed;
 			// only whether partners see it may still change.
-			return edit{}, closedError(name, "only published can change")
+			return repo.Change{}, closedError(name, "only published can change")
 		}
-		r.need.Statement = statement(r.need)
-		return edit{action: "UpdateNeed", detail: strings.Join(paths, ",")}, nil
+		r.Msg.Statement = statement(r.Msg)
+		return repo.Change{Action: "UpdateNeed", Detail: strings.Join(paths, ",")}, nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	return redact(who, name.Region, r.owner, r.need), nil
+	return redact(who, name.Region, r.Owner, r.Msg), nil
 }
 
 func setField(dst, src *needsv1.Need, p string) {

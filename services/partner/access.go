@@ -58,7 +58,7 @@ func mayRead(who *auth.Identity, region, partner string) bool {
 }
 
 // seesContacts: contacts are personal data, shown to the region's advisors
-// and admins and to the partner's own users (DESIGN §5).
+// and admins and to the partner's own users (docs/architecture.md, "Identity and access").
 func seesContacts(who *auth.Identity, region, partner string) bool {
 	if auth.CanSeePersonalData(who, region, "") {
 		return true

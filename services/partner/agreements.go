@@ -6,12 +6,11 @@ import (
 
 	"github.com/innovationsmotorer/motor/internal/resource"
 
-	"google.golang.org/protobuf/proto"
-	"google.golang.org/protobuf/types/known/timestamppb"
-
 	"github.com/innovationsmotorer/motor/internal/auth"
 	"github.com/innovationsmotorer/motor/internal/rpc/errs"
 	"github.com/innovationsmotorer/motor/internal/store"
+	"github.com/innovationsmotorer/motor/internal/store/filter"
+	"github.com/innovationsmotorer/motor/internal/store/repo"
 	partnerv1 "github.com/innovationsmotorer/motor/proto/innovation/partner/v1"
 )
 
@@ -36,17 +35,9 @@ func (s *Server) today() time.Time {
 	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
 }
 
-func (s *Server) decodeAgreement(rec store.Record) (*partnerv1.Agreement, error) {
-	a := &partnerv1.Agreement{}
-	if err := decodeInto(rec, a); err != nil {
-		return nil, err
-	}
-	a.State = agreementState(a, s.today())
-	return a, nil
-}
-
-func agreementIndex(n agreementName, a *partnerv1.Agreement) []store.IndexEntry {
-	return []store.IndexEntry{{Index: "agreements", Term: n.Partner.ID + "/" + newestFirst(a.GetCreateTime().AsTime())}}
+func agreementIndex(e *repo.Entry[*partnerv1.Agreement]) []store.IndexEntry {
+	pn, _ := parseAgreementName(e.Msg.GetName())
+	return []store.IndexEntry{{Index: "agreements", Term: pn.Partner.ID + "/" + newestFirst(e.Msg.GetCreateTime().AsTime())}}
 }
 
 // CreateAgreement records an agreement with a partner of the region.
@@ -69,54 +60,28 @@ func (s *Server) CreateAgreement(ctx context.Context, req *partnerv1.CreateAgree
 		return nil, err
 	}
 
-	now := s.now()
 	in := req.GetAgreement()
 	name := agreementName{Partner: pn, ID: resource.NewID()}
 	a := &partnerv1.Agreement{
 		Name: name.String(), Kind: in.GetKind(), Subject: in.GetSubject(),
 		ValidFrom: in.GetValidFrom(), ValidTo: in.GetValidTo(), SignedTime: in.GetSignedTime(),
-		CreateTime: timestamppb.New(now),
 	}
-	value, err := encode(a)
+	out, _, err := s.agreements.Create(ctx, &repo.Entry[*partnerv1.Agreement]{Ref: name.ref(), Msg: a}, repo.Create{
+		Actor: who.Subject, Action: "CreateAgreement",
+		Request: &repo.Request{ID: req.GetRequestId(), Subject: who.Subject, Kind: "agreement", Body: req},
+	})
 	if err != nil {
-		return nil, domain.Store(err, "AGREEMENT", "agreement")
+		return nil, err
 	}
-	w := store.Write{
-		Puts:   []store.Put{{Key: name.key(), Value: value, Index: agreementIndex(name, a)}},
-		Events: []store.Event{{Time: now, Actor: who.Subject, Action: "CreateAgreement", Key: a.GetName(), EtagAfter: "1"}},
-	}
-	if rid := req.GetRequestId(); rid != "" {
-		w.Idempotency = &store.Idempotency{
-			Key:         requestIDKey("agreement", who.Subject, rid),
-			Fingerprint: resource.Fingerprint(req),
-			Result:      []byte(a.GetName()),
-		}
-	}
-	res, err := s.store.Commit(ctx, ns(pn.Region), w)
-	if err != nil {
-		return nil, domain.Store(err, "AGREEMENT", "agreement "+a.GetName())
-	}
-	if res.Replayed {
-		first, err := parseAgreementName(string(res.Result))
-		if err != nil {
-			return nil, domain.Store(err, "AGREEMENT", "replayed agreement")
-		}
-		return s.loadAgreement(ctx, first)
-	}
-	a.State = agreementState(a, s.today())
-	return a, nil
+	return out.Msg, nil
 }
 
 func (s *Server) loadAgreement(ctx context.Context, name agreementName) (*partnerv1.Agreement, error) {
-	rec, err := s.store.Get(ctx, ns(name.Partner.Region), name.key())
+	e, err := s.agreements.Get(ctx, name.ref())
 	if err != nil {
-		return nil, domain.Store(err, "AGREEMENT", "agreement "+name.String())
+		return nil, err
 	}
-	a, err := s.decodeAgreement(rec)
-	if err != nil {
-		return nil, domain.Store(err, "AGREEMENT", "agreement "+name.String())
-	}
-	return a, nil
+	return e.Msg, nil
 }
 
 // GetAgreement returns one agreement of a partner the caller may read.
@@ -138,49 +103,34 @@ func (s *Server) GetAgreement(ctx context.Context, req *partnerv1.GetAgreementRe
 	return s.loadAgreement(ctx, name)
 }
 
-// agreementFilter is a parsed ListAgreements filter.
-type agreementFilter struct {
-	kind  partnerv1.AgreementKind
-	state partnerv1.AgreementState
+// agreementFilter are what ListAgreements filters on. The state is derived
+// on read, so it is checked on each agreement of the partner.
+func agreementFilter() []filter.Field[*partnerv1.Agreement] {
+	return []filter.Field[*partnerv1.Agreement]{
+		{
+			Name: "kind", Values: filter.EnumValues(partnerv1.AgreementKind(0).Descriptor()),
+			Get: func(a *partnerv1.Agreement) []string { return []string{a.GetKind().String()} },
+		},
+		{
+			Name: "state", Values: filter.EnumValues(partnerv1.AgreementState(0).Descriptor()),
+			Get: func(a *partnerv1.Agreement) []string { return []string{a.GetState().String()} },
+		},
+	}
 }
 
-func parseAgreementFilter(s string) (agreementFilter, error) {
-	var f agreementFilter
-	terms, err := parseTerms(s, "kind", "state")
-	if err != nil {
-		return f, err
-	}
-	if v, ok := terms["kind"]; ok {
-		n, err := enumValue(partnerv1.AgreementKind_value, "kind", v, "AGREEMENT_KIND_NDA")
-		if err != nil {
-			return f, err
-		}
-		f.kind = partnerv1.AgreementKind(n)
-	}
-	if v, ok := terms["state"]; ok {
-		n, err := enumValue(partnerv1.AgreementState_value, "state", v, "AGREEMENT_STATE_ACTIVE")
-		if err != nil {
-			return f, err
-		}
-		f.state = partnerv1.AgreementState(n)
-	}
-	return f, nil
-}
-
-// ListAgreements pages through a partner's agreements, newest first. The
-// state filter is applied after the state is derived, on read.
+// ListAgreements pages through a partner's agreements, newest first.
 func (s *Server) ListAgreements(ctx context.Context, req *partnerv1.ListAgreementsRequest) (*partnerv1.ListAgreementsResponse, error) {
 	pn, who, err := s.resolvePartner(ctx, req.GetParent(), "parent", readers()...)
 	if err != nil {
 		return nil, err
 	}
 	var v errs.Violations
-	f, ferr := parseAgreementFilter(req.GetFilter())
+	plan, ferr := filter.Compile(req.GetFilter(), store.Query{Index: "agreements", Prefix: pn.ID + "/"}, agreementFilter())
 	if ferr != nil {
 		v.Add("filter", "%v", ferr)
 	}
 	size := resource.PageSize(&v, req.GetPageSize())
-	query := resource.Digest(req.GetParent(), req.GetFilter())
+	query := resource.Digest(req.GetParent(), plan.Filter)
 	after := resource.DecodeToken(&v, req.GetPageToken(), query)
 	if err := v.Err(domain); err != nil {
 		return nil, err
@@ -189,20 +139,13 @@ func (s *Server) ListAgreements(ctx context.Context, req *partnerv1.ListAgreemen
 		return nil, err
 	}
 	resp := &partnerv1.ListAgreementsResponse{}
-	q := store.Query{Index: "agreements", Prefix: pn.ID + "/"}
-	err = s.scan(ctx, pn.Region, q, after, size, query, func(rec store.Record) (bool, error) {
-		a, err := s.decodeAgreement(rec)
-		if err != nil {
-			return false, err
-		}
-		if f.kind != 0 && a.GetKind() != f.kind || f.state != 0 && a.GetState() != f.state {
-			return false, nil
-		}
-		resp.Agreements = append(resp.Agreements, proto.Clone(a).(*partnerv1.Agreement))
+	page := repo.Page[*partnerv1.Agreement]{Plan: plan, After: after, Size: size, Digest: query}
+	resp.NextPageToken, err = s.agreements.List(ctx, pn.Region, page, func(e *repo.Entry[*partnerv1.Agreement]) (bool, error) {
+		resp.Agreements = append(resp.Agreements, e.Msg)
 		return true, nil
-	}, &resp.NextPageToken)
+	})
 	if err != nil {
-		return nil, domain.Store(err, "AGREEMENT", "agreements of "+pn.String())
+		return nil, err
 	}
 	return resp, nil
 }

@@ -8,7 +8,7 @@ import (
 )
 
 // ListAuditEvents lets a region admin read the audit records this service
-// wrote for their region (DESIGN §5).
+// wrote for their region (docs/architecture.md, "Identity and access").
 func (s *Server) ListAuditEvents(ctx context.Context, req *partnerv1.ListAuditEventsRequest) (*partnerv1.ListAuditEventsResponse, error) {
 	log := audit.Log{Store: s.store, Service: ns("").Service, Domain: domain, Regions: s.regions}
 	events, next, err := log.List(ctx, req)

@@ -10,6 +10,8 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/innovationsmotorer/motor/internal/rpc/errs"
+	"github.com/innovationsmotorer/motor/internal/store"
+	"github.com/innovationsmotorer/motor/internal/store/filter"
 	partnerv1 "github.com/innovationsmotorer/motor/proto/innovation/partner/v1"
 )
 
@@ -38,7 +40,7 @@ func FuzzOrgNumber(f *testing.F) {
 
 // FuzzCreatePartnerRequest decodes request bodies the way the gateway does
 // and validates them: nothing may panic, and what validation lets through
-// must be a partner that keeps the rules of DESIGN §4.
+// must be a partner that keeps the rules of docs/architecture.md ("Domain rules").
 func FuzzCreatePartnerRequest(f *testing.F) {
 	for _, seed := range []string{
 		`{"partner":{"displayName":"Norrsken AB","orgNumber":"212000-0142","kind":"PARTNER_KIND_COMPANY","size":"COMPANY_SIZE_SMALL"}}`,
@@ -111,11 +113,12 @@ func FuzzListParams(f *testing.F) {
 	f.Add("status=OFFER_STATUS_NEW AND partner = regions/uppsala/partners/p", "eyJhIjoieCIsInEiOiJ5In0")
 	f.Add(" AND ", "!!")
 	f.Add("state = AGREEMENT_STATE_ACTIVE", resource.EncodeToken("a", "q"))
-	f.Fuzz(func(t *testing.T, filter, token string) {
-		_, _ = parsePartnerFilter(filter)
-		_, _ = parseAgreementFilter(filter)
-		if of, err := parseOfferFilter(filter, "uppsala"); err == nil && of.partner != "" && resource.CheckSegment(of.partner) != nil {
-			t.Errorf("filter %q yields partner id %q", filter, of.partner)
+	f.Fuzz(func(t *testing.T, text, token string) {
+		_, _ = filter.Compile(text, store.Query{Index: "partners"}, partnerFilter())
+		_, _ = filter.Compile(text, store.Query{Index: "agreements"}, agreementFilter())
+		plan, err := filter.Compile(text, store.Query{Index: "offers"}, offerFilter("uppsala"))
+		if id := strings.TrimSuffix(plan.Query.Prefix, "/"); err == nil && plan.Query.Index == "offer_partner" && resource.CheckSegment(id) != nil {
+			t.Errorf("filter %q yields partner id %q", text, id)
 		}
 		var v errs.Violations
 		after := resource.DecodeToken(&v, token, "q")

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/innovationsmotorer/motor/internal/resource"
+	"github.com/innovationsmotorer/motor/internal/store/repo"
 )
 
 // partnerName is a parsed regions/{region}/partners/{partner}.
@@ -17,6 +18,10 @@ func (n partnerName) String() string { return "regions/" + n.Region + "/partners
 
 func (n partnerName) key() string { return "partner/" + n.ID }
 
+func (n partnerName) ref() repo.Ref {
+	return repo.Ref{Region: n.Region, Key: n.key(), Name: n.String()}
+}
+
 // agreementName is a parsed regions/{region}/partners/{partner}/agreements/{agreement}.
 type agreementName struct {
 	Partner partnerName
@@ -27,6 +32,10 @@ func (n agreementName) String() string { return n.Partner.String() + "/agreement
 
 func (n agreementName) key() string { return "agreement/" + n.Partner.ID + "/" + n.ID }
 
+func (n agreementName) ref() repo.Ref {
+	return repo.Ref{Region: n.Partner.Region, Key: n.key(), Name: n.String()}
+}
+
 // offerName is a parsed regions/{region}/offers/{offer}.
 type offerName struct {
 	Region string
@@ -36,6 +45,8 @@ type offerName struct {
 func (n offerName) String() string { return "regions/" + n.Region + "/offers/" + n.ID }
 
 func (n offerName) key() string { return "offer/" + n.ID }
+
+func (n offerName) ref() repo.Ref { return repo.Ref{Region: n.Region, Key: n.key(), Name: n.String()} }
 
 // orgKey is the record that makes an organisation number unique in a region.
 func orgKey(orgNumber string) string { return "orgnr/" + orgNumber }

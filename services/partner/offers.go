@@ -4,17 +4,19 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"time"
 
 	"github.com/innovationsmotorer/motor/internal/resource"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
-	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/innovationsmotorer/motor/internal/auth"
 	"github.com/innovationsmotorer/motor/internal/rpc/errs"
 	"github.com/innovationsmotorer/motor/internal/store"
+	"github.com/innovationsmotorer/motor/internal/store/filter"
+	"github.com/innovationsmotorer/motor/internal/store/repo"
 	needsv1 "github.com/innovationsmotorer/motor/proto/innovation/needs/v1"
 	partnerv1 "github.com/innovationsmotorer/motor/proto/innovation/partner/v1"
 )
@@ -25,7 +27,8 @@ const maxRetriesPerList = 5
 
 const permissionDenied = codes.PermissionDenied
 
-func offerIndex(o *partnerv1.Offer) []store.IndexEntry {
+func offerIndex(e *repo.Entry[*partnerv1.Offer]) []store.IndexEntry {
+	o := e.Msg
 	t := newestFirst(o.GetCreateTime().AsTime())
 	pid := ""
 	if p, err := parsePartnerName(o.GetPartner()); err == nil {
@@ -36,21 +39,6 @@ func offerIndex(o *partnerv1.Offer) []store.IndexEntry {
 		{Index: "offer_partner", Term: pid + "/" + t},
 		{Index: "offer_status", Term: o.GetStatus().String() + "/" + t},
 	}
-}
-
-func encodeOffer(o *partnerv1.Offer) ([]byte, error) {
-	clean := proto.Clone(o).(*partnerv1.Offer)
-	clean.Etag = ""
-	return encode(clean)
-}
-
-func decodeOffer(rec store.Record) (*partnerv1.Offer, error) {
-	o := &partnerv1.Offer{}
-	if err := decodeInto(rec, o); err != nil {
-		return nil, err
-	}
-	o.Etag = etagOf(rec.Version)
-	return o, nil
 }
 
 // CreateOffer takes a company's offer in. It is matched to the region's
@@ -101,7 +89,6 @@ func (s *Server) CreateOffer(ctx context.Context, req *partnerv1.CreateOfferRequ
 		RespondBy:    s.respondBy(now),
 		CreateTime:   timestamppb.New(now),
 	}
-	o.UpdateTime = o.CreateTime
 	if matches, err := s.matchNeeds(ctx, who, region, o); err != nil {
 		s.needsFailed(err)
 		s.logger.WarnContext(ctx, "offer stored with matching pending", "offer", o.GetName(), "error", err)
@@ -109,34 +96,18 @@ func (s *Server) CreateOffer(ctx context.Context, req *partnerv1.CreateOfferRequ
 	} else {
 		o.MatchedNeeds = matches
 	}
-	value, err := encodeOffer(o)
+	out, replayed, err := s.offers.Create(ctx, &repo.Entry[*partnerv1.Offer]{Ref: name.ref(), Msg: o}, repo.Create{
+		Actor: who.Subject, Action: "CreateOffer",
+		Request: &repo.Request{ID: req.GetRequestId(), Subject: who.Subject, Kind: "offer", Body: req},
+	})
 	if err != nil {
-		return nil, domain.Store(err, "OFFER", "offer")
+		return nil, err
 	}
-	w := store.Write{
-		Puts:   []store.Put{{Key: name.key(), Value: value, Index: offerIndex(o)}},
-		Events: []store.Event{{Time: now, Actor: who.Subject, Action: "CreateOffer", Key: o.GetName(), EtagAfter: "1"}},
-	}
-	if rid := req.GetRequestId(); rid != "" {
-		w.Idempotency = &store.Idempotency{
-			Key:         requestIDKey("offer", who.Subject, rid),
-			Fingerprint: resource.Fingerprint(req),
-			Result:      []byte(o.GetName()),
-		}
-	}
-	res, err := s.store.Commit(ctx, ns(region), w)
-	if err != nil {
-		return nil, domain.Store(err, "OFFER", "offer "+o.GetName())
-	}
-	if res.Replayed {
-		first, err := parseOfferName(string(res.Result))
-		if err != nil {
-			return nil, domain.Store(err, "OFFER", "replayed offer")
-		}
+	if replayed {
+		first, _ := parseOfferName(out.Ref.Name)
 		return s.readOffer(ctx, who, first)
 	}
-	o.Etag = etagOf(res.Versions[0])
-	return o, nil
+	return out.Msg, nil
 }
 
 // needsFailed pauses retries from reads for a while when the needs service
@@ -174,35 +145,32 @@ func (s *Server) resolveOffer(ctx context.Context, raw string, roles ...auth.Rol
 
 // loadOffer reads an offer the caller may see; to company users, other
 // companies' offers do not exist.
-func (s *Server) loadOffer(ctx context.Context, who *auth.Identity, name offerName) (*partnerv1.Offer, int64, error) {
-	rec, err := s.store.Get(ctx, ns(name.Region), name.key())
+func (s *Server) loadOffer(ctx context.Context, who *auth.Identity, name offerName) (*repo.Entry[*partnerv1.Offer], error) {
+	e, err := s.offers.Get(ctx, name.ref())
 	if err != nil {
-		return nil, 0, domain.Store(err, "OFFER", "offer "+name.String())
+		return nil, err
 	}
-	o, err := decodeOffer(rec)
-	if err != nil {
-		return nil, 0, domain.Store(err, "OFFER", "offer "+name.String())
+	if !mayRead(who, name.Region, e.Msg.GetPartner()) {
+		return nil, domain.NotFound("OFFER_NOT_FOUND", "offer %s not found", name)
 	}
-	if !mayRead(who, name.Region, o.GetPartner()) {
-		return nil, 0, domain.NotFound("OFFER_NOT_FOUND", "offer %s not found", name)
-	}
-	return o, rec.Version, nil
+	return e, nil
 }
 
 // readOffer loads an offer and, when its matching is pending, tries again.
 func (s *Server) readOffer(ctx context.Context, who *auth.Identity, name offerName) (*partnerv1.Offer, error) {
-	o, version, err := s.loadOffer(ctx, who, name)
+	e, err := s.loadOffer(ctx, who, name)
 	if err != nil {
 		return nil, err
 	}
-	return s.retryMatching(ctx, who, name, o, version), nil
+	return s.retryMatching(ctx, who, name, e), nil
 }
 
 // retryMatching matches an offer whose matching is pending, with the
 // reader's token, and stores the result. Failing that, or losing a race with
 // another write, it returns the offer as read: a read never fails because
 // the needs service does.
-func (s *Server) retryMatching(ctx context.Context, who *auth.Identity, name offerName, o *partnerv1.Offer, version int64) *partnerv1.Offer {
+func (s *Server) retryMatching(ctx context.Context, who *auth.Identity, name offerName, e *repo.Entry[*partnerv1.Offer]) *partnerv1.Offer {
+	o := e.Msg
 	if !o.GetMatchingPending() || o.GetStatus() == partnerv1.OfferStatus_OFFER_STATUS_CLOSED || !s.mayRetry() {
 		return o
 	}
@@ -212,27 +180,17 @@ func (s *Server) retryMatching(ctx context.Context, who *auth.Identity, name off
 		s.logger.WarnContext(ctx, "matching still pending", "offer", name.String(), "error", err)
 		return o
 	}
-	out := proto.Clone(o).(*partnerv1.Offer)
-	out.MatchedNeeds, out.MatchingPending = matches, false
-	now := s.now()
-	out.UpdateTime = timestamppb.New(now)
-	value, err := encodeOffer(out)
-	if err != nil {
-		return o
-	}
-	res, err := s.store.Commit(ctx, ns(name.Region), store.Write{
-		Puts: []store.Put{{Key: name.key(), Value: value, Version: version, Index: offerIndex(out)}},
-		Events: []store.Event{{Time: now, Actor: who.Subject, Action: "MatchOffer", Key: name.String(),
-			EtagBefore: o.GetEtag(), EtagAfter: etagOf(version + 1), Detail: "matching retried on read"}},
+	out, _, err := s.offers.Update(ctx, name.ref(), e.Etag(), who.Subject, func(e *repo.Entry[*partnerv1.Offer], _ time.Time) (repo.Change, error) {
+		e.Msg.MatchedNeeds, e.Msg.MatchingPending = matches, false
+		return repo.Change{Action: "MatchOffer", Detail: "matching retried on read"}, nil
 	})
 	if err != nil {
-		if !errors.Is(err, store.ErrConflict) {
+		if status.Code(err) != codes.Aborted {
 			s.logger.WarnContext(ctx, "storing matches failed", "offer", name.String(), "error", err)
 		}
 		return o
 	}
-	out.Etag = etagOf(res.Versions[0])
-	return out
+	return out.Msg
 }
 
 // GetOffer returns one offer.
@@ -244,46 +202,38 @@ func (s *Server) GetOffer(ctx context.Context, req *partnerv1.GetOfferRequest) (
 	return s.readOffer(ctx, who, name)
 }
 
-// offerFilter is a parsed ListOffers filter.
-type offerFilter struct {
-	status  partnerv1.OfferStatus
-	partner string // partner id
-}
-
-func parseOfferFilter(s, region string) (offerFilter, error) {
-	var f offerFilter
-	terms, err := parseTerms(s, "status", "partner")
-	if err != nil {
-		return f, err
+// offerFilter are what ListOffers filters on, the indexed first. A
+// partner is named by its resource name and must be of the region.
+func offerFilter(region string) []filter.Field[*partnerv1.Offer] {
+	partnerID := func(o *partnerv1.Offer) []string {
+		p, _ := parsePartnerName(o.GetPartner())
+		return []string{p.ID}
 	}
-	if v, ok := terms["status"]; ok {
-		n, err := enumValue(partnerv1.OfferStatus_value, "status", v, "OFFER_STATUS_NEW")
-		if err != nil {
-			return f, err
-		}
-		f.status = partnerv1.OfferStatus(n)
+	return []filter.Field[*partnerv1.Offer]{
+		{
+			Name: "partner", Get: partnerID,
+			Check: func(v string) (string, error) {
+				p, err := parsePartnerName(v)
+				if err != nil {
+					return "", err
+				}
+				if p.Region != region {
+					return "", errors.New(v + " is not of region " + region)
+				}
+				return p.ID, nil
+			},
+			Index: func(id string) (store.Query, bool) {
+				return store.Query{Index: "offer_partner", Prefix: id + "/"}, true
+			},
+		},
+		{
+			Name: "status", Values: filter.EnumValues(partnerv1.OfferStatus(0).Descriptor()),
+			Get: func(o *partnerv1.Offer) []string { return []string{o.GetStatus().String()} },
+			Index: func(v string) (store.Query, bool) {
+				return store.Query{Index: "offer_status", Prefix: v + "/"}, true
+			},
+		},
 	}
-	if v, ok := terms["partner"]; ok {
-		p, err := parsePartnerName(v)
-		if err != nil {
-			return f, err
-		}
-		if p.Region != region {
-			return f, errors.New("partner " + v + " is not of region " + region)
-		}
-		f.partner = p.ID
-	}
-	return f, nil
-}
-
-func (f offerFilter) query() store.Query {
-	switch {
-	case f.partner != "":
-		return store.Query{Index: "offer_partner", Prefix: f.partner + "/"}
-	case f.status != 0:
-		return store.Query{Index: "offer_status", Prefix: f.status.String() + "/"}
-	}
-	return store.Query{Index: "offers"}
 }
 
 // ListOffers pages through a region's offers, newest first. A company
@@ -294,7 +244,7 @@ func (s *Server) ListOffers(ctx context.Context, req *partnerv1.ListOffersReques
 		return nil, err
 	}
 	var v errs.Violations
-	f, ferr := parseOfferFilter(req.GetFilter(), region)
+	plan, ferr := filter.Compile(req.GetFilter(), store.Query{Index: "offers"}, offerFilter(region))
 	if ferr != nil {
 		v.Add("filter", "%v", ferr)
 	}
@@ -305,74 +255,56 @@ func (s *Server) ListOffers(ctx context.Context, req *partnerv1.ListOffersReques
 		if err != nil {
 			return resp, nil // a partner claim of no partner here owns nothing
 		}
-		if f.partner != "" && f.partner != own.ID {
-			return resp, nil
-		}
-		f.partner = own.ID
+		// Their own offers' index, whatever the filter asked for; the
+		// filter still applies to each offer.
+		plan.Query = store.Query{Index: "offer_partner", Prefix: own.ID + "/"}
 	}
-	q := f.query()
-	query := resource.Digest(region, q.Index, q.Prefix, req.GetFilter())
+	query := resource.Digest(region, plan.Query.Index, plan.Query.Prefix, plan.Filter)
 	after := resource.DecodeToken(&v, req.GetPageToken(), query)
 	if err := v.Err(domain); err != nil {
 		return nil, err
 	}
+	if err := s.upgraded(ctx, region); err != nil {
+		return nil, err
+	}
 	retries := 0
-	err = s.scan(ctx, region, q, after, size, query, func(rec store.Record) (bool, error) {
-		o, err := decodeOffer(rec)
-		if err != nil {
-			return false, err
-		}
-		if f.status != 0 && o.GetStatus() != f.status || !mayRead(who, region, o.GetPartner()) {
+	page := repo.Page[*partnerv1.Offer]{Plan: plan, After: after, Size: size, Digest: query}
+	resp.NextPageToken, err = s.offers.List(ctx, region, page, func(e *repo.Entry[*partnerv1.Offer]) (bool, error) {
+		if !mayRead(who, region, e.Msg.GetPartner()) {
 			return false, nil
 		}
+		o := e.Msg
 		if o.GetMatchingPending() && retries < maxRetriesPerList {
 			retries++
 			name, _ := parseOfferName(o.GetName())
-			o = s.retryMatching(ctx, who, name, o, rec.Version)
+			o = s.retryMatching(ctx, who, name, e)
 		}
 		resp.Offers = append(resp.Offers, o)
 		return true, nil
-	}, &resp.NextPageToken)
+	})
 	if err != nil {
-		return nil, domain.Store(err, "OFFER", "offers of "+region)
+		return nil, err
 	}
 	return resp, nil
 }
 
-// changeOffer reads an offer, checks the caller's etag, applies change and
-// writes it back with compare-and-set and its audit event.
+// changeOffer applies change to an offer the caller may see, at the etag
+// they read.
 func (s *Server) changeOffer(ctx context.Context, who *auth.Identity, name offerName, etag, action string,
 	change func(o *partnerv1.Offer) error) (*partnerv1.Offer, error) {
-	o, version, err := s.loadOffer(ctx, who, name)
-	if err != nil {
+	if _, err := s.loadOffer(ctx, who, name); err != nil {
 		return nil, err
 	}
-	if o.GetEtag() != etag {
-		return nil, staleEtag("offer "+name.String(), o.GetEtag(), etag)
-	}
-	before := o.GetEtag()
-	if err := change(o); err != nil {
-		return nil, err
-	}
-	now := s.now()
-	o.UpdateTime = timestamppb.New(now)
-	value, err := encodeOffer(o)
-	if err != nil {
-		return nil, domain.Store(err, "OFFER", "offer "+name.String())
-	}
-	res, err := s.store.Commit(ctx, ns(name.Region), store.Write{
-		Puts: []store.Put{{Key: name.key(), Value: value, Version: version, Index: offerIndex(o)}},
-		Events: []store.Event{{Time: now, Actor: who.Subject, Action: action, Key: name.String(),
-			EtagBefore: before, EtagAfter: etagOf(version + 1), Detail: o.GetStatus().String()}},
+	out, _, err := s.offers.Update(ctx, name.ref(), etag, who.Subject, func(e *repo.Entry[*partnerv1.Offer], _ time.Time) (repo.Change, error) {
+		if err := change(e.Msg); err != nil {
+			return repo.Change{}, err
+		}
+		return repo.Change{Action: action, Detail: e.Msg.GetStatus().String()}, nil
 	})
-	if errors.Is(err, store.ErrConflict) {
-		return nil, domain.New(codes.Aborted, "ETAG_MISMATCH", "offer %s was changed by someone else: read it again and retry", name)
-	}
 	if err != nil {
-		return nil, domain.Store(err, "OFFER", "offer "+name.String())
+		return nil, err
 	}
-	o.Etag = etagOf(res.Versions[0])
-	return o, nil
+	return out.Msg, nil
 }
 
 // RouteOffer sends an offer to a need of its region, after the needs
@@ -399,14 +331,14 @@ func (s *Server) RouteOffer(ctx context.Context, req *partnerv1.RouteOfferReques
 	}
 	// Check the offer before asking the needs service: a stale etag or a
 	// closed offer is answered without a remote call.
-	o, _, err := s.loadOffer(ctx, who, name)
+	e, err := s.loadOffer(ctx, who, name)
 	if err != nil {
 		return nil, err
 	}
-	if o.GetEtag() != req.GetEtag() {
-		return nil, staleEtag("offer "+name.String(), o.GetEtag(), req.GetEtag())
+	if e.Etag() != req.GetEtag() {
+		return nil, s.offers.Stale(e, req.GetEtag())
 	}
-	if err := routable(name, o); err != nil {
+	if err := routable(name, e.Msg); err != nil {
 		return nil, err
 	}
 	need, err := s.checkNeed(ctx, who, req.GetNeed())

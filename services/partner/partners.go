@@ -5,24 +5,27 @@ import (
 	"errors"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/innovationsmotorer/motor/internal/resource"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
-	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/innovationsmotorer/motor/internal/auth"
 	"github.com/innovationsmotorer/motor/internal/rpc/errs"
 	"github.com/innovationsmotorer/motor/internal/store"
+	"github.com/innovationsmotorer/motor/internal/store/filter"
+	"github.com/innovationsmotorer/motor/internal/store/repo"
 	partnerv1 "github.com/innovationsmotorer/motor/proto/innovation/partner/v1"
 )
 
 // partnerIndex lists a partner by display name, in all, per kind and per
 // capability. Capabilities are folded so a filter matches however they were
 // spelled.
-func partnerIndex(p *partnerv1.Partner) []store.IndexEntry {
+func partnerIndex(e *repo.Entry[*partnerv1.Partner]) []store.IndexEntry {
+	p := e.Msg
 	t := fold(p.GetDisplayName())
 	entries := []store.IndexEntry{
 		{Index: "partners", Term: t},
@@ -36,21 +39,6 @@ func partnerIndex(p *partnerv1.Partner) []store.IndexEntry {
 		}
 	}
 	return entries
-}
-
-func encodePartner(p *partnerv1.Partner) ([]byte, error) {
-	clean := proto.Clone(p).(*partnerv1.Partner)
-	clean.Etag = ""
-	return encode(clean)
-}
-
-func decodePartner(rec store.Record) (*partnerv1.Partner, error) {
-	p := &partnerv1.Partner{}
-	if err := decodeInto(rec, p); err != nil {
-		return nil, err
-	}
-	p.Etag = etagOf(rec.Version)
-	return p, nil
 }
 
 // CreatePartner registers an organisation of the region.
@@ -70,52 +58,23 @@ func (s *Server) CreatePartner(ctx context.Context, req *partnerv1.CreatePartner
 		return nil, err
 	}
 
-	now := s.now()
 	name := partnerName{Region: region, ID: resource.NewID()}
 	p := cleanPartner(req.GetPartner())
 	p.Name = name.String()
-	p.CreateTime = timestamppb.New(now)
-	p.UpdateTime = p.CreateTime
-	value, err := encodePartner(p)
-	if err != nil {
-		return nil, domain.Store(err, "PARTNER", "partner")
-	}
-	w := store.Write{
-		Puts: []store.Put{
-			{Key: name.key(), Value: value, Index: partnerIndex(p)},
-			// Created in the same commit as the partner: a second partner
-			// with this number fails the whole write, however close in time.
-			{Key: orgKey(p.GetOrgNumber()), Value: []byte(p.GetName())},
-		},
-		Events: []store.Event{{Time: now, Actor: who.Subject, Action: "CreatePartner", Key: p.GetName(), EtagAfter: "1"}},
-	}
-	if rid := req.GetRequestId(); rid != "" {
-		w.Idempotency = &store.Idempotency{
-			Key:         requestIDKey("partner", who.Subject, rid),
-			Fingerprint: resource.Fingerprint(req),
-			Result:      []byte(p.GetName()),
-		}
-	}
-	res, err := s.store.Commit(ctx, ns(region), w)
+	out, _, err := s.partners.Create(ctx, &repo.Entry[*partnerv1.Partner]{Ref: name.ref(), Msg: p}, repo.Create{
+		Actor: who.Subject, Action: "CreatePartner",
+		Request: &repo.Request{ID: req.GetRequestId(), Subject: who.Subject, Kind: "partner", Body: req},
+		// Created in the same commit as the partner: a second partner with
+		// this number fails the whole write, however close in time.
+		Puts: []store.Put{{Key: orgKey(p.GetOrgNumber()), Value: []byte(p.GetName())}},
+	})
 	if errors.Is(err, store.ErrExists) {
 		return nil, s.orgNumberTaken(ctx, region, p.GetOrgNumber())
 	}
 	if err != nil {
-		return nil, domain.Store(err, "PARTNER", "partner "+p.GetName())
+		return nil, err
 	}
-	if res.Replayed {
-		first, err := parsePartnerName(string(res.Result))
-		if err != nil {
-			return nil, domain.Store(err, "PARTNER", "replayed partner")
-		}
-		out, err := s.loadPartner(ctx, first)
-		if err != nil {
-			return nil, err
-		}
-		return redactPartner(who, region, out), nil
-	}
-	p.Etag = etagOf(res.Versions[0])
-	return redactPartner(who, region, p), nil
+	return redactPartner(who, region, out.Msg), nil
 }
 
 // orgNumberTaken says which partner already holds an organisation number.
@@ -146,15 +105,11 @@ func (s *Server) resolvePartner(ctx context.Context, raw, field string, roles ..
 }
 
 func (s *Server) loadPartner(ctx context.Context, name partnerName) (*partnerv1.Partner, error) {
-	rec, err := s.store.Get(ctx, ns(name.Region), name.key())
+	e, err := s.partners.Get(ctx, name.ref())
 	if err != nil {
-		return nil, domain.Store(err, "PARTNER", "partner "+name.String())
+		return nil, err
 	}
-	p, err := decodePartner(rec)
-	if err != nil {
-		return nil, domain.Store(err, "PARTNER", "partner "+name.String())
-	}
-	return p, nil
+	return e.Msg, nil
 }
 
 // readablePartner loads a partner the caller may see; for anyone else it
@@ -179,44 +134,24 @@ func (s *Server) GetPartner(ctx context.Context, req *partnerv1.GetPartnerReques
 	return redactPartner(who, name.Region, p), nil
 }
 
-// partnerFilter is a parsed ListPartners filter.
-type partnerFilter struct {
-	kind       partnerv1.PartnerKind
-	capability string // folded
-}
-
-func parsePartnerFilter(s string) (partnerFilter, error) {
-	var f partnerFilter
-	terms, err := parseTerms(s, "kind", "capability")
-	if err != nil {
-		return f, err
+// partnerFilter are what ListPartners filters on, the indexed first.
+func partnerFilter() []filter.Field[*partnerv1.Partner] {
+	return []filter.Field[*partnerv1.Partner]{
+		{
+			Name: "capability", Aliases: []string{"capabilities"}, Repeated: true, Fold: fold,
+			Get: func(p *partnerv1.Partner) []string { return p.GetCapabilities() },
+			Index: func(v string) (store.Query, bool) {
+				return store.Query{Index: "partner_capability", Prefix: v + "/"}, true
+			},
+		},
+		{
+			Name: "kind", Values: filter.EnumValues(partnerv1.PartnerKind(0).Descriptor()),
+			Get: func(p *partnerv1.Partner) []string { return []string{p.GetKind().String()} },
+			Index: func(v string) (store.Query, bool) {
+				return store.Query{Index: "partner_kind", Prefix: v + "/"}, true
+			},
+		},
 	}
-	if v, ok := terms["kind"]; ok {
-		n, err := enumValue(partnerv1.PartnerKind_value, "kind", v, "PARTNER_KIND_COMPANY")
-		if err != nil {
-			return f, err
-		}
-		f.kind = partnerv1.PartnerKind(n)
-	}
-	f.capability = fold(terms["capability"])
-	return f, nil
-}
-
-func (f partnerFilter) match(p *partnerv1.Partner) bool {
-	if f.kind != 0 && p.GetKind() != f.kind {
-		return false
-	}
-	return f.capability == "" || slices.ContainsFunc(p.GetCapabilities(), func(c string) bool { return fold(c) == f.capability })
-}
-
-func (f partnerFilter) query() store.Query {
-	switch {
-	case f.capability != "":
-		return store.Query{Index: "partner_capability", Prefix: f.capability + "/"}
-	case f.kind != 0:
-		return store.Query{Index: "partner_kind", Prefix: f.kind.String() + "/"}
-	}
-	return store.Query{Index: "partners"}
 }
 
 // ListPartners pages through a region's partners by display name. A company
@@ -227,18 +162,20 @@ func (s *Server) ListPartners(ctx context.Context, req *partnerv1.ListPartnersRe
 		return nil, err
 	}
 	var v errs.Violations
-	f, ferr := parsePartnerFilter(req.GetFilter())
+	plan, ferr := filter.Compile(req.GetFilter(), store.Query{Index: "partners"}, partnerFilter())
 	if ferr != nil {
 		v.Add("filter", "%v", ferr)
 	}
 	size := resource.PageSize(&v, req.GetPageSize())
-	q := f.query()
-	query := resource.Digest(region, q.Index, q.Prefix, req.GetFilter())
+	query := resource.Digest(region, plan.Query.Index, plan.Query.Prefix, plan.Filter)
 	after := resource.DecodeToken(&v, req.GetPageToken(), query)
 	if err := v.Err(domain); err != nil {
 		return nil, err
 	}
 
+	if err := s.upgraded(ctx, region); err != nil {
+		return nil, err
+	}
 	resp := &partnerv1.ListPartnersResponse{}
 	if !isStaff(who, region) && !isNational(who) {
 		own, err := parsePartnerName(ownPartner(who, region))
@@ -252,61 +189,20 @@ func (s *Server) ListPartners(ctx context.Context, req *partnerv1.ListPartnersRe
 		if err != nil {
 			return nil, err
 		}
-		if f.match(p) {
+		if plan.Match == nil || plan.Match(p) {
 			resp.Partners = append(resp.Partners, redactPartner(who, region, p))
 		}
 		return resp, nil
 	}
-	err = s.scan(ctx, region, q, after, size, query, func(rec store.Record) (bool, error) {
-		p, err := decodePartner(rec)
-		if err != nil {
-			return false, err
-		}
-		if !f.match(p) {
-			return false, nil
-		}
-		resp.Partners = append(resp.Partners, redactPartner(who, region, p))
+	page := repo.Page[*partnerv1.Partner]{Plan: plan, After: after, Size: size, Digest: query}
+	resp.NextPageToken, err = s.partners.List(ctx, region, page, func(e *repo.Entry[*partnerv1.Partner]) (bool, error) {
+		resp.Partners = append(resp.Partners, redactPartner(who, region, e.Msg))
 		return true, nil
-	}, &resp.NextPageToken)
+	})
 	if err != nil {
-		return nil, domain.Store(err, "PARTNER", "partners of "+region)
+		return nil, err
 	}
 	return resp, nil
-}
-
-// scan pages through q from after, calling take on each record until size
-// of them were taken (take reports whether it took one), and sets *next to
-// the token of the following page when there is one.
-func (s *Server) scan(ctx context.Context, region string, q store.Query, after string, size int, query string,
-	take func(store.Record) (bool, error), next *string) error {
-	q.After, q.Limit = after, size
-	taken := 0
-	for {
-		page, err := s.store.Scan(ctx, ns(region), q)
-		if err != nil {
-			return err
-		}
-		for i, it := range page.Items {
-			q.After = it.Cursor
-			ok, err := take(it.Record)
-			if err != nil {
-				return err
-			}
-			if !ok {
-				continue
-			}
-			taken++
-			if taken == size {
-				if i < len(page.Items)-1 || page.More {
-					*next = resource.EncodeToken(q.After, query)
-				}
-				return nil
-			}
-		}
-		if !page.More {
-			return nil
-		}
-	}
 }
 
 // partnerFields are the fields UpdatePartner may change.
@@ -345,60 +241,41 @@ func (s *Server) UpdatePartner(ctx context.Context, req *partnerv1.UpdatePartner
 		return nil, err
 	}
 
-	rec, err := s.store.Get(ctx, ns(name.Region), name.key())
+	out, _, err := s.partners.Update(ctx, name.ref(), in.GetEtag(), who.Subject, func(e *repo.Entry[*partnerv1.Partner], _ time.Time) (repo.Change, error) {
+		p := e.Msg
+		oldOrg := p.GetOrgNumber()
+		merged := proto.Clone(p).(*partnerv1.Partner)
+		for _, path := range paths {
+			setPartnerField(merged, in, path)
+		}
+		// A changed value must be as valid as a new one; the kind and size
+		// rule spans two fields, so the whole partner is checked.
+		var v errs.Violations
+		validatePartner(&v, "partner.", merged)
+		if err := v.Err(domain); err != nil {
+			return repo.Change{}, err
+		}
+		updated := cleanPartner(merged)
+		updated.Name, updated.CreateTime = p.GetName(), p.GetCreateTime()
+		e.Msg = updated
+		c := repo.Change{Action: "UpdatePartner", Detail: strings.Join(paths, ",")}
+		if newOrg := updated.GetOrgNumber(); newOrg != oldOrg {
+			c.Puts = append(c.Puts, store.Put{Key: orgKey(newOrg), Value: []byte(name.String())})
+			// The old claim goes at the version read, so a racing change of
+			// it fails the commit instead of losing a claim.
+			if old, err := s.store.Get(ctx, ns(name.Region), orgKey(oldOrg)); err == nil && string(old.Value) == name.String() {
+				c.Puts = append(c.Puts, store.Put{Key: orgKey(oldOrg), Version: old.Version, Delete: true})
+			}
+		}
+		return c, nil
+	})
+	if errors.Is(err, store.ErrExists) {
+		return nil, s.orgNumberTaken(ctx, name.Region, in.GetOrgNumber())
+	}
 	if err != nil {
-		return nil, domain.Store(err, "PARTNER", "partner "+name.String())
-	}
-	p, err := decodePartner(rec)
-	if err != nil {
-		return nil, domain.Store(err, "PARTNER", "partner "+name.String())
-	}
-	if p.GetEtag() != in.GetEtag() {
-		return nil, staleEtag("partner "+name.String(), p.GetEtag(), in.GetEtag())
-	}
-	oldOrg := p.GetOrgNumber()
-	merged := proto.Clone(p).(*partnerv1.Partner)
-	for _, path := range paths {
-		setPartnerField(merged, in, path)
-	}
-	// A changed value must be as valid as a new one; the kind and size rule
-	// spans two fields, so the whole partner is checked.
-	validatePartner(&v, "partner.", merged)
-	if err := v.Err(domain); err != nil {
 		return nil, err
 	}
-	updated := cleanPartner(merged)
-	updated.Name, updated.CreateTime = p.GetName(), p.GetCreateTime()
-	now := s.now()
-	updated.UpdateTime = timestamppb.New(now)
-	value, err := encodePartner(updated)
-	if err != nil {
-		return nil, domain.Store(err, "PARTNER", "partner "+name.String())
-	}
-	puts := []store.Put{{Key: name.key(), Value: value, Version: rec.Version, Index: partnerIndex(updated)}}
-	if newOrg := updated.GetOrgNumber(); newOrg != oldOrg {
-		puts = append(puts, store.Put{Key: orgKey(newOrg), Value: []byte(name.String())})
-		if old, err := s.store.Get(ctx, ns(name.Region), orgKey(oldOrg)); err == nil && string(old.Value) == name.String() {
-			puts = append(puts, store.Put{Key: orgKey(oldOrg), Version: old.Version, Delete: true})
-		}
-	}
-	res, err := s.store.Commit(ctx, ns(name.Region), store.Write{
-		Puts: puts,
-		Events: []store.Event{{
-			Time: now, Actor: who.Subject, Action: "UpdatePartner", Key: name.String(),
-			EtagBefore: p.GetEtag(), EtagAfter: etagOf(rec.Version + 1), Detail: strings.Join(paths, ","),
-		}},
-	})
-	switch {
-	case errors.Is(err, store.ErrExists):
-		return nil, s.orgNumberTaken(ctx, name.Region, updated.GetOrgNumber())
-	case errors.Is(err, store.ErrConflict):
-		return nil, domain.New(codes.Aborted, "ETAG_MISMATCH", "partner %s was changed by someone else: read it again and retry", name)
-	case err != nil:
-		return nil, domain.Store(err, "PARTNER", "partner "+name.String())
-	}
-	updated.Etag = etagOf(res.Versions[0])
-	return redactPartner(who, name.Region, updated), nil
+	return redactPartner(who, name.Region, out.Msg), nil
 }
 
 func setPartnerField(dst, src *partnerv1.Partner, path string) {

@@ -9,24 +9,19 @@
 package partner
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
-	"strconv"
 	"sync"
 	"time"
 	_ "time/tzdata" // Swedish dates must not depend on the host's zoneinfo
-
-	"google.golang.org/grpc/codes"
-	"google.golang.org/protobuf/encoding/protojson"
-	"google.golang.org/protobuf/proto"
 
 	"github.com/innovationsmotorer/motor/internal/config"
 	"github.com/innovationsmotorer/motor/internal/resource"
 	"github.com/innovationsmotorer/motor/internal/rpc/errs"
 	"github.com/innovationsmotorer/motor/internal/store"
+	"github.com/innovationsmotorer/motor/internal/store/repo"
 	needsv1 "github.com/innovationsmotorer/motor/proto/innovation/needs/v1"
 	partnerv1 "github.com/innovationsmotorer/motor/proto/innovation/partner/v1"
 )
@@ -40,8 +35,6 @@ const (
 	// defaultRetryAfter is how long reads leave pending matches alone after
 	// the needs service failed, so a needs outage does not slow every read.
 	defaultRetryAfter = 30 * time.Second
-	// maxAttempts bounds re-reads of a change made without an etag.
-	maxAttempts = 20
 )
 
 // Config is what the partner service is given.
@@ -59,6 +52,9 @@ type Config struct {
 	// RetryAfter is the pause after a failed call to the needs service
 	// before a read tries to match pending offers again; 30 s when zero.
 	RetryAfter time.Duration
+	// IdempotencyTTL is how long a request_id is answered with its first
+	// result; a day when zero.
+	IdempotencyTTL time.Duration
 }
 
 // Server implements partnerv1.PartnerServiceServer.
@@ -72,6 +68,11 @@ type Server struct {
 	needsTimeout time.Duration
 	retryAfter   time.Duration
 	loc          *time.Location // Sweden's, for dates and working days
+
+	upgrades   repo.Upgrades
+	partners   *repo.Repo[*partnerv1.Partner]
+	agreements *repo.Repo[*partnerv1.Agreement]
+	offers     *repo.Repo[*partnerv1.Offer]
 
 	mu        sync.Mutex
 	needsDown time.Time // reads skip matching until then
@@ -103,10 +104,27 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("partner.New: time.LoadLocation: %w", err)
 	}
 	s.loc = loc
+	s.partners = repo.New(repo.Config[*partnerv1.Partner]{
+		Store: s.store, Service: service, Domain: domain, Kind: "partner", Now: s.now, IdempotencyTTL: cfg.IdempotencyTTL,
+		New: func() *partnerv1.Partner { return &partnerv1.Partner{} }, Index: partnerIndex,
+	})
+	s.agreements = repo.New(repo.Config[*partnerv1.Agreement]{
+		Store: s.store, Service: service, Domain: domain, Kind: "agreement", Now: s.now, IdempotencyTTL: cfg.IdempotencyTTL,
+		New: func() *partnerv1.Agreement { return &partnerv1.Agreement{} }, Index: agreementIndex,
+		// The state follows from the dates and today; it is never stored.
+		Derive: func(a *partnerv1.Agreement) { a.State = agreementState(a, s.today()) },
+	})
+	s.offers = repo.New(repo.Config[*partnerv1.Offer]{
+		Store: s.store, Service: service, Domain: domain, Kind: "offer", Now: s.now, IdempotencyTTL: cfg.IdempotencyTTL,
+		New: func() *partnerv1.Offer { return &partnerv1.Offer{} }, Index: offerIndex,
+	})
 	return s, nil
 }
 
-func ns(region string) store.Namespace { return store.Namespace{Service: "partner", Region: region} }
+// service is the partner service's store namespace.
+const service = "partner"
+
+func ns(region string) store.Namespace { return store.Namespace{Service: service, Region: region} }
 
 // servedRegion answers NOT_FOUND for a region this deployment does not serve,
 // before anything else is looked at.
@@ -114,41 +132,15 @@ func (s *Server) servedRegion(region string) error {
 	return resource.Served(domain, s.regions, region)
 }
 
-func etagOf(version int64) string { return strconv.FormatInt(version, 10) }
-
-// subjectKey turns a subject into something safe and short for store keys,
-// and keeps the raw identifier out of them.
-func subjectKey(sub string) string {
-	sum := sha256.Sum256([]byte(sub))
-	return hex.EncodeToString(sum[:8])
-}
-
-// encode stores a resource as protojson. Etags are the record's version and
-// derived fields are computed on read, so neither is ever stored.
-func encode(m proto.Message) ([]byte, error) {
-	b, err := protojson.Marshal(m)
-	if err != nil {
-		return nil, fmt.Errorf("protojson.Marshal: %w", err)
-	}
-	return b, nil
-}
-
-func decodeInto(rec store.Record, m proto.Message) error {
-	if err := (protojson.UnmarshalOptions{DiscardUnknown: true}).Unmarshal(rec.Value, m); err != nil {
-		return fmt.Errorf("record %s: %w", rec.Key, err)
-	}
-	return nil
-}
-
-// staleEtag is ABORTED, so the caller re-reads instead of overwriting
-// someone's change.
-func staleEtag(what, have, sent string) error {
-	return domain.New(codes.Aborted, "ETAG_MISMATCH",
-		"%s has etag %s, not %q: it was changed by someone else; read it again and retry", what, have, sent)
-}
-
-// requestIDKey scopes a request_id to its caller and the kind of create, so
-// one person's request_id never returns another's resource.
-func requestIDKey(kind, subject, rid string) string {
-	return "create-" + kind + "/" + subjectKey(subject) + "/" + rid
+// upgraded drops, once per region and process, the request-id keys earlier
+// code kept for ever (under its own prefixes); the repository's keys expire.
+func (s *Server) upgraded(ctx context.Context, region string) error {
+	return s.upgrades.Once(ctx, region, func(ctx context.Context) error {
+		for _, prefix := range []string{"create-partner/", "create-agreement/", "create-offer/"} {
+			if err := s.partners.ForgetKeys(ctx, region, prefix); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }

@@ -1,6 +1,6 @@
 // Package errs builds the gRPC errors Motor's services return: a status with a
 // google.rpc.ErrorInfo (reason and domain) and, for bad input, a
-// google.rpc.BadRequest naming every wrong field at once (DESIGN §3).
+// google.rpc.BadRequest naming every wrong field at once (docs/architecture.md, "Contracts and REST routes").
 package errs
 
 import (

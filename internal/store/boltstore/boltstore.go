@@ -8,6 +8,8 @@
 //	x  record key → the record's index entries (index\x00term\x00…)
 //	i  one nested bucket per index: term\x00key → empty
 //	k  idempotency key → uvarint(len(fingerprint)) ‖ fingerprint ‖ result
+//	t  idempotency key → 8-byte big-endian expiry (Unix ns), for keys with a TTL
+//	q  expiry ‖ idempotency key → empty: the keys in the order they expire
 //	e  8-byte big-endian sequence → JSON store.Event
 //
 // Keeping each record's entries next to it lets an update remove exactly the
@@ -34,11 +36,13 @@ const defaultLimit = 50
 
 // Sub-bucket names inside a namespace bucket.
 const (
-	bucketRecords = "r"
-	bucketEntries = "x"
-	bucketIndexes = "i"
-	bucketIdem    = "k"
-	bucketEvents  = "e"
+	bucketRecords  = "r"
+	bucketEntries  = "x"
+	bucketIndexes  = "i"
+	bucketIdem     = "k"
+	bucketExpiry   = "t"
+	bucketExpiring = "q"
+	bucketEvents   = "e"
 )
 
 // Store is a store.Store on one bbolt file. It is safe for concurrent use.
@@ -291,7 +295,7 @@ func commitTx(tx *bolt.Tx, ns store.Namespace, puts []preparedPut, w store.Write
 	// even an empty namespace bucket.
 	if w.Idempotency != nil {
 		if idem := sub(tx, ns, bucketIdem); idem != nil {
-			if raw := idem.Get([]byte(w.Idempotency.Key)); raw != nil {
+			if raw := idem.Get([]byte(w.Idempotency.Key)); raw != nil && !expired(tx, ns, w.Idempotency.Key, now) {
 				fp, result, err := decodeIdem(raw)
 				if err != nil {
 					return txOutcome{}, err
@@ -327,8 +331,8 @@ func commitTx(tx *bolt.Tx, ns store.Namespace, puts []preparedPut, w store.Write
 	if err != nil {
 		return txOutcome{}, err
 	}
-	buckets := make(map[string]*bolt.Bucket, 5)
-	for _, name := range []string{bucketRecords, bucketEntries, bucketIndexes, bucketIdem, bucketEvents} {
+	buckets := make(map[string]*bolt.Bucket, 7)
+	for _, name := range []string{bucketRecords, bucketEntries, bucketIndexes, bucketIdem, bucketExpiry, bucketExpiring, bucketEvents} {
 		b, err := nsb.CreateBucketIfNotExists([]byte(name))
 		if err != nil {
 			return txOutcome{}, err
@@ -388,9 +392,26 @@ func commitTx(tx *bolt.Tx, ns store.Namespace, puts []preparedPut, w store.Write
 		}
 	}
 
+	if err := sweepExpired(buckets, now, sweepBatch); err != nil {
+		return txOutcome{}, err
+	}
 	if w.Idempotency != nil {
-		if err := buckets[bucketIdem].Put([]byte(w.Idempotency.Key), encodeIdem(w.Idempotency.Fingerprint, w.Idempotency.Result)); err != nil {
+		key := []byte(w.Idempotency.Key)
+		// An expired key being written again drops its old deadline first.
+		if err := forgetKey(buckets, key); err != nil {
 			return txOutcome{}, err
+		}
+		if err := buckets[bucketIdem].Put(key, encodeIdem(w.Idempotency.Fingerprint, w.Idempotency.Result)); err != nil {
+			return txOutcome{}, err
+		}
+		if ttl := w.Idempotency.TTL; ttl > 0 {
+			deadline := seqKey(uint64(now.Add(ttl).UnixNano()))
+			if err := buckets[bucketExpiry].Put(key, deadline); err != nil {
+				return txOutcome{}, err
+			}
+			if err := buckets[bucketExpiring].Put(append(deadline, key...), []byte{}); err != nil {
+				return txOutcome{}, err
+			}
 		}
 		res.Result = w.Idempotency.Result
 	}
@@ -413,6 +434,104 @@ func commitTx(tx *bolt.Tx, ns store.Namespace, puts []preparedPut, w store.Write
 		}
 	}
 	return txOutcome{res: res}, nil
+}
+
+// sweepBatch bounds how many expired idempotency keys one Commit deletes,
+// so the cleanup rides along with writes without making one of them slow.
+const sweepBatch = 16
+
+// expired reports whether the idempotency key has a deadline before now.
+// A key can outlive its deadline until a sweep reaches it; this check is
+// what makes it gone from the moment it expires.
+func expired(tx *bolt.Tx, ns store.Namespace, key string, now time.Time) bool {
+	b := sub(tx, ns, bucketExpiry)
+	if b == nil {
+		return false
+	}
+	d := b.Get([]byte(key))
+	return len(d) == 8 && int64(binary.BigEndian.Uint64(d)) <= now.UnixNano()
+}
+
+// sweepExpired deletes up to limit idempotency keys whose deadline passed,
+// oldest deadline first.
+func sweepExpired(buckets map[string]*bolt.Bucket, now time.Time, limit int) error {
+	var keys [][]byte
+	c := buckets[bucketExpiring].Cursor()
+	for k, _ := c.First(); k != nil && len(keys) < limit; k, _ = c.Next() {
+		if len(k) < 8 || int64(binary.BigEndian.Uint64(k[:8])) > now.UnixNano() {
+			break
+		}
+		keys = append(keys, bytes.Clone(k[8:]))
+	}
+	for _, k := range keys {
+		if err := forgetKey(buckets, k); err != nil {
+			return err
+		}
+		if err := buckets[bucketIdem].Delete(k); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// forgetKey removes an idempotency key's deadline from both expiry buckets.
+func forgetKey(buckets map[string]*bolt.Bucket, key []byte) error {
+	d := buckets[bucketExpiry].Get(key)
+	if d == nil {
+		return nil
+	}
+	if err := buckets[bucketExpiring].Delete(append(bytes.Clone(d), key...)); err != nil {
+		return err
+	}
+	return buckets[bucketExpiry].Delete(key)
+}
+
+// ForgetIdempotency deletes the keys with prefix in one transaction.
+func (s *Store) ForgetIdempotency(ctx context.Context, ns store.Namespace, prefix string) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, fmt.Errorf("boltstore.ForgetIdempotency: %w", err)
+	}
+	if err := store.ValidNamespace(ns); err != nil {
+		return 0, fmt.Errorf("boltstore.ForgetIdempotency: %w", err)
+	}
+	if prefix == "" {
+		return 0, errors.New("boltstore.ForgetIdempotency: empty prefix")
+	}
+	n := 0
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		n = 0
+		nsb := tx.Bucket([]byte(ns.String()))
+		if nsb == nil || nsb.Bucket([]byte(bucketIdem)) == nil {
+			return nil
+		}
+		buckets := map[string]*bolt.Bucket{}
+		for _, name := range []string{bucketIdem, bucketExpiry, bucketExpiring} {
+			b, err := nsb.CreateBucketIfNotExists([]byte(name))
+			if err != nil {
+				return err
+			}
+			buckets[name] = b
+		}
+		var keys [][]byte
+		c := buckets[bucketIdem].Cursor()
+		for k, _ := c.Seek([]byte(prefix)); k != nil && bytes.HasPrefix(k, []byte(prefix)); k, _ = c.Next() {
+			keys = append(keys, bytes.Clone(k))
+		}
+		for _, k := range keys {
+			if err := forgetKey(buckets, k); err != nil {
+				return err
+			}
+			if err := buckets[bucketIdem].Delete(k); err != nil {
+				return err
+			}
+		}
+		n = len(keys)
+		return nil
+	})
+	if err != nil {
+		return 0, unavailable("boltstore.ForgetIdempotency", err)
+	}
+	return n, nil
 }
 
 // Scan reads one page of an index in term, then key order.

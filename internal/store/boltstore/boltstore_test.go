@@ -258,3 +258,48 @@ func TestCrashKeepsAcknowledgedWrites(t *testing.T) {
 		t.Errorf("commit after recovery: %v", err)
 	}
 }
+
+// TestExpiredKeysAreSwept: Redis drops an expired idempotency key by
+// itself; here the writes after its deadline delete it from the file, with
+// its entries in both expiry buckets.
+func TestExpiredKeysAreSwept(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "motor.db")
+	s, err := boltstore.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns := store.Namespace{Service: "svc", Region: "r"}
+	for i := range 3 {
+		_, err := s.Commit(t.Context(), ns, store.Write{
+			Puts:        []store.Put{{Key: fmt.Sprintf("k%d", i), Value: []byte("v")}},
+			Idempotency: &store.Idempotency{Key: fmt.Sprintf("req-%d", i), Fingerprint: "f", TTL: 10 * time.Millisecond},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(200 * time.Millisecond)
+	if _, err := s.Commit(t.Context(), ns, store.Write{Puts: []store.Put{{Key: "later", Value: []byte("v")}}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	err = db.View(func(tx *bolt.Tx) error {
+		nsb := tx.Bucket([]byte(ns.String()))
+		for _, name := range []string{"k", "t", "q"} {
+			if n := nsb.Bucket([]byte(name)).Stats().KeyN; n != 0 {
+				t.Errorf("bucket %s holds %d keys after the sweep, want 0", name, n)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}

@@ -12,7 +12,7 @@ import (
 
 // Compact rewrites the file at path with only the data it holds now. bbolt
 // reuses the pages of overwritten and deleted values but never clears
-// them, so bytes of erased personal data (DESIGN §5) can stay in the file
+// them, so bytes of erased personal data (docs/architecture.md, "Identity and access") can stay in the file
 // until a page happens to be written again; the copy leaves them behind.
 // The file must not be open: run it with motor stopped. The copy replaces
 // the file only once it is complete and synced, so a crash midway leaves

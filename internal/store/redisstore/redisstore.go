@@ -7,7 +7,7 @@
 //
 //	P r:<key>    hash  v=version, d=value, x=the record's index entries
 //	P i:<index>  zset  members term\x00key, all with score 0 (lex order)
-//	P k:<idem>   hash  f=fingerprint, r=stored result
+//	P k:<idem>   hash  f=fingerprint, r=stored result; PEXPIREd with its TTL
 //	P e          list  JSON events; an event's Seq is its list position
 package redisstore
 
@@ -36,8 +36,9 @@ const defaultLimit = 50
 // before the first write, and the writes cannot fail on valid input.
 //
 // ARGV: prefix, idempotency key ("" for none), fingerprint, result, number
-// of puts, number of events; then per put key, expected version, delete
-// ("1"/"0"), value, encoded index entries; then one JSON string per event.
+// of puts, number of events, idempotency TTL in ms ("0": none); then per put
+// key, expected version, delete ("1"/"0"), value, encoded index entries;
+// then one JSON string per event.
 // Values travel as separate arguments, never inside JSON, so arbitrary bytes
 // survive. KEYS[1] is the event list; it routes the call to the namespace's
 // slot on a cluster.
@@ -57,7 +58,7 @@ end
 local nputs = tonumber(ARGV[5])
 local nevents = tonumber(ARGV[6])
 local puts = {}
-local a = 7
+local a = 8
 for i = 1, nputs do
   puts[i] = {key = ARGV[a], ver = tonumber(ARGV[a + 1]), del = ARGV[a + 2] == '1', val = ARGV[a + 3], x = ARGV[a + 4]}
   a = a + 5
@@ -129,6 +130,9 @@ end
 
 if idem ~= '' then
   redis.call('HSET', p .. 'k:' .. idem, 'f', ARGV[3], 'r', ARGV[4])
+  if ARGV[7] ~= '0' then
+    redis.call('PEXPIRE', p .. 'k:' .. idem, ARGV[7])
+  end
 end
 for i = 0, nevents - 1 do
   redis.call('RPUSH', p .. 'e', ARGV[a + i])
@@ -352,13 +356,17 @@ func (s *Store) Commit(ctx context.Context, ns store.Namespace, w store.Write) (
 		return store.WriteResult{}, fmt.Errorf("redisstore.Commit: %w", err)
 	}
 	p := prefix(ns)
-	args := make([]any, 0, 6+5*len(w.Puts)+len(w.Events))
+	args := make([]any, 0, 7+5*len(w.Puts)+len(w.Events))
 	if w.Idempotency != nil {
 		args = append(args, p, w.Idempotency.Key, w.Idempotency.Fingerprint, w.Idempotency.Result)
 	} else {
 		args = append(args, p, "", "", "")
 	}
-	args = append(args, len(w.Puts), len(w.Events))
+	var ttl int64
+	if w.Idempotency != nil && w.Idempotency.TTL > 0 {
+		ttl = max(1, w.Idempotency.TTL.Milliseconds())
+	}
+	args = append(args, len(w.Puts), len(w.Events), ttl)
 	for _, put := range w.Puts {
 		del := "0"
 		if put.Delete {
@@ -544,6 +552,43 @@ func (s *Store) Events(ctx context.Context, ns store.Namespace, after int64, lim
 		out = append(out, ev)
 	}
 	return out, nil
+}
+
+// ForgetIdempotency finds the keys with SCAN (they share the namespace's
+// hash slot, so one node holds them all) and deletes them.
+func (s *Store) ForgetIdempotency(ctx context.Context, ns store.Namespace, keyPrefix string) (int, error) {
+	if err := store.ValidNamespace(ns); err != nil {
+		return 0, fmt.Errorf("redisstore.ForgetIdempotency: %w", err)
+	}
+	if keyPrefix == "" {
+		return 0, errors.New("redisstore.ForgetIdempotency: empty prefix")
+	}
+	match := prefix(ns) + "k:" + globEscape(keyPrefix) + "*"
+	n := 0
+	iter := s.rdb.Scan(ctx, 0, match, 500).Iterator()
+	for iter.Next(ctx) {
+		deleted, err := s.rdb.Del(ctx, iter.Val()).Result()
+		if err != nil {
+			return n, mapErr("redisstore.ForgetIdempotency", err)
+		}
+		n += int(deleted)
+	}
+	if err := iter.Err(); err != nil {
+		return n, mapErr("redisstore.ForgetIdempotency", err)
+	}
+	return n, nil
+}
+
+// globEscape quotes the characters SCAN MATCH treats as a pattern.
+func globEscape(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if strings.ContainsRune(`*?[]\`, r) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 // RedactActor pages through the event list and rewrites matching entries in

@@ -43,6 +43,8 @@ func Run(t *testing.T, open func(t testing.TB) store.Store) {
 		{"CursorAfterDeletedItem", testCursorAfterDeletedItem},
 		{"IdempotentReplay", testIdempotentReplay},
 		{"IdempotencyMismatch", testIdempotencyMismatch},
+		{"IdempotencyExpires", testIdempotencyExpires},
+		{"ForgetIdempotency", testForgetIdempotency},
 		{"Events", testEvents},
 		{"EventsOnlyWrite", testEventsOnlyWrite},
 		{"RedactActor", testRedactActor},
@@ -53,6 +55,14 @@ func Run(t *testing.T, open func(t testing.TB) store.Store) {
 		{"CanceledContext", testCanceledContext},
 		{"ConcurrentCompareAndSet", testConcurrentCompareAndSet},
 		{"ConcurrentIdempotentCreate", testConcurrentIdempotentCreate},
+		{"RepoRollingUpgrade", testRepoRollingUpgrade},
+		{"RepoLegacyRecord", testRepoLegacyRecord},
+		{"RepoEtag", testRepoEtag},
+		{"RepoConcurrentUpdates", testRepoConcurrentUpdates},
+		{"RepoIdempotentCreate", testRepoIdempotentCreate},
+		{"RepoList", testRepoList},
+		{"RepoRewrite", testRepoRewrite},
+		{"RepoIdempotentChange", testRepoIdempotentChange},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -703,6 +713,80 @@ func testIdempotentReplay(t *testing.T, s store.Store) {
 			t.Errorf("result mismatch (-want +got):\n%s", diff)
 		}
 	})
+}
+
+// testIdempotencyExpires: a key is answered within its TTL and gone after
+// it, so the same request_id is a first write again; a key without a TTL
+// stays. The wait is many times the TTL, so a slow machine cannot flip it.
+func testIdempotencyExpires(t *testing.T, s store.Store) {
+	ns := nsFor(t, "")
+	const ttl = 20 * time.Millisecond
+	first := commit(t, s, ns, store.Write{
+		Puts:        []store.Put{put("a", "first", 0)},
+		Idempotency: &store.Idempotency{Key: "short", Fingerprint: "one", Result: []byte("a"), TTL: ttl},
+	})
+	commit(t, s, ns, store.Write{
+		Puts:        []store.Put{put("k", "kept", 0)},
+		Idempotency: &store.Idempotency{Key: "kept", Fingerprint: "one", Result: []byte("k")},
+	})
+	if len(first.Versions) != 1 {
+		t.Fatalf("first write: %+v", first)
+	}
+	time.Sleep(15 * ttl)
+	// Another fingerprint would be a mismatch if the key were still there.
+	res := commit(t, s, ns, store.Write{
+		Puts:        []store.Put{put("b", "second", 0)},
+		Idempotency: &store.Idempotency{Key: "short", Fingerprint: "two", Result: []byte("b"), TTL: time.Hour},
+	})
+	if diff := cmp.Diff(store.WriteResult{Versions: []int64{1}, Result: []byte("b")}, res, equateEmpty()); diff != "" {
+		t.Errorf("write after expiry (-want +got):\n%s", diff)
+	}
+	// Written again with a long TTL, the key answers replays once more.
+	again := commit(t, s, ns, store.Write{
+		Puts:        []store.Put{put("c", "third", 0)},
+		Idempotency: &store.Idempotency{Key: "short", Fingerprint: "two", TTL: time.Hour},
+	})
+	if !again.Replayed || string(again.Result) != "b" {
+		t.Errorf("retry within the new TTL = %+v, want a replay of b", again)
+	}
+	wantMissing(t, s, ns, "c")
+	kept := commit(t, s, ns, store.Write{
+		Puts:        []store.Put{put("k2", "x", 0)},
+		Idempotency: &store.Idempotency{Key: "kept", Fingerprint: "one"},
+	})
+	if !kept.Replayed {
+		t.Errorf("key without TTL expired: %+v", kept)
+	}
+}
+
+// testForgetIdempotency: every key with the prefix goes, others stay.
+func testForgetIdempotency(t *testing.T, s store.Store) {
+	ns := nsFor(t, "")
+	for i, key := range []string{"ann/create/1", "ann/create/2", "anna/create/1", "bob/create/1"} {
+		commit(t, s, ns, store.Write{
+			Puts:        []store.Put{put(fmt.Sprintf("r%d", i), "v", 0)},
+			Idempotency: &store.Idempotency{Key: key, Fingerprint: "f", Result: []byte(key), TTL: time.Hour},
+		})
+	}
+	n, err := s.ForgetIdempotency(t.Context(), ns, "ann/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != 2 {
+		t.Errorf("ForgetIdempotency = %d, want 2", n)
+	}
+	for key, replayed := range map[string]bool{"ann/create/1": false, "ann/create/2": false, "anna/create/1": true, "bob/create/1": true} {
+		res := commit(t, s, ns, store.Write{
+			Puts:        []store.Put{put("new-"+strings.ReplaceAll(key, "/", "-"), "v", 0)},
+			Idempotency: &store.Idempotency{Key: key, Fingerprint: "f"},
+		})
+		if res.Replayed != replayed {
+			t.Errorf("%s after forgetting ann/: replayed = %v, want %v", key, res.Replayed, replayed)
+		}
+	}
+	if n, err := s.ForgetIdempotency(t.Context(), nsFor(t, "empty"), "ann/"); err != nil || n != 0 {
+		t.Errorf("ForgetIdempotency on an empty namespace = %d, %v", n, err)
+	}
 }
 
 func testIdempotencyMismatch(t *testing.T, s store.Store) {

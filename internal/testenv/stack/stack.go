@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -187,4 +188,31 @@ func (e *Env) REST(t testing.TB, c Caller, method, path, body string) (int, map[
 		}
 	}
 	return resp.StatusCode, out
+}
+
+// LoadRecords writes the records of a fixture file into namespace ns of
+// the stack's store, as they are, in one commit: records as an earlier
+// version of a service stored them. The file is a JSON list of {key, value,
+// index} with value as a string and index as store.IndexEntry values.
+func (e *Env) LoadRecords(t testing.TB, ns store.Namespace, path string) {
+	t.Helper()
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var recs []struct {
+		Key   string             `json:"key"`
+		Value string             `json:"value"`
+		Index []store.IndexEntry `json:"index"`
+	}
+	if err := json.Unmarshal(raw, &recs); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	var w store.Write
+	for _, r := range recs {
+		w.Puts = append(w.Puts, store.Put{Key: r.Key, Value: []byte(r.Value), Index: r.Index})
+	}
+	if _, err := e.Store.Commit(context.Background(), ns, w); err != nil {
+		t.Fatalf("loading %s: %v", path, err)
+	}
 }

@@ -4,7 +4,7 @@
 // 	protoc        (unknown)
 // source: innovation/audit/v1/audit.proto
 
-// Audit records (DESIGN §5): every mutation of every service writes one, in
+// Audit records (docs/architecture.md, "Identity and access"): every mutation of every service writes one, in
 // the same atomic step as the change, so a region's records stay traceable.
 // Each service owns its own log and answers ListAuditEvents for it; this
 // package holds only the record they all return.

@@ -55,7 +55,7 @@ type IdeaServiceClient interface {
 	// UpdateIdea changes the fields named in update_mask. The submitter edits
 	// their own idea while it is SUBMITTED; advisors edit the working fields.
 	UpdateIdea(ctx context.Context, in *UpdateIdeaRequest, opts ...grpc.CallOption) (*Idea, error)
-	// TransitionIdea moves an idea through a stage gate of DESIGN §4.
+	// TransitionIdea moves an idea through a stage gate of docs/architecture.md ("Domain rules").
 	TransitionIdea(ctx context.Context, in *TransitionIdeaRequest, opts ...grpc.CallOption) (*Idea, error)
 	// ListIdeaHistory lists an idea's stage decisions, oldest first.
 	ListIdeaHistory(ctx context.Context, in *ListIdeaHistoryRequest, opts ...grpc.CallOption) (*ListIdeaHistoryResponse, error)
@@ -252,7 +252,7 @@ type IdeaServiceServer interface {
 	// UpdateIdea changes the fields named in update_mask. The submitter edits
 	// their own idea while it is SUBMITTED; advisors edit the working fields.
 	UpdateIdea(context.Context, *UpdateIdeaRequest) (*Idea, error)
-	// TransitionIdea moves an idea through a stage gate of DESIGN §4.
+	// TransitionIdea moves an idea through a stage gate of docs/architecture.md ("Domain rules").
 	TransitionIdea(context.Context, *TransitionIdeaRequest) (*Idea, error)
 	// ListIdeaHistory lists an idea's stage decisions, oldest first.
 	ListIdeaHistory(context.Context, *ListIdeaHistoryRequest) (*ListIdeaHistoryResponse, error)
