@@ -79,7 +79,12 @@ func TestList_ReporterReadsOnlyTheirOwn(t *testing.T) {
 func TestCreate_RequestIDExpires(t *testing.T) {
 	for _, b := range stack.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
-			e := newEnv(t, b, func(c *needs.Config) { c.IdempotencyTTL = 20 * time.Millisecond })
+			// Long enough that the retry lands inside it on a loaded
+			// machine; the wait below is measured from before the first
+			// create, so the last call is surely past it.
+			const ttl = 2 * time.Second
+			e := newEnv(t, b, func(c *needs.Config) { c.IdempotencyTTL = ttl })
+			start := time.Now()
 			c := e.As(t, auth.Submitter, "vasterbotten")
 			req := &needsv1.CreateNeedRequest{Parent: "regions/vasterbotten", Need: sampleNeed(), RequestId: "form-7"}
 			first, err := e.client.CreateNeed(c.Ctx(t), req)
@@ -90,7 +95,7 @@ func TestCreate_RequestIDExpires(t *testing.T) {
 			if err != nil || again.GetName() != first.GetName() {
 				t.Fatalf("retry within the TTL: %v, %v; want %s", again.GetName(), err, first.GetName())
 			}
-			time.Sleep(300 * time.Millisecond)
+			time.Sleep(time.Until(start.Add(ttl + 500*time.Millisecond)))
 			later, err := e.client.CreateNeed(c.Ctx(t), req)
 			if err != nil {
 				t.Fatal(err)
