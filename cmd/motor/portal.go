@@ -54,7 +54,7 @@ func (f portalFlags) options() portalOptions {
 // API under /v1 (when this process runs the gateway), its health and metrics
 // routes, and the portal at / (when it runs the portal). The portal reaches
 // the services over gRPC like the gateway does, with the person's token.
-func withPortal(ctx context.Context, c serveConfig, gw http.Handler, conns *connPool, devSigner *auth.Signer, logger *slog.Logger, stdout io.Writer) (http.Handler, error) {
+func withPortal(ctx context.Context, c serveConfig, gw http.Handler, conns *connPool, devSigner *auth.Signer, logger *slog.Logger, httpURL string, stdout io.Writer) (http.Handler, error) {
 	if !c.runs("portal") {
 		return gw, nil
 	}
@@ -75,7 +75,7 @@ func withPortal(ctx context.Context, c serveConfig, gw http.Handler, conns *conn
 	}
 	base := c.portal.publicURL
 	if base == "" {
-		base = "http://" + c.httpAddr
+		base = httpURL
 	}
 	if devSigner == nil {
 		if c.portal.clientID == "" {
@@ -99,7 +99,7 @@ func withPortal(ctx context.Context, c serveConfig, gw http.Handler, conns *conn
 	// Browsers keep Secure cookies only over https, except on loopback
 	// where Chromium and Firefox accept them over plain http too; dev mode
 	// on a loopback address relaxes Secure so every browser signs in.
-	cfg.InsecureCookies = devSigner != nil && strings.HasPrefix(base, "http://") && loopbackAddr(c.httpAddr)
+	cfg.InsecureCookies = devSigner != nil && strings.HasPrefix(base, "http://") && loopbackAddr(strings.TrimPrefix(httpURL, "http://"))
 	h, err := portal.New(ctx, cfg)
 	if err != nil {
 		return nil, err

@@ -399,14 +399,14 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return fmt.Errorf("gateway.New: %w", err)
 		}
-		if h, err = withPortal(ctx, c, h, conns, devSigner, logger, stdout); err != nil {
-			return fmt.Errorf("portal: %w", err)
-		}
 		lis, err := net.Listen("tcp", c.httpAddr)
 		if err != nil {
 			return fmt.Errorf("listen HTTP: %w", err)
 		}
 		httpURL = "http://" + lis.Addr().String()
+		if h, err = withPortal(ctx, c, h, conns, devSigner, logger, httpURL, stdout); err != nil {
+			return fmt.Errorf("portal: %w", err)
+		}
 		hs := &http.Server{
 			Handler:           h,
 			ReadHeaderTimeout: 10 * time.Second,
