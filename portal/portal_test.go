@@ -111,8 +111,15 @@ func TestRefusedMoveShowsServiceMessage(t *testing.T) {
 	if code != http.StatusBadRequest {
 		t.Fatalf("reject without rationale: status %d, want 400\n%s", code, body)
 	}
-	if !strings.Contains(body, "rationale") || !strings.Contains(body, `role="alert"`) {
-		t.Fatalf("the refusal does not show the service's reason:\n%s", body)
+	if !strings.Contains(body, `id="f-rationale-err"`) || !strings.Contains(body, `role="alert"`) {
+		t.Fatalf("the refusal does not show the reason next to the rationale:\n%s", body)
+	}
+	// A move the page does not offer, posted anyway: the service refuses it
+	// and the page shows the service's own message.
+	advisor.post(page+"/transition", url.Values{"stage": {"STAGE_SCREENING"}, "etag": {etagOf(t, e, page)}})
+	code, body, _ = advisor.post(page+"/transition", url.Values{"stage": {"STAGE_SELECTED"}, "etag": {etagOf(t, e, page)}})
+	if code != http.StatusBadRequest || !strings.Contains(body, translate(langSV, "err.refused")+" ") || !strings.Contains(body, "assessment") {
+		t.Fatalf("SELECTED without assessment: status %d, want 400 with the service's message\n%s", code, body)
 	}
 }
 
