@@ -265,6 +265,8 @@ func formPage(path string) string {
 	switch {
 	case path == "/ideas/new" || path == "/needs/new":
 		return path
+	case strings.Contains(path, "/offers/"):
+		return "/offers"
 	case strings.HasPrefix(path, "/regions/"):
 		if i := strings.LastIndex(path, "/"); i > 0 {
 			return path[:i]

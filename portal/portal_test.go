@@ -2,6 +2,8 @@ package portal
 
 import (
 	"encoding/base64"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -334,3 +336,31 @@ func TestNeedsScreeningAndLink(t *testing.T) {
 }
 
 var etagRE = regexp.MustCompile(`name="etag" value="([^"]*)"`)
+
+// The answers a person gets for each kind of failure a service reports.
+func TestFailuresInWordsAPersonUnderstands(t *testing.T) {
+	for _, c := range []struct {
+		code     codes.Code
+		http     int
+		key      string
+		kind     string
+		keepsMsg bool
+	}{
+		{codes.FailedPrecondition, http.StatusBadRequest, "err.refused", "error", true},
+		{codes.Aborted, http.StatusConflict, "err.conflict", "conflict", false},
+		{codes.ResourceExhausted, http.StatusServiceUnavailable, "err.retry", "retry", false},
+		{codes.Unavailable, http.StatusServiceUnavailable, "err.retry", "retry", false},
+		{codes.DeadlineExceeded, http.StatusServiceUnavailable, "err.retry", "retry", false},
+		{codes.NotFound, http.StatusNotFound, "err.notfound", "error", false},
+		{codes.PermissionDenied, http.StatusForbidden, "err.forbidden", "error", false},
+		{codes.Internal, http.StatusInternalServerError, "err.internal", "error", false},
+	} {
+		f := explain(status.Error(c.code, "the service's words: store at 10.0.0.7 failed"), langSV)
+		if f.code != c.http || f.key != c.key || f.kind != c.kind {
+			t.Errorf("%v: got %d %s %s, want %d %s %s", c.code, f.code, f.key, f.kind, c.http, c.key, c.kind)
+		}
+		if (f.message != "") != c.keepsMsg {
+			t.Errorf("%v: message %q shown = %v, want %v (only refusals quote the service)", c.code, f.message, f.message != "", c.keepsMsg)
+		}
+	}
+}
