@@ -159,7 +159,7 @@ func (p *Portal) myIdeas(w http.ResponseWriter, r *http.Request, s *session) {
 		}
 		mine = append(mine, m)
 	}
-	p.render(w, r, http.StatusOK, "mine", &view{Title: "mine.title", Session: s, Data: mine})
+	p.render(w, r, http.StatusOK, "mine", &view{Title: "mine.title", Session: s, Data: mine, Done: doneKey(r.URL.Query().Get("done"))})
 }
 
 type ideaData struct {
@@ -243,6 +243,8 @@ func doneKey(done string) string {
 		return "link.saved"
 	case "routed":
 		return "offer.routed"
+	case "erased":
+		return "idea.erased"
 	}
 	return ""
 }
@@ -261,21 +263,29 @@ func editForm(idea *ideav1.Idea) url.Values {
 	return f
 }
 
-// ideaAction runs a change on an idea; on failure the idea page is shown
-// again with the form as typed and the reason.
+// ideaAction runs a change on an idea and shows the idea again.
 func (p *Portal) ideaAction(w http.ResponseWriter, r *http.Request, s *session, done string, call func(ctx context.Context, name string) error) {
+	name := ideaName(r)
+	success := "/" + name + "?done=" + done
+	if done == "erased" {
+		// The person no longer owns the idea: back to their list.
+		success = "/ideas/mine?done=erased"
+	}
+	p.act(w, r, s, success, "idea", "idea.details",
+		func(ctx context.Context) error { return call(ctx, name) },
+		func(ctx context.Context) (any, error) { return p.loadIdea(ctx, s, name) })
+}
+
+// act runs a change. On success the person goes to success; on failure the
+// page is shown again, freshly loaded, with the form as they typed it and
+// the reason next to it (or a sign-in that keeps the form).
+func (p *Portal) act(w http.ResponseWriter, r *http.Request, s *session, success, page, title string,
+	call func(context.Context) error, load func(context.Context) (any, error)) {
 	ctx, cancel := p.rpcContext(r, s)
 	defer cancel()
-	name := ideaName(r)
-	err := call(ctx, name)
+	err := call(ctx)
 	if err == nil {
-		if done == "withdrawn" || done == "erased" {
-			if done == "erased" {
-				http.Redirect(w, r, "/ideas/mine?erased=1", http.StatusSeeOther)
-				return
-			}
-		}
-		http.Redirect(w, r, "/"+name+"?done="+done, http.StatusSeeOther)
+		http.Redirect(w, r, success, http.StatusSeeOther)
 		return
 	}
 	f := explain(err, chooseLang(r))
@@ -283,15 +293,15 @@ func (p *Portal) ideaAction(w http.ResponseWriter, r *http.Request, s *session, 
 		p.toSignin(w, r)
 		return
 	}
-	d, lerr := p.loadIdea(ctx, s, name)
+	d, lerr := load(ctx)
 	if lerr != nil {
 		p.failRPC(w, r, lerr)
 		return
 	}
-	v := &view{Title: "idea.details", Session: s, Data: d, Form: r.PostForm}
+	v := &view{Title: title, Session: s, Data: d, Form: r.PostForm}
 	v.prepare(r, p)
 	v.show(f)
-	p.render(w, r, f.code, "idea", v)
+	p.render(w, r, f.code, page, v)
 }
 
 func (p *Portal) withdrawIdea(w http.ResponseWriter, r *http.Request, s *session) {

@@ -131,28 +131,10 @@ func (p *Portal) needPage(w http.ResponseWriter, r *http.Request, s *session) {
 }
 
 func (p *Portal) needAction(w http.ResponseWriter, r *http.Request, s *session, done string, call func(ctx context.Context, name string) error) {
-	ctx, cancel := p.rpcContext(r, s)
-	defer cancel()
 	name := needName(r)
-	err := call(ctx, name)
-	if err == nil {
-		http.Redirect(w, r, "/"+name+"?done="+done, http.StatusSeeOther)
-		return
-	}
-	f := explain(err, chooseLang(r))
-	if f.signin {
-		p.toSignin(w, r)
-		return
-	}
-	d, lerr := p.loadNeed(ctx, s, name)
-	if lerr != nil {
-		p.failRPC(w, r, lerr)
-		return
-	}
-	v := &view{Title: "need.statement", Session: s, Data: d, Form: r.PostForm}
-	v.prepare(r, p)
-	v.show(f)
-	p.render(w, r, f.code, "need", v)
+	p.act(w, r, s, "/"+name+"?done="+done, "need", "need.statement",
+		func(ctx context.Context) error { return call(ctx, name) },
+		func(ctx context.Context) (any, error) { return p.loadNeed(ctx, s, name) })
 }
 
 func (p *Portal) screenNeed(w http.ResponseWriter, r *http.Request, s *session) {

@@ -69,26 +69,11 @@ func (p *Portal) offers(w http.ResponseWriter, r *http.Request, s *session) {
 }
 
 func (p *Portal) routeOffer(w http.ResponseWriter, r *http.Request, s *session) {
-	ctx, cancel := p.rpcContext(r, s)
-	defer cancel()
 	name := "regions/" + r.PathValue("region") + "/offers/" + r.PathValue("offer")
-	_, err := p.cfg.Partners.RouteOffer(ctx, &partnerv1.RouteOfferRequest{Name: name, Need: r.PostFormValue("need"), Etag: r.PostFormValue("etag")})
-	if err == nil {
-		http.Redirect(w, r, "/offers?done=routed", http.StatusSeeOther)
-		return
-	}
-	f := explain(err, chooseLang(r))
-	if f.signin {
-		p.toSignin(w, r)
-		return
-	}
-	d, lerr := p.loadOffers(ctx, s, chooseLang(r))
-	if lerr != nil {
-		p.failRPC(w, r, lerr)
-		return
-	}
-	v := &view{Title: "offers.title", Session: s, Data: d, Form: r.PostForm}
-	v.prepare(r, p)
-	v.show(f)
-	p.render(w, r, f.code, "offers", v)
+	p.act(w, r, s, "/offers?done=routed", "offers", "offers.title",
+		func(ctx context.Context) error {
+			_, err := p.cfg.Partners.RouteOffer(ctx, &partnerv1.RouteOfferRequest{Name: name, Need: r.PostFormValue("need"), Etag: r.PostFormValue("etag")})
+			return err
+		},
+		func(ctx context.Context) (any, error) { return p.loadOffers(ctx, s, chooseLang(r)) })
 }

@@ -268,8 +268,12 @@ func TestWithdrawAndErase(t *testing.T) {
 	if !strings.Contains(body, "pia@example.se") {
 		t.Fatal("the submitter does not see their own details")
 	}
-	if code, body, _ := b.post(page+"/erase", url.Values{"etag": {etagOf(t, e, page)}}); code != http.StatusSeeOther {
+	code, body, loc := b.post(page+"/erase", url.Values{"etag": {etagOf(t, e, page)}})
+	if code != http.StatusSeeOther {
 		t.Fatalf("erase: %d\n%s", code, body)
+	}
+	if _, body, _ := b.get(loc); !strings.Contains(body, translate(langSV, "idea.erased")) {
+		t.Error("no word that the data was erased")
 	}
 	advisor := e.signIn(t, "advisor", "vasterbotten", "Anna Rådgivare")
 	if _, body, _ := advisor.get(page); strings.Contains(body, "pia@example.se") || strings.Contains(body, "Pia Persson") {

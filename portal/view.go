@@ -37,6 +37,8 @@ type view struct {
 	Alert string
 	// AlertKind: "error", "conflict" (offer a reload), "retry", "ok".
 	AlertKind string
+	// Done is the message key of what just succeeded.
+	Done string
 	// Fragment, when set, renders that template alone (an htmx answer).
 	Fragment string
 	Data     any
