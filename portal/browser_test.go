@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 )
 
 // The browser tests drive Debian's Chromium against the real binary. They
@@ -176,12 +177,18 @@ func (p *person) open(path string) {
 // submit clicks a form's button and waits for the next page to load.
 func (p *person) submit(button string) {
 	p.b.t.Helper()
+	p.await(func() { p.do(chromedp.Click(chromedp.CSS(button))) }, "clicking "+button)
+}
+
+// await runs act and waits for the page it loads.
+func (p *person) await(act func(), what string) {
+	p.b.t.Helper()
 	ctx, cancel := context.WithTimeout(p.ctx, 30*time.Second)
 	defer cancel()
 	if err := chromedp.Do(ctx, chromedp.Evaluate[chromedp.Void](`window.__motorOld = true`)); err != nil {
 		p.b.t.Fatal(err)
 	}
-	p.do(chromedp.Click(chromedp.CSS(button)))
+	act()
 	// Evaluations fail while the page navigates; ask again until the new
 	// page is there.
 	var last error
@@ -193,7 +200,33 @@ func (p *person) submit(button string) {
 		last = err
 		time.Sleep(50 * time.Millisecond)
 	}
-	p.b.t.Fatalf("no new page after clicking %s: %v", button, last)
+	p.b.t.Fatalf("no new page after %s: %v", what, last)
+}
+
+// active is the class of the focused element; activeHref its link.
+func (p *person) active() string {
+	return p.eval(`document.activeElement.className`)
+}
+
+func (p *person) activeHref() string {
+	return p.eval(`document.activeElement.getAttribute("href") || ""`)
+}
+
+func (p *person) eval(js string) string {
+	p.b.t.Helper()
+	ctx, cancel := context.WithTimeout(p.ctx, 10*time.Second)
+	defer cancel()
+	s, err := chromedp.Run(ctx, chromedp.Evaluate[string](js))
+	if err != nil {
+		p.b.t.Fatal(err)
+	}
+	return s
+}
+
+// press sends a key that loads another page, and waits for it.
+func (p *person) press(key string) {
+	p.b.t.Helper()
+	p.await(func() { p.do(chromedp.KeyEvent(key)) }, "pressing a key")
 }
 
 func (p *person) text(sel string) string {
@@ -307,8 +340,9 @@ func TestBrowserFlows(t *testing.T) {
 	patient.check("idea-new")
 	patient.do(chromedp.SendKeys(chromedp.CSS(`#f-proposal`), "En sensor i golvet som larmar nattpersonalen."),
 		chromedp.SendKeys(chromedp.CSS(`#f-care_area`), "Äldreomsorg"),
-		chromedp.SetValue(chromedp.CSS(`#f-origin`), "ORIGIN_PATIENT"))
-	patient.submit(`form[action="/ideas/new"] > button`)
+		chromedp.SetValue(chromedp.CSS(`#f-origin`), "ORIGIN_PATIENT"),
+		chromedp.Focus(chromedp.CSS(`form[action="/ideas/new"] > button`)))
+	patient.press(kb.Enter) // sent with the keyboard
 	ideaPath := patient.path()
 	if !strings.HasPrefix(ideaPath, "/regions/vasterbotten/ideas/") {
 		t.Fatalf("after submitting, at %s", ideaPath)
@@ -327,7 +361,23 @@ func TestBrowserFlows(t *testing.T) {
 		t.Fatalf("the board lacks the idea: %q", got)
 	}
 	advisor.check("advisor-board")
-	advisor.open(ideaPath)
+	// The keyboard alone: the skip link comes first, and Tab reaches the
+	// idea's card, whose link Enter opens.
+	advisor.open("/board")
+	advisor.do(chromedp.KeyEvent(kb.Tab))
+	if got := advisor.active(); got != "skip" {
+		t.Fatalf("the first Tab focuses %q, want the skip link", got)
+	}
+	for i := 0; advisor.activeHref() != ideaPath; i++ {
+		if i > 60 {
+			t.Fatalf("Tab never reached the card of %s", ideaPath)
+		}
+		advisor.do(chromedp.KeyEvent(kb.Tab))
+	}
+	advisor.press(kb.Enter)
+	if got := advisor.path(); got != ideaPath {
+		t.Fatalf("Enter on the card went to %s", got)
+	}
 	advisor.submit(`button[value=STAGE_SCREENING]`)
 	// A refused gate shows its reason: SELECTED needs the workshop's scores.
 	if got := advisor.text(".gates"); !strings.Contains(got, "minst en bedömning") {
