@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -46,11 +47,15 @@ type env struct {
 	portal *Portal
 	srv    *httptest.Server
 	ideas  ideav1.IdeaServiceClient
+	// offset is how far the portal's clock is ahead of the machine's.
+	offset *atomic.Int64
 	needs  needsv1.NeedsServiceClient
-	clock  func() time.Time
 }
 
 type envOption func(*Config)
+
+// later moves the portal's clock on by d.
+func (e *env) later(d time.Duration) { e.offset.Add(int64(d)) }
 
 func newEnv(t testing.TB, opts ...envOption) *env {
 	t.Helper()
@@ -78,7 +83,9 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 		partnerv1.RegisterPartnerServiceServer(s, ps)
 	})
 	late.conn = se.Conn
+	offset := &atomic.Int64{}
 	cfg := Config{
+		Now:   func() time.Time { return time.Now().Add(time.Duration(offset.Load())) },
 		Ideas: ideav1.NewIdeaServiceClient(se.Conn), Needs: needsv1.NewNeedsServiceClient(se.Conn),
 		Partners: partnerv1.NewPartnerServiceClient(se.Conn), Regions: served.IDs(), DevSigner: se.Signer,
 		SessionKey: []byte(strings.Repeat("k", 32)),
@@ -92,7 +99,7 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 	}
 	hs := httptest.NewTLSServer(p.Handler())
 	t.Cleanup(hs.Close)
-	return &env{stack: se, portal: p, srv: hs, ideas: cfg.Ideas, needs: cfg.Needs}
+	return &env{stack: se, portal: p, srv: hs, ideas: cfg.Ideas, needs: cfg.Needs, offset: offset}
 }
 
 // browser is one person's cookie jar against the portal.

@@ -1,7 +1,10 @@
 package portal
 
 import (
+	"net"
+
 	"encoding/base64"
+	"github.com/innovationsmotorer/motor/internal/rpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"net/http"
@@ -9,6 +12,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
 
@@ -154,9 +158,8 @@ func TestExpiredSessionKeepsHalfFilledForm(t *testing.T) {
 	e := newEnv(t)
 	b := e.signIn(t, "submitter", "vasterbotten", "Pia Patient")
 	b.get("/ideas/new")
-	// The session runs out: the browser no longer has it.
-	u, _ := url.Parse(e.srv.URL)
-	b.c.Jar.SetCookies(u, []*http.Cookie{{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1}})
+	// The session runs out while the form is open.
+	e.later(9 * time.Hour)
 	form := sampleIdea()
 	form.Set("title", "Halvfärdig idé om nattlarm")
 	code, _, loc := b.post("/ideas/new", form)
@@ -366,5 +369,36 @@ func TestFailuresInWordsAPersonUnderstands(t *testing.T) {
 		if (f.message != "") != c.keepsMsg {
 			t.Errorf("%v: message %q shown = %v, want %v (only refusals quote the service)", c.code, f.message, f.message != "", c.keepsMsg)
 		}
+	}
+}
+
+func TestBusyServiceGetsACalmRetryMessageAndKeepsTheForm(t *testing.T) {
+	// Nothing listens where the idea service should be: every call is
+	// UNAVAILABLE, as when the service is overloaded or restarting.
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := lis.Addr().String()
+	lis.Close()
+	conn, err := rpc.Dial(addr, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = conn.Close() })
+	e := newEnv(t, func(c *Config) { c.Ideas = ideav1.NewIdeaServiceClient(conn) })
+	b := e.signIn(t, "submitter", "vasterbotten", "Pia Patient")
+	b.get("/ideas/new")
+	form := sampleIdea()
+	form.Set("title", "Min idé som inte får försvinna")
+	code, body, _ := b.post("/ideas/new", form)
+	if code != http.StatusServiceUnavailable {
+		t.Fatalf("service down: status %d, want 503", code)
+	}
+	if !strings.Contains(body, translate(langSV, "err.retry")) || !strings.Contains(body, "Min idé som inte får försvinna") {
+		t.Fatalf("no calm retry message with the form kept:\n%s", body)
+	}
+	if strings.Contains(body, addr) || strings.Contains(body, "connection refused") {
+		t.Fatal("internal details reach the page")
 	}
 }
