@@ -85,8 +85,15 @@ type similarData struct {
 
 // similarIdeas answers the idea form's htmx request with the region's
 // similar ideas, as a fragment. Without JavaScript it is never called.
-func (p *Portal) similarIdeas(w http.ResponseWriter, r *http.Request, s *session) {
+// Without a session it answers no hint rather than a sign-in, so a person
+// typing is never sent away from the form; sending it keeps what they typed.
+func (p *Portal) similarIdeas(w http.ResponseWriter, r *http.Request) {
+	s := p.cookies.session(r, p.now())
 	v := &view{Session: s, Fragment: "similar"}
+	if s == nil {
+		p.render(w, r, http.StatusOK, "idea_new", v)
+		return
+	}
 	title, problem := strings.TrimSpace(r.PostFormValue("title")), strings.TrimSpace(r.PostFormValue("problem"))
 	if len(title)+len(problem) < 8 {
 		p.render(w, r, http.StatusOK, "idea_new", v)

@@ -156,7 +156,7 @@ func (p *Portal) Handler() http.Handler {
 
 	mux.HandleFunc("GET /ideas/new", p.signedIn(p.newIdeaPage))
 	mux.HandleFunc("POST /ideas/new", p.signedIn(p.createIdea))
-	mux.HandleFunc("POST /ideas/similar", p.signedIn(p.similarIdeas))
+	mux.HandleFunc("POST /ideas/similar", p.similarIdeas)
 	mux.HandleFunc("GET /ideas/mine", p.signedIn(p.myIdeas))
 	mux.HandleFunc("GET /regions/{region}/ideas/{idea}", p.signedIn(p.ideaPage))
 	mux.HandleFunc("POST /regions/{region}/ideas/{idea}/withdraw", p.signedIn(p.withdrawIdea))
@@ -250,13 +250,7 @@ func (p *Portal) toSignin(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	p.cookies.clear(w, sessionCookie)
-	target := "/signin?next=" + urlQueryEscape(back) + "&expired=1"
-	if r.Header.Get("HX-Request") == "true" {
-		w.Header().Set("HX-Redirect", target)
-		w.WriteHeader(http.StatusUnauthorized)
-		return
-	}
-	http.Redirect(w, r, target, http.StatusSeeOther)
+	http.Redirect(w, r, "/signin?next="+urlQueryEscape(back)+"&expired=1", http.StatusSeeOther)
 }
 
 // formPage is the page whose form posts to path: the page to return to

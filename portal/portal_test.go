@@ -402,3 +402,25 @@ func TestBusyServiceGetsACalmRetryMessageAndKeepsTheForm(t *testing.T) {
 		t.Fatal("internal details reach the page")
 	}
 }
+
+func TestDuplicateHint(t *testing.T) {
+	e := newEnv(t)
+	b := e.signIn(t, "submitter", "vasterbotten", "Pia Patient")
+	b.submitIdea(sampleIdea())
+	other := e.signIn(t, "submitter", "vasterbotten", "Per Person")
+	other.get("/ideas/new")
+	_, body, _ := other.post("/ideas/similar", url.Values{"title": {"Fallsensor i golvet"}, "problem": {"Äldre faller på natten"}})
+	if !strings.Contains(body, translate(langSV, "idea.similar")) || !strings.Contains(body, "Fallsensor i golvet") {
+		t.Fatalf("no hint of the similar idea:\n%s", body)
+	}
+	if strings.Contains(body, "<html") {
+		t.Fatal("the hint is a whole page, not a fragment")
+	}
+	// A session that ran out while typing: no hint, and no redirect that
+	// would take the person away from the form.
+	e.later(9 * time.Hour)
+	code, body, _ := other.post("/ideas/similar", url.Values{"title": {"Fallsensor i golvet"}, "problem": {"Äldre faller på natten"}})
+	if code != http.StatusOK || strings.TrimSpace(body) != "" {
+		t.Fatalf("hint without a session: %d %q, want 200 and nothing", code, body)
+	}
+}
