@@ -198,8 +198,14 @@ func securityHeaders(next http.Handler) http.Handler {
 	})
 }
 
+// cacheStatic serves the embedded files (no folder listings) with an
+// hour's caching.
 func cacheStatic(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "" || strings.HasSuffix(r.URL.Path, "/") {
+			http.NotFound(w, r)
+			return
+		}
 		w.Header().Set("Cache-Control", "public, max-age=3600")
 		next.ServeHTTP(w, r)
 	})

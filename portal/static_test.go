@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"io/fs"
+	"net/http"
 	"os"
 	"regexp"
 	"strings"
@@ -110,5 +111,18 @@ func TestSwedishDates(t *testing.T) {
 	// Midnight UTC on 31 May is already 1 June in Sweden (summer time).
 	if got := formatDate(time.Date(2026, time.May, 31, 23, 0, 0, 0, time.UTC), langSV); got != "1 juni 2026" {
 		t.Errorf("formatDate across midnight = %q", got)
+	}
+}
+
+func TestStaticFilesServedWithoutListings(t *testing.T) {
+	e := newEnv(t)
+	b := e.browser(t)
+	for path, want := range map[string]int{
+		"/static/motor.css": http.StatusOK, "/static/vendor/htmx.min.js": http.StatusOK,
+		"/static/": http.StatusNotFound, "/static/vendor/": http.StatusNotFound,
+	} {
+		if code, _, _ := b.get(path); code != want {
+			t.Errorf("GET %s: %d, want %d", path, code, want)
+		}
 	}
 }
