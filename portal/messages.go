@@ -97,6 +97,7 @@ var messages = map[string][2]string{
 	"idea.nopersonal":    {"Inga personuppgifter sparade.", "No personal data kept."},
 	"idea.score":         {"Poäng", "Score"},
 	"idea.assessments":   {"bedömningar", "assessments"},
+	"idea.assessment":    {"bedömning", "assessment"},
 
 	// Advisor work on an idea
 	"gate.title":           {"Flytta idén", "Move the idea"},
