@@ -19,7 +19,7 @@ import (
 )
 
 // Targets are the `motor serve -target` values a pod may run.
-var Targets = []string{"idea", "needs", "partner", "funding", "gateway", "national"}
+var Targets = []string{"idea", "needs", "partner", "funding", "gateway", "portal", "national"}
 
 // Placeholder is the reserved top-level domain of the base's identity
 // provider, Ingress host and telemetry backend: an overlay that keeps one
@@ -559,7 +559,7 @@ func (c *checker) storeOverridden() bool {
 	var found bool
 	for _, w := range c.m.workloads() {
 		for _, ct := range w.template.Spec.Containers {
-			if !isMotor(ct) || flagValue(ct.Args, "target") == "gateway" {
+			if t := flagValue(ct.Args, "target"); !isMotor(ct) || t == "gateway" || t == "portal" {
 				continue
 			}
 			if flagValue(ct.Args, "store") == "" {

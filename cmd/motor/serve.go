@@ -65,6 +65,10 @@ type serveConfig struct {
 	devKey string
 	// weights are the served regions' scorecard weights (config file).
 	weights map[string]config.RegionWeights
+	// portal is the portal's own flags (portal.go); explicitPortal: -target
+	// named it rather than "all".
+	portal         portalOptions
+	explicitPortal bool
 }
 
 // serviceTargets are the services `-target` may name; "gateway" and "all"
@@ -81,7 +85,7 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	configFile := fs.String("config", "", "deployment config file (JSON, see the README); flags given on the command line override it")
-	target := fs.String("target", "all", "what to run: all, or a comma list of "+strings.Join(append(serviceTargets(), "gateway", "national"), ", "))
+	target := fs.String("target", "all", "what to run: all, or a comma list of "+strings.Join(append(serviceTargets(), "gateway", "portal", "national"), ", "))
 	httpAddr := fs.String("http", "127.0.0.1:8080", "gateway listen address")
 	grpcAddr := fs.String("grpc", "127.0.0.1:9090", "gRPC listen address of the services")
 	data := fs.String("data", "./data", "data folder: embedded store file and dev signing key")
@@ -105,6 +109,7 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 	tlsCert := fs.String("tls-cert", "", "PEM file of this deployment's certificate")
 	tlsKey := fs.String("tls-key", "", "PEM file of this deployment's private key")
 	insecurePeers := fs.Bool("insecure-peers", false, "dev only: allow peers over plain text when no TLS is configured")
+	portalFlags := addPortalFlags(fs)
 	devKey := fs.String("dev-key", "", "dev mode: folder of the signing key (default: -data), shared so local deployments accept each other's tokens")
 	if err := fs.Parse(args); err != nil {
 		return serveConfig{}, err
@@ -156,7 +161,7 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 	}
 	c := serveConfig{httpAddr: *httpAddr, grpcAddr: *grpcAddr, data: *data, store: *storeURL, demo: *demo, upstream: *upstream, health: *healthAddr, drain: *drain, reconcile: reconcile, upstreams: map[string]string{},
 		name: *name, national: *national, tls: config.TLSFiles{CA: *tlsCA, Cert: *tlsCert, Key: *tlsKey},
-		insecurePeers: *insecurePeers, peers: dep.Peers, devKey: *devKey, weights: dep.Weights}
+		insecurePeers: *insecurePeers, peers: dep.Peers, devKey: *devKey, weights: dep.Weights, portal: portalFlags.options()}
 	for _, kv := range strings.Split(*upstreams, ",") {
 		if kv = strings.TrimSpace(kv); kv == "" {
 			continue
@@ -172,17 +177,18 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 		t = strings.TrimSpace(t)
 		switch {
 		case t == "all":
-			c.targets = append(c.targets, append(serviceTargets(), "gateway")...)
+			c.targets = append(c.targets, append(serviceTargets(), "gateway", "portal")...)
 		case t == "national":
 			// The national parts: the programme ledger, hosted by the
 			// funding service, and the coordinator. Running them makes this
 			// the national deployment.
 			c.targets = append(c.targets, "funding", "coordinator")
 			c.national = true
-		case t == "gateway" || slices.Contains(serviceTargets(), t):
+		case t == "gateway" || t == "portal" || slices.Contains(serviceTargets(), t):
 			c.targets = append(c.targets, t)
+			c.explicitPortal = c.explicitPortal || t == "portal"
 		default:
-			problems = append(problems, fmt.Sprintf("-target: %q is not a target (all, %s, gateway, national)", t, strings.Join(serviceTargets(), ", ")))
+			problems = append(problems, fmt.Sprintf("-target: %q is not a target (all, %s, gateway, portal, national)", t, strings.Join(serviceTargets(), ", ")))
 		}
 	}
 	slices.Sort(c.targets)
@@ -380,7 +386,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 
 	var httpURL string
-	if c.runs("gateway") {
+	if c.runs("gateway") || c.runs("portal") {
 		upstreams := gateway.Upstreams{}
 		for _, name := range gateway.Services() {
 			if !c.runs(name) && c.upstreams[name] == "" && c.upstream == "" {
@@ -408,6 +414,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return fmt.Errorf("listen HTTP: %w", err)
 		}
 		httpURL = "http://" + lis.Addr().String()
+		if h, err = withPortal(ctx, c, h, conns, devSigner, logger, httpURL, stdout); err != nil {
+			return fmt.Errorf("portal: %w", err)
+		}
 		hs := &http.Server{
 			Handler:           h,
 			ReadHeaderTimeout: 10 * time.Second,
