@@ -21,7 +21,7 @@ type Notify struct {
 	// RoleMail lists who receives a role's mail, by region ("national" for
 	// coordinators) and role (advisor, region_admin, coordinator).
 	RoleMail map[string]map[string][]RoleRecipient `json:"roleMail"`
-	Webhooks Webhooks                             `json:"webhooks"`
+	Webhooks Webhooks                              `json:"webhooks"`
 	// Thresholds of the time rules, in working days (0: the defaults, 2
 	// and 10).
 	OfferDueSoonDays   int `json:"offerDueSoonDays"`
