@@ -33,7 +33,7 @@ func (s *Server) Deliver(ctx context.Context) (int, error) {
 			}
 			done := 0
 			for _, it := range p.Items {
-				if it.Term > sortable(now) {
+				if it.Term[:19] > sortable(now) {
 					break
 				}
 				ok, err := s.deliverOne(ctx, region, it.Record, now)

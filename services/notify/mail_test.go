@@ -1,0 +1,124 @@
+package notify_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"google.golang.org/protobuf/types/known/fieldmaskpb"
+
+	"github.com/innovationsmotorer/motor/internal/auth"
+	"github.com/innovationsmotorer/motor/internal/testenv/stack"
+	ideav1 "github.com/innovationsmotorer/motor/proto/innovation/idea/v1"
+	notifyv1 "github.com/innovationsmotorer/motor/proto/innovation/notify/v1"
+	"github.com/innovationsmotorer/motor/services/notify"
+)
+
+// TestMail_ConsentRationaleAndOptOut: over a real SMTP server with
+// STARTTLS and AUTH, the submitter who consented to contact gets a mail of
+// the rejection with the rationale and no one else's data; one who did not
+// consent gets none; advisors' mail goes to the configured addresses; a
+// person who turned e-mail off gets none.
+func TestMail_ConsentRationaleAndOptOut(t *testing.T) {
+	for _, b := range stack.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			srv := startSMTP(t)
+			e := start(t, b, func(c *notify.Config) {
+				c.Mailer = srv.mailer()
+				c.RoleMail = map[string]map[auth.Role][]notify.Recipient{"vasterbotten": {auth.Advisor: {{Address: "innovation@region.example", Subject: "bo"}}}}
+			})
+			greta := e.As(t, auth.Submitter, "vasterbotten", "greta")
+			karl := e.As(t, auth.Submitter, "vasterbotten", "karl")
+			anna := e.As(t, auth.Advisor, "vasterbotten", "anna")
+
+			gi, err := e.ideas.CreateIdea(greta.Ctx(t), &ideav1.CreateIdeaRequest{Parent: "regions/vasterbotten", Idea: newIdea("greta@example.se", true)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ki, err := e.ideas.CreateIdea(karl.Ctx(t), &ideav1.CreateIdeaRequest{Parent: "regions/vasterbotten", Idea: newIdea("karl@example.se", false)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			e.pump(t, e.notify)
+			if got := mailTo(srv.all(), "innovation@region.example"); len(got) != 2 {
+				t.Fatalf("advisors' address got %d mails, want 2 (two new ideas)", len(got))
+			}
+			for _, m := range srv.all() {
+				if strings.Contains(m.data, "Greta") || strings.Contains(m.data, "greta@") || strings.Contains(m.data, "070-") {
+					t.Errorf("advisors' mail carries the submitter's personal data:\n%s", m.data)
+				}
+			}
+
+			// Bo, whose address it is, turns e-mail off.
+			if _, err := e.client.UpdateNotificationSettings(e.As(t, auth.Advisor, "vasterbotten", "bo").Ctx(t), &notifyv1.UpdateNotificationSettingsRequest{
+				Settings:   &notifyv1.NotificationSettings{Name: "regions/vasterbotten/users/me/notificationSettings", EmailDisabled: true},
+				UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"email_disabled"}},
+			}); err != nil {
+				t.Fatal(err)
+			}
+			gi = e.transition(t, anna, gi, ideav1.Stage_STAGE_SCREENING, "")
+			e.transition(t, anna, gi, ideav1.Stage_STAGE_REJECTED, "Liknande lösning finns redan.")
+			ki = e.transition(t, anna, ki, ideav1.Stage_STAGE_SCREENING, "")
+			e.transition(t, anna, ki, ideav1.Stage_STAGE_REJECTED, "Inte genomförbart nu.")
+			if _, err := e.ideas.CreateIdea(anna.Ctx(t), &ideav1.CreateIdeaRequest{Parent: "regions/vasterbotten", Idea: newIdea("", false)}); err != nil {
+				t.Fatal(err)
+			}
+			e.pump(t, e.notify)
+
+			if got := mailTo(srv.all(), "karl@example.se"); len(got) != 0 {
+				t.Errorf("submitter without contact consent got %d mails", len(got))
+			}
+			if got := mailTo(srv.all(), "innovation@region.example"); len(got) != 2 {
+				t.Errorf("the address of a person who turned e-mail off got %d mails, want still 2", len(got))
+			}
+			gm := mailTo(srv.all(), "greta@example.se")
+			if len(gm) != 2 {
+				t.Fatalf("consenting submitter got %d mails, want 2 (screening, rejected)", len(gm))
+			}
+			var rejected string
+			for _, m := range gm {
+				if strings.Contains(m.data, "avslag") {
+					rejected = m.data
+				}
+			}
+			if !strings.Contains(rejected, "Liknande l") || !strings.Contains(rejected, "X-Motor-Event-Id: idea:vasterbotten:") {
+				t.Errorf("rejection mail lacks the rationale or the event id:\n%s", rejected)
+			}
+			for _, leak := range []string{"anna", "Karl", "karl@", "Inte genomförbart", "070-"} {
+				if strings.Contains(rejected, leak) {
+					t.Errorf("rejection mail carries %q:\n%s", leak, rejected)
+				}
+			}
+			if gm[0].from != "motor@region.example" {
+				t.Errorf("envelope from %q", gm[0].from)
+			}
+		})
+	}
+}
+
+// TestMail_DevOutbox: without an SMTP server the mails are .eml files.
+func TestMail_DevOutbox(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "outbox")
+	e := start(t, stack.Backends()[0], func(c *notify.Config) {
+		c.Mailer = notify.Outbox{Dir: dir, From: "Motor <motor@localhost>"}
+	})
+	greta := e.As(t, auth.Submitter, "vasterbotten", "greta")
+	i, err := e.ideas.CreateIdea(greta.Ctx(t), &ideav1.CreateIdeaRequest{Parent: "regions/vasterbotten", Idea: newIdea("greta@example.se", true)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.transition(t, e.As(t, auth.Advisor, "vasterbotten"), i, ideav1.Stage_STAGE_SCREENING, "")
+	e.pump(t, e.notify)
+	files, _ := filepath.Glob(filepath.Join(dir, "*.eml"))
+	if len(files) != 1 {
+		t.Fatalf("outbox has %d files, want 1", len(files))
+	}
+	b, err := os.ReadFile(files[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), "To: <greta@example.se>") || !strings.Contains(string(b), "Subject:") {
+		t.Errorf("outbox mail:\n%s", b)
+	}
+}
