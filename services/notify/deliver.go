@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"google.golang.org/protobuf/encoding/protojson"
@@ -31,19 +32,38 @@ func (s *Server) Deliver(ctx context.Context) (int, error) {
 			if err != nil {
 				return n, fmt.Errorf("store.Scan due: %w", err)
 			}
-			done := 0
+			// Up to 16 at a time: a slow receiver does not hold up the
+			// others, and the embedded store batches their commits.
+			var (
+				wg    sync.WaitGroup
+				mu    sync.Mutex
+				first error
+				sem   = make(chan struct{}, 16)
+				done  int
+			)
 			for _, it := range p.Items {
 				if it.Term[:19] > sortable(now) {
 					break
 				}
-				ok, err := s.deliverOne(ctx, region, it.Record, now)
-				if err != nil {
-					return n, err
-				}
-				if ok {
-					n++
-				}
 				done++
+				sem <- struct{}{}
+				wg.Add(1)
+				go func(rec store.Record) {
+					defer func() { <-sem; wg.Done() }()
+					ok, err := s.deliverOne(ctx, region, rec, now)
+					mu.Lock()
+					defer mu.Unlock()
+					if err != nil && first == nil {
+						first = err
+					}
+					if ok {
+						n++
+					}
+				}(it.Record)
+			}
+			wg.Wait()
+			if first != nil {
+				return n, first
 			}
 			if done < len(p.Items) || !p.More || done == 0 {
 				break

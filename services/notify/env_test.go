@@ -71,6 +71,10 @@ func (l *lateConn) NewStream(ctx context.Context, desc *grpc.StreamDesc, method 
 // start runs every service and the notification service on b, the
 // notification service configured by tune.
 func start(t *testing.T, b stack.Backend, tune func(*notify.Config)) *env {
+	return startB(t, b, tune)
+}
+
+func startB(t testing.TB, b stack.Backend, tune func(*notify.Config)) *env {
 	t.Helper()
 	served, err := config.ParseServed("vasterbotten,uppsala")
 	if err != nil {

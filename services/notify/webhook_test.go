@@ -192,7 +192,9 @@ func TestWebhook_RetriesThenDelivers(t *testing.T) {
 			}
 			d := deadOnes[0]
 			first, last := d.GetAttempts()[0].GetTime().AsTime(), d.GetAttempts()[len(d.GetAttempts())-1].GetTime().AsTime()
-			if span := last.Sub(first); span > 24*time.Hour || span < 12*time.Hour {
+			// The clock moves in 30-minute steps, so an attempt may come up
+			// to one step after it was due.
+			if span := last.Sub(first); span > 24*time.Hour+30*time.Minute || span < 12*time.Hour {
 				t.Errorf("retried over %v, want up to 24 h", span)
 			}
 			dead.set("200")
