@@ -76,32 +76,30 @@ func summaries(typ string, d map[string]string) (sv, en string) {
 	return render(t.sv, title, second(typ, d, false)), render(t.en, title, second(typ, d, true))
 }
 
+// mailWords are a mail's fixed words in one language.
+type mailWords struct{ rationale, more, footer string }
+
+var mailLanguages = map[string]mailWords{
+	"sv": {"Motivering", "Läs mer", "Du får det här brevet från Motor, regionens innovationsmotor. Du kan stänga av e-post i dina aviseringsinställningar."},
+	"en": {"Rationale", "Read more", "You receive this mail from Motor, the region's innovation engine. You can turn e-mail off in your notification settings."},
+}
+
 // mailText is a notification as a mail in lang ("sv" or "en"): the summary,
 // the rationale when there is one (only notifications to the submitter
 // carry it), where to read more and how to stop the mails.
 func mailText(n *notifyv1.Notification, lang, portal string) (subject, body string) {
-	var b strings.Builder
+	summary, w := n.GetSummarySv(), mailLanguages["sv"]
 	if lang == "en" {
-		subject = "Motor: " + n.GetSummaryEn()
-		b.WriteString(n.GetSummaryEn() + ".\n\n")
-		if r := n.GetDetails()["rationale"]; r != "" {
-			b.WriteString("Rationale:\n" + r + "\n\n")
-		}
-		if portal != "" {
-			b.WriteString("Read more: " + strings.TrimRight(portal, "/") + "/" + n.GetSubject() + "\n\n")
-		}
-		b.WriteString("You receive this mail from Motor, the region's innovation engine. You can turn e-mail off in your notification settings.\n")
-	} else {
-		subject = "Motor: " + n.GetSummarySv()
-		b.WriteString(n.GetSummarySv() + ".\n\n")
-		if r := n.GetDetails()["rationale"]; r != "" {
-			b.WriteString("Motivering:\n" + r + "\n\n")
-		}
-		if portal != "" {
-			b.WriteString("Läs mer: " + strings.TrimRight(portal, "/") + "/" + n.GetSubject() + "\n\n")
-		}
-		b.WriteString("Du får det här brevet från Motor, regionens innovationsmotor. Du kan stänga av e-post i dina aviseringsinställningar.\n")
+		summary, w = n.GetSummaryEn(), mailLanguages["en"]
 	}
-	b.WriteString("\nEvent: " + n.GetEventId() + "\n")
-	return subject, b.String()
+	var b strings.Builder
+	b.WriteString(summary + ".\n\n")
+	if r := n.GetDetails()["rationale"]; r != "" {
+		b.WriteString(w.rationale + ":\n" + r + "\n\n")
+	}
+	if portal != "" {
+		b.WriteString(w.more + ": " + strings.TrimRight(portal, "/") + "/" + n.GetSubject() + "\n\n")
+	}
+	b.WriteString(w.footer + "\n\nEvent: " + n.GetEventId() + "\n")
+	return "Motor: " + summary, b.String()
 }
