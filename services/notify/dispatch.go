@@ -80,8 +80,11 @@ func (s *Server) Dispatch(ctx context.Context, service, region string) (int, err
 		next, _ := json.Marshal(cursor{Seq: evs[len(evs)-1].Seq})
 		puts = append(puts, store.Put{Key: cursorKey(service), Value: next, Version: rec.Version})
 		_, err = s.store.Commit(ctx, ns(region), store.Write{Puts: puts})
-		if errors.Is(err, store.ErrConflict) && conflicts < 100 {
-			conflicts++ // another replica passed these events first
+		// Another replica passed these events first: the store may say so
+		// of the cursor (a version conflict) or of a notification it wrote
+		// with it (exists), whichever it checks first.
+		if (errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrExists)) && conflicts < 100 {
+			conflicts++
 			continue
 		}
 		if err != nil {

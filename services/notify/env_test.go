@@ -15,9 +15,10 @@ import (
 
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/status"
 
-	"github.com/innovationsmotorer/motor/internal/auth"
 	"github.com/innovationsmotorer/motor/internal/config"
 	"github.com/innovationsmotorer/motor/internal/testenv/stack"
 	fundingv1 "github.com/innovationsmotorer/motor/proto/innovation/funding/v1"
@@ -270,4 +271,17 @@ func mailTo(ms []received, addr string) []received {
 	return out
 }
 
-var _ = auth.Advisor
+
+// hasViolation reports whether err's BadRequest names field.
+func hasViolation(err error, field string) bool {
+	for _, d := range status.Convert(err).Details() {
+		if br, ok := d.(*errdetails.BadRequest); ok {
+			for _, v := range br.GetFieldViolations() {
+				if v.GetField() == field {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
