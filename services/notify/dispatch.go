@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"google.golang.org/protobuf/encoding/protojson"
@@ -63,6 +65,12 @@ func (s *Server) Dispatch(ctx context.Context, service, region string) (int, err
 		}
 		var puts []store.Put
 		for _, ev := range evs {
+			if service == "idea" && ev.Action == "EraseSubmitter" {
+				if puts, err = s.forget(ctx, region, ev.Key, puts); err != nil {
+					return passed, err
+				}
+				continue
+			}
 			r, ok := ruleFor(service, ev)
 			if !ok {
 				continue
@@ -129,6 +137,7 @@ func (s *Server) notice(region, eventID, subject string, r rule, f facts, at tim
 	}
 	puts := []store.Put{{Key: noteKey(nid), Value: v, Index: []store.IndexEntry{
 		{Index: "inbox", Term: aud + "/" + newestFirst(at) + "/" + nid},
+		{Index: "about", Term: subject + "/" + nid},
 	}}}
 	now := s.now()
 	for _, to := range s.mailTargets(region, r.To, f) {
@@ -149,3 +158,64 @@ func (s *Server) notice(region, eventID, subject string, r rule, f facts, at tim
 }
 
 func noteKey(nid string) string { return "note/" + nid }
+
+// forget removes what the inbox keeps of an idea's submitter when they are
+// erased: the notifications addressed to them in person, their read marks
+// and the mails not yet sent. It adds the deletions to puts, the step's
+// writes, and drops from puts what the step itself was about to write for
+// them.
+func (s *Server) forget(ctx context.Context, region, subject string, puts []store.Put) ([]store.Put, error) {
+	personal := func(v []byte) (*notifyv1.Notification, bool) {
+		n := &notifyv1.Notification{}
+		if (protojson.UnmarshalOptions{DiscardUnknown: true}).Unmarshal(v, n) != nil {
+			return nil, false
+		}
+		return n, n.GetSubject() == subject && strings.HasPrefix(n.GetAudience(), "person/")
+	}
+	drop := map[string]bool{}
+	for _, p := range puts {
+		if strings.HasPrefix(p.Key, "note/") && !p.Delete {
+			if _, ok := personal(p.Value); ok {
+				drop[p.Key] = true
+				drop["mail/"+p.Key[len("note/"):]] = true
+			}
+		}
+	}
+	kept := puts[:0]
+	for _, p := range puts {
+		if !drop[p.Key] && !drop[p.Key[:min(len(p.Key), len("mail/")+20)]] {
+			kept = append(kept, p)
+		}
+	}
+	puts = kept
+	q := store.Query{Index: "about", Prefix: subject + "/", Limit: 1000}
+	for {
+		page, err := s.store.Scan(ctx, ns(region), q)
+		if err != nil {
+			return nil, fmt.Errorf("store.Scan about: %w", err)
+		}
+		for _, it := range page.Items {
+			q.After = it.Cursor
+			n, ok := personal(it.Record.Value)
+			if !ok || slices.ContainsFunc(puts, func(p store.Put) bool { return p.Key == it.Record.Key }) {
+				continue
+			}
+			sub := strings.TrimPrefix(n.GetAudience(), "person/")
+			nid := lastSegment(n.GetName())
+			puts = append(puts, store.Put{Key: it.Record.Key, Version: it.Record.Version, Delete: true})
+			for _, key := range []string{readKey(sub, nid), mailJob{Note: nid, Subject: sub}.key()} {
+				rec, err := s.store.Get(ctx, ns(region), key)
+				if errors.Is(err, store.ErrNotFound) {
+					continue
+				}
+				if err != nil {
+					return nil, fmt.Errorf("store.Get %s: %w", key, err)
+				}
+				puts = append(puts, store.Put{Key: key, Version: rec.Version, Delete: true})
+			}
+		}
+		if !page.More {
+			return puts, nil
+		}
+	}
+}
