@@ -67,9 +67,12 @@ type Config struct {
 	// Thresholds of the time rules, in working days.
 	OfferDueSoonDays   int // default 2
 	CostReportWaitDays int // default 10
-	// Poll is how often the logs are read when nothing woke the dispatcher
-	// (default 1 s).
+	// Poll is how often the logs are read and due deliveries sent
+	// (default 250 ms).
 	Poll time.Duration
+	// DeadlineEvery is how often the time rules are checked (default 1 min):
+	// they scan every open offer and cost report.
+	DeadlineEvery time.Duration
 }
 
 // Server implements notifyv1.NotificationServiceServer and runs the
@@ -101,7 +104,10 @@ func New(cfg Config) (*Server, error) {
 		cfg.CostReportWaitDays = 10
 	}
 	if cfg.Poll <= 0 {
-		cfg.Poll = time.Second
+		cfg.Poll = 250 * time.Millisecond
+	}
+	if cfg.DeadlineEvery <= 0 {
+		cfg.DeadlineEvery = time.Minute
 	}
 	for region, roles := range cfg.RoleMail {
 		for role, rs := range roles {
@@ -138,6 +144,7 @@ func sortable(t time.Time) string { return fmt.Sprintf("%019d", t.UnixNano()) }
 func (s *Server) Run(ctx context.Context) error {
 	tick := time.NewTicker(s.cfg.Poll)
 	defer tick.Stop()
+	var checked time.Time
 	for {
 		for _, region := range s.cfg.Regions.IDs() {
 			for _, src := range sources {
@@ -146,8 +153,12 @@ func (s *Server) Run(ctx context.Context) error {
 				}
 			}
 		}
-		if err := s.CheckDeadlines(ctx); err != nil && ctx.Err() == nil {
-			s.logger.Warn("notify: time rules failed; retrying", "error", err)
+		if now := time.Now(); now.Sub(checked) >= s.cfg.DeadlineEvery {
+			if err := s.CheckDeadlines(ctx); err != nil && ctx.Err() == nil {
+				s.logger.Warn("notify: time rules failed; retrying", "error", err)
+			} else {
+				checked = now
+			}
 		}
 		if _, err := s.Deliver(ctx); err != nil && ctx.Err() == nil {
 			s.logger.Warn("notify: delivery failed; retrying", "error", err)
