@@ -102,7 +102,8 @@ func startB(t testing.TB, b stack.Backend, tune func(*notify.Config)) *env {
 		return s
 	}
 	e.Env = stack.Start(t, st, func(s *grpc.Server) {
-		ideav1.RegisterIdeaServiceServer(s, idea.New(idea.Config{Store: st, Regions: served}))
+		ideav1.RegisterIdeaServiceServer(s, idea.New(idea.Config{Store: st, Regions: served,
+			RegionIdeas: func(string) (ideav1.IdeaServiceClient, error) { return ideav1.NewIdeaServiceClient(late), nil }}))
 		n, err := needs.New(needs.Config{Store: st, Regions: served, Ideas: ideav1.NewIdeaServiceClient(late)})
 		if err != nil {
 			t.Fatal(err)

@@ -179,7 +179,10 @@ func (s *Server) readFacts(ctx context.Context, service, region string, ev store
 		}
 		if r.Type == TypeIdeaSpread {
 			if to := i.GetSpreadTo(); len(to) > 0 {
-				f.details["spreadTo"] = to[len(to)-1]
+				// The adopting region's id, from its idea's name.
+				if p := strings.Split(to[len(to)-1], "/"); len(p) > 1 && p[0] == "regions" {
+					f.details["spreadTo"] = p[1]
+				}
 			}
 		}
 	case strings.Contains(ev.Key, "/needs/"):
