@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"io"
+	"mime/quotedprintable"
 	"net"
 	"net/http/httptest"
 	"strings"
@@ -215,7 +216,7 @@ func (s *smtpSession) Data(r io.Reader) error {
 	if err != nil {
 		return err
 	}
-	s.cur.data = string(b)
+	s.cur.data = decodeMail(string(b))
 	s.m.mu.Lock()
 	s.m.mails = append(s.m.mails, s.cur)
 	s.m.mu.Unlock()
@@ -224,6 +225,20 @@ func (s *smtpSession) Data(r io.Reader) error {
 }
 func (s *smtpSession) Reset()        { s.cur = received{} }
 func (s *smtpSession) Logout() error { return nil }
+
+// decodeMail undoes a quoted-printable body, so tests read the text as
+// the recipient does.
+func decodeMail(raw string) string {
+	head, body, ok := strings.Cut(raw, "\r\n\r\n")
+	if !ok || !strings.Contains(strings.ToLower(head), "content-transfer-encoding: quoted-printable") {
+		return raw
+	}
+	dec, err := io.ReadAll(quotedprintable.NewReader(strings.NewReader(body)))
+	if err != nil {
+		return raw
+	}
+	return head + "\r\n\r\n" + string(dec)
+}
 
 // startSMTP serves SMTP on loopback with the TLS certificate of an
 // httptest server (a real self-signed one), refusing mail before AUTH.

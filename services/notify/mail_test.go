@@ -82,7 +82,7 @@ func TestMail_ConsentRationaleAndOptOut(t *testing.T) {
 					rejected = m.data
 				}
 			}
-			if !strings.Contains(rejected, "Liknande l") || !strings.Contains(rejected, "X-Motor-Event-Id: idea:vasterbotten:") {
+			if !strings.Contains(rejected, "Liknande lösning finns redan.") || !strings.Contains(rejected, "X-Motor-Event-Id: idea:vasterbotten:") {
 				t.Errorf("rejection mail lacks the rationale or the event id:\n%s", rejected)
 			}
 			for _, leak := range []string{"anna", "Karl", "karl@", "Inte genomförbart", "070-"} {
@@ -120,5 +120,41 @@ func TestMail_DevOutbox(t *testing.T) {
 	}
 	if !strings.Contains(string(b), "To: <greta@example.se>") || !strings.Contains(string(b), "Subject:") {
 		t.Errorf("outbox mail:\n%s", b)
+	}
+}
+
+// TestMail_English: a person who chose English is written to in English.
+func TestMail_English(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "outbox")
+	e := start(t, stack.Backends()[0], func(c *notify.Config) {
+		c.Mailer = notify.Outbox{Dir: dir, From: "Motor <motor@localhost>"}
+	})
+	greta := e.As(t, auth.Submitter, "vasterbotten", "greta")
+	set, err := e.client.UpdateNotificationSettings(greta.Ctx(t), &notifyv1.UpdateNotificationSettingsRequest{
+		Settings:   &notifyv1.NotificationSettings{Name: "regions/vasterbotten/users/me/notificationSettings", Language: "en"},
+		UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"language"}},
+	})
+	if err != nil || set.GetLanguage() != "en" || set.GetEmailDisabled() {
+		t.Fatalf("settings: %v, %v", set, err)
+	}
+	i, err := e.ideas.CreateIdea(greta.Ctx(t), &ideav1.CreateIdeaRequest{Parent: "regions/vasterbotten", Idea: newIdea("greta@example.se", true)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.transition(t, e.As(t, auth.Advisor, "vasterbotten"), i, ideav1.Stage_STAGE_SCREENING, "")
+	e.pump(t, e.notify)
+	files, _ := filepath.Glob(filepath.Join(dir, "*.eml"))
+	if len(files) != 1 {
+		t.Fatalf("outbox has %d files, want 1", len(files))
+	}
+	raw, _ := os.ReadFile(files[0])
+	b := decodeMail(string(raw))
+	if !strings.Contains(b, "now has the status: screening") || !strings.Contains(b, "turn e-mail off") {
+		t.Errorf("English mail:\n%s", b)
+	}
+	_, err = e.client.UpdateNotificationSettings(greta.Ctx(t), &notifyv1.UpdateNotificationSettingsRequest{
+		Settings: &notifyv1.NotificationSettings{Name: "regions/vasterbotten/users/me/notificationSettings", Language: "fi"}, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"language"}}})
+	if !hasViolation(err, "settings.language") {
+		t.Errorf("language fi: %v, want a violation of settings.language", err)
 	}
 }

@@ -12,7 +12,7 @@ type text struct{ sv, en string }
 
 func texts() map[string]text {
 	return map[string]text{
-		TypeIdeaStage:       {"Din idé ”%s” har gått vidare till %s", "Your idea “%s” has moved to %s"},
+		TypeIdeaStage:       {"Din idé ”%s” har nu status: %s", "Your idea “%s” now has the status: %s"},
 		TypeIdeaSpread:      {"Din idé ”%s” har spridits till region %s", "Your idea “%s” has spread to region %s"},
 		TypeIdeaCreated:     {"Ny idé: ”%s”", "New idea: “%s”"},
 		TypeNeedCreated:     {"Nytt behov: ”%s”", "New need: “%s”"},
