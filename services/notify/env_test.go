@@ -287,7 +287,6 @@ func mailTo(ms []received, addr string) []received {
 	return out
 }
 
-
 // hasViolation reports whether err's BadRequest names field.
 func hasViolation(err error, field string) bool {
 	for _, d := range status.Convert(err).Details() {
