@@ -73,7 +73,9 @@ func (s *Server) Deliver(ctx context.Context) (int, error) {
 	return n, nil
 }
 
-func (s *Server) lease() time.Duration { return 2*s.hooks.policy.Timeout + time.Minute }
+// lease is how long a claimed job is left to its claimant: longer than an
+// attempt can take, so only a claimant that died loses it.
+func (s *Server) lease() time.Duration { return 2*s.hooks.policy.Timeout + 10*time.Second }
 
 func (s *Server) deliverOne(ctx context.Context, region string, rec store.Record, now time.Time) (bool, error) {
 	switch {
