@@ -162,10 +162,12 @@ func types(r *notifyv1.ListNotificationsResponse) []string {
 // mailServer is a real SMTP server in the test process, with STARTTLS
 // and AUTH PLAIN, that keeps what it receives.
 type mailServer struct {
-	mu    sync.Mutex
-	mails []received
-	addr  string
-	certs *x509.CertPool
+	mu sync.Mutex
+	// refuse is how many recipients to refuse next, with a transient error.
+	refuse int
+	mails  []received
+	addr   string
+	certs  *x509.CertPool
 }
 
 type received struct {
@@ -208,6 +210,12 @@ func (s *smtpSession) Mail(from string, _ *smtp.MailOptions) error {
 	return nil
 }
 func (s *smtpSession) Rcpt(to string, _ *smtp.RcptOptions) error {
+	s.m.mu.Lock()
+	defer s.m.mu.Unlock()
+	if s.m.refuse > 0 {
+		s.m.refuse--
+		return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "try again later"}
+	}
 	s.cur.to = append(s.cur.to, to)
 	return nil
 }

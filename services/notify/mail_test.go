@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
 
@@ -156,5 +157,40 @@ func TestMail_English(t *testing.T) {
 		Settings: &notifyv1.NotificationSettings{Name: "regions/vasterbotten/users/me/notificationSettings", Language: "fi"}, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"language"}}})
 	if !hasViolation(err, "settings.language") {
 		t.Errorf("language fi: %v, want a violation of settings.language", err)
+	}
+}
+
+// TestMail_RetriedAfterATransientFailure: a mail the server refuses for
+// now is sent again after the gap, with the same Message-ID and event id.
+func TestMail_RetriedAfterATransientFailure(t *testing.T) {
+	srv := startSMTP(t)
+	srv.mu.Lock()
+	srv.refuse = 2 // the first attempt and its first retry
+	srv.mu.Unlock()
+	e := start(t, stack.Backends()[0], func(c *notify.Config) {
+		c.Mailer = srv.mailer()
+		c.RoleMail = map[string]map[auth.Role][]notify.Recipient{"vasterbotten": {auth.Advisor: {{Address: "innovation@region.example"}}}}
+		c.Webhooks.FirstRetry = time.Minute
+	})
+	if _, err := e.ideas.CreateIdea(e.As(t, auth.Submitter, "vasterbotten").Ctx(t), &ideav1.CreateIdeaRequest{Parent: "regions/vasterbotten", Idea: newIdea("", false)}); err != nil {
+		t.Fatal(err)
+	}
+	e.pump(t, e.notify)
+	e.pump(t, e.notify) // not yet due again
+	if n := len(srv.all()); n != 0 {
+		t.Fatalf("%d mails while the server refused", n)
+	}
+	for k := 0; k < 5 && len(srv.all()) == 0; k++ {
+		e.clock.Add(5 * time.Minute)
+		e.pump(t, e.notify)
+	}
+	got := srv.all()
+	if len(got) != 1 || !strings.Contains(got[0].data, "X-Motor-Event-Id: idea:vasterbotten:1") {
+		t.Fatalf("after the retries: %v", got)
+	}
+	e.clock.Add(time.Hour)
+	e.pump(t, e.notify)
+	if n := len(srv.all()); n != 1 {
+		t.Errorf("%d mails after delivery, want still 1", n)
 	}
 }

@@ -118,6 +118,9 @@ func New(cfg Config) (*Server, error) {
 			}
 		}
 	}
+	for i, h := range cfg.Webhooks.AllowedHosts {
+		cfg.Webhooks.AllowedHosts[i] = strings.ToLower(strings.Trim(h, "[]"))
+	}
 	s := &Server{cfg: cfg, store: cfg.Store, logger: cfg.Logger, now: cfg.Now}
 	s.hooks = newWebhookClient(cfg.Webhooks)
 	return s, nil
