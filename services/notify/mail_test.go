@@ -98,14 +98,19 @@ func TestMail_ConsentRationaleAndOptOut(t *testing.T) {
 	}
 }
 
-// TestMail_DevOutbox: without an SMTP server the mails are .eml files.
-func TestMail_DevOutbox(t *testing.T) {
+// outboxEnv runs the service with the dev outbox as its mailer.
+func outboxEnv(t *testing.T) (*env, string) {
 	dir := filepath.Join(t.TempDir(), "outbox")
-	e := start(t, stack.Backends()[0], func(c *notify.Config) {
+	return start(t, stack.Backends()[0], func(c *notify.Config) {
 		c.Mailer = notify.Outbox{Dir: dir, From: "Motor <motor@localhost>"}
-	})
-	greta := e.As(t, auth.Submitter, "vasterbotten", "greta")
-	i, err := e.ideas.CreateIdea(greta.Ctx(t), &ideav1.CreateIdeaRequest{Parent: "regions/vasterbotten", Idea: newIdea("greta@example.se", true)})
+	}), dir
+}
+
+// screeningMail moves a new idea of the submitter to screening and returns
+// the one mail that lands in the outbox, decoded.
+func screeningMail(t *testing.T, e *env, dir string, submitter stack.Caller) string {
+	t.Helper()
+	i, err := e.ideas.CreateIdea(submitter.Ctx(t), &ideav1.CreateIdeaRequest{Parent: "regions/vasterbotten", Idea: newIdea("greta@example.se", true)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,21 +120,25 @@ func TestMail_DevOutbox(t *testing.T) {
 	if len(files) != 1 {
 		t.Fatalf("outbox has %d files, want 1", len(files))
 	}
-	b, err := os.ReadFile(files[0])
+	raw, err := os.ReadFile(files[0])
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(string(b), "To: <greta@example.se>") || !strings.Contains(string(b), "Subject:") {
+	return decodeMail(string(raw))
+}
+
+// TestMail_DevOutbox: without an SMTP server the mails are .eml files.
+func TestMail_DevOutbox(t *testing.T) {
+	e, dir := outboxEnv(t)
+	b := screeningMail(t, e, dir, e.As(t, auth.Submitter, "vasterbotten", "greta"))
+	if !strings.Contains(b, "To: <greta@example.se>") || !strings.Contains(b, "har nu status: bedömning") {
 		t.Errorf("outbox mail:\n%s", b)
 	}
 }
 
 // TestMail_English: a person who chose English is written to in English.
 func TestMail_English(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "outbox")
-	e := start(t, stack.Backends()[0], func(c *notify.Config) {
-		c.Mailer = notify.Outbox{Dir: dir, From: "Motor <motor@localhost>"}
-	})
+	e, dir := outboxEnv(t)
 	greta := e.As(t, auth.Submitter, "vasterbotten", "greta")
 	set, err := e.client.UpdateNotificationSettings(greta.Ctx(t), &notifyv1.UpdateNotificationSettingsRequest{
 		Settings:   &notifyv1.NotificationSettings{Name: "regions/vasterbotten/users/me/notificationSettings", Language: "en"},
@@ -138,19 +147,7 @@ func TestMail_English(t *testing.T) {
 	if err != nil || set.GetLanguage() != "en" || set.GetEmailDisabled() {
 		t.Fatalf("settings: %v, %v", set, err)
 	}
-	i, err := e.ideas.CreateIdea(greta.Ctx(t), &ideav1.CreateIdeaRequest{Parent: "regions/vasterbotten", Idea: newIdea("greta@example.se", true)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.transition(t, e.As(t, auth.Advisor, "vasterbotten"), i, ideav1.Stage_STAGE_SCREENING, "")
-	e.pump(t, e.notify)
-	files, _ := filepath.Glob(filepath.Join(dir, "*.eml"))
-	if len(files) != 1 {
-		t.Fatalf("outbox has %d files, want 1", len(files))
-	}
-	raw, _ := os.ReadFile(files[0])
-	b := decodeMail(string(raw))
-	if !strings.Contains(b, "now has the status: screening") || !strings.Contains(b, "turn e-mail off") {
+	if b := screeningMail(t, e, dir, greta); !strings.Contains(b, "now has the status: screening") || !strings.Contains(b, "turn e-mail off") {
 		t.Errorf("English mail:\n%s", b)
 	}
 	_, err = e.client.UpdateNotificationSettings(greta.Ctx(t), &notifyv1.UpdateNotificationSettingsRequest{
