@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -154,5 +155,35 @@ func TestNotify_KillDuringBurst(t *testing.T) {
 			}
 			p.stop(t)
 		})
+	}
+}
+
+// TestServe_NotifyConfigProblems: wrong notify settings stop the start
+// and are named, all of them; an SMTP user without a password too.
+func TestServe_NotifyConfigProblems(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.json")
+	if err := os.WriteFile(bad, []byte(`{"name":"vasterbotten","regions":["vasterbotten"],"notify":{
+		"smtp":{"host":"smtp.example","port":70000,"from":"nobody"},"offerDueSoonDays":99,"roleMail":{"uppsala":{"janitor":[]}}}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	err := run(t.Context(), []string{"serve", "-config", bad, "-data", dir}, io.Discard, io.Discard)
+	for _, want := range []string{"notify.smtp.port", "notify.smtp.from", "notify.offerDueSoonDays", "notify.roleMail.uppsala.janitor"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("start with bad notify settings: %v, want %s named", err, want)
+		}
+	}
+	user := filepath.Join(dir, "user.json")
+	if err := os.WriteFile(user, []byte(`{"name":"vasterbotten","regions":["vasterbotten"],"notify":{
+		"smtp":{"host":"smtp.example","port":587,"from":"motor@example.se","username":"motor"}}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("MOTOR_SMTP_PASSWORD", "")
+	// Should it start after all, it stops at the deadline and fails below.
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	err = run(ctx, []string{"serve", "-config", user, "-data", dir, "-http", "127.0.0.1:0", "-grpc", "127.0.0.1:0"}, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "MOTOR_SMTP_PASSWORD") {
+		t.Errorf("SMTP user without a password: %v, want MOTOR_SMTP_PASSWORD named", err)
 	}
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 
@@ -11,7 +12,7 @@ import (
 // notifyConfig turns the deployment file's notify settings into the
 // notification service's: SMTP when a server is configured, else in dev
 // mode the outbox folder <data>/outbox of .eml files, else no e-mail.
-func notifyConfig(d deps) notify.Config {
+func notifyConfig(d deps) (notify.Config, error) {
 	n := d.notify
 	cfg := notify.Config{
 		Store: d.store, Regions: d.regions, Logger: d.logger, PortalURL: n.PortalURL,
@@ -29,12 +30,20 @@ func notifyConfig(d deps) notify.Config {
 	}
 	switch {
 	case n.SMTP != nil:
+		password := os.Getenv("MOTOR_SMTP_PASSWORD")
+		if n.SMTP.Username != "" && password == "" {
+			return cfg, fmt.Errorf("notify.smtp.username is %q but MOTOR_SMTP_PASSWORD is not set", n.SMTP.Username)
+		}
 		cfg.Mailer = notify.SMTP{Host: n.SMTP.Host, Port: n.SMTP.Port, From: n.SMTP.From, Username: n.SMTP.Username,
-			Password: os.Getenv("MOTOR_SMTP_PASSWORD"), AllowPlain: n.SMTP.AllowPlain}
+			Password: password, AllowPlain: n.SMTP.AllowPlain}
 	case d.devMode:
-		cfg.Mailer = notify.Outbox{Dir: filepath.Join(d.dataDir, "outbox"), From: "Motor <motor@localhost>"}
-		// Dev mode has no public webhook receivers: local ones are fine.
+		dir := filepath.Join(d.dataDir, "outbox")
+		cfg.Mailer = notify.Outbox{Dir: dir, From: "Motor <motor@localhost>"}
+		// Dev mode has no public webhook receivers: http is fine.
 		cfg.Webhooks.AllowHTTP = true
+		d.logger.Info("dev mode: mails are written as .eml files, not sent", "outbox", dir)
+	default:
+		d.logger.Warn("no notify.smtp in the deployment config: no e-mail is sent")
 	}
-	return cfg
+	return cfg, nil
 }

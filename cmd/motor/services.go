@@ -207,7 +207,11 @@ func allServices() []service {
 			name:       "notify",
 			healthName: notifyv1.NotificationService_ServiceDesc.ServiceName,
 			register: func(s *grpc.Server, d deps) (func(context.Context) error, error) {
-				srv, err := notify.New(notifyConfig(d))
+				cfg, err := notifyConfig(d)
+				if err != nil {
+					return nil, err
+				}
+				srv, err := notify.New(cfg)
 				if err != nil {
 					return nil, err
 				}
