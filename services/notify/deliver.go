@@ -166,11 +166,8 @@ func (s *Server) composeMail(ctx context.Context, region string, j mailJob) (Mai
 		if err != nil {
 			return Mail{}, false, fmt.Errorf("store.Get %s: %w", n.GetSubject(), err)
 		}
-		var st struct {
-			Idea json.RawMessage `json:"idea"`
-		}
 		i := &ideav1.Idea{}
-		if json.Unmarshal(rec.Value, &st) != nil || (protojson.UnmarshalOptions{DiscardUnknown: true}).Unmarshal(st.Idea, i) != nil {
+		if _, err := readRecord(rec.Value, i, "idea"); err != nil {
 			return Mail{}, false, nil
 		}
 		if !i.GetConsent().GetContact() || i.GetSubmitter().GetEmail() == "" {

@@ -141,16 +141,17 @@ func (s *Server) readFacts(ctx context.Context, service, region string, ev store
 	lenient := protojson.UnmarshalOptions{DiscardUnknown: true}
 	switch {
 	case strings.Contains(ev.Key, "/ideas/"):
-		var st struct {
-			Owner   string            `json:"owner"`
-			Idea    json.RawMessage   `json:"idea"`
-			History []json.RawMessage `json:"history"`
-		}
 		i := &ideav1.Idea{}
-		if json.Unmarshal(rec.Value, &st) != nil || lenient.Unmarshal(st.Idea, i) != nil {
+		owner, err := readRecord(rec.Value, i, "idea")
+		if err != nil {
 			return f, nil
 		}
-		f.owner, f.title = st.Owner, i.GetTitle()
+		// The decisions are kept next to the idea in its JSON record.
+		var st struct {
+			History []json.RawMessage `json:"history"`
+		}
+		_ = json.Unmarshal(rec.Value, &st)
+		f.owner, f.title = owner, i.GetTitle()
 		f.details["stage"] = i.GetStage().String()
 		if r.Type == TypeIdeaStage {
 			// The decision this event recorded: the history entry of its
@@ -187,7 +188,7 @@ func (s *Server) readFacts(ctx context.Context, service, region string, ev store
 		}
 	case strings.Contains(ev.Key, "/needs/"):
 		n := &needsv1.Need{}
-		if decodeNeed(rec.Value, n) == nil {
+		if _, err := readRecord(rec.Value, n, "need"); err == nil {
 			f.title = n.GetStatement()
 			if f.title == "" {
 				f.title = n.GetProblem()
@@ -195,36 +196,25 @@ func (s *Server) readFacts(ctx context.Context, service, region string, ev store
 		}
 	case strings.Contains(ev.Key, "/offers/"):
 		o := &partnerv1.Offer{}
-		if lenient.Unmarshal(rec.Value, o) == nil {
+		if _, err := readRecord(rec.Value, o, ""); err == nil {
 			f.title, f.partner = o.GetTitle(), o.GetPartner()
 			f.details["status"] = o.GetStatus().String()
 			f.details["respondBy"] = o.GetRespondBy()
 		}
 	case strings.Contains(ev.Key, "/costReports/"):
 		c := &fundingv1.CostReport{}
-		if lenient.Unmarshal(rec.Value, c) == nil {
+		if _, err := readRecord(rec.Value, c, ""); err == nil {
 			f.title = c.GetPeriodStart() + "–" + c.GetPeriodEnd()
 			f.details["status"] = c.GetStatus().String()
 		}
 	case strings.Contains(ev.Key, "/subprojects/"):
 		sp := &fundingv1.Subproject{}
-		if lenient.Unmarshal(rec.Value, sp) == nil {
+		if _, err := readRecord(rec.Value, sp, ""); err == nil {
 			f.title = sp.GetTitle()
 			f.details["status"] = sp.GetStatus().String()
 		}
 	}
 	return f, nil
-}
-
-// decodeNeed reads a need record: the need's JSON inside its envelope.
-func decodeNeed(b []byte, n *needsv1.Need) error {
-	var st struct {
-		Need json.RawMessage `json:"need"`
-	}
-	if err := json.Unmarshal(b, &st); err != nil {
-		return err
-	}
-	return protojson.UnmarshalOptions{DiscardUnknown: true}.Unmarshal(st.Need, n)
 }
 
 // recordKey is the store key the owning service keeps a resource under.

@@ -7,8 +7,6 @@ import (
 	"strconv"
 	"time"
 
-	"google.golang.org/protobuf/encoding/protojson"
-
 	"github.com/innovationsmotorer/motor/internal/store"
 	fundingv1 "github.com/innovationsmotorer/motor/proto/innovation/funding/v1"
 	partnerv1 "github.com/innovationsmotorer/motor/proto/innovation/partner/v1"
@@ -66,12 +64,11 @@ func (s *Server) scanAll(ctx context.Context, n store.Namespace, index, prefix s
 }
 
 func (s *Server) offerDeadlines(ctx context.Context, region string, today time.Time, hooks []*hook) error {
-	lenient := protojson.UnmarshalOptions{DiscardUnknown: true}
 	partners := store.Namespace{Service: "partner", Region: region}
 	for _, status := range []partnerv1.OfferStatus{partnerv1.OfferStatus_OFFER_STATUS_NEW, partnerv1.OfferStatus_OFFER_STATUS_ROUTED} {
 		err := s.scanAll(ctx, partners, "offer_status", status.String()+"/", func(rec store.Record) error {
 			o := &partnerv1.Offer{}
-			if lenient.Unmarshal(rec.Value, o) != nil {
+			if _, err := readRecord(rec.Value, o, ""); err != nil {
 				return nil
 			}
 			due, err := time.Parse(time.DateOnly, o.GetRespondBy())
@@ -95,11 +92,10 @@ func (s *Server) offerDeadlines(ctx context.Context, region string, today time.T
 }
 
 func (s *Server) waitingReports(ctx context.Context, region string, today time.Time, loc *time.Location, hooks []*hook) error {
-	lenient := protojson.UnmarshalOptions{DiscardUnknown: true}
 	funding := store.Namespace{Service: "funding", Region: region}
 	return s.scanAll(ctx, funding, "reports", "", func(rec store.Record) error {
 		c := &fundingv1.CostReport{}
-		if lenient.Unmarshal(rec.Value, c) != nil || c.GetStatus() != fundingv1.CostReportStatus_COST_REPORT_STATUS_SUBMITTED {
+		if _, err := readRecord(rec.Value, c, ""); err != nil || c.GetStatus() != fundingv1.CostReportStatus_COST_REPORT_STATUS_SUBMITTED {
 			return nil
 		}
 		var since time.Time
