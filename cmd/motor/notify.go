@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 
@@ -14,8 +15,12 @@ import (
 // mode the outbox folder <data>/outbox of .eml files, else no e-mail.
 func notifyConfig(d deps) (notify.Config, error) {
 	n := d.notify
+	logger := d.logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
 	cfg := notify.Config{
-		Store: d.store, Regions: d.regions, Logger: d.logger, PortalURL: n.PortalURL,
+		Store: d.store, Regions: d.regions, Logger: logger, PortalURL: n.PortalURL,
 		OfferDueSoonDays: n.OfferDueSoonDays, CostReportWaitDays: n.CostReportWaitDays,
 		Webhooks: notify.WebhookPolicy{AllowHTTP: n.Webhooks.AllowHTTP, AllowedHosts: n.Webhooks.AllowedHosts},
 		RoleMail: map[string]map[auth.Role][]notify.Recipient{},
@@ -41,9 +46,9 @@ func notifyConfig(d deps) (notify.Config, error) {
 		cfg.Mailer = notify.Outbox{Dir: dir, From: "Motor <motor@localhost>"}
 		// Dev mode has no public webhook receivers: http is fine.
 		cfg.Webhooks.AllowHTTP = true
-		d.logger.Info("dev mode: mails are written as .eml files, not sent", "outbox", dir)
+		logger.Info("dev mode: mails are written as .eml files, not sent", "outbox", dir)
 	default:
-		d.logger.Warn("no notify.smtp in the deployment config: no e-mail is sent")
+		logger.Warn("no notify.smtp in the deployment config: no e-mail is sent")
 	}
 	return cfg, nil
 }
