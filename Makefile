@@ -52,6 +52,7 @@ bench:
 	go test -run '^$$' -bench . -benchtime 2000x ./internal/store/...
 	go test -run '^$$' -bench . -benchtime 20x ./services/idea/ ./services/needs/
 	go test -run '^$$' -bench . -benchtime 20x ./portal/
+	go test -run '^$$' -bench DispatchLag -benchtime 1x ./services/notify/
 
 # A dev CA and mTLS certificates for the README's three local deployments.
 dev-certs:

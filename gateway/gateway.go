@@ -28,6 +28,7 @@ import (
 	coordinatorv1 "github.com/innovationsmotorer/motor/proto/innovation/coordinator/v1"
 	ideav1 "github.com/innovationsmotorer/motor/proto/innovation/idea/v1"
 	needsv1 "github.com/innovationsmotorer/motor/proto/innovation/needs/v1"
+	notifyv1 "github.com/innovationsmotorer/motor/proto/innovation/notify/v1"
 	partnerv1 "github.com/innovationsmotorer/motor/proto/innovation/partner/v1"
 )
 
@@ -52,6 +53,7 @@ func routes() map[string]func(context.Context, *runtime.ServeMux, *grpc.ClientCo
 		"funding":     fundingRoutes,
 		"partner":     partnerv1.RegisterPartnerServiceHandler,
 		"coordinator": coordinatorv1.RegisterCoordinatorServiceHandler,
+		"notify":      notifyv1.RegisterNotificationServiceHandler,
 	}
 }
 

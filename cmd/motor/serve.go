@@ -69,6 +69,8 @@ type serveConfig struct {
 	// named it rather than "all".
 	portal         portalOptions
 	explicitPortal bool
+	// notify is the deployment file's notification settings.
+	notify config.Notify
 }
 
 // serviceTargets are the services `-target` may name; "gateway" and "all"
@@ -161,7 +163,8 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 	}
 	c := serveConfig{httpAddr: *httpAddr, grpcAddr: *grpcAddr, data: *data, store: *storeURL, demo: *demo, upstream: *upstream, health: *healthAddr, drain: *drain, reconcile: reconcile, upstreams: map[string]string{},
 		name: *name, national: *national, tls: config.TLSFiles{CA: *tlsCA, Cert: *tlsCert, Key: *tlsKey},
-		insecurePeers: *insecurePeers, peers: dep.Peers, devKey: *devKey, weights: dep.Weights, portal: portalFlags.options()}
+		insecurePeers: *insecurePeers, peers: dep.Peers, devKey: *devKey, weights: dep.Weights, portal: portalFlags.options(),
+		notify: dep.Notify}
 	for _, kv := range strings.Split(*upstreams, ",") {
 		if kv = strings.TrimSpace(kv); kv == "" {
 			continue
@@ -333,7 +336,17 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		srv := rpc.NewServer(rpc.ServerConfig{Logger: logger, Verifier: verifier, Telemetry: tel, TLS: mtls.server, Self: mtls.self, Peers: peers, Credential: cred})
 		d := deps{store: st, regions: c.regions, logger: logger, tel: tel, conn: conns.get, regionConn: conns.regionConn, directory: conns.directory, devSigner: devSigner, weights: c.weights, credential: cred,
-			ctx: runCtx, reconcile: c.reconcile}
+			ctx: runCtx, reconcile: c.reconcile,
+			notify: c.notify, dataDir: c.data, devMode: devMode, background: func(f func(context.Context) error) {
+				done := make(chan struct{})
+				waits = append(waits, done)
+				go func() {
+					defer close(done)
+					if err := f(runCtx); err != nil {
+						errc <- err
+					}
+				}()
+			}}
 		if np, ok := c.ledgerPeer(); ok {
 			d.nationalLedger = fmt.Sprintf("%s (%s)", np.Name, np.AddressOf("funding"))
 		}

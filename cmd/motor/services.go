@@ -17,11 +17,13 @@ import (
 	fundingv1 "github.com/innovationsmotorer/motor/proto/innovation/funding/v1"
 	ideav1 "github.com/innovationsmotorer/motor/proto/innovation/idea/v1"
 	needsv1 "github.com/innovationsmotorer/motor/proto/innovation/needs/v1"
+	notifyv1 "github.com/innovationsmotorer/motor/proto/innovation/notify/v1"
 	partnerv1 "github.com/innovationsmotorer/motor/proto/innovation/partner/v1"
 	"github.com/innovationsmotorer/motor/services/coordinator"
 	"github.com/innovationsmotorer/motor/services/funding"
 	"github.com/innovationsmotorer/motor/services/idea"
 	"github.com/innovationsmotorer/motor/services/needs"
+	"github.com/innovationsmotorer/motor/services/notify"
 	"github.com/innovationsmotorer/motor/services/partner"
 )
 
@@ -48,6 +50,14 @@ type deps struct {
 	devSigner *auth.Signer
 	// weights are the regions' scorecard weights from the config file.
 	weights map[string]config.RegionWeights
+	// notify is the deployment file's notification settings; dataDir the
+	// embedded store's folder (the dev mail outbox lives there); devMode
+	// is true without an identity provider.
+	notify  config.Notify
+	dataDir string
+	devMode bool
+	// background runs f until the process stops (a service's own loop).
+	background func(f func(context.Context) error)
 	// nationalLedger names the national deployment whose programme ledger
 	// this region deployment uses ("" when it keeps the ledger itself).
 	nationalLedger string
@@ -230,6 +240,25 @@ func allServices() []service {
 				coordinatorv1.RegisterCoordinatorServiceServer(s, coordinator.New(coordinator.Config{
 					Store: d.store, Regions: d.directory, Conn: d.regionConn, Logger: d.logger,
 				}))
+				return nil, nil
+			},
+		},
+		{
+			name:       "notify",
+			healthName: notifyv1.NotificationService_ServiceDesc.ServiceName,
+			register: func(s *grpc.Server, d deps) (func(context.Context) error, error) {
+				cfg, err := notifyConfig(d)
+				if err != nil {
+					return nil, err
+				}
+				srv, err := notify.New(cfg)
+				if err != nil {
+					return nil, err
+				}
+				notifyv1.RegisterNotificationServiceServer(s, srv)
+				if d.background != nil {
+					d.background(srv.Run)
+				}
 				return nil, nil
 			},
 		},

@@ -5,6 +5,7 @@ import (
 	fundingv1 "github.com/innovationsmotorer/motor/proto/innovation/funding/v1"
 	ideav1 "github.com/innovationsmotorer/motor/proto/innovation/idea/v1"
 	needsv1 "github.com/innovationsmotorer/motor/proto/innovation/needs/v1"
+	notifyv1 "github.com/innovationsmotorer/motor/proto/innovation/notify/v1"
 	partnerv1 "github.com/innovationsmotorer/motor/proto/innovation/partner/v1"
 )
 
@@ -80,6 +81,8 @@ var (
 	fundReaders  = []Role{RegionAdmin, Advisor, Coordinator, Service}
 	ledgerReader = []Role{Coordinator, Service, RegionAdmin, Advisor}
 	national     = []Role{Coordinator, Service}
+	people       = []Role{Submitter, Advisor, RegionAdmin, Partner, Coordinator}
+	admins       = []Role{RegionAdmin}
 )
 
 // regionFigures is a Get…Stats row: the region's staff, national
@@ -185,5 +188,19 @@ func Table() map[string]Rule {
 		coordinatorv1.CoordinatorService_GetDashboard_FullMethodName:    {Roles: national},
 		coordinatorv1.CoordinatorService_ListRegions_FullMethodName:     {Roles: national},
 		coordinatorv1.CoordinatorService_ListCommonNeeds_FullMethodName: {Roles: national},
+
+		// notify: each person's own inbox and settings; a region's webhooks
+		// are its admins'.
+		notifyv1.NotificationService_ListNotifications_FullMethodName:          {Roles: people},
+		notifyv1.NotificationService_MarkNotificationsRead_FullMethodName:      {Roles: people},
+		notifyv1.NotificationService_GetNotificationSettings_FullMethodName:    {Roles: people},
+		notifyv1.NotificationService_UpdateNotificationSettings_FullMethodName: {Roles: people},
+		notifyv1.NotificationService_CreateWebhookSubscription_FullMethodName:  {Roles: admins},
+		notifyv1.NotificationService_GetWebhookSubscription_FullMethodName:     {Roles: admins},
+		notifyv1.NotificationService_ListWebhookSubscriptions_FullMethodName:   {Roles: admins},
+		notifyv1.NotificationService_UpdateWebhookSubscription_FullMethodName:  {Roles: admins},
+		notifyv1.NotificationService_DeleteWebhookSubscription_FullMethodName:  {Roles: admins},
+		notifyv1.NotificationService_ListWebhookDeliveries_FullMethodName:      {Roles: admins},
+		notifyv1.NotificationService_RedeliverWebhookDelivery_FullMethodName:   {Roles: admins},
 	}
 }

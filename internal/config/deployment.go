@@ -43,6 +43,8 @@ type Deployment struct {
 	DevKey string `json:"devKey"`
 	// Weights are regions' scorecard weights, by region id.
 	Weights map[string]RegionWeights `json:"weights"`
+	// Notify configures e-mail, webhooks and the time rules.
+	Notify Notify `json:"notify"`
 }
 
 // RegionWeights are one region's weights of the idea assessment and the
@@ -233,7 +235,7 @@ func parseDeployment(raw []byte, dir string) (Deployment, []string) {
 func decodeDeployment(raw []byte) (Deployment, []string) {
 	var d Deployment
 	var problems []string
-	top := members(&problems, "", raw, []string{"name", "national", "regions", "targets", "http", "grpc", "data", "store", "tls", "insecurePeers", "peers", "devKey", "weights"})
+	top := members(&problems, "", raw, []string{"name", "national", "regions", "targets", "http", "grpc", "data", "store", "tls", "insecurePeers", "peers", "devKey", "weights", "notify"})
 	if top == nil {
 		return d, problems
 	}
@@ -274,6 +276,8 @@ func decodeDeployment(raw []byte) (Deployment, []string) {
 				}
 				d.Weights[region] = w
 			}
+		case "notify":
+			problems = append(problems, parseNotify(top[k], &d.Notify)...)
 		case "peers":
 			var list []json.RawMessage
 			if err := json.Unmarshal(top[k], &list); err != nil {
