@@ -43,6 +43,9 @@ type Deployment struct {
 	DevKey string `json:"devKey"`
 	// Weights are regions' scorecard weights, by region id.
 	Weights map[string]RegionWeights `json:"weights"`
+	// Limits are the admission limits (limits.go); absent fields take
+	// their defaults.
+	Limits Limits `json:"limits"`
 }
 
 // RegionWeights are one region's weights of the idea assessment and the
@@ -212,7 +215,7 @@ func members(problems *[]string, prefix string, raw json.RawMessage, known []str
 func parseDeployment(raw []byte, dir string) (Deployment, []string) {
 	var d Deployment
 	var problems []string
-	top := members(&problems, "", raw, []string{"name", "national", "regions", "targets", "http", "grpc", "data", "store", "tls", "insecurePeers", "peers", "devKey", "weights"})
+	top := members(&problems, "", raw, []string{"name", "national", "regions", "targets", "http", "grpc", "data", "store", "tls", "insecurePeers", "peers", "devKey", "weights", "limits"})
 	if top == nil {
 		return d, problems
 	}
@@ -235,6 +238,8 @@ func parseDeployment(raw []byte, dir string) (Deployment, []string) {
 					field(&problems, "tls."+name, v, dst)
 				}
 			}
+		case "limits":
+			d.Limits = parseLimits(&problems, top[k])
 		case "weights":
 			var byRegion map[string]json.RawMessage
 			if err := json.Unmarshal(top[k], &byRegion); err != nil {
@@ -278,6 +283,7 @@ func parseDeployment(raw []byte, dir string) (Deployment, []string) {
 	// always gives the same message.
 	slices.Sort(problems)
 	problems = append(problems, d.check()...)
+	problems = append(problems, d.Limits.check()...)
 	d.resolve(dir)
 	problems = append(problems, d.checkFiles()...)
 	return d, problems

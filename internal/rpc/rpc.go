@@ -50,6 +50,9 @@ type ServerConfig struct {
 	// Peers are the deployments this one knows, by name: which regions each
 	// may act for. Peers not listed serve the region they are named after.
 	Peers map[string]auth.Peer
+	// Admission, when set, caps the calls in flight and rate-limits each
+	// caller (admission.go). Nil admits everything.
+	Admission *Admission
 }
 
 // Server is a gRPC server with its health service.
@@ -73,16 +76,26 @@ func NewServer(cfg ServerConfig) *Server {
 	opts := []grpc.ServerOption{
 		grpc.MaxRecvMsgSize(MaxMessageBytes),
 		grpc.MaxSendMsgSize(MaxMessageBytes),
+		// Order matters: shed before any work, log what the caller was
+		// finally told, guard errors before they are logged, and rate-limit
+		// the verified caller.
 		grpc.ChainUnaryInterceptor(
 			recoverUnary(logger),
+			shedUnary(cfg.Admission),
 			logUnary(logger),
+			guardUnary(logger),
+			filterUnary(),
 			auth.UnaryPeerInterceptor(cfg.Verifier, auth.PublicMethod, peers),
+			rateUnary(cfg.Admission),
 		),
 		grpc.ChainStreamInterceptor(
 			recoverStream(logger),
+			shedStream(cfg.Admission),
+			guardStream(logger),
 			auth.StreamPeerInterceptor(cfg.Verifier, auth.PublicMethod, peers),
 		),
 	}
+	opts = append(opts, serverKeepalive()...)
 	if cfg.TLS != nil {
 		opts = append(opts, grpc.Creds(credentials.NewTLS(cfg.TLS)))
 	}
@@ -132,6 +145,7 @@ func Dial(target string, t *telemetry.Telemetry, opts ...grpc.DialOption) (*grpc
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(MaxMessageBytes)),
 	}
+	all = append(all, clientResilience()...)
 	if t != nil {
 		all = append(all, grpc.WithStatsHandler(otelgrpc.NewClientHandler(
 			otelgrpc.WithTracerProvider(t.TracerProvider),
@@ -179,6 +193,8 @@ func logUnary(logger *slog.Logger) grpc.UnaryServerInterceptor {
 		code := status.Code(err)
 		level := slog.LevelInfo
 		switch code {
+		case codes.Canceled:
+			// The caller went away: worth a line, not an alert.
 		case codes.Internal, codes.Unknown, codes.DataLoss:
 			level = slog.LevelError
 		case codes.Unavailable, codes.DeadlineExceeded:
