@@ -24,9 +24,6 @@ type Limits struct {
 	MaxInFlightHTTP int `json:"maxInFlightHTTP"`
 	// MaxInFlightGRPC is the same for gRPC calls.
 	MaxInFlightGRPC int `json:"maxInFlightGRPC"`
-	// MaxListBytes bounds one list response; a page ends early (with a
-	// next page token) rather than grow past it.
-	MaxListBytes int `json:"maxListBytes"`
 	// DefaultTimeout is the deadline the gateway gives a REST call that
 	// carries no Grpc-Timeout.
 	DefaultTimeout Duration `json:"defaultTimeout"`
@@ -40,7 +37,6 @@ func DefaultLimits() Limits {
 		PeerFactor:      20,
 		MaxInFlightHTTP: 64,
 		MaxInFlightGRPC: 128,
-		MaxListBytes:    1 << 20,
 		DefaultTimeout:  Duration(15 * time.Second),
 	}
 }
@@ -62,9 +58,6 @@ func (l Limits) WithDefaults() Limits {
 	}
 	if l.MaxInFlightGRPC == 0 {
 		l.MaxInFlightGRPC = d.MaxInFlightGRPC
-	}
-	if l.MaxListBytes == 0 {
-		l.MaxListBytes = d.MaxListBytes
 	}
 	if l.DefaultTimeout == 0 {
 		l.DefaultTimeout = d.DefaultTimeout
@@ -93,7 +86,7 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 // MarshalJSON writes a duration string.
 func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
 
-var limitFields = []string{"ratePerSecond", "burst", "peerFactor", "maxInFlightHTTP", "maxInFlightGRPC", "maxListBytes", "defaultTimeout"}
+var limitFields = []string{"ratePerSecond", "burst", "peerFactor", "maxInFlightHTTP", "maxInFlightGRPC", "defaultTimeout"}
 
 // parseLimits decodes the "limits" member, naming every bad field.
 func parseLimits(problems *[]string, raw json.RawMessage) Limits {
@@ -101,8 +94,7 @@ func parseLimits(problems *[]string, raw json.RawMessage) Limits {
 	m := members(problems, "limits.", raw, limitFields)
 	dst := map[string]any{
 		"ratePerSecond": &l.RatePerSecond, "burst": &l.Burst, "peerFactor": &l.PeerFactor,
-		"maxInFlightHTTP": &l.MaxInFlightHTTP, "maxInFlightGRPC": &l.MaxInFlightGRPC,
-		"maxListBytes": &l.MaxListBytes, "defaultTimeout": &l.DefaultTimeout,
+		"maxInFlightHTTP": &l.MaxInFlightHTTP, "maxInFlightGRPC": &l.MaxInFlightGRPC, "defaultTimeout": &l.DefaultTimeout,
 	}
 	for _, k := range limitFields {
 		if v, ok := m[k]; ok {
@@ -112,7 +104,7 @@ func parseLimits(problems *[]string, raw json.RawMessage) Limits {
 	return l
 }
 
-// check reports limits that are negative or too small to serve a page.
+// check reports limits that are negative.
 func (l Limits) check() []string {
 	var problems []string
 	for _, f := range []struct {
@@ -129,9 +121,6 @@ func (l Limits) check() []string {
 		if f.bad {
 			problems = append(problems, fmt.Sprintf("limits.%s: must not be negative (0 or absent means the default)", f.name))
 		}
-	}
-	if l.MaxListBytes < 0 || (l.MaxListBytes > 0 && l.MaxListBytes < 4<<10) {
-		problems = append(problems, "limits.maxListBytes: want at least 4096 (0 or absent means the default)")
 	}
 	return problems
 }
