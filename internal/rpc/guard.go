@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"regexp"
+	"time"
 
 	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
@@ -70,7 +71,10 @@ func GuardError(ctx context.Context, logger *slog.Logger, method string, err err
 	code := st.Code()
 	if ctxErr := ctx.Err(); ctxErr != nil && shadowed(code, isStatus) {
 		// Whatever went wrong inside, the caller stopped waiting: say so.
-		if errors.Is(ctxErr, context.Canceled) {
+		// A client whose deadline passed also resets the stream, which
+		// can reach the server before its own timer: a deadline that has
+		// passed says which it was.
+		if dl, ok := ctx.Deadline(); errors.Is(ctxErr, context.Canceled) && (!ok || time.Now().Before(dl)) {
 			return status.Error(codes.Canceled, "the call was cancelled by its caller")
 		}
 		return status.Error(codes.DeadlineExceeded, "the call's deadline passed before it finished")
