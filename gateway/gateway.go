@@ -25,6 +25,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/innovationsmotorer/motor/internal/rpc"
+	"github.com/innovationsmotorer/motor/internal/store"
 	"github.com/innovationsmotorer/motor/internal/telemetry"
 	coordinatorv1 "github.com/innovationsmotorer/motor/proto/innovation/coordinator/v1"
 	ideav1 "github.com/innovationsmotorer/motor/proto/innovation/idea/v1"
@@ -122,8 +123,17 @@ func New(ctx context.Context, cfg Config) (http.Handler, error) {
 			ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 			defer cancel()
 			if err := cfg.Ready(ctx); err != nil {
+				// /readyz is public: it names what is down, never where.
+				msg := err.Error()
+				if rpc.Leaky(msg) {
+					logger.WarnContext(ctx, "not ready", "error", msg)
+					msg = "a dependency is down (the log says which)"
+					if errors.Is(err, store.ErrUnavailable) {
+						msg = "store unreachable"
+					}
+				}
 				w.WriteHeader(http.StatusServiceUnavailable)
-				_, _ = fmt.Fprintf(w, "not ready: %v\n", err)
+				_, _ = fmt.Fprintf(w, "not ready: %s\n", msg)
 				return
 			}
 		}
