@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-
 	"github.com/innovationsmotorer/motor/gateway"
 	"github.com/innovationsmotorer/motor/internal/admission"
 	"github.com/innovationsmotorer/motor/internal/auth"
@@ -225,4 +224,3 @@ func TestRateLimited_RetryAfter(t *testing.T) {
 		t.Errorf("another caller: %d, want 200", resp.StatusCode)
 	}
 }
-
