@@ -35,8 +35,8 @@ func DefaultLimits() Limits {
 		RatePerSecond:   20,
 		Burst:           40,
 		PeerFactor:      20,
-		MaxInFlightHTTP: 64,
-		MaxInFlightGRPC: 128,
+		MaxInFlightHTTP: 32,
+		MaxInFlightGRPC: 64,
 		DefaultTimeout:  Duration(15 * time.Second),
 	}
 }
