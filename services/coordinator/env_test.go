@@ -2,6 +2,7 @@ package coordinator_test
 
 import (
 	"context"
+	"log/slog"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -67,6 +68,7 @@ type envOptions struct {
 	tel           *telemetry.Telemetry // nil: the stack's own
 	// nationalStore wraps the store the coordinator keeps figures in.
 	nationalStore func(store.Store) store.Store
+	logger        *slog.Logger
 }
 
 func newEnv(t testing.TB, b stack.Backend, opts ...func(*envOptions)) *env {
@@ -107,6 +109,7 @@ func newEnv(t testing.TB, b stack.Backend, opts ...func(*envOptions)) *env {
 			Regions:       func() []string { return []string{vb, up} },
 			Conn:          e.conn,
 			RegionTimeout: o.regionTimeout,
+			Logger:        o.logger,
 		}))
 	}
 	if o.tel != nil {

@@ -1,10 +1,16 @@
 package coordinator_test
 
 import (
+	"bytes"
 	"context"
+	"log/slog"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/innovationsmotorer/motor/internal/store"
 	coordinatorv1 "github.com/innovationsmotorer/motor/proto/innovation/coordinator/v1"
@@ -79,4 +85,48 @@ func TestDashboard_SlowNationalStore(t *testing.T) {
 	}, func(o *envOptions) {
 		o.nationalStore = func(st store.Store) store.Store { return slowStore{Store: st, delay: 5 * time.Second} }
 	})
+}
+
+// TestDashboard_CallerGoneIsNotRegionDown: a dashboard whose caller goes
+// away while a region is slow is logged as cancelled, not as the region
+// being unavailable.
+func TestDashboard_CallerGoneIsNotRegionDown(t *testing.T) {
+	var logs syncBuffer
+	forEachBackend(t, func(t *testing.T, e *env) {
+		seed(t, e)
+		e.pointRegion(up, fakeRegion(t, nil))
+		ctx, cancel := context.WithCancel(e.coordinator(t).Ctx(t))
+		time.AfterFunc(200*time.Millisecond, cancel)
+		_, err := e.client.GetDashboard(ctx, &coordinatorv1.GetDashboardRequest{})
+		if status.Code(err) != codes.Canceled {
+			t.Fatalf("dashboard cancelled by its caller: %v", err)
+		}
+		deadline := time.Now().Add(5 * time.Second)
+		for !strings.Contains(logs.String(), "cancelled by its caller") && time.Now().Before(deadline) {
+			time.Sleep(20 * time.Millisecond)
+		}
+		if got := logs.String(); !strings.Contains(got, "cancelled by its caller") || strings.Contains(got, "REGION_STATUS_UNAVAILABLE") || strings.Contains(got, "did not answer") {
+			t.Errorf("a caller gone away logged as:\n%s", got)
+		}
+	}, func(o *envOptions) {
+		o.logger = slog.New(slog.NewJSONHandler(&logs, nil))
+		o.regionTimeout = time.Minute
+	})
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
