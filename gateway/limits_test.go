@@ -2,6 +2,7 @@ package gateway_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -18,6 +19,7 @@ import (
 	"github.com/innovationsmotorer/motor/internal/rpc"
 	"github.com/innovationsmotorer/motor/internal/store"
 	"github.com/innovationsmotorer/motor/internal/telemetry"
+	"github.com/innovationsmotorer/motor/internal/testenv"
 	"github.com/innovationsmotorer/motor/internal/testenv/stack"
 	ideav1 "github.com/innovationsmotorer/motor/proto/innovation/idea/v1"
 	"github.com/innovationsmotorer/motor/services/idea"
@@ -176,12 +178,7 @@ func TestDefaultDeadline(t *testing.T) {
 // TestUpstreamDown_NoInternalDetail: a service the gateway cannot reach is
 // a 503 with Retry-After and a trace id, never its address or dial error.
 func TestUpstreamDown_NoInternalDetail(t *testing.T) {
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := lis.Addr().String()
-	_ = lis.Close()
+	addr := fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t)) // nobody listens
 	conn, err := rpc.Dial(addr, nil)
 	if err != nil {
 		t.Fatal(err)

@@ -1,12 +1,10 @@
 package rpc_test
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"net"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -25,6 +23,7 @@ import (
 	"github.com/innovationsmotorer/motor/internal/auth"
 	"github.com/innovationsmotorer/motor/internal/rpc"
 	"github.com/innovationsmotorer/motor/internal/telemetry"
+	"github.com/innovationsmotorer/motor/internal/testenv"
 )
 
 // failing answers each call as its request's payload says: UnaryCall
@@ -62,25 +61,8 @@ type admitted struct {
 	client testpb.TestServiceClient
 	svc    *failing
 	signer *auth.Signer
-	logs   *syncBuffer
+	logs   *testenv.LogBuffer
 	tel    *telemetry.Telemetry
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 func startAdmitted(t *testing.T, a *rpc.Admission) *admitted {
@@ -94,7 +76,7 @@ func startAdmitted(t *testing.T, a *rpc.Admission) *admitted {
 		MeterProvider:  noop.NewMeterProvider(),
 		Propagator:     propagation.TraceContext{},
 	}
-	logs := &syncBuffer{}
+	logs := &testenv.LogBuffer{}
 	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	srv := rpc.NewServer(rpc.ServerConfig{Verifier: signer.Verifier(), Admission: a, Logger: logger, Telemetry: tel})
 	svc := &failing{started: make(chan struct{}, 16), release: make(chan struct{})}

@@ -2,6 +2,7 @@ package rpc_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"sync"
@@ -16,6 +17,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/innovationsmotorer/motor/internal/rpc"
+	"github.com/innovationsmotorer/motor/internal/testenv"
 )
 
 // TestKeepalive_PingingClientKeepsItsStream: a client that pings an idle
@@ -156,12 +158,7 @@ func TestReconnect_BackoffBounded(t *testing.T) {
 		t.Skip("keeps a peer down for 20 s")
 	}
 	t.Parallel()
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := lis.Addr().String()
-	_ = lis.Close()
+	addr := fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t)) // nobody listens yet
 	conn, err := rpc.Dial(addr, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -179,7 +176,7 @@ func TestReconnect_BackoffBounded(t *testing.T) {
 		time.Sleep(300 * time.Millisecond)
 	}
 
-	lis, err = net.Listen("tcp", addr)
+	lis, err := net.Listen("tcp", addr)
 	if err != nil {
 		t.Skipf("port %s taken meanwhile: %v", addr, err)
 	}

@@ -1,11 +1,9 @@
 package coordinator_test
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -13,6 +11,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/innovationsmotorer/motor/internal/store"
+	"github.com/innovationsmotorer/motor/internal/testenv"
 	coordinatorv1 "github.com/innovationsmotorer/motor/proto/innovation/coordinator/v1"
 )
 
@@ -91,7 +90,7 @@ func TestDashboard_SlowNationalStore(t *testing.T) {
 // away while a region is slow is logged as cancelled, not as the region
 // being unavailable.
 func TestDashboard_CallerGoneIsNotRegionDown(t *testing.T) {
-	var logs syncBuffer
+	var logs testenv.LogBuffer
 	forEachBackend(t, func(t *testing.T, e *env) {
 		seed(t, e)
 		e.pointRegion(up, fakeRegion(t, nil))
@@ -112,21 +111,4 @@ func TestDashboard_CallerGoneIsNotRegionDown(t *testing.T) {
 		o.logger = slog.New(slog.NewJSONHandler(&logs, nil))
 		o.regionTimeout = time.Minute
 	})
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
