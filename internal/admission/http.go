@@ -33,6 +33,10 @@ type HTTPConfig struct {
 	Exempt []string
 	// OnShed, when set, is told of every refusal (for metrics and logs).
 	OnShed func(r *http.Request, reason string)
+	// Caller, when set, names the caller of a request that carries no
+	// Authorization header (a portal's session, say); "" falls back to the
+	// remote address, which behind an ingress is the ingress for everyone.
+	Caller func(r *http.Request) string
 }
 
 // HTTP wraps a whole HTTP server's handler: the in-flight cap first (503
@@ -59,7 +63,7 @@ func HTTP(next http.Handler, cfg HTTPConfig) http.Handler {
 		}
 		defer cfg.InFlight.Release()
 		if cfg.Limiter != nil {
-			if ok, after := cfg.Limiter.Allow(httpCaller(r), cfg.Rates); !ok {
+			if ok, after := cfg.Limiter.Allow(httpCaller(r, cfg.Caller), cfg.Rates); !ok {
 				if cfg.OnShed != nil {
 					cfg.OnShed(r, ReasonRateLimited)
 				}
@@ -73,10 +77,15 @@ func HTTP(next http.Handler, cfg HTTPConfig) http.Handler {
 }
 
 // httpCaller names the caller of r for its token bucket.
-func httpCaller(r *http.Request) string {
+func httpCaller(r *http.Request, caller func(*http.Request) string) string {
 	if a := strings.TrimSpace(r.Header.Get("Authorization")); a != "" {
 		sum := sha256.Sum256([]byte(a))
 		return "token:" + hex.EncodeToString(sum[:12])
+	}
+	if caller != nil {
+		if c := caller(r); c != "" {
+			return "caller:" + c
+		}
 	}
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
