@@ -1,8 +1,10 @@
 // Package rpc owns how Motor's gRPC servers and clients are built: every
-// server gets the same chain (panic recovery, structured logging, bearer-token
-// authentication), OpenTelemetry stats handlers, message-size limits, the
+// server gets the same chain (panic recovery, admission control, structured
+// logging, the error guard, bearer-token authentication, filter checks),
+// OpenTelemetry stats handlers, message-size limits, keepalive, the
 // grpc.health.v1 service and reflection, and a graceful shutdown that drains
-// calls in flight. In-process targets use the same servers over real
+// calls in flight; every client gets keepalive and a bounded reconnect
+// backoff. In-process targets use the same servers over real
 // listeners, so no call skips the chain. Between deployments, servers and
 // clients speak mTLS with certificates of one CA (tls.go).
 package rpc
@@ -77,16 +79,16 @@ func NewServer(cfg ServerConfig) *Server {
 		grpc.MaxRecvMsgSize(MaxMessageBytes),
 		grpc.MaxSendMsgSize(MaxMessageBytes),
 		// Order matters: shed before any work, log what the caller was
-		// finally told, guard errors before they are logged, and rate-limit
-		// the verified caller.
+		// finally told, guard errors before they are logged, rate-limit
+		// the verified caller, then check what it sent.
 		grpc.ChainUnaryInterceptor(
 			recoverUnary(logger),
 			shedUnary(cfg.Admission),
 			logUnary(logger),
 			guardUnary(logger),
-			filterUnary(),
 			auth.UnaryPeerInterceptor(cfg.Verifier, auth.PublicMethod, peers),
 			rateUnary(cfg.Admission),
+			filterUnary(),
 		),
 		grpc.ChainStreamInterceptor(
 			recoverStream(logger),
