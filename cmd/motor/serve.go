@@ -280,6 +280,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 
+	refused := newRefusals(tel, logger)
 	var running []service
 	for _, svc := range allServices() {
 		if c.runs(svc.name) {
@@ -337,7 +338,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			peers[p.Name] = auth.Peer{Regions: p.ServedRegions(), National: p.National}
 		}
 		srv := rpc.NewServer(rpc.ServerConfig{Logger: logger, Verifier: verifier, Telemetry: tel, TLS: mtls.server, Self: mtls.self, Peers: peers,
-			Admission: grpcAdmission(c.limits)})
+			Admission: grpcAdmission(c.limits, refused)})
 		d := deps{store: st, regions: c.regions, logger: logger, tel: tel, conn: conns.get, regionConn: conns.regionConn, directory: conns.directory, devSigner: devSigner, weights: c.weights}
 		if np, ok := c.ledgerPeer(); ok {
 			d.nationalLedger = fmt.Sprintf("%s (%s)", np.Name, np.AddressOf("funding"))
@@ -427,7 +428,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		httpURL = "http://" + lis.Addr().String()
 		hs := &http.Server{
-			Handler:           httpAdmission(h, c.limits, logger),
+			Handler:           httpAdmission(h, c.limits, refused),
 			ReadHeaderTimeout: 10 * time.Second,
 			ReadTimeout:       30 * time.Second,
 			WriteTimeout:      60 * time.Second,
