@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"net"
 	"net/http"
@@ -9,6 +10,10 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+
+	"github.com/innovationsmotorer/motor/internal/rpc"
 )
 
 // TestServe_DrainFinishesRequestsInFlight: a POST still sending its body
@@ -61,5 +66,49 @@ func TestServe_DrainFinishesRequestsInFlight(t *testing.T) {
 		}
 	case <-time.After(30 * time.Second):
 		t.Fatalf("motor did not exit after draining")
+	}
+}
+
+// TestServe_DrainWaitsForGRPCCalls: a gRPC stream open at SIGTERM is told
+// NOT_SERVING and kept until it ends, within -drain; then the process
+// exits 0.
+func TestServe_DrainWaitsForGRPCCalls(t *testing.T) {
+	bin := buildMotor(t)
+	data := t.TempDir()
+	p := startMotor(t, bin, "-data", data, "-demo=false", "-drain", "20s")
+	conn, err := rpc.Dial(p.grpc, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	watch, err := healthpb.NewHealthClient(conn).Watch(ctx, &healthpb.HealthCheckRequest{Service: "innovation.idea.v1.IdeaService"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, err := watch.Recv(); err != nil || st.GetStatus() != healthpb.HealthCheckResponse_SERVING {
+		t.Fatalf("before SIGTERM: %v %v, want SERVING", st, err)
+	}
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := watch.Recv(); err != nil || st.GetStatus() != healthpb.HealthCheckResponse_NOT_SERVING {
+		t.Fatalf("after SIGTERM: %v %v, want NOT_SERVING on the open stream", st, err)
+	}
+	time.Sleep(time.Second)
+	select {
+	case err := <-p.exited:
+		t.Fatalf("motor exited (%v) with a gRPC stream in flight\n%s", err, p.stderr)
+	default:
+	}
+	cancel()
+	select {
+	case err := <-p.exited:
+		if err != nil {
+			t.Errorf("motor exited with %v after draining, want 0\n%s", err, p.stderr)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatalf("motor did not exit once the last call ended")
 	}
 }

@@ -383,7 +383,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			defer close(done)
 			// gRPC drains after HTTP: the gateway's calls in flight need
 			// the services until their last answer is written.
-			if err := srv.Serve(grpcCtx, lis, drainLeft()); err != nil {
+			if err := srv.ServeDrain(grpcCtx, lis, drainLeft); err != nil {
 				errc <- err
 			}
 		}()

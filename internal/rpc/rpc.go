@@ -117,6 +117,12 @@ func NewServer(cfg ServerConfig) *Server {
 // Serve serves on lis until ctx is done, then stops taking new calls, lets
 // the calls in flight finish for up to drain, and returns.
 func (s *Server) Serve(ctx context.Context, lis net.Listener, drain time.Duration) error {
+	return s.ServeDrain(ctx, lis, func() time.Duration { return drain })
+}
+
+// ServeDrain is Serve with the drain time asked for when ctx is done: what
+// is left of a process's drain after its HTTP server finished.
+func (s *Server) ServeDrain(ctx context.Context, lis net.Listener, drainLeft func() time.Duration) error {
 	errc := make(chan error, 1)
 	go func() { errc <- s.GRPC.Serve(lis) }()
 	select {
@@ -125,6 +131,7 @@ func (s *Server) Serve(ctx context.Context, lis net.Listener, drain time.Duratio
 	case <-ctx.Done():
 	}
 	s.Health.Shutdown() // peers and probes see NOT_SERVING while we drain
+	drain := drainLeft()
 	done := make(chan struct{})
 	go func() { s.GRPC.GracefulStop(); close(done) }()
 	select {
