@@ -47,6 +47,10 @@ func guardStream(logger *slog.Logger) grpc.StreamServerInterceptor {
 	}
 }
 
+// deadlineSlack is how close to its deadline a cancelled call counts as
+// one whose deadline passed.
+const deadlineSlack = 100 * time.Millisecond
+
 // leaky matches what a lower layer says and a caller must not see: network
 // addresses, dialer and transport errors, nested gRPC errors.
 var leaky = regexp.MustCompile(`(?i)\d{1,3}(\.\d{1,3}){3}(:\d+)?|\[[0-9a-f:]+\](:\d+)?|localhost:\d+|dial (tcp|unix)|connection refused|connection reset|broken pipe|i/o timeout|no such host|transport:|desc = |rpc error:|redis:|bolt`)
@@ -71,10 +75,11 @@ func GuardError(ctx context.Context, logger *slog.Logger, method string, err err
 	code := st.Code()
 	if ctxErr := ctx.Err(); ctxErr != nil && shadowed(code, isStatus) {
 		// Whatever went wrong inside, the caller stopped waiting: say so.
-		// A client whose deadline passed also resets the stream, which
-		// can reach the server before its own timer: a deadline that has
-		// passed says which it was.
-		if dl, ok := ctx.Deadline(); errors.Is(ctxErr, context.Canceled) && (!ok || time.Now().Before(dl)) {
+		// A client whose deadline passed resets the stream, and that
+		// reaches the server a little before its own timer (the server's
+		// deadline counts from when the call arrived): a cancel that close
+		// to the deadline is the deadline.
+		if dl, ok := ctx.Deadline(); errors.Is(ctxErr, context.Canceled) && (!ok || time.Until(dl) > deadlineSlack) {
 			return status.Error(codes.Canceled, "the call was cancelled by its caller")
 		}
 		return status.Error(codes.DeadlineExceeded, "the call's deadline passed before it finished")
