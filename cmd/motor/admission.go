@@ -14,15 +14,15 @@ import (
 	"github.com/innovationsmotorer/motor/internal/telemetry"
 )
 
-// refusals counts what admission turned away, by layer and reason
+// shedCounter counts what admission turned away, by layer and reason
 // (motor_admission_refused_total on /metrics).
-type refusals struct {
+type shedCounter struct {
 	counter metric.Int64Counter
 	logger  *slog.Logger
 }
 
-func newRefusals(tel *telemetry.Telemetry, logger *slog.Logger) *refusals {
-	r := &refusals{logger: logger}
+func newShedCounter(tel *telemetry.Telemetry, logger *slog.Logger) *shedCounter {
+	r := &shedCounter{logger: logger}
 	if tel != nil && tel.MeterProvider != nil {
 		c, err := tel.MeterProvider.Meter("motor/admission").Int64Counter("motor.admission.refused",
 			metric.WithDescription("Requests and calls refused by admission control (over the in-flight cap or the caller's rate)."))
@@ -35,7 +35,7 @@ func newRefusals(tel *telemetry.Telemetry, logger *slog.Logger) *refusals {
 
 // count records one refusal; the log line is at debug, since under a flood
 // a line per refusal would be a flood of its own.
-func (r *refusals) count(ctx context.Context, layer, what, reason string) {
+func (r *shedCounter) count(ctx context.Context, layer, what, reason string) {
 	if r.counter != nil {
 		r.counter.Add(ctx, 1, metric.WithAttributes(attribute.String("layer", layer), attribute.String("reason", reason)))
 	}
@@ -43,7 +43,7 @@ func (r *refusals) count(ctx context.Context, layer, what, reason string) {
 }
 
 // grpcAdmission is the gRPC servers' admission from the deployment's limits.
-func grpcAdmission(l config.Limits, r *refusals) *rpc.Admission {
+func grpcAdmission(l config.Limits, r *shedCounter) *rpc.Admission {
 	return &rpc.Admission{
 		InFlight: admission.NewInFlight(l.MaxInFlightGRPC),
 		Limiter:  admission.NewLimiter(),
@@ -58,7 +58,7 @@ func grpcAdmission(l config.Limits, r *refusals) *rpc.Admission {
 // httpAdmission wraps the whole HTTP server (the REST gateway and whatever
 // else is mounted on it) in the deployment's limits. Probes and metrics are
 // never refused.
-func httpAdmission(h http.Handler, l config.Limits, r *refusals) http.Handler {
+func httpAdmission(h http.Handler, l config.Limits, r *shedCounter) http.Handler {
 	return admission.HTTP(h, admission.HTTPConfig{
 		Limiter:  admission.NewLimiter(),
 		Rates:    admission.Rates{PerSecond: l.RatePerSecond, Burst: l.Burst},

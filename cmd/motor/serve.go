@@ -280,7 +280,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 
-	refused := newRefusals(tel, logger)
+	refused := newShedCounter(tel, logger)
 	var running []service
 	for _, svc := range allServices() {
 		if c.runs(svc.name) {
