@@ -189,7 +189,7 @@ func limitBody(next http.Handler) http.Handler {
 }
 
 // errorHandler is grpc-gateway's default (google.rpc.Status JSON, codes
-// mapped as DESIGN §3) with what reaches the caller guarded as the services
+// mapped to HTTP as the REST contract says) with what reaches the caller guarded as the services
 // guard it (rpc.GuardError: no internal detail, the trace id, a caller that
 // went away is CANCELLED), RFC 6750's WWW-Authenticate on 401 and
 // Retry-After on 429 and 503.
