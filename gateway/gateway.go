@@ -189,10 +189,10 @@ func limitBody(next http.Handler) http.Handler {
 }
 
 // errorHandler is grpc-gateway's default (google.rpc.Status JSON, codes
-// mapped to HTTP as the REST contract says) with what reaches the caller guarded as the services
-// guard it (rpc.GuardError: no internal detail, the trace id, a caller that
-// went away is CANCELLED), RFC 6750's WWW-Authenticate on 401 and
-// Retry-After on 429 and 503.
+// mapped to HTTP as the REST contract says) with what reaches the caller
+// guarded as the services guard it (rpc.GuardError: no internal detail, the
+// trace id, a caller that went away is CANCELLED), RFC 6750's
+// WWW-Authenticate on 401 and Retry-After on 429 and 503.
 func errorHandler(logger *slog.Logger) runtime.ErrorHandlerFunc {
 	return func(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, err error) {
 		var maxErr *http.MaxBytesError
