@@ -309,9 +309,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	draining := make(chan struct{})
 	drainLeft := func() time.Duration { return max(c.drain-time.Since(drainStart), 0) }
 	httpDrained := make(chan struct{})
-	if !c.runs("gateway") {
-		close(httpDrained)
-	}
+	httpServes := false // whether an HTTP server started, to close httpDrained
 	grpcCtx, grpcCancel := context.WithCancel(context.Background())
 	defer grpcCancel()
 	go func() {
@@ -437,6 +435,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 		}
 		served := make(chan struct{})
+		httpServes = true
 		go func() {
 			defer close(served)
 			if err := hs.Serve(lis); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -479,6 +478,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	drainStart = time.Now()
 	close(draining)
+	if !httpServes {
+		close(httpDrained)
+	}
 	cancel()
 	<-httpDrained
 	for _, w := range waits {
