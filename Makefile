@@ -53,6 +53,7 @@ bench:
 	go test -run '^$$' -bench . -benchtime 20x ./services/idea/ ./services/needs/
 	go test -run '^$$' -bench . -benchtime 20x ./portal/
 	go test -run '^$$' -bench DispatchLag -benchtime 1x ./services/notify/
+	go test -run '^$$' -bench Overload -benchtime 1x ./cmd/motor/
 
 # A dev CA and mTLS certificates for the README's three local deployments.
 dev-certs:

@@ -24,6 +24,8 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
 
+	"github.com/innovationsmotorer/motor/internal/rpc"
+	"github.com/innovationsmotorer/motor/internal/store"
 	"github.com/innovationsmotorer/motor/internal/telemetry"
 	coordinatorv1 "github.com/innovationsmotorer/motor/proto/innovation/coordinator/v1"
 	ideav1 "github.com/innovationsmotorer/motor/proto/innovation/idea/v1"
@@ -82,8 +84,12 @@ type Config struct {
 	Telemetry *telemetry.Telemetry
 	Logger    *slog.Logger
 	// Ready reports whether the deployment can serve (stores reachable,
-	// services healthy); /readyz answers 503 with its error otherwise.
+	// services healthy); /readyz answers 503 with its error otherwise, so
+	// the error names what is down and nothing more (no addresses).
 	Ready func(context.Context) error
+	// DefaultTimeout is the deadline of a call that carries no
+	// Grpc-Timeout header; zero leaves such calls without one.
+	DefaultTimeout time.Duration
 }
 
 // New builds the gateway's HTTP handler.
@@ -119,8 +125,17 @@ func New(ctx context.Context, cfg Config) (http.Handler, error) {
 			ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 			defer cancel()
 			if err := cfg.Ready(ctx); err != nil {
+				// /readyz is public: it names what is down, never where.
+				msg := err.Error()
+				if rpc.Leaky(msg) {
+					logger.WarnContext(ctx, "not ready", "error", msg)
+					msg = "a dependency is down (the log says which)"
+					if errors.Is(err, store.ErrUnavailable) {
+						msg = "store unreachable"
+					}
+				}
 				w.WriteHeader(http.StatusServiceUnavailable)
-				_, _ = fmt.Fprintf(w, "not ready: %v\n", err)
+				_, _ = fmt.Fprintf(w, "not ready: %s\n", msg)
 				return
 			}
 		}
@@ -133,7 +148,7 @@ func New(ctx context.Context, cfg Config) (http.Handler, error) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write(openAPI)
 	})
-	root.Handle("/", limitBody(api))
+	root.Handle("/", defaultDeadline(limitBody(api), cfg.DefaultTimeout))
 
 	var h http.Handler = root
 	if t := cfg.Telemetry; t != nil {
@@ -176,20 +191,19 @@ func limitBody(next http.Handler) http.Handler {
 }
 
 // errorHandler is grpc-gateway's default (google.rpc.Status JSON, codes
-// mapped as docs/architecture.md ("Contracts and REST routes")) plus a log line for server-side failures.
+// mapped to HTTP as the REST contract says) with what reaches the caller
+// guarded as the services guard it (rpc.GuardError: no internal detail, the
+// trace id, a caller that went away is CANCELLED), RFC 6750's
+// WWW-Authenticate on 401 and Retry-After on 429 and 503.
 func errorHandler(logger *slog.Logger) runtime.ErrorHandlerFunc {
 	return func(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, err error) {
-		st, _ := status.FromError(err)
 		var maxErr *http.MaxBytesError
 		if errors.As(err, &maxErr) {
 			writeStatus(w, http.StatusRequestEntityTooLarge, codes.InvalidArgument, "BODY_TOO_LARGE", err.Error())
 			return
 		}
-		switch st.Code() {
-		case codes.Internal, codes.Unknown, codes.DataLoss:
-			logger.ErrorContext(ctx, "gateway call failed", "method", r.Method, "path", r.URL.Path, "code", st.Code().String(), "error", st.Message())
-		}
-		runtime.DefaultHTTPErrorHandler(ctx, mux, m, w, r, err)
+		err = rpc.GuardError(ctx, logger, r.Method+" "+r.URL.Path, err)
+		runtime.DefaultHTTPErrorHandler(ctx, mux, m, &errorHeaders{ResponseWriter: w, st: status.Convert(err)}, r, err)
 	}
 }
 

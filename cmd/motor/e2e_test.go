@@ -17,7 +17,7 @@ import (
 )
 
 // buildMotor compiles the real binary once per test.
-func buildMotor(t *testing.T) string {
+func buildMotor(t testing.TB) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "motor")
 	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
@@ -37,7 +37,7 @@ type motorProcess struct {
 }
 
 // startMotor runs `motor serve` on free ports and waits until it is ready.
-func startMotor(t *testing.T, bin string, args ...string) *motorProcess {
+func startMotor(t testing.TB, bin string, args ...string) *motorProcess {
 	t.Helper()
 	args = append([]string{"serve", "-http", "127.0.0.1:0", "-grpc", "127.0.0.1:0"}, args...)
 	cmd := exec.Command(bin, args...)
@@ -86,7 +86,7 @@ func startMotor(t *testing.T, bin string, args ...string) *motorProcess {
 }
 
 // stop sends SIGTERM and expects a clean exit.
-func (p *motorProcess) stop(t *testing.T) {
+func (p *motorProcess) stop(t testing.TB) {
 	t.Helper()
 	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatalf("SIGTERM: %v (the process ended before; its log:\n%s)", err, p.stderr)

@@ -71,6 +71,8 @@ type serveConfig struct {
 	explicitPortal bool
 	// notify is the deployment file's notification settings.
 	notify config.Notify
+	// limits are the admission limits (config file, defaults filled in).
+	limits config.Limits
 }
 
 // serviceTargets are the services `-target` may name; "gateway" and "all"
@@ -164,7 +166,7 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 	c := serveConfig{httpAddr: *httpAddr, grpcAddr: *grpcAddr, data: *data, store: *storeURL, demo: *demo, upstream: *upstream, health: *healthAddr, drain: *drain, reconcile: reconcile, upstreams: map[string]string{},
 		name: *name, national: *national, tls: config.TLSFiles{CA: *tlsCA, Cert: *tlsCert, Key: *tlsKey},
 		insecurePeers: *insecurePeers, peers: dep.Peers, devKey: *devKey, weights: dep.Weights, portal: portalFlags.options(),
-		notify: dep.Notify}
+		notify: dep.Notify, limits: dep.Limits.WithDefaults()}
 	for _, kv := range strings.Split(*upstreams, ",") {
 		if kv = strings.TrimSpace(kv); kv == "" {
 			continue
@@ -292,6 +294,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 
+	refused := newShedCounter(tel, logger)
 	var running []service
 	for _, svc := range allServices() {
 		if c.runs(svc.name) {
@@ -312,6 +315,22 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var waits []<-chan struct{}
+
+	// Drain order on SIGTERM: HTTP stops taking requests and finishes the
+	// ones in flight (a body still arriving included), then gRPC does the
+	// same, all within -drain.
+	var drainStart time.Time // written once, before draining is closed
+	draining := make(chan struct{})
+	drainLeft := func() time.Duration { return max(c.drain-time.Since(drainStart), 0) }
+	httpDrained := make(chan struct{})
+	httpServes := false // whether an HTTP server started, to close httpDrained
+	grpcCtx, grpcCancel := context.WithCancel(context.Background())
+	defer grpcCancel()
+	go func() {
+		<-draining
+		<-httpDrained
+		grpcCancel()
+	}()
 
 	var lis net.Listener
 	grpcAddr := c.grpcAddr
@@ -334,7 +353,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
-		srv := rpc.NewServer(rpc.ServerConfig{Logger: logger, Verifier: verifier, Telemetry: tel, TLS: mtls.server, Self: mtls.self, Peers: peers, Credential: cred})
+		srv := rpc.NewServer(rpc.ServerConfig{Logger: logger, Verifier: verifier, Telemetry: tel, TLS: mtls.server, Self: mtls.self, Peers: peers, Credential: cred,
+			Admission: grpcAdmission(c.limits, refused)})
 		d := deps{store: st, regions: c.regions, logger: logger, tel: tel, conn: conns.get, regionConn: conns.regionConn, directory: conns.directory, devSigner: devSigner, weights: c.weights, credential: cred,
 			ctx: runCtx, reconcile: c.reconcile,
 			notify: c.notify, dataDir: c.data, devMode: devMode, background: func(f func(context.Context) error) {
@@ -364,7 +384,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			healthNames = append(healthNames, svc.healthName)
 			srv.Health.SetServingStatus(svc.healthName, healthpb.HealthCheckResponse_SERVING)
 		}
-		go watchStore(runCtx, st, srv.Health, logger, healthNames...)
+		go watchStore(runCtx, st, srv.Health, logger, storeWatch{}, healthNames...)
+		go func() {
+			<-draining
+			srv.Health.Shutdown() // probes and peers look elsewhere while we drain
+		}()
 		if c.health != "" {
 			hl, err := net.Listen("tcp", c.health)
 			if err != nil {
@@ -384,7 +408,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		waits = append(waits, done)
 		go func() {
 			defer close(done)
-			if err := srv.Serve(runCtx, lis, c.drain); err != nil {
+			// gRPC drains after HTTP: the gateway's calls in flight need
+			// the services until their last answer is written.
+			if err := srv.ServeDrain(grpcCtx, lis, drainLeft); err != nil {
 				errc <- err
 			}
 		}()
@@ -414,10 +440,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			upstreams[name] = conn
 		}
 		h, err := gateway.New(ctx, gateway.Config{
-			Upstreams: upstreams,
-			Telemetry: tel,
-			Logger:    logger,
-			Ready:     readiness(st, upstreams),
+			Upstreams:      upstreams,
+			Telemetry:      tel,
+			Logger:         logger,
+			Ready:          readiness(st, upstreams, logger),
+			DefaultTimeout: time.Duration(c.limits.DefaultTimeout),
 		})
 		if err != nil {
 			return fmt.Errorf("gateway.New: %w", err)
@@ -431,7 +458,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return fmt.Errorf("portal: %w", err)
 		}
 		hs := &http.Server{
-			Handler:           h,
+			Handler:           httpAdmission(h, c.limits, refused),
 			ReadHeaderTimeout: 10 * time.Second,
 			ReadTimeout:       30 * time.Second,
 			WriteTimeout:      60 * time.Second,
@@ -439,21 +466,19 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			MaxHeaderBytes:    64 << 10,
 			ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 		}
-		done := make(chan struct{})
-		waits = append(waits, done)
+		served := make(chan struct{})
+		httpServes = true
 		go func() {
-			defer close(done)
+			defer close(served)
 			if err := hs.Serve(lis); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				errc <- fmt.Errorf("http.Serve: %w", err)
 			}
 		}()
 		go func() {
-			<-runCtx.Done()
-			sctx, cancel := context.WithTimeout(context.Background(), c.drain)
-			defer cancel()
-			if err := hs.Shutdown(sctx); err != nil {
-				logger.Warn("http drain incomplete", "error", err)
-			}
+			defer close(httpDrained)
+			<-draining
+			drainHTTP(hs, drainLeft(), logger)
+			<-served
 		}()
 		fmt.Fprintf(stdout, "motor: gateway %s (try %s/healthz)\n", httpURL, httpURL)
 	}
@@ -483,7 +508,13 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case runErr = <-errc:
 		logger.Error("stopping after failure", "error", runErr)
 	}
+	drainStart = time.Now()
+	close(draining)
+	if !httpServes {
+		close(httpDrained)
+	}
 	cancel()
+	<-httpDrained
 	for _, w := range waits {
 		<-w
 	}
@@ -612,19 +643,42 @@ func openStore(ctx context.Context, c serveConfig) (store.Store, error) {
 	return st, nil
 }
 
+// storeWatch is how often watchStore pings the store: rarely while it
+// answers, often while it does not, so the services report SERVING again
+// soon after the store is back.
+type storeWatch struct {
+	healthy, unhealthy, timeout time.Duration
+}
+
+func (w storeWatch) withDefaults() storeWatch {
+	if w.healthy <= 0 {
+		w.healthy = 5 * time.Second
+	}
+	if w.unhealthy <= 0 {
+		w.unhealthy = 250 * time.Millisecond
+	}
+	if w.timeout <= 0 {
+		w.timeout = 2 * time.Second
+	}
+	return w
+}
+
 // watchStore reports the services NOT_SERVING over grpc.health.v1 while the
 // store does not answer, so a gateway or probe in another process sees it.
-func watchStore(ctx context.Context, st store.Store, h *health.Server, logger *slog.Logger, services ...string) {
-	tick := time.NewTicker(5 * time.Second)
-	defer tick.Stop()
+func watchStore(ctx context.Context, st store.Store, h *health.Server, logger *slog.Logger, every storeWatch, services ...string) {
+	every = every.withDefaults()
 	healthy := true
 	for {
+		wait := every.healthy
+		if !healthy {
+			wait = every.unhealthy
+		}
 		select {
 		case <-ctx.Done():
 			return
-		case <-tick.C:
+		case <-time.After(wait):
 		}
-		pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		pctx, cancel := context.WithTimeout(ctx, every.timeout)
 		err := st.Ping(pctx)
 		cancel()
 		if ctx.Err() != nil {
@@ -648,8 +702,10 @@ func watchStore(ctx context.Context, st store.Store, h *health.Server, logger *s
 }
 
 // readiness: ready when the store answers (if this process has one) and
-// every service behind the gateway reports SERVING.
-func readiness(st store.Store, upstreams gateway.Upstreams) func(context.Context) error {
+// every service behind the gateway reports SERVING. /readyz is public, so
+// the error names what is down and never where it is; the detail goes to
+// the log.
+func readiness(st store.Store, upstreams gateway.Upstreams, logger *slog.Logger) func(context.Context) error {
 	healthName := map[string]string{}
 	for _, svc := range allServices() {
 		healthName[svc.name] = svc.healthName
@@ -657,16 +713,18 @@ func readiness(st store.Store, upstreams gateway.Upstreams) func(context.Context
 	return func(ctx context.Context) error {
 		if st != nil {
 			if err := st.Ping(ctx); err != nil {
-				return fmt.Errorf("store: %w", err)
+				logger.DebugContext(ctx, "not ready: store", "error", err)
+				return errors.New("store unreachable")
 			}
 		}
 		for _, name := range slices.Sorted(maps.Keys(upstreams)) {
 			resp, err := healthpb.NewHealthClient(upstreams[name]).Check(ctx, &healthpb.HealthCheckRequest{Service: healthName[name]})
 			if err != nil {
-				return fmt.Errorf("%s service: %w", name, err)
+				logger.DebugContext(ctx, "not ready: service", "service", name, "error", err)
+				return fmt.Errorf("%s service unreachable", name)
 			}
 			if resp.GetStatus() != healthpb.HealthCheckResponse_SERVING {
-				return fmt.Errorf("%s service: %s", name, resp.GetStatus())
+				return fmt.Errorf("%s service %s", name, resp.GetStatus())
 			}
 		}
 		return nil
@@ -776,5 +834,17 @@ func (p *connPool) close() {
 	defer p.mu.Unlock()
 	for _, conn := range p.byTarget {
 		_ = conn.Close()
+	}
+}
+
+// drainHTTP stops hs taking requests and waits up to drain for those in
+// flight (Shutdown waits for every active connection, one whose request
+// body is still arriving too), then cuts what is left.
+func drainHTTP(hs *http.Server, drain time.Duration, logger *slog.Logger) {
+	ctx, cancel := context.WithTimeout(context.Background(), drain)
+	defer cancel()
+	if err := hs.Shutdown(ctx); err != nil {
+		logger.Warn("http drain incomplete: closing the connections left", "drain", drain.String(), "error", err)
+		_ = hs.Close()
 	}
 }

@@ -45,6 +45,9 @@ type Deployment struct {
 	Weights map[string]RegionWeights `json:"weights"`
 	// Notify configures e-mail, webhooks and the time rules.
 	Notify Notify `json:"notify"`
+	// Limits are the admission limits (limits.go); absent fields take
+	// their defaults.
+	Limits Limits `json:"limits"`
 }
 
 // RegionWeights are one region's weights of the idea assessment and the
@@ -235,7 +238,7 @@ func parseDeployment(raw []byte, dir string) (Deployment, []string) {
 func decodeDeployment(raw []byte) (Deployment, []string) {
 	var d Deployment
 	var problems []string
-	top := members(&problems, "", raw, []string{"name", "national", "regions", "targets", "http", "grpc", "data", "store", "tls", "insecurePeers", "peers", "devKey", "weights", "notify"})
+	top := members(&problems, "", raw, []string{"name", "national", "regions", "targets", "http", "grpc", "data", "store", "tls", "insecurePeers", "peers", "devKey", "weights", "notify", "limits"})
 	if top == nil {
 		return d, problems
 	}
@@ -258,6 +261,8 @@ func decodeDeployment(raw []byte) (Deployment, []string) {
 					field(&problems, "tls."+name, v, dst)
 				}
 			}
+		case "limits":
+			d.Limits = parseLimits(&problems, top[k])
 		case "weights":
 			var byRegion map[string]json.RawMessage
 			if err := json.Unmarshal(top[k], &byRegion); err != nil {
@@ -303,6 +308,7 @@ func decodeDeployment(raw []byte) (Deployment, []string) {
 	// always gives the same message.
 	slices.Sort(problems)
 	problems = append(problems, d.check()...)
+	problems = append(problems, d.Limits.check()...)
 	return d, problems
 }
 

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -137,5 +138,33 @@ func TestLoadDeployment_MissingFile(t *testing.T) {
 	var pe *ProblemsError
 	if err == nil || errors.As(err, &pe) || !strings.Contains(err.Error(), "config.LoadDeployment") {
 		t.Errorf("missing file: %v", err)
+	}
+}
+
+func TestLimits(t *testing.T) {
+	dir := t.TempDir()
+	write := func(body string) string {
+		p := filepath.Join(dir, "motor.json")
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	d, err := LoadDeployment(write(`{"name":"uppsala","regions":["uppsala"],"limits":{"ratePerSecond":5,"maxInFlightHTTP":10,"defaultTimeout":"3s"}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := d.Limits.WithDefaults()
+	want := DefaultLimits()
+	want.RatePerSecond, want.MaxInFlightHTTP, want.DefaultTimeout = 5, 10, Duration(3*time.Second)
+	if got != want {
+		t.Errorf("limits %+v, want %+v", got, want)
+	}
+
+	_, err = LoadDeployment(write(`{"name":"uppsala","regions":["uppsala"],"limits":{"burst":-1,"defaultTimeout":"soon","maxQueue":3}}`))
+	for _, want := range []string{"limits.burst", "limits.defaultTimeout", "limits.maxQueue"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("bad limits: %v, want a problem naming %s", err, want)
+		}
 	}
 }

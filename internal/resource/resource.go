@@ -102,6 +102,21 @@ const (
 	MaxPageSize     = 1000
 )
 
+// MaxPageBytes bounds one list page in bytes as well as in count: a page of
+// a thousand large records ends early, with a next page token, so a burst
+// of big lists cannot take a process's memory (nor pass the gRPC message
+// limit).
+const MaxPageBytes = 1 << 20
+
+// PageBytes adds up the size of a page's records.
+type PageBytes int
+
+// Add counts n more bytes and reports whether the page is full.
+func (p *PageBytes) Add(n int) bool {
+	*p += PageBytes(n)
+	return *p >= MaxPageBytes
+}
+
 // PageSize reads page_size: 0 means the default, more than the maximum is
 // the maximum (AIP-158), negative is a violation.
 func PageSize(v *errs.Violations, n int32) int {

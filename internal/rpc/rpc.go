@@ -1,8 +1,10 @@
 // Package rpc owns how Motor's gRPC servers and clients are built: every
-// server gets the same chain (panic recovery, structured logging, bearer-token
-// authentication), OpenTelemetry stats handlers, message-size limits, the
+// server gets the same chain (panic recovery, admission control, structured
+// logging, the error guard, bearer-token authentication, filter checks),
+// OpenTelemetry stats handlers, message-size limits, keepalive, the
 // grpc.health.v1 service and reflection, and a graceful shutdown that drains
-// calls in flight. In-process targets use the same servers over real
+// calls in flight; every client gets keepalive and a bounded reconnect
+// backoff. In-process targets use the same servers over real
 // listeners, so no call skips the chain. Between deployments, servers and
 // clients speak mTLS with certificates of one CA (tls.go).
 package rpc
@@ -57,6 +59,9 @@ type ServerConfig struct {
 	// Rules replaces the access table (auth.Table) for tests that serve
 	// other services; nil in production.
 	Rules map[string]auth.Rule
+	// Admission, when set, caps the calls in flight and rate-limits each
+	// caller (admission.go). Nil admits everything.
+	Admission *Admission
 }
 
 // Server is a gRPC server with its health service.
@@ -86,16 +91,26 @@ func NewServer(cfg ServerConfig) *Server {
 	opts := []grpc.ServerOption{
 		grpc.MaxRecvMsgSize(MaxMessageBytes),
 		grpc.MaxSendMsgSize(MaxMessageBytes),
+		// Order matters: shed before any work, log what the caller was
+		// finally told, guard errors before they are logged, rate-limit
+		// the verified caller, then check what it sent.
 		grpc.ChainUnaryInterceptor(
 			recoverUnary(logger),
+			shedUnary(cfg.Admission),
 			logUnary(logger),
+			guardUnary(logger),
 			gate.Unary(),
+			rateUnary(cfg.Admission),
+			filterUnary(),
 		),
 		grpc.ChainStreamInterceptor(
 			recoverStream(logger),
+			shedStream(cfg.Admission),
+			guardStream(logger),
 			gate.Stream(),
 		),
 	}
+	opts = append(opts, serverKeepalive()...)
 	if cfg.TLS != nil {
 		opts = append(opts, grpc.Creds(credentials.NewTLS(cfg.TLS)))
 	}
@@ -122,6 +137,12 @@ func meterOf(t *telemetry.Telemetry) metric.MeterProvider {
 // Serve serves on lis until ctx is done, then stops taking new calls, lets
 // the calls in flight finish for up to drain, and returns.
 func (s *Server) Serve(ctx context.Context, lis net.Listener, drain time.Duration) error {
+	return s.ServeDrain(ctx, lis, func() time.Duration { return drain })
+}
+
+// ServeDrain is Serve with the drain time asked for when ctx is done: what
+// is left of a process's drain after its HTTP server finished.
+func (s *Server) ServeDrain(ctx context.Context, lis net.Listener, drainLeft func() time.Duration) error {
 	errc := make(chan error, 1)
 	go func() { errc <- s.GRPC.Serve(lis) }()
 	select {
@@ -130,6 +151,7 @@ func (s *Server) Serve(ctx context.Context, lis net.Listener, drain time.Duratio
 	case <-ctx.Done():
 	}
 	s.Health.Shutdown() // peers and probes see NOT_SERVING while we drain
+	drain := drainLeft()
 	done := make(chan struct{})
 	go func() { s.GRPC.GracefulStop(); close(done) }()
 	select {
@@ -152,6 +174,7 @@ func Dial(target string, t *telemetry.Telemetry, opts ...grpc.DialOption) (*grpc
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(MaxMessageBytes)),
 	}
+	all = append(all, clientResilience()...)
 	if t != nil {
 		all = append(all, grpc.WithStatsHandler(otelgrpc.NewClientHandler(
 			otelgrpc.WithTracerProvider(t.TracerProvider),
@@ -199,6 +222,8 @@ func logUnary(logger *slog.Logger) grpc.UnaryServerInterceptor {
 		code := status.Code(err)
 		level := slog.LevelInfo
 		switch code {
+		case codes.Canceled:
+			// The caller went away: worth a line, not an alert.
 		case codes.Internal, codes.Unknown, codes.DataLoss:
 			level = slog.LevelError
 		case codes.Unavailable, codes.DeadlineExceeded:

@@ -7,6 +7,7 @@ import (
 	"maps"
 	"strconv"
 	"sync"
+	"time"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -15,6 +16,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/innovationsmotorer/motor/internal/auth"
+	"github.com/innovationsmotorer/motor/internal/rpc"
 	"github.com/innovationsmotorer/motor/internal/store"
 	coordinatorv1 "github.com/innovationsmotorer/motor/proto/innovation/coordinator/v1"
 	fundingv1 "github.com/innovationsmotorer/motor/proto/innovation/funding/v1"
@@ -90,12 +92,7 @@ func (s *Server) regionFigures(ctx context.Context, who *auth.Identity, region s
 	if err == nil {
 		f.Status = coordinatorv1.RegionStatus_REGION_STATUS_OK
 		f.FiguresTime = timestamppb.New(s.now())
-		// The request's context, not the region's: the region answered in
-		// time, and its figures should be kept even if that took all of its
-		// deadline.
-		if err := s.remember(ctx, who, f); err != nil {
-			s.logger.WarnContext(ctx, "region figures not kept in the national store", "region", region, "error", err)
-		}
+		s.keep(ctx, who, f)
 		return f
 	}
 
@@ -103,7 +100,12 @@ func (s *Server) regionFigures(ctx context.Context, who *auth.Identity, region s
 	if errors.Is(rctx.Err(), context.DeadlineExceeded) || status.Code(err) == codes.DeadlineExceeded {
 		st = coordinatorv1.RegionStatus_REGION_STATUS_TIMED_OUT
 	}
-	s.logger.WarnContext(ctx, "region did not answer the dashboard", "region", region, "status", st.String(), "error", err)
+	if errors.Is(ctx.Err(), context.Canceled) {
+		// The dashboard's caller went away: that says nothing of the region.
+		s.logger.InfoContext(ctx, "dashboard cancelled by its caller before the region answered", "region", region)
+	} else {
+		s.logger.WarnContext(ctx, "region did not answer the dashboard", "region", region, "status", st.String(), "error", err)
+	}
 	out := &coordinatorv1.RegionFigures{Region: region, Deployment: f.GetDeployment()}
 	last, lerr := s.lastGood(ctx, region)
 	switch {
@@ -117,8 +119,24 @@ func (s *Server) regionFigures(ctx context.Context, who *auth.Identity, region s
 		}
 	}
 	out.Status = st
-	out.Error = err.Error()
+	out.Error = regionError(err)
 	return out
+}
+
+// regionError says why a region has no current figures in words fit for
+// the coordinator: the code and the region's own message, but never a
+// lower layer's detail (addresses, dial errors), which the log has.
+func regionError(err error) string {
+	st := status.Convert(err)
+	if rpc.Leaky(st.Message()) {
+		switch st.Code() {
+		case codes.DeadlineExceeded:
+			return "DEADLINE_EXCEEDED: the region did not answer in time"
+		default:
+			return st.Code().String() + ": the region cannot be reached"
+		}
+	}
+	return st.Code().String() + ": " + st.Message()
 }
 
 // gather asks the region's four services for their figures concurrently.
@@ -291,9 +309,64 @@ func etagOf(version int64) string {
 	return strconv.FormatInt(version, 10)
 }
 
+// keep makes f the region's last good figures: in memory at once, and in
+// the national store behind the answer, so a slow national store never
+// holds up a dashboard. One writer per region writes the newest figures
+// kept until none is left to write.
+func (s *Server) keep(ctx context.Context, who *auth.Identity, f *coordinatorv1.RegionFigures) {
+	region := f.GetRegion()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if prev := s.kept[region]; prev != nil && prev.GetFiguresTime().AsTime().After(f.GetFiguresTime().AsTime()) {
+		return
+	}
+	s.kept[region] = proto.CloneOf(f)
+	s.unwritten[region] = keptBy{f: proto.CloneOf(f), who: who}
+	if s.persisting[region] {
+		return
+	}
+	s.persisting[region] = true
+	go s.writeBehind(context.WithoutCancel(ctx), region)
+}
+
+// keptBy is figures waiting to be written, with who gathered them.
+type keptBy struct {
+	f   *coordinatorv1.RegionFigures
+	who *auth.Identity
+}
+
+func (s *Server) writeBehind(ctx context.Context, region string) {
+	for {
+		s.mu.Lock()
+		next, ok := s.unwritten[region]
+		delete(s.unwritten, region)
+		if !ok {
+			delete(s.persisting, region)
+			s.mu.Unlock()
+			return
+		}
+		s.mu.Unlock()
+		wctx, cancel := context.WithTimeout(ctx, s.regionTimeout+5*time.Second)
+		if err := s.remember(wctx, next.who, next.f); err != nil {
+			s.logger.WarnContext(wctx, "region figures not kept in the national store", "region", region, "error", err)
+		}
+		cancel()
+	}
+}
+
 // lastGood returns the region's last good figures, or nil when it never
-// answered.
+// answered: from memory, else from the national store within what is left
+// of the request's deadline (a store too slow for it means no figures, not
+// a dashboard that fails).
 func (s *Server) lastGood(ctx context.Context, region string) (*coordinatorv1.RegionFigures, error) {
+	s.mu.Lock()
+	kept := s.kept[region]
+	s.mu.Unlock()
+	if kept != nil {
+		return proto.CloneOf(kept), nil
+	}
+	ctx, cancel := s.reserveContext(ctx)
+	defer cancel()
 	rec, err := s.store.Get(ctx, nationalNS(), figuresKey(region))
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, nil
@@ -305,5 +378,10 @@ func (s *Server) lastGood(ctx context.Context, region string) (*coordinatorv1.Re
 	if err := protojson.Unmarshal(rec.Value, f); err != nil {
 		return nil, fmt.Errorf("protojson.Unmarshal %s: %w", figuresKey(region), err)
 	}
+	s.mu.Lock()
+	if s.kept[region] == nil {
+		s.kept[region] = proto.CloneOf(f)
+	}
+	s.mu.Unlock()
 	return f, nil
 }

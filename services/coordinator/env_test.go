@@ -2,6 +2,7 @@ package coordinator_test
 
 import (
 	"context"
+	"log/slog"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -15,6 +16,7 @@ import (
 	"github.com/innovationsmotorer/motor/internal/auth"
 	"github.com/innovationsmotorer/motor/internal/config"
 	"github.com/innovationsmotorer/motor/internal/rpc"
+	"github.com/innovationsmotorer/motor/internal/store"
 	"github.com/innovationsmotorer/motor/internal/telemetry"
 	"github.com/innovationsmotorer/motor/internal/testenv/stack"
 	coordinatorv1 "github.com/innovationsmotorer/motor/proto/innovation/coordinator/v1"
@@ -73,6 +75,9 @@ type env struct {
 type envOptions struct {
 	regionTimeout time.Duration
 	tel           *telemetry.Telemetry // nil: the stack's own
+	// nationalStore wraps the store the coordinator keeps figures in.
+	nationalStore func(store.Store) store.Store
+	logger        *slog.Logger
 }
 
 func newEnv(t testing.TB, b stack.Backend, opts ...func(*envOptions)) *env {
@@ -104,11 +109,16 @@ func newEnv(t testing.TB, b stack.Backend, opts ...func(*envOptions)) *env {
 			t.Fatal(err)
 		}
 		partnerv1.RegisterPartnerServiceServer(s, ps)
+		national := st
+		if o.nationalStore != nil {
+			national = o.nationalStore(st)
+		}
 		coordinatorv1.RegisterCoordinatorServiceServer(s, coordinator.New(coordinator.Config{
-			Store:         st,
+			Store:         national,
 			Regions:       func() []string { return []string{vb, up} },
 			Conn:          e.conn,
 			RegionTimeout: o.regionTimeout,
+			Logger:        o.logger,
 		}))
 	}
 	if o.tel != nil {

@@ -12,6 +12,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"google.golang.org/grpc"
@@ -71,6 +72,14 @@ type Server struct {
 	now           func() time.Time
 	regionTimeout time.Duration
 	healthTimeout time.Duration
+
+	// kept are the regions' last good figures in memory, so a dashboard
+	// serves them without waiting on the national store; the store copy
+	// survives restarts and is written behind the answer.
+	mu         sync.Mutex
+	kept       map[string]*coordinatorv1.RegionFigures
+	unwritten  map[string]keptBy
+	persisting map[string]bool
 }
 
 // New returns the coordinator service.
@@ -78,6 +87,7 @@ func New(cfg Config) *Server {
 	s := &Server{
 		store: cfg.Store, regions: cfg.Regions, conn: cfg.Conn, logger: cfg.Logger, now: cfg.Now,
 		regionTimeout: cfg.RegionTimeout, healthTimeout: cfg.HealthTimeout,
+		kept: map[string]*coordinatorv1.RegionFigures{}, unwritten: map[string]keptBy{}, persisting: map[string]bool{},
 	}
 	if s.regions == nil {
 		s.regions = func() []string { return nil }
@@ -132,4 +142,14 @@ func (s *Server) regionContext(ctx context.Context, limit time.Duration) (contex
 		limit = min(limit, remaining-reserve)
 	}
 	return context.WithTimeout(ctx, limit)
+}
+
+// reserveContext bounds what is done in the reserve regionContext kept:
+// most of what is left of the request's deadline, so the answer still goes
+// out in time.
+func (s *Server) reserveContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	if dl, ok := ctx.Deadline(); ok {
+		return context.WithTimeout(ctx, time.Until(dl)*3/4)
+	}
+	return context.WithTimeout(ctx, s.regionTimeout)
 }

@@ -128,9 +128,13 @@ func scanPage(ctx context.Context, st store.Store, ns store.Namespace, q store.Q
 	if err != nil {
 		return "", err
 	}
-	for _, it := range page.Items {
+	var bytes resource.PageBytes
+	for i, it := range page.Items {
 		if err := each(it.Record); err != nil {
 			return "", err
+		}
+		if bytes.Add(len(it.Record.Value)) && (i < len(page.Items)-1 || page.More) {
+			return resource.EncodeToken(it.Cursor, query), nil
 		}
 	}
 	if page.More && len(page.Items) > 0 {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/innovationsmotorer/motor/internal/auth"
 	"github.com/innovationsmotorer/motor/internal/config"
+	"github.com/innovationsmotorer/motor/internal/rpc"
 	"github.com/innovationsmotorer/motor/internal/rpc/errs"
 	"github.com/innovationsmotorer/motor/internal/store"
 	fundingv1 "github.com/innovationsmotorer/motor/proto/innovation/funding/v1"
@@ -48,15 +49,18 @@ type Subprojects struct {
 	ledger         fundingv1.ProgrammeServiceClient
 	ledgerTimeout  time.Duration
 	ledgerAttempts int
-	logger         *slog.Logger
-	now            func() time.Time
+	// ledgerRetries is the retry budget of every ledger call: an outage
+	// of the ledger costs it about one attempt per call, not three.
+	ledgerRetries *rpc.RetryBudget
+	logger        *slog.Logger
+	now           func() time.Time
 }
 
 // NewSubprojects returns the subproject service.
 func NewSubprojects(cfg Config) *Subprojects {
 	s := &Subprojects{
 		store: cfg.Store, regions: cfg.Regions, ledger: cfg.Ledger,
-		ledgerTimeout: cfg.LedgerTimeout, ledgerAttempts: cfg.LedgerAttempts,
+		ledgerTimeout: cfg.LedgerTimeout, ledgerAttempts: cfg.LedgerAttempts, ledgerRetries: rpc.NewRetryBudget(10, 0.1),
 		logger: cfg.Logger, now: cfg.Now,
 	}
 	if s.ledgerTimeout <= 0 {
@@ -510,8 +514,8 @@ func (s *Subprojects) release(ctx context.Context, who *auth.Identity, sp *fundi
 
 // callLedger makes one call to the programme ledger, as this deployment
 // (the caller's role was checked here; the ledger's money calls take no
-// user token), under a deadline. Only UNAVAILABLE
-// is retried: the ledger's money calls are keyed, so repeating one whose
+// user token), under a deadline. Only UNAVAILABLE is retried, within the
+// retry budget: the ledger's money calls are keyed, so repeating one whose
 // answer was lost returns the first result instead of moving money again.
 func (s *Subprojects) callLedger(ctx context.Context, call func(ctx context.Context) error) error {
 	if who, ok := auth.FromContext(ctx); ok {
@@ -521,7 +525,11 @@ func (s *Subprojects) callLedger(ctx context.Context, call func(ctx context.Cont
 		cctx, cancel := context.WithTimeout(ctx, s.ledgerTimeout)
 		err := call(cctx)
 		cancel()
-		if status.Code(err) != codes.Unavailable || n >= s.ledgerAttempts {
+		if status.Code(err) != codes.Unavailable {
+			s.ledgerRetries.Succeeded()
+			return err
+		}
+		if !s.ledgerRetries.Failed() || n >= s.ledgerAttempts {
 			return err
 		}
 		if backoff(ctx, n, 50*time.Millisecond, 500*time.Millisecond) != nil {
@@ -538,7 +546,7 @@ func ledgerErr(err error, state string) error {
 	st := status.Convert(err)
 	switch st.Code() {
 	case codes.Unavailable, codes.DeadlineExceeded:
-		return domain.New(codes.Unavailable, "LEDGER_UNAVAILABLE", "the national programme ledger did not answer (%s); %s", st.Message(), state)
+		return domain.New(codes.Unavailable, "LEDGER_UNAVAILABLE", "the national programme ledger did not answer (%s); %s", st.Code(), state)
 	case codes.Canceled:
 		return err
 	}

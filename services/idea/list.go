@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 
+	"google.golang.org/protobuf/proto"
+
 	"github.com/innovationsmotorer/motor/internal/resource"
 	"github.com/innovationsmotorer/motor/internal/rpc/errs"
 	"github.com/innovationsmotorer/motor/internal/store"
@@ -151,6 +153,7 @@ func (s *Server) ListIdeas(ctx context.Context, req *ideav1.ListIdeasRequest) (*
 	}
 
 	resp := &ideav1.ListIdeasResponse{}
+	var bytes resource.PageBytes
 	q.After, q.Limit = after, size
 	for {
 		page, err := s.store.Scan(ctx, ns(region), q)
@@ -166,8 +169,9 @@ func (s *Server) ListIdeas(ctx context.Context, req *ideav1.ListIdeasRequest) (*
 			if !f.match(r.idea) || !mayRead(who, region, r.owner) {
 				continue
 			}
-			resp.Ideas = append(resp.Ideas, redact(who, region, r.owner, r.idea))
-			if len(resp.Ideas) == size {
+			shown := redact(who, region, r.owner, r.idea)
+			resp.Ideas = append(resp.Ideas, shown)
+			if full := bytes.Add(proto.Size(shown)); len(resp.Ideas) == size || full {
 				if i < len(page.Items)-1 || page.More {
 					resp.NextPageToken = resource.EncodeToken(q.After, query)
 				}

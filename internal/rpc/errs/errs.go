@@ -4,6 +4,7 @@
 package errs
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"sort"
@@ -55,8 +56,14 @@ func (d Domain) Store(err error, reason, what string) error {
 		return d.New(codes.AlreadyExists, reason+"_EXISTS", "%s already exists", what)
 	case errors.Is(err, store.ErrIdempotencyMismatch):
 		return d.New(codes.AlreadyExists, "REQUEST_ID_REUSED", "request_id was already used for a different request")
+	case errors.Is(err, context.Canceled):
+		return status.Error(codes.Canceled, "the call was cancelled")
+	case errors.Is(err, context.DeadlineExceeded):
+		return d.New(codes.DeadlineExceeded, "STORE_TIMEOUT", "storage did not answer in time for %s", what)
 	case errors.Is(err, store.ErrUnavailable):
-		return d.New(codes.Unavailable, "STORE_UNAVAILABLE", "storage is unavailable, try again: %v", err)
+		// The store's own words name addresses; they go to the log, not
+		// to the caller.
+		return d.New(codes.Unavailable, "STORE_UNAVAILABLE", "storage is unavailable, try again")
 	default:
 		return d.New(codes.Internal, "INTERNAL", "%s: %v", what, err)
 	}
