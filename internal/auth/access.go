@@ -74,6 +74,10 @@ var (
 	statsReaders = []Role{Advisor, RegionAdmin, Coordinator, Service}
 	auditReaders = []Role{RegionAdmin, Coordinator}
 	ideaReaders  = []Role{Submitter, Advisor, RegionAdmin, Coordinator, Service}
+	// ownIdeas may read an idea: its submitter (a company user included)
+	// and the region's staff and national callers.
+	ownIdeas     = []Role{Submitter, Advisor, RegionAdmin, Partner, Coordinator, Service}
+	vocabulary   = []Role{Submitter, Advisor, RegionAdmin, Partner, Coordinator, Service}
 	needReaders  = []Role{Submitter, Advisor, RegionAdmin, Partner, Coordinator, Service}
 	orgReaders   = []Role{Advisor, RegionAdmin, Partner, Coordinator, Service}
 	offerers     = []Role{Partner, Advisor, RegionAdmin}
@@ -106,11 +110,11 @@ func Table() map[string]Rule {
 	return map[string]Rule{
 		// idea
 		ideav1.IdeaService_CreateIdea_FullMethodName:       {Roles: []Role{Submitter, Advisor, RegionAdmin, Partner, Service}},
-		ideav1.IdeaService_GetIdea_FullMethodName:          {Roles: ideaReaders},
-		ideav1.IdeaService_ListIdeas_FullMethodName:        {Roles: ideaReaders},
+		ideav1.IdeaService_GetIdea_FullMethodName:          {Roles: ownIdeas},
+		ideav1.IdeaService_ListIdeas_FullMethodName:        {Roles: ownIdeas},
 		ideav1.IdeaService_UpdateIdea_FullMethodName:       {Roles: []Role{Submitter, Advisor, RegionAdmin}},
 		ideav1.IdeaService_TransitionIdea_FullMethodName:   {Roles: []Role{Submitter, Advisor, RegionAdmin}},
-		ideav1.IdeaService_ListIdeaHistory_FullMethodName:  {Roles: ideaReaders},
+		ideav1.IdeaService_ListIdeaHistory_FullMethodName:  {Roles: ownIdeas},
 		ideav1.IdeaService_CreateAssessment_FullMethodName: {Roles: staff},
 		ideav1.IdeaService_ListAssessments_FullMethodName:  {Roles: statsReaders},
 		ideav1.IdeaService_FindSimilarIdeas_FullMethodName: {Roles: ideaReaders},
@@ -121,6 +125,30 @@ func Table() map[string]Rule {
 		ideav1.IdeaService_AdoptIdea_FullMethodName:       {Internal: true, Peer: RegionSpreadsIdea, Field: "spread_from"},
 		ideav1.IdeaService_ListAuditEvents_FullMethodName: {Roles: auditReaders},
 		ideav1.IdeaService_GetIdeaStats_FullMethodName:    regionFigures(),
+		ideav1.IdeaService_MergeIdea_FullMethodName:       {Roles: staff},
+		// selection workshops: the region's staff run them; national
+		// callers read them
+		ideav1.IdeaService_CreateWorkshop_FullMethodName:     {Roles: staff},
+		ideav1.IdeaService_GetWorkshop_FullMethodName:        {Roles: statsReaders},
+		ideav1.IdeaService_ListWorkshops_FullMethodName:      {Roles: statsReaders},
+		ideav1.IdeaService_GetWorkshopResult_FullMethodName:  {Roles: statsReaders},
+		ideav1.IdeaService_DecideWorkshopIdea_FullMethodName: {Roles: staff},
+		// categories: region admins keep the vocabulary; everyone who tags
+		// or reads ideas may read it
+		ideav1.IdeaService_CreateCategory_FullMethodName:          {Roles: []Role{RegionAdmin}},
+		ideav1.IdeaService_GetCategory_FullMethodName:             {Roles: vocabulary},
+		ideav1.IdeaService_ListCategories_FullMethodName:          {Roles: vocabulary},
+		ideav1.IdeaService_UpdateCategory_FullMethodName:          {Roles: []Role{RegionAdmin}},
+		ideav1.IdeaService_DeleteCategory_FullMethodName:          {Roles: []Role{RegionAdmin}},
+		ideav1.IdeaService_CreateFocusGroupSession_FullMethodName: {Roles: staff},
+		// test beds and test plans
+		ideav1.IdeaService_CreateTestBed_FullMethodName:     {Roles: staff},
+		ideav1.IdeaService_GetTestBed_FullMethodName:        {Roles: statsReaders},
+		ideav1.IdeaService_ListTestBeds_FullMethodName:      {Roles: statsReaders},
+		ideav1.IdeaService_CreateTestPlan_FullMethodName:    {Roles: staff},
+		ideav1.IdeaService_ListTestPlans_FullMethodName:     {Roles: statsReaders},
+		ideav1.IdeaService_ApproveTestPlan_FullMethodName:   {Roles: staff},
+		ideav1.IdeaService_RecordTestOutcome_FullMethodName: {Roles: staff},
 
 		// needs
 		needsv1.NeedsService_CreateNeed_FullMethodName:       {Roles: []Role{Submitter, Advisor, RegionAdmin}},
