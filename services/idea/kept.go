@@ -53,7 +53,8 @@ type keptCreate struct {
 	requestID string
 	request   proto.Message
 	// extra puts and events commit in the same write.
-	extra []store.Put
+	extra  []store.Put
+	events []store.Event
 }
 
 // createKept writes c. It returns the version written, or, for a replayed
@@ -61,7 +62,7 @@ type keptCreate struct {
 func (s *Server) createKept(ctx context.Context, who *auth.Identity, c keptCreate) (int64, string, error) {
 	w := store.Write{
 		Puts:   append([]store.Put{{Key: c.key, Value: c.value, Index: c.index}}, c.extra...),
-		Events: []store.Event{{Time: s.now(), Actor: who.Subject, Action: c.action, Key: c.name, EtagAfter: "1"}},
+		Events: append([]store.Event{{Time: s.now(), Actor: who.Subject, Action: c.action, Key: c.name, EtagAfter: "1"}}, c.events...),
 	}
 	if c.requestID != "" {
 		w.Idempotency = &store.Idempotency{

@@ -113,12 +113,13 @@ func parseFilter(s string) (filter, error) {
 				return f, fmt.Errorf("origin %q is not an origin (e.g. ORIGIN_STAFF)", value)
 			}
 			f.origin = ideav1.Origin(n)
-		case "tag":
+		case "tag", "category":
+			// A region's categories are the tags its ideas carry.
 			f.tag = fold(value)
 		case "care_area", "careArea":
 			f.careArea = fold(value)
 		default:
-			return f, fmt.Errorf("cannot filter on %q (fields: stage, origin, tag, care_area)", field)
+			return f, fmt.Errorf("cannot filter on %q (fields: stage, origin, tag, category, care_area)", field)
 		}
 	}
 	return f, nil

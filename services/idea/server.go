@@ -161,6 +161,15 @@ func (s *Server) CreateIdea(ctx context.Context, req *ideav1.CreateIdeaRequest) 
 	if err := validateCreate(req, staff).Err(domain); err != nil {
 		return nil, err
 	}
+	if staff && len(req.GetIdea().GetTags()) > 0 {
+		tags, err := s.vocabularyTags(ctx, region, "idea.tags", req.GetIdea().GetTags())
+		if err != nil {
+			return nil, err
+		}
+		in := proto.Clone(req.GetIdea()).(*ideav1.Idea)
+		in.Tags = tags
+		req = &ideav1.CreateIdeaRequest{Parent: req.GetParent(), Idea: in, RequestId: req.GetRequestId()}
+	}
 
 	now := s.now()
 	id := ideaName{Region: region, ID: resource.NewID()}

@@ -48,6 +48,15 @@ func (s *Server) UpdateIdea(ctx context.Context, req *ideav1.UpdateIdeaRequest) 
 	if err := v.Err(domain); err != nil {
 		return nil, err
 	}
+	if staff && slices.Contains(paths, "tags") {
+		tags, err := s.vocabularyTags(ctx, name.Region, "idea.tags", req.GetIdea().GetTags())
+		if err != nil {
+			return nil, err
+		}
+		in := proto.Clone(req.GetIdea()).(*ideav1.Idea)
+		in.Tags = tags
+		req = &ideav1.UpdateIdeaRequest{Idea: in, UpdateMask: req.GetUpdateMask()}
+	}
 	r, err := s.commit(ctx, who, name, mutation{
 		action: "UpdateIdea",
 		etag:   req.GetIdea().GetEtag(),
