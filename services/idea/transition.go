@@ -58,8 +58,8 @@ func gates() map[ideav1.Stage]gate {
 			return strings.Join(m, " and ")
 		}},
 		testing: {from: []ideav1.Stage{development}, missing: func(r *record) string {
-			if strings.TrimSpace(r.idea.GetTestEnvironment()) == "" {
-				return "test_environment (an innovation clinic, a testbed or a ward)"
+			if len(r.idea.GetTestPlans()) == 0 {
+				return "an approved test plan (a test bed, a period and a protocol: create one under the idea's testPlans and :approve it)"
 			}
 			return ""
 		}},
