@@ -1,6 +1,8 @@
 package idea
 
 import (
+	"slices"
+
 	"google.golang.org/protobuf/proto"
 
 	"github.com/innovationsmotorer/motor/internal/auth"
@@ -31,13 +33,27 @@ func mayRead(who *auth.Identity, region, owner string) bool {
 	return isStaff(who, region) || isNational(who) || (who.Region == region && who.Subject == owner)
 }
 
+// readableBy: mayRead for the idea's submitter or a co-submitter (the
+// submitter of a duplicate merged into it).
+func (r *record) readableBy(who *auth.Identity, region string) bool {
+	return mayRead(who, region, r.owner) || who.Region == region && slices.Contains(r.coOwners, who.Subject)
+}
+
 // redact removes the submitter's personal data for everyone but the
 // submitter and the region's advisors and admins (DESIGN §5).
+// Co-submitters are other people: only the region's staff see them.
 func redact(who *auth.Identity, region, owner string, idea *ideav1.Idea) *ideav1.Idea {
-	if auth.CanSeePersonalData(who, region, owner) || idea.GetSubmitter() == nil {
+	hideSubmitter := !auth.CanSeePersonalData(who, region, owner) && idea.GetSubmitter() != nil
+	hideCo := !isStaff(who, region) && len(idea.GetCoSubmitters()) > 0
+	if !hideSubmitter && !hideCo {
 		return idea
 	}
 	out := proto.Clone(idea).(*ideav1.Idea)
-	out.Submitter = nil
+	if hideSubmitter {
+		out.Submitter = nil
+	}
+	if hideCo {
+		out.CoSubmitters = nil
+	}
 	return out
 }

@@ -33,6 +33,9 @@ func indexEntries(r *record) []store.IndexEntry {
 	if r.owner != "" {
 		entries = append(entries, store.IndexEntry{Index: "owner", Term: subjectKey(r.owner) + "/" + t})
 	}
+	for _, o := range r.coOwners {
+		entries = append(entries, store.IndexEntry{Index: "owner", Term: subjectKey(o) + "/" + t})
+	}
 	if a := fold(idea.GetCareArea()); a != "" {
 		entries = append(entries, store.IndexEntry{Index: "care_area", Term: a + "/" + t})
 	}
@@ -164,7 +167,7 @@ func (s *Server) ListIdeas(ctx context.Context, req *ideav1.ListIdeasRequest) (*
 				return nil, domain.Store(err, "IDEA", "ideas of "+region)
 			}
 			q.After = it.Cursor
-			if !f.match(r.idea) || !mayRead(who, region, r.owner) {
+			if !f.match(r.idea) || !r.readableBy(who, region) {
 				continue
 			}
 			resp.Ideas = append(resp.Ideas, redact(who, region, r.owner, r.idea))

@@ -33,6 +33,8 @@ func outputOnly() map[string]string {
 		"assessment_summary": "is computed from the assessments", "spread_from": "is set by :spread",
 		"spread_to": "is set by :spread", "create_time": "is set by the server",
 		"update_time": "is set by the server",
+		"merged_into": "is set by :merge", "merged_from": "is set by :merge", "co_submitters": "is set by :merge",
+		"test_plans": "lists the approved test plans (:approve)",
 	}
 }
 
