@@ -9,10 +9,11 @@ import (
 	ideav1 "github.com/innovationsmotorer/motor/proto/innovation/idea/v1"
 )
 
-// readers may call Get and List. Partners (company users) are not among them:
-// ideas are the region's internal pipeline; companies see published needs.
+// readers may call Get and List. A partner (a company user) may submit an
+// idea and reads the ideas they submitted, as any submitter does; the rest of
+// the region's pipeline stays internal (companies see published needs).
 func readers() []auth.Role {
-	return []auth.Role{auth.Submitter, auth.Advisor, auth.RegionAdmin, auth.Coordinator, auth.Service}
+	return []auth.Role{auth.Submitter, auth.Advisor, auth.RegionAdmin, auth.Partner, auth.Coordinator, auth.Service}
 }
 
 // isStaff: the region's advisors and admins see every idea of their region

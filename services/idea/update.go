@@ -83,6 +83,14 @@ func (s *Server) UpdateIdea(ctx context.Context, req *ideav1.UpdateIdeaRequest) 
 					v.Add("update_mask", "%s is the submitter's own text; only they may change it", p)
 				}
 			}
+			probe := &record{idea: proto.Clone(r.idea).(*ideav1.Idea)}
+			for _, p := range paths {
+				setField(probe.idea, req.GetIdea(), p)
+			}
+			if slices.ContainsFunc(paths, func(p string) bool { return topField(p) == "submitter" }) &&
+				hasPersonalData(probe.idea.GetSubmitter()) && !probe.idea.GetConsent().GetStorePersonalData() {
+				v.Add("idea.consent.store_personal_data", "must be true (consent.storePersonalData) to keep submitter details")
+			}
 			if err := v.Err(domain); err != nil {
 				return nil, err
 			}
