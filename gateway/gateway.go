@@ -131,7 +131,7 @@ func New(ctx context.Context, cfg Config) (http.Handler, error) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write(openAPI)
 	})
-	root.Handle("/", limitBody(api))
+	root.Handle("/", rejectUnknownQuery(limitBody(api)))
 
 	var h http.Handler = root
 	if t := cfg.Telemetry; t != nil {
