@@ -108,9 +108,11 @@ func ledgerRead() Rule {
 // afresh on each call, so callers may keep or change their copy.
 func Table() map[string]Rule {
 	return map[string]Rule{
-		// idea
+		// idea (Get of an idea, a need and a partner is also internal: the
+		// funding service checks, as itself, that what a subproject names
+		// exists in a region this deployment serves)
 		ideav1.IdeaService_CreateIdea_FullMethodName:       {Roles: []Role{Submitter, Advisor, RegionAdmin, Partner, Service}},
-		ideav1.IdeaService_GetIdea_FullMethodName:          {Roles: ownIdeas},
+		ideav1.IdeaService_GetIdea_FullMethodName:          {Roles: ownIdeas, Internal: true},
 		ideav1.IdeaService_ListIdeas_FullMethodName:        {Roles: ownIdeas},
 		ideav1.IdeaService_UpdateIdea_FullMethodName:       {Roles: []Role{Submitter, Advisor, RegionAdmin}},
 		ideav1.IdeaService_TransitionIdea_FullMethodName:   {Roles: []Role{Submitter, Advisor, RegionAdmin}},
@@ -152,7 +154,7 @@ func Table() map[string]Rule {
 
 		// needs
 		needsv1.NeedsService_CreateNeed_FullMethodName:       {Roles: []Role{Submitter, Advisor, RegionAdmin}},
-		needsv1.NeedsService_GetNeed_FullMethodName:          {Roles: needReaders},
+		needsv1.NeedsService_GetNeed_FullMethodName:          {Roles: needReaders, Internal: true},
 		needsv1.NeedsService_ListNeeds_FullMethodName:        {Roles: needReaders, Peer: NationalReadsRegion},
 		needsv1.NeedsService_UpdateNeed_FullMethodName:       {Roles: staff},
 		needsv1.NeedsService_TransitionNeed_FullMethodName:   {Roles: staff},
@@ -166,7 +168,7 @@ func Table() map[string]Rule {
 
 		// partner
 		partnerv1.PartnerService_CreatePartner_FullMethodName:   {Roles: staff},
-		partnerv1.PartnerService_GetPartner_FullMethodName:      {Roles: orgReaders},
+		partnerv1.PartnerService_GetPartner_FullMethodName:      {Roles: orgReaders, Internal: true},
 		partnerv1.PartnerService_ListPartners_FullMethodName:    {Roles: orgReaders},
 		partnerv1.PartnerService_UpdatePartner_FullMethodName:   {Roles: staff},
 		partnerv1.PartnerService_CreateAgreement_FullMethodName: {Roles: staff},
