@@ -8,8 +8,6 @@ import (
 	"slices"
 	"strings"
 
-	"google.golang.org/protobuf/encoding/protojson"
-	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/innovationsmotorer/motor/internal/auth"
@@ -44,8 +42,6 @@ func parseCategoryName(s string) (categoryName, error) {
 	}
 	return categoryName{Region: ids[0], ID: ids[1]}, nil
 }
-
-func clearCategoryEtag(m proto.Message) { m.(*ideav1.Category).Etag = "" }
 
 func categoryIndex(id string) []store.IndexEntry {
 	return []store.IndexEntry{{Index: "categories", Term: id}}
@@ -86,7 +82,7 @@ func (s *Server) CreateCategory(ctx context.Context, req *ideav1.CreateCategoryR
 		Name: name.String(), DisplayName: strings.TrimSpace(in.GetDisplayName()),
 		Description: strings.TrimSpace(in.GetDescription()), Owners: uniqueTrimmed(&v, "", in.GetOwners(), maxOwners),
 	}
-	value, err := encodeKept(c, clearCategoryEtag)
+	value, err := encodeKept(c)
 	if err != nil {
 		return nil, domain.Store(err, "CATEGORY", "category")
 	}
@@ -116,7 +112,6 @@ func (s *Server) loadCategory(ctx context.Context, name categoryName) (*ideav1.C
 	if err != nil {
 		return nil, 0, domain.Store(err, "CATEGORY", "category "+name.String())
 	}
-	c.Etag = etagOf(version)
 	return c, version, nil
 }
 
@@ -148,23 +143,14 @@ func (s *Server) ListCategories(ctx context.Context, req *ideav1.ListCategoriesR
 	}
 	resp := &ideav1.ListCategoriesResponse{}
 	resp.NextPageToken, err = s.scanKept(ctx, region, store.Query{Index: "categories", After: after, Limit: size}, query, func(rec store.Record) error {
-		c, err := decodeCategory(rec)
+		c := &ideav1.Category{}
 		resp.Categories = append(resp.Categories, c)
-		return err
+		return decodeKept(rec, c)
 	})
 	if err != nil {
 		return nil, domain.Store(err, "CATEGORY", "categories of "+region)
 	}
 	return resp, nil
-}
-
-func decodeCategory(rec store.Record) (*ideav1.Category, error) {
-	c := &ideav1.Category{}
-	if err := protojson.Unmarshal(rec.Value, c); err != nil {
-		return nil, fmt.Errorf("category %s: %w", rec.Key, err)
-	}
-	c.Etag = etagOf(rec.Version)
-	return c, nil
 }
 
 // UpdateCategory changes a category's display name, description or owners.
@@ -203,7 +189,7 @@ func (s *Server) UpdateCategory(ctx context.Context, req *ideav1.UpdateCategoryR
 			c.Owners = uniqueTrimmed(&v, "", in.GetOwners(), maxOwners)
 		}
 	}
-	value, err := encodeKept(c, clearCategoryEtag)
+	value, err := encodeKept(c)
 	if err != nil {
 		return nil, domain.Store(err, "CATEGORY", c.GetName())
 	}
@@ -348,7 +334,7 @@ func (s *Server) CreateFocusGroupSession(ctx context.Context, req *ideav1.Create
 
 	id := sessionName{Region: region, ID: resource.NewID()}
 	out := &ideav1.FocusGroupSession{Name: id.String(), Date: in.GetDate(), Participants: participants, Assignments: assignments, CreateTime: timestamppb.New(s.now())}
-	value, err := encodeKept(out, func(proto.Message) {})
+	value, err := encodeKept(out)
 	if err != nil {
 		return nil, domain.Store(err, "FOCUS_GROUP_SESSION", "session")
 	}

@@ -8,6 +8,7 @@ import (
 
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"github.com/innovationsmotorer/motor/internal/auth"
 	"github.com/innovationsmotorer/motor/internal/resource"
@@ -21,22 +22,37 @@ import (
 // functions only, so moving them onto a typed repository touches nothing
 // else.
 
-// getKept reads the record at key into m and returns its version.
+// getKept reads the record at key into m, sets m's etag and returns its
+// version.
 func (s *Server) getKept(ctx context.Context, region, key string, m proto.Message) (int64, error) {
 	rec, err := s.store.Get(ctx, ns(region), key)
 	if err != nil {
 		return 0, err
 	}
-	if err := protojson.Unmarshal(rec.Value, m); err != nil {
-		return 0, fmt.Errorf("record %s: %w", rec.Key, err)
-	}
-	return rec.Version, nil
+	return rec.Version, decodeKept(rec, m)
 }
 
-// encodeKept is the stored form of m; its etag is never stored.
-func encodeKept(m proto.Message, clearEtag func(proto.Message)) ([]byte, error) {
+// decodeKept reads a kept record into m and sets m's etag (if it has one)
+// from the record's version.
+func decodeKept(rec store.Record, m proto.Message) error {
+	if err := protojson.Unmarshal(rec.Value, m); err != nil {
+		return fmt.Errorf("record %s: %w", rec.Key, err)
+	}
+	setEtag(m, etagOf(rec.Version))
+	return nil
+}
+
+func setEtag(m proto.Message, etag string) {
+	if f := m.ProtoReflect().Descriptor().Fields().ByName("etag"); f != nil {
+		m.ProtoReflect().Set(f, protoreflect.ValueOfString(etag))
+	}
+}
+
+// encodeKept is the stored form of m; its etag is never stored: the
+// version is the etag.
+func encodeKept(m proto.Message) ([]byte, error) {
 	c := proto.Clone(m)
-	clearEtag(c)
+	setEtag(c, "")
 	b, err := protojson.Marshal(c)
 	if err != nil {
 		return nil, fmt.Errorf("protojson.Marshal: %w", err)

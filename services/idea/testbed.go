@@ -3,10 +3,8 @@ package idea
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strings"
 
-	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -54,7 +52,6 @@ func parseTestPlanName(s string) (testPlanName, error) {
 	return testPlanName{Idea: ideaName{Region: ids[0], ID: ids[1]}, ID: ids[2]}, nil
 }
 
-func clearTestBedEtag(m proto.Message)  { m.(*ideav1.TestBed).Etag = "" }
 func clearTestPlanEtag(m proto.Message) { m.(*ideav1.TestPlan).Etag = "" }
 
 // testPlanIndex lists a plan under its idea and under its test bed.
@@ -95,7 +92,7 @@ func (s *Server) CreateTestBed(ctx context.Context, req *ideav1.CreateTestBedReq
 		Name: id.String(), DisplayName: strings.TrimSpace(in.GetDisplayName()), Unit: strings.TrimSpace(in.GetUnit()),
 		Kind: in.GetKind(), Contact: strings.TrimSpace(in.GetContact()), Capacity: in.GetCapacity(), CreateTime: timestamppb.New(s.now()),
 	}
-	value, err := encodeKept(b, clearTestBedEtag)
+	value, err := encodeKept(b)
 	if err != nil {
 		return nil, domain.Store(err, "TEST_BED", "test bed")
 	}
@@ -120,11 +117,9 @@ func (s *Server) CreateTestBed(ctx context.Context, req *ideav1.CreateTestBedReq
 
 func (s *Server) loadTestBed(ctx context.Context, name testBedName) (*ideav1.TestBed, error) {
 	b := &ideav1.TestBed{}
-	version, err := s.getKept(ctx, name.Region, name.key(), b)
-	if err != nil {
+	if _, err := s.getKept(ctx, name.Region, name.key(), b); err != nil {
 		return nil, domain.Store(err, "TEST_BED", "test bed "+name.String())
 	}
-	b.Etag = etagOf(version)
 	return b, nil
 }
 
@@ -154,12 +149,8 @@ func (s *Server) ListTestBeds(ctx context.Context, req *ideav1.ListTestBedsReque
 	resp := &ideav1.ListTestBedsResponse{}
 	resp.NextPageToken, err = s.scanKept(ctx, region, store.Query{Index: "testbeds", After: after, Limit: size}, query, func(rec store.Record) error {
 		b := &ideav1.TestBed{}
-		if err := protojson.Unmarshal(rec.Value, b); err != nil {
-			return fmt.Errorf("test bed %s: %w", rec.Key, err)
-		}
-		b.Etag = etagOf(rec.Version)
 		resp.TestBeds = append(resp.TestBeds, b)
-		return nil
+		return decodeKept(rec, b)
 	})
 	if err != nil {
 		return nil, domain.Store(err, "TEST_BED", "test beds of "+region)
@@ -208,7 +199,7 @@ func (s *Server) CreateTestPlan(ctx context.Context, req *ideav1.CreateTestPlanR
 		Protocol: strings.TrimSpace(in.GetProtocol()), State: ideav1.TestPlanState_TEST_PLAN_STATE_DRAFT,
 		CreateTime: timestamppb.New(s.now()), IdeaTitle: r.idea.GetTitle(),
 	}
-	value, err := encodeKept(p, clearTestPlanEtag)
+	value, err := encodeKept(p)
 	if err != nil {
 		return nil, domain.Store(err, "TEST_PLAN", "test plan")
 	}
@@ -237,7 +228,6 @@ func (s *Server) loadTestPlan(ctx context.Context, name testPlanName) (*ideav1.T
 	if err != nil {
 		return nil, 0, domain.Store(err, "TEST_PLAN", "test plan "+name.String())
 	}
-	p.Etag = etagOf(version)
 	return p, version, nil
 }
 
@@ -278,12 +268,8 @@ func (s *Server) ListTestPlans(ctx context.Context, req *ideav1.ListTestPlansReq
 	resp := &ideav1.ListTestPlansResponse{}
 	resp.NextPageToken, err = s.scanKept(ctx, region, q, query, func(rec store.Record) error {
 		p := &ideav1.TestPlan{}
-		if err := protojson.Unmarshal(rec.Value, p); err != nil {
-			return fmt.Errorf("test plan %s: %w", rec.Key, err)
-		}
-		p.Etag = etagOf(rec.Version)
 		resp.TestPlans = append(resp.TestPlans, p)
-		return nil
+		return decodeKept(rec, p)
 	})
 	if err != nil {
 		return nil, domain.Store(err, "TEST_PLAN", "test plans of "+req.GetParent())
@@ -297,8 +283,8 @@ func (s *Server) running(ctx context.Context, bed testBedName, start, end string
 	var n int32
 	err := s.scanAll(ctx, bed.Region, store.Query{Index: "bedplans", Prefix: bed.ID + "/"}, func(rec store.Record) error {
 		p := &ideav1.TestPlan{}
-		if err := protojson.Unmarshal(rec.Value, p); err != nil {
-			return fmt.Errorf("test plan %s: %w", rec.Key, err)
+		if err := decodeKept(rec, p); err != nil {
+			return err
 		}
 		if p.GetState() == ideav1.TestPlanState_TEST_PLAN_STATE_APPROVED && p.GetStartDate() <= end && start <= p.GetEndDate() {
 			n++
@@ -308,14 +294,21 @@ func (s *Server) running(ctx context.Context, bed testBedName, start, end string
 	return n, err
 }
 
+// resolveTestPlan parses a test plan's name and checks that the caller is
+// staff of its region.
+func (s *Server) resolveTestPlan(ctx context.Context, raw string) (testPlanName, *auth.Identity, error) {
+	name, err := parseTestPlanName(raw)
+	if err != nil {
+		return testPlanName{}, nil, domain.InvalidArgument("name", err)
+	}
+	who, err := resource.Caller(ctx, domain, s.regions, name.Idea.Region, auth.Advisor, auth.RegionAdmin)
+	return name, who, err
+}
+
 // ApproveTestPlan approves a draft plan and records it on the idea in the
 // same write, so the TESTING gate sees it exactly when it is approved.
 func (s *Server) ApproveTestPlan(ctx context.Context, req *ideav1.ApproveTestPlanRequest) (*ideav1.TestPlan, error) {
-	name, err := parseTestPlanName(req.GetName())
-	if err != nil {
-		return nil, domain.InvalidArgument("name", err)
-	}
-	who, err := resource.Caller(ctx, domain, s.regions, name.Idea.Region, auth.Advisor, auth.RegionAdmin)
+	name, who, err := s.resolveTestPlan(ctx, req.GetName())
 	if err != nil {
 		return nil, err
 	}
@@ -354,7 +347,7 @@ func (s *Server) ApproveTestPlan(ctx context.Context, req *ideav1.ApproveTestPla
 				return nil, domain.FailedPrecondition("TEST_BED_FULL", "test bed %s runs %d approved tests in %s–%s, its capacity", bedName, n, p.GetStartDate(), p.GetEndDate())
 			}
 			p.State, p.ApprovedBy = ideav1.TestPlanState_TEST_PLAN_STATE_APPROVED, who.Subject
-			value, err := encodeKept(p, clearTestPlanEtag)
+			value, err := encodeKept(p)
 			if err != nil {
 				return nil, domain.Store(err, "TEST_PLAN", name.String())
 			}
@@ -372,11 +365,7 @@ func (s *Server) ApproveTestPlan(ctx context.Context, req *ideav1.ApproveTestPla
 
 // RecordTestOutcome records how an approved test ended and what was learned.
 func (s *Server) RecordTestOutcome(ctx context.Context, req *ideav1.RecordTestOutcomeRequest) (*ideav1.TestPlan, error) {
-	name, err := parseTestPlanName(req.GetName())
-	if err != nil {
-		return nil, domain.InvalidArgument("name", err)
-	}
-	who, err := resource.Caller(ctx, domain, s.regions, name.Idea.Region, auth.Advisor, auth.RegionAdmin)
+	name, who, err := s.resolveTestPlan(ctx, req.GetName())
 	if err != nil {
 		return nil, err
 	}
@@ -409,7 +398,7 @@ func (s *Server) RecordTestOutcome(ctx context.Context, req *ideav1.RecordTestOu
 		return nil, domain.Store(err, "TEST_PLAN", name.String())
 	}
 	p.State, p.Outcome, p.Learned = ideav1.TestPlanState_TEST_PLAN_STATE_COMPLETED, req.GetOutcome(), strings.TrimSpace(req.GetLearned())
-	value, err := encodeKept(p, clearTestPlanEtag)
+	value, err := encodeKept(p)
 	if err != nil {
 		return nil, domain.Store(err, "TEST_PLAN", name.String())
 	}

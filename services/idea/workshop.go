@@ -8,8 +8,6 @@ import (
 	"slices"
 	"strings"
 
-	"google.golang.org/protobuf/encoding/protojson"
-	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/innovationsmotorer/motor/internal/auth"
@@ -49,8 +47,6 @@ func workshopTerm(date, id string) string {
 	_, _ = fmt.Sscanf(d, "%d", &n)
 	return fmt.Sprintf("%08d/%s", 99999999-n, id)
 }
-
-func clearWorkshopEtag(m proto.Message) { m.(*ideav1.Workshop).Etag = "" }
 
 // CreateWorkshop schedules a selection workshop.
 func (s *Server) CreateWorkshop(ctx context.Context, req *ideav1.CreateWorkshopRequest) (*ideav1.Workshop, error) {
@@ -105,7 +101,7 @@ func (s *Server) CreateWorkshop(ctx context.Context, req *ideav1.CreateWorkshopR
 		Facilitator: facilitator, Participants: participants, Agenda: agenda,
 		CreateTime: timestamppb.New(s.now()),
 	}
-	value, err := encodeKept(w, clearWorkshopEtag)
+	value, err := encodeKept(w)
 	if err != nil {
 		return nil, domain.Store(err, "WORKSHOP", "workshop")
 	}
@@ -153,11 +149,9 @@ func uniqueTrimmed(v *errs.Violations, field string, in []string, max int) []str
 
 func (s *Server) loadWorkshop(ctx context.Context, name workshopName) (*ideav1.Workshop, error) {
 	w := &ideav1.Workshop{}
-	version, err := s.getKept(ctx, name.Region, name.key(), w)
-	if err != nil {
+	if _, err := s.getKept(ctx, name.Region, name.key(), w); err != nil {
 		return nil, domain.Store(err, "WORKSHOP", "workshop "+name.String())
 	}
-	w.Etag = etagOf(version)
 	return w, nil
 }
 
@@ -202,12 +196,8 @@ func (s *Server) ListWorkshops(ctx context.Context, req *ideav1.ListWorkshopsReq
 	resp := &ideav1.ListWorkshopsResponse{}
 	resp.NextPageToken, err = s.scanKept(ctx, region, store.Query{Index: "workshops", After: after, Limit: size}, query, func(rec store.Record) error {
 		w := &ideav1.Workshop{}
-		if err := protojson.Unmarshal(rec.Value, w); err != nil {
-			return fmt.Errorf("workshop %s: %w", rec.Key, err)
-		}
-		w.Etag = etagOf(rec.Version)
 		resp.Workshops = append(resp.Workshops, w)
-		return nil
+		return decodeKept(rec, w)
 	})
 	if err != nil {
 		return nil, domain.Store(err, "WORKSHOP", "workshops of "+region)
@@ -221,8 +211,8 @@ func (s *Server) workshopScores(ctx context.Context, idea ideaName, workshop str
 	var scores []float64
 	err := s.scanAll(ctx, idea.Region, store.Query{Index: "assessments", Prefix: idea.ID + "/"}, func(rec store.Record) error {
 		a := &ideav1.Assessment{}
-		if err := protojson.Unmarshal(rec.Value, a); err != nil {
-			return fmt.Errorf("assessment %s: %w", rec.Key, err)
+		if err := decodeKept(rec, a); err != nil {
+			return err
 		}
 		if a.GetWorkshop() == workshop {
 			scores = append(scores, a.GetWeightedScore())
