@@ -3,6 +3,7 @@ package funding
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"google.golang.org/grpc/codes"
@@ -63,35 +64,44 @@ func (s *Subprojects) checkReferences(ctx context.Context, sp *fundingv1.Subproj
 		}
 		return nil
 	}
-	for _, p := range paths {
-		switch {
-		case p == "ideas" && refs.Ideas != nil:
-			for i, n := range sp.GetIdeas() {
-				if err := lookup(fmt.Sprintf("subproject.ideas[%d]", i), "idea", "ideas", n, func(ctx context.Context) error {
-					_, err := refs.Ideas.GetIdea(ctx, &ideav1.GetIdeaRequest{Name: n})
-					return err
-				}); err != nil {
-					return err
-				}
-			}
-		case p == "needs" && refs.Needs != nil:
-			for i, n := range sp.GetNeeds() {
-				if err := lookup(fmt.Sprintf("subproject.needs[%d]", i), "need", "needs", n, func(ctx context.Context) error {
-					_, err := refs.Needs.GetNeed(ctx, &needsv1.GetNeedRequest{Name: n})
-					return err
-				}); err != nil {
-					return err
-				}
-			}
-		case p == "partners" && refs.Partners != nil:
-			for i, pp := range sp.GetPartners() {
-				n := pp.GetPartner()
-				if err := lookup(fmt.Sprintf("subproject.partners[%d].partner", i), "partner", "partners", n, func(ctx context.Context) error {
-					_, err := refs.Partners.GetPartner(ctx, &partnerv1.GetPartnerRequest{Name: n})
-					return err
-				}); err != nil {
-					return err
-				}
+	var partners []string
+	for _, p := range sp.GetPartners() {
+		partners = append(partners, p.GetPartner())
+	}
+	kinds := []struct {
+		path, field, kind string
+		names             []string
+		get               func(ctx context.Context, name string) error // nil: not checked
+	}{
+		{"ideas", "subproject.ideas[%d]", "idea", sp.GetIdeas(), nil},
+		{"needs", "subproject.needs[%d]", "need", sp.GetNeeds(), nil},
+		{"partners", "subproject.partners[%d].partner", "partner", partners, nil},
+	}
+	if refs.Ideas != nil {
+		kinds[0].get = func(ctx context.Context, n string) error {
+			_, err := refs.Ideas.GetIdea(ctx, &ideav1.GetIdeaRequest{Name: n})
+			return err
+		}
+	}
+	if refs.Needs != nil {
+		kinds[1].get = func(ctx context.Context, n string) error {
+			_, err := refs.Needs.GetNeed(ctx, &needsv1.GetNeedRequest{Name: n})
+			return err
+		}
+	}
+	if refs.Partners != nil {
+		kinds[2].get = func(ctx context.Context, n string) error {
+			_, err := refs.Partners.GetPartner(ctx, &partnerv1.GetPartnerRequest{Name: n})
+			return err
+		}
+	}
+	for _, k := range kinds {
+		if k.get == nil || !slices.Contains(paths, k.path) {
+			continue
+		}
+		for i, n := range k.names {
+			if err := lookup(fmt.Sprintf(k.field, i), k.kind, k.path, n, func(ctx context.Context) error { return k.get(ctx, n) }); err != nil {
+				return err
 			}
 		}
 	}
