@@ -192,3 +192,40 @@ func TestTestBeds_PlanGatesTesting(t *testing.T) {
 		}
 	})
 }
+
+// TestKeptCreates_RequestIDReplay: a retried create of a workshop or a test
+// bed returns the first; the same request_id with another body is
+// ALREADY_EXISTS.
+func TestKeptCreates_RequestIDReplay(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, e *regionEnv) {
+		adv := e.As(t, auth.Advisor, "vasterbotten")
+		bed := &ideav1.TestBed{DisplayName: "Labb", Kind: ideav1.TestBedKind_TEST_BED_KIND_LAB, Capacity: 1}
+		first, err := e.client.CreateTestBed(adv.Ctx(t), &ideav1.CreateTestBedRequest{Parent: "regions/vasterbotten", TestBed: bed, RequestId: "r1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		again, err := e.client.CreateTestBed(adv.Ctx(t), &ideav1.CreateTestBedRequest{Parent: "regions/vasterbotten", TestBed: bed, RequestId: "r1"})
+		if err != nil || again.GetName() != first.GetName() {
+			t.Errorf("replay: %v %v, want %s", again.GetName(), err, first.GetName())
+		}
+		bed.Capacity = 2
+		if _, err := e.client.CreateTestBed(adv.Ctx(t), &ideav1.CreateTestBedRequest{Parent: "regions/vasterbotten", TestBed: bed, RequestId: "r1"}); status.Code(err) != codes.AlreadyExists {
+			t.Errorf("same request_id, other body: %v, want ALREADY_EXISTS", err)
+		}
+
+		idea := e.mustCreate(t, adv, "vasterbotten", sampleIdea())
+		w := &ideav1.Workshop{Title: "W", Date: "2026-05-05", Participants: []string{adv.Sub}, Agenda: []string{idea.GetName()}}
+		w1, err := e.client.CreateWorkshop(adv.Ctx(t), &ideav1.CreateWorkshopRequest{Parent: "regions/vasterbotten", Workshop: w, RequestId: "w1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		w2, err := e.client.CreateWorkshop(adv.Ctx(t), &ideav1.CreateWorkshopRequest{Parent: "regions/vasterbotten", Workshop: w, RequestId: "w1"})
+		if err != nil || w2.GetName() != w1.GetName() || w2.GetEtag() != w1.GetEtag() {
+			t.Errorf("workshop replay: %v %v, want %v", w2, err, w1)
+		}
+		list, err := e.client.ListWorkshops(adv.Ctx(t), &ideav1.ListWorkshopsRequest{Parent: "regions/vasterbotten"})
+		if err != nil || len(list.GetWorkshops()) != 1 {
+			t.Errorf("workshops after a replay: %v %v, want one", list, err)
+		}
+	})
+}
