@@ -148,7 +148,7 @@ func New(ctx context.Context, cfg Config) (http.Handler, error) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write(openAPI)
 	})
-	root.Handle("/", defaultDeadline(limitBody(api), cfg.DefaultTimeout))
+	root.Handle("/", rejectUnknownQuery(defaultDeadline(limitBody(api), cfg.DefaultTimeout)))
 
 	var h http.Handler = root
 	if t := cfg.Telemetry; t != nil {

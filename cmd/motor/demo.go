@@ -101,6 +101,7 @@ func seedIdeas(ctx context.Context, ideas ideav1.IdeaServiceServer, regions conf
 		if len(existing.GetIdeas()) > 0 {
 			continue
 		}
+		var created []*ideav1.Idea
 		for i, d := range demoIdeas(region) {
 			roles := []auth.Role{auth.Submitter}
 			if d.staff {
@@ -115,6 +116,7 @@ func seedIdeas(ctx context.Context, ideas ideav1.IdeaServiceServer, regions conf
 			if err != nil {
 				return fmt.Errorf("create demo idea %d in %s: %w", i+1, region, err)
 			}
+			created = append(created, idea)
 			advisor := auth.NewContext(ctx, &auth.Identity{Subject: "demo-advisor-" + region, Name: "Demo Rådgivare", Region: region, Roles: []auth.Role{auth.Advisor}})
 			for _, stage := range d.advance {
 				if stage == ideav1.Stage_STAGE_SELECTED {
@@ -133,6 +135,9 @@ func seedIdeas(ctx context.Context, ideas ideav1.IdeaServiceServer, regions conf
 					return fmt.Errorf("move demo idea %d in %s to %s: %w", i+1, region, stage, err)
 				}
 			}
+		}
+		if err := seedWorkflows(ctx, ideas, region, created); err != nil {
+			return fmt.Errorf("demo workflows of %s: %w", region, err)
 		}
 	}
 	return nil

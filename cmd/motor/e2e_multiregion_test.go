@@ -188,8 +188,14 @@ func TestMultiRegion(t *testing.T) {
 		mustCall(t, "POST", m.vb.proc.url+"/v1/"+name+"/assessments", adv, `{"patientBenefit":5,"careBenefit":4,"feasibility":4,"novelty":3,"marketPotential":3,"risk":4}`)
 		i = mustCall(t, "GET", m.vb.proc.url+"/v1/"+name, adv, "")
 		step("STAGE_SELECTED")
-		i = mustCall(t, "PATCH", m.vb.proc.url+"/v1/"+name, adv, `{"ipOwner":"IP_OWNER_REGION","agreementsInPlace":true,"testEnvironment":"Innovationsklinik NUS","etag":"`+jsonField(i, "etag")+`"}`)
+		i = mustCall(t, "PATCH", m.vb.proc.url+"/v1/"+name, adv, `{"ipOwner":"IP_OWNER_REGION","agreementsInPlace":true,"etag":"`+jsonField(i, "etag")+`"}`)
 		step("STAGE_DEVELOPMENT")
+		bed := mustCall(t, "POST", m.vb.proc.url+"/v1/regions/vasterbotten/testBeds", adv,
+			`{"displayName":"Innovationsklinik NUS","kind":"TEST_BED_KIND_INNOVATION_CLINIC","capacity":3}`)
+		plan := mustCall(t, "POST", m.vb.proc.url+"/v1/"+name+"/testPlans", adv,
+			`{"testBed":"`+jsonField(bed, "name")+`","startDate":"2026-05-01","endDate":"2026-06-30","protocol":"Tjugo patienter"}`)
+		mustCall(t, "POST", m.vb.proc.url+"/v1/"+jsonField(plan, "name")+":approve", adv, `{"etag":"`+jsonField(plan, "etag")+`"}`)
+		i = mustCall(t, "GET", m.vb.proc.url+"/v1/"+name, adv, "")
 		step("STAGE_TESTING")
 		step("STAGE_IMPLEMENTED")
 		spread := mustCall(t, "POST", m.vb.proc.url+"/v1/"+name+":spread", adv, `{"targetRegion":"uppsala","etag":"`+jsonField(i, "etag")+`"}`)

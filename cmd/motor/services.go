@@ -219,9 +219,14 @@ func allServices() []service {
 				} else {
 					fundingv1.RegisterProgrammeServiceServer(s, ledger)
 				}
+				refs, err := references(d)
+				if err != nil {
+					return nil, err
+				}
 				subs := funding.NewSubprojects(funding.Config{
 					Store: d.store, Regions: d.regions, Logger: d.logger,
-					Ledger: fundingv1.NewProgrammeServiceClient(d.asService(conn, d.nationalLedger == "")),
+					Ledger:     fundingv1.NewProgrammeServiceClient(d.asService(conn, d.nationalLedger == "")),
+					References: refs,
 				})
 				fundingv1.RegisterSubprojectServiceServer(s, subs)
 				if d.ctx != nil && len(d.regions.IDs()) > 0 {
@@ -263,4 +268,23 @@ func allServices() []service {
 			},
 		},
 	}
+}
+
+// references are the services a subproject's ideas, needs and partners are
+// checked with, asked as this deployment (as :spread asks the regions it
+// serves), since a region admin's token does not reach another served
+// region's needs.
+func references(d deps) (funding.References, error) {
+	var conns [3]grpc.ClientConnInterface
+	for i, name := range []string{"idea", "needs", "partner"} {
+		conn, err := d.conn(name)
+		if err != nil {
+			return funding.References{}, fmt.Errorf("connect to the %s service: %w", name, err)
+		}
+		conns[i] = d.asService(conn, true)
+	}
+	return funding.References{
+		Ideas: ideav1.NewIdeaServiceClient(conns[0]), Needs: needsv1.NewNeedsServiceClient(conns[1]),
+		Partners: partnerv1.NewPartnerServiceClient(conns[2]),
+	}, nil
 }

@@ -75,6 +75,10 @@ var (
 	statsReaders = []Role{Advisor, RegionAdmin, Coordinator, Service}
 	auditReaders = []Role{RegionAdmin, Coordinator}
 	ideaReaders  = []Role{Submitter, Advisor, RegionAdmin, Coordinator, Service}
+	// ownIdeas may read an idea: its submitter (a company user included)
+	// and the region's staff and national callers.
+	ownIdeas     = []Role{Submitter, Advisor, RegionAdmin, Partner, Coordinator, Service}
+	vocabulary   = []Role{Submitter, Advisor, RegionAdmin, Partner, Coordinator, Service}
 	needReaders  = []Role{Submitter, Advisor, RegionAdmin, Partner, Coordinator, Service}
 	orgReaders   = []Role{Advisor, RegionAdmin, Partner, Coordinator, Service}
 	offerers     = []Role{Partner, Advisor, RegionAdmin}
@@ -107,13 +111,15 @@ func ledgerRead() Rule {
 // afresh on each call, so callers may keep or change their copy.
 func Table() map[string]Rule {
 	return map[string]Rule{
-		// idea
+		// idea (Get of an idea, a need and a partner is also internal: the
+		// funding service checks, as itself, that what a subproject names
+		// exists in a region this deployment serves)
 		ideav1.IdeaService_CreateIdea_FullMethodName:       {Roles: []Role{Submitter, Advisor, RegionAdmin, Partner, Service}},
-		ideav1.IdeaService_GetIdea_FullMethodName:          {Roles: ideaReaders},
-		ideav1.IdeaService_ListIdeas_FullMethodName:        {Roles: ideaReaders},
+		ideav1.IdeaService_GetIdea_FullMethodName:          {Roles: ownIdeas, Internal: true},
+		ideav1.IdeaService_ListIdeas_FullMethodName:        {Roles: ownIdeas},
 		ideav1.IdeaService_UpdateIdea_FullMethodName:       {Roles: []Role{Submitter, Advisor, RegionAdmin}},
 		ideav1.IdeaService_TransitionIdea_FullMethodName:   {Roles: []Role{Submitter, Advisor, RegionAdmin}},
-		ideav1.IdeaService_ListIdeaHistory_FullMethodName:  {Roles: ideaReaders},
+		ideav1.IdeaService_ListIdeaHistory_FullMethodName:  {Roles: ownIdeas},
 		ideav1.IdeaService_CreateAssessment_FullMethodName: {Roles: staff},
 		ideav1.IdeaService_ListAssessments_FullMethodName:  {Roles: statsReaders},
 		ideav1.IdeaService_FindSimilarIdeas_FullMethodName: {Roles: ideaReaders},
@@ -124,10 +130,34 @@ func Table() map[string]Rule {
 		ideav1.IdeaService_AdoptIdea_FullMethodName:       {Internal: true, Peer: RegionSpreadsIdea, Field: "spread_from"},
 		ideav1.IdeaService_ListAuditEvents_FullMethodName: {Roles: auditReaders},
 		ideav1.IdeaService_GetIdeaStats_FullMethodName:    regionFigures(),
+		ideav1.IdeaService_MergeIdea_FullMethodName:       {Roles: staff},
+		// selection workshops: the region's staff run them; national
+		// callers read them
+		ideav1.IdeaService_CreateWorkshop_FullMethodName:     {Roles: staff},
+		ideav1.IdeaService_GetWorkshop_FullMethodName:        {Roles: statsReaders},
+		ideav1.IdeaService_ListWorkshops_FullMethodName:      {Roles: statsReaders},
+		ideav1.IdeaService_GetWorkshopResult_FullMethodName:  {Roles: statsReaders},
+		ideav1.IdeaService_DecideWorkshopIdea_FullMethodName: {Roles: staff},
+		// categories: region admins keep the vocabulary; everyone who tags
+		// or reads ideas may read it
+		ideav1.IdeaService_CreateCategory_FullMethodName:          {Roles: []Role{RegionAdmin}},
+		ideav1.IdeaService_GetCategory_FullMethodName:             {Roles: vocabulary},
+		ideav1.IdeaService_ListCategories_FullMethodName:          {Roles: vocabulary},
+		ideav1.IdeaService_UpdateCategory_FullMethodName:          {Roles: []Role{RegionAdmin}},
+		ideav1.IdeaService_DeleteCategory_FullMethodName:          {Roles: []Role{RegionAdmin}},
+		ideav1.IdeaService_CreateFocusGroupSession_FullMethodName: {Roles: staff},
+		// test beds and test plans
+		ideav1.IdeaService_CreateTestBed_FullMethodName:     {Roles: staff},
+		ideav1.IdeaService_GetTestBed_FullMethodName:        {Roles: statsReaders},
+		ideav1.IdeaService_ListTestBeds_FullMethodName:      {Roles: statsReaders},
+		ideav1.IdeaService_CreateTestPlan_FullMethodName:    {Roles: staff},
+		ideav1.IdeaService_ListTestPlans_FullMethodName:     {Roles: statsReaders},
+		ideav1.IdeaService_ApproveTestPlan_FullMethodName:   {Roles: staff},
+		ideav1.IdeaService_RecordTestOutcome_FullMethodName: {Roles: staff},
 
 		// needs
 		needsv1.NeedsService_CreateNeed_FullMethodName:       {Roles: []Role{Submitter, Advisor, RegionAdmin}},
-		needsv1.NeedsService_GetNeed_FullMethodName:          {Roles: needReaders},
+		needsv1.NeedsService_GetNeed_FullMethodName:          {Roles: needReaders, Internal: true},
 		needsv1.NeedsService_ListNeeds_FullMethodName:        {Roles: needReaders, Peer: NationalReadsRegion},
 		needsv1.NeedsService_UpdateNeed_FullMethodName:       {Roles: staff},
 		needsv1.NeedsService_TransitionNeed_FullMethodName:   {Roles: staff},
@@ -141,7 +171,7 @@ func Table() map[string]Rule {
 
 		// partner
 		partnerv1.PartnerService_CreatePartner_FullMethodName:   {Roles: staff},
-		partnerv1.PartnerService_GetPartner_FullMethodName:      {Roles: orgReaders},
+		partnerv1.PartnerService_GetPartner_FullMethodName:      {Roles: orgReaders, Internal: true},
 		partnerv1.PartnerService_ListPartners_FullMethodName:    {Roles: orgReaders},
 		partnerv1.PartnerService_UpdatePartner_FullMethodName:   {Roles: staff},
 		partnerv1.PartnerService_CreateAgreement_FullMethodName: {Roles: staff},

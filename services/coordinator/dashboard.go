@@ -69,6 +69,7 @@ func (s *Server) GetDashboard(ctx context.Context, _ *coordinatorv1.GetDashboard
 		add(t.PartnersByKind, f.GetPartnersByKind())
 		t.GrantedOre += f.GetGrantedOre()
 		t.PaidOre += f.GetPaidOre()
+		t.ReleasedOre += f.GetReleasedOre()
 	}
 	return d, nil
 }
@@ -228,7 +229,7 @@ func (s *Server) countSubprojects(ctx context.Context, region string, f *coordin
 		return fmt.Errorf("GetSubprojectStats %s: %w", region, err)
 	}
 	maps.Copy(f.SubprojectsByStatus, st.GetSubprojectsByStatus())
-	f.GrantedOre, f.PaidOre = st.GetGrantedOre(), st.GetPaidOre()
+	f.GrantedOre, f.PaidOre, f.ReleasedOre = st.GetGrantedOre(), st.GetPaidOre(), st.GetReleasedOre()
 	return nil
 }
 

@@ -359,6 +359,7 @@ func (s *Subprojects) CertifyCostReport(ctx context.Context, req *fundingv1.Cert
 			reason = fmt.Sprintf("certified after it was %s: the programme had already paid %d öre for it", st, amount)
 		}
 		reportTransition(r.cr, fundingv1.CostReportStatus_COST_REPORT_STATUS_CERTIFIED, who, reason, now)
+		r.cr.Warnings = overBudget(sr.sp, r.cr)
 		r.cr.CertifiedOre = certified
 		r.cr.PaidOre = amount
 		sr.sp.PaidOre += amount
@@ -403,4 +404,29 @@ func (s *Subprojects) CertifyCostReport(ctx context.Context, req *fundingv1.Cert
 			return nil, domain.New(codes.Aborted, "COST_REPORT_CHANGED", "cost report %s became %s while it was being certified; nothing was paid", name, st)
 		}
 	}
+}
+
+// overBudget warns of every category whose reported costs exceed what the
+// subproject budgeted for it: certifying is the coordinator's call, but not
+// one to make without a word.
+func overBudget(sp *fundingv1.Subproject, cr *fundingv1.CostReport) []string {
+	budget := map[fundingv1.CostCategory]int64{}
+	for _, l := range sp.GetBudgetLines() {
+		budget[l.GetCategory()] += l.GetAmountOre()
+	}
+	reported := map[fundingv1.CostCategory]int64{}
+	var order []fundingv1.CostCategory
+	for _, l := range cr.GetLines() {
+		if _, ok := reported[l.GetCategory()]; !ok {
+			order = append(order, l.GetCategory())
+		}
+		reported[l.GetCategory()] += l.GetAmountOre()
+	}
+	var out []string
+	for _, c := range order {
+		if b := budget[c]; reported[c] > b {
+			out = append(out, fmt.Sprintf("%s: %d öre reported, %d öre above the budget line of %d öre", c, reported[c], reported[c]-b, b))
+		}
+	}
+	return out
 }

@@ -19,6 +19,8 @@ import (
 	"strconv"
 	"time"
 
+	"google.golang.org/grpc/codes"
+
 	"github.com/innovationsmotorer/motor/internal/resource"
 
 	"google.golang.org/protobuf/encoding/protojson"
@@ -78,7 +80,7 @@ func etagOf(version int64) string { return strconv.FormatInt(version, 10) }
 // mismatch is ABORTED (REST 409), as docs/architecture.md ("Contracts and REST routes") asks.
 func checkEtag(etag string, version int64, what string) error {
 	if etag != etagOf(version) {
-		return domain.Store(store.ErrConflict, "", what)
+		return domain.New(codes.Aborted, "ETAG_MISMATCH", "%s has etag %s, not %q: it was changed by someone else; read it again and retry", what, etagOf(version), etag)
 	}
 	return nil
 }

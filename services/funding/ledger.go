@@ -409,8 +409,9 @@ func (l *Ledger) ReserveFunds(ctx context.Context, req *fundingv1.ReserveFundsRe
 		_, err = l.store.Commit(ctx, nationalNS(), store.Write{
 			Puts: []store.Put{pp, ap},
 			Events: []store.Event{
-				{Time: now, Actor: who.Actor(), Action: "ReserveFunds", Key: prog.String(), EtagBefore: etagOf(before), EtagAfter: etagOf(before + 1), Detail: detail},
-				{Time: now, Actor: who.Actor(), Action: "ReserveFunds", Key: a.GetName(), EtagAfter: "1", Detail: detail},
+				// One record per reservation: the allocation it created, with
+				// the programme's balance change in its detail.
+				{Time: now, Actor: who.Actor(), Action: "ReserveFunds", Key: a.GetName(), EtagAfter: "1", Detail: programmeDetail(detail, prog.String(), before)},
 			},
 		})
 		if lost(err) {
@@ -520,8 +521,7 @@ func (l *Ledger) RecordPayment(ctx context.Context, req *fundingv1.RecordPayment
 		_, err = l.store.Commit(ctx, nationalNS(), store.Write{
 			Puts: []store.Put{pp, ap, {Key: paymentKey(report), Value: payValue}},
 			Events: []store.Event{
-				{Time: now, Actor: who.Actor(), Action: "RecordPayment", Key: prog.String(), EtagBefore: etagOf(before), EtagAfter: etagOf(before + 1), Detail: detail},
-				{Time: now, Actor: who.Actor(), Action: "RecordPayment", Key: a.GetName(), EtagBefore: etagOf(aVersion), EtagAfter: etagOf(aVersion + 1), Detail: detail},
+				{Time: now, Actor: who.Actor(), Action: "RecordPayment", Key: a.GetName(), EtagBefore: etagOf(aVersion), EtagAfter: etagOf(aVersion + 1), Detail: programmeDetail(detail, prog.String(), before)},
 			},
 		})
 		if lost(err) {
@@ -609,8 +609,7 @@ func (l *Ledger) ReleaseFunds(ctx context.Context, req *fundingv1.ReleaseFundsRe
 		_, err = l.store.Commit(ctx, nationalNS(), store.Write{
 			Puts: []store.Put{pp, ap},
 			Events: []store.Event{
-				{Time: now, Actor: who.Actor(), Action: "ReleaseFunds", Key: prog.String(), EtagBefore: etagOf(before), EtagAfter: etagOf(before + 1), Detail: detail},
-				{Time: now, Actor: who.Actor(), Action: "ReleaseFunds", Key: a.GetName(), EtagBefore: etagOf(aVersion), EtagAfter: etagOf(aVersion + 1), Detail: detail},
+				{Time: now, Actor: who.Actor(), Action: "ReleaseFunds", Key: a.GetName(), EtagBefore: etagOf(aVersion), EtagAfter: etagOf(aVersion + 1), Detail: programmeDetail(detail, prog.String(), before)},
 			},
 		})
 		if lost(err) {
@@ -621,4 +620,11 @@ func (l *Ledger) ReleaseFunds(ctx context.Context, req *fundingv1.ReleaseFundsRe
 		}
 		return a, true, nil
 	})
+}
+
+// programmeDetail is a money movement's audit detail: what moved, and the
+// programme whose balance it changed, with that record's etags, since the
+// movement is recorded once, on its allocation.
+func programmeDetail(detail, programme string, before int64) string {
+	return fmt.Sprintf("%s; programme %s etag %s → %s", detail, programme, etagOf(before), etagOf(before+1))
 }

@@ -10,7 +10,9 @@ import (
 
 // GetSubprojectStats counts the region's subprojects by status on the
 // index and adds up the money of those that hold any: only approved and
-// closed subprojects were granted or paid, so only they are read.
+// closed subprojects were granted or paid, so only they are read. Granted is
+// what the region still holds (reserved minus released), so that a closed
+// subproject counts what it was paid, not what it was once promised.
 func (s *Subprojects) GetSubprojectStats(ctx context.Context, req *fundingv1.GetSubprojectStatsRequest) (*fundingv1.SubprojectStats, error) {
 	region, err := resource.StatsRegion(ctx, domain, s.regions, req.GetName(), "subprojectStats")
 	if err != nil {
@@ -34,7 +36,10 @@ func (s *Subprojects) GetSubprojectStats(ctx context.Context, req *fundingv1.Get
 				if err := decode(it.Record, &sp); err != nil {
 					return nil, domain.Store(err, "SUBPROJECT_STATS", what)
 				}
-				out.GrantedOre += sp.GetGrantedOre()
+				// What :close released went back to the programme: the
+				// region no longer holds it, as the ledger's balance says.
+				out.GrantedOre += sp.GetGrantedOre() - sp.GetReleasedOre()
+				out.ReleasedOre += sp.GetReleasedOre()
 				out.PaidOre += sp.GetPaidOre()
 			}
 			if !page.More || len(page.Items) == 0 {

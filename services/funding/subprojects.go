@@ -37,8 +37,10 @@ type Config struct {
 	// LedgerAttempts is how often a call that found the ledger UNAVAILABLE
 	// is made; 3 when zero.
 	LedgerAttempts int
-	Logger         *slog.Logger
-	Now            func() time.Time
+	// References checks the ideas, needs and partners a subproject names.
+	References References
+	Logger     *slog.Logger
+	Now        func() time.Time
 }
 
 // Subprojects implements fundingv1.SubprojectServiceServer.
@@ -52,6 +54,7 @@ type Subprojects struct {
 	// ledgerRetries is the retry budget of every ledger call: an outage
 	// of the ledger costs it about one attempt per call, not three.
 	ledgerRetries *rpc.RetryBudget
+	refs          References
 	logger        *slog.Logger
 	now           func() time.Time
 }
@@ -61,7 +64,7 @@ func NewSubprojects(cfg Config) *Subprojects {
 	s := &Subprojects{
 		store: cfg.Store, regions: cfg.Regions, ledger: cfg.Ledger,
 		ledgerTimeout: cfg.LedgerTimeout, ledgerAttempts: cfg.LedgerAttempts, ledgerRetries: rpc.NewRetryBudget(10, 0.1),
-		logger: cfg.Logger, now: cfg.Now,
+		refs: cfg.References, logger: cfg.Logger, now: cfg.Now,
 	}
 	if s.ledgerTimeout <= 0 {
 		s.ledgerTimeout = 5 * time.Second
@@ -251,6 +254,18 @@ func (s *Subprojects) programmeRate(ctx context.Context, who *auth.Identity, pro
 	return p.GetCoFinancingRateBp(), nil
 }
 
+// draftRate is programmeRate for a DRAFT, which needs no ledger: with the
+// ledger out of reach the draft is kept with its rate (and so its
+// programme share) open, 0, and submitting settles it.
+func (s *Subprojects) draftRate(ctx context.Context, who *auth.Identity, programme string) (int32, error) {
+	rate, err := s.programmeRate(ctx, who, programme, "subproject.programme")
+	if status.Code(err) == codes.Unavailable {
+		s.logger.InfoContext(ctx, "draft saved without the programme's rate: the ledger did not answer", "programme", programme, "error", err)
+		return 0, nil
+	}
+	return rate, err
+}
+
 // CreateSubproject starts a subproject at DRAFT.
 func (s *Subprojects) CreateSubproject(ctx context.Context, req *fundingv1.CreateSubprojectRequest) (*fundingv1.Subproject, error) {
 	region, who, err := resource.Region(ctx, domain, s.regions, req.GetParent(), auth.RegionAdmin)
@@ -260,7 +275,10 @@ func (s *Subprojects) CreateSubproject(ctx context.Context, req *fundingv1.Creat
 	if err := validateCreateSubproject(req).Err(domain); err != nil {
 		return nil, err
 	}
-	rate, err := s.programmeRate(ctx, who, req.GetSubproject().GetProgramme(), "subproject.programme")
+	if err := s.checkReferences(ctx, req.GetSubproject(), []string{"ideas", "needs", "partners"}); err != nil {
+		return nil, err
+	}
+	rate, err := s.draftRate(ctx, who, req.GetSubproject().GetProgramme())
 	if err != nil {
 		return nil, err
 	}
@@ -378,13 +396,16 @@ func (s *Subprojects) UpdateSubproject(ctx context.Context, req *fundingv1.Updat
 		return nil, err
 	}
 	in := req.GetSubproject()
+	if err := s.checkReferences(ctx, in, paths); err != nil {
+		return nil, err
+	}
 	return s.change(ctx, who, name, in.GetEtag(), "UpdateSubproject", func(r subRecord, _ time.Time) error {
 		if st := r.sp.GetStatus(); st != fundingv1.SubprojectStatus_SUBPROJECT_STATUS_DRAFT {
 			return domain.FailedPrecondition("SUBPROJECT_NOT_EDITABLE", "subproject %s is %s: only a DRAFT is edited", name, st)
 		}
 		for _, p := range paths {
 			if p == "programme" && in.GetProgramme() != r.sp.GetProgramme() {
-				rate, err := s.programmeRate(ctx, who, in.GetProgramme(), "subproject.programme")
+				rate, err := s.draftRate(ctx, who, in.GetProgramme())
 				if err != nil {
 					return err
 				}
@@ -413,6 +434,18 @@ func (s *Subprojects) SubmitSubproject(ctx context.Context, req *fundingv1.Submi
 	}
 	return s.change(ctx, who, name, req.GetEtag(), "SubmitSubproject", func(r subRecord, now time.Time) error {
 		sp := r.sp
+		if sp.GetStatus() == fundingv1.SubprojectStatus_SUBPROJECT_STATUS_DRAFT && sp.GetCoFinancingRateBp() == 0 {
+			// Saved while the ledger was away: its rate, and with it the
+			// shares, are settled now, before anything is checked.
+			rate, err := s.programmeRate(ctx, who, sp.GetProgramme(), "subproject.programme")
+			if err != nil {
+				return err
+			}
+			sp.CoFinancingRateBp = rate
+			if err := setTotals(sp); err != nil {
+				return domain.InvalidArgument("subproject", err)
+			}
+		}
 		switch {
 		case sp.GetStatus() != fundingv1.SubprojectStatus_SUBPROJECT_STATUS_DRAFT:
 			return domain.FailedPrecondition("SUBPROJECT_NOT_DRAFT", "subproject %s is %s: only a DRAFT is submitted", name, sp.GetStatus())

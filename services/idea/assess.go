@@ -72,6 +72,12 @@ func (s *Server) CreateAssessment(ctx context.Context, req *ideav1.CreateAssessm
 	if err := v.Err(domain); err != nil {
 		return nil, err
 	}
+	var workshop string
+	if in.GetWorkshop() != "" {
+		if workshop, err = s.checkWorkshopScore(ctx, who, name, in.GetWorkshop()); err != nil {
+			return nil, err
+		}
+	}
 
 	id := subjectKey(who.Subject)
 	a := &ideav1.Assessment{
@@ -81,6 +87,7 @@ func (s *Server) CreateAssessment(ctx context.Context, req *ideav1.CreateAssessm
 		Novelty: in.GetNovelty(), MarketPotential: in.GetMarketPotential(), Risk: in.GetRisk(),
 		Comment:    strings.TrimSpace(in.GetComment()),
 		CreateTime: timestamppb.New(s.now()),
+		Workshop:   workshop,
 	}
 	a.WeightedScore = s.weightsOf(name.Region).score(a)
 	value, err := protojson.Marshal(a)

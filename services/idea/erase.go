@@ -50,6 +50,13 @@ func (s *Server) EraseSubmitter(ctx context.Context, req *ideav1.EraseSubmitterR
 	if who.Subject == owner {
 		actor = erasedActor // the erasure's own audit event must not name them either
 	}
+	if into, err := parseIdeaName(current.idea.GetMergedInto()); err == nil {
+		// A merged duplicate's submitter is a co-submitter there too:
+		// erased there first, so a retry still knows what to look for.
+		if err := s.eraseCoSubmitter(ctx, who, into, current.idea.GetSubmitter(), owner, actor); err != nil {
+			return nil, err
+		}
+	}
 	r, err := s.commit(ctx, who, name, mutation{
 		action: "EraseSubmitter",
 		etag:   req.GetEtag(),

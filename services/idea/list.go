@@ -35,6 +35,9 @@ func indexEntries(r *record) []store.IndexEntry {
 	if r.owner != "" {
 		entries = append(entries, store.IndexEntry{Index: "owner", Term: subjectKey(r.owner) + "/" + t})
 	}
+	for _, o := range r.coOwners {
+		entries = append(entries, store.IndexEntry{Index: "owner", Term: subjectKey(o) + "/" + t})
+	}
 	if a := fold(idea.GetCareArea()); a != "" {
 		entries = append(entries, store.IndexEntry{Index: "care_area", Term: a + "/" + t})
 	}
@@ -115,12 +118,13 @@ func parseFilter(s string) (filter, error) {
 				return f, fmt.Errorf("origin %q is not an origin (e.g. ORIGIN_STAFF)", value)
 			}
 			f.origin = ideav1.Origin(n)
-		case "tag":
+		case "tag", "category":
+			// A region's categories are the tags its ideas carry.
 			f.tag = fold(value)
 		case "care_area", "careArea":
 			f.careArea = fold(value)
 		default:
-			return f, fmt.Errorf("cannot filter on %q (fields: stage, origin, tag, care_area)", field)
+			return f, fmt.Errorf("cannot filter on %q (fields: stage, origin, tag, category, care_area)", field)
 		}
 	}
 	return f, nil
@@ -166,7 +170,7 @@ func (s *Server) ListIdeas(ctx context.Context, req *ideav1.ListIdeasRequest) (*
 				return nil, domain.Store(err, "IDEA", "ideas of "+region)
 			}
 			q.After = it.Cursor
-			if !f.match(r.idea) || !mayRead(who, region, r.owner) {
+			if !f.match(r.idea) || !r.readableBy(who, region) {
 				continue
 			}
 			shown := redact(who, region, r.owner, r.idea)

@@ -94,7 +94,7 @@ func TestGateTable_EveryPathOverREST(t *testing.T) {
 			e.mustMove(t, adv, &idea, "STAGE_SELECTED", "Valdes på urvalsworkshop")
 			e.mustPatch(t, adv, &idea, `"ipOwner":"IP_OWNER_REGION","agreementsInPlace":true`)
 			e.mustMove(t, adv, &idea, "STAGE_DEVELOPMENT", "")
-			e.mustPatch(t, adv, &idea, `"testEnvironment":"Innovationsklinik NUS"`)
+			idea.etag = approvedPlan(t, e.Env, e.client, idea.name).GetEtag()
 			e.mustMove(t, adv, &idea, "STAGE_TESTING", "")
 			return idea
 		}
@@ -176,8 +176,9 @@ func TestGateTable_Refusals(t *testing.T) {
 			e.mustMove(t, adv, &d, "STAGE_SCREENING", "")
 			e.mustAssess(t, adv, &d)
 			e.mustMove(t, adv, &d, "STAGE_SELECTED", "")
-			e.mustPatch(t, adv, &d, `"ipOwner":"IP_OWNER_REGION","agreementsInPlace":true,"testEnvironment":"Testbädd Uppsala"`)
+			e.mustPatch(t, adv, &d, `"ipOwner":"IP_OWNER_REGION","agreementsInPlace":true`)
 			e.mustMove(t, adv, &d, "STAGE_DEVELOPMENT", "")
+			d.etag = approvedPlan(t, e.Env, e.client, d.name).GetEtag()
 			e.mustMove(t, adv, &d, "STAGE_TESTING", "")
 			testing_ = d
 		}
@@ -196,7 +197,7 @@ func TestGateTable_Refusals(t *testing.T) {
 		}{
 			{"selected without assessment", adv, screening, "STAGE_SELECTED", "", 400, []string{"assessment"}},
 			{"development without ip owner and agreements", adv, selected, "STAGE_DEVELOPMENT", "", 400, []string{"ip_owner", "agreements_in_place"}},
-			{"testing without test environment", adv, development, "STAGE_TESTING", "", 400, []string{"test_environment"}},
+			{"testing without an approved test plan", adv, development, "STAGE_TESTING", "", 400, []string{"approved test plan"}},
 			{"commercialised without partner", adv, testing_, "STAGE_COMMERCIALISED", "", 400, []string{"partner"}},
 			{"skipping gates", adv, submitted, "STAGE_TESTING", "", 400, []string{"STAGE_SCREENING", "STAGE_PARKED", "STAGE_REJECTED", "STAGE_WITHDRAWN"}},
 			{"spread by hand", adv, testing_, "STAGE_SPREAD", "", 400, []string{":spread"}},

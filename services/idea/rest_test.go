@@ -72,7 +72,7 @@ func TestREST_BadInput(t *testing.T) {
 			{"no such idea", vb, "GET", "/v1/regions/vasterbotten/ideas/nothere", "", 404, "nothere"},
 			{"no token", stack.Caller{}, "GET", "/v1/regions/vasterbotten/ideas", "", 401, "token"},
 			{"token of another region", e.As(t, auth.Advisor, "uppsala"), "GET", "/v1/regions/vasterbotten/ideas", "", 403, "uppsala"},
-			{"role that may not read", e.As(t, auth.Partner, "vasterbotten"), "GET", "/v1/regions/vasterbotten/ideas", "", 403, "role"},
+			{"role that may not read", e.As(t, auth.Partner, "vasterbotten"), "GET", "/v1/regions/vasterbotten/ideas/x1/assessments", "", 403, "role"},
 			{"another region's submitter creates", e.As(t, auth.Submitter, "uppsala"), "POST", "/v1/regions/vasterbotten/ideas", ideaJSON, 403, "vasterbotten"},
 			{"unknown route", vb, "GET", "/v1/regions/vasterbotten/unicorns", "", 404, "no route"},
 		} {

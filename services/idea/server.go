@@ -90,7 +90,10 @@ type record struct {
 	idea    *ideav1.Idea
 	history []*ideav1.HistoryEntry
 	scores  map[string]float64 // assessment id → weighted score
-	version int64
+	// coOwners are the submitters of duplicates merged into the idea: they
+	// read it as their own.
+	coOwners []string
+	version  int64
 }
 
 type storedRecord struct {
@@ -98,6 +101,8 @@ type storedRecord struct {
 	Idea    json.RawMessage    `json:"idea"`
 	History []json.RawMessage  `json:"history,omitempty"`
 	Scores  map[string]float64 `json:"scores,omitempty"`
+	// CoOwners: see record.coOwners.
+	CoOwners []string `json:"coOwners,omitempty"`
 }
 
 func (r *record) encode() ([]byte, error) {
@@ -107,7 +112,7 @@ func (r *record) encode() ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("protojson.Marshal: %w", err)
 	}
-	st := storedRecord{Owner: r.owner, Idea: b, Scores: r.scores}
+	st := storedRecord{Owner: r.owner, Idea: b, Scores: r.scores, CoOwners: r.coOwners}
 	for _, h := range r.history {
 		hb, err := protojson.Marshal(h)
 		if err != nil {
@@ -123,7 +128,7 @@ func decode(rec store.Record) (*record, error) {
 	if err := json.Unmarshal(rec.Value, &st); err != nil {
 		return nil, fmt.Errorf("idea record %s: %w", rec.Key, err)
 	}
-	r := &record{owner: st.Owner, idea: &ideav1.Idea{}, scores: st.Scores, version: rec.Version}
+	r := &record{owner: st.Owner, idea: &ideav1.Idea{}, scores: st.Scores, coOwners: st.CoOwners, version: rec.Version}
 	if err := protojson.Unmarshal(st.Idea, r.idea); err != nil {
 		return nil, fmt.Errorf("idea record %s: %w", rec.Key, err)
 	}
@@ -160,6 +165,15 @@ func (s *Server) CreateIdea(ctx context.Context, req *ideav1.CreateIdeaRequest) 
 	staff := isStaff(who, region)
 	if err := validateCreate(req, staff).Err(domain); err != nil {
 		return nil, err
+	}
+	if staff && len(req.GetIdea().GetTags()) > 0 {
+		tags, err := s.vocabularyTags(ctx, region, "idea.tags", req.GetIdea().GetTags())
+		if err != nil {
+			return nil, err
+		}
+		in := proto.Clone(req.GetIdea()).(*ideav1.Idea)
+		in.Tags = tags
+		req = &ideav1.CreateIdeaRequest{Parent: req.GetParent(), Idea: in, RequestId: req.GetRequestId()}
 	}
 
 	now := s.now()
@@ -240,7 +254,7 @@ func (s *Server) load(ctx context.Context, who *auth.Identity, name ideaName) (*
 	if err != nil {
 		return nil, domain.Store(err, "IDEA", "idea "+name.String())
 	}
-	if !mayRead(who, name.Region, r.owner) {
+	if !r.readableBy(who, name.Region) {
 		return nil, domain.NotFound("IDEA_NOT_FOUND", "idea %s not found", name)
 	}
 	return r, nil

@@ -1,7 +1,9 @@
 package idea
 
 import (
+	"cmp"
 	"context"
+	"slices"
 	"strings"
 	"sync"
 	"unicode/utf8"
@@ -26,7 +28,8 @@ const (
 type simIndex struct {
 	mu     sync.Mutex
 	follow store.Follower
-	idx    *trigram.Index
+	idx    *trigram.Index          // title + problem
+	titles *trigram.Index          // title alone: a short draft title still finds its twin
 	ideas  map[string]*ideav1.Idea // name, title, stage, care area, create time
 }
 
@@ -37,19 +40,40 @@ func newSimIndex(region string) *simIndex {
 			n, err := parseIdeaName(strings.Join(firstN(strings.Split(resource, "/"), 4), "/"))
 			return n.key(), err == nil
 		}},
-		idx: trigram.NewIndex(), ideas: map[string]*ideav1.Idea{},
+		idx: trigram.NewIndex(), titles: trigram.NewIndex(), ideas: map[string]*ideav1.Idea{},
 	}
 }
 
 // put adds or replaces one idea.
 func (x *simIndex) put(idea *ideav1.Idea) {
 	x.idx.Put(idea.GetName(), idea.GetTitle()+" "+idea.GetProblem())
+	x.titles.Put(idea.GetName(), idea.GetTitle())
 	x.ideas[idea.GetName()] = &ideav1.Idea{Name: idea.GetName(), Title: idea.GetTitle(), Stage: idea.GetStage(), CareArea: idea.GetCareArea(), CreateTime: idea.GetCreateTime()}
 }
 
-// search returns the best matches at or above the threshold.
-func (x *simIndex) search(text string, limit int) []trigram.Hit {
-	return x.idx.Search(text, similarityThreshold, limit, nil)
+// search returns the best matches at or above the threshold: each idea by
+// the better of its title + problem compared with the draft's, and its title
+// compared with the draft's title.
+func (x *simIndex) search(title, text string, limit int) []trigram.Hit {
+	hits := x.idx.Search(text, similarityThreshold, limit, nil)
+	if strings.TrimSpace(title) == "" {
+		return hits
+	}
+	best := map[string]float64{}
+	for _, h := range append(hits, x.titles.Search(title, similarityThreshold, limit, nil)...) {
+		best[h.Name] = max(best[h.Name], h.Similarity)
+	}
+	out := make([]trigram.Hit, 0, len(best))
+	for name, sim := range best {
+		out = append(out, trigram.Hit{Name: name, Similarity: sim})
+	}
+	slices.SortFunc(out, func(a, b trigram.Hit) int {
+		if a.Similarity != b.Similarity {
+			return cmp.Compare(b.Similarity, a.Similarity)
+		}
+		return strings.Compare(a.Name, b.Name)
+	})
+	return out[:min(len(out), limit)]
 }
 
 // sync brings the index up to date with the region's ideas.
@@ -107,7 +131,7 @@ func (s *Server) FindSimilarIdeas(ctx context.Context, req *ideav1.FindSimilarId
 		return nil, domain.Store(err, "IDEA", "ideas of "+region)
 	}
 	resp := &ideav1.FindSimilarIdeasResponse{}
-	for _, h := range x.search(text, similarResults) {
+	for _, h := range x.search(req.GetTitle(), text, similarResults) {
 		resp.Results = append(resp.Results, &ideav1.SimilarIdea{Idea: x.ideas[h.Name], Similarity: h.Similarity})
 	}
 	return resp, nil

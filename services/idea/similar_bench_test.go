@@ -80,7 +80,7 @@ func BenchmarkFindSimilar10k(b *testing.B) {
 	}
 	query := ideas[4242].GetTitle() + " " + strings.Join(strings.Fields(ideas[4242].GetProblem())[:8], " ")
 
-	index := timePerOp(200, func() { x.search(query, similarResults) })
+	index := timePerOp(200, func() { x.search("", query, similarResults) })
 	scan := timePerOp(200, func() { bruteForce(sets, query) })
 
 	// End to end: a real server on bbolt holding the 10 000 ideas.
@@ -127,7 +127,7 @@ func BenchmarkFindSimilar10k(b *testing.B) {
 	b.Logf("10 000 ideas: index %v/op, brute-force scan %v/op (%.1fx); FindSimilarIdeas over gRPC %v/op, bare gRPC call %v/op (%.1fx)",
 		index, scan, float64(scan)/float64(index), call, bare, float64(call)/float64(bare))
 	for b.Loop() {
-		x.search(query, similarResults)
+		x.search("", query, similarResults)
 	}
 }
 

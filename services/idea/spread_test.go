@@ -89,6 +89,7 @@ func implemented(t *testing.T, env *stack.Env, c ideav1.IdeaServiceClient) *idea
 		t.Fatal(err)
 	}
 	move(ideav1.Stage_STAGE_DEVELOPMENT)
+	i = approvedPlan(t, env, c, i.GetName())
 	move(ideav1.Stage_STAGE_TESTING)
 	move(ideav1.Stage_STAGE_IMPLEMENTED)
 	return i

@@ -58,8 +58,8 @@ func gates() map[ideav1.Stage]gate {
 			return strings.Join(m, " and ")
 		}},
 		testing: {from: []ideav1.Stage{development}, missing: func(r *record) string {
-			if strings.TrimSpace(r.idea.GetTestEnvironment()) == "" {
-				return "test_environment (an innovation clinic, a testbed or a ward)"
+			if len(r.idea.GetTestPlans()) == 0 {
+				return "an approved test plan (a test bed, a period and a protocol: create one under the idea's testPlans and :approve it)"
 			}
 			return ""
 		}},
@@ -71,6 +71,7 @@ func gates() map[ideav1.Stage]gate {
 			return ""
 		}},
 		ideav1.Stage_STAGE_SPREAD:      {byServer: "an idea is SPREAD when another region adopts it, through :spread"},
+		ideav1.Stage_STAGE_MERGED:      {byServer: "a duplicate is MERGED into another idea through :merge"},
 		parked:                         {missing: none, rationale: true},
 		ideav1.Stage_STAGE_REJECTED:    {missing: none, rationale: true},
 		ideav1.Stage_STAGE_WITHDRAWN:   {missing: none, submitterOnly: true},
@@ -83,7 +84,7 @@ func gates() map[ideav1.Stage]gate {
 func final(st ideav1.Stage) bool {
 	switch st {
 	case ideav1.Stage_STAGE_IMPLEMENTED, ideav1.Stage_STAGE_COMMERCIALISED, ideav1.Stage_STAGE_SPREAD,
-		ideav1.Stage_STAGE_REJECTED, ideav1.Stage_STAGE_WITHDRAWN:
+		ideav1.Stage_STAGE_REJECTED, ideav1.Stage_STAGE_WITHDRAWN, ideav1.Stage_STAGE_MERGED:
 		return true
 	}
 	return false
@@ -114,7 +115,24 @@ func (s *Server) TransitionIdea(ctx context.Context, req *ideav1.TransitionIdeaR
 	if err != nil {
 		return nil, err
 	}
-	to := req.GetStage()
+	return s.transition(ctx, who, name, decision{stage: req.GetStage(), rationale: req.GetRationale(), etag: req.GetEtag()})
+}
+
+// decision is one move through a gate, by hand or by a selection workshop.
+type decision struct {
+	stage     ideav1.Stage
+	rationale string
+	etag      string
+	// workshop names the selection workshop that took it, if one did.
+	workshop string
+	// check runs on the idea as read, before the gate (a workshop's own
+	// conditions).
+	check func(r *record) error
+}
+
+// transition applies a decision to an idea under the gate table.
+func (s *Server) transition(ctx context.Context, who *auth.Identity, name ideaName, d decision) (*ideav1.Idea, error) {
+	to := d.stage
 	g, known := gates()[to]
 	var v errs.Violations
 	switch {
@@ -123,14 +141,14 @@ func (s *Server) TransitionIdea(ctx context.Context, req *ideav1.TransitionIdeaR
 	case g.byServer != "":
 		v.Add("stage", "%s cannot be chosen: %s", to, g.byServer)
 	}
-	rationale := strings.TrimSpace(req.GetRationale())
+	rationale := strings.TrimSpace(d.rationale)
 	if known && g.rationale && rationale == "" {
 		v.Add("rationale", "is required to move an idea to %s (it is shown to the submitter)", to)
 	}
 	if utf8.RuneCountInString(rationale) > maxText {
 		v.Add("rationale", "is longer than %d characters", maxText)
 	}
-	if req.GetEtag() == "" {
+	if d.etag == "" {
 		v.Add("etag", "is required: send the etag of the idea as you read it")
 	}
 	if err := v.Err(domain); err != nil {
@@ -139,7 +157,7 @@ func (s *Server) TransitionIdea(ctx context.Context, req *ideav1.TransitionIdeaR
 
 	r, err := s.commit(ctx, who, name, mutation{
 		action: "TransitionIdea",
-		etag:   req.GetEtag(),
+		etag:   d.etag,
 		apply: func(r *record) ([]store.Put, error) {
 			from := r.idea.GetStage()
 			own := r.owner != "" && r.owner == who.Subject
@@ -154,12 +172,17 @@ func (s *Server) TransitionIdea(ctx context.Context, req *ideav1.TransitionIdeaR
 				return nil, domain.FailedPrecondition("STAGE_NOT_ALLOWED", "cannot move idea %s from %s to %s; from %s it may move to %s",
 					name, from, to, from, strings.Join(allowedFrom(from), ", "))
 			}
+			if d.check != nil {
+				if err := d.check(r); err != nil {
+					return nil, err
+				}
+			}
 			if m := g.missing(r); m != "" {
 				return nil, domain.FailedPrecondition("PREREQUISITE_MISSING", "cannot move idea %s to %s: it needs %s", name, to, m)
 			}
 			r.idea.Stage = to
 			r.history = append(r.history, &ideav1.HistoryEntry{
-				FromStage: from, ToStage: to, Rationale: rationale,
+				FromStage: from, ToStage: to, Rationale: rationale, Workshop: d.workshop,
 				Actor: who.Subject, ActorName: who.Name, Time: timestamppb.New(s.now()),
 			})
 			return nil, nil

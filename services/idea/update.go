@@ -33,6 +33,8 @@ func outputOnly() map[string]string {
 		"assessment_summary": "is computed from the assessments", "spread_from": "is set by :spread",
 		"spread_to": "is set by :spread", "create_time": "is set by the server",
 		"update_time": "is set by the server",
+		"merged_into": "is set by :merge", "merged_from": "is set by :merge", "co_submitters": "is set by :merge",
+		"test_plans": "lists the approved test plans (:approve)",
 	}
 }
 
@@ -47,6 +49,15 @@ func (s *Server) UpdateIdea(ctx context.Context, req *ideav1.UpdateIdeaRequest) 
 	paths, v := checkMask(req, staff)
 	if err := v.Err(domain); err != nil {
 		return nil, err
+	}
+	if staff && slices.Contains(paths, "tags") {
+		tags, err := s.vocabularyTags(ctx, name.Region, "idea.tags", req.GetIdea().GetTags())
+		if err != nil {
+			return nil, err
+		}
+		in := proto.Clone(req.GetIdea()).(*ideav1.Idea)
+		in.Tags = tags
+		req = &ideav1.UpdateIdeaRequest{Idea: in, UpdateMask: req.GetUpdateMask()}
 	}
 	r, err := s.commit(ctx, who, name, mutation{
 		action: "UpdateIdea",
@@ -71,6 +82,14 @@ func (s *Server) UpdateIdea(ctx context.Context, req *ideav1.UpdateIdeaRequest) 
 				default:
 					v.Add("update_mask", "%s is the submitter's own text; only they may change it", p)
 				}
+			}
+			probe := &record{idea: proto.Clone(r.idea).(*ideav1.Idea)}
+			for _, p := range paths {
+				setField(probe.idea, req.GetIdea(), p)
+			}
+			if slices.ContainsFunc(paths, func(p string) bool { return topField(p) == "submitter" }) &&
+				hasPersonalData(probe.idea.GetSubmitter()) && !probe.idea.GetConsent().GetStorePersonalData() {
+				v.Add("idea.consent.store_personal_data", "must be true (consent.storePersonalData) to keep submitter details")
 			}
 			if err := v.Err(domain); err != nil {
 				return nil, err

@@ -76,6 +76,11 @@ func validateCreate(req *ideav1.CreateIdeaRequest, staff bool) *errs.Violations 
 	if p := sub.GetPhone(); p != "" && !resource.ValidPhone(p) {
 		v.Add("idea.submitter.phone", "%q is not a phone number (digits, spaces, +, - and parentheses; 6 to 15 digits)", p)
 	}
+	if hasPersonalData(sub) && !consent.GetStorePersonalData() {
+		// Dropping the details silently would leave the person believing the
+		// region can reach them.
+		v.Add("idea.consent.store_personal_data", "must be true (consent.storePersonalData) to submit submitter details; leave submitter out to submit without them")
+	}
 	if consent.GetContact() {
 		if !consent.GetStorePersonalData() {
 			v.Add("idea.consent.store_personal_data", "must be true when consent.contact is: the region cannot contact you without keeping your contact details")
@@ -131,4 +136,9 @@ func newIdea(in *ideav1.Idea, staff bool) *ideav1.Idea {
 		out.Partner = strings.TrimSpace(in.GetPartner())
 	}
 	return out
+}
+
+// hasPersonalData reports whether any of the submitter's details is given.
+func hasPersonalData(sub *ideav1.Submitter) bool {
+	return strings.TrimSpace(sub.GetDisplayName()+sub.GetEmail()+sub.GetPhone()+sub.GetWorkplace()) != ""
 }

@@ -270,14 +270,17 @@ type RegionFigures struct {
 	NeedsByStatus map[string]int64 `protobuf:"bytes,7,rep,name=needs_by_status,json=needsByStatus,proto3" json:"needs_by_status,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
 	// Subprojects per status; keys are SubprojectStatus value names.
 	SubprojectsByStatus map[string]int64 `protobuf:"bytes,8,rep,name=subprojects_by_status,json=subprojectsByStatus,proto3" json:"subprojects_by_status,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
-	// What the programme reserved for the region's subprojects, in öre.
+	// What the programme holds for the region's subprojects, in öre: reserved
+	// minus what :close released.
 	GrantedOre int64 `protobuf:"varint,9,opt,name=granted_ore,json=grantedOre,proto3" json:"granted_ore,omitempty"`
 	// What the programme paid to the region's subprojects, in öre.
 	PaidOre int64 `protobuf:"varint,10,opt,name=paid_ore,json=paidOre,proto3" json:"paid_ore,omitempty"`
 	// Partners per kind; keys are PartnerKind value names.
 	PartnersByKind map[string]int64 `protobuf:"bytes,11,rep,name=partners_by_kind,json=partnersByKind,proto3" json:"partners_by_kind,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
 	// Why the region did not answer, when it did not.
-	Error         string `protobuf:"bytes,12,opt,name=error,proto3" json:"error,omitempty"`
+	Error string `protobuf:"bytes,12,opt,name=error,proto3" json:"error,omitempty"`
+	// What :close released back to the programme, in öre.
+	ReleasedOre   int64 `protobuf:"varint,13,opt,name=released_ore,json=releasedOre,proto3" json:"released_ore,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -396,6 +399,13 @@ func (x *RegionFigures) GetError() string {
 	return ""
 }
 
+func (x *RegionFigures) GetReleasedOre() int64 {
+	if x != nil {
+		return x.ReleasedOre
+	}
+	return 0
+}
+
 // DashboardTotals are the sums of the figures of the regions in
 // included_regions only: stale figures of regions that did not answer are
 // shown per region, never added to the totals.
@@ -409,6 +419,7 @@ type DashboardTotals struct {
 	GrantedOre          int64            `protobuf:"varint,5,opt,name=granted_ore,json=grantedOre,proto3" json:"granted_ore,omitempty"`
 	PaidOre             int64            `protobuf:"varint,6,opt,name=paid_ore,json=paidOre,proto3" json:"paid_ore,omitempty"`
 	PartnersByKind      map[string]int64 `protobuf:"bytes,7,rep,name=partners_by_kind,json=partnersByKind,proto3" json:"partners_by_kind,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
+	ReleasedOre         int64            `protobuf:"varint,8,opt,name=released_ore,json=releasedOre,proto3" json:"released_ore,omitempty"`
 	unknownFields       protoimpl.UnknownFields
 	sizeCache           protoimpl.SizeCache
 }
@@ -490,6 +501,13 @@ func (x *DashboardTotals) GetPartnersByKind() map[string]int64 {
 		return x.PartnersByKind
 	}
 	return nil
+}
+
+func (x *DashboardTotals) GetReleasedOre() int64 {
+	if x != nil {
+		return x.ReleasedOre
+	}
+	return 0
 }
 
 type ListRegionsRequest struct {
@@ -952,7 +970,7 @@ const file_innovation_coordinator_v1_coordinator_proto_rawDesc = "" +
 	"\apartial\x18\x01 \x01(\bR\apartial\x12B\n" +
 	"\aregions\x18\x02 \x03(\v2(.innovation.coordinator.v1.RegionFiguresR\aregions\x12B\n" +
 	"\x06totals\x18\x03 \x01(\v2*.innovation.coordinator.v1.DashboardTotalsR\x06totals\x12?\n" +
-	"\rgenerate_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\fgenerateTime\"\xe3\a\n" +
+	"\rgenerate_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\fgenerateTime\"\x86\b\n" +
 	"\rRegionFigures\x12\x16\n" +
 	"\x06region\x18\x01 \x01(\tR\x06region\x12\x1e\n" +
 	"\n" +
@@ -969,7 +987,8 @@ const file_innovation_coordinator_v1_coordinator_proto_rawDesc = "" +
 	"\bpaid_ore\x18\n" +
 	" \x01(\x03R\apaidOre\x12f\n" +
 	"\x10partners_by_kind\x18\v \x03(\v2<.innovation.coordinator.v1.RegionFigures.PartnersByKindEntryR\x0epartnersByKind\x12\x14\n" +
-	"\x05error\x18\f \x01(\tR\x05error\x1a?\n" +
+	"\x05error\x18\f \x01(\tR\x05error\x12!\n" +
+	"\freleased_ore\x18\r \x01(\x03R\vreleasedOre\x1a?\n" +
 	"\x11IdeasByStageEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\x03R\x05value:\x028\x01\x1a@\n" +
@@ -981,7 +1000,7 @@ const file_innovation_coordinator_v1_coordinator_proto_rawDesc = "" +
 	"\x05value\x18\x02 \x01(\x03R\x05value:\x028\x01\x1aA\n" +
 	"\x13PartnersByKindEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\x03R\x05value:\x028\x01\"\xb4\x06\n" +
+	"\x05value\x18\x02 \x01(\x03R\x05value:\x028\x01\"\xd7\x06\n" +
 	"\x0fDashboardTotals\x12)\n" +
 	"\x10included_regions\x18\x01 \x03(\tR\x0fincludedRegions\x12b\n" +
 	"\x0eideas_by_stage\x18\x02 \x03(\v2<.innovation.coordinator.v1.DashboardTotals.IdeasByStageEntryR\fideasByStage\x12e\n" +
@@ -990,7 +1009,8 @@ const file_innovation_coordinator_v1_coordinator_proto_rawDesc = "" +
 	"\vgranted_ore\x18\x05 \x01(\x03R\n" +
 	"grantedOre\x12\x19\n" +
 	"\bpaid_ore\x18\x06 \x01(\x03R\apaidOre\x12h\n" +
-	"\x10partners_by_kind\x18\a \x03(\v2>.innovation.coordinator.v1.DashboardTotals.PartnersByKindEntryR\x0epartnersByKind\x1a?\n" +
+	"\x10partners_by_kind\x18\a \x03(\v2>.innovation.coordinator.v1.DashboardTotals.PartnersByKindEntryR\x0epartnersByKind\x12!\n" +
+	"\freleased_ore\x18\b \x01(\x03R\vreleasedOre\x1a?\n" +
 	"\x11IdeasByStageEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\x03R\x05value:\x028\x01\x1a@\n" +

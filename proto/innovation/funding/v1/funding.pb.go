@@ -1259,10 +1259,13 @@ type CostReport struct {
 	// Output only: what the programme paid for this report.
 	PaidOre int64 `protobuf:"varint,8,opt,name=paid_ore,json=paidOre,proto3" json:"paid_ore,omitempty"`
 	// Output only.
-	History       []*CostReportStatusChange `protobuf:"bytes,9,rep,name=history,proto3" json:"history,omitempty"`
-	CreateTime    *timestamppb.Timestamp    `protobuf:"bytes,10,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
-	UpdateTime    *timestamppb.Timestamp    `protobuf:"bytes,11,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
-	Etag          string                    `protobuf:"bytes,12,opt,name=etag,proto3" json:"etag,omitempty"`
+	History    []*CostReportStatusChange `protobuf:"bytes,9,rep,name=history,proto3" json:"history,omitempty"`
+	CreateTime *timestamppb.Timestamp    `protobuf:"bytes,10,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	UpdateTime *timestamppb.Timestamp    `protobuf:"bytes,11,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	Etag       string                    `protobuf:"bytes,12,opt,name=etag,proto3" json:"etag,omitempty"`
+	// Output only: what the certifier should know, e.g. a category whose
+	// reported costs exceed its budget line.
+	Warnings      []string `protobuf:"bytes,13,rep,name=warnings,proto3" json:"warnings,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1379,6 +1382,13 @@ func (x *CostReport) GetEtag() string {
 		return x.Etag
 	}
 	return ""
+}
+
+func (x *CostReport) GetWarnings() []string {
+	if x != nil {
+		return x.Warnings
+	}
+	return nil
 }
 
 type CreateSubprojectRequest struct {
@@ -3031,7 +3041,10 @@ type SubprojectStats struct {
 	// approved and closed subprojects.
 	GrantedOre int64 `protobuf:"varint,3,opt,name=granted_ore,json=grantedOre,proto3" json:"granted_ore,omitempty"`
 	// Money paid out on certified cost reports.
-	PaidOre       int64 `protobuf:"varint,4,opt,name=paid_ore,json=paidOre,proto3" json:"paid_ore,omitempty"`
+	PaidOre int64 `protobuf:"varint,4,opt,name=paid_ore,json=paidOre,proto3" json:"paid_ore,omitempty"`
+	// Money that :close released back to the programme (reserved, not paid).
+	// granted_ore counts only what is still held: reserved minus released.
+	ReleasedOre   int64 `protobuf:"varint,5,opt,name=released_ore,json=releasedOre,proto3" json:"released_ore,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3090,6 +3103,13 @@ func (x *SubprojectStats) GetGrantedOre() int64 {
 func (x *SubprojectStats) GetPaidOre() int64 {
 	if x != nil {
 		return x.PaidOre
+	}
+	return 0
+}
+
+func (x *SubprojectStats) GetReleasedOre() int64 {
+	if x != nil {
+		return x.ReleasedOre
 	}
 	return 0
 }
@@ -3348,7 +3368,7 @@ const file_innovation_funding_v1_funding_proto_rawDesc = "" +
 	"\x02to\x18\x02 \x01(\x0e2'.innovation.funding.v1.CostReportStatusR\x02to\x12\x14\n" +
 	"\x05actor\x18\x03 \x01(\tR\x05actor\x12.\n" +
 	"\x04time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12\x16\n" +
-	"\x06reason\x18\x05 \x01(\tR\x06reason\"\x9a\x04\n" +
+	"\x06reason\x18\x05 \x01(\tR\x06reason\"\xb6\x04\n" +
 	"\n" +
 	"CostReport\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12!\n" +
@@ -3366,7 +3386,8 @@ const file_innovation_funding_v1_funding_proto_rawDesc = "" +
 	"createTime\x12;\n" +
 	"\vupdate_time\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"updateTime\x12\x12\n" +
-	"\x04etag\x18\f \x01(\tR\x04etag\"\x93\x01\n" +
+	"\x04etag\x18\f \x01(\tR\x04etag\x12\x1a\n" +
+	"\bwarnings\x18\r \x03(\tR\bwarnings\"\x93\x01\n" +
 	"\x17CreateSubprojectRequest\x12\x16\n" +
 	"\x06parent\x18\x01 \x01(\tR\x06parent\x12A\n" +
 	"\n" +
@@ -3493,13 +3514,14 @@ const file_innovation_funding_v1_funding_proto_rawDesc = "" +
 	"page_token\x18\x03 \x01(\tR\tpageToken\"z\n" +
 	"\x17ListAuditEventsResponse\x127\n" +
 	"\x06events\x18\x01 \x03(\v2\x1f.innovation.audit.v1.AuditEventR\x06events\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x9e\x02\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xc1\x02\n" +
 	"\x0fSubprojectStats\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12s\n" +
 	"\x15subprojects_by_status\x18\x02 \x03(\v2?.innovation.funding.v1.SubprojectStats.SubprojectsByStatusEntryR\x13subprojectsByStatus\x12\x1f\n" +
 	"\vgranted_ore\x18\x03 \x01(\x03R\n" +
 	"grantedOre\x12\x19\n" +
-	"\bpaid_ore\x18\x04 \x01(\x03R\apaidOre\x1aF\n" +
+	"\bpaid_ore\x18\x04 \x01(\x03R\apaidOre\x12!\n" +
+	"\freleased_ore\x18\x05 \x01(\x03R\vreleasedOre\x1aF\n" +
 	"\x18SubprojectsByStatusEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\x03R\x05value:\x028\x01\"/\n" +

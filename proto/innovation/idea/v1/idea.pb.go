@@ -43,6 +43,8 @@ const (
 	Stage_STAGE_PARKED         Stage = 9
 	Stage_STAGE_REJECTED       Stage = 10
 	Stage_STAGE_WITHDRAWN      Stage = 11
+	// A duplicate merged into another idea (merged_into); final.
+	Stage_STAGE_MERGED Stage = 12
 )
 
 // Enum value maps for Stage.
@@ -60,6 +62,7 @@ var (
 		9:  "STAGE_PARKED",
 		10: "STAGE_REJECTED",
 		11: "STAGE_WITHDRAWN",
+		12: "STAGE_MERGED",
 	}
 	Stage_value = map[string]int32{
 		"STAGE_UNSPECIFIED":    0,
@@ -74,6 +77,7 @@ var (
 		"STAGE_PARKED":         9,
 		"STAGE_REJECTED":       10,
 		"STAGE_WITHDRAWN":      11,
+		"STAGE_MERGED":         12,
 	}
 )
 
@@ -226,6 +230,174 @@ func (x IpOwner) Number() protoreflect.EnumNumber {
 // Deprecated: Use IpOwner.Descriptor instead.
 func (IpOwner) EnumDescriptor() ([]byte, []int) {
 	return file_innovation_idea_v1_idea_proto_rawDescGZIP(), []int{2}
+}
+
+// TestBedKind is what sort of place a test bed is.
+type TestBedKind int32
+
+const (
+	TestBedKind_TEST_BED_KIND_UNSPECIFIED         TestBedKind = 0
+	TestBedKind_TEST_BED_KIND_INNOVATION_CLINIC   TestBedKind = 1
+	TestBedKind_TEST_BED_KIND_WARD                TestBedKind = 2
+	TestBedKind_TEST_BED_KIND_PRIMARY_CARE_CENTRE TestBedKind = 3
+	TestBedKind_TEST_BED_KIND_LAB                 TestBedKind = 4
+	TestBedKind_TEST_BED_KIND_HOME                TestBedKind = 5
+)
+
+// Enum value maps for TestBedKind.
+var (
+	TestBedKind_name = map[int32]string{
+		0: "TEST_BED_KIND_UNSPECIFIED",
+		1: "TEST_BED_KIND_INNOVATION_CLINIC",
+		2: "TEST_BED_KIND_WARD",
+		3: "TEST_BED_KIND_PRIMARY_CARE_CENTRE",
+		4: "TEST_BED_KIND_LAB",
+		5: "TEST_BED_KIND_HOME",
+	}
+	TestBedKind_value = map[string]int32{
+		"TEST_BED_KIND_UNSPECIFIED":         0,
+		"TEST_BED_KIND_INNOVATION_CLINIC":   1,
+		"TEST_BED_KIND_WARD":                2,
+		"TEST_BED_KIND_PRIMARY_CARE_CENTRE": 3,
+		"TEST_BED_KIND_LAB":                 4,
+		"TEST_BED_KIND_HOME":                5,
+	}
+)
+
+func (x TestBedKind) Enum() *TestBedKind {
+	p := new(TestBedKind)
+	*p = x
+	return p
+}
+
+func (x TestBedKind) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (TestBedKind) Descriptor() protoreflect.EnumDescriptor {
+	return file_innovation_idea_v1_idea_proto_enumTypes[3].Descriptor()
+}
+
+func (TestBedKind) Type() protoreflect.EnumType {
+	return &file_innovation_idea_v1_idea_proto_enumTypes[3]
+}
+
+func (x TestBedKind) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use TestBedKind.Descriptor instead.
+func (TestBedKind) EnumDescriptor() ([]byte, []int) {
+	return file_innovation_idea_v1_idea_proto_rawDescGZIP(), []int{3}
+}
+
+// TestPlanState is where a test plan stands.
+type TestPlanState int32
+
+const (
+	TestPlanState_TEST_PLAN_STATE_UNSPECIFIED TestPlanState = 0
+	TestPlanState_TEST_PLAN_STATE_DRAFT       TestPlanState = 1
+	TestPlanState_TEST_PLAN_STATE_APPROVED    TestPlanState = 2
+	// The test ended and its outcome is recorded.
+	TestPlanState_TEST_PLAN_STATE_COMPLETED TestPlanState = 3
+)
+
+// Enum value maps for TestPlanState.
+var (
+	TestPlanState_name = map[int32]string{
+		0: "TEST_PLAN_STATE_UNSPECIFIED",
+		1: "TEST_PLAN_STATE_DRAFT",
+		2: "TEST_PLAN_STATE_APPROVED",
+		3: "TEST_PLAN_STATE_COMPLETED",
+	}
+	TestPlanState_value = map[string]int32{
+		"TEST_PLAN_STATE_UNSPECIFIED": 0,
+		"TEST_PLAN_STATE_DRAFT":       1,
+		"TEST_PLAN_STATE_APPROVED":    2,
+		"TEST_PLAN_STATE_COMPLETED":   3,
+	}
+)
+
+func (x TestPlanState) Enum() *TestPlanState {
+	p := new(TestPlanState)
+	*p = x
+	return p
+}
+
+func (x TestPlanState) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (TestPlanState) Descriptor() protoreflect.EnumDescriptor {
+	return file_innovation_idea_v1_idea_proto_enumTypes[4].Descriptor()
+}
+
+func (TestPlanState) Type() protoreflect.EnumType {
+	return &file_innovation_idea_v1_idea_proto_enumTypes[4]
+}
+
+func (x TestPlanState) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use TestPlanState.Descriptor instead.
+func (TestPlanState) EnumDescriptor() ([]byte, []int) {
+	return file_innovation_idea_v1_idea_proto_rawDescGZIP(), []int{4}
+}
+
+// TestOutcome is how a test ended.
+type TestOutcome int32
+
+const (
+	TestOutcome_TEST_OUTCOME_UNSPECIFIED TestOutcome = 0
+	// Kept where it was tested.
+	TestOutcome_TEST_OUTCOME_KEPT TestOutcome = 1
+	// Taken further than the test bed.
+	TestOutcome_TEST_OUTCOME_SCALED_UP TestOutcome = 2
+	TestOutcome_TEST_OUTCOME_STOPPED   TestOutcome = 3
+)
+
+// Enum value maps for TestOutcome.
+var (
+	TestOutcome_name = map[int32]string{
+		0: "TEST_OUTCOME_UNSPECIFIED",
+		1: "TEST_OUTCOME_KEPT",
+		2: "TEST_OUTCOME_SCALED_UP",
+		3: "TEST_OUTCOME_STOPPED",
+	}
+	TestOutcome_value = map[string]int32{
+		"TEST_OUTCOME_UNSPECIFIED": 0,
+		"TEST_OUTCOME_KEPT":        1,
+		"TEST_OUTCOME_SCALED_UP":   2,
+		"TEST_OUTCOME_STOPPED":     3,
+	}
+)
+
+func (x TestOutcome) Enum() *TestOutcome {
+	p := new(TestOutcome)
+	*p = x
+	return p
+}
+
+func (x TestOutcome) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (TestOutcome) Descriptor() protoreflect.EnumDescriptor {
+	return file_innovation_idea_v1_idea_proto_enumTypes[5].Descriptor()
+}
+
+func (TestOutcome) Type() protoreflect.EnumType {
+	return &file_innovation_idea_v1_idea_proto_enumTypes[5]
+}
+
+func (x TestOutcome) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use TestOutcome.Descriptor instead.
+func (TestOutcome) EnumDescriptor() ([]byte, []int) {
+	return file_innovation_idea_v1_idea_proto_rawDescGZIP(), []int{5}
 }
 
 // Submitter is the personal data of the person behind an idea. It is stored
@@ -433,10 +605,19 @@ type Idea struct {
 	// The idea this one was spread from (regions/{region}/ideas/{idea}).
 	SpreadFrom string `protobuf:"bytes,16,opt,name=spread_from,json=spreadFrom,proto3" json:"spread_from,omitempty"`
 	// The ideas this one was spread to.
-	SpreadTo      []string               `protobuf:"bytes,17,rep,name=spread_to,json=spreadTo,proto3" json:"spread_to,omitempty"`
-	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,18,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
-	UpdateTime    *timestamppb.Timestamp `protobuf:"bytes,19,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
-	Etag          string                 `protobuf:"bytes,20,opt,name=etag,proto3" json:"etag,omitempty"`
+	SpreadTo   []string               `protobuf:"bytes,17,rep,name=spread_to,json=spreadTo,proto3" json:"spread_to,omitempty"`
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,18,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,19,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	Etag       string                 `protobuf:"bytes,20,opt,name=etag,proto3" json:"etag,omitempty"`
+	// The idea this duplicate was merged into (output only, set by :merge).
+	MergedInto string `protobuf:"bytes,21,opt,name=merged_into,json=mergedInto,proto3" json:"merged_into,omitempty"`
+	// The duplicates merged into this idea (output only).
+	MergedFrom []string `protobuf:"bytes,22,rep,name=merged_from,json=mergedFrom,proto3" json:"merged_from,omitempty"`
+	// The submitters of merged duplicates who consented to keep their
+	// personal data; redacted like submitter (output only).
+	CoSubmitters []*Submitter `protobuf:"bytes,23,rep,name=co_submitters,json=coSubmitters,proto3" json:"co_submitters,omitempty"`
+	// The approved test plans of the idea (output only).
+	TestPlans     []string `protobuf:"bytes,24,rep,name=test_plans,json=testPlans,proto3" json:"test_plans,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -611,6 +792,34 @@ func (x *Idea) GetEtag() string {
 	return ""
 }
 
+func (x *Idea) GetMergedInto() string {
+	if x != nil {
+		return x.MergedInto
+	}
+	return ""
+}
+
+func (x *Idea) GetMergedFrom() []string {
+	if x != nil {
+		return x.MergedFrom
+	}
+	return nil
+}
+
+func (x *Idea) GetCoSubmitters() []*Submitter {
+	if x != nil {
+		return x.CoSubmitters
+	}
+	return nil
+}
+
+func (x *Idea) GetTestPlans() []string {
+	if x != nil {
+		return x.TestPlans
+	}
+	return nil
+}
+
 type CreateIdeaRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// regions/{region}
@@ -727,7 +936,7 @@ type ListIdeasRequest struct {
 	PageSize  int32  `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
 	PageToken string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	// Equality terms joined by AND, e.g. `stage = STAGE_SCREENING AND origin = ORIGIN_STAFF`.
-	// Fields: stage, origin.
+	// Fields: stage, origin, tag, care_area, category (a category id).
 	Filter        string `protobuf:"bytes,4,opt,name=filter,proto3" json:"filter,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -978,8 +1187,10 @@ type HistoryEntry struct {
 	// Subject of who decided.
 	Actor string `protobuf:"bytes,4,opt,name=actor,proto3" json:"actor,omitempty"`
 	// Display name of who decided.
-	ActorName     string                 `protobuf:"bytes,5,opt,name=actor_name,json=actorName,proto3" json:"actor_name,omitempty"`
-	Time          *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=time,proto3" json:"time,omitempty"`
+	ActorName string                 `protobuf:"bytes,5,opt,name=actor_name,json=actorName,proto3" json:"actor_name,omitempty"`
+	Time      *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=time,proto3" json:"time,omitempty"`
+	// The selection workshop that took the decision, if one did.
+	Workshop      string `protobuf:"bytes,7,opt,name=workshop,proto3" json:"workshop,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1054,6 +1265,13 @@ func (x *HistoryEntry) GetTime() *timestamppb.Timestamp {
 		return x.Time
 	}
 	return nil
+}
+
+func (x *HistoryEntry) GetWorkshop() string {
+	if x != nil {
+		return x.Workshop
+	}
+	return ""
 }
 
 type ListIdeaHistoryRequest struct {
@@ -1188,7 +1406,11 @@ type Assessment struct {
 	WeightedScore float64                `protobuf:"fixed64,10,opt,name=weighted_score,json=weightedScore,proto3" json:"weighted_score,omitempty"`
 	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
 	// Display name of the reviewer (set by the server).
-	ReviewerName  string `protobuf:"bytes,12,opt,name=reviewer_name,json=reviewerName,proto3" json:"reviewer_name,omitempty"`
+	ReviewerName string `protobuf:"bytes,12,opt,name=reviewer_name,json=reviewerName,proto3" json:"reviewer_name,omitempty"`
+	// The selection workshop the score was given in
+	// (regions/{region}/workshops/{workshop}); optional. The reviewer must be
+	// one of its participants and the idea on its agenda.
+	Workshop      string `protobuf:"bytes,13,opt,name=workshop,proto3" json:"workshop,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1303,6 +1525,13 @@ func (x *Assessment) GetCreateTime() *timestamppb.Timestamp {
 func (x *Assessment) GetReviewerName() string {
 	if x != nil {
 		return x.ReviewerName
+	}
+	return ""
+}
+
+func (x *Assessment) GetWorkshop() string {
+	if x != nil {
+		return x.Workshop
 	}
 	return ""
 }
@@ -2039,6 +2268,2099 @@ func (x *GetIdeaStatsRequest) GetName() string {
 	return ""
 }
 
+// Workshop is a selection workshop of a region.
+type Workshop struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// regions/{region}/workshops/{workshop}
+	Name  string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Title string `protobuf:"bytes,2,opt,name=title,proto3" json:"title,omitempty"`
+	// YYYY-MM-DD.
+	Date string `protobuf:"bytes,3,opt,name=date,proto3" json:"date,omitempty"`
+	// Subject of the advisor who runs it; the caller when left empty.
+	Facilitator string `protobuf:"bytes,4,opt,name=facilitator,proto3" json:"facilitator,omitempty"`
+	// Subjects of the advisors who score the agenda.
+	Participants []string `protobuf:"bytes,5,rep,name=participants,proto3" json:"participants,omitempty"`
+	// The ideas on the agenda (regions/{region}/ideas/{idea}), of the same region.
+	Agenda        []string               `protobuf:"bytes,6,rep,name=agenda,proto3" json:"agenda,omitempty"`
+	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	Etag          string                 `protobuf:"bytes,8,opt,name=etag,proto3" json:"etag,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Workshop) Reset() {
+	*x = Workshop{}
+	mi := &file_innovation_idea_v1_idea_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Workshop) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Workshop) ProtoMessage() {}
+
+func (x *Workshop) ProtoReflect() protoreflect.Message {
+	mi := &file_innovation_idea_v1_idea_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Workshop.ProtoReflect.Descriptor instead.
+func (*Workshop) Descriptor() ([]byte, []int) {
+	return file_innovation_idea_v1_idea_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *Workshop) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Workshop) GetTitle() string {
+	if x != nil {
+		return x.Title
+	}
+	return ""
+}
+
+func (x *Workshop) GetDate() string {
+	if x != nil {
+		return x.Date
+	}
+	return ""
+}
+
+func (x *Workshop) GetFacilitator() string {
+	if x != nil {
+		return x.Facilitator
+	}
+	return ""
+}
+
+func (x *Workshop) GetParticipants() []string {
+	if x != nil {
+		return x.Participants
+	}
+	return nil
+}
+
+func (x *Workshop) GetAgenda() []string {
+	if x != nil {
+		return x.Agenda
+	}
+	return nil
+}
+
+func (x *Workshop) GetCreateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreateTime
+	}
+	return nil
+}
+
+func (x *Workshop) GetEtag() string {
+	if x != nil {
+		return x.Etag
+	}
+	return ""
+}
+
+type CreateWorkshopRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// regions/{region}
+	Parent        string    `protobuf:"bytes,1,opt,name=parent,proto3" json:"parent,omitempty"`
+	Workshop      *Workshop `protobuf:"bytes,2,opt,name=workshop,proto3" json:"workshop,omitempty"`
+	RequestId     string    `protobuf:"bytes,3,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateWorkshopRequest) Reset() {
+	*x = CreateWorkshopRequest{}
+	mi := &file_innovation_idea_v1_idea_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateWorkshopRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateWorkshopRequest) ProtoMessage() {}
+
+func (x *CreateWorkshopRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_innovation_idea_v1_idea_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateWorkshopRequest.ProtoReflect.Descriptor instead.
+func (*CreateWorkshopRequest) Descriptor() ([]byte, []int) {
+	return file_innovation_idea_v1_idea_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *CreateWorkshopRequest) GetParent() string {
+	if x != nil {
+		return x.Parent
+	}
+	return ""
+}
+
+func (x *CreateWorkshopRequest) GetWorkshop() *Workshop {
+	if x != nil {
+		return x.Workshop
+	}
+	return nil
+}
+
+func (x *CreateWorkshopRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+type GetWorkshopRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// regions/{region}/workshops/{workshop}
+	Name          string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetWorkshopRequest) Reset() {
+	*x = GetWorkshopRequest{}
+	mi := &file_innovation_idea_v1_idea_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetWorkshopRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetWorkshopRequest) ProtoMessage() {}
+
+func (x *GetWorkshopRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_innovation_idea_v1_idea_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetWorkshopRequest.ProtoReflect.Descriptor instead.
+func (*GetWorkshopRequest) Descriptor() ([]byte, []int) {
+	return file_innovation_idea_v1_idea_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *GetWorkshopRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+type ListWorkshopsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// regions/{region}
+	Parent        string `protobuf:"bytes,1,opt,name=parent,proto3" json:"parent,omitempty"`
+	PageSize      int32  `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListWorkshopsRequest) Reset() {
+	*x = ListWorkshopsRequest{}
+	mi := &file_innovation_idea_v1_idea_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListWorkshopsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListWorkshopsRequest) ProtoMessage() {}
+
+func (x *ListWorkshopsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_innovation_idea_v1_idea_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListWorkshopsRequest.ProtoReflect.Descriptor instead.
+func (*ListWorkshopsRequest) Descriptor() ([]byte, []int) {
+	return file_innovation_idea_v1_idea_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *ListWorkshopsRequest) GetParent() string {
+	if x != nil {
+		return x.Parent
+	}
+	return ""
+}
+
+func (x *ListWorkshopsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListWorkshopsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+type ListWorkshopsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Workshops     []*Workshop            `protobuf:"bytes,1,rep,name=workshops,proto3" json:"workshops,omitempty"`
+	NextPageToken string                 `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListWorkshopsResponse) Reset() {
+	*x = ListWorkshopsResponse{}
+	mi := &file_innovation_idea_v1_idea_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListWorkshopsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListWorkshopsResponse) ProtoMessage() {}
+
+func (x *ListWorkshopsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_innovation_idea_v1_idea_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListWorkshopsResponse.ProtoReflect.Descriptor instead.
+func (*ListWorkshopsResponse) Descriptor() ([]byte, []int) {
+	return file_innovation_idea_v1_idea_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *ListWorkshopsResponse) GetWorkshops() []*Workshop {
+	if x != nil {
+		return x.Workshops
+	}
+	return nil
+}
+
+func (x *ListWorkshopsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+type GetWorkshopResultRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// regions/{region}/workshops/{workshop}
+	Name          string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetWorkshopResultRequest) Reset() {
+	*x = GetWorkshopResultRequest{}
+	mi := &file_innovation_idea_v1_idea_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetWorkshopResultRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetWorkshopResultRequest) ProtoMessage() {}
+
+func (x *GetWorkshopResultRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_innovation_idea_v1_idea_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetWorkshopResultRequest.ProtoReflect.Descriptor instead.
+func (*GetWorkshopResultRequest) Descriptor() ([]byte, []int) {
+	return file_innovation_idea_v1_idea_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *GetWorkshopResultRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+// RankedIdea is one agenda idea in a workshop's result.
+type RankedIdea struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// regions/{region}/ideas/{idea}
+	Idea  string `protobuf:"bytes,1,opt,name=idea,proto3" json:"idea,omitempty"`
+	Title string `protobuf:"bytes,2,opt,name=title,proto3" json:"title,omitempty"`
+	Stage Stage  `protobuf:"varint,3,opt,name=stage,proto3,enum=innovation.idea.v1.Stage" json:"stage,omitempty"`
+	// 1 for the best; ideas nobody scored come last, unranked (0).
+	Rank int32 `protobuf:"varint,4,opt,name=rank,proto3" json:"rank,omitempty"`
+	// How many participants scored it in the workshop.
+	Reviewers int32 `protobuf:"varint,5,opt,name=reviewers,proto3" json:"reviewers,omitempty"`
+	// The mean of the participants' weighted scores.
+	WeightedScore float64 `protobuf:"fixed64,6,opt,name=weighted_score,json=weightedScore,proto3" json:"weighted_score,omitempty"`
+	// The lowest and highest weighted score given, and their standard
+	// deviation: how far the reviewers agree.
+	MinScore      float64 `protobuf:"fixed64,7,opt,name=min_score,json=minScore,proto3" json:"min_score,omitempty"`
+	MaxScore      float64 `protobuf:"fixed64,8,opt,name=max_score,json=maxScore,proto3" json:"max_score,omitempty"`
+	Stddev        float64 `protobuf:"fixed64,9,opt,name=stddev,proto3" json:"stddev,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RankedIdea) Reset() {
+	*x = RankedIdea{}
+	mi := &file_innovation_idea_v1_idea_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RankedIdea) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RankedIdea) ProtoMessage() {}
+
+func (x *RankedIdea) ProtoReflect() protoreflect.Message {
+	mi := &file_innovation_idea_v1_idea_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RankedIdea.ProtoReflect.Descriptor instead.
+func (*RankedIdea) Descriptor() ([]byte, []int) {
+	return file_innovation_idea_v1_idea_proto_rawDescGZIP(), []int{33}
+}
+
+func (x *RankedIdea) GetIdea() string {
+	if x != nil {
+		return x.Idea
+	}
+	return ""
+}
+
+func (x *RankedIdea) GetTitle() string {
+	if x != nil {
+		return x.Title
+	}
+	return ""
+}
+
+func (x *RankedIdea) GetStage() Stage {
+	if x != nil {
+		return x.Stage
+	}
+	return Stage_STAGE_UNSPECIFIED
+}
+
+func (x *RankedIdea) GetRank() int32 {
+	if x != nil {
+		return x.Rank
+	}
+	return 0
+}
+
+func (x *RankedIdea) GetReviewers() int32 {
+	if x != nil {
+		return x.Reviewers
+	}
+	return 0
+}
+
+func (x *RankedIdea) GetWeightedScore() float64 {
+	if x != nil {
+		return x.WeightedScore
+	}
+	return 0
+}
+
+func (x *RankedIdea) GetMinScore() float64 {
+	if x != nil {
+		return x.MinScore
+	}
+	return 0
+}
+
+func (x *RankedIdea) GetMaxScore() float64 {
+	if x != nil {
+		return x.MaxScore
+	}
+	return 0
+}
+
+func (x *RankedIdea) GetStddev() float64 {
+	if x != nil {
+		return x.Stddev
+	}
+	return 0
+}
+
+// WorkshopResult is the ranking of a workshop's agenda.
+type WorkshopResult struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// regions/{region}/workshops/{workshop}
+	Workshop      string        `protobuf:"bytes,1,opt,name=workshop,proto3" json:"workshop,omitempty"`
+	Ideas         []*RankedIdea `protobuf:"bytes,2,rep,name=ideas,proto3" json:"ideas,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WorkshopResult) Reset() {
+	*x = WorkshopResult{}
+	mi := &file_innovation_idea_v1_idea_proto_msgTypes[34]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WorkshopResult) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WorkshopResult) ProtoMessage() {}
+
+func (x *WorkshopResult) ProtoReflect() protoreflect.Message {
+	mi := &file_innovation_idea_v1_idea_proto_msgTypes[34]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WorkshopResult.ProtoReflect.Descriptor instead.
+func (*WorkshopResult) Descriptor() ([]byte, []int) {
+	return file_innovation_idea_v1_idea_proto_rawDescGZIP(), []int{34}
+}
+
+func (x *WorkshopResult) GetWorkshop() string {
+	if x != nil {
+		return x.Workshop
+	}
+	return ""
+}
+
+func (x *WorkshopResult) GetIdeas() []*RankedIdea {
+	if x != nil {
+		return x.Ideas
+	}
+	return nil
+}
+
+type DecideWorkshopIdeaRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// regions/{region}/workshops/{workshop}
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// The agenda idea decided on.
+	Idea string `protobuf:"bytes,2,opt,name=idea,proto3" json:"idea,omitempty"`
+	// STAGE_SELECTED, STAGE_PARKED or STAGE_REJECTED.
+	Stage Stage `protobuf:"varint,3,opt,name=stage,proto3,enum=innovation.idea.v1.Stage" json:"stage,omitempty"`
+	// Required for STAGE_PARKED and STAGE_REJECTED.
+	Rationale string `protobuf:"bytes,4,opt,name=rationale,proto3" json:"rationale,omitempty"`
+	// The idea's etag as read.
+	Etag          string `protobuf:"bytes,5,opt,name=etag,proto3" json:"etag,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DecideWorkshopIdeaRequest) Reset() {
+	*x = DecideWorkshopIdeaRequest{}
+	mi := &file_innovation_idea_v1_idea_proto_msgTypes[35]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DecideWorkshopIdeaRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DecideWorkshopIdeaRequest) ProtoMessage() {}
+
+func (x *DecideWorkshopIdeaRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_innovation_idea_v1_idea_proto_msgTypes[35]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DecideWorkshopIdeaRequest.ProtoReflect.Descriptor instead.
+func (*DecideWorkshopIdeaRequest) Descriptor() ([]byte, []int) {
+	return file_innovation_idea_v1_idea_proto_rawDescGZIP(), []int{35}
+}
+
+func (x *DecideWorkshopIdeaRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *DecideWorkshopIdeaRequest) GetIdea() string {
+	if x != nil {
+		return x.Idea
+	}
+	return ""
+}
+
+func (x *DecideWorkshopIdeaRequest) GetStage() Stage {
+	if x != nil {
+		return x.Stage
+	}
+	return Stage_STAGE_UNSPECIFIED
+}
+
+func (x *DecideWorkshopIdeaRequest) GetRationale() string {
+	if x != nil {
+		return x.Rationale
+	}
+	return ""
+}
+
+func (x *DecideWorkshopIdeaRequest) GetEtag() string {
+	if x != nil {
+		return x.Etag
+	}
+	return ""
+}
+
+// Category is one term of a region's controlled vocabulary of idea tags,
+// with the advisors who own it.
+type Category struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// regions/{region}/categories/{category}; the id is the tag ideas carry.
+	Name        string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	DisplayName string `protobuf:"bytes,2,opt,name=display_name,json=displayName,proto3" json:"display_name,omitempty"`
+	Description string `protobuf:"bytes,3,opt,name=description,proto3" json:"description,omitempty"`
+	// Subjects of the advisors who own the category.
+	Owners        []string `protobuf:"bytes,4,rep,name=owners,proto3" json:"owners,omitempty"`
+	Etag          string   `protobuf:"bytes,5,opt,name=etag,proto3" json:"etag,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Category) Reset() {
+	*x = Category{}
+	mi := &file_innovation_idea_v1_idea_proto_msgTypes[36]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Category) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Category) ProtoMessage() {}
+
+func (x *Category) ProtoReflect() protoreflect.Message {
+	mi := &file_innovation_idea_v1_idea_proto_msgTypes[36]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Category.ProtoReflect.Descriptor instead.
+func (*Category) Descriptor() ([]byte, []int) {
+	return file_innovation_idea_v1_idea_proto_rawDescGZIP(), []int{36}
+}
+
+func (x *Category) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Category) GetDisplayName() string {
+	if x != nil {
+		return x.DisplayName
+	}
+	return ""
+}
+
+func (x *Category) GetDescription() string {
+	if x != nil {
+		return x.Description
+	}
+	return ""
+}
+
+func (x *Category) GetOwners() []string {
+	if x != nil {
+		return x.Owners
+	}
+	return nil
+}
+
+func (x *Category) GetEtag() string {
+	if x != nil {
+		return x.Etag
+	}
+	return ""
+}
+
+type CreateCategoryRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// regions/{region}
+	Parent string `protobuf:"bytes,1,opt,name=parent,proto3" json:"parent,omitempty"`
+	// Lower-case letters, digits and hyphens, e.g. "digital-vard".
+	CategoryId    string    `protobuf:"bytes,2,opt,name=category_id,json=categoryId,proto3" json:"category_id,omitempty"`
+	Category      *Category `protobuf:"bytes,3,opt,name=category,proto3" json:"category,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateCategoryRequest) Reset() {
+	*x = CreateCategoryRequest{}
+	mi := &file_innovation_idea_v1_idea_proto_msgTypes[37]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateCategoryRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateCategoryRequest) ProtoMessage() {}
+
+func (x *CreateCategoryRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_innovation_idea_v1_idea_proto_msgTypes[37]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateCategoryRequest.ProtoReflect.Descriptor instead.
+func (*CreateCategoryRequest) Descriptor() ([]byte, []int) {
+	return file_innovation_idea_v1_idea_proto_rawDescGZIP(), []int{37}
+}
+
+func (x *CreateCategoryRequest) GetParent() string {
+	if x != nil {
+		return x.Parent
+	}
+	return ""
+}
+
+func (x *CreateCategoryRequest) GetCategoryId() string {
+	if x != nil {
+		return x.CategoryId
+	}
+	return ""
+}
+
+func (x *CreateCategoryRequest) GetCategory() *Category {
+	if x != nil {
+		return x.Category
+	}
+	return nil
+}
+
+type GetCategoryRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// regions/{region}/categories/{category}
+	Name          string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetCategoryRequest) Reset() {
+	*x = GetCategoryRequest{}
+	mi := &file_innovation_idea_v1_idea_proto_msgTypes[38]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetCategoryRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetCategoryRequest) ProtoMessage() {}
+
+func (x *GetCategoryRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_innovation_idea_v1_idea_proto_msgTypes[38]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetCategoryRequest.ProtoReflect.Descriptor instead.
+func (*GetCategoryRequest) Descriptor() ([]byte, []int) {
+	return file_innovation_idea_v1_idea_proto_rawDescGZIP(), []int{38}
+}
+
+func (x *GetCategoryRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+type ListCategoriesRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// regions/{region}
+	Parent        string `protobuf:"bytes,1,opt,name=parent,proto3" json:"parent,omitempty"`
+	PageSize      int32  `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListCategoriesRequest) Reset() {
+	*x = ListCategoriesRequest{}
+	mi := &file_innovation_idea_v1_idea_proto_msgTypes[39]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListCategoriesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListCategoriesRequest) ProtoMessage() {}
+
+func (x *ListCategoriesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_innovation_idea_v1_idea_proto_msgTypes[39]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListCategoriesRequest.ProtoReflect.Descriptor instead.
+func (*ListCategoriesRequest) Descriptor() ([]byte, []int) {
+	return file_innovation_idea_v1_idea_proto_rawDescGZIP(), []int{39}
+}
+
+func (x *ListCategoriesRequest) GetParent() string {
+	if x != nil {
+		return x.Parent
+	}
+	return ""
+}
+
+func (x *ListCategoriesRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListCategoriesRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+type ListCategoriesResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Categories    []*Category            `protobuf:"bytes,1,rep,name=categories,proto3" json:"categories,omitempty"`
+	NextPageToken string                 `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListCategoriesResponse) Reset() {
+	*x = ListCategoriesResponse{}
+	mi := &file_innovation_idea_v1_idea_proto_msgTypes[40]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListCategoriesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListCategoriesResponse) ProtoMessage() {}
+
+func (x *ListCategoriesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_innovation_idea_v1_idea_proto_msgTypes[40]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListCategoriesResponse.ProtoReflect.Descriptor instead.
+func (*ListCategoriesResponse) Descriptor() ([]byte, []int) {
+	return file_innovation_idea_v1_idea_proto_rawDescGZIP(), []int{40}
+}
+
+func (x *ListCategoriesResponse) GetCategories() []*Category {
+	if x != nil {
+		return x.Categories
+	}
+	return nil
+}
+
+func (x *ListCategoriesResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+type UpdateCategoryRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The category's name and etag identify it.
+	Category *Category `protobuf:"bytes,1,opt,name=category,proto3" json:"category,omitempty"`
+	// display_name, description, owners.
+	UpdateMask    *fieldmaskpb.FieldMask `protobuf:"bytes,2,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateCategoryRequest) Reset() {
+	*x = UpdateCategoryRequest{}
+	mi := &file_innovation_idea_v1_idea_proto_msgTypes[41]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateCategoryRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateCategoryRequest) ProtoMessage() {}
+
+func (x *UpdateCategoryRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_innovation_idea_v1_idea_proto_msgTypes[41]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateCategoryRequest.ProtoReflect.Descriptor instead.
+func (*UpdateCategoryRequest) Descriptor() ([]byte, []int) {
+	return file_innovation_idea_v1_idea_proto_rawDescGZIP(), []int{41}
+}
+
+func (x *UpdateCategoryRequest) GetCategory() *Category {
+	if x != nil {
+		return x.Category
+	}
+	return nil
+}
+
+func (x *UpdateCategoryRequest) GetUpdateMask() *fieldmaskpb.FieldMask {
+	if x != nil {
+		return x.UpdateMask
+	}
+	return nil
+}
+
+type DeleteCategoryRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// regions/{region}/categories/{category}
+	Name          string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Etag          string `protobuf:"bytes,2,opt,name=etag,proto3" json:"etag,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteCategoryRequest) Reset() {
+	*x = DeleteCategoryRequest{}
+	mi := &file_innovation_idea_v1_idea_proto_msgTypes[42]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteCategoryRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteCategoryRequest) ProtoMessage() {}
+
+func (x *DeleteCategoryRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_innovation_idea_v1_idea_proto_msgTypes[42]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteCategoryRequest.ProtoReflect.Descriptor instead.
+func (*DeleteCategoryRequest) Descriptor() ([]byte, []int) {
+	return file_innovation_idea_v1_idea_proto_rawDescGZIP(), []int{42}
+}
+
+func (x *DeleteCategoryRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *DeleteCategoryRequest) GetEtag() string {
+	if x != nil {
+		return x.Etag
+	}
+	return ""
+}
+
+type DeleteCategoryResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteCategoryResponse) Reset() {
+	*x = DeleteCategoryResponse{}
+	mi := &file_innovation_idea_v1_idea_proto_msgTypes[43]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteCategoryResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteCategoryResponse) ProtoMessage() {}
+
+func (x *DeleteCategoryResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_innovation_idea_v1_idea_proto_msgTypes[43]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteCategoryResponse.ProtoReflect.Descriptor instead.
+func (*DeleteCategoryResponse) Descriptor() ([]byte, []int) {
+	return file_innovation_idea_v1_idea_proto_rawDescGZIP(), []int{43}
+}
+
+// CategoryAssignment gives one idea its categories.
+type CategoryAssignment struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// regions/{region}/ideas/{idea}
+	Idea string `protobuf:"bytes,1,opt,name=idea,proto3" json:"idea,omitempty"`
+	// Category ids; added to the idea's tags.
+	Categories    []string `protobuf:"bytes,2,rep,name=categories,proto3" json:"categories,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CategoryAssignment) Reset() {
+	*x = CategoryAssignment{}
+	mi := &file_innovation_idea_v1_idea_proto_msgTypes[44]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CategoryAssignment) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CategoryAssignment) ProtoMessage() {}
+
+func (x *CategoryAssignment) ProtoReflect() protoreflect.Message {
+	mi := &file_innovation_idea_v1_idea_proto_msgTypes[44]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CategoryAssignment.ProtoReflect.Descriptor instead.
+func (*CategoryAssignment) Descriptor() ([]byte, []int) {
+	return file_innovation_idea_v1_idea_proto_rawDescGZIP(), []int{44}
+}
+
+func (x *CategoryAssignment) GetIdea() string {
+	if x != nil {
+		return x.Idea
+	}
+	return ""
+}
+
+func (x *CategoryAssignment) GetCategories() []string {
+	if x != nil {
+		return x.Categories
+	}
+	return nil
+}
+
+// FocusGroupSession is one session of a focus group that categorised ideas.
+type FocusGroupSession struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// regions/{region}/focusGroupSessions/{session}
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// YYYY-MM-DD.
+	Date string `protobuf:"bytes,2,opt,name=date,proto3" json:"date,omitempty"`
+	// Who took part (names or subjects).
+	Participants  []string               `protobuf:"bytes,3,rep,name=participants,proto3" json:"participants,omitempty"`
+	Assignments   []*CategoryAssignment  `protobuf:"bytes,4,rep,name=assignments,proto3" json:"assignments,omitempty"`
+	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FocusGroupSession) Reset() {
+	*x = FocusGroupSession{}
+	mi := &file_innovation_idea_v1_idea_proto_msgTypes[45]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FocusGroupSession) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FocusGroupSession) ProtoMessage() {}
+
+func (x *FocusGroupSession) ProtoReflect() protoreflect.Message {
+	mi := &file_innovation_idea_v1_idea_proto_msgTypes[45]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FocusGroupSession.ProtoReflect.Descriptor instead.
+func (*FocusGroupSession) Descriptor() ([]byte, []int) {
+	return file_innovation_idea_v1_idea_proto_rawDescGZIP(), []int{45}
+}
+
+func (x *FocusGroupSession) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *FocusGroupSession) GetDate() string {
+	if x != nil {
+		return x.Date
+	}
+	return ""
+}
+
+func (x *FocusGroupSession) GetParticipants() []string {
+	if x != nil {
+		return x.Participants
+	}
+	return nil
+}
+
+func (x *FocusGroupSession) GetAssignments() []*CategoryAssignment {
+	if x != nil {
+		return x.Assignments
+	}
+	return nil
+}
+
+func (x *FocusGroupSession) GetCreateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreateTime
+	}
+	return nil
+}
+
+type CreateFocusGroupSessionRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// regions/{region}
+	Parent        string             `protobuf:"bytes,1,opt,name=parent,proto3" json:"parent,omitempty"`
+	Session       *FocusGroupSession `protobuf:"bytes,2,opt,name=session,proto3" json:"session,omitempty"`
+	RequestId     string             `protobuf:"bytes,3,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateFocusGroupSessionRequest) Reset() {
+	*x = CreateFocusGroupSessionRequest{}
+	mi := &file_innovation_idea_v1_idea_proto_msgTypes[46]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateFocusGroupSessionRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateFocusGroupSessionRequest) ProtoMessage() {}
+
+func (x *CreateFocusGroupSessionRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_innovation_idea_v1_idea_proto_msgTypes[46]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateFocusGroupSessionRequest.ProtoReflect.Descriptor instead.
+func (*CreateFocusGroupSessionRequest) Descriptor() ([]byte, []int) {
+	return file_innovation_idea_v1_idea_proto_rawDescGZIP(), []int{46}
+}
+
+func (x *CreateFocusGroupSessionRequest) GetParent() string {
+	if x != nil {
+		return x.Parent
+	}
+	return ""
+}
+
+func (x *CreateFocusGroupSessionRequest) GetSession() *FocusGroupSession {
+	if x != nil {
+		return x.Session
+	}
+	return nil
+}
+
+func (x *CreateFocusGroupSessionRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+// TestBed is a place where a region tests ideas with patients and staff.
+type TestBed struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// regions/{region}/testBeds/{test_bed}
+	Name        string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	DisplayName string `protobuf:"bytes,2,opt,name=display_name,json=displayName,proto3" json:"display_name,omitempty"`
+	// The care unit it belongs to.
+	Unit string      `protobuf:"bytes,3,opt,name=unit,proto3" json:"unit,omitempty"`
+	Kind TestBedKind `protobuf:"varint,4,opt,name=kind,proto3,enum=innovation.idea.v1.TestBedKind" json:"kind,omitempty"`
+	// How to reach it (a function mailbox or a role, not a person's data).
+	Contact string `protobuf:"bytes,5,opt,name=contact,proto3" json:"contact,omitempty"`
+	// How many tests it runs at once.
+	Capacity      int32                  `protobuf:"varint,6,opt,name=capacity,proto3" json:"capacity,omitempty"`
+	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	Etag          string                 `protobuf:"bytes,8,opt,name=etag,proto3" json:"etag,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TestBed) Reset() {
+	*x = TestBed{}
+	mi := &file_innovation_idea_v1_idea_proto_msgTypes[47]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TestBed) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TestBed) ProtoMessage() {}
+
+func (x *TestBed) ProtoReflect() protoreflect.Message {
+	mi := &file_innovation_idea_v1_idea_proto_msgTypes[47]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TestBed.ProtoReflect.Descriptor instead.
+func (*TestBed) Descriptor() ([]byte, []int) {
+	return file_innovation_idea_v1_idea_proto_rawDescGZIP(), []int{47}
+}
+
+func (x *TestBed) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *TestBed) GetDisplayName() string {
+	if x != nil {
+		return x.DisplayName
+	}
+	return ""
+}
+
+func (x *TestBed) GetUnit() string {
+	if x != nil {
+		return x.Unit
+	}
+	return ""
+}
+
+func (x *TestBed) GetKind() TestBedKind {
+	if x != nil {
+		return x.Kind
+	}
+	return TestBedKind_TEST_BED_KIND_UNSPECIFIED
+}
+
+func (x *TestBed) GetContact() string {
+	if x != nil {
+		return x.Contact
+	}
+	return ""
+}
+
+func (x *TestBed) GetCapacity() int32 {
+	if x != nil {
+		return x.Capacity
+	}
+	return 0
+}
+
+func (x *TestBed) GetCreateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreateTime
+	}
+	return nil
+}
+
+func (x *TestBed) GetEtag() string {
+	if x != nil {
+		return x.Etag
+	}
+	return ""
+}
+
+type CreateTestBedRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// regions/{region}
+	Parent        string   `protobuf:"bytes,1,opt,name=parent,proto3" json:"parent,omitempty"`
+	TestBed       *TestBed `protobuf:"bytes,2,opt,name=test_bed,json=testBed,proto3" json:"test_bed,omitempty"`
+	RequestId     string   `protobuf:"bytes,3,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateTestBedRequest) Reset() {
+	*x = CreateTestBedRequest{}
+	mi := &file_innovation_idea_v1_idea_proto_msgTypes[48]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateTestBedRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateTestBedRequest) ProtoMessage() {}
+
+func (x *CreateTestBedRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_innovation_idea_v1_idea_proto_msgTypes[48]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateTestBedRequest.ProtoReflect.Descriptor instead.
+func (*CreateTestBedRequest) Descriptor() ([]byte, []int) {
+	return file_innovation_idea_v1_idea_proto_rawDescGZIP(), []int{48}
+}
+
+func (x *CreateTestBedRequest) GetParent() string {
+	if x != nil {
+		return x.Parent
+	}
+	return ""
+}
+
+func (x *CreateTestBedRequest) GetTestBed() *TestBed {
+	if x != nil {
+		return x.TestBed
+	}
+	return nil
+}
+
+func (x *CreateTestBedRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+type GetTestBedRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// regions/{region}/testBeds/{test_bed}
+	Name          string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetTestBedRequest) Reset() {
+	*x = GetTestBedRequest{}
+	mi := &file_innovation_idea_v1_idea_proto_msgTypes[49]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetTestBedRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetTestBedRequest) ProtoMessage() {}
+
+func (x *GetTestBedRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_innovation_idea_v1_idea_proto_msgTypes[49]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetTestBedRequest.ProtoReflect.Descriptor instead.
+func (*GetTestBedRequest) Descriptor() ([]byte, []int) {
+	return file_innovation_idea_v1_idea_proto_rawDescGZIP(), []int{49}
+}
+
+func (x *GetTestBedRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+type ListTestBedsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// regions/{region}
+	Parent        string `protobuf:"bytes,1,opt,name=parent,proto3" json:"parent,omitempty"`
+	PageSize      int32  `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListTestBedsRequest) Reset() {
+	*x = ListTestBedsRequest{}
+	mi := &file_innovation_idea_v1_idea_proto_msgTypes[50]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListTestBedsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListTestBedsRequest) ProtoMessage() {}
+
+func (x *ListTestBedsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_innovation_idea_v1_idea_proto_msgTypes[50]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListTestBedsRequest.ProtoReflect.Descriptor instead.
+func (*ListTestBedsRequest) Descriptor() ([]byte, []int) {
+	return file_innovation_idea_v1_idea_proto_rawDescGZIP(), []int{50}
+}
+
+func (x *ListTestBedsRequest) GetParent() string {
+	if x != nil {
+		return x.Parent
+	}
+	return ""
+}
+
+func (x *ListTestBedsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListTestBedsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+type ListTestBedsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	TestBeds      []*TestBed             `protobuf:"bytes,1,rep,name=test_beds,json=testBeds,proto3" json:"test_beds,omitempty"`
+	NextPageToken string                 `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListTestBedsResponse) Reset() {
+	*x = ListTestBedsResponse{}
+	mi := &file_innovation_idea_v1_idea_proto_msgTypes[51]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListTestBedsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListTestBedsResponse) ProtoMessage() {}
+
+func (x *ListTestBedsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_innovation_idea_v1_idea_proto_msgTypes[51]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListTestBedsResponse.ProtoReflect.Descriptor instead.
+func (*ListTestBedsResponse) Descriptor() ([]byte, []int) {
+	return file_innovation_idea_v1_idea_proto_rawDescGZIP(), []int{51}
+}
+
+func (x *ListTestBedsResponse) GetTestBeds() []*TestBed {
+	if x != nil {
+		return x.TestBeds
+	}
+	return nil
+}
+
+func (x *ListTestBedsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+// TestPlan links an idea to a test bed for a period with a protocol.
+type TestPlan struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// regions/{region}/ideas/{idea}/testPlans/{test_plan}
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// regions/{region}/testBeds/{test_bed}
+	TestBed string `protobuf:"bytes,2,opt,name=test_bed,json=testBed,proto3" json:"test_bed,omitempty"`
+	// YYYY-MM-DD, inclusive.
+	StartDate string `protobuf:"bytes,3,opt,name=start_date,json=startDate,proto3" json:"start_date,omitempty"`
+	EndDate   string `protobuf:"bytes,4,opt,name=end_date,json=endDate,proto3" json:"end_date,omitempty"`
+	// How the test is run and measured.
+	Protocol string `protobuf:"bytes,5,opt,name=protocol,proto3" json:"protocol,omitempty"`
+	// Output only.
+	State TestPlanState `protobuf:"varint,6,opt,name=state,proto3,enum=innovation.idea.v1.TestPlanState" json:"state,omitempty"`
+	// Output only; set by :recordOutcome.
+	Outcome TestOutcome `protobuf:"varint,7,opt,name=outcome,proto3,enum=innovation.idea.v1.TestOutcome" json:"outcome,omitempty"`
+	// What was learned; set by :recordOutcome.
+	Learned string `protobuf:"bytes,8,opt,name=learned,proto3" json:"learned,omitempty"`
+	// Subject of who approved it (output only).
+	ApprovedBy string                 `protobuf:"bytes,9,opt,name=approved_by,json=approvedBy,proto3" json:"approved_by,omitempty"`
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	Etag       string                 `protobuf:"bytes,11,opt,name=etag,proto3" json:"etag,omitempty"`
+	// The idea's title (output only), for a test bed's list.
+	IdeaTitle     string `protobuf:"bytes,12,opt,name=idea_title,json=ideaTitle,proto3" json:"idea_title,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TestPlan) Reset() {
+	*x = TestPlan{}
+	mi := &file_innovation_idea_v1_idea_proto_msgTypes[52]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TestPlan) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TestPlan) ProtoMessage() {}
+
+func (x *TestPlan) ProtoReflect() protoreflect.Message {
+	mi := &file_innovation_idea_v1_idea_proto_msgTypes[52]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TestPlan.ProtoReflect.Descriptor instead.
+func (*TestPlan) Descriptor() ([]byte, []int) {
+	return file_innovation_idea_v1_idea_proto_rawDescGZIP(), []int{52}
+}
+
+func (x *TestPlan) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *TestPlan) GetTestBed() string {
+	if x != nil {
+		return x.TestBed
+	}
+	return ""
+}
+
+func (x *TestPlan) GetStartDate() string {
+	if x != nil {
+		return x.StartDate
+	}
+	return ""
+}
+
+func (x *TestPlan) GetEndDate() string {
+	if x != nil {
+		return x.EndDate
+	}
+	return ""
+}
+
+func (x *TestPlan) GetProtocol() string {
+	if x != nil {
+		return x.Protocol
+	}
+	return ""
+}
+
+func (x *TestPlan) GetState() TestPlanState {
+	if x != nil {
+		return x.State
+	}
+	return TestPlanState_TEST_PLAN_STATE_UNSPECIFIED
+}
+
+func (x *TestPlan) GetOutcome() TestOutcome {
+	if x != nil {
+		return x.Outcome
+	}
+	return TestOutcome_TEST_OUTCOME_UNSPECIFIED
+}
+
+func (x *TestPlan) GetLearned() string {
+	if x != nil {
+		return x.Learned
+	}
+	return ""
+}
+
+func (x *TestPlan) GetApprovedBy() string {
+	if x != nil {
+		return x.ApprovedBy
+	}
+	return ""
+}
+
+func (x *TestPlan) GetCreateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreateTime
+	}
+	return nil
+}
+
+func (x *TestPlan) GetEtag() string {
+	if x != nil {
+		return x.Etag
+	}
+	return ""
+}
+
+func (x *TestPlan) GetIdeaTitle() string {
+	if x != nil {
+		return x.IdeaTitle
+	}
+	return ""
+}
+
+type CreateTestPlanRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// regions/{region}/ideas/{idea}
+	Parent        string    `protobuf:"bytes,1,opt,name=parent,proto3" json:"parent,omitempty"`
+	TestPlan      *TestPlan `protobuf:"bytes,2,opt,name=test_plan,json=testPlan,proto3" json:"test_plan,omitempty"`
+	RequestId     string    `protobuf:"bytes,3,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateTestPlanRequest) Reset() {
+	*x = CreateTestPlanRequest{}
+	mi := &file_innovation_idea_v1_idea_proto_msgTypes[53]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateTestPlanRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateTestPlanRequest) ProtoMessage() {}
+
+func (x *CreateTestPlanRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_innovation_idea_v1_idea_proto_msgTypes[53]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateTestPlanRequest.ProtoReflect.Descriptor instead.
+func (*CreateTestPlanRequest) Descriptor() ([]byte, []int) {
+	return file_innovation_idea_v1_idea_proto_rawDescGZIP(), []int{53}
+}
+
+func (x *CreateTestPlanRequest) GetParent() string {
+	if x != nil {
+		return x.Parent
+	}
+	return ""
+}
+
+func (x *CreateTestPlanRequest) GetTestPlan() *TestPlan {
+	if x != nil {
+		return x.TestPlan
+	}
+	return nil
+}
+
+func (x *CreateTestPlanRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+type ListTestPlansRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// regions/{region}/ideas/{idea} or regions/{region}/testBeds/{test_bed}
+	Parent        string `protobuf:"bytes,1,opt,name=parent,proto3" json:"parent,omitempty"`
+	PageSize      int32  `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListTestPlansRequest) Reset() {
+	*x = ListTestPlansRequest{}
+	mi := &file_innovation_idea_v1_idea_proto_msgTypes[54]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListTestPlansRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListTestPlansRequest) ProtoMessage() {}
+
+func (x *ListTestPlansRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_innovation_idea_v1_idea_proto_msgTypes[54]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListTestPlansRequest.ProtoReflect.Descriptor instead.
+func (*ListTestPlansRequest) Descriptor() ([]byte, []int) {
+	return file_innovation_idea_v1_idea_proto_rawDescGZIP(), []int{54}
+}
+
+func (x *ListTestPlansRequest) GetParent() string {
+	if x != nil {
+		return x.Parent
+	}
+	return ""
+}
+
+func (x *ListTestPlansRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListTestPlansRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+type ListTestPlansResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	TestPlans     []*TestPlan            `protobuf:"bytes,1,rep,name=test_plans,json=testPlans,proto3" json:"test_plans,omitempty"`
+	NextPageToken string                 `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListTestPlansResponse) Reset() {
+	*x = ListTestPlansResponse{}
+	mi := &file_innovation_idea_v1_idea_proto_msgTypes[55]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListTestPlansResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListTestPlansResponse) ProtoMessage() {}
+
+func (x *ListTestPlansResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_innovation_idea_v1_idea_proto_msgTypes[55]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListTestPlansResponse.ProtoReflect.Descriptor instead.
+func (*ListTestPlansResponse) Descriptor() ([]byte, []int) {
+	return file_innovation_idea_v1_idea_proto_rawDescGZIP(), []int{55}
+}
+
+func (x *ListTestPlansResponse) GetTestPlans() []*TestPlan {
+	if x != nil {
+		return x.TestPlans
+	}
+	return nil
+}
+
+func (x *ListTestPlansResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+type ApproveTestPlanRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// regions/{region}/ideas/{idea}/testPlans/{test_plan}
+	Name          string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Etag          string `protobuf:"bytes,2,opt,name=etag,proto3" json:"etag,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ApproveTestPlanRequest) Reset() {
+	*x = ApproveTestPlanRequest{}
+	mi := &file_innovation_idea_v1_idea_proto_msgTypes[56]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ApproveTestPlanRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ApproveTestPlanRequest) ProtoMessage() {}
+
+func (x *ApproveTestPlanRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_innovation_idea_v1_idea_proto_msgTypes[56]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ApproveTestPlanRequest.ProtoReflect.Descriptor instead.
+func (*ApproveTestPlanRequest) Descriptor() ([]byte, []int) {
+	return file_innovation_idea_v1_idea_proto_rawDescGZIP(), []int{56}
+}
+
+func (x *ApproveTestPlanRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *ApproveTestPlanRequest) GetEtag() string {
+	if x != nil {
+		return x.Etag
+	}
+	return ""
+}
+
+type RecordTestOutcomeRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// regions/{region}/ideas/{idea}/testPlans/{test_plan}
+	Name          string      `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Outcome       TestOutcome `protobuf:"varint,2,opt,name=outcome,proto3,enum=innovation.idea.v1.TestOutcome" json:"outcome,omitempty"`
+	Learned       string      `protobuf:"bytes,3,opt,name=learned,proto3" json:"learned,omitempty"`
+	Etag          string      `protobuf:"bytes,4,opt,name=etag,proto3" json:"etag,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RecordTestOutcomeRequest) Reset() {
+	*x = RecordTestOutcomeRequest{}
+	mi := &file_innovation_idea_v1_idea_proto_msgTypes[57]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecordTestOutcomeRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecordTestOutcomeRequest) ProtoMessage() {}
+
+func (x *RecordTestOutcomeRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_innovation_idea_v1_idea_proto_msgTypes[57]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecordTestOutcomeRequest.ProtoReflect.Descriptor instead.
+func (*RecordTestOutcomeRequest) Descriptor() ([]byte, []int) {
+	return file_innovation_idea_v1_idea_proto_rawDescGZIP(), []int{57}
+}
+
+func (x *RecordTestOutcomeRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *RecordTestOutcomeRequest) GetOutcome() TestOutcome {
+	if x != nil {
+		return x.Outcome
+	}
+	return TestOutcome_TEST_OUTCOME_UNSPECIFIED
+}
+
+func (x *RecordTestOutcomeRequest) GetLearned() string {
+	if x != nil {
+		return x.Learned
+	}
+	return ""
+}
+
+func (x *RecordTestOutcomeRequest) GetEtag() string {
+	if x != nil {
+		return x.Etag
+	}
+	return ""
+}
+
+type MergeIdeaRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The duplicate, regions/{region}/ideas/{idea}.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// The idea it duplicates, of the same region.
+	MergeInto string `protobuf:"bytes,2,opt,name=merge_into,json=mergeInto,proto3" json:"merge_into,omitempty"`
+	// Why; kept in both histories.
+	Rationale string `protobuf:"bytes,3,opt,name=rationale,proto3" json:"rationale,omitempty"`
+	// The duplicate's etag as read.
+	Etag          string `protobuf:"bytes,4,opt,name=etag,proto3" json:"etag,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MergeIdeaRequest) Reset() {
+	*x = MergeIdeaRequest{}
+	mi := &file_innovation_idea_v1_idea_proto_msgTypes[58]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MergeIdeaRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MergeIdeaRequest) ProtoMessage() {}
+
+func (x *MergeIdeaRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_innovation_idea_v1_idea_proto_msgTypes[58]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MergeIdeaRequest.ProtoReflect.Descriptor instead.
+func (*MergeIdeaRequest) Descriptor() ([]byte, []int) {
+	return file_innovation_idea_v1_idea_proto_rawDescGZIP(), []int{58}
+}
+
+func (x *MergeIdeaRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *MergeIdeaRequest) GetMergeInto() string {
+	if x != nil {
+		return x.MergeInto
+	}
+	return ""
+}
+
+func (x *MergeIdeaRequest) GetRationale() string {
+	if x != nil {
+		return x.Rationale
+	}
+	return ""
+}
+
+func (x *MergeIdeaRequest) GetEtag() string {
+	if x != nil {
+		return x.Etag
+	}
+	return ""
+}
+
 var File_innovation_idea_v1_idea_proto protoreflect.FileDescriptor
 
 const file_innovation_idea_v1_idea_proto_rawDesc = "" +
@@ -2054,7 +4376,7 @@ const file_innovation_idea_v1_idea_proto_rawDesc = "" +
 	"\x13store_personal_data\x18\x02 \x01(\bR\x11storePersonalData\"P\n" +
 	"\x11AssessmentSummary\x12\x14\n" +
 	"\x05count\x18\x01 \x01(\x05R\x05count\x12%\n" +
-	"\x0eweighted_score\x18\x02 \x01(\x01R\rweightedScore\"\xbf\x06\n" +
+	"\x0eweighted_score\x18\x02 \x01(\x01R\rweightedScore\"\xe4\a\n" +
 	"\x04Idea\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
 	"\x05title\x18\x02 \x01(\tR\x05title\x12\x18\n" +
@@ -2079,7 +4401,14 @@ const file_innovation_idea_v1_idea_proto_rawDesc = "" +
 	"createTime\x12;\n" +
 	"\vupdate_time\x18\x13 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"updateTime\x12\x12\n" +
-	"\x04etag\x18\x14 \x01(\tR\x04etag\"x\n" +
+	"\x04etag\x18\x14 \x01(\tR\x04etag\x12\x1f\n" +
+	"\vmerged_into\x18\x15 \x01(\tR\n" +
+	"mergedInto\x12\x1f\n" +
+	"\vmerged_from\x18\x16 \x03(\tR\n" +
+	"mergedFrom\x12B\n" +
+	"\rco_submitters\x18\x17 \x03(\v2\x1d.innovation.idea.v1.SubmitterR\fcoSubmitters\x12\x1d\n" +
+	"\n" +
+	"test_plans\x18\x18 \x03(\tR\ttestPlans\"x\n" +
 	"\x11CreateIdeaRequest\x12\x16\n" +
 	"\x06parent\x18\x01 \x01(\tR\x06parent\x12,\n" +
 	"\x04idea\x18\x02 \x01(\v2\x18.innovation.idea.v1.IdeaR\x04idea\x12\x1d\n" +
@@ -2104,7 +4433,7 @@ const file_innovation_idea_v1_idea_proto_rawDesc = "" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12/\n" +
 	"\x05stage\x18\x02 \x01(\x0e2\x19.innovation.idea.v1.StageR\x05stage\x12\x1c\n" +
 	"\trationale\x18\x03 \x01(\tR\trationale\x12\x12\n" +
-	"\x04etag\x18\x04 \x01(\tR\x04etag\"\x81\x02\n" +
+	"\x04etag\x18\x04 \x01(\tR\x04etag\"\x9d\x02\n" +
 	"\fHistoryEntry\x128\n" +
 	"\n" +
 	"from_stage\x18\x01 \x01(\x0e2\x19.innovation.idea.v1.StageR\tfromStage\x124\n" +
@@ -2113,7 +4442,8 @@ const file_innovation_idea_v1_idea_proto_rawDesc = "" +
 	"\x05actor\x18\x04 \x01(\tR\x05actor\x12\x1d\n" +
 	"\n" +
 	"actor_name\x18\x05 \x01(\tR\tactorName\x12.\n" +
-	"\x04time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\"l\n" +
+	"\x04time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12\x1a\n" +
+	"\bworkshop\x18\a \x01(\tR\bworkshop\"l\n" +
 	"\x16ListIdeaHistoryRequest\x12\x16\n" +
 	"\x06parent\x18\x01 \x01(\tR\x06parent\x12\x1b\n" +
 	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
@@ -2121,7 +4451,7 @@ const file_innovation_idea_v1_idea_proto_rawDesc = "" +
 	"page_token\x18\x03 \x01(\tR\tpageToken\"}\n" +
 	"\x17ListIdeaHistoryResponse\x12:\n" +
 	"\aentries\x18\x01 \x03(\v2 .innovation.idea.v1.HistoryEntryR\aentries\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xa6\x03\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xc2\x03\n" +
 	"\n" +
 	"Assessment\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1a\n" +
@@ -2137,7 +4467,8 @@ const file_innovation_idea_v1_idea_proto_rawDesc = "" +
 	" \x01(\x01R\rweightedScore\x12;\n" +
 	"\vcreate_time\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"createTime\x12#\n" +
-	"\rreviewer_name\x18\f \x01(\tR\freviewerName\"\x90\x01\n" +
+	"\rreviewer_name\x18\f \x01(\tR\freviewerName\x12\x1a\n" +
+	"\bworkshop\x18\r \x01(\tR\bworkshop\"\x90\x01\n" +
 	"\x17CreateAssessmentRequest\x12\x16\n" +
 	"\x06parent\x18\x01 \x01(\tR\x06parent\x12>\n" +
 	"\n" +
@@ -2191,7 +4522,173 @@ const file_innovation_idea_v1_idea_proto_rawDesc = "" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\x03R\x05value:\x028\x01\")\n" +
 	"\x13GetIdeaStatsRequest\x12\x12\n" +
-	"\x04name\x18\x01 \x01(\tR\x04name*\x84\x02\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\"\xf7\x01\n" +
+	"\bWorkshop\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
+	"\x05title\x18\x02 \x01(\tR\x05title\x12\x12\n" +
+	"\x04date\x18\x03 \x01(\tR\x04date\x12 \n" +
+	"\vfacilitator\x18\x04 \x01(\tR\vfacilitator\x12\"\n" +
+	"\fparticipants\x18\x05 \x03(\tR\fparticipants\x12\x16\n" +
+	"\x06agenda\x18\x06 \x03(\tR\x06agenda\x12;\n" +
+	"\vcreate_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"createTime\x12\x12\n" +
+	"\x04etag\x18\b \x01(\tR\x04etag\"\x88\x01\n" +
+	"\x15CreateWorkshopRequest\x12\x16\n" +
+	"\x06parent\x18\x01 \x01(\tR\x06parent\x128\n" +
+	"\bworkshop\x18\x02 \x01(\v2\x1c.innovation.idea.v1.WorkshopR\bworkshop\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x03 \x01(\tR\trequestId\"(\n" +
+	"\x12GetWorkshopRequest\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\"j\n" +
+	"\x14ListWorkshopsRequest\x12\x16\n" +
+	"\x06parent\x18\x01 \x01(\tR\x06parent\x12\x1b\n" +
+	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x03 \x01(\tR\tpageToken\"{\n" +
+	"\x15ListWorkshopsResponse\x12:\n" +
+	"\tworkshops\x18\x01 \x03(\v2\x1c.innovation.idea.v1.WorkshopR\tworkshops\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\".\n" +
+	"\x18GetWorkshopResultRequest\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\"\x92\x02\n" +
+	"\n" +
+	"RankedIdea\x12\x12\n" +
+	"\x04idea\x18\x01 \x01(\tR\x04idea\x12\x14\n" +
+	"\x05title\x18\x02 \x01(\tR\x05title\x12/\n" +
+	"\x05stage\x18\x03 \x01(\x0e2\x19.innovation.idea.v1.StageR\x05stage\x12\x12\n" +
+	"\x04rank\x18\x04 \x01(\x05R\x04rank\x12\x1c\n" +
+	"\treviewers\x18\x05 \x01(\x05R\treviewers\x12%\n" +
+	"\x0eweighted_score\x18\x06 \x01(\x01R\rweightedScore\x12\x1b\n" +
+	"\tmin_score\x18\a \x01(\x01R\bminScore\x12\x1b\n" +
+	"\tmax_score\x18\b \x01(\x01R\bmaxScore\x12\x16\n" +
+	"\x06stddev\x18\t \x01(\x01R\x06stddev\"b\n" +
+	"\x0eWorkshopResult\x12\x1a\n" +
+	"\bworkshop\x18\x01 \x01(\tR\bworkshop\x124\n" +
+	"\x05ideas\x18\x02 \x03(\v2\x1e.innovation.idea.v1.RankedIdeaR\x05ideas\"\xa6\x01\n" +
+	"\x19DecideWorkshopIdeaRequest\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
+	"\x04idea\x18\x02 \x01(\tR\x04idea\x12/\n" +
+	"\x05stage\x18\x03 \x01(\x0e2\x19.innovation.idea.v1.StageR\x05stage\x12\x1c\n" +
+	"\trationale\x18\x04 \x01(\tR\trationale\x12\x12\n" +
+	"\x04etag\x18\x05 \x01(\tR\x04etag\"\x8f\x01\n" +
+	"\bCategory\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12!\n" +
+	"\fdisplay_name\x18\x02 \x01(\tR\vdisplayName\x12 \n" +
+	"\vdescription\x18\x03 \x01(\tR\vdescription\x12\x16\n" +
+	"\x06owners\x18\x04 \x03(\tR\x06owners\x12\x12\n" +
+	"\x04etag\x18\x05 \x01(\tR\x04etag\"\x8a\x01\n" +
+	"\x15CreateCategoryRequest\x12\x16\n" +
+	"\x06parent\x18\x01 \x01(\tR\x06parent\x12\x1f\n" +
+	"\vcategory_id\x18\x02 \x01(\tR\n" +
+	"categoryId\x128\n" +
+	"\bcategory\x18\x03 \x01(\v2\x1c.innovation.idea.v1.CategoryR\bcategory\"(\n" +
+	"\x12GetCategoryRequest\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\"k\n" +
+	"\x15ListCategoriesRequest\x12\x16\n" +
+	"\x06parent\x18\x01 \x01(\tR\x06parent\x12\x1b\n" +
+	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x03 \x01(\tR\tpageToken\"~\n" +
+	"\x16ListCategoriesResponse\x12<\n" +
+	"\n" +
+	"categories\x18\x01 \x03(\v2\x1c.innovation.idea.v1.CategoryR\n" +
+	"categories\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x8e\x01\n" +
+	"\x15UpdateCategoryRequest\x128\n" +
+	"\bcategory\x18\x01 \x01(\v2\x1c.innovation.idea.v1.CategoryR\bcategory\x12;\n" +
+	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskR\n" +
+	"updateMask\"?\n" +
+	"\x15DeleteCategoryRequest\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
+	"\x04etag\x18\x02 \x01(\tR\x04etag\"\x18\n" +
+	"\x16DeleteCategoryResponse\"H\n" +
+	"\x12CategoryAssignment\x12\x12\n" +
+	"\x04idea\x18\x01 \x01(\tR\x04idea\x12\x1e\n" +
+	"\n" +
+	"categories\x18\x02 \x03(\tR\n" +
+	"categories\"\xe6\x01\n" +
+	"\x11FocusGroupSession\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
+	"\x04date\x18\x02 \x01(\tR\x04date\x12\"\n" +
+	"\fparticipants\x18\x03 \x03(\tR\fparticipants\x12H\n" +
+	"\vassignments\x18\x04 \x03(\v2&.innovation.idea.v1.CategoryAssignmentR\vassignments\x12;\n" +
+	"\vcreate_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"createTime\"\x98\x01\n" +
+	"\x1eCreateFocusGroupSessionRequest\x12\x16\n" +
+	"\x06parent\x18\x01 \x01(\tR\x06parent\x12?\n" +
+	"\asession\x18\x02 \x01(\v2%.innovation.idea.v1.FocusGroupSessionR\asession\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x03 \x01(\tR\trequestId\"\x90\x02\n" +
+	"\aTestBed\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12!\n" +
+	"\fdisplay_name\x18\x02 \x01(\tR\vdisplayName\x12\x12\n" +
+	"\x04unit\x18\x03 \x01(\tR\x04unit\x123\n" +
+	"\x04kind\x18\x04 \x01(\x0e2\x1f.innovation.idea.v1.TestBedKindR\x04kind\x12\x18\n" +
+	"\acontact\x18\x05 \x01(\tR\acontact\x12\x1a\n" +
+	"\bcapacity\x18\x06 \x01(\x05R\bcapacity\x12;\n" +
+	"\vcreate_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"createTime\x12\x12\n" +
+	"\x04etag\x18\b \x01(\tR\x04etag\"\x85\x01\n" +
+	"\x14CreateTestBedRequest\x12\x16\n" +
+	"\x06parent\x18\x01 \x01(\tR\x06parent\x126\n" +
+	"\btest_bed\x18\x02 \x01(\v2\x1b.innovation.idea.v1.TestBedR\atestBed\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x03 \x01(\tR\trequestId\"'\n" +
+	"\x11GetTestBedRequest\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\"i\n" +
+	"\x13ListTestBedsRequest\x12\x16\n" +
+	"\x06parent\x18\x01 \x01(\tR\x06parent\x12\x1b\n" +
+	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x03 \x01(\tR\tpageToken\"x\n" +
+	"\x14ListTestBedsResponse\x128\n" +
+	"\ttest_beds\x18\x01 \x03(\v2\x1b.innovation.idea.v1.TestBedR\btestBeds\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xae\x03\n" +
+	"\bTestPlan\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x19\n" +
+	"\btest_bed\x18\x02 \x01(\tR\atestBed\x12\x1d\n" +
+	"\n" +
+	"start_date\x18\x03 \x01(\tR\tstartDate\x12\x19\n" +
+	"\bend_date\x18\x04 \x01(\tR\aendDate\x12\x1a\n" +
+	"\bprotocol\x18\x05 \x01(\tR\bprotocol\x127\n" +
+	"\x05state\x18\x06 \x01(\x0e2!.innovation.idea.v1.TestPlanStateR\x05state\x129\n" +
+	"\aoutcome\x18\a \x01(\x0e2\x1f.innovation.idea.v1.TestOutcomeR\aoutcome\x12\x18\n" +
+	"\alearned\x18\b \x01(\tR\alearned\x12\x1f\n" +
+	"\vapproved_by\x18\t \x01(\tR\n" +
+	"approvedBy\x12;\n" +
+	"\vcreate_time\x18\n" +
+	" \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"createTime\x12\x12\n" +
+	"\x04etag\x18\v \x01(\tR\x04etag\x12\x1d\n" +
+	"\n" +
+	"idea_title\x18\f \x01(\tR\tideaTitle\"\x89\x01\n" +
+	"\x15CreateTestPlanRequest\x12\x16\n" +
+	"\x06parent\x18\x01 \x01(\tR\x06parent\x129\n" +
+	"\ttest_plan\x18\x02 \x01(\v2\x1c.innovation.idea.v1.TestPlanR\btestPlan\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x03 \x01(\tR\trequestId\"j\n" +
+	"\x14ListTestPlansRequest\x12\x16\n" +
+	"\x06parent\x18\x01 \x01(\tR\x06parent\x12\x1b\n" +
+	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x03 \x01(\tR\tpageToken\"|\n" +
+	"\x15ListTestPlansResponse\x12;\n" +
+	"\n" +
+	"test_plans\x18\x01 \x03(\v2\x1c.innovation.idea.v1.TestPlanR\ttestPlans\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"@\n" +
+	"\x16ApproveTestPlanRequest\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
+	"\x04etag\x18\x02 \x01(\tR\x04etag\"\x97\x01\n" +
+	"\x18RecordTestOutcomeRequest\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x129\n" +
+	"\aoutcome\x18\x02 \x01(\x0e2\x1f.innovation.idea.v1.TestOutcomeR\aoutcome\x12\x18\n" +
+	"\alearned\x18\x03 \x01(\tR\alearned\x12\x12\n" +
+	"\x04etag\x18\x04 \x01(\tR\x04etag\"w\n" +
+	"\x10MergeIdeaRequest\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1d\n" +
+	"\n" +
+	"merge_into\x18\x02 \x01(\tR\tmergeInto\x12\x1c\n" +
+	"\trationale\x18\x03 \x01(\tR\trationale\x12\x12\n" +
+	"\x04etag\x18\x04 \x01(\tR\x04etag*\x96\x02\n" +
 	"\x05Stage\x12\x15\n" +
 	"\x11STAGE_UNSPECIFIED\x10\x00\x12\x13\n" +
 	"\x0fSTAGE_SUBMITTED\x10\x01\x12\x13\n" +
@@ -2205,7 +4702,8 @@ const file_innovation_idea_v1_idea_proto_rawDesc = "" +
 	"\fSTAGE_PARKED\x10\t\x12\x12\n" +
 	"\x0eSTAGE_REJECTED\x10\n" +
 	"\x12\x13\n" +
-	"\x0fSTAGE_WITHDRAWN\x10\v*\xaa\x01\n" +
+	"\x0fSTAGE_WITHDRAWN\x10\v\x12\x10\n" +
+	"\fSTAGE_MERGED\x10\f*\xaa\x01\n" +
 	"\x06Origin\x12\x16\n" +
 	"\x12ORIGIN_UNSPECIFIED\x10\x00\x12\x12\n" +
 	"\x0eORIGIN_PATIENT\x10\x01\x12\x13\n" +
@@ -2221,8 +4719,24 @@ const file_innovation_idea_v1_idea_proto_rawDesc = "" +
 	"\x12IP_OWNER_SUBMITTER\x10\x02\x12\x13\n" +
 	"\x0fIP_OWNER_REGION\x10\x03\x12\x13\n" +
 	"\x0fIP_OWNER_SHARED\x10\x04\x12\x14\n" +
-	"\x10IP_OWNER_COMPANY\x10\x052\x84\n" +
-	"\n" +
+	"\x10IP_OWNER_COMPANY\x10\x05*\xbf\x01\n" +
+	"\vTestBedKind\x12\x1d\n" +
+	"\x19TEST_BED_KIND_UNSPECIFIED\x10\x00\x12#\n" +
+	"\x1fTEST_BED_KIND_INNOVATION_CLINIC\x10\x01\x12\x16\n" +
+	"\x12TEST_BED_KIND_WARD\x10\x02\x12%\n" +
+	"!TEST_BED_KIND_PRIMARY_CARE_CENTRE\x10\x03\x12\x15\n" +
+	"\x11TEST_BED_KIND_LAB\x10\x04\x12\x16\n" +
+	"\x12TEST_BED_KIND_HOME\x10\x05*\x88\x01\n" +
+	"\rTestPlanState\x12\x1f\n" +
+	"\x1bTEST_PLAN_STATE_UNSPECIFIED\x10\x00\x12\x19\n" +
+	"\x15TEST_PLAN_STATE_DRAFT\x10\x01\x12\x1c\n" +
+	"\x18TEST_PLAN_STATE_APPROVED\x10\x02\x12\x1d\n" +
+	"\x19TEST_PLAN_STATE_COMPLETED\x10\x03*x\n" +
+	"\vTestOutcome\x12\x1c\n" +
+	"\x18TEST_OUTCOME_UNSPECIFIED\x10\x00\x12\x15\n" +
+	"\x11TEST_OUTCOME_KEPT\x10\x01\x12\x1a\n" +
+	"\x16TEST_OUTCOME_SCALED_UP\x10\x02\x12\x18\n" +
+	"\x14TEST_OUTCOME_STOPPED\x10\x032\x8c\x18\n" +
 	"\vIdeaService\x12M\n" +
 	"\n" +
 	"CreateIdea\x12%.innovation.idea.v1.CreateIdeaRequest\x1a\x18.innovation.idea.v1.Idea\x12G\n" +
@@ -2240,7 +4754,27 @@ const file_innovation_idea_v1_idea_proto_rawDesc = "" +
 	"SpreadIdea\x12%.innovation.idea.v1.SpreadIdeaRequest\x1a\x18.innovation.idea.v1.Idea\x12K\n" +
 	"\tAdoptIdea\x12$.innovation.idea.v1.AdoptIdeaRequest\x1a\x18.innovation.idea.v1.Idea\x12j\n" +
 	"\x0fListAuditEvents\x12*.innovation.idea.v1.ListAuditEventsRequest\x1a+.innovation.idea.v1.ListAuditEventsResponse\x12V\n" +
-	"\fGetIdeaStats\x12'.innovation.idea.v1.GetIdeaStatsRequest\x1a\x1d.innovation.idea.v1.IdeaStatsBEZCgithub.com/innovationsmotorer/motor/proto/innovation/idea/v1;ideav1b\x06proto3"
+	"\fGetIdeaStats\x12'.innovation.idea.v1.GetIdeaStatsRequest\x1a\x1d.innovation.idea.v1.IdeaStats\x12Y\n" +
+	"\x0eCreateWorkshop\x12).innovation.idea.v1.CreateWorkshopRequest\x1a\x1c.innovation.idea.v1.Workshop\x12S\n" +
+	"\vGetWorkshop\x12&.innovation.idea.v1.GetWorkshopRequest\x1a\x1c.innovation.idea.v1.Workshop\x12d\n" +
+	"\rListWorkshops\x12(.innovation.idea.v1.ListWorkshopsRequest\x1a).innovation.idea.v1.ListWorkshopsResponse\x12e\n" +
+	"\x11GetWorkshopResult\x12,.innovation.idea.v1.GetWorkshopResultRequest\x1a\".innovation.idea.v1.WorkshopResult\x12]\n" +
+	"\x12DecideWorkshopIdea\x12-.innovation.idea.v1.DecideWorkshopIdeaRequest\x1a\x18.innovation.idea.v1.Idea\x12Y\n" +
+	"\x0eCreateCategory\x12).innovation.idea.v1.CreateCategoryRequest\x1a\x1c.innovation.idea.v1.Category\x12S\n" +
+	"\vGetCategory\x12&.innovation.idea.v1.GetCategoryRequest\x1a\x1c.innovation.idea.v1.Category\x12g\n" +
+	"\x0eListCategories\x12).innovation.idea.v1.ListCategoriesRequest\x1a*.innovation.idea.v1.ListCategoriesResponse\x12Y\n" +
+	"\x0eUpdateCategory\x12).innovation.idea.v1.UpdateCategoryRequest\x1a\x1c.innovation.idea.v1.Category\x12g\n" +
+	"\x0eDeleteCategory\x12).innovation.idea.v1.DeleteCategoryRequest\x1a*.innovation.idea.v1.DeleteCategoryResponse\x12t\n" +
+	"\x17CreateFocusGroupSession\x122.innovation.idea.v1.CreateFocusGroupSessionRequest\x1a%.innovation.idea.v1.FocusGroupSession\x12V\n" +
+	"\rCreateTestBed\x12(.innovation.idea.v1.CreateTestBedRequest\x1a\x1b.innovation.idea.v1.TestBed\x12P\n" +
+	"\n" +
+	"GetTestBed\x12%.innovation.idea.v1.GetTestBedRequest\x1a\x1b.innovation.idea.v1.TestBed\x12a\n" +
+	"\fListTestBeds\x12'.innovation.idea.v1.ListTestBedsRequest\x1a(.innovation.idea.v1.ListTestBedsResponse\x12Y\n" +
+	"\x0eCreateTestPlan\x12).innovation.idea.v1.CreateTestPlanRequest\x1a\x1c.innovation.idea.v1.TestPlan\x12d\n" +
+	"\rListTestPlans\x12(.innovation.idea.v1.ListTestPlansRequest\x1a).innovation.idea.v1.ListTestPlansResponse\x12[\n" +
+	"\x0fApproveTestPlan\x12*.innovation.idea.v1.ApproveTestPlanRequest\x1a\x1c.innovation.idea.v1.TestPlan\x12_\n" +
+	"\x11RecordTestOutcome\x12,.innovation.idea.v1.RecordTestOutcomeRequest\x1a\x1c.innovation.idea.v1.TestPlan\x12K\n" +
+	"\tMergeIdea\x12$.innovation.idea.v1.MergeIdeaRequest\x1a\x18.innovation.idea.v1.IdeaBEZCgithub.com/innovationsmotorer/motor/proto/innovation/idea/v1;ideav1b\x06proto3"
 
 var (
 	file_innovation_idea_v1_idea_proto_rawDescOnce sync.Once
@@ -2254,103 +4788,200 @@ func file_innovation_idea_v1_idea_proto_rawDescGZIP() []byte {
 	return file_innovation_idea_v1_idea_proto_rawDescData
 }
 
-var file_innovation_idea_v1_idea_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_innovation_idea_v1_idea_proto_msgTypes = make([]protoimpl.MessageInfo, 28)
+var file_innovation_idea_v1_idea_proto_enumTypes = make([]protoimpl.EnumInfo, 6)
+var file_innovation_idea_v1_idea_proto_msgTypes = make([]protoimpl.MessageInfo, 60)
 var file_innovation_idea_v1_idea_proto_goTypes = []any{
-	(Stage)(0),                       // 0: innovation.idea.v1.Stage
-	(Origin)(0),                      // 1: innovation.idea.v1.Origin
-	(IpOwner)(0),                     // 2: innovation.idea.v1.IpOwner
-	(*Submitter)(nil),                // 3: innovation.idea.v1.Submitter
-	(*Consent)(nil),                  // 4: innovation.idea.v1.Consent
-	(*AssessmentSummary)(nil),        // 5: innovation.idea.v1.AssessmentSummary
-	(*Idea)(nil),                     // 6: innovation.idea.v1.Idea
-	(*CreateIdeaRequest)(nil),        // 7: innovation.idea.v1.CreateIdeaRequest
-	(*GetIdeaRequest)(nil),           // 8: innovation.idea.v1.GetIdeaRequest
-	(*ListIdeasRequest)(nil),         // 9: innovation.idea.v1.ListIdeasRequest
-	(*ListIdeasResponse)(nil),        // 10: innovation.idea.v1.ListIdeasResponse
-	(*UpdateIdeaRequest)(nil),        // 11: innovation.idea.v1.UpdateIdeaRequest
-	(*TransitionIdeaRequest)(nil),    // 12: innovation.idea.v1.TransitionIdeaRequest
-	(*HistoryEntry)(nil),             // 13: innovation.idea.v1.HistoryEntry
-	(*ListIdeaHistoryRequest)(nil),   // 14: innovation.idea.v1.ListIdeaHistoryRequest
-	(*ListIdeaHistoryResponse)(nil),  // 15: innovation.idea.v1.ListIdeaHistoryResponse
-	(*Assessment)(nil),               // 16: innovation.idea.v1.Assessment
-	(*CreateAssessmentRequest)(nil),  // 17: innovation.idea.v1.CreateAssessmentRequest
-	(*ListAssessmentsRequest)(nil),   // 18: innovation.idea.v1.ListAssessmentsRequest
-	(*ListAssessmentsResponse)(nil),  // 19: innovation.idea.v1.ListAssessmentsResponse
-	(*FindSimilarIdeasRequest)(nil),  // 20: innovation.idea.v1.FindSimilarIdeasRequest
-	(*SimilarIdea)(nil),              // 21: innovation.idea.v1.SimilarIdea
-	(*FindSimilarIdeasResponse)(nil), // 22: innovation.idea.v1.FindSimilarIdeasResponse
-	(*EraseSubmitterRequest)(nil),    // 23: innovation.idea.v1.EraseSubmitterRequest
-	(*SpreadIdeaRequest)(nil),        // 24: innovation.idea.v1.SpreadIdeaRequest
-	(*AdoptIdeaRequest)(nil),         // 25: innovation.idea.v1.AdoptIdeaRequest
-	(*ListAuditEventsRequest)(nil),   // 26: innovation.idea.v1.ListAuditEventsRequest
-	(*ListAuditEventsResponse)(nil),  // 27: innovation.idea.v1.ListAuditEventsResponse
-	(*IdeaStats)(nil),                // 28: innovation.idea.v1.IdeaStats
-	(*GetIdeaStatsRequest)(nil),      // 29: innovation.idea.v1.GetIdeaStatsRequest
-	nil,                              // 30: innovation.idea.v1.IdeaStats.IdeasByStageEntry
-	(*timestamppb.Timestamp)(nil),    // 31: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil),    // 32: google.protobuf.FieldMask
-	(*v1.AuditEvent)(nil),            // 33: innovation.audit.v1.AuditEvent
+	(Stage)(0),                             // 0: innovation.idea.v1.Stage
+	(Origin)(0),                            // 1: innovation.idea.v1.Origin
+	(IpOwner)(0),                           // 2: innovation.idea.v1.IpOwner
+	(TestBedKind)(0),                       // 3: innovation.idea.v1.TestBedKind
+	(TestPlanState)(0),                     // 4: innovation.idea.v1.TestPlanState
+	(TestOutcome)(0),                       // 5: innovation.idea.v1.TestOutcome
+	(*Submitter)(nil),                      // 6: innovation.idea.v1.Submitter
+	(*Consent)(nil),                        // 7: innovation.idea.v1.Consent
+	(*AssessmentSummary)(nil),              // 8: innovation.idea.v1.AssessmentSummary
+	(*Idea)(nil),                           // 9: innovation.idea.v1.Idea
+	(*CreateIdeaRequest)(nil),              // 10: innovation.idea.v1.CreateIdeaRequest
+	(*GetIdeaRequest)(nil),                 // 11: innovation.idea.v1.GetIdeaRequest
+	(*ListIdeasRequest)(nil),               // 12: innovation.idea.v1.ListIdeasRequest
+	(*ListIdeasResponse)(nil),              // 13: innovation.idea.v1.ListIdeasResponse
+	(*UpdateIdeaRequest)(nil),              // 14: innovation.idea.v1.UpdateIdeaRequest
+	(*TransitionIdeaRequest)(nil),          // 15: innovation.idea.v1.TransitionIdeaRequest
+	(*HistoryEntry)(nil),                   // 16: innovation.idea.v1.HistoryEntry
+	(*ListIdeaHistoryRequest)(nil),         // 17: innovation.idea.v1.ListIdeaHistoryRequest
+	(*ListIdeaHistoryResponse)(nil),        // 18: innovation.idea.v1.ListIdeaHistoryResponse
+	(*Assessment)(nil),                     // 19: innovation.idea.v1.Assessment
+	(*CreateAssessmentRequest)(nil),        // 20: innovation.idea.v1.CreateAssessmentRequest
+	(*ListAssessmentsRequest)(nil),         // 21: innovation.idea.v1.ListAssessmentsRequest
+	(*ListAssessmentsResponse)(nil),        // 22: innovation.idea.v1.ListAssessmentsResponse
+	(*FindSimilarIdeasRequest)(nil),        // 23: innovation.idea.v1.FindSimilarIdeasRequest
+	(*SimilarIdea)(nil),                    // 24: innovation.idea.v1.SimilarIdea
+	(*FindSimilarIdeasResponse)(nil),       // 25: innovation.idea.v1.FindSimilarIdeasResponse
+	(*EraseSubmitterRequest)(nil),          // 26: innovation.idea.v1.EraseSubmitterRequest
+	(*SpreadIdeaRequest)(nil),              // 27: innovation.idea.v1.SpreadIdeaRequest
+	(*AdoptIdeaRequest)(nil),               // 28: innovation.idea.v1.AdoptIdeaRequest
+	(*ListAuditEventsRequest)(nil),         // 29: innovation.idea.v1.ListAuditEventsRequest
+	(*ListAuditEventsResponse)(nil),        // 30: innovation.idea.v1.ListAuditEventsResponse
+	(*IdeaStats)(nil),                      // 31: innovation.idea.v1.IdeaStats
+	(*GetIdeaStatsRequest)(nil),            // 32: innovation.idea.v1.GetIdeaStatsRequest
+	(*Workshop)(nil),                       // 33: innovation.idea.v1.Workshop
+	(*CreateWorkshopRequest)(nil),          // 34: innovation.idea.v1.CreateWorkshopRequest
+	(*GetWorkshopRequest)(nil),             // 35: innovation.idea.v1.GetWorkshopRequest
+	(*ListWorkshopsRequest)(nil),           // 36: innovation.idea.v1.ListWorkshopsRequest
+	(*ListWorkshopsResponse)(nil),          // 37: innovation.idea.v1.ListWorkshopsResponse
+	(*GetWorkshopResultRequest)(nil),       // 38: innovation.idea.v1.GetWorkshopResultRequest
+	(*RankedIdea)(nil),                     // 39: innovation.idea.v1.RankedIdea
+	(*WorkshopResult)(nil),                 // 40: innovation.idea.v1.WorkshopResult
+	(*DecideWorkshopIdeaRequest)(nil),      // 41: innovation.idea.v1.DecideWorkshopIdeaRequest
+	(*Category)(nil),                       // 42: innovation.idea.v1.Category
+	(*CreateCategoryRequest)(nil),          // 43: innovation.idea.v1.CreateCategoryRequest
+	(*GetCategoryRequest)(nil),             // 44: innovation.idea.v1.GetCategoryRequest
+	(*ListCategoriesRequest)(nil),          // 45: innovation.idea.v1.ListCategoriesRequest
+	(*ListCategoriesResponse)(nil),         // 46: innovation.idea.v1.ListCategoriesResponse
+	(*UpdateCategoryRequest)(nil),          // 47: innovation.idea.v1.UpdateCategoryRequest
+	(*DeleteCategoryRequest)(nil),          // 48: innovation.idea.v1.DeleteCategoryRequest
+	(*DeleteCategoryResponse)(nil),         // 49: innovation.idea.v1.DeleteCategoryResponse
+	(*CategoryAssignment)(nil),             // 50: innovation.idea.v1.CategoryAssignment
+	(*FocusGroupSession)(nil),              // 51: innovation.idea.v1.FocusGroupSession
+	(*CreateFocusGroupSessionRequest)(nil), // 52: innovation.idea.v1.CreateFocusGroupSessionRequest
+	(*TestBed)(nil),                        // 53: innovation.idea.v1.TestBed
+	(*CreateTestBedRequest)(nil),           // 54: innovation.idea.v1.CreateTestBedRequest
+	(*GetTestBedRequest)(nil),              // 55: innovation.idea.v1.GetTestBedRequest
+	(*ListTestBedsRequest)(nil),            // 56: innovation.idea.v1.ListTestBedsRequest
+	(*ListTestBedsResponse)(nil),           // 57: innovation.idea.v1.ListTestBedsResponse
+	(*TestPlan)(nil),                       // 58: innovation.idea.v1.TestPlan
+	(*CreateTestPlanRequest)(nil),          // 59: innovation.idea.v1.CreateTestPlanRequest
+	(*ListTestPlansRequest)(nil),           // 60: innovation.idea.v1.ListTestPlansRequest
+	(*ListTestPlansResponse)(nil),          // 61: innovation.idea.v1.ListTestPlansResponse
+	(*ApproveTestPlanRequest)(nil),         // 62: innovation.idea.v1.ApproveTestPlanRequest
+	(*RecordTestOutcomeRequest)(nil),       // 63: innovation.idea.v1.RecordTestOutcomeRequest
+	(*MergeIdeaRequest)(nil),               // 64: innovation.idea.v1.MergeIdeaRequest
+	nil,                                    // 65: innovation.idea.v1.IdeaStats.IdeasByStageEntry
+	(*timestamppb.Timestamp)(nil),          // 66: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil),          // 67: google.protobuf.FieldMask
+	(*v1.AuditEvent)(nil),                  // 68: innovation.audit.v1.AuditEvent
 }
 var file_innovation_idea_v1_idea_proto_depIdxs = []int32{
 	1,  // 0: innovation.idea.v1.Idea.origin:type_name -> innovation.idea.v1.Origin
-	3,  // 1: innovation.idea.v1.Idea.submitter:type_name -> innovation.idea.v1.Submitter
-	4,  // 2: innovation.idea.v1.Idea.consent:type_name -> innovation.idea.v1.Consent
+	6,  // 1: innovation.idea.v1.Idea.submitter:type_name -> innovation.idea.v1.Submitter
+	7,  // 2: innovation.idea.v1.Idea.consent:type_name -> innovation.idea.v1.Consent
 	0,  // 3: innovation.idea.v1.Idea.stage:type_name -> innovation.idea.v1.Stage
 	2,  // 4: innovation.idea.v1.Idea.ip_owner:type_name -> innovation.idea.v1.IpOwner
-	5,  // 5: innovation.idea.v1.Idea.assessment_summary:type_name -> innovation.idea.v1.AssessmentSummary
-	31, // 6: innovation.idea.v1.Idea.create_time:type_name -> google.protobuf.Timestamp
-	31, // 7: innovation.idea.v1.Idea.update_time:type_name -> google.protobuf.Timestamp
-	6,  // 8: innovation.idea.v1.CreateIdeaRequest.idea:type_name -> innovation.idea.v1.Idea
-	6,  // 9: innovation.idea.v1.ListIdeasResponse.ideas:type_name -> innovation.idea.v1.Idea
-	6,  // 10: innovation.idea.v1.UpdateIdeaRequest.idea:type_name -> innovation.idea.v1.Idea
-	32, // 11: innovation.idea.v1.UpdateIdeaRequest.update_mask:type_name -> google.protobuf.FieldMask
-	0,  // 12: innovation.idea.v1.TransitionIdeaRequest.stage:type_name -> innovation.idea.v1.Stage
-	0,  // 13: innovation.idea.v1.HistoryEntry.from_stage:type_name -> innovation.idea.v1.Stage
-	0,  // 14: innovation.idea.v1.HistoryEntry.to_stage:type_name -> innovation.idea.v1.Stage
-	31, // 15: innovation.idea.v1.HistoryEntry.time:type_name -> google.protobuf.Timestamp
-	13, // 16: innovation.idea.v1.ListIdeaHistoryResponse.entries:type_name -> innovation.idea.v1.HistoryEntry
-	31, // 17: innovation.idea.v1.Assessment.create_time:type_name -> google.protobuf.Timestamp
-	16, // 18: innovation.idea.v1.CreateAssessmentRequest.assessment:type_name -> innovation.idea.v1.Assessment
-	16, // 19: innovation.idea.v1.ListAssessmentsResponse.assessments:type_name -> innovation.idea.v1.Assessment
-	6,  // 20: innovation.idea.v1.SimilarIdea.idea:type_name -> innovation.idea.v1.Idea
-	21, // 21: innovation.idea.v1.FindSimilarIdeasResponse.results:type_name -> innovation.idea.v1.SimilarIdea
-	6,  // 22: innovation.idea.v1.AdoptIdeaRequest.idea:type_name -> innovation.idea.v1.Idea
-	33, // 23: innovation.idea.v1.ListAuditEventsResponse.events:type_name -> innovation.audit.v1.AuditEvent
-	30, // 24: innovation.idea.v1.IdeaStats.ideas_by_stage:type_name -> innovation.idea.v1.IdeaStats.IdeasByStageEntry
-	7,  // 25: innovation.idea.v1.IdeaService.CreateIdea:input_type -> innovation.idea.v1.CreateIdeaRequest
-	8,  // 26: innovation.idea.v1.IdeaService.GetIdea:input_type -> innovation.idea.v1.GetIdeaRequest
-	9,  // 27: innovation.idea.v1.IdeaService.ListIdeas:input_type -> innovation.idea.v1.ListIdeasRequest
-	11, // 28: innovation.idea.v1.IdeaService.UpdateIdea:input_type -> innovation.idea.v1.UpdateIdeaRequest
-	12, // 29: innovation.idea.v1.IdeaService.TransitionIdea:input_type -> innovation.idea.v1.TransitionIdeaRequest
-	14, // 30: innovation.idea.v1.IdeaService.ListIdeaHistory:input_type -> innovation.idea.v1.ListIdeaHistoryRequest
-	17, // 31: innovation.idea.v1.IdeaService.CreateAssessment:input_type -> innovation.idea.v1.CreateAssessmentRequest
-	18, // 32: innovation.idea.v1.IdeaService.ListAssessments:input_type -> innovation.idea.v1.ListAssessmentsRequest
-	20, // 33: innovation.idea.v1.IdeaService.FindSimilarIdeas:input_type -> innovation.idea.v1.FindSimilarIdeasRequest
-	23, // 34: innovation.idea.v1.IdeaService.EraseSubmitter:input_type -> innovation.idea.v1.EraseSubmitterRequest
-	24, // 35: innovation.idea.v1.IdeaService.SpreadIdea:input_type -> innovation.idea.v1.SpreadIdeaRequest
-	25, // 36: innovation.idea.v1.IdeaService.AdoptIdea:input_type -> innovation.idea.v1.AdoptIdeaRequest
-	26, // 37: innovation.idea.v1.IdeaService.ListAuditEvents:input_type -> innovation.idea.v1.ListAuditEventsRequest
-	29, // 38: innovation.idea.v1.IdeaService.GetIdeaStats:input_type -> innovation.idea.v1.GetIdeaStatsRequest
-	6,  // 39: innovation.idea.v1.IdeaService.CreateIdea:output_type -> innovation.idea.v1.Idea
-	6,  // 40: innovation.idea.v1.IdeaService.GetIdea:output_type -> innovation.idea.v1.Idea
-	10, // 41: innovation.idea.v1.IdeaService.ListIdeas:output_type -> innovation.idea.v1.ListIdeasResponse
-	6,  // 42: innovation.idea.v1.IdeaService.UpdateIdea:output_type -> innovation.idea.v1.Idea
-	6,  // 43: innovation.idea.v1.IdeaService.TransitionIdea:output_type -> innovation.idea.v1.Idea
-	15, // 44: innovation.idea.v1.IdeaService.ListIdeaHistory:output_type -> innovation.idea.v1.ListIdeaHistoryResponse
-	16, // 45: innovation.idea.v1.IdeaService.CreateAssessment:output_type -> innovation.idea.v1.Assessment
-	19, // 46: innovation.idea.v1.IdeaService.ListAssessments:output_type -> innovation.idea.v1.ListAssessmentsResponse
-	22, // 47: innovation.idea.v1.IdeaService.FindSimilarIdeas:output_type -> innovation.idea.v1.FindSimilarIdeasResponse
-	6,  // 48: innovation.idea.v1.IdeaService.EraseSubmitter:output_type -> innovation.idea.v1.Idea
-	6,  // 49: innovation.idea.v1.IdeaService.SpreadIdea:output_type -> innovation.idea.v1.Idea
-	6,  // 50: innovation.idea.v1.IdeaService.AdoptIdea:output_type -> innovation.idea.v1.Idea
-	27, // 51: innovation.idea.v1.IdeaService.ListAuditEvents:output_type -> innovation.idea.v1.ListAuditEventsResponse
-	28, // 52: innovation.idea.v1.IdeaService.GetIdeaStats:output_type -> innovation.idea.v1.IdeaStats
-	39, // [39:53] is the sub-list for method output_type
-	25, // [25:39] is the sub-list for method input_type
-	25, // [25:25] is the sub-list for extension type_name
-	25, // [25:25] is the sub-list for extension extendee
-	0,  // [0:25] is the sub-list for field type_name
+	8,  // 5: innovation.idea.v1.Idea.assessment_summary:type_name -> innovation.idea.v1.AssessmentSummary
+	66, // 6: innovation.idea.v1.Idea.create_time:type_name -> google.protobuf.Timestamp
+	66, // 7: innovation.idea.v1.Idea.update_time:type_name -> google.protobuf.Timestamp
+	6,  // 8: innovation.idea.v1.Idea.co_submitters:type_name -> innovation.idea.v1.Submitter
+	9,  // 9: innovation.idea.v1.CreateIdeaRequest.idea:type_name -> innovation.idea.v1.Idea
+	9,  // 10: innovation.idea.v1.ListIdeasResponse.ideas:type_name -> innovation.idea.v1.Idea
+	9,  // 11: innovation.idea.v1.UpdateIdeaRequest.idea:type_name -> innovation.idea.v1.Idea
+	67, // 12: innovation.idea.v1.UpdateIdeaRequest.update_mask:type_name -> google.protobuf.FieldMask
+	0,  // 13: innovation.idea.v1.TransitionIdeaRequest.stage:type_name -> innovation.idea.v1.Stage
+	0,  // 14: innovation.idea.v1.HistoryEntry.from_stage:type_name -> innovation.idea.v1.Stage
+	0,  // 15: innovation.idea.v1.HistoryEntry.to_stage:type_name -> innovation.idea.v1.Stage
+	66, // 16: innovation.idea.v1.HistoryEntry.time:type_name -> google.protobuf.Timestamp
+	16, // 17: innovation.idea.v1.ListIdeaHistoryResponse.entries:type_name -> innovation.idea.v1.HistoryEntry
+	66, // 18: innovation.idea.v1.Assessment.create_time:type_name -> google.protobuf.Timestamp
+	19, // 19: innovation.idea.v1.CreateAssessmentRequest.assessment:type_name -> innovation.idea.v1.Assessment
+	19, // 20: innovation.idea.v1.ListAssessmentsResponse.assessments:type_name -> innovation.idea.v1.Assessment
+	9,  // 21: innovation.idea.v1.SimilarIdea.idea:type_name -> innovation.idea.v1.Idea
+	24, // 22: innovation.idea.v1.FindSimilarIdeasResponse.results:type_name -> innovation.idea.v1.SimilarIdea
+	9,  // 23: innovation.idea.v1.AdoptIdeaRequest.idea:type_name -> innovation.idea.v1.Idea
+	68, // 24: innovation.idea.v1.ListAuditEventsResponse.events:type_name -> innovation.audit.v1.AuditEvent
+	65, // 25: innovation.idea.v1.IdeaStats.ideas_by_stage:type_name -> innovation.idea.v1.IdeaStats.IdeasByStageEntry
+	66, // 26: innovation.idea.v1.Workshop.create_time:type_name -> google.protobuf.Timestamp
+	33, // 27: innovation.idea.v1.CreateWorkshopRequest.workshop:type_name -> innovation.idea.v1.Workshop
+	33, // 28: innovation.idea.v1.ListWorkshopsResponse.workshops:type_name -> innovation.idea.v1.Workshop
+	0,  // 29: innovation.idea.v1.RankedIdea.stage:type_name -> innovation.idea.v1.Stage
+	39, // 30: innovation.idea.v1.WorkshopResult.ideas:type_name -> innovation.idea.v1.RankedIdea
+	0,  // 31: innovation.idea.v1.DecideWorkshopIdeaRequest.stage:type_name -> innovation.idea.v1.Stage
+	42, // 32: innovation.idea.v1.CreateCategoryRequest.category:type_name -> innovation.idea.v1.Category
+	42, // 33: innovation.idea.v1.ListCategoriesResponse.categories:type_name -> innovation.idea.v1.Category
+	42, // 34: innovation.idea.v1.UpdateCategoryRequest.category:type_name -> innovation.idea.v1.Category
+	67, // 35: innovation.idea.v1.UpdateCategoryRequest.update_mask:type_name -> google.protobuf.FieldMask
+	50, // 36: innovation.idea.v1.FocusGroupSession.assignments:type_name -> innovation.idea.v1.CategoryAssignment
+	66, // 37: innovation.idea.v1.FocusGroupSession.create_time:type_name -> google.protobuf.Timestamp
+	51, // 38: innovation.idea.v1.CreateFocusGroupSessionRequest.session:type_name -> innovation.idea.v1.FocusGroupSession
+	3,  // 39: innovation.idea.v1.TestBed.kind:type_name -> innovation.idea.v1.TestBedKind
+	66, // 40: innovation.idea.v1.TestBed.create_time:type_name -> google.protobuf.Timestamp
+	53, // 41: innovation.idea.v1.CreateTestBedRequest.test_bed:type_name -> innovation.idea.v1.TestBed
+	53, // 42: innovation.idea.v1.ListTestBedsResponse.test_beds:type_name -> innovation.idea.v1.TestBed
+	4,  // 43: innovation.idea.v1.TestPlan.state:type_name -> innovation.idea.v1.TestPlanState
+	5,  // 44: innovation.idea.v1.TestPlan.outcome:type_name -> innovation.idea.v1.TestOutcome
+	66, // 45: innovation.idea.v1.TestPlan.create_time:type_name -> google.protobuf.Timestamp
+	58, // 46: innovation.idea.v1.CreateTestPlanRequest.test_plan:type_name -> innovation.idea.v1.TestPlan
+	58, // 47: innovation.idea.v1.ListTestPlansResponse.test_plans:type_name -> innovation.idea.v1.TestPlan
+	5,  // 48: innovation.idea.v1.RecordTestOutcomeRequest.outcome:type_name -> innovation.idea.v1.TestOutcome
+	10, // 49: innovation.idea.v1.IdeaService.CreateIdea:input_type -> innovation.idea.v1.CreateIdeaRequest
+	11, // 50: innovation.idea.v1.IdeaService.GetIdea:input_type -> innovation.idea.v1.GetIdeaRequest
+	12, // 51: innovation.idea.v1.IdeaService.ListIdeas:input_type -> innovation.idea.v1.ListIdeasRequest
+	14, // 52: innovation.idea.v1.IdeaService.UpdateIdea:input_type -> innovation.idea.v1.UpdateIdeaRequest
+	15, // 53: innovation.idea.v1.IdeaService.TransitionIdea:input_type -> innovation.idea.v1.TransitionIdeaRequest
+	17, // 54: innovation.idea.v1.IdeaService.ListIdeaHistory:input_type -> innovation.idea.v1.ListIdeaHistoryRequest
+	20, // 55: innovation.idea.v1.IdeaService.CreateAssessment:input_type -> innovation.idea.v1.CreateAssessmentRequest
+	21, // 56: innovation.idea.v1.IdeaService.ListAssessments:input_type -> innovation.idea.v1.ListAssessmentsRequest
+	23, // 57: innovation.idea.v1.IdeaService.FindSimilarIdeas:input_type -> innovation.idea.v1.FindSimilarIdeasRequest
+	26, // 58: innovation.idea.v1.IdeaService.EraseSubmitter:input_type -> innovation.idea.v1.EraseSubmitterRequest
+	27, // 59: innovation.idea.v1.IdeaService.SpreadIdea:input_type -> innovation.idea.v1.SpreadIdeaRequest
+	28, // 60: innovation.idea.v1.IdeaService.AdoptIdea:input_type -> innovation.idea.v1.AdoptIdeaRequest
+	29, // 61: innovation.idea.v1.IdeaService.ListAuditEvents:input_type -> innovation.idea.v1.ListAuditEventsRequest
+	32, // 62: innovation.idea.v1.IdeaService.GetIdeaStats:input_type -> innovation.idea.v1.GetIdeaStatsRequest
+	34, // 63: innovation.idea.v1.IdeaService.CreateWorkshop:input_type -> innovation.idea.v1.CreateWorkshopRequest
+	35, // 64: innovation.idea.v1.IdeaService.GetWorkshop:input_type -> innovation.idea.v1.GetWorkshopRequest
+	36, // 65: innovation.idea.v1.IdeaService.ListWorkshops:input_type -> innovation.idea.v1.ListWorkshopsRequest
+	38, // 66: innovation.idea.v1.IdeaService.GetWorkshopResult:input_type -> innovation.idea.v1.GetWorkshopResultRequest
+	41, // 67: innovation.idea.v1.IdeaService.DecideWorkshopIdea:input_type -> innovation.idea.v1.DecideWorkshopIdeaRequest
+	43, // 68: innovation.idea.v1.IdeaService.CreateCategory:input_type -> innovation.idea.v1.CreateCategoryRequest
+	44, // 69: innovation.idea.v1.IdeaService.GetCategory:input_type -> innovation.idea.v1.GetCategoryRequest
+	45, // 70: innovation.idea.v1.IdeaService.ListCategories:input_type -> innovation.idea.v1.ListCategoriesRequest
+	47, // 71: innovation.idea.v1.IdeaService.UpdateCategory:input_type -> innovation.idea.v1.UpdateCategoryRequest
+	48, // 72: innovation.idea.v1.IdeaService.DeleteCategory:input_type -> innovation.idea.v1.DeleteCategoryRequest
+	52, // 73: innovation.idea.v1.IdeaService.CreateFocusGroupSession:input_type -> innovation.idea.v1.CreateFocusGroupSessionRequest
+	54, // 74: innovation.idea.v1.IdeaService.CreateTestBed:input_type -> innovation.idea.v1.CreateTestBedRequest
+	55, // 75: innovation.idea.v1.IdeaService.GetTestBed:input_type -> innovation.idea.v1.GetTestBedRequest
+	56, // 76: innovation.idea.v1.IdeaService.ListTestBeds:input_type -> innovation.idea.v1.ListTestBedsRequest
+	59, // 77: innovation.idea.v1.IdeaService.CreateTestPlan:input_type -> innovation.idea.v1.CreateTestPlanRequest
+	60, // 78: innovation.idea.v1.IdeaService.ListTestPlans:input_type -> innovation.idea.v1.ListTestPlansRequest
+	62, // 79: innovation.idea.v1.IdeaService.ApproveTestPlan:input_type -> innovation.idea.v1.ApproveTestPlanRequest
+	63, // 80: innovation.idea.v1.IdeaService.RecordTestOutcome:input_type -> innovation.idea.v1.RecordTestOutcomeRequest
+	64, // 81: innovation.idea.v1.IdeaService.MergeIdea:input_type -> innovation.idea.v1.MergeIdeaRequest
+	9,  // 82: innovation.idea.v1.IdeaService.CreateIdea:output_type -> innovation.idea.v1.Idea
+	9,  // 83: innovation.idea.v1.IdeaService.GetIdea:output_type -> innovation.idea.v1.Idea
+	13, // 84: innovation.idea.v1.IdeaService.ListIdeas:output_type -> innovation.idea.v1.ListIdeasResponse
+	9,  // 85: innovation.idea.v1.IdeaService.UpdateIdea:output_type -> innovation.idea.v1.Idea
+	9,  // 86: innovation.idea.v1.IdeaService.TransitionIdea:output_type -> innovation.idea.v1.Idea
+	18, // 87: innovation.idea.v1.IdeaService.ListIdeaHistory:output_type -> innovation.idea.v1.ListIdeaHistoryResponse
+	19, // 88: innovation.idea.v1.IdeaService.CreateAssessment:output_type -> innovation.idea.v1.Assessment
+	22, // 89: innovation.idea.v1.IdeaService.ListAssessments:output_type -> innovation.idea.v1.ListAssessmentsResponse
+	25, // 90: innovation.idea.v1.IdeaService.FindSimilarIdeas:output_type -> innovation.idea.v1.FindSimilarIdeasResponse
+	9,  // 91: innovation.idea.v1.IdeaService.EraseSubmitter:output_type -> innovation.idea.v1.Idea
+	9,  // 92: innovation.idea.v1.IdeaService.SpreadIdea:output_type -> innovation.idea.v1.Idea
+	9,  // 93: innovation.idea.v1.IdeaService.AdoptIdea:output_type -> innovation.idea.v1.Idea
+	30, // 94: innovation.idea.v1.IdeaService.ListAuditEvents:output_type -> innovation.idea.v1.ListAuditEventsResponse
+	31, // 95: innovation.idea.v1.IdeaService.GetIdeaStats:output_type -> innovation.idea.v1.IdeaStats
+	33, // 96: innovation.idea.v1.IdeaService.CreateWorkshop:output_type -> innovation.idea.v1.Workshop
+	33, // 97: innovation.idea.v1.IdeaService.GetWorkshop:output_type -> innovation.idea.v1.Workshop
+	37, // 98: innovation.idea.v1.IdeaService.ListWorkshops:output_type -> innovation.idea.v1.ListWorkshopsResponse
+	40, // 99: innovation.idea.v1.IdeaService.GetWorkshopResult:output_type -> innovation.idea.v1.WorkshopResult
+	9,  // 100: innovation.idea.v1.IdeaService.DecideWorkshopIdea:output_type -> innovation.idea.v1.Idea
+	42, // 101: innovation.idea.v1.IdeaService.CreateCategory:output_type -> innovation.idea.v1.Category
+	42, // 102: innovation.idea.v1.IdeaService.GetCategory:output_type -> innovation.idea.v1.Category
+	46, // 103: innovation.idea.v1.IdeaService.ListCategories:output_type -> innovation.idea.v1.ListCategoriesResponse
+	42, // 104: innovation.idea.v1.IdeaService.UpdateCategory:output_type -> innovation.idea.v1.Category
+	49, // 105: innovation.idea.v1.IdeaService.DeleteCategory:output_type -> innovation.idea.v1.DeleteCategoryResponse
+	51, // 106: innovation.idea.v1.IdeaService.CreateFocusGroupSession:output_type -> innovation.idea.v1.FocusGroupSession
+	53, // 107: innovation.idea.v1.IdeaService.CreateTestBed:output_type -> innovation.idea.v1.TestBed
+	53, // 108: innovation.idea.v1.IdeaService.GetTestBed:output_type -> innovation.idea.v1.TestBed
+	57, // 109: innovation.idea.v1.IdeaService.ListTestBeds:output_type -> innovation.idea.v1.ListTestBedsResponse
+	58, // 110: innovation.idea.v1.IdeaService.CreateTestPlan:output_type -> innovation.idea.v1.TestPlan
+	61, // 111: innovation.idea.v1.IdeaService.ListTestPlans:output_type -> innovation.idea.v1.ListTestPlansResponse
+	58, // 112: innovation.idea.v1.IdeaService.ApproveTestPlan:output_type -> innovation.idea.v1.TestPlan
+	58, // 113: innovation.idea.v1.IdeaService.RecordTestOutcome:output_type -> innovation.idea.v1.TestPlan
+	9,  // 114: innovation.idea.v1.IdeaService.MergeIdea:output_type -> innovation.idea.v1.Idea
+	82, // [82:115] is the sub-list for method output_type
+	49, // [49:82] is the sub-list for method input_type
+	49, // [49:49] is the sub-list for extension type_name
+	49, // [49:49] is the sub-list for extension extendee
+	0,  // [0:49] is the sub-list for field type_name
 }
 
 func init() { file_innovation_idea_v1_idea_proto_init() }
@@ -2363,8 +4994,8 @@ func file_innovation_idea_v1_idea_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_innovation_idea_v1_idea_proto_rawDesc), len(file_innovation_idea_v1_idea_proto_rawDesc)),
-			NumEnums:      3,
-			NumMessages:   28,
+			NumEnums:      6,
+			NumMessages:   60,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -22,20 +22,39 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	IdeaService_CreateIdea_FullMethodName       = "/innovation.idea.v1.IdeaService/CreateIdea"
-	IdeaService_GetIdea_FullMethodName          = "/innovation.idea.v1.IdeaService/GetIdea"
-	IdeaService_ListIdeas_FullMethodName        = "/innovation.idea.v1.IdeaService/ListIdeas"
-	IdeaService_UpdateIdea_FullMethodName       = "/innovation.idea.v1.IdeaService/UpdateIdea"
-	IdeaService_TransitionIdea_FullMethodName   = "/innovation.idea.v1.IdeaService/TransitionIdea"
-	IdeaService_ListIdeaHistory_FullMethodName  = "/innovation.idea.v1.IdeaService/ListIdeaHistory"
-	IdeaService_CreateAssessment_FullMethodName = "/innovation.idea.v1.IdeaService/CreateAssessment"
-	IdeaService_ListAssessments_FullMethodName  = "/innovation.idea.v1.IdeaService/ListAssessments"
-	IdeaService_FindSimilarIdeas_FullMethodName = "/innovation.idea.v1.IdeaService/FindSimilarIdeas"
-	IdeaService_EraseSubmitter_FullMethodName   = "/innovation.idea.v1.IdeaService/EraseSubmitter"
-	IdeaService_SpreadIdea_FullMethodName       = "/innovation.idea.v1.IdeaService/SpreadIdea"
-	IdeaService_AdoptIdea_FullMethodName        = "/innovation.idea.v1.IdeaService/AdoptIdea"
-	IdeaService_ListAuditEvents_FullMethodName  = "/innovation.idea.v1.IdeaService/ListAuditEvents"
-	IdeaService_GetIdeaStats_FullMethodName     = "/innovation.idea.v1.IdeaService/GetIdeaStats"
+	IdeaService_CreateIdea_FullMethodName              = "/innovation.idea.v1.IdeaService/CreateIdea"
+	IdeaService_GetIdea_FullMethodName                 = "/innovation.idea.v1.IdeaService/GetIdea"
+	IdeaService_ListIdeas_FullMethodName               = "/innovation.idea.v1.IdeaService/ListIdeas"
+	IdeaService_UpdateIdea_FullMethodName              = "/innovation.idea.v1.IdeaService/UpdateIdea"
+	IdeaService_TransitionIdea_FullMethodName          = "/innovation.idea.v1.IdeaService/TransitionIdea"
+	IdeaService_ListIdeaHistory_FullMethodName         = "/innovation.idea.v1.IdeaService/ListIdeaHistory"
+	IdeaService_CreateAssessment_FullMethodName        = "/innovation.idea.v1.IdeaService/CreateAssessment"
+	IdeaService_ListAssessments_FullMethodName         = "/innovation.idea.v1.IdeaService/ListAssessments"
+	IdeaService_FindSimilarIdeas_FullMethodName        = "/innovation.idea.v1.IdeaService/FindSimilarIdeas"
+	IdeaService_EraseSubmitter_FullMethodName          = "/innovation.idea.v1.IdeaService/EraseSubmitter"
+	IdeaService_SpreadIdea_FullMethodName              = "/innovation.idea.v1.IdeaService/SpreadIdea"
+	IdeaService_AdoptIdea_FullMethodName               = "/innovation.idea.v1.IdeaService/AdoptIdea"
+	IdeaService_ListAuditEvents_FullMethodName         = "/innovation.idea.v1.IdeaService/ListAuditEvents"
+	IdeaService_GetIdeaStats_FullMethodName            = "/innovation.idea.v1.IdeaService/GetIdeaStats"
+	IdeaService_CreateWorkshop_FullMethodName          = "/innovation.idea.v1.IdeaService/CreateWorkshop"
+	IdeaService_GetWorkshop_FullMethodName             = "/innovation.idea.v1.IdeaService/GetWorkshop"
+	IdeaService_ListWorkshops_FullMethodName           = "/innovation.idea.v1.IdeaService/ListWorkshops"
+	IdeaService_GetWorkshopResult_FullMethodName       = "/innovation.idea.v1.IdeaService/GetWorkshopResult"
+	IdeaService_DecideWorkshopIdea_FullMethodName      = "/innovation.idea.v1.IdeaService/DecideWorkshopIdea"
+	IdeaService_CreateCategory_FullMethodName          = "/innovation.idea.v1.IdeaService/CreateCategory"
+	IdeaService_GetCategory_FullMethodName             = "/innovation.idea.v1.IdeaService/GetCategory"
+	IdeaService_ListCategories_FullMethodName          = "/innovation.idea.v1.IdeaService/ListCategories"
+	IdeaService_UpdateCategory_FullMethodName          = "/innovation.idea.v1.IdeaService/UpdateCategory"
+	IdeaService_DeleteCategory_FullMethodName          = "/innovation.idea.v1.IdeaService/DeleteCategory"
+	IdeaService_CreateFocusGroupSession_FullMethodName = "/innovation.idea.v1.IdeaService/CreateFocusGroupSession"
+	IdeaService_CreateTestBed_FullMethodName           = "/innovation.idea.v1.IdeaService/CreateTestBed"
+	IdeaService_GetTestBed_FullMethodName              = "/innovation.idea.v1.IdeaService/GetTestBed"
+	IdeaService_ListTestBeds_FullMethodName            = "/innovation.idea.v1.IdeaService/ListTestBeds"
+	IdeaService_CreateTestPlan_FullMethodName          = "/innovation.idea.v1.IdeaService/CreateTestPlan"
+	IdeaService_ListTestPlans_FullMethodName           = "/innovation.idea.v1.IdeaService/ListTestPlans"
+	IdeaService_ApproveTestPlan_FullMethodName         = "/innovation.idea.v1.IdeaService/ApproveTestPlan"
+	IdeaService_RecordTestOutcome_FullMethodName       = "/innovation.idea.v1.IdeaService/RecordTestOutcome"
+	IdeaService_MergeIdea_FullMethodName               = "/innovation.idea.v1.IdeaService/MergeIdea"
 )
 
 // IdeaServiceClient is the client API for IdeaService service.
@@ -85,6 +104,58 @@ type IdeaServiceClient interface {
 	// national dashboards. The region's staff, coordinators and other
 	// deployments may read it.
 	GetIdeaStats(ctx context.Context, in *GetIdeaStatsRequest, opts ...grpc.CallOption) (*IdeaStats, error)
+	// CreateWorkshop schedules a selection workshop: a date, a facilitator,
+	// the participants who score and the ideas on its agenda.
+	CreateWorkshop(ctx context.Context, in *CreateWorkshopRequest, opts ...grpc.CallOption) (*Workshop, error)
+	// GetWorkshop returns one workshop.
+	GetWorkshop(ctx context.Context, in *GetWorkshopRequest, opts ...grpc.CallOption) (*Workshop, error)
+	// ListWorkshops pages through a region's workshops, newest date first.
+	ListWorkshops(ctx context.Context, in *ListWorkshopsRequest, opts ...grpc.CallOption) (*ListWorkshopsResponse, error)
+	// GetWorkshopResult ranks the agenda's ideas by the weighted score the
+	// workshop's participants gave them, with the spread between reviewers.
+	GetWorkshopResult(ctx context.Context, in *GetWorkshopResultRequest, opts ...grpc.CallOption) (*WorkshopResult, error)
+	// DecideWorkshopIdea takes the workshop's decision on one agenda idea:
+	// SELECTED, PARKED or REJECTED (the last two with a rationale). The
+	// history entry names the workshop.
+	DecideWorkshopIdea(ctx context.Context, in *DecideWorkshopIdeaRequest, opts ...grpc.CallOption) (*Idea, error)
+	// CreateCategory adds a category to the region's controlled vocabulary of
+	// idea tags. Region admins only.
+	CreateCategory(ctx context.Context, in *CreateCategoryRequest, opts ...grpc.CallOption) (*Category, error)
+	// GetCategory returns one category.
+	GetCategory(ctx context.Context, in *GetCategoryRequest, opts ...grpc.CallOption) (*Category, error)
+	// ListCategories lists the region's categories in id order.
+	ListCategories(ctx context.Context, in *ListCategoriesRequest, opts ...grpc.CallOption) (*ListCategoriesResponse, error)
+	// UpdateCategory changes a category's display name, description or owners.
+	UpdateCategory(ctx context.Context, in *UpdateCategoryRequest, opts ...grpc.CallOption) (*Category, error)
+	// DeleteCategory removes a category from the vocabulary; ideas keep the
+	// tags they have.
+	DeleteCategory(ctx context.Context, in *DeleteCategoryRequest, opts ...grpc.CallOption) (*DeleteCategoryResponse, error)
+	// CreateFocusGroupSession records a focus group's session and assigns its
+	// categories to a batch of ideas, all at once or not at all.
+	CreateFocusGroupSession(ctx context.Context, in *CreateFocusGroupSessionRequest, opts ...grpc.CallOption) (*FocusGroupSession, error)
+	// CreateTestBed registers a test bed of the region (an innovation clinic, a
+	// ward, a primary-care centre, a lab, the home).
+	CreateTestBed(ctx context.Context, in *CreateTestBedRequest, opts ...grpc.CallOption) (*TestBed, error)
+	// GetTestBed returns one test bed.
+	GetTestBed(ctx context.Context, in *GetTestBedRequest, opts ...grpc.CallOption) (*TestBed, error)
+	// ListTestBeds lists the region's test beds.
+	ListTestBeds(ctx context.Context, in *ListTestBedsRequest, opts ...grpc.CallOption) (*ListTestBedsResponse, error)
+	// CreateTestPlan plans to test an idea in a test bed for a period with a
+	// protocol. It starts as a draft.
+	CreateTestPlan(ctx context.Context, in *CreateTestPlanRequest, opts ...grpc.CallOption) (*TestPlan, error)
+	// ListTestPlans lists the test plans of an idea
+	// (regions/{region}/ideas/{idea}) or of a test bed
+	// (regions/{region}/testBeds/{test_bed}): the ideas it tested and their outcomes.
+	ListTestPlans(ctx context.Context, in *ListTestPlansRequest, opts ...grpc.CallOption) (*ListTestPlansResponse, error)
+	// ApproveTestPlan approves a draft test plan; an idea needs an approved
+	// test plan to enter STAGE_TESTING.
+	ApproveTestPlan(ctx context.Context, in *ApproveTestPlanRequest, opts ...grpc.CallOption) (*TestPlan, error)
+	// RecordTestOutcome records how an approved test ended and what was learned.
+	RecordTestOutcome(ctx context.Context, in *RecordTestOutcomeRequest, opts ...grpc.CallOption) (*TestPlan, error)
+	// MergeIdea marks an idea as a duplicate of another of the same region: it
+	// ends in STAGE_MERGED with merged_into set, the other lists it in
+	// merged_from and its submitter as a co-submitter. Both keep their history.
+	MergeIdea(ctx context.Context, in *MergeIdeaRequest, opts ...grpc.CallOption) (*Idea, error)
 }
 
 type ideaServiceClient struct {
@@ -235,6 +306,196 @@ func (c *ideaServiceClient) GetIdeaStats(ctx context.Context, in *GetIdeaStatsRe
 	return out, nil
 }
 
+func (c *ideaServiceClient) CreateWorkshop(ctx context.Context, in *CreateWorkshopRequest, opts ...grpc.CallOption) (*Workshop, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Workshop)
+	err := c.cc.Invoke(ctx, IdeaService_CreateWorkshop_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *ideaServiceClient) GetWorkshop(ctx context.Context, in *GetWorkshopRequest, opts ...grpc.CallOption) (*Workshop, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Workshop)
+	err := c.cc.Invoke(ctx, IdeaService_GetWorkshop_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *ideaServiceClient) ListWorkshops(ctx context.Context, in *ListWorkshopsRequest, opts ...grpc.CallOption) (*ListWorkshopsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListWorkshopsResponse)
+	err := c.cc.Invoke(ctx, IdeaService_ListWorkshops_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *ideaServiceClient) GetWorkshopResult(ctx context.Context, in *GetWorkshopResultRequest, opts ...grpc.CallOption) (*WorkshopResult, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(WorkshopResult)
+	err := c.cc.Invoke(ctx, IdeaService_GetWorkshopResult_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *ideaServiceClient) DecideWorkshopIdea(ctx context.Context, in *DecideWorkshopIdeaRequest, opts ...grpc.CallOption) (*Idea, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Idea)
+	err := c.cc.Invoke(ctx, IdeaService_DecideWorkshopIdea_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *ideaServiceClient) CreateCategory(ctx context.Context, in *CreateCategoryRequest, opts ...grpc.CallOption) (*Category, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Category)
+	err := c.cc.Invoke(ctx, IdeaService_CreateCategory_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *ideaServiceClient) GetCategory(ctx context.Context, in *GetCategoryRequest, opts ...grpc.CallOption) (*Category, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Category)
+	err := c.cc.Invoke(ctx, IdeaService_GetCategory_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *ideaServiceClient) ListCategories(ctx context.Context, in *ListCategoriesRequest, opts ...grpc.CallOption) (*ListCategoriesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListCategoriesResponse)
+	err := c.cc.Invoke(ctx, IdeaService_ListCategories_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *ideaServiceClient) UpdateCategory(ctx context.Context, in *UpdateCategoryRequest, opts ...grpc.CallOption) (*Category, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Category)
+	err := c.cc.Invoke(ctx, IdeaService_UpdateCategory_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *ideaServiceClient) DeleteCategory(ctx context.Context, in *DeleteCategoryRequest, opts ...grpc.CallOption) (*DeleteCategoryResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DeleteCategoryResponse)
+	err := c.cc.Invoke(ctx, IdeaService_DeleteCategory_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *ideaServiceClient) CreateFocusGroupSession(ctx context.Context, in *CreateFocusGroupSessionRequest, opts ...grpc.CallOption) (*FocusGroupSession, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(FocusGroupSession)
+	err := c.cc.Invoke(ctx, IdeaService_CreateFocusGroupSession_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *ideaServiceClient) CreateTestBed(ctx context.Context, in *CreateTestBedRequest, opts ...grpc.CallOption) (*TestBed, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(TestBed)
+	err := c.cc.Invoke(ctx, IdeaService_CreateTestBed_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *ideaServiceClient) GetTestBed(ctx context.Context, in *GetTestBedRequest, opts ...grpc.CallOption) (*TestBed, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(TestBed)
+	err := c.cc.Invoke(ctx, IdeaService_GetTestBed_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *ideaServiceClient) ListTestBeds(ctx context.Context, in *ListTestBedsRequest, opts ...grpc.CallOption) (*ListTestBedsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListTestBedsResponse)
+	err := c.cc.Invoke(ctx, IdeaService_ListTestBeds_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *ideaServiceClient) CreateTestPlan(ctx context.Context, in *CreateTestPlanRequest, opts ...grpc.CallOption) (*TestPlan, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(TestPlan)
+	err := c.cc.Invoke(ctx, IdeaService_CreateTestPlan_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *ideaServiceClient) ListTestPlans(ctx context.Context, in *ListTestPlansRequest, opts ...grpc.CallOption) (*ListTestPlansResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListTestPlansResponse)
+	err := c.cc.Invoke(ctx, IdeaService_ListTestPlans_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *ideaServiceClient) ApproveTestPlan(ctx context.Context, in *ApproveTestPlanRequest, opts ...grpc.CallOption) (*TestPlan, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(TestPlan)
+	err := c.cc.Invoke(ctx, IdeaService_ApproveTestPlan_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *ideaServiceClient) RecordTestOutcome(ctx context.Context, in *RecordTestOutcomeRequest, opts ...grpc.CallOption) (*TestPlan, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(TestPlan)
+	err := c.cc.Invoke(ctx, IdeaService_RecordTestOutcome_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *ideaServiceClient) MergeIdea(ctx context.Context, in *MergeIdeaRequest, opts ...grpc.CallOption) (*Idea, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Idea)
+	err := c.cc.Invoke(ctx, IdeaService_MergeIdea_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // IdeaServiceServer is the server API for IdeaService service.
 // All implementations must embed UnimplementedIdeaServiceServer
 // for forward compatibility.
@@ -282,6 +543,58 @@ type IdeaServiceServer interface {
 	// national dashboards. The region's staff, coordinators and other
 	// deployments may read it.
 	GetIdeaStats(context.Context, *GetIdeaStatsRequest) (*IdeaStats, error)
+	// CreateWorkshop schedules a selection workshop: a date, a facilitator,
+	// the participants who score and the ideas on its agenda.
+	CreateWorkshop(context.Context, *CreateWorkshopRequest) (*Workshop, error)
+	// GetWorkshop returns one workshop.
+	GetWorkshop(context.Context, *GetWorkshopRequest) (*Workshop, error)
+	// ListWorkshops pages through a region's workshops, newest date first.
+	ListWorkshops(context.Context, *ListWorkshopsRequest) (*ListWorkshopsResponse, error)
+	// GetWorkshopResult ranks the agenda's ideas by the weighted score the
+	// workshop's participants gave them, with the spread between reviewers.
+	GetWorkshopResult(context.Context, *GetWorkshopResultRequest) (*WorkshopResult, error)
+	// DecideWorkshopIdea takes the workshop's decision on one agenda idea:
+	// SELECTED, PARKED or REJECTED (the last two with a rationale). The
+	// history entry names the workshop.
+	DecideWorkshopIdea(context.Context, *DecideWorkshopIdeaRequest) (*Idea, error)
+	// CreateCategory adds a category to the region's controlled vocabulary of
+	// idea tags. Region admins only.
+	CreateCategory(context.Context, *CreateCategoryRequest) (*Category, error)
+	// GetCategory returns one category.
+	GetCategory(context.Context, *GetCategoryRequest) (*Category, error)
+	// ListCategories lists the region's categories in id order.
+	ListCategories(context.Context, *ListCategoriesRequest) (*ListCategoriesResponse, error)
+	// UpdateCategory changes a category's display name, description or owners.
+	UpdateCategory(context.Context, *UpdateCategoryRequest) (*Category, error)
+	// DeleteCategory removes a category from the vocabulary; ideas keep the
+	// tags they have.
+	DeleteCategory(context.Context, *DeleteCategoryRequest) (*DeleteCategoryResponse, error)
+	// CreateFocusGroupSession records a focus group's session and assigns its
+	// categories to a batch of ideas, all at once or not at all.
+	CreateFocusGroupSession(context.Context, *CreateFocusGroupSessionRequest) (*FocusGroupSession, error)
+	// CreateTestBed registers a test bed of the region (an innovation clinic, a
+	// ward, a primary-care centre, a lab, the home).
+	CreateTestBed(context.Context, *CreateTestBedRequest) (*TestBed, error)
+	// GetTestBed returns one test bed.
+	GetTestBed(context.Context, *GetTestBedRequest) (*TestBed, error)
+	// ListTestBeds lists the region's test beds.
+	ListTestBeds(context.Context, *ListTestBedsRequest) (*ListTestBedsResponse, error)
+	// CreateTestPlan plans to test an idea in a test bed for a period with a
+	// protocol. It starts as a draft.
+	CreateTestPlan(context.Context, *CreateTestPlanRequest) (*TestPlan, error)
+	// ListTestPlans lists the test plans of an idea
+	// (regions/{region}/ideas/{idea}) or of a test bed
+	// (regions/{region}/testBeds/{test_bed}): the ideas it tested and their outcomes.
+	ListTestPlans(context.Context, *ListTestPlansRequest) (*ListTestPlansResponse, error)
+	// ApproveTestPlan approves a draft test plan; an idea needs an approved
+	// test plan to enter STAGE_TESTING.
+	ApproveTestPlan(context.Context, *ApproveTestPlanRequest) (*TestPlan, error)
+	// RecordTestOutcome records how an approved test ended and what was learned.
+	RecordTestOutcome(context.Context, *RecordTestOutcomeRequest) (*TestPlan, error)
+	// MergeIdea marks an idea as a duplicate of another of the same region: it
+	// ends in STAGE_MERGED with merged_into set, the other lists it in
+	// merged_from and its submitter as a co-submitter. Both keep their history.
+	MergeIdea(context.Context, *MergeIdeaRequest) (*Idea, error)
 	mustEmbedUnimplementedIdeaServiceServer()
 }
 
@@ -333,6 +646,63 @@ func (UnimplementedIdeaServiceServer) ListAuditEvents(context.Context, *ListAudi
 }
 func (UnimplementedIdeaServiceServer) GetIdeaStats(context.Context, *GetIdeaStatsRequest) (*IdeaStats, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetIdeaStats not implemented")
+}
+func (UnimplementedIdeaServiceServer) CreateWorkshop(context.Context, *CreateWorkshopRequest) (*Workshop, error) {
+	return nil, status.Error(codes.Unimplemented, "method CreateWorkshop not implemented")
+}
+func (UnimplementedIdeaServiceServer) GetWorkshop(context.Context, *GetWorkshopRequest) (*Workshop, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetWorkshop not implemented")
+}
+func (UnimplementedIdeaServiceServer) ListWorkshops(context.Context, *ListWorkshopsRequest) (*ListWorkshopsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListWorkshops not implemented")
+}
+func (UnimplementedIdeaServiceServer) GetWorkshopResult(context.Context, *GetWorkshopResultRequest) (*WorkshopResult, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetWorkshopResult not implemented")
+}
+func (UnimplementedIdeaServiceServer) DecideWorkshopIdea(context.Context, *DecideWorkshopIdeaRequest) (*Idea, error) {
+	return nil, status.Error(codes.Unimplemented, "method DecideWorkshopIdea not implemented")
+}
+func (UnimplementedIdeaServiceServer) CreateCategory(context.Context, *CreateCategoryRequest) (*Category, error) {
+	return nil, status.Error(codes.Unimplemented, "method CreateCategory not implemented")
+}
+func (UnimplementedIdeaServiceServer) GetCategory(context.Context, *GetCategoryRequest) (*Category, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetCategory not implemented")
+}
+func (UnimplementedIdeaServiceServer) ListCategories(context.Context, *ListCategoriesRequest) (*ListCategoriesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListCategories not implemented")
+}
+func (UnimplementedIdeaServiceServer) UpdateCategory(context.Context, *UpdateCategoryRequest) (*Category, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdateCategory not implemented")
+}
+func (UnimplementedIdeaServiceServer) DeleteCategory(context.Context, *DeleteCategoryRequest) (*DeleteCategoryResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeleteCategory not implemented")
+}
+func (UnimplementedIdeaServiceServer) CreateFocusGroupSession(context.Context, *CreateFocusGroupSessionRequest) (*FocusGroupSession, error) {
+	return nil, status.Error(codes.Unimplemented, "method CreateFocusGroupSession not implemented")
+}
+func (UnimplementedIdeaServiceServer) CreateTestBed(context.Context, *CreateTestBedRequest) (*TestBed, error) {
+	return nil, status.Error(codes.Unimplemented, "method CreateTestBed not implemented")
+}
+func (UnimplementedIdeaServiceServer) GetTestBed(context.Context, *GetTestBedRequest) (*TestBed, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetTestBed not implemented")
+}
+func (UnimplementedIdeaServiceServer) ListTestBeds(context.Context, *ListTestBedsRequest) (*ListTestBedsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListTestBeds not implemented")
+}
+func (UnimplementedIdeaServiceServer) CreateTestPlan(context.Context, *CreateTestPlanRequest) (*TestPlan, error) {
+	return nil, status.Error(codes.Unimplemented, "method CreateTestPlan not implemented")
+}
+func (UnimplementedIdeaServiceServer) ListTestPlans(context.Context, *ListTestPlansRequest) (*ListTestPlansResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListTestPlans not implemented")
+}
+func (UnimplementedIdeaServiceServer) ApproveTestPlan(context.Context, *ApproveTestPlanRequest) (*TestPlan, error) {
+	return nil, status.Error(codes.Unimplemented, "method ApproveTestPlan not implemented")
+}
+func (UnimplementedIdeaServiceServer) RecordTestOutcome(context.Context, *RecordTestOutcomeRequest) (*TestPlan, error) {
+	return nil, status.Error(codes.Unimplemented, "method RecordTestOutcome not implemented")
+}
+func (UnimplementedIdeaServiceServer) MergeIdea(context.Context, *MergeIdeaRequest) (*Idea, error) {
+	return nil, status.Error(codes.Unimplemented, "method MergeIdea not implemented")
 }
 func (UnimplementedIdeaServiceServer) mustEmbedUnimplementedIdeaServiceServer() {}
 func (UnimplementedIdeaServiceServer) testEmbeddedByValue()                     {}
@@ -607,6 +977,348 @@ func _IdeaService_GetIdeaStats_Handler(srv interface{}, ctx context.Context, dec
 	return interceptor(ctx, in, info, handler)
 }
 
+func _IdeaService_CreateWorkshop_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateWorkshopRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IdeaServiceServer).CreateWorkshop(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IdeaService_CreateWorkshop_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IdeaServiceServer).CreateWorkshop(ctx, req.(*CreateWorkshopRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IdeaService_GetWorkshop_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetWorkshopRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IdeaServiceServer).GetWorkshop(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IdeaService_GetWorkshop_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IdeaServiceServer).GetWorkshop(ctx, req.(*GetWorkshopRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IdeaService_ListWorkshops_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListWorkshopsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IdeaServiceServer).ListWorkshops(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IdeaService_ListWorkshops_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IdeaServiceServer).ListWorkshops(ctx, req.(*ListWorkshopsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IdeaService_GetWorkshopResult_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetWorkshopResultRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IdeaServiceServer).GetWorkshopResult(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IdeaService_GetWorkshopResult_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IdeaServiceServer).GetWorkshopResult(ctx, req.(*GetWorkshopResultRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IdeaService_DecideWorkshopIdea_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DecideWorkshopIdeaRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IdeaServiceServer).DecideWorkshopIdea(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IdeaService_DecideWorkshopIdea_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IdeaServiceServer).DecideWorkshopIdea(ctx, req.(*DecideWorkshopIdeaRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IdeaService_CreateCategory_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateCategoryRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IdeaServiceServer).CreateCategory(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IdeaService_CreateCategory_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IdeaServiceServer).CreateCategory(ctx, req.(*CreateCategoryRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IdeaService_GetCategory_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetCategoryRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IdeaServiceServer).GetCategory(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IdeaService_GetCategory_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IdeaServiceServer).GetCategory(ctx, req.(*GetCategoryRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IdeaService_ListCategories_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListCategoriesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IdeaServiceServer).ListCategories(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IdeaService_ListCategories_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IdeaServiceServer).ListCategories(ctx, req.(*ListCategoriesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IdeaService_UpdateCategory_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateCategoryRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IdeaServiceServer).UpdateCategory(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IdeaService_UpdateCategory_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IdeaServiceServer).UpdateCategory(ctx, req.(*UpdateCategoryRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IdeaService_DeleteCategory_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeleteCategoryRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IdeaServiceServer).DeleteCategory(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IdeaService_DeleteCategory_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IdeaServiceServer).DeleteCategory(ctx, req.(*DeleteCategoryRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IdeaService_CreateFocusGroupSession_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateFocusGroupSessionRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IdeaServiceServer).CreateFocusGroupSession(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IdeaService_CreateFocusGroupSession_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IdeaServiceServer).CreateFocusGroupSession(ctx, req.(*CreateFocusGroupSessionRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IdeaService_CreateTestBed_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateTestBedRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IdeaServiceServer).CreateTestBed(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IdeaService_CreateTestBed_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IdeaServiceServer).CreateTestBed(ctx, req.(*CreateTestBedRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IdeaService_GetTestBed_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetTestBedRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IdeaServiceServer).GetTestBed(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IdeaService_GetTestBed_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IdeaServiceServer).GetTestBed(ctx, req.(*GetTestBedRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IdeaService_ListTestBeds_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListTestBedsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IdeaServiceServer).ListTestBeds(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IdeaService_ListTestBeds_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IdeaServiceServer).ListTestBeds(ctx, req.(*ListTestBedsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IdeaService_CreateTestPlan_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateTestPlanRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IdeaServiceServer).CreateTestPlan(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IdeaService_CreateTestPlan_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IdeaServiceServer).CreateTestPlan(ctx, req.(*CreateTestPlanRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IdeaService_ListTestPlans_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListTestPlansRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IdeaServiceServer).ListTestPlans(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IdeaService_ListTestPlans_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IdeaServiceServer).ListTestPlans(ctx, req.(*ListTestPlansRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IdeaService_ApproveTestPlan_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ApproveTestPlanRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IdeaServiceServer).ApproveTestPlan(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IdeaService_ApproveTestPlan_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IdeaServiceServer).ApproveTestPlan(ctx, req.(*ApproveTestPlanRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IdeaService_RecordTestOutcome_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RecordTestOutcomeRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IdeaServiceServer).RecordTestOutcome(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IdeaService_RecordTestOutcome_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IdeaServiceServer).RecordTestOutcome(ctx, req.(*RecordTestOutcomeRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IdeaService_MergeIdea_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(MergeIdeaRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IdeaServiceServer).MergeIdea(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IdeaService_MergeIdea_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IdeaServiceServer).MergeIdea(ctx, req.(*MergeIdeaRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // IdeaService_ServiceDesc is the grpc.ServiceDesc for IdeaService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -669,6 +1381,82 @@ var IdeaService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetIdeaStats",
 			Handler:    _IdeaService_GetIdeaStats_Handler,
+		},
+		{
+			MethodName: "CreateWorkshop",
+			Handler:    _IdeaService_CreateWorkshop_Handler,
+		},
+		{
+			MethodName: "GetWorkshop",
+			Handler:    _IdeaService_GetWorkshop_Handler,
+		},
+		{
+			MethodName: "ListWorkshops",
+			Handler:    _IdeaService_ListWorkshops_Handler,
+		},
+		{
+			MethodName: "GetWorkshopResult",
+			Handler:    _IdeaService_GetWorkshopResult_Handler,
+		},
+		{
+			MethodName: "DecideWorkshopIdea",
+			Handler:    _IdeaService_DecideWorkshopIdea_Handler,
+		},
+		{
+			MethodName: "CreateCategory",
+			Handler:    _IdeaService_CreateCategory_Handler,
+		},
+		{
+			MethodName: "GetCategory",
+			Handler:    _IdeaService_GetCategory_Handler,
+		},
+		{
+			MethodName: "ListCategories",
+			Handler:    _IdeaService_ListCategories_Handler,
+		},
+		{
+			MethodName: "UpdateCategory",
+			Handler:    _IdeaService_UpdateCategory_Handler,
+		},
+		{
+			MethodName: "DeleteCategory",
+			Handler:    _IdeaService_DeleteCategory_Handler,
+		},
+		{
+			MethodName: "CreateFocusGroupSession",
+			Handler:    _IdeaService_CreateFocusGroupSession_Handler,
+		},
+		{
+			MethodName: "CreateTestBed",
+			Handler:    _IdeaService_CreateTestBed_Handler,
+		},
+		{
+			MethodName: "GetTestBed",
+			Handler:    _IdeaService_GetTestBed_Handler,
+		},
+		{
+			MethodName: "ListTestBeds",
+			Handler:    _IdeaService_ListTestBeds_Handler,
+		},
+		{
+			MethodName: "CreateTestPlan",
+			Handler:    _IdeaService_CreateTestPlan_Handler,
+		},
+		{
+			MethodName: "ListTestPlans",
+			Handler:    _IdeaService_ListTestPlans_Handler,
+		},
+		{
+			MethodName: "ApproveTestPlan",
+			Handler:    _IdeaService_ApproveTestPlan_Handler,
+		},
+		{
+			MethodName: "RecordTestOutcome",
+			Handler:    _IdeaService_RecordTestOutcome_Handler,
+		},
+		{
+			MethodName: "MergeIdea",
+			Handler:    _IdeaService_MergeIdea_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -1,0 +1,172 @@
+package gateway
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"regexp"
+	"slices"
+	"strings"
+
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/encoding/protojson"
+)
+
+// Query parameters a route does not know are refused: grpc-gateway would
+// ignore them, and `?q=dialys` answering every idea reads as a search that
+// found everything. The routes and the query parameters each takes come from
+// the OpenAPI document generated from the same HTTP rules, so they cannot
+// drift apart.
+
+// queryRoute is one operation of the OpenAPI document.
+type queryRoute struct {
+	method string
+	path   *regexp.Regexp
+	params []string // lowerCamelCase, as the document names them
+}
+
+type openAPIDoc struct {
+	Paths map[string]map[string]struct {
+		Parameters []struct {
+			Name    string `json:"name"`
+			In      string `json:"in"`
+			Pattern string `json:"pattern"`
+		} `json:"parameters"`
+	} `json:"paths"`
+}
+
+var templateParam = regexp.MustCompile(`\{([^}]+)\}`)
+
+// queryRoutes reads the routes of an OpenAPI (Swagger 2) document.
+func queryRoutes(doc []byte) ([]queryRoute, error) {
+	var d openAPIDoc
+	if err := json.Unmarshal(doc, &d); err != nil {
+		return nil, fmt.Errorf("openapi document: %w", err)
+	}
+	var out []queryRoute
+	for tmpl, ops := range d.Paths {
+		for method, op := range ops {
+			patterns := map[string]string{}
+			r := queryRoute{method: strings.ToUpper(method)}
+			for _, p := range op.Parameters {
+				switch p.In {
+				case "path":
+					patterns[p.Name] = p.Pattern
+				case "query":
+					r.params = append(r.params, p.Name)
+				}
+			}
+			if r.method == http.MethodPatch {
+				// The field mask travels as a query parameter; the document
+				// leaves it out because the gateway can infer it.
+				r.params = append(r.params, "updateMask")
+			}
+			var expr strings.Builder
+			last := 0
+			for _, m := range templateParam.FindAllStringSubmatchIndex(tmpl, -1) {
+				expr.WriteString(regexp.QuoteMeta(tmpl[last:m[0]]))
+				pat := patterns[tmpl[m[2]:m[3]]]
+				if pat == "" {
+					pat = "[^/]+"
+				}
+				expr.WriteString("(?:" + pat + ")")
+				last = m[1]
+			}
+			expr.WriteString(regexp.QuoteMeta(tmpl[last:]))
+			re, err := regexp.Compile("^" + expr.String() + "$")
+			if err != nil {
+				return nil, fmt.Errorf("openapi path %s: %w", tmpl, err)
+			}
+			r.path = re
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
+// camel turns a snake_case query parameter (grpc-gateway takes both
+// spellings) into the document's lowerCamelCase, part by dotted part.
+func camel(s string) string {
+	var b strings.Builder
+	up := false
+	for _, c := range s {
+		switch {
+		case c == '_':
+			up = true
+		case up:
+			b.WriteString(strings.ToUpper(string(c)))
+			up = false
+		default:
+			b.WriteRune(c)
+		}
+	}
+	return b.String()
+}
+
+// rejectUnknownQuery answers 400, naming every unknown parameter, for a
+// request to a known route with query parameters that route does not take.
+// Requests matching no route pass through (the mux answers them).
+func rejectUnknownQuery(next http.Handler) http.Handler {
+	routes, err := queryRoutes(openAPI)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err != nil {
+			// The document is embedded at build time; the tests read it.
+			writeStatus(w, http.StatusInternalServerError, codes.Internal, "OPENAPI_UNREADABLE", "the gateway cannot read its route table")
+			return
+		}
+		if r.URL.RawQuery == "" {
+			next.ServeHTTP(w, r)
+			return
+		}
+		var allowed []string
+		matched := false
+		for _, rt := range routes {
+			if rt.method == r.Method && rt.path.MatchString(r.URL.Path) {
+				matched = true
+				allowed = append(allowed, rt.params...)
+			}
+		}
+		if !matched {
+			next.ServeHTTP(w, r)
+			return
+		}
+		var unknown []string
+		for name := range r.URL.Query() {
+			if !slices.Contains(allowed, camel(name)) {
+				unknown = append(unknown, name)
+			}
+		}
+		if len(unknown) == 0 {
+			next.ServeHTTP(w, r)
+			return
+		}
+		slices.Sort(unknown)
+		slices.Sort(allowed)
+		allowed = slices.Compact(allowed)
+		takes := "no query parameters"
+		if len(allowed) > 0 {
+			takes = "only " + strings.Join(allowed, ", ")
+		}
+		br := &errdetails.BadRequest{}
+		for _, u := range unknown {
+			br.FieldViolations = append(br.FieldViolations, &errdetails.BadRequest_FieldViolation{
+				Field: u, Description: fmt.Sprintf("is not a query parameter of %s %s (it takes %s)", r.Method, r.URL.Path, takes),
+			})
+		}
+		msg := fmt.Sprintf("unknown query parameter %s: %s %s takes %s", strings.Join(unknown, ", "), r.Method, r.URL.Path, takes)
+		st := status.New(codes.InvalidArgument, msg)
+		if d, err := st.WithDetails(&errdetails.ErrorInfo{Reason: "UNKNOWN_QUERY_PARAMETER", Domain: "gateway.motor"}, br); err == nil {
+			st = d
+		}
+		b, err := protojson.Marshal(st.Proto())
+		if err != nil {
+			http.Error(w, msg, http.StatusBadRequest)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusBadRequest)
+		_, _ = w.Write(b)
+	})
+}

@@ -1,0 +1,411 @@
+package idea
+
+import (
+	"context"
+	"errors"
+	"strings"
+
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/innovationsmotorer/motor/internal/auth"
+	"github.com/innovationsmotorer/motor/internal/resource"
+	"github.com/innovationsmotorer/motor/internal/rpc/errs"
+	"github.com/innovationsmotorer/motor/internal/store"
+	ideav1 "github.com/innovationsmotorer/motor/proto/innovation/idea/v1"
+)
+
+// Test beds are where a region tries ideas with patients and staff (its
+// innovation clinics, wards, primary-care centres, labs, patients' homes).
+// A test plan puts one idea in one test bed for a period with a protocol;
+// approving it is what the TESTING gate asks for, and its outcome says
+// whether the idea was kept, scaled up or stopped and what was learned.
+
+const maxCapacity = 1000
+
+type testBedName struct{ Region, ID string }
+
+func (n testBedName) String() string { return "regions/" + n.Region + "/testBeds/" + n.ID }
+func (n testBedName) key() string    { return "testbed/" + n.ID }
+
+func parseTestBedName(s string) (testBedName, error) {
+	ids, err := resource.Split(s, "regions", "testBeds")
+	if err != nil {
+		return testBedName{}, err
+	}
+	return testBedName{Region: ids[0], ID: ids[1]}, nil
+}
+
+type testPlanName struct {
+	Idea ideaName
+	ID   string
+}
+
+func (n testPlanName) String() string { return n.Idea.String() + "/testPlans/" + n.ID }
+func (n testPlanName) key() string    { return "testplan/" + n.Idea.ID + "/" + n.ID }
+
+func parseTestPlanName(s string) (testPlanName, error) {
+	ids, err := resource.Split(s, "regions", "ideas", "testPlans")
+	if err != nil {
+		return testPlanName{}, err
+	}
+	return testPlanName{Idea: ideaName{Region: ids[0], ID: ids[1]}, ID: ids[2]}, nil
+}
+
+func clearTestPlanEtag(m proto.Message) { m.(*ideav1.TestPlan).Etag = "" }
+
+// testPlanIndex lists a plan under its idea and under its test bed.
+func testPlanIndex(n testPlanName, bed testBedName) []store.IndexEntry {
+	return []store.IndexEntry{
+		{Index: "testplans", Term: n.Idea.ID + "/" + n.ID},
+		{Index: "bedplans", Term: bed.ID + "/" + n.Idea.ID + "/" + n.ID},
+	}
+}
+
+func testBedReaders() []auth.Role {
+	return []auth.Role{auth.Advisor, auth.RegionAdmin, auth.Coordinator, auth.Service}
+}
+
+// CreateTestBed registers a test bed.
+func (s *Server) CreateTestBed(ctx context.Context, req *ideav1.CreateTestBedRequest) (*ideav1.TestBed, error) {
+	region, who, err := resource.Region(ctx, domain, s.regions, req.GetParent(), auth.Advisor, auth.RegionAdmin)
+	if err != nil {
+		return nil, err
+	}
+	in := req.GetTestBed()
+	var v errs.Violations
+	resource.CheckRequestID(&v, req.GetRequestId())
+	resource.CheckText(&v, "test_bed.display_name", in.GetDisplayName(), maxShort, true)
+	resource.CheckText(&v, "test_bed.unit", in.GetUnit(), maxShort, false)
+	resource.CheckText(&v, "test_bed.contact", in.GetContact(), maxShort, false)
+	if k := in.GetKind(); k == ideav1.TestBedKind_TEST_BED_KIND_UNSPECIFIED || ideav1.TestBedKind_name[int32(k)] == "" {
+		v.Add("test_bed.kind", "is required: TEST_BED_KIND_INNOVATION_CLINIC, _WARD, _PRIMARY_CARE_CENTRE, _LAB or _HOME")
+	}
+	if c := in.GetCapacity(); c < 1 || c > maxCapacity {
+		v.Add("test_bed.capacity", "is %d: how many tests it runs at once, 1 to %d", c, maxCapacity)
+	}
+	if err := v.Err(domain); err != nil {
+		return nil, err
+	}
+	id := testBedName{Region: region, ID: resource.NewID()}
+	b := &ideav1.TestBed{
+		Name: id.String(), DisplayName: strings.TrimSpace(in.GetDisplayName()), Unit: strings.TrimSpace(in.GetUnit()),
+		Kind: in.GetKind(), Contact: strings.TrimSpace(in.GetContact()), Capacity: in.GetCapacity(), CreateTime: timestamppb.New(s.now()),
+	}
+	value, err := encodeKept(b)
+	if err != nil {
+		return nil, domain.Store(err, "TEST_BED", "test bed")
+	}
+	version, created, err := s.createKept(ctx, who, keptCreate{
+		region: region, key: id.key(), name: b.Name, action: "CreateTestBed", value: value,
+		index:     []store.IndexEntry{{Index: "testbeds", Term: fold(b.DisplayName) + "/" + id.ID}},
+		requestID: req.GetRequestId(), request: &ideav1.CreateTestBedRequest{Parent: req.GetParent(), TestBed: in},
+	})
+	if err != nil {
+		return nil, domain.Store(err, "TEST_BED", "test bed "+b.Name)
+	}
+	if created != b.Name {
+		first, err := parseTestBedName(created)
+		if err != nil {
+			return nil, domain.Store(err, "TEST_BED", "replayed test bed")
+		}
+		return s.loadTestBed(ctx, first)
+	}
+	b.Etag = etagOf(version)
+	return b, nil
+}
+
+func (s *Server) loadTestBed(ctx context.Context, name testBedName) (*ideav1.TestBed, error) {
+	b := &ideav1.TestBed{}
+	if _, err := s.getKept(ctx, name.Region, name.key(), b); err != nil {
+		return nil, domain.Store(err, "TEST_BED", "test bed "+name.String())
+	}
+	return b, nil
+}
+
+// GetTestBed returns one test bed.
+func (s *Server) GetTestBed(ctx context.Context, req *ideav1.GetTestBedRequest) (*ideav1.TestBed, error) {
+	name, err := parseTestBedName(req.GetName())
+	if err != nil {
+		return nil, domain.InvalidArgument("name", err)
+	}
+	if _, err := resource.Caller(ctx, domain, s.regions, name.Region, testBedReaders()...); err != nil {
+		return nil, err
+	}
+	return s.loadTestBed(ctx, name)
+}
+
+// ListTestBeds lists the region's test beds by name.
+func (s *Server) ListTestBeds(ctx context.Context, req *ideav1.ListTestBedsRequest) (*ideav1.ListTestBedsResponse, error) {
+	region, _, err := resource.Region(ctx, domain, s.regions, req.GetParent(), testBedReaders()...)
+	if err != nil {
+		return nil, err
+	}
+	query := resource.Digest("testbeds", region)
+	size, after, err := listPage(req.GetPageSize(), req.GetPageToken(), query)
+	if err != nil {
+		return nil, err
+	}
+	resp := &ideav1.ListTestBedsResponse{}
+	resp.NextPageToken, err = s.scanKept(ctx, region, store.Query{Index: "testbeds", After: after, Limit: size}, query, func(rec store.Record) error {
+		b := &ideav1.TestBed{}
+		resp.TestBeds = append(resp.TestBeds, b)
+		return decodeKept(rec, b)
+	})
+	if err != nil {
+		return nil, domain.Store(err, "TEST_BED", "test beds of "+region)
+	}
+	return resp, nil
+}
+
+// CreateTestPlan plans a test of an idea in a test bed; it starts as a draft.
+func (s *Server) CreateTestPlan(ctx context.Context, req *ideav1.CreateTestPlanRequest) (*ideav1.TestPlan, error) {
+	idea, who, err := s.resolve(ctx, req.GetParent(), "parent", auth.Advisor, auth.RegionAdmin)
+	if err != nil {
+		return nil, err
+	}
+	in := req.GetTestPlan()
+	var v errs.Violations
+	resource.CheckRequestID(&v, req.GetRequestId())
+	bed, berr := parseTestBedName(in.GetTestBed())
+	switch {
+	case berr != nil:
+		v.Add("test_plan.test_bed", "%v", berr)
+	case bed.Region != idea.Region:
+		v.Add("test_plan.test_bed", "%s is a test bed of another region", in.GetTestBed())
+	}
+	start, okStart := checkDate(&v, "test_plan.start_date", in.GetStartDate(), true)
+	end, okEnd := checkDate(&v, "test_plan.end_date", in.GetEndDate(), true)
+	if okStart && okEnd && end.Before(start) {
+		v.Add("test_plan.end_date", "%s is before start_date %s", in.GetEndDate(), in.GetStartDate())
+	}
+	resource.CheckText(&v, "test_plan.protocol", in.GetProtocol(), maxText, true)
+	if err := v.Err(domain); err != nil {
+		return nil, err
+	}
+	r, err := s.load(ctx, who, idea)
+	if err != nil {
+		return nil, err
+	}
+	if final(r.idea.GetStage()) {
+		return nil, domain.FailedPrecondition("IDEA_FINAL", "idea %s is %s, a final stage: it is not tested any more", idea, r.idea.GetStage())
+	}
+	if _, err := s.loadTestBed(ctx, bed); err != nil {
+		return nil, err
+	}
+	name := testPlanName{Idea: idea, ID: resource.NewID()}
+	p := &ideav1.TestPlan{
+		Name: name.String(), TestBed: bed.String(), StartDate: in.GetStartDate(), EndDate: in.GetEndDate(),
+		Protocol: strings.TrimSpace(in.GetProtocol()), State: ideav1.TestPlanState_TEST_PLAN_STATE_DRAFT,
+		CreateTime: timestamppb.New(s.now()), IdeaTitle: r.idea.GetTitle(),
+	}
+	value, err := encodeKept(p)
+	if err != nil {
+		return nil, domain.Store(err, "TEST_PLAN", "test plan")
+	}
+	version, created, err := s.createKept(ctx, who, keptCreate{
+		region: idea.Region, key: name.key(), name: p.Name, action: "CreateTestPlan", value: value, index: testPlanIndex(name, bed),
+		requestID: req.GetRequestId(), request: &ideav1.CreateTestPlanRequest{Parent: req.GetParent(), TestPlan: in},
+	})
+	if err != nil {
+		return nil, domain.Store(err, "TEST_PLAN", "test plan "+p.Name)
+	}
+	if created != p.Name {
+		first, err := parseTestPlanName(created)
+		if err != nil {
+			return nil, domain.Store(err, "TEST_PLAN", "replayed test plan")
+		}
+		got, _, err := s.loadTestPlan(ctx, first)
+		return got, err
+	}
+	p.Etag = etagOf(version)
+	return p, nil
+}
+
+func (s *Server) loadTestPlan(ctx context.Context, name testPlanName) (*ideav1.TestPlan, int64, error) {
+	p := &ideav1.TestPlan{}
+	version, err := s.getKept(ctx, name.Idea.Region, name.key(), p)
+	if err != nil {
+		return nil, 0, domain.Store(err, "TEST_PLAN", "test plan "+name.String())
+	}
+	return p, version, nil
+}
+
+// ListTestPlans lists the test plans of an idea, or of a test bed: the
+// ideas it tested and how each test ended.
+func (s *Server) ListTestPlans(ctx context.Context, req *ideav1.ListTestPlansRequest) (*ideav1.ListTestPlansResponse, error) {
+	var q store.Query
+	var region string
+	bed, berr := parseTestBedName(req.GetParent())
+	idea, ierr := parseIdeaName(req.GetParent())
+	switch {
+	case berr == nil:
+		if _, err := resource.Caller(ctx, domain, s.regions, bed.Region, testBedReaders()...); err != nil {
+			return nil, err
+		}
+		if _, err := s.loadTestBed(ctx, bed); err != nil {
+			return nil, err
+		}
+		region, q = bed.Region, store.Query{Index: "bedplans", Prefix: bed.ID + "/"}
+	case ierr == nil:
+		who, err := resource.Caller(ctx, domain, s.regions, idea.Region, testBedReaders()...)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := s.load(ctx, who, idea); err != nil {
+			return nil, err
+		}
+		region, q = idea.Region, store.Query{Index: "testplans", Prefix: idea.ID + "/"}
+	default:
+		return nil, domain.InvalidArgument("parent", errors.New("is neither an idea (regions/{region}/ideas/{idea}) nor a test bed (regions/{region}/testBeds/{test_bed})"))
+	}
+	query := resource.Digest("testplans", req.GetParent())
+	size, after, err := listPage(req.GetPageSize(), req.GetPageToken(), query)
+	if err != nil {
+		return nil, err
+	}
+	q.After, q.Limit = after, size
+	resp := &ideav1.ListTestPlansResponse{}
+	resp.NextPageToken, err = s.scanKept(ctx, region, q, query, func(rec store.Record) error {
+		p := &ideav1.TestPlan{}
+		resp.TestPlans = append(resp.TestPlans, p)
+		return decodeKept(rec, p)
+	})
+	if err != nil {
+		return nil, domain.Store(err, "TEST_PLAN", "test plans of "+req.GetParent())
+	}
+	return resp, nil
+}
+
+// running counts the approved, unfinished plans of a test bed whose period
+// overlaps [start, end]: what its capacity bounds.
+func (s *Server) running(ctx context.Context, bed testBedName, start, end string) (int32, error) {
+	var n int32
+	err := s.scanAll(ctx, bed.Region, store.Query{Index: "bedplans", Prefix: bed.ID + "/"}, func(rec store.Record) error {
+		p := &ideav1.TestPlan{}
+		if err := decodeKept(rec, p); err != nil {
+			return err
+		}
+		if p.GetState() == ideav1.TestPlanState_TEST_PLAN_STATE_APPROVED && p.GetStartDate() <= end && start <= p.GetEndDate() {
+			n++
+		}
+		return nil
+	})
+	return n, err
+}
+
+// resolveTestPlan parses a test plan's name and checks that the caller is
+// staff of its region.
+func (s *Server) resolveTestPlan(ctx context.Context, raw string) (testPlanName, *auth.Identity, error) {
+	name, err := parseTestPlanName(raw)
+	if err != nil {
+		return testPlanName{}, nil, domain.InvalidArgument("name", err)
+	}
+	who, err := resource.Caller(ctx, domain, s.regions, name.Idea.Region, auth.Advisor, auth.RegionAdmin)
+	return name, who, err
+}
+
+// ApproveTestPlan approves a draft plan and records it on the idea in the
+// same write, so the TESTING gate sees it exactly when it is approved.
+func (s *Server) ApproveTestPlan(ctx context.Context, req *ideav1.ApproveTestPlanRequest) (*ideav1.TestPlan, error) {
+	name, who, err := s.resolveTestPlan(ctx, req.GetName())
+	if err != nil {
+		return nil, err
+	}
+	if req.GetEtag() == "" {
+		return nil, domain.InvalidArgument("etag", errors.New("is required: send the etag of the test plan as you read it"))
+	}
+	var approved *ideav1.TestPlan
+	_, err = s.commit(ctx, who, name.Idea, mutation{
+		action: "ApproveTestPlan",
+		apply: func(r *record) ([]store.Put, error) {
+			p, version, err := s.loadTestPlan(ctx, name)
+			if err != nil {
+				return nil, err
+			}
+			switch {
+			case p.GetEtag() != req.GetEtag():
+				return nil, etagMismatch("test plan", p.GetName(), p.GetEtag(), req.GetEtag())
+			case p.GetState() != ideav1.TestPlanState_TEST_PLAN_STATE_DRAFT:
+				return nil, domain.FailedPrecondition("TEST_PLAN_NOT_DRAFT", "test plan %s is %s: only a draft is approved", name, p.GetState())
+			case final(r.idea.GetStage()):
+				return nil, domain.FailedPrecondition("IDEA_FINAL", "idea %s is %s, a final stage: it is not tested any more", name.Idea, r.idea.GetStage())
+			}
+			bedName, err := parseTestBedName(p.GetTestBed())
+			if err != nil {
+				return nil, domain.Store(err, "TEST_PLAN", name.String())
+			}
+			bed, err := s.loadTestBed(ctx, bedName)
+			if err != nil {
+				return nil, err
+			}
+			n, err := s.running(ctx, bedName, p.GetStartDate(), p.GetEndDate())
+			if err != nil {
+				return nil, domain.Store(err, "TEST_PLAN", "test plans of "+bedName.String())
+			}
+			if n >= bed.GetCapacity() {
+				return nil, domain.FailedPrecondition("TEST_BED_FULL", "test bed %s runs %d approved tests in %s–%s, its capacity", bedName, n, p.GetStartDate(), p.GetEndDate())
+			}
+			p.State, p.ApprovedBy = ideav1.TestPlanState_TEST_PLAN_STATE_APPROVED, who.Subject
+			value, err := encodeKept(p)
+			if err != nil {
+				return nil, domain.Store(err, "TEST_PLAN", name.String())
+			}
+			r.idea.TestPlans = append(r.idea.TestPlans, p.GetName())
+			p.Etag = etagOf(version + 1)
+			approved = p
+			return []store.Put{{Key: name.key(), Value: value, Version: version, Index: testPlanIndex(name, bedName)}}, nil
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	return approved, nil
+}
+
+// RecordTestOutcome records how an approved test ended and what was learned.
+func (s *Server) RecordTestOutcome(ctx context.Context, req *ideav1.RecordTestOutcomeRequest) (*ideav1.TestPlan, error) {
+	name, who, err := s.resolveTestPlan(ctx, req.GetName())
+	if err != nil {
+		return nil, err
+	}
+	var v errs.Violations
+	if o := req.GetOutcome(); o == ideav1.TestOutcome_TEST_OUTCOME_UNSPECIFIED || ideav1.TestOutcome_name[int32(o)] == "" {
+		v.Add("outcome", "is required: TEST_OUTCOME_KEPT, TEST_OUTCOME_SCALED_UP or TEST_OUTCOME_STOPPED")
+	}
+	resource.CheckText(&v, "learned", req.GetLearned(), maxText, true)
+	if req.GetEtag() == "" {
+		v.Add("etag", "is required: send the etag of the test plan as you read it")
+	}
+	if err := v.Err(domain); err != nil {
+		return nil, err
+	}
+	if _, err := s.load(ctx, who, name.Idea); err != nil {
+		return nil, err
+	}
+	p, version, err := s.loadTestPlan(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case p.GetEtag() != req.GetEtag():
+		return nil, etagMismatch("test plan", p.GetName(), p.GetEtag(), req.GetEtag())
+	case p.GetState() != ideav1.TestPlanState_TEST_PLAN_STATE_APPROVED:
+		return nil, domain.FailedPrecondition("TEST_PLAN_NOT_APPROVED", "test plan %s is %s: an outcome is recorded for an approved test", name, p.GetState())
+	}
+	bed, err := parseTestBedName(p.GetTestBed())
+	if err != nil {
+		return nil, domain.Store(err, "TEST_PLAN", name.String())
+	}
+	p.State, p.Outcome, p.Learned = ideav1.TestPlanState_TEST_PLAN_STATE_COMPLETED, req.GetOutcome(), strings.TrimSpace(req.GetLearned())
+	value, err := encodeKept(p)
+	if err != nil {
+		return nil, domain.Store(err, "TEST_PLAN", name.String())
+	}
+	nv, err := s.putKept(ctx, who, name.Idea.Region, name.key(), p.GetName(), "RecordTestOutcome", value, version, testPlanIndex(name, bed), false)
+	if err != nil {
+		return nil, domain.Store(err, "TEST_PLAN", "test plan "+p.GetName())
+	}
+	p.Etag = etagOf(nv)
+	return p, nil
+}
