@@ -3,8 +3,10 @@ package gateway
 import (
 	"context"
 	"net/http"
+	"strings"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	semconv "go.opentelemetry.io/otel/semconv/v1.40.0"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/innovationsmotorer/motor/internal/telemetry"
@@ -27,17 +29,20 @@ func withRoute(next http.Handler) http.Handler {
 		m := &matchedRoute{}
 		inner := r.WithContext(context.WithValue(r.Context(), routeKey{}, m))
 		next.ServeHTTP(w, inner)
-		switch {
-		case m.pattern != "":
-			r.Pattern = r.Method + " " + m.pattern
-		case inner.Pattern != "" && inner.Pattern != "/":
+		route := m.pattern
+		if route == "" && inner.Pattern != "/" {
 			// A route of the operational mux (/healthz, /openapi.json).
-			r.Pattern = inner.Pattern
-		default:
+			_, route, _ = strings.Cut(inner.Pattern, " ")
+		}
+		if route == "" {
 			// No route matched: a 404 or 405 keeps the bare method as its
 			// name rather than a path someone typed.
 			r.Pattern = ""
+			return
 		}
+		r.Pattern = r.Method + " " + route
+		// otelhttp puts http.route on the span only when it starts.
+		trace.SpanFromContext(r.Context()).SetAttributes(semconv.HTTPRoute(route))
 	})
 }
 
