@@ -717,7 +717,7 @@ func (p *connPool) dial(target, deployment string) (*grpc.ClientConn, error) {
 	if conn, ok := p.byTarget[target]; ok {
 		return conn, nil
 	}
-	var opts []grpc.DialOption
+	opts := []grpc.DialOption{rpc.RoundRobin()}
 	if p.mtls.client != nil {
 		cfg := p.mtls.client.Clone()
 		cfg.ServerName = deployment
