@@ -2,7 +2,9 @@ package gateway
 
 import (
 	"context"
+	"maps"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
@@ -56,7 +58,9 @@ func routeMiddleware(next runtime.HandlerFunc) runtime.HandlerFunc {
 				m.pattern = p.String()
 			}
 		}
-		for _, k := range []string{"name", "parent", "region"} {
+		// The resource name is one path parameter: name, parent, or the
+		// resource of an update (idea.name).
+		for _, k := range slices.Sorted(maps.Keys(params)) {
 			if region := telemetry.RegionOfName(params[k]); region != "" {
 				trace.SpanFromContext(r.Context()).SetAttributes(telemetry.AttrRegion.String(region))
 				break

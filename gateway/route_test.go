@@ -46,6 +46,9 @@ func TestRoutes_NamedByTemplate(t *testing.T) {
 	if code, got := e.REST(t, advisor, "GET", "/v1/"+name, ""); code != 200 {
 		t.Fatalf("get %s: %d %v", name, code, got)
 	}
+	if code, got := e.REST(t, advisor, "PATCH", "/v1/"+name+"?updateMask=title", `{"title":"Digital väntrumskö med sms","etag":"`+created["etag"].(string)+`"}`); code != 200 {
+		t.Fatalf("patch %s: %d %v", name, code, got)
+	}
 	if code, _, _ := get(t, e.HTTP.URL+"/healthz"); code != 200 {
 		t.Fatalf("/healthz: %d", code)
 	}
@@ -57,10 +60,11 @@ func TestRoutes_NamedByTemplate(t *testing.T) {
 	}
 
 	want := map[string]string{ // span name → motor.region
-		"POST /v1/{parent=regions/*}/ideas": "vasterbotten",
-		"GET /v1/{name=regions/*/ideas/*}":  "vasterbotten",
-		"GET /healthz":                      "",
-		"GET":                               "", // no route matched: no path in the name
+		"POST /v1/{parent=regions/*}/ideas":       "vasterbotten",
+		"GET /v1/{name=regions/*/ideas/*}":        "vasterbotten",
+		"PATCH /v1/{idea.name=regions/*/ideas/*}": "vasterbotten",
+		"GET /healthz": "",
+		"GET":          "", // no route matched: no path in the name
 	}
 	var serverSpans []string
 	deadline := time.Now().Add(5 * time.Second)
