@@ -5,6 +5,7 @@ import (
 	"errors"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric/noop"
@@ -85,4 +86,36 @@ func TestInstrument_RecordsLatency(t *testing.T) {
 			t.Errorf("%v: %d operations recorded, want %d (all: %v)", k, got[k], n, got)
 		}
 	}
+}
+
+// BenchmarkInstrument_Get compares a Get through the instrumented store
+// with one on the bare store it wraps, alternating on the same file so both
+// see the same machine, and reports the ratio.
+func BenchmarkInstrument_Get(b *testing.B) {
+	bare := openBolt(b)
+	ctx := context.Background()
+	ns := store.Namespace{Service: "idea", Region: "vasterbotten"}
+	if _, err := bare.Commit(ctx, ns, store.Write{Puts: []store.Put{{Key: "a", Value: []byte("1")}}}); err != nil {
+		b.Fatal(err)
+	}
+	inst, err := store.Instrument(bare, "bbolt", sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader())))
+	if err != nil {
+		b.Fatal(err)
+	}
+	var bareTime, instTime time.Duration
+	for b.Loop() {
+		t0 := time.Now()
+		if _, err := bare.Get(ctx, ns, "a"); err != nil {
+			b.Fatal(err)
+		}
+		t1 := time.Now()
+		if _, err := inst.Get(ctx, ns, "a"); err != nil {
+			b.Fatal(err)
+		}
+		bareTime += t1.Sub(t0)
+		instTime += time.Since(t1)
+	}
+	b.ReportMetric(float64(bareTime.Nanoseconds())/float64(b.N), "bare-ns/get")
+	b.ReportMetric(float64(instTime.Nanoseconds())/float64(b.N), "instrumented-ns/get")
+	b.ReportMetric(float64(instTime)/float64(bareTime), "instrumented/bare")
 }
