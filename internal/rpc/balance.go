@@ -3,8 +3,8 @@ package rpc
 import "google.golang.org/grpc"
 
 // roundRobinConfig spreads calls over every address a target resolves to
-// and skips a backend whose grpc.health.v1 status is not SERVING (one that
-// is draining, or whose store is down). With a headless Kubernetes Service
+// and skips a backend whose overall grpc.health.v1 status is not SERVING
+// (one draining after SIGTERM). With a headless Kubernetes Service
 // the target resolves to every ready pod; the servers' maximum connection
 // age makes clients resolve again, so new pods are picked up.
 const roundRobinConfig = `{"loadBalancingConfig": [{"round_robin": {}}], "healthCheckConfig": {"serviceName": ""}}`
