@@ -142,7 +142,9 @@ func (c *checker) egress(dep *config.Deployment) {
 					c.reaches(w, from, c.addressEndpoint("the identity provider "+u.Host, u.Hostname(), port))
 				}
 			}
-			if target == "gateway" || dep == nil {
+			// The store and the peers are the services' business; the
+			// gateway (and any other front) reaches only its upstreams.
+			if !runsService(target) || dep == nil {
 				continue
 			}
 			if u, err := url.Parse(dep.Store); err == nil && flagValue(ct.Args, "store") == "" && u.Port() != "" {
@@ -157,6 +159,17 @@ func (c *checker) egress(dep *config.Deployment) {
 			}
 		}
 	}
+}
+
+// runsService reports whether a -target runs one of the services, which
+// hold state and call peers.
+func runsService(target string) bool {
+	for _, t := range strings.Split(target, ",") {
+		if slices.Contains(regionServices, t) || t == "national" || t == "coordinator" {
+			return true
+		}
+	}
+	return false
 }
 
 func sortedValues(m map[string]string) []string {
