@@ -3,6 +3,7 @@ package rpc_test
 import (
 	"net"
 	"testing"
+	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -72,10 +73,17 @@ func TestRoundRobin(t *testing.T) {
 	a, _ := backend(t, "a")
 	b, hb := backend(t, "b")
 	conn := dialBoth(t, a, b)
-	// The first calls may come before both subchannels are ready.
-	got := answeredBy(t, conn, 40)
-	if got["a"] == 0 || got["b"] == 0 {
-		t.Fatalf("calls answered by %v, want both backends", got)
+	// Calls go to the backends ready so far; the second one may take a
+	// moment to connect. Pinned to one (pick_first), b would never answer.
+	var got map[string]int
+	for i := 0; ; i++ {
+		if got = answeredBy(t, conn, 20); got["a"] > 0 && got["b"] > 0 {
+			break
+		}
+		if i == 200 {
+			t.Fatalf("calls answered by %v, want both backends", got)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 
 	hb.SetServingStatus("", healthpb.HealthCheckResponse_NOT_SERVING) // b drains
