@@ -297,22 +297,27 @@ func TestBrokenManifestsAreReported(t *testing.T) {
 			want: "upstream idea=ideas:9090: no Service ideas",
 		},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			dir := t.TempDir()
-			k := "resources:\n- " + relTo(t, dir, "regions/uppsala") + "\n" + tc.kustomization
-			if err := os.WriteFile(filepath.Join(dir, "kustomization.yaml"), []byte(k), 0o644); err != nil {
-				t.Fatal(err)
-			}
-			for name, content := range tc.files {
-				if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			problems := Check(build(t, dir))
-			if !slices.ContainsFunc(problems, func(p string) bool { return strings.Contains(p, tc.want) }) {
-				t.Errorf("no problem mentions %q; got:\n%s", tc.want, strings.Join(problems, "\n"))
-			}
-		})
+		t.Run(tc.name, func(t *testing.T) { expectBroken(t, tc.kustomization, tc.files, tc.want) })
+	}
+}
+
+// expectBroken builds kustomization (and files) on top of the Uppsala
+// overlay and expects a problem that mentions want.
+func expectBroken(t *testing.T, kustomization string, files map[string]string, want string) {
+	t.Helper()
+	dir := t.TempDir()
+	k := "resources:\n- " + relTo(t, dir, "regions/uppsala") + "\n" + kustomization
+	if err := os.WriteFile(filepath.Join(dir, "kustomization.yaml"), []byte(k), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for name, content := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	problems := Check(build(t, dir))
+	if !slices.ContainsFunc(problems, func(p string) bool { return strings.Contains(p, want) }) {
+		t.Errorf("no problem mentions %q; got:\n%s", want, strings.Join(problems, "\n"))
 	}
 }
 

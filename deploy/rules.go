@@ -85,6 +85,10 @@ func Check(m *Manifests) []string {
 	c.nationalReachesRegion(dep)
 	c.redis()
 	c.collector()
+	c.headlessServices()
+	c.topologySpread()
+	c.distinctProbes()
+	c.egress(dep)
 	return c.problems
 }
 

@@ -2,7 +2,8 @@
 // gateway/http.yaml, which dials the services over gRPC so every call passes
 // their interceptors (and with them auth); strict protojson; the 1 MiB body
 // limit; google.rpc.Status errors mapped to HTTP as docs/architecture.md ("Contracts and REST routes") says; and the
-// operational endpoints /healthz, /readyz, /metrics and /openapi.json.
+// operational endpoints /healthz, /readyz and /openapi.json. Metrics and
+// profiles are on the admin listener, not here (cmd/motor).
 package gateway
 
 import (
@@ -105,6 +106,7 @@ func New(ctx context.Context, cfg Config) (http.Handler, error) {
 		}),
 		runtime.WithErrorHandler(errorHandler(logger)),
 		runtime.WithRoutingErrorHandler(routingErrorHandler),
+		runtime.WithMiddlewares(routeMiddleware),
 	)
 	for name, register := range routes() {
 		if conn := cfg.Upstreams[name]; conn != nil {
@@ -141,9 +143,6 @@ func New(ctx context.Context, cfg Config) (http.Handler, error) {
 		}
 		_, _ = io.WriteString(w, "ready\n")
 	})
-	if cfg.Telemetry != nil {
-		root.Handle("GET /metrics", cfg.Telemetry.Metrics)
-	}
 	root.HandleFunc("GET /openapi.json", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write(openAPI)
@@ -152,11 +151,11 @@ func New(ctx context.Context, cfg Config) (http.Handler, error) {
 
 	var h http.Handler = root
 	if t := cfg.Telemetry; t != nil {
-		h = otelhttp.NewHandler(root, "gateway",
+		h = otelhttp.NewHandler(withRoute(root), "gateway",
 			otelhttp.WithTracerProvider(t.TracerProvider),
 			otelhttp.WithMeterProvider(t.MeterProvider),
 			otelhttp.WithPropagators(t.Propagator),
-			otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return r.Method + " " + r.URL.Path }),
+			otelhttp.WithSpanNameFormatter(spanName),
 		)
 	}
 	return h, nil

@@ -63,7 +63,7 @@ func startFront(t *testing.T, a *rpc.Admission, cfg gateway.Config) *front {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tel, err := telemetry.Setup(t.Context(), telemetry.Options{Service: "motor-test", Region: "test"})
+	tel, err := telemetry.Setup(t.Context(), telemetry.Options{Service: "motor-test", Deployment: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -32,6 +32,7 @@ type motorProcess struct {
 	cmd    *exec.Cmd
 	url    string // the gateway, if it runs one
 	grpc   string // the services' gRPC address, if it runs any
+	admin  string // the admin listener: /metrics, /debug/pprof
 	stderr *bytes.Buffer
 	exited chan error
 }
@@ -39,7 +40,7 @@ type motorProcess struct {
 // startMotor runs `motor serve` on free ports and waits until it is ready.
 func startMotor(t testing.TB, bin string, args ...string) *motorProcess {
 	t.Helper()
-	args = append([]string{"serve", "-http", "127.0.0.1:0", "-grpc", "127.0.0.1:0"}, args...)
+	args = append([]string{"serve", "-http", "127.0.0.1:0", "-grpc", "127.0.0.1:0", "-admin", "127.0.0.1:0"}, args...)
 	cmd := exec.Command(bin, args...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -61,6 +62,9 @@ func startMotor(t testing.TB, bin string, args ...string) *motorProcess {
 		sc := bufio.NewScanner(stdout)
 		for sc.Scan() {
 			line := sc.Text()
+			if rest, ok := strings.CutPrefix(line, "motor: admin "); ok {
+				p.admin = strings.Fields(rest)[0]
+			}
 			if rest, ok := strings.CutPrefix(line, "motor: gateway "); ok {
 				p.url = strings.Fields(rest)[0]
 			}

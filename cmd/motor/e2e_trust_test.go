@@ -38,7 +38,7 @@ func (m *multiRegion) dialAs(t *testing.T, cert string, r *region) *grpc.ClientC
 }
 
 // refusals reads the access gate's refusal count from a deployment's
-// Prometheus metrics.
+// Prometheus metrics on its admin listener.
 func refusals(t *testing.T, url string) int {
 	t.Helper()
 	resp, err := http.Get(url + "/metrics")
@@ -77,7 +77,7 @@ func TestMultiRegion_TrustBoundaries(t *testing.T) {
 	sp := m.subproject(t, m.vb, programme, 465_000, "vb-approved")
 	sp = mustCall(t, "POST", m.vb.proc.url+"/v1/"+jsonField(sp, "name")+":approve", coord, `{"etag":"`+jsonField(sp, "etag")+`"}`)
 	vbSub := jsonField(sp, "name")
-	before := refusals(t, m.national.proc.url)
+	before := refusals(t, m.national.proc.admin)
 
 	bare := t.Context() // no token: the certificate is the caller
 	with := func(token string) context.Context {
@@ -163,7 +163,7 @@ func TestMultiRegion_TrustBoundaries(t *testing.T) {
 	}
 	// The national deployment counted every refusal it made (six of the
 	// calls above went to its ledger and were refused).
-	if after := refusals(t, m.national.proc.url); after-before < 6 {
+	if after := refusals(t, m.national.proc.admin); after-before < 6 {
 		t.Errorf("national refusal count went from %d to %d, want at least 6 more", before, after)
 	}
 	for _, r := range []*region{m.up, m.vb, m.national} {

@@ -105,7 +105,7 @@ func withPortal(ctx context.Context, c serveConfig, gw http.Handler, conns *conn
 		return nil, err
 	}
 	mux := http.NewServeMux()
-	for _, p := range []string{"/healthz", "/readyz", "/metrics"} {
+	for _, p := range []string{"/healthz", "/readyz"} {
 		mux.Handle(p, gw)
 	}
 	if c.runs("gateway") {

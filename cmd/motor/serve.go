@@ -35,7 +35,10 @@ import (
 
 // serveConfig is the parsed command line of `motor serve`.
 type serveConfig struct {
-	targets  []string
+	targets []string
+	// target is -target as given ("all", "idea"): it names the telemetry.
+	target   string
+	admin    string
 	httpAddr string
 	grpcAddr string
 	data     string
@@ -92,6 +95,7 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 	target := fs.String("target", "all", "what to run: all, or a comma list of "+strings.Join(append(serviceTargets(), "gateway", "portal", "national"), ", "))
 	httpAddr := fs.String("http", "127.0.0.1:8080", "gateway listen address")
 	grpcAddr := fs.String("grpc", "127.0.0.1:9090", "gRPC listen address of the services")
+	adminAddr := fs.String("admin", "127.0.0.1:9464", "admin listen address: Prometheus /metrics and /debug/pprof (keep it private; \"\" turns it off)")
 	data := fs.String("data", "./data", "data folder: embedded store file and dev signing key")
 	storeURL := fs.String("store", "bbolt", "bbolt (embedded file in -data) or a redis://host:port[/db] URL")
 	regions := fs.String("regions", "vasterbotten,uppsala", "comma list of the regions this deployment serves")
@@ -146,6 +150,7 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 		fill("target", strings.Join(dep.Targets, ","), target)
 		fill("http", dep.HTTP, httpAddr)
 		fill("grpc", dep.GRPC, grpcAddr)
+		fill("admin", dep.Admin, adminAddr)
 		fill("data", dep.Data, data)
 		fill("name", dep.Name, name)
 		fill("tls-ca", dep.TLS.CA, tlsCA)
@@ -163,7 +168,7 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 			*insecurePeers = *insecurePeers || dep.InsecurePeers
 		}
 	}
-	c := serveConfig{httpAddr: *httpAddr, grpcAddr: *grpcAddr, data: *data, store: *storeURL, demo: *demo, upstream: *upstream, health: *healthAddr, drain: *drain, reconcile: reconcile, upstreams: map[string]string{},
+	c := serveConfig{target: *target, admin: *adminAddr, httpAddr: *httpAddr, grpcAddr: *grpcAddr, data: *data, store: *storeURL, demo: *demo, upstream: *upstream, health: *healthAddr, drain: *drain, reconcile: reconcile, upstreams: map[string]string{},
 		name: *name, national: *national, tls: config.TLSFiles{CA: *tlsCA, Cert: *tlsCert, Key: *tlsKey},
 		insecurePeers: *insecurePeers, peers: dep.Peers, devKey: *devKey, weights: dep.Weights, portal: portalFlags.options(),
 		notify: dep.Notify, limits: dep.Limits.WithDefaults()}
@@ -273,9 +278,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	logger := telemetry.NewLogger(stderr, c.logLevel)
-	tel, err := telemetry.Setup(ctx, telemetry.Options{Service: "motor", Region: c.regions.String()})
+	tel, err := setupTelemetry(ctx, c)
 	if err != nil {
-		return fmt.Errorf("telemetry.Setup: %w", err)
+		return err
 	}
 	defer func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -308,6 +313,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		defer st.Close()
+		if st, err = store.Instrument(st, storeBackend(c), tel.MeterProvider); err != nil {
+			return fmt.Errorf("store.Instrument: %w", err)
+		}
 	}
 
 	// Every piece's errors land here; the first one stops the process.
@@ -315,6 +323,13 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var waits []<-chan struct{}
+	if c.admin != "" {
+		done, err := serveAdmin(runCtx, c.admin, tel, logger, stdout)
+		if err != nil {
+			return err
+		}
+		waits = append(waits, done)
+	}
 
 	// Drain order on SIGTERM: HTTP stops taking requests and finishes the
 	// ones in flight (a body still arriving included), then gRPC does the
@@ -381,9 +396,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 				seeds = append(seeds, seed)
 			}
 			names = append(names, svc.name)
-			healthNames = append(healthNames, svc.healthName)
-			srv.Health.SetServingStatus(svc.healthName, healthpb.HealthCheckResponse_SERVING)
 		}
+		healthNames = servingAll(srv)
 		go watchStore(runCtx, st, srv.Health, logger, storeWatch{}, healthNames...)
 		go func() {
 			<-draining
@@ -783,7 +797,7 @@ func (p *connPool) dial(target, deployment string) (*grpc.ClientConn, error) {
 	if conn, ok := p.byTarget[target]; ok {
 		return conn, nil
 	}
-	var opts []grpc.DialOption
+	opts := []grpc.DialOption{rpc.RoundRobin()}
 	if p.mtls.client != nil {
 		cfg := p.mtls.client.Clone()
 		cfg.ServerName = deployment

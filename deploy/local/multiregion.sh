@@ -16,6 +16,7 @@ go build -o "$dir/motor" ./cmd/motor
 
 declare -A http=([national]=8180 [vasterbotten]=8181 [uppsala]=8182)
 declare -A grpc=([national]=9180 [vasterbotten]=9181 [uppsala]=9182)
+declare -A admin=([national]=9480 [vasterbotten]=9481 [uppsala]=9482)
 declare -A redis=([national]=6390 [vasterbotten]=6391 [uppsala]=6392)
 
 peer() { printf '{"name": "%s", "address": "127.0.0.1:%s", "national": %s}' "$1" "${grpc[$1]}" "$2"; }
@@ -27,7 +28,7 @@ config() { # name regions national peers...
 	[ "$national" = true ] && targets='"national", "gateway"'
 	cat >"$dir/$name.json" <<JSON
 {"name": "$name", "national": $national, "regions": [$regions], "targets": [$targets],
- "http": "127.0.0.1:${http[$name]}", "grpc": "127.0.0.1:${grpc[$name]}",
+ "http": "127.0.0.1:${http[$name]}", "grpc": "127.0.0.1:${grpc[$name]}", "admin": "127.0.0.1:${admin[$name]}",
  "data": "data/$name", "store": "redis://127.0.0.1:${redis[$name]}", "devKey": "data/devkey",
  "tls": {"ca": "certs/ca.pem", "cert": "certs/$name.pem", "key": "certs/$name-key.pem"},
  "peers": [$peers]}

@@ -31,9 +31,12 @@ type Deployment struct {
 	Targets  []string `json:"targets"`
 	HTTP     string   `json:"http"`
 	GRPC     string   `json:"grpc"`
-	Data     string   `json:"data"`
-	Store    string   `json:"store"`
-	TLS      TLSFiles `json:"tls"`
+	// Admin is the listener of /metrics and /debug/pprof: loopback by
+	// default, an address a scraper reaches on Kubernetes.
+	Admin string   `json:"admin"`
+	Data  string   `json:"data"`
+	Store string   `json:"store"`
+	TLS   TLSFiles `json:"tls"`
 	// InsecurePeers allows peers over plain text when no TLS is configured:
 	// dev mode on one machine, never between real deployments.
 	InsecurePeers bool   `json:"insecurePeers"`
@@ -238,13 +241,13 @@ func parseDeployment(raw []byte, dir string) (Deployment, []string) {
 func decodeDeployment(raw []byte) (Deployment, []string) {
 	var d Deployment
 	var problems []string
-	top := members(&problems, "", raw, []string{"name", "national", "regions", "targets", "http", "grpc", "data", "store", "tls", "insecurePeers", "peers", "devKey", "weights", "notify", "limits"})
+	top := members(&problems, "", raw, []string{"name", "national", "regions", "targets", "http", "grpc", "admin", "data", "store", "tls", "insecurePeers", "peers", "devKey", "weights", "notify", "limits"})
 	if top == nil {
 		return d, problems
 	}
 	dsts := map[string]any{
 		"name": &d.Name, "national": &d.National, "regions": &d.Regions, "targets": &d.Targets,
-		"http": &d.HTTP, "grpc": &d.GRPC, "data": &d.Data, "store": &d.Store,
+		"http": &d.HTTP, "grpc": &d.GRPC, "admin": &d.Admin, "data": &d.Data, "store": &d.Store,
 		"insecurePeers": &d.InsecurePeers, "devKey": &d.DevKey,
 	}
 	keys := make([]string, 0, len(top))
@@ -326,7 +329,7 @@ func (d Deployment) check() []string {
 			problems = append(problems, fmt.Sprintf("targets[%d]: %q is not one target name", i, d.Targets[i]))
 		}
 	}
-	for _, a := range []struct{ name, addr string }{{"http", d.HTTP}, {"grpc", d.GRPC}} {
+	for _, a := range []struct{ name, addr string }{{"http", d.HTTP}, {"grpc", d.GRPC}, {"admin", d.Admin}} {
 		if a.addr != "" {
 			if _, _, err := net.SplitHostPort(a.addr); err != nil {
 				problems = append(problems, fmt.Sprintf("%s: %q is not host:port", a.name, a.addr))

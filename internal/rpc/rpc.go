@@ -19,7 +19,6 @@ import (
 	"runtime/debug"
 	"time"
 
-	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
 	"go.opentelemetry.io/otel/metric"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -115,11 +114,7 @@ func NewServer(cfg ServerConfig) *Server {
 		opts = append(opts, grpc.Creds(credentials.NewTLS(cfg.TLS)))
 	}
 	if t := cfg.Telemetry; t != nil {
-		opts = append(opts, grpc.StatsHandler(otelgrpc.NewServerHandler(
-			otelgrpc.WithTracerProvider(t.TracerProvider),
-			otelgrpc.WithMeterProvider(t.MeterProvider),
-			otelgrpc.WithPropagators(t.Propagator),
-		)))
+		opts = append(opts, grpc.StatsHandler(t.ServerHandler()))
 	}
 	s := &Server{GRPC: grpc.NewServer(opts...), Health: health.NewServer(), logger: logger}
 	healthpb.RegisterHealthServer(s.GRPC, s.Health)
@@ -176,11 +171,7 @@ func Dial(target string, t *telemetry.Telemetry, opts ...grpc.DialOption) (*grpc
 	}
 	all = append(all, clientResilience()...)
 	if t != nil {
-		all = append(all, grpc.WithStatsHandler(otelgrpc.NewClientHandler(
-			otelgrpc.WithTracerProvider(t.TracerProvider),
-			otelgrpc.WithMeterProvider(t.MeterProvider),
-			otelgrpc.WithPropagators(t.Propagator),
-		)))
+		all = append(all, grpc.WithStatsHandler(t.ClientHandler()))
 	}
 	conn, err := grpc.NewClient(target, append(all, opts...)...)
 	if err != nil {

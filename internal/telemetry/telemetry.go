@@ -1,8 +1,10 @@
 // Package telemetry owns Motor's OpenTelemetry set-up: trace and meter
-// providers whose resource names the service and the region, W3C trace
-// context propagation, a Prometheus /metrics handler that always works, OTLP
-// export when OTEL_EXPORTER_OTLP_ENDPOINT is set, and JSON logs that carry
-// the trace and span ids of the call they were written in.
+// providers whose resource names the target, its version and the regions it
+// serves (OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES override it), W3C
+// trace context propagation, gRPC stats handlers that put the region a call
+// is about on its span, a Prometheus /metrics handler that always works,
+// OTLP export when OTEL_EXPORTER_OTLP_ENDPOINT is set, and JSON logs that
+// carry the trace and span ids of the call they were written in.
 package telemetry
 
 import (
@@ -13,11 +15,15 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/exporters/otlp/otlpmetric/otlpmetricgrpc"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
 	otelprom "go.opentelemetry.io/otel/exporters/prometheus"
@@ -35,6 +41,8 @@ type Telemetry struct {
 	TracerProvider trace.TracerProvider
 	MeterProvider  metric.MeterProvider
 	Propagator     propagation.TextMapPropagator
+	// Resource describes the process in every span and metric.
+	Resource *resource.Resource
 	// Metrics serves the Prometheus text format of every meter.
 	Metrics  http.Handler
 	shutdown []func(context.Context) error
@@ -42,22 +50,34 @@ type Telemetry struct {
 
 // Options name what the telemetry describes.
 type Options struct {
-	Service string // service.name, e.g. "motor" or "motor-idea"
-	Region  string // cloud.region: the deployment's name, e.g. "vasterbotten"
-	Version string
+	Service string // service.name, e.g. "motor-idea" (see ServiceName)
+	Version string // service.version (see BuildVersion)
+	// Target is what the process runs, as -target said ("all", "idea",
+	// "idea,needs"): motor.target.
+	Target string
+	// Deployment is the deployment's name ("vasterbotten", "national"):
+	// motor.deployment.
+	Deployment string
+	// Regions are the regions the deployment serves: motor.regions. A span
+	// about one of them carries it as motor.region.
+	Regions []string
 }
+
+// Resource attributes and span attributes of Motor's own.
+const (
+	AttrTarget     = attribute.Key("motor.target")
+	AttrDeployment = attribute.Key("motor.deployment")
+	AttrRegions    = attribute.Key("motor.regions")
+	AttrRegion     = attribute.Key("motor.region")
+)
 
 // Setup builds the providers. OTLP exporters are added only when
 // OTEL_EXPORTER_OTLP_ENDPOINT (or the traces/metrics variants) is set, so a
 // laptop run needs no collector.
 func Setup(ctx context.Context, o Options) (*Telemetry, error) {
-	res, err := resource.Merge(resource.Default(), resource.NewSchemaless(
-		semconv.ServiceName(o.Service),
-		semconv.ServiceVersion(o.Version),
-		semconv.CloudRegion(o.Region),
-	))
+	res, err := newResource(ctx, o)
 	if err != nil {
-		return nil, fmt.Errorf("resource.Merge: %w", err)
+		return nil, err
 	}
 
 	reg := prometheus.NewRegistry()
@@ -67,6 +87,7 @@ func Setup(ctx context.Context, o Options) (*Telemetry, error) {
 		return nil, fmt.Errorf("prometheus.New: %w", err)
 	}
 	t := &Telemetry{
+		Resource:   res,
 		Propagator: propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}),
 		Metrics:    promhttp.HandlerFor(reg, promhttp.HandlerOpts{}),
 	}
@@ -92,6 +113,89 @@ func Setup(ctx context.Context, o Options) (*Telemetry, error) {
 	t.TracerProvider, t.MeterProvider = tp, mp
 	t.shutdown = append(t.shutdown, tp.Shutdown, mp.Shutdown)
 	return t, nil
+}
+
+// newResource describes the process. The environment comes last so that
+// OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES override what Motor says of
+// itself, as the specification asks; the SDK's defaults come first.
+// cloud.region is left to the environment: it is the cloud's region (a
+// data centre), not the county regions a deployment serves, which are
+// motor.regions.
+func newResource(ctx context.Context, o Options) (*resource.Resource, error) {
+	attrs := []attribute.KeyValue{semconv.ServiceName(o.Service), AttrTarget.String(o.Target)}
+	if o.Version != "" {
+		attrs = append(attrs, semconv.ServiceVersion(o.Version))
+	}
+	if o.Deployment != "" {
+		attrs = append(attrs, AttrDeployment.String(o.Deployment))
+	}
+	if len(o.Regions) > 0 {
+		attrs = append(attrs, AttrRegions.StringSlice(o.Regions))
+	}
+	own, err := resource.New(ctx,
+		resource.WithTelemetrySDK(),
+		resource.WithAttributes(attrs...),
+		resource.WithFromEnv(),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("resource.New: %w", err)
+	}
+	res, err := resource.Merge(resource.Default(), own)
+	if err != nil {
+		return nil, fmt.Errorf("resource.Merge: %w", err)
+	}
+	return res, nil
+}
+
+// ServiceName is service.name for a -target: "motor-idea" for one target,
+// "motor-national" for the national parts, and "motor" for a process that
+// runs several (the all-in-one run), whose motor.target says which.
+// OTEL_SERVICE_NAME overrides it (see Setup).
+func ServiceName(target string) string {
+	if target == "" || strings.Contains(target, ",") || target == "all" {
+		return "motor"
+	}
+	return "motor-" + strings.TrimSpace(target)
+}
+
+// BuildVersion is service.version: the version the linker was given (set
+// means -ldflags "-X main.version=…" was used), else the module version the
+// go command stamped into the binary (a tag, or a pseudo-version of the
+// commit), else the VCS revision, else "".
+func BuildVersion(linked string) string {
+	if linked != "" {
+		return linked
+	}
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return ""
+	}
+	if v := bi.Main.Version; v != "" && v != "(devel)" {
+		return v
+	}
+	var rev, modified string
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			modified = s.Value
+		}
+	}
+	if rev != "" && modified == "true" {
+		rev += "-dirty"
+	}
+	return rev
+}
+
+// SetGlobal installs the providers and the propagator as OpenTelemetry's
+// globals, for libraries that take no provider (the Redis instrumentation
+// reads them when a client is instrumented, so this comes before any store
+// is opened).
+func (t *Telemetry) SetGlobal() {
+	otel.SetTracerProvider(t.TracerProvider)
+	otel.SetMeterProvider(t.MeterProvider)
+	otel.SetTextMapPropagator(t.Propagator)
 }
 
 func otlpEnabled(signal string) bool {

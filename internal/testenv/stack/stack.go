@@ -78,7 +78,7 @@ type Env struct {
 // gateway in front of them. Everything stops in t.Cleanup.
 func Start(t testing.TB, st store.Store, register func(s *grpc.Server)) *Env {
 	t.Helper()
-	tel, err := telemetry.Setup(t.Context(), telemetry.Options{Service: "motor-test", Region: "test"})
+	tel, err := telemetry.Setup(t.Context(), telemetry.Options{Service: "motor-test", Target: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}
