@@ -19,7 +19,7 @@ import (
 )
 
 // Targets are the `motor serve -target` values a pod may run.
-var Targets = []string{"idea", "needs", "partner", "funding", "gateway", "portal", "national"}
+var Targets = []string{"idea", "needs", "partner", "funding", "notify", "gateway", "portal", "national"}
 
 // Placeholder is the reserved top-level domain of the base's identity
 // provider, Ingress host and telemetry backend: an overlay that keeps one
@@ -82,6 +82,7 @@ func Check(m *Manifests) []string {
 	c.ingresses()
 	dep := c.deploymentConfig()
 	c.motorPods(dep)
+	c.notifyRuns(dep)
 	c.nationalReachesRegion(dep)
 	c.redis()
 	c.collector()
@@ -672,6 +673,36 @@ func (c *checker) motorPods(d *config.Deployment) {
 				}
 			}
 		}
+	}
+}
+
+// notifyRuns: a region deployment runs the notification service, or its
+// region sends no notification; a container running it takes the SMTP
+// password (for notify.smtp.username) from a Secret, never from the
+// manifests.
+func (c *checker) notifyRuns(d *config.Deployment) {
+	if d == nil {
+		return
+	}
+	var runs bool
+	for _, w := range c.m.workloads() {
+		for _, ct := range w.template.Spec.Containers {
+			targets := strings.Split(flagValue(ct.Args, "target"), ",")
+			if !isMotor(ct) || !slices.Contains(targets, "notify") && !slices.Contains(targets, "all") {
+				continue
+			}
+			runs = true
+			if d.Notify.SMTP == nil || d.Notify.SMTP.Username == "" {
+				continue
+			}
+			i := slices.IndexFunc(ct.Env, func(e corev1.EnvVar) bool { return e.Name == "MOTOR_SMTP_PASSWORD" })
+			if i < 0 || ct.Env[i].ValueFrom == nil || ct.Env[i].ValueFrom.SecretKeyRef == nil {
+				c.add("%s container %s: notify.smtp.username is set but MOTOR_SMTP_PASSWORD is not a Secret key", w, ct.Name)
+			}
+		}
+	}
+	if !d.National && !runs {
+		c.add("no pod runs -target notify: the region sends no notifications")
 	}
 }
 
