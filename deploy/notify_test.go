@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 )
 
@@ -69,9 +68,9 @@ func TestNotifyInEveryRegion(t *testing.T) {
 			// Nothing else in the namespace may call it but the gateway
 			// and the portal.
 			other := labels.Set{"app.kubernetes.io/name": "motor", "app.kubernetes.io/component": "idea"}
-			if !c.admitsInNamespace(from, labels.Set{"app.kubernetes.io/name": "motor", "app.kubernetes.io/component": "gateway"}) ||
-				!c.admitsInNamespace(from, labels.Set{"app.kubernetes.io/name": "motor", "app.kubernetes.io/component": "portal"}) ||
-				c.admitsInNamespace(from, other) {
+			if !c.admits(from, nil, labels.Set{"app.kubernetes.io/name": "motor", "app.kubernetes.io/component": "gateway"}) ||
+				!c.admits(from, nil, labels.Set{"app.kubernetes.io/name": "motor", "app.kubernetes.io/component": "portal"}) ||
+				c.admits(from, nil, other) {
 				t.Error("the notify NetworkPolicy does not admit exactly the gateway and the portal")
 			}
 			for _, p := range c.problems {
@@ -79,28 +78,6 @@ func TestNotifyInEveryRegion(t *testing.T) {
 			}
 		})
 	}
-}
-
-// admitsInNamespace reports whether some ingress policy selecting pod
-// lets in pods with labels from of the same namespace.
-func (c *checker) admitsInNamespace(pod, from labels.Set) bool {
-	for _, np := range c.m.NetworkPolicies {
-		sel, err := metav1.LabelSelectorAsSelector(&np.Spec.PodSelector)
-		if err != nil || sel.Empty() || !sel.Matches(pod) {
-			continue
-		}
-		for _, rule := range np.Spec.Ingress {
-			for _, peer := range rule.From {
-				if peer.NamespaceSelector != nil || peer.PodSelector == nil {
-					continue
-				}
-				if ps, err := metav1.LabelSelectorAsSelector(peer.PodSelector); err == nil && ps.Matches(from) {
-					return true
-				}
-			}
-		}
-	}
-	return false
 }
 
 // TestNotifyRulesReported: each notify rule reports the region overlay

@@ -514,7 +514,8 @@ func (c *checker) nationalReachesRegion(d *config.Deployment) {
 }
 
 // admits reports whether a NetworkPolicy selecting pods with labels pod
-// lets in pods with labels from in a namespace with labels ns.
+// lets in pods with labels from in a namespace with labels ns, or, for a
+// nil ns, in the policy's own namespace.
 func (c *checker) admits(pod, ns, from labels.Set) bool {
 	for _, np := range c.m.NetworkPolicies {
 		sel, err := metav1.LabelSelectorAsSelector(&np.Spec.PodSelector)
@@ -523,12 +524,16 @@ func (c *checker) admits(pod, ns, from labels.Set) bool {
 		}
 		for _, rule := range np.Spec.Ingress {
 			for _, peer := range rule.From {
-				if peer.NamespaceSelector == nil || peer.PodSelector == nil {
+				if peer.PodSelector == nil || (peer.NamespaceSelector == nil) != (ns == nil) {
 					continue
 				}
-				nsSel, err1 := metav1.LabelSelectorAsSelector(peer.NamespaceSelector)
-				podSel, err2 := metav1.LabelSelectorAsSelector(peer.PodSelector)
-				if err1 == nil && err2 == nil && nsSel.Matches(ns) && podSel.Matches(from) {
+				nsOK := ns == nil
+				if !nsOK {
+					nsSel, err := metav1.LabelSelectorAsSelector(peer.NamespaceSelector)
+					nsOK = err == nil && nsSel.Matches(ns)
+				}
+				podSel, err := metav1.LabelSelectorAsSelector(peer.PodSelector)
+				if nsOK && err == nil && podSel.Matches(from) {
 					return true
 				}
 			}
