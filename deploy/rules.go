@@ -19,7 +19,7 @@ import (
 )
 
 // Targets are the `motor serve -target` values a pod may run.
-var Targets = []string{"idea", "needs", "partner", "funding", "gateway", "portal", "national"}
+var Targets = []string{"idea", "needs", "partner", "funding", "notify", "gateway", "portal", "national"}
 
 // Placeholder is the reserved top-level domain of the base's identity
 // provider, Ingress host and telemetry backend: an overlay that keeps one
@@ -82,6 +82,7 @@ func Check(m *Manifests) []string {
 	c.ingresses()
 	dep := c.deploymentConfig()
 	c.motorPods(dep)
+	c.notifyRuns(dep)
 	c.nationalReachesRegion(dep)
 	c.redis()
 	c.collector()
@@ -513,7 +514,8 @@ func (c *checker) nationalReachesRegion(d *config.Deployment) {
 }
 
 // admits reports whether a NetworkPolicy selecting pods with labels pod
-// lets in pods with labels from in a namespace with labels ns.
+// lets in pods with labels from in a namespace with labels ns, or, for a
+// nil ns, in the policy's own namespace.
 func (c *checker) admits(pod, ns, from labels.Set) bool {
 	for _, np := range c.m.NetworkPolicies {
 		sel, err := metav1.LabelSelectorAsSelector(&np.Spec.PodSelector)
@@ -522,12 +524,16 @@ func (c *checker) admits(pod, ns, from labels.Set) bool {
 		}
 		for _, rule := range np.Spec.Ingress {
 			for _, peer := range rule.From {
-				if peer.NamespaceSelector == nil || peer.PodSelector == nil {
+				if peer.PodSelector == nil || (peer.NamespaceSelector == nil) != (ns == nil) {
 					continue
 				}
-				nsSel, err1 := metav1.LabelSelectorAsSelector(peer.NamespaceSelector)
-				podSel, err2 := metav1.LabelSelectorAsSelector(peer.PodSelector)
-				if err1 == nil && err2 == nil && nsSel.Matches(ns) && podSel.Matches(from) {
+				nsOK := ns == nil
+				if !nsOK {
+					nsSel, err := metav1.LabelSelectorAsSelector(peer.NamespaceSelector)
+					nsOK = err == nil && nsSel.Matches(ns)
+				}
+				podSel, err := metav1.LabelSelectorAsSelector(peer.PodSelector)
+				if nsOK && err == nil && podSel.Matches(from) {
 					return true
 				}
 			}
@@ -672,6 +678,36 @@ func (c *checker) motorPods(d *config.Deployment) {
 				}
 			}
 		}
+	}
+}
+
+// notifyRuns: a region deployment runs the notification service, or its
+// region sends no notification; a container running it takes the SMTP
+// password (for notify.smtp.username) from a Secret, never from the
+// manifests.
+func (c *checker) notifyRuns(d *config.Deployment) {
+	if d == nil {
+		return
+	}
+	var runs bool
+	for _, w := range c.m.workloads() {
+		for _, ct := range w.template.Spec.Containers {
+			targets := strings.Split(flagValue(ct.Args, "target"), ",")
+			if !isMotor(ct) || !slices.Contains(targets, "notify") && !slices.Contains(targets, "all") {
+				continue
+			}
+			runs = true
+			if d.Notify.SMTP == nil || d.Notify.SMTP.Username == "" {
+				continue
+			}
+			i := slices.IndexFunc(ct.Env, func(e corev1.EnvVar) bool { return e.Name == "MOTOR_SMTP_PASSWORD" })
+			if i < 0 || ct.Env[i].ValueFrom == nil || ct.Env[i].ValueFrom.SecretKeyRef == nil {
+				c.add("%s container %s: notify.smtp.username is set but MOTOR_SMTP_PASSWORD is not a Secret key", w, ct.Name)
+			}
+		}
+	}
+	if !d.National && !runs {
+		c.add("no pod runs -target notify: the region sends no notifications")
 	}
 }
 

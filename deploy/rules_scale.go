@@ -147,6 +147,9 @@ func (c *checker) egress(dep *config.Deployment) {
 			if !runsService(target) || dep == nil {
 				continue
 			}
+			if slices.Contains(strings.Split(target, ","), "notify") {
+				c.notifyEgress(w, from, dep.Notify)
+			}
 			if u, err := url.Parse(dep.Store); err == nil && flagValue(ct.Args, "store") == "" && u.Port() != "" {
 				c.reaches(w, from, c.addressEndpoint("the store", u.Hostname(), u.Port()))
 			}
@@ -161,11 +164,23 @@ func (c *checker) egress(dep *config.Deployment) {
 	}
 }
 
+// notifyEgress: the notification service reaches the SMTP server of the
+// deployment config and, for webhooks, HTTPS outside the cluster (the
+// subscribers' URLs are https; a subscription is not known when the
+// manifests are built).
+func (c *checker) notifyEgress(w workload, from labels.Set, n config.Notify) {
+	if s := n.SMTP; s != nil && s.Host != "" {
+		c.reaches(w, from, c.addressEndpoint("the SMTP server "+s.Host, s.Host, strconv.Itoa(s.Port)))
+	}
+	c.reaches(w, from, endpoint{what: "webhook receivers (HTTPS outside the cluster)", port: 443, protocol: corev1.ProtocolTCP, external: true})
+}
+
 // runsService reports whether a -target runs one of the services, which
-// hold state and call peers.
+// hold state and call peers (notify reads the others' audit logs in the
+// store).
 func runsService(target string) bool {
 	for _, t := range strings.Split(target, ",") {
-		if slices.Contains(regionServices, t) || t == "national" || t == "coordinator" {
+		if slices.Contains(regionServices, t) || t == "national" || t == "coordinator" || t == "notify" {
 			return true
 		}
 	}
