@@ -11,7 +11,7 @@ import (
 
 // TestServe_AdmissionLimitsFromConfig: the config file's limits apply to
 // the real binary: a caller past its burst gets 429 with Retry-After over
-// REST, another caller does not, and /metrics counts the refusal.
+// REST, another caller does not, and the admin listener's /metrics counts the refusal.
 func TestServe_AdmissionLimitsFromConfig(t *testing.T) {
 	bin := buildMotor(t)
 	data := t.TempDir()
@@ -43,7 +43,7 @@ func TestServe_AdmissionLimitsFromConfig(t *testing.T) {
 	}
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		_, metrics := rawGet(t, p.url+"/metrics", "")
+		_, metrics := rawGet(t, p.admin+"/metrics", "")
 		if strings.Contains(metrics, "motor_admission_refused") && strings.Contains(metrics, `reason="RATE_LIMITED"`) {
 			break
 		}

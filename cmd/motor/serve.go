@@ -798,6 +798,9 @@ func (p *connPool) dial(target, deployment string) (*grpc.ClientConn, error) {
 		return conn, nil
 	}
 	opts := []grpc.DialOption{rpc.RoundRobin()}
+	if target == p.own {
+		opts = []grpc.DialOption{rpc.Own()}
+	}
 	if p.mtls.client != nil {
 		cfg := p.mtls.client.Clone()
 		cfg.ServerName = deployment

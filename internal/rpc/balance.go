@@ -14,3 +14,11 @@ const roundRobinConfig = `{"loadBalancingConfig": [{"round_robin": {}}], "health
 func RoundRobin() grpc.DialOption {
 	return grpc.WithDefaultServiceConfig(roundRobinConfig)
 }
+
+// Own is the dial option of a process's connection to its own listener:
+// no health checking, since the process's health turns NOT_SERVING the
+// moment it starts to drain, and the calls it still has in flight (a REST
+// request half sent at SIGTERM) must reach its own services until they end.
+func Own() grpc.DialOption {
+	return grpc.WithDefaultServiceConfig(`{"loadBalancingConfig": [{"pick_first": {}}]}`)
+}

@@ -34,7 +34,25 @@ func TestRules_SubmitterHearsOfSpread(t *testing.T) {
 	if i, err = e.ideas.UpdateIdea(anna.Ctx(t), &ideav1.UpdateIdeaRequest{Idea: i, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"ip_owner", "agreements_in_place", "test_environment"}}}); err != nil {
 		t.Fatal(err)
 	}
-	for _, st := range []ideav1.Stage{ideav1.Stage_STAGE_DEVELOPMENT, ideav1.Stage_STAGE_TESTING, ideav1.Stage_STAGE_IMPLEMENTED} {
+	i = e.transition(t, anna, i, ideav1.Stage_STAGE_DEVELOPMENT, "")
+	// TESTING needs an approved test plan in a registered test bed.
+	bed, err := e.ideas.CreateTestBed(anna.Ctx(t), &ideav1.CreateTestBedRequest{Parent: "regions/vasterbotten", TestBed: &ideav1.TestBed{
+		DisplayName: "Innovationsklinik NUS", Unit: "Norrlands universitetssjukhus", Kind: ideav1.TestBedKind_TEST_BED_KIND_INNOVATION_CLINIC, Capacity: 5}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, err := e.ideas.CreateTestPlan(anna.Ctx(t), &ideav1.CreateTestPlanRequest{Parent: i.GetName(), TestPlan: &ideav1.TestPlan{
+		TestBed: bed.GetName(), StartDate: "2026-05-01", EndDate: "2026-08-31", Protocol: "Tjugo patienter, enkät före och efter."}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.ideas.ApproveTestPlan(anna.Ctx(t), &ideav1.ApproveTestPlanRequest{Name: plan.GetName(), Etag: plan.GetEtag()}); err != nil {
+		t.Fatal(err)
+	}
+	if i, err = e.ideas.GetIdea(anna.Ctx(t), &ideav1.GetIdeaRequest{Name: i.GetName()}); err != nil {
+		t.Fatal(err)
+	}
+	for _, st := range []ideav1.Stage{ideav1.Stage_STAGE_TESTING, ideav1.Stage_STAGE_IMPLEMENTED} {
 		i = e.transition(t, anna, i, st, "")
 	}
 	if _, err := e.ideas.SpreadIdea(anna.Ctx(t), &ideav1.SpreadIdeaRequest{Name: i.GetName(), TargetRegion: "uppsala", Etag: i.GetEtag()}); err != nil {
