@@ -29,6 +29,7 @@ import (
 	ideav1 "github.com/innovationsmotorer/motor/proto/innovation/idea/v1"
 	needsv1 "github.com/innovationsmotorer/motor/proto/innovation/needs/v1"
 	partnerv1 "github.com/innovationsmotorer/motor/proto/innovation/partner/v1"
+	reportsv1 "github.com/innovationsmotorer/motor/proto/innovation/reports/v1"
 )
 
 // MaxBodyBytes is the largest request body the gateway accepts.
@@ -52,6 +53,7 @@ func routes() map[string]func(context.Context, *runtime.ServeMux, *grpc.ClientCo
 		"funding":     fundingRoutes,
 		"partner":     partnerv1.RegisterPartnerServiceHandler,
 		"coordinator": coordinatorv1.RegisterCoordinatorServiceHandler,
+		"reports":     reportsv1.RegisterReportServiceHandler,
 	}
 }
 

@@ -18,11 +18,13 @@ import (
 	ideav1 "github.com/innovationsmotorer/motor/proto/innovation/idea/v1"
 	needsv1 "github.com/innovationsmotorer/motor/proto/innovation/needs/v1"
 	partnerv1 "github.com/innovationsmotorer/motor/proto/innovation/partner/v1"
+	reportsv1 "github.com/innovationsmotorer/motor/proto/innovation/reports/v1"
 	"github.com/innovationsmotorer/motor/services/coordinator"
 	"github.com/innovationsmotorer/motor/services/funding"
 	"github.com/innovationsmotorer/motor/services/idea"
 	"github.com/innovationsmotorer/motor/services/needs"
 	"github.com/innovationsmotorer/motor/services/partner"
+	"github.com/innovationsmotorer/motor/services/reports"
 )
 
 // deps is what a service is built from in `motor serve`.
@@ -218,6 +220,28 @@ func allServices() []service {
 					go subs.RunReconciler(d.ctx, d.reconcile.interval, d.reconcile.grace)
 				}
 				return func(ctx context.Context) error { return seedFunding(ctx, ledger, d) }, nil
+			},
+		},
+		{
+			name:       "reports",
+			healthName: reportsv1.ReportService_ServiceDesc.ServiceName,
+			register: func(s *grpc.Server, d deps) (func(context.Context) error, error) {
+				// The followers read the audit logs from the shared store and
+				// the ideas they name through the idea service, as this
+				// deployment (its service credential: no personal data).
+				conn, err := d.conn("idea")
+				if err != nil {
+					return nil, fmt.Errorf("connect to the idea service: %w", err)
+				}
+				srv := reports.New(reports.Config{
+					Store: d.store, Regions: d.regions, Logger: d.logger,
+					Ideas: reports.GRPCIdeas(ideav1.NewIdeaServiceClient(d.asService(conn, true))),
+				})
+				reportsv1.RegisterReportServiceServer(s, srv)
+				if d.ctx != nil && len(d.regions.IDs()) > 0 {
+					go srv.Follow(d.ctx, reports.DefaultFollowInterval)
+				}
+				return nil, nil
 			},
 		},
 		{

@@ -6,6 +6,7 @@ import (
 	ideav1 "github.com/innovationsmotorer/motor/proto/innovation/idea/v1"
 	needsv1 "github.com/innovationsmotorer/motor/proto/innovation/needs/v1"
 	partnerv1 "github.com/innovationsmotorer/motor/proto/innovation/partner/v1"
+	reportsv1 "github.com/innovationsmotorer/motor/proto/innovation/reports/v1"
 )
 
 // Who may call what. Every RPC of every Motor service has one row in
@@ -105,12 +106,14 @@ func ledgerRead() Rule {
 func Table() map[string]Rule {
 	return map[string]Rule{
 		// idea
-		ideav1.IdeaService_CreateIdea_FullMethodName:       {Roles: []Role{Submitter, Advisor, RegionAdmin, Partner, Service}},
-		ideav1.IdeaService_GetIdea_FullMethodName:          {Roles: ideaReaders},
+		ideav1.IdeaService_CreateIdea_FullMethodName: {Roles: []Role{Submitter, Advisor, RegionAdmin, Partner, Service}},
+		// The reports service of this process reads ideas and their
+		// history as itself to keep its figures (no personal data).
+		ideav1.IdeaService_GetIdea_FullMethodName:          {Roles: ideaReaders, Internal: true},
 		ideav1.IdeaService_ListIdeas_FullMethodName:        {Roles: ideaReaders},
 		ideav1.IdeaService_UpdateIdea_FullMethodName:       {Roles: []Role{Submitter, Advisor, RegionAdmin}},
 		ideav1.IdeaService_TransitionIdea_FullMethodName:   {Roles: []Role{Submitter, Advisor, RegionAdmin}},
-		ideav1.IdeaService_ListIdeaHistory_FullMethodName:  {Roles: ideaReaders},
+		ideav1.IdeaService_ListIdeaHistory_FullMethodName:  {Roles: ideaReaders, Internal: true},
 		ideav1.IdeaService_CreateAssessment_FullMethodName: {Roles: staff},
 		ideav1.IdeaService_ListAssessments_FullMethodName:  {Roles: statsReaders},
 		ideav1.IdeaService_FindSimilarIdeas_FullMethodName: {Roles: ideaReaders},
@@ -180,6 +183,9 @@ func Table() map[string]Rule {
 		fundingv1.ProgrammeService_RecordPayment_FullMethodName:    moneyCall(),
 		fundingv1.ProgrammeService_ReleaseFunds_FullMethodName:     moneyCall(),
 		fundingv1.ProgrammeService_ListLedgerEvents_FullMethodName: {Roles: []Role{Coordinator}},
+
+		// reports
+		reportsv1.ReportService_GetIdeaReport_FullMethodName: {Roles: []Role{Advisor, RegionAdmin, Coordinator}},
 
 		// coordinator (national)
 		coordinatorv1.CoordinatorService_GetDashboard_FullMethodName:    {Roles: national},
