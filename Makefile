@@ -50,7 +50,7 @@ unit:
 
 bench:
 	go test -run '^$$' -bench . -benchtime 2000x ./internal/store/...
-	go test -run '^$$' -bench . -benchtime 20x ./services/idea/ ./services/needs/
+	go test -run '^$$' -bench . -benchtime 20x ./services/idea/ ./services/needs/ ./services/reports/
 
 # A dev CA and mTLS certificates for the README's three local deployments.
 dev-certs:
