@@ -226,16 +226,26 @@ func allServices() []service {
 			name:       "reports",
 			healthName: reportsv1.ReportService_ServiceDesc.ServiceName,
 			register: func(s *grpc.Server, d deps) (func(context.Context) error, error) {
-				// The followers read the audit logs from the shared store and
-				// the ideas they name through the idea service, as this
-				// deployment (its service credential: no personal data).
-				conn, err := d.conn("idea")
-				if err != nil {
-					return nil, fmt.Errorf("connect to the idea service: %w", err)
+				// The followers read the audit logs from the store and the
+				// ideas, needs and offers they name through those services,
+				// as this deployment (its service credential: no personal
+				// data), so the reports run where those services' store is.
+				var conns [3]grpc.ClientConnInterface
+				for i, name := range []string{"idea", "needs", "partner"} {
+					conn, err := d.conn(name)
+					if err != nil {
+						return nil, fmt.Errorf("connect to the %s service: %w", name, err)
+					}
+					conns[i] = d.asService(conn, true)
 				}
 				srv := reports.New(reports.Config{
 					Store: d.store, Regions: d.regions, Logger: d.logger,
-					Ideas: reports.GRPCIdeas(ideav1.NewIdeaServiceClient(d.asService(conn, true))),
+					Ideas:  reports.GRPCIdeas(ideav1.NewIdeaServiceClient(conns[0])),
+					Needs:  reports.GRPCNeeds(needsv1.NewNeedsServiceClient(conns[1])),
+					Offers: reports.GRPCOffers(partnerv1.NewPartnerServiceClient(conns[2])),
+					// The money report is the national ledger's; a region
+					// with a national peer says where to ask.
+					LedgerElsewhere: d.nationalLedger,
 				})
 				reportsv1.RegisterReportServiceServer(s, srv)
 				if d.ctx != nil && len(d.regions.IDs()) > 0 {

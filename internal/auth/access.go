@@ -81,6 +81,8 @@ var (
 	fundReaders  = []Role{RegionAdmin, Advisor, Coordinator, Service}
 	ledgerReader = []Role{Coordinator, Service, RegionAdmin, Advisor}
 	national     = []Role{Coordinator, Service}
+	// reportReaders read a region's reports over time.
+	reportReaders = []Role{Advisor, RegionAdmin, Coordinator}
 )
 
 // regionFigures is a Get…Stats row: the region's staff, national
@@ -108,7 +110,8 @@ func Table() map[string]Rule {
 		// idea
 		ideav1.IdeaService_CreateIdea_FullMethodName: {Roles: []Role{Submitter, Advisor, RegionAdmin, Partner, Service}},
 		// The reports service of this process reads ideas and their
-		// history as itself to keep its figures (no personal data).
+		// history as itself to keep its figures (services see no personal
+		// data).
 		ideav1.IdeaService_GetIdea_FullMethodName:          {Roles: ideaReaders, Internal: true},
 		ideav1.IdeaService_ListIdeas_FullMethodName:        {Roles: ideaReaders},
 		ideav1.IdeaService_UpdateIdea_FullMethodName:       {Roles: []Role{Submitter, Advisor, RegionAdmin}},
@@ -127,11 +130,13 @@ func Table() map[string]Rule {
 
 		// needs
 		needsv1.NeedsService_CreateNeed_FullMethodName:       {Roles: []Role{Submitter, Advisor, RegionAdmin}},
-		needsv1.NeedsService_GetNeed_FullMethodName:          {Roles: needReaders},
+		// The reports service reads needs, their history and offers as
+		// itself too, like ideas above.
+		needsv1.NeedsService_GetNeed_FullMethodName:          {Roles: needReaders, Internal: true},
 		needsv1.NeedsService_ListNeeds_FullMethodName:        {Roles: needReaders, Peer: NationalReadsRegion},
 		needsv1.NeedsService_UpdateNeed_FullMethodName:       {Roles: staff},
 		needsv1.NeedsService_TransitionNeed_FullMethodName:   {Roles: staff},
-		needsv1.NeedsService_ListNeedHistory_FullMethodName:  {Roles: ideaReaders},
+		needsv1.NeedsService_ListNeedHistory_FullMethodName:  {Roles: ideaReaders, Internal: true},
 		needsv1.NeedsService_CreateScreening_FullMethodName:  {Roles: staff},
 		needsv1.NeedsService_ListScreenings_FullMethodName:   {Roles: statsReaders},
 		needsv1.NeedsService_LinkNeed_FullMethodName:         {Roles: staff},
@@ -148,7 +153,7 @@ func Table() map[string]Rule {
 		partnerv1.PartnerService_GetAgreement_FullMethodName:    {Roles: orgReaders},
 		partnerv1.PartnerService_ListAgreements_FullMethodName:  {Roles: orgReaders},
 		partnerv1.PartnerService_CreateOffer_FullMethodName:     {Roles: offerers},
-		partnerv1.PartnerService_GetOffer_FullMethodName:        {Roles: orgReaders},
+		partnerv1.PartnerService_GetOffer_FullMethodName:        {Roles: orgReaders, Internal: true},
 		partnerv1.PartnerService_ListOffers_FullMethodName:      {Roles: orgReaders},
 		partnerv1.PartnerService_RouteOffer_FullMethodName:      {Roles: staff},
 		partnerv1.PartnerService_TransitionOffer_FullMethodName: {Roles: offerers},
@@ -185,7 +190,10 @@ func Table() map[string]Rule {
 		fundingv1.ProgrammeService_ListLedgerEvents_FullMethodName: {Roles: []Role{Coordinator}},
 
 		// reports
-		reportsv1.ReportService_GetIdeaReport_FullMethodName: {Roles: []Role{Advisor, RegionAdmin, Coordinator}},
+		reportsv1.ReportService_GetIdeaReport_FullMethodName:  {Roles: reportReaders},
+		reportsv1.ReportService_GetNeedReport_FullMethodName:  {Roles: reportReaders},
+		reportsv1.ReportService_GetOfferReport_FullMethodName: {Roles: reportReaders},
+		reportsv1.ReportService_GetMoneyReport_FullMethodName: {Roles: []Role{Coordinator}},
 
 		// coordinator (national)
 		coordinatorv1.CoordinatorService_GetDashboard_FullMethodName:    {Roles: national},

@@ -34,6 +34,9 @@ func TestTable_SystemCalls(t *testing.T) {
 		"/innovation.funding.v1.ProgrammeService/ReleaseFunds":        {peer: auth.RegionFundsOnLedger, field: "subproject", internal: true, noUser: true},
 		"/innovation.idea.v1.IdeaService/GetIdea":                     {internal: true},
 		"/innovation.idea.v1.IdeaService/ListIdeaHistory":             {internal: true},
+		"/innovation.needs.v1.NeedsService/GetNeed":                   {internal: true},
+		"/innovation.needs.v1.NeedsService/ListNeedHistory":           {internal: true},
+		"/innovation.partner.v1.PartnerService/GetOffer":              {internal: true},
 		"/innovation.idea.v1.IdeaService/AdoptIdea":                   {peer: auth.RegionSpreadsIdea, field: "spread_from", internal: true, noUser: true},
 	}
 	for method, r := range auth.Table() {

@@ -115,10 +115,10 @@ func BenchmarkIdeaReport100k(b *testing.B) {
 	}
 	tx := newTxn(st, ns("uppsala"))
 	for m, a := range months {
-		if _, err := tx.getJSON(ctx, ideaMonthKey(m), &monthAgg{}); err != nil {
+		if _, err := tx.getJSON(ctx, ideaFamily.monthKey(m), &monthAgg{}); err != nil {
 			b.Fatal(err)
 		}
-		if err := tx.putJSON(ideaMonthKey(m), a); err != nil {
+		if err := tx.putJSON(ideaFamily.monthKey(m), a); err != nil {
 			b.Fatal(err)
 		}
 	}

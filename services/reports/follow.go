@@ -95,11 +95,12 @@ type txn struct {
 	ns       store.Namespace
 	versions map[string]int64
 	puts     map[string][]byte
+	index    map[string][]store.IndexEntry
 	order    []string
 }
 
 func newTxn(st store.Store, ns store.Namespace) *txn {
-	return &txn{store: st, ns: ns, versions: map[string]int64{}, puts: map[string][]byte{}}
+	return &txn{store: st, ns: ns, versions: map[string]int64{}, puts: map[string][]byte{}, index: map[string][]store.IndexEntry{}}
 }
 
 // getJSON decodes the record at key into v; found is false when it does not
@@ -123,8 +124,9 @@ func (t *txn) getJSON(ctx context.Context, key string, v any) (found bool, err e
 	return true, nil
 }
 
-// putJSON stages v at key; the key must have been read through t.
-func (t *txn) putJSON(key string, v any) error {
+// putJSON stages v at key with its index entries; the key must have been
+// read through t.
+func (t *txn) putJSON(key string, v any, index ...store.IndexEntry) error {
 	if _, read := t.versions[key]; !read {
 		return fmt.Errorf("txn.putJSON %s: not read first", key)
 	}
@@ -136,16 +138,19 @@ func (t *txn) putJSON(key string, v any) error {
 		t.order = append(t.order, key)
 	}
 	t.puts[key] = b
+	t.index[key] = index
 	return nil
 }
 
 func (t *txn) commit(ctx context.Context) error {
 	var w store.Write
 	for _, key := range t.order {
-		w.Puts = append(w.Puts, store.Put{Key: key, Value: t.puts[key], Version: t.versions[key]})
+		w.Puts = append(w.Puts, store.Put{Key: key, Value: t.puts[key], Version: t.versions[key], Index: t.index[key]})
 	}
 	if _, err := t.store.Commit(ctx, t.ns, w); err != nil {
 		return fmt.Errorf("store.Commit %s (%s puts): %w", t.ns, strconv.Itoa(len(w.Puts)), err)
 	}
 	return nil
 }
+
+func jsonDecode(b []byte, v any) error { return json.Unmarshal(b, v) }

@@ -17,17 +17,6 @@ import (
 	reportsv1 "github.com/innovationsmotorer/motor/proto/innovation/reports/v1"
 )
 
-// fact is one thing an idea contributes to one month's figures. An idea's
-// facts are kept with the aggregates, so when the idea changes its old facts
-// are taken out and its new ones put in: the figures never count an idea
-// twice, however often it changes.
-type fact struct {
-	Month month  `json:"m"`
-	Kind  string `json:"k"`
-	Key   string `json:"v,omitempty"`
-	Days  int    `json:"d,omitempty"`
-}
-
 const (
 	factSubmitted = "submitted"
 	factOrigin    = "origin"
@@ -100,16 +89,6 @@ type monthAgg struct {
 	SpreadTo  map[string]int64         `json:"spread,omitempty"`
 }
 
-func bump(m *map[string]int64, key string, n int64) {
-	if *m == nil {
-		*m = map[string]int64{}
-	}
-	(*m)[key] += n
-	if (*m)[key] == 0 {
-		delete(*m, key)
-	}
-}
-
 // add counts f n times (n is -1 to take it out).
 func (a *monthAgg) add(f fact, n int64) {
 	switch f.Kind {
@@ -164,21 +143,8 @@ func (a *monthAgg) merge(b *monthAgg) {
 	}
 }
 
-// Keys of the idea aggregates in the reports namespace.
-const ideaCursorKey = "ideas/cursor"
-
-func ideaFactsKey(id string) string { return "ideas/idea/" + id }
-func ideaMonthKey(m month) string   { return "ideas/month/" + m.String() }
-
-// ideaName returns the idea an audit event of region's idea log is about
-// (events of an idea's assessments name the idea first).
-func ideaName(region, key string) (name, id string, ok bool) {
-	parts := strings.Split(key, "/")
-	if len(parts) < 4 || parts[0] != "regions" || parts[1] != region || parts[2] != "ideas" || parts[3] == "" {
-		return "", "", false
-	}
-	return strings.Join(parts[:4], "/"), parts[3], true
-}
+// ideaFamily holds the ideas' figures.
+const ideaFamily family = "ideas"
 
 // IdeaSource reads an idea and its stage history as this deployment's
 // reports service (no personal data is needed or returned). found is false
@@ -220,66 +186,13 @@ func GRPCIdeas(c IdeaReader) IdeaSource {
 	}
 }
 
-// foldIdeas is the idea log's apply: every idea a batch names is read once,
-// as it stands now, and its facts replace the ones it had.
-func foldIdeas(region string, src IdeaSource) func(ctx context.Context, tx *txn, evs []store.Event) error {
-	return func(ctx context.Context, tx *txn, evs []store.Event) error {
-		months := map[month]*monthAgg{}
-		agg := func(m month) (*monthAgg, error) {
-			if a := months[m]; a != nil {
-				return a, nil
-			}
-			a := &monthAgg{}
-			if _, err := tx.getJSON(ctx, ideaMonthKey(m), a); err != nil {
-				return nil, err
-			}
-			months[m] = a
-			return a, nil
-		}
-		done := map[string]bool{}
-		for _, ev := range evs {
-			name, id, ok := ideaName(region, ev.Key)
-			if !ok || done[name] {
-				continue
-			}
-			done[name] = true
-			var old []fact
-			if _, err := tx.getJSON(ctx, ideaFactsKey(id), &old); err != nil {
-				return err
-			}
-			idea, history, found, err := src(ctx, name)
-			if err != nil {
-				return err
-			}
-			var now []fact
-			if found {
-				now = ideaFacts(idea, history)
-			}
-			for _, f := range old {
-				a, err := agg(f.Month)
-				if err != nil {
-					return err
-				}
-				a.add(f, -1)
-			}
-			for _, f := range now {
-				a, err := agg(f.Month)
-				if err != nil {
-					return err
-				}
-				a.add(f, 1)
-			}
-			if err := tx.putJSON(ideaFactsKey(id), now); err != nil {
-				return err
-			}
-		}
-		for m, a := range months {
-			if err := tx.putJSON(ideaMonthKey(m), a); err != nil {
-				return err
-			}
-		}
-		return nil
+// ideaFacts reads an idea's facts through src.
+func (src IdeaSource) facts(ctx context.Context, name string, _ []fact, _ []store.Event) ([]fact, bool, error) {
+	idea, history, found, err := src(ctx, name)
+	if err != nil || !found {
+		return nil, found, err
 	}
+	return ideaFacts(idea, history), true, nil
 }
 
 // pipeline is the funnel's order; conversions are between neighbours of it,

@@ -48,12 +48,13 @@ func (iv interval) label(m month) string {
 }
 
 // parseQuery reads period and interval, naming every bad one at once.
-// An empty period is the twelve months up to and including now's.
-func parseQuery(v *errs.Violations, rawPeriod, rawInterval string, now time.Time) (period, interval) {
+// An empty interval is dflt, an empty period the twelve months up to and
+// including now's.
+func parseQuery(v *errs.Violations, rawPeriod, rawInterval string, dflt interval, now time.Time) (period, interval) {
 	iv := interval(strings.TrimSpace(rawInterval))
 	switch iv {
 	case "":
-		iv = byMonth
+		iv = dflt
 	case byMonth, byQuarter, byYear:
 	default:
 		v.Add("interval", "%q is not an interval: use month, quarter or year", rawInterval)

@@ -238,10 +238,10 @@ func fieldViolations(err error) []string {
 	return fields
 }
 
-// TestIdeaReport_Access: the region's advisors and admins and national
+// TestRegionReports_Access: the region's advisors and admins and national
 // coordinators read it; everyone else, and staff of another region, are
 // refused, over gRPC and REST.
-func TestIdeaReport_Access(t *testing.T) {
+func TestRegionReports_Access(t *testing.T) {
 	e := newEnv(t, stack.Backends()[0])
 	type caller struct {
 		role   auth.Role
@@ -264,8 +264,18 @@ func TestIdeaReport_Access(t *testing.T) {
 		if got := status.Code(err); got != wantCode {
 			t.Errorf("%s of %s over gRPC: %v, want %v", c.role, c.region, err, wantCode)
 		}
-		if code, body := e.REST(t, who, http.MethodGet, "/v1/regions/vasterbotten/reports/ideas?period=2026", ""); code != wantHTTP {
-			t.Errorf("%s of %s over REST: %d %v, want %d", c.role, c.region, code, body, wantHTTP)
+		_, err = e.reports.GetNeedReport(who.Ctx(t), &reportsv1.GetNeedReportRequest{Parent: "regions/vasterbotten"})
+		if got := status.Code(err); got != wantCode {
+			t.Errorf("%s of %s, needs over gRPC: %v, want %v", c.role, c.region, err, wantCode)
+		}
+		_, err = e.reports.GetOfferReport(who.Ctx(t), &reportsv1.GetOfferReportRequest{Parent: "regions/vasterbotten"})
+		if got := status.Code(err); got != wantCode {
+			t.Errorf("%s of %s, offers over gRPC: %v, want %v", c.role, c.region, err, wantCode)
+		}
+		for _, report := range []string{"ideas", "needs", "offers"} {
+			if code, body := e.REST(t, who, http.MethodGet, "/v1/regions/vasterbotten/reports/"+report+"?period=2026", ""); code != wantHTTP {
+				t.Errorf("%s of %s, %s over REST: %d %v, want %d", c.role, c.region, report, code, body, wantHTTP)
+			}
 		}
 	}
 	if code, _ := e.REST(t, stack.Caller{}, http.MethodGet, "/v1/regions/vasterbotten/reports/ideas", ""); code != http.StatusUnauthorized {

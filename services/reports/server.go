@@ -1,14 +1,18 @@
 // Package reports owns a region's reports over time: aggregates that a
 // follower of each service's audit log keeps in the store, with its cursor,
 // so a report reads a few aggregate records whatever the number of ideas,
-// needs or subprojects (docs/architecture.md, "Reports and exports").
+// needs, offers or ledger movements (docs/architecture.md, "Reports and
+// exports").
 package reports
 
 import (
 	"context"
 	"log/slog"
+
 	"sync"
 	"time"
+
+	"google.golang.org/grpc/codes"
 
 	"github.com/innovationsmotorer/motor/internal/auth"
 	"github.com/innovationsmotorer/motor/internal/config"
@@ -32,29 +36,41 @@ const requestBatches = 4
 type Config struct {
 	Store   store.Store
 	Regions config.Served
-	// Ideas reads an idea and its history as this deployment itself.
+	// Ideas, Needs and Offers read the resources the audit logs name, as
+	// this deployment itself (no personal data is read).
 	Ideas  IdeaSource
-	Logger *slog.Logger
-	Now    func() time.Time
+	Needs  NeedSource
+	Offers OfferSource
+	// LedgerElsewhere names the deployment that keeps the programme ledger
+	// when it is not this one ("" when it is).
+	LedgerElsewhere string
+	Logger          *slog.Logger
+	Now             func() time.Time
 	// Batch is how many audit events one commit folds in (default 200).
 	Batch int
 }
 
+// OfferSource reads an offer's facts as this deployment.
+type OfferSource = factsOf
+
 // Server answers ReportService.
 type Server struct {
 	reportsv1.UnimplementedReportServiceServer
-	store   store.Store
-	regions config.Served
-	logger  *slog.Logger
-	now     func() time.Time
+	store           store.Store
+	regions         config.Served
+	logger          *slog.Logger
+	now             func() time.Time
+	ledgerElsewhere string
 
-	mu    sync.Mutex // one fold at a time per process; replicas are kept apart by the store
-	ideas map[string]*logFollower
+	mu        sync.Mutex // one fold at a time per process; replicas are kept apart by the store
+	followers map[string]*logFollower
+	order     []string
 }
 
 // New builds the service.
 func New(cfg Config) *Server {
-	s := &Server{store: cfg.Store, regions: cfg.Regions, logger: cfg.Logger, now: cfg.Now, ideas: map[string]*logFollower{}}
+	s := &Server{store: cfg.Store, regions: cfg.Regions, logger: cfg.Logger, now: cfg.Now,
+		ledgerElsewhere: cfg.LedgerElsewhere, followers: map[string]*logFollower{}}
 	if s.logger == nil {
 		s.logger = slog.New(slog.DiscardHandler)
 	}
@@ -65,29 +81,40 @@ func New(cfg Config) *Server {
 	if batch <= 0 {
 		batch = 200
 	}
+	add := func(fam family, region string, source store.Namespace, apply func(context.Context, *txn, []store.Event) error) {
+		key := followerKey(fam, region)
+		s.followers[key] = &logFollower{store: cfg.Store, source: source, ns: ns(region), cursor: fam.cursorKey(), batch: batch, apply: apply}
+		s.order = append(s.order, key)
+	}
 	for _, region := range cfg.Regions.IDs() {
-		s.ideas[region] = &logFollower{
-			store:  cfg.Store,
-			source: store.Namespace{Service: "idea", Region: region},
-			ns:     ns(region),
-			cursor: ideaCursorKey,
-			batch:  batch,
-			apply:  foldIdeas(region, cfg.Ideas),
+		if cfg.Ideas != nil {
+			add(ideaFamily, region, store.Namespace{Service: "idea", Region: region}, foldFacts[monthAgg](ideaFamily, region, "ideas", cfg.Ideas.facts))
 		}
+		if cfg.Needs != nil {
+			add(needFamily, region, store.Namespace{Service: "needs", Region: region}, foldFacts[needMonth](needFamily, region, "needs", cfg.Needs))
+		}
+		if cfg.Offers != nil {
+			add(offerFamily, region, store.Namespace{Service: "partner", Region: region}, foldFacts[offerMonth](offerFamily, region, "offers", cfg.Offers))
+		}
+	}
+	if cfg.LedgerElsewhere == "" {
+		add(moneyFamily, "national", ledgerLog(), foldMoney)
 	}
 	return s
 }
 
+func followerKey(fam family, region string) string { return string(fam) + "/" + region }
+
 func ns(region string) store.Namespace { return store.Namespace{Service: "reports", Region: region} }
 
-// Follow keeps every region's aggregates current until ctx ends.
+// Follow keeps every aggregate current until ctx ends.
 func (s *Server) Follow(ctx context.Context, every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
-		for _, region := range s.regions.IDs() {
-			if _, err := s.syncIdeas(ctx, region, 0); err != nil && ctx.Err() == nil {
-				s.logger.WarnContext(ctx, "reports: following the idea log failed; retrying", "region", region, "error", err)
+		for _, key := range s.order {
+			if _, err := s.sync(ctx, key, 0, true); err != nil && ctx.Err() == nil {
+				s.logger.WarnContext(ctx, "reports: following an audit log failed; retrying", "log", key, "error", err)
 			}
 		}
 		select {
@@ -98,57 +125,80 @@ func (s *Server) Follow(ctx context.Context, every time.Duration) {
 	}
 }
 
-// SyncAll folds every served region's logs to their end (tests, benchmarks).
+// SyncAll folds every log to its end (tests, benchmarks).
 func (s *Server) SyncAll(ctx context.Context) error {
-	for _, region := range s.regions.IDs() {
-		if _, err := s.syncIdeas(ctx, region, 0); err != nil {
+	for _, key := range s.order {
+		if _, err := s.sync(ctx, key, 0, true); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func (s *Server) syncIdeas(ctx context.Context, region string, batches int) (int64, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.ideas[region].sync(ctx, batches)
-}
-
-// catchUp folds a few batches before a report, unless the background
-// follower is folding already (a long first catch-up): then the report
-// answers from the aggregates as they stand.
-func (s *Server) catchUp(ctx context.Context, region string) (int64, error) {
-	if !s.mu.TryLock() {
-		return s.ideas[region].position(ctx)
+// sync folds up to batches batches of one log (0: to its end). Unless
+// wait, it does not wait for a fold under way (the background follower's
+// first catch-up may be long) and answers the position as it stands.
+func (s *Server) sync(ctx context.Context, key string, batches int, wait bool) (int64, error) {
+	f := s.followers[key]
+	if wait {
+		s.mu.Lock()
+	} else if !s.mu.TryLock() {
+		return f.position(ctx)
 	}
 	defer s.mu.Unlock()
-	return s.ideas[region].sync(ctx, requestBatches)
+	return f.sync(ctx, batches)
+}
+
+// catchUp brings one family's aggregates nearly up to date before a report
+// and returns the audit sequence they include.
+func (s *Server) catchUp(ctx context.Context, fam family, region string) (int64, error) {
+	key := followerKey(fam, region)
+	if s.followers[key] == nil {
+		return 0, domain.New(codes.Unimplemented, "REPORT_NOT_KEPT", "this deployment keeps no %s figures for %s", fam, region)
+	}
+	seq, err := s.sync(ctx, key, requestBatches, false)
+	if err == nil {
+		return seq, nil
+	}
+	// The figures as they stand are still a true report up to the
+	// sequence they name.
+	s.logger.WarnContext(ctx, "reports: catching up with an audit log failed", "log", key, "error", err)
+	seq, err = s.followers[key].position(ctx)
+	if err != nil {
+		return 0, domain.Store(err, "REPORT", string(fam)+" report of "+region)
+	}
+	return seq, nil
 }
 
 // readers are who may read a region's reports.
 func readers() []auth.Role { return []auth.Role{auth.Advisor, auth.RegionAdmin, auth.Coordinator} }
 
-// GetIdeaReport answers a region's ideas over a period.
-func (s *Server) GetIdeaReport(ctx context.Context, req *reportsv1.GetIdeaReportRequest) (*reportsv1.IdeaReport, error) {
-	region, _, err := resource.Region(ctx, domain, s.regions, req.GetParent(), readers()...)
+// regionQuery checks a region report's request: parent, the caller, then
+// period and interval (every bad one named at once).
+func (s *Server) regionQuery(ctx context.Context, parent, rawPeriod, rawInterval string) (string, period, interval, error) {
+	region, _, err := resource.Region(ctx, domain, s.regions, parent, readers()...)
 	if err != nil {
-		return nil, err
+		return "", period{}, "", err
 	}
 	var v errs.Violations
-	p, iv := parseQuery(&v, req.GetPeriod(), req.GetInterval(), s.now())
+	p, iv := parseQuery(&v, rawPeriod, rawInterval, byMonth, s.now())
 	if err := v.Err(domain); err != nil {
+		return "", period{}, "", err
+	}
+	return region, p, iv, nil
+}
+
+// GetIdeaReport answers a region's ideas over a period.
+func (s *Server) GetIdeaReport(ctx context.Context, req *reportsv1.GetIdeaReportRequest) (*reportsv1.IdeaReport, error) {
+	region, p, iv, err := s.regionQuery(ctx, req.GetParent(), req.GetPeriod(), req.GetInterval())
+	if err != nil {
 		return nil, err
 	}
-	seq, err := s.catchUp(ctx, region)
+	seq, err := s.catchUp(ctx, ideaFamily, region)
 	if err != nil {
-		// The figures as they stand are still a true report up to the
-		// sequence they name.
-		s.logger.WarnContext(ctx, "reports: catching up with the idea log failed", "region", region, "error", err)
-		if seq, err = s.ideas[region].position(ctx); err != nil {
-			return nil, domain.Store(err, "REPORT", "idea report of "+region)
-		}
+		return nil, err
 	}
-	months, err := readMonths(ctx, s.store, region, p)
+	months, err := readMonths[monthAgg](ctx, s.store, ns(region), ideaFamily, p)
 	if err != nil {
 		return nil, domain.Store(err, "REPORT", "idea report of "+region)
 	}
@@ -157,19 +207,70 @@ func (s *Server) GetIdeaReport(ctx context.Context, req *reportsv1.GetIdeaReport
 	return out, nil
 }
 
-// readMonths reads the aggregates of the months of p: one record a month.
-func readMonths(ctx context.Context, st store.Store, region string, p period) (map[month]*monthAgg, error) {
-	tx := newTxn(st, ns(region))
-	out := map[month]*monthAgg{}
-	for m := p.from; m <= p.to; m++ {
-		a := &monthAgg{}
-		found, err := tx.getJSON(ctx, ideaMonthKey(m), a)
-		if err != nil {
-			return nil, err
-		}
-		if found {
-			out[m] = a
-		}
+// GetNeedReport answers a region's needs over a period.
+func (s *Server) GetNeedReport(ctx context.Context, req *reportsv1.GetNeedReportRequest) (*reportsv1.NeedReport, error) {
+	region, p, iv, err := s.regionQuery(ctx, req.GetParent(), req.GetPeriod(), req.GetInterval())
+	if err != nil {
+		return nil, err
 	}
+	seq, err := s.catchUp(ctx, needFamily, region)
+	if err != nil {
+		return nil, err
+	}
+	months, err := readMonthsUpTo[needMonth](ctx, s.store, ns(region), needFamily, p.to)
+	if err != nil {
+		return nil, domain.Store(err, "REPORT", "needs report of "+region)
+	}
+	out := needReport(region, p, iv, months)
+	out.AuditSequence = seq
+	return out, nil
+}
+
+// GetOfferReport answers how a region answered offers over a period.
+func (s *Server) GetOfferReport(ctx context.Context, req *reportsv1.GetOfferReportRequest) (*reportsv1.OfferReport, error) {
+	region, p, iv, err := s.regionQuery(ctx, req.GetParent(), req.GetPeriod(), req.GetInterval())
+	if err != nil {
+		return nil, err
+	}
+	seq, err := s.catchUp(ctx, offerFamily, region)
+	if err != nil {
+		return nil, err
+	}
+	months, err := readMonths[offerMonth](ctx, s.store, ns(region), offerFamily, p)
+	if err != nil {
+		return nil, domain.Store(err, "REPORT", "offer report of "+region)
+	}
+	out := offerReport(region, p, iv, months)
+	out.AuditSequence = seq
+	return out, nil
+}
+
+// GetMoneyReport answers the programme ledger's money over a period.
+func (s *Server) GetMoneyReport(ctx context.Context, req *reportsv1.GetMoneyReportRequest) (*reportsv1.MoneyReport, error) {
+	if _, err := auth.Require(ctx, auth.NationalRegion, auth.Coordinator); err != nil {
+		return nil, err
+	}
+	if s.ledgerElsewhere != "" {
+		return nil, domain.FailedPrecondition("LEDGER_ELSEWHERE",
+			"the programme ledger is kept by %s: ask that deployment for the money report", s.ledgerElsewhere)
+	}
+	var v errs.Violations
+	p, iv := parseQuery(&v, req.GetPeriod(), req.GetInterval(), byQuarter, s.now())
+	if err := v.Err(domain); err != nil {
+		return nil, err
+	}
+	seq, err := s.catchUp(ctx, moneyFamily, "national")
+	if err != nil {
+		return nil, err
+	}
+	months, err := readMonths[moneyMonth](ctx, s.store, moneyNS(), moneyFamily, p)
+	if err != nil {
+		return nil, domain.Store(err, "REPORT", "money report")
+	}
+	out := moneyReport(p, iv, months)
+	for _, a := range months {
+		out.UnreadMovements += a.Unread
+	}
+	out.AuditSequence = seq
 	return out, nil
 }

@@ -497,6 +497,738 @@ func (x *IdeaReport) GetAuditSequence() int64 {
 	return 0
 }
 
+type GetNeedReportRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// regions/{region}
+	Parent string `protobuf:"bytes,1,opt,name=parent,proto3" json:"parent,omitempty"`
+	// As in GetIdeaReportRequest.
+	Period string `protobuf:"bytes,2,opt,name=period,proto3" json:"period,omitempty"`
+	// As in GetIdeaReportRequest.
+	Interval      string `protobuf:"bytes,3,opt,name=interval,proto3" json:"interval,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetNeedReportRequest) Reset() {
+	*x = GetNeedReportRequest{}
+	mi := &file_innovation_reports_v1_reports_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetNeedReportRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetNeedReportRequest) ProtoMessage() {}
+
+func (x *GetNeedReportRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_innovation_reports_v1_reports_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetNeedReportRequest.ProtoReflect.Descriptor instead.
+func (*GetNeedReportRequest) Descriptor() ([]byte, []int) {
+	return file_innovation_reports_v1_reports_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *GetNeedReportRequest) GetParent() string {
+	if x != nil {
+		return x.Parent
+	}
+	return ""
+}
+
+func (x *GetNeedReportRequest) GetPeriod() string {
+	if x != nil {
+		return x.Period
+	}
+	return ""
+}
+
+func (x *GetNeedReportRequest) GetInterval() string {
+	if x != nil {
+		return x.Interval
+	}
+	return ""
+}
+
+// NeedInterval is one row of the needs report.
+type NeedInterval struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Interval string                 `protobuf:"bytes,1,opt,name=interval,proto3" json:"interval,omitempty"`
+	// Needs reported in the interval.
+	Reported     int64    `protobuf:"varint,2,opt,name=reported,proto3" json:"reported,omitempty"`
+	ByReportedBy []*Count `protobuf:"bytes,3,rep,name=by_reported_by,json=byReportedBy,proto3" json:"by_reported_by,omitempty"`
+	// Needs that entered each status in the interval (NeedStatus value names).
+	Entered []*Count `protobuf:"bytes,4,rep,name=entered,proto3" json:"entered,omitempty"`
+	// Needs in each status at the end of the interval.
+	InStatus []*Count `protobuf:"bytes,5,rep,name=in_status,json=inStatus,proto3" json:"in_status,omitempty"`
+	// Needs that reached NEED_STATUS_MATCHED in the interval, by what they are
+	// linked to: "idea", "offer" or "subproject" (a need linked to two kinds
+	// counts under both).
+	MatchedBy     []*Count `protobuf:"bytes,6,rep,name=matched_by,json=matchedBy,proto3" json:"matched_by,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *NeedInterval) Reset() {
+	*x = NeedInterval{}
+	mi := &file_innovation_reports_v1_reports_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *NeedInterval) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*NeedInterval) ProtoMessage() {}
+
+func (x *NeedInterval) ProtoReflect() protoreflect.Message {
+	mi := &file_innovation_reports_v1_reports_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use NeedInterval.ProtoReflect.Descriptor instead.
+func (*NeedInterval) Descriptor() ([]byte, []int) {
+	return file_innovation_reports_v1_reports_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *NeedInterval) GetInterval() string {
+	if x != nil {
+		return x.Interval
+	}
+	return ""
+}
+
+func (x *NeedInterval) GetReported() int64 {
+	if x != nil {
+		return x.Reported
+	}
+	return 0
+}
+
+func (x *NeedInterval) GetByReportedBy() []*Count {
+	if x != nil {
+		return x.ByReportedBy
+	}
+	return nil
+}
+
+func (x *NeedInterval) GetEntered() []*Count {
+	if x != nil {
+		return x.Entered
+	}
+	return nil
+}
+
+func (x *NeedInterval) GetInStatus() []*Count {
+	if x != nil {
+		return x.InStatus
+	}
+	return nil
+}
+
+func (x *NeedInterval) GetMatchedBy() []*Count {
+	if x != nil {
+		return x.MatchedBy
+	}
+	return nil
+}
+
+// NeedReport is a region's needs over a period.
+type NeedReport struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// regions/{region}/reports/needs
+	Name      string          `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Period    string          `protobuf:"bytes,2,opt,name=period,proto3" json:"period,omitempty"`
+	Interval  string          `protobuf:"bytes,3,opt,name=interval,proto3" json:"interval,omitempty"`
+	Intervals []*NeedInterval `protobuf:"bytes,4,rep,name=intervals,proto3" json:"intervals,omitempty"`
+	// Needs that reached NEED_STATUS_MATCHED in the period.
+	Matched   int64    `protobuf:"varint,5,opt,name=matched,proto3" json:"matched,omitempty"`
+	MatchedBy []*Count `protobuf:"bytes,6,rep,name=matched_by,json=matchedBy,proto3" json:"matched_by,omitempty"`
+	// The sequence of the last audit event of the needs service included.
+	AuditSequence int64 `protobuf:"varint,7,opt,name=audit_sequence,json=auditSequence,proto3" json:"audit_sequence,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *NeedReport) Reset() {
+	*x = NeedReport{}
+	mi := &file_innovation_reports_v1_reports_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *NeedReport) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*NeedReport) ProtoMessage() {}
+
+func (x *NeedReport) ProtoReflect() protoreflect.Message {
+	mi := &file_innovation_reports_v1_reports_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use NeedReport.ProtoReflect.Descriptor instead.
+func (*NeedReport) Descriptor() ([]byte, []int) {
+	return file_innovation_reports_v1_reports_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *NeedReport) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *NeedReport) GetPeriod() string {
+	if x != nil {
+		return x.Period
+	}
+	return ""
+}
+
+func (x *NeedReport) GetInterval() string {
+	if x != nil {
+		return x.Interval
+	}
+	return ""
+}
+
+func (x *NeedReport) GetIntervals() []*NeedInterval {
+	if x != nil {
+		return x.Intervals
+	}
+	return nil
+}
+
+func (x *NeedReport) GetMatched() int64 {
+	if x != nil {
+		return x.Matched
+	}
+	return 0
+}
+
+func (x *NeedReport) GetMatchedBy() []*Count {
+	if x != nil {
+		return x.MatchedBy
+	}
+	return nil
+}
+
+func (x *NeedReport) GetAuditSequence() int64 {
+	if x != nil {
+		return x.AuditSequence
+	}
+	return 0
+}
+
+type GetOfferReportRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// regions/{region}
+	Parent string `protobuf:"bytes,1,opt,name=parent,proto3" json:"parent,omitempty"`
+	// As in GetIdeaReportRequest.
+	Period string `protobuf:"bytes,2,opt,name=period,proto3" json:"period,omitempty"`
+	// As in GetIdeaReportRequest.
+	Interval      string `protobuf:"bytes,3,opt,name=interval,proto3" json:"interval,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetOfferReportRequest) Reset() {
+	*x = GetOfferReportRequest{}
+	mi := &file_innovation_reports_v1_reports_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetOfferReportRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetOfferReportRequest) ProtoMessage() {}
+
+func (x *GetOfferReportRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_innovation_reports_v1_reports_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetOfferReportRequest.ProtoReflect.Descriptor instead.
+func (*GetOfferReportRequest) Descriptor() ([]byte, []int) {
+	return file_innovation_reports_v1_reports_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *GetOfferReportRequest) GetParent() string {
+	if x != nil {
+		return x.Parent
+	}
+	return ""
+}
+
+func (x *GetOfferReportRequest) GetPeriod() string {
+	if x != nil {
+		return x.Period
+	}
+	return ""
+}
+
+func (x *GetOfferReportRequest) GetInterval() string {
+	if x != nil {
+		return x.Interval
+	}
+	return ""
+}
+
+// OfferInterval counts the offers whose respond_by day falls in the
+// interval.
+type OfferInterval struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Interval string                 `protobuf:"bytes,1,opt,name=interval,proto3" json:"interval,omitempty"`
+	// Offers received in the interval.
+	Received int64 `protobuf:"varint,2,opt,name=received,proto3" json:"received,omitempty"`
+	// Offers due for an answer in the interval.
+	Due int64 `protobuf:"varint,3,opt,name=due,proto3" json:"due,omitempty"`
+	// Of those, answered (routed or moved on) by their respond_by day.
+	AnsweredInTime int64 `protobuf:"varint,4,opt,name=answered_in_time,json=answeredInTime,proto3" json:"answered_in_time,omitempty"`
+	// Answered after their respond_by day.
+	AnsweredLate int64 `protobuf:"varint,5,opt,name=answered_late,json=answeredLate,proto3" json:"answered_late,omitempty"`
+	// Not answered yet.
+	Unanswered int64 `protobuf:"varint,6,opt,name=unanswered,proto3" json:"unanswered,omitempty"`
+	// answered_in_time / due; 0 when nothing was due.
+	ShareInTime   float64 `protobuf:"fixed64,7,opt,name=share_in_time,json=shareInTime,proto3" json:"share_in_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *OfferInterval) Reset() {
+	*x = OfferInterval{}
+	mi := &file_innovation_reports_v1_reports_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OfferInterval) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OfferInterval) ProtoMessage() {}
+
+func (x *OfferInterval) ProtoReflect() protoreflect.Message {
+	mi := &file_innovation_reports_v1_reports_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OfferInterval.ProtoReflect.Descriptor instead.
+func (*OfferInterval) Descriptor() ([]byte, []int) {
+	return file_innovation_reports_v1_reports_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *OfferInterval) GetInterval() string {
+	if x != nil {
+		return x.Interval
+	}
+	return ""
+}
+
+func (x *OfferInterval) GetReceived() int64 {
+	if x != nil {
+		return x.Received
+	}
+	return 0
+}
+
+func (x *OfferInterval) GetDue() int64 {
+	if x != nil {
+		return x.Due
+	}
+	return 0
+}
+
+func (x *OfferInterval) GetAnsweredInTime() int64 {
+	if x != nil {
+		return x.AnsweredInTime
+	}
+	return 0
+}
+
+func (x *OfferInterval) GetAnsweredLate() int64 {
+	if x != nil {
+		return x.AnsweredLate
+	}
+	return 0
+}
+
+func (x *OfferInterval) GetUnanswered() int64 {
+	if x != nil {
+		return x.Unanswered
+	}
+	return 0
+}
+
+func (x *OfferInterval) GetShareInTime() float64 {
+	if x != nil {
+		return x.ShareInTime
+	}
+	return 0
+}
+
+// OfferReport is how a region answered offers over a period.
+type OfferReport struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// regions/{region}/reports/offers
+	Name      string           `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Period    string           `protobuf:"bytes,2,opt,name=period,proto3" json:"period,omitempty"`
+	Interval  string           `protobuf:"bytes,3,opt,name=interval,proto3" json:"interval,omitempty"`
+	Intervals []*OfferInterval `protobuf:"bytes,4,rep,name=intervals,proto3" json:"intervals,omitempty"`
+	// The period's figures together.
+	Total *OfferInterval `protobuf:"bytes,5,opt,name=total,proto3" json:"total,omitempty"`
+	// The sequence of the last audit event of the partner service included.
+	AuditSequence int64 `protobuf:"varint,6,opt,name=audit_sequence,json=auditSequence,proto3" json:"audit_sequence,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *OfferReport) Reset() {
+	*x = OfferReport{}
+	mi := &file_innovation_reports_v1_reports_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OfferReport) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OfferReport) ProtoMessage() {}
+
+func (x *OfferReport) ProtoReflect() protoreflect.Message {
+	mi := &file_innovation_reports_v1_reports_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OfferReport.ProtoReflect.Descriptor instead.
+func (*OfferReport) Descriptor() ([]byte, []int) {
+	return file_innovation_reports_v1_reports_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *OfferReport) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *OfferReport) GetPeriod() string {
+	if x != nil {
+		return x.Period
+	}
+	return ""
+}
+
+func (x *OfferReport) GetInterval() string {
+	if x != nil {
+		return x.Interval
+	}
+	return ""
+}
+
+func (x *OfferReport) GetIntervals() []*OfferInterval {
+	if x != nil {
+		return x.Intervals
+	}
+	return nil
+}
+
+func (x *OfferReport) GetTotal() *OfferInterval {
+	if x != nil {
+		return x.Total
+	}
+	return nil
+}
+
+func (x *OfferReport) GetAuditSequence() int64 {
+	if x != nil {
+		return x.AuditSequence
+	}
+	return 0
+}
+
+type GetMoneyReportRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// As in GetIdeaReportRequest.
+	Period string `protobuf:"bytes,1,opt,name=period,proto3" json:"period,omitempty"`
+	// As in GetIdeaReportRequest; "quarter" by default.
+	Interval      string `protobuf:"bytes,2,opt,name=interval,proto3" json:"interval,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetMoneyReportRequest) Reset() {
+	*x = GetMoneyReportRequest{}
+	mi := &file_innovation_reports_v1_reports_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetMoneyReportRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetMoneyReportRequest) ProtoMessage() {}
+
+func (x *GetMoneyReportRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_innovation_reports_v1_reports_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetMoneyReportRequest.ProtoReflect.Descriptor instead.
+func (*GetMoneyReportRequest) Descriptor() ([]byte, []int) {
+	return file_innovation_reports_v1_reports_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *GetMoneyReportRequest) GetPeriod() string {
+	if x != nil {
+		return x.Period
+	}
+	return ""
+}
+
+func (x *GetMoneyReportRequest) GetInterval() string {
+	if x != nil {
+		return x.Interval
+	}
+	return ""
+}
+
+// MoneyRow is one programme's money for one region in one interval, in öre.
+type MoneyRow struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Empty in the report's totals.
+	Interval string `protobuf:"bytes,1,opt,name=interval,proto3" json:"interval,omitempty"`
+	// programmes/{programme}
+	Programme     string `protobuf:"bytes,2,opt,name=programme,proto3" json:"programme,omitempty"`
+	Region        string `protobuf:"bytes,3,opt,name=region,proto3" json:"region,omitempty"`
+	ReservedOre   int64  `protobuf:"varint,4,opt,name=reserved_ore,json=reservedOre,proto3" json:"reserved_ore,omitempty"`
+	PaidOre       int64  `protobuf:"varint,5,opt,name=paid_ore,json=paidOre,proto3" json:"paid_ore,omitempty"`
+	ReleasedOre   int64  `protobuf:"varint,6,opt,name=released_ore,json=releasedOre,proto3" json:"released_ore,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MoneyRow) Reset() {
+	*x = MoneyRow{}
+	mi := &file_innovation_reports_v1_reports_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MoneyRow) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MoneyRow) ProtoMessage() {}
+
+func (x *MoneyRow) ProtoReflect() protoreflect.Message {
+	mi := &file_innovation_reports_v1_reports_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MoneyRow.ProtoReflect.Descriptor instead.
+func (*MoneyRow) Descriptor() ([]byte, []int) {
+	return file_innovation_reports_v1_reports_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *MoneyRow) GetInterval() string {
+	if x != nil {
+		return x.Interval
+	}
+	return ""
+}
+
+func (x *MoneyRow) GetProgramme() string {
+	if x != nil {
+		return x.Programme
+	}
+	return ""
+}
+
+func (x *MoneyRow) GetRegion() string {
+	if x != nil {
+		return x.Region
+	}
+	return ""
+}
+
+func (x *MoneyRow) GetReservedOre() int64 {
+	if x != nil {
+		return x.ReservedOre
+	}
+	return 0
+}
+
+func (x *MoneyRow) GetPaidOre() int64 {
+	if x != nil {
+		return x.PaidOre
+	}
+	return 0
+}
+
+func (x *MoneyRow) GetReleasedOre() int64 {
+	if x != nil {
+		return x.ReleasedOre
+	}
+	return 0
+}
+
+// MoneyReport is the programme ledger's money over a period.
+type MoneyReport struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Period   string                 `protobuf:"bytes,1,opt,name=period,proto3" json:"period,omitempty"`
+	Interval string                 `protobuf:"bytes,2,opt,name=interval,proto3" json:"interval,omitempty"`
+	// By interval, programme and region; only rows with money.
+	Rows []*MoneyRow `protobuf:"bytes,3,rep,name=rows,proto3" json:"rows,omitempty"`
+	// By programme and region over the whole period.
+	Totals []*MoneyRow `protobuf:"bytes,4,rep,name=totals,proto3" json:"totals,omitempty"`
+	// The sequence of the last ledger audit event included.
+	AuditSequence int64 `protobuf:"varint,5,opt,name=audit_sequence,json=auditSequence,proto3" json:"audit_sequence,omitempty"`
+	// Ledger movements in the period whose audit record could not be read
+	// (a change of the ledger's wording): their money is missing above.
+	UnreadMovements int64 `protobuf:"varint,6,opt,name=unread_movements,json=unreadMovements,proto3" json:"unread_movements,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *MoneyReport) Reset() {
+	*x = MoneyReport{}
+	mi := &file_innovation_reports_v1_reports_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MoneyReport) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MoneyReport) ProtoMessage() {}
+
+func (x *MoneyReport) ProtoReflect() protoreflect.Message {
+	mi := &file_innovation_reports_v1_reports_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MoneyReport.ProtoReflect.Descriptor instead.
+func (*MoneyReport) Descriptor() ([]byte, []int) {
+	return file_innovation_reports_v1_reports_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *MoneyReport) GetPeriod() string {
+	if x != nil {
+		return x.Period
+	}
+	return ""
+}
+
+func (x *MoneyReport) GetInterval() string {
+	if x != nil {
+		return x.Interval
+	}
+	return ""
+}
+
+func (x *MoneyReport) GetRows() []*MoneyRow {
+	if x != nil {
+		return x.Rows
+	}
+	return nil
+}
+
+func (x *MoneyReport) GetTotals() []*MoneyRow {
+	if x != nil {
+		return x.Totals
+	}
+	return nil
+}
+
+func (x *MoneyReport) GetAuditSequence() int64 {
+	if x != nil {
+		return x.AuditSequence
+	}
+	return 0
+}
+
+func (x *MoneyReport) GetUnreadMovements() int64 {
+	if x != nil {
+		return x.UnreadMovements
+	}
+	return 0
+}
+
 var File_innovation_reports_v1_reports_proto protoreflect.FileDescriptor
 
 const file_innovation_reports_v1_reports_proto_rawDesc = "" +
@@ -543,9 +1275,72 @@ const file_innovation_reports_v1_reports_proto_rawDesc = "" +
 	"\x06spread\x18\b \x01(\x03R\x06spread\x129\n" +
 	"\tspread_to\x18\t \x03(\v2\x1c.innovation.reports.v1.CountR\bspreadTo\x12%\n" +
 	"\x0eaudit_sequence\x18\n" +
-	" \x01(\x03R\rauditSequence2p\n" +
+	" \x01(\x03R\rauditSequence\"b\n" +
+	"\x14GetNeedReportRequest\x12\x16\n" +
+	"\x06parent\x18\x01 \x01(\tR\x06parent\x12\x16\n" +
+	"\x06period\x18\x02 \x01(\tR\x06period\x12\x1a\n" +
+	"\binterval\x18\x03 \x01(\tR\binterval\"\xba\x02\n" +
+	"\fNeedInterval\x12\x1a\n" +
+	"\binterval\x18\x01 \x01(\tR\binterval\x12\x1a\n" +
+	"\breported\x18\x02 \x01(\x03R\breported\x12B\n" +
+	"\x0eby_reported_by\x18\x03 \x03(\v2\x1c.innovation.reports.v1.CountR\fbyReportedBy\x126\n" +
+	"\aentered\x18\x04 \x03(\v2\x1c.innovation.reports.v1.CountR\aentered\x129\n" +
+	"\tin_status\x18\x05 \x03(\v2\x1c.innovation.reports.v1.CountR\binStatus\x12;\n" +
+	"\n" +
+	"matched_by\x18\x06 \x03(\v2\x1c.innovation.reports.v1.CountR\tmatchedBy\"\x95\x02\n" +
+	"\n" +
+	"NeedReport\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x16\n" +
+	"\x06period\x18\x02 \x01(\tR\x06period\x12\x1a\n" +
+	"\binterval\x18\x03 \x01(\tR\binterval\x12A\n" +
+	"\tintervals\x18\x04 \x03(\v2#.innovation.reports.v1.NeedIntervalR\tintervals\x12\x18\n" +
+	"\amatched\x18\x05 \x01(\x03R\amatched\x12;\n" +
+	"\n" +
+	"matched_by\x18\x06 \x03(\v2\x1c.innovation.reports.v1.CountR\tmatchedBy\x12%\n" +
+	"\x0eaudit_sequence\x18\a \x01(\x03R\rauditSequence\"c\n" +
+	"\x15GetOfferReportRequest\x12\x16\n" +
+	"\x06parent\x18\x01 \x01(\tR\x06parent\x12\x16\n" +
+	"\x06period\x18\x02 \x01(\tR\x06period\x12\x1a\n" +
+	"\binterval\x18\x03 \x01(\tR\binterval\"\xec\x01\n" +
+	"\rOfferInterval\x12\x1a\n" +
+	"\binterval\x18\x01 \x01(\tR\binterval\x12\x1a\n" +
+	"\breceived\x18\x02 \x01(\x03R\breceived\x12\x10\n" +
+	"\x03due\x18\x03 \x01(\x03R\x03due\x12(\n" +
+	"\x10answered_in_time\x18\x04 \x01(\x03R\x0eansweredInTime\x12#\n" +
+	"\ranswered_late\x18\x05 \x01(\x03R\fansweredLate\x12\x1e\n" +
+	"\n" +
+	"unanswered\x18\x06 \x01(\x03R\n" +
+	"unanswered\x12\"\n" +
+	"\rshare_in_time\x18\a \x01(\x01R\vshareInTime\"\xfc\x01\n" +
+	"\vOfferReport\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x16\n" +
+	"\x06period\x18\x02 \x01(\tR\x06period\x12\x1a\n" +
+	"\binterval\x18\x03 \x01(\tR\binterval\x12B\n" +
+	"\tintervals\x18\x04 \x03(\v2$.innovation.reports.v1.OfferIntervalR\tintervals\x12:\n" +
+	"\x05total\x18\x05 \x01(\v2$.innovation.reports.v1.OfferIntervalR\x05total\x12%\n" +
+	"\x0eaudit_sequence\x18\x06 \x01(\x03R\rauditSequence\"K\n" +
+	"\x15GetMoneyReportRequest\x12\x16\n" +
+	"\x06period\x18\x01 \x01(\tR\x06period\x12\x1a\n" +
+	"\binterval\x18\x02 \x01(\tR\binterval\"\xbd\x01\n" +
+	"\bMoneyRow\x12\x1a\n" +
+	"\binterval\x18\x01 \x01(\tR\binterval\x12\x1c\n" +
+	"\tprogramme\x18\x02 \x01(\tR\tprogramme\x12\x16\n" +
+	"\x06region\x18\x03 \x01(\tR\x06region\x12!\n" +
+	"\freserved_ore\x18\x04 \x01(\x03R\vreservedOre\x12\x19\n" +
+	"\bpaid_ore\x18\x05 \x01(\x03R\apaidOre\x12!\n" +
+	"\freleased_ore\x18\x06 \x01(\x03R\vreleasedOre\"\x81\x02\n" +
+	"\vMoneyReport\x12\x16\n" +
+	"\x06period\x18\x01 \x01(\tR\x06period\x12\x1a\n" +
+	"\binterval\x18\x02 \x01(\tR\binterval\x123\n" +
+	"\x04rows\x18\x03 \x03(\v2\x1f.innovation.reports.v1.MoneyRowR\x04rows\x127\n" +
+	"\x06totals\x18\x04 \x03(\v2\x1f.innovation.reports.v1.MoneyRowR\x06totals\x12%\n" +
+	"\x0eaudit_sequence\x18\x05 \x01(\x03R\rauditSequence\x12)\n" +
+	"\x10unread_movements\x18\x06 \x01(\x03R\x0funreadMovements2\x99\x03\n" +
 	"\rReportService\x12_\n" +
-	"\rGetIdeaReport\x12+.innovation.reports.v1.GetIdeaReportRequest\x1a!.innovation.reports.v1.IdeaReportBKZIgithub.com/innovationsmotorer/motor/proto/innovation/reports/v1;reportsv1b\x06proto3"
+	"\rGetIdeaReport\x12+.innovation.reports.v1.GetIdeaReportRequest\x1a!.innovation.reports.v1.IdeaReport\x12_\n" +
+	"\rGetNeedReport\x12+.innovation.reports.v1.GetNeedReportRequest\x1a!.innovation.reports.v1.NeedReport\x12b\n" +
+	"\x0eGetOfferReport\x12,.innovation.reports.v1.GetOfferReportRequest\x1a\".innovation.reports.v1.OfferReport\x12b\n" +
+	"\x0eGetMoneyReport\x12,.innovation.reports.v1.GetMoneyReportRequest\x1a\".innovation.reports.v1.MoneyReportBKZIgithub.com/innovationsmotorer/motor/proto/innovation/reports/v1;reportsv1b\x06proto3"
 
 var (
 	file_innovation_reports_v1_reports_proto_rawDescOnce sync.Once
@@ -559,31 +1354,56 @@ func file_innovation_reports_v1_reports_proto_rawDescGZIP() []byte {
 	return file_innovation_reports_v1_reports_proto_rawDescData
 }
 
-var file_innovation_reports_v1_reports_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
+var file_innovation_reports_v1_reports_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
 var file_innovation_reports_v1_reports_proto_goTypes = []any{
-	(*GetIdeaReportRequest)(nil), // 0: innovation.reports.v1.GetIdeaReportRequest
-	(*Count)(nil),                // 1: innovation.reports.v1.Count
-	(*IdeaInterval)(nil),         // 2: innovation.reports.v1.IdeaInterval
-	(*StageConversion)(nil),      // 3: innovation.reports.v1.StageConversion
-	(*StageTime)(nil),            // 4: innovation.reports.v1.StageTime
-	(*IdeaReport)(nil),           // 5: innovation.reports.v1.IdeaReport
+	(*GetIdeaReportRequest)(nil),  // 0: innovation.reports.v1.GetIdeaReportRequest
+	(*Count)(nil),                 // 1: innovation.reports.v1.Count
+	(*IdeaInterval)(nil),          // 2: innovation.reports.v1.IdeaInterval
+	(*StageConversion)(nil),       // 3: innovation.reports.v1.StageConversion
+	(*StageTime)(nil),             // 4: innovation.reports.v1.StageTime
+	(*IdeaReport)(nil),            // 5: innovation.reports.v1.IdeaReport
+	(*GetNeedReportRequest)(nil),  // 6: innovation.reports.v1.GetNeedReportRequest
+	(*NeedInterval)(nil),          // 7: innovation.reports.v1.NeedInterval
+	(*NeedReport)(nil),            // 8: innovation.reports.v1.NeedReport
+	(*GetOfferReportRequest)(nil), // 9: innovation.reports.v1.GetOfferReportRequest
+	(*OfferInterval)(nil),         // 10: innovation.reports.v1.OfferInterval
+	(*OfferReport)(nil),           // 11: innovation.reports.v1.OfferReport
+	(*GetMoneyReportRequest)(nil), // 12: innovation.reports.v1.GetMoneyReportRequest
+	(*MoneyRow)(nil),              // 13: innovation.reports.v1.MoneyRow
+	(*MoneyReport)(nil),           // 14: innovation.reports.v1.MoneyReport
 }
 var file_innovation_reports_v1_reports_proto_depIdxs = []int32{
-	1, // 0: innovation.reports.v1.IdeaInterval.by_origin:type_name -> innovation.reports.v1.Count
-	1, // 1: innovation.reports.v1.IdeaInterval.by_care_area:type_name -> innovation.reports.v1.Count
-	1, // 2: innovation.reports.v1.IdeaInterval.reached:type_name -> innovation.reports.v1.Count
-	2, // 3: innovation.reports.v1.IdeaReport.intervals:type_name -> innovation.reports.v1.IdeaInterval
-	1, // 4: innovation.reports.v1.IdeaReport.funnel:type_name -> innovation.reports.v1.Count
-	3, // 5: innovation.reports.v1.IdeaReport.conversions:type_name -> innovation.reports.v1.StageConversion
-	4, // 6: innovation.reports.v1.IdeaReport.stage_times:type_name -> innovation.reports.v1.StageTime
-	1, // 7: innovation.reports.v1.IdeaReport.spread_to:type_name -> innovation.reports.v1.Count
-	0, // 8: innovation.reports.v1.ReportService.GetIdeaReport:input_type -> innovation.reports.v1.GetIdeaReportRequest
-	5, // 9: innovation.reports.v1.ReportService.GetIdeaReport:output_type -> innovation.reports.v1.IdeaReport
-	9, // [9:10] is the sub-list for method output_type
-	8, // [8:9] is the sub-list for method input_type
-	8, // [8:8] is the sub-list for extension type_name
-	8, // [8:8] is the sub-list for extension extendee
-	0, // [0:8] is the sub-list for field type_name
+	1,  // 0: innovation.reports.v1.IdeaInterval.by_origin:type_name -> innovation.reports.v1.Count
+	1,  // 1: innovation.reports.v1.IdeaInterval.by_care_area:type_name -> innovation.reports.v1.Count
+	1,  // 2: innovation.reports.v1.IdeaInterval.reached:type_name -> innovation.reports.v1.Count
+	2,  // 3: innovation.reports.v1.IdeaReport.intervals:type_name -> innovation.reports.v1.IdeaInterval
+	1,  // 4: innovation.reports.v1.IdeaReport.funnel:type_name -> innovation.reports.v1.Count
+	3,  // 5: innovation.reports.v1.IdeaReport.conversions:type_name -> innovation.reports.v1.StageConversion
+	4,  // 6: innovation.reports.v1.IdeaReport.stage_times:type_name -> innovation.reports.v1.StageTime
+	1,  // 7: innovation.reports.v1.IdeaReport.spread_to:type_name -> innovation.reports.v1.Count
+	1,  // 8: innovation.reports.v1.NeedInterval.by_reported_by:type_name -> innovation.reports.v1.Count
+	1,  // 9: innovation.reports.v1.NeedInterval.entered:type_name -> innovation.reports.v1.Count
+	1,  // 10: innovation.reports.v1.NeedInterval.in_status:type_name -> innovation.reports.v1.Count
+	1,  // 11: innovation.reports.v1.NeedInterval.matched_by:type_name -> innovation.reports.v1.Count
+	7,  // 12: innovation.reports.v1.NeedReport.intervals:type_name -> innovation.reports.v1.NeedInterval
+	1,  // 13: innovation.reports.v1.NeedReport.matched_by:type_name -> innovation.reports.v1.Count
+	10, // 14: innovation.reports.v1.OfferReport.intervals:type_name -> innovation.reports.v1.OfferInterval
+	10, // 15: innovation.reports.v1.OfferReport.total:type_name -> innovation.reports.v1.OfferInterval
+	13, // 16: innovation.reports.v1.MoneyReport.rows:type_name -> innovation.reports.v1.MoneyRow
+	13, // 17: innovation.reports.v1.MoneyReport.totals:type_name -> innovation.reports.v1.MoneyRow
+	0,  // 18: innovation.reports.v1.ReportService.GetIdeaReport:input_type -> innovation.reports.v1.GetIdeaReportRequest
+	6,  // 19: innovation.reports.v1.ReportService.GetNeedReport:input_type -> innovation.reports.v1.GetNeedReportRequest
+	9,  // 20: innovation.reports.v1.ReportService.GetOfferReport:input_type -> innovation.reports.v1.GetOfferReportRequest
+	12, // 21: innovation.reports.v1.ReportService.GetMoneyReport:input_type -> innovation.reports.v1.GetMoneyReportRequest
+	5,  // 22: innovation.reports.v1.ReportService.GetIdeaReport:output_type -> innovation.reports.v1.IdeaReport
+	8,  // 23: innovation.reports.v1.ReportService.GetNeedReport:output_type -> innovation.reports.v1.NeedReport
+	11, // 24: innovation.reports.v1.ReportService.GetOfferReport:output_type -> innovation.reports.v1.OfferReport
+	14, // 25: innovation.reports.v1.ReportService.GetMoneyReport:output_type -> innovation.reports.v1.MoneyReport
+	22, // [22:26] is the sub-list for method output_type
+	18, // [18:22] is the sub-list for method input_type
+	18, // [18:18] is the sub-list for extension type_name
+	18, // [18:18] is the sub-list for extension extendee
+	0,  // [0:18] is the sub-list for field type_name
 }
 
 func init() { file_innovation_reports_v1_reports_proto_init() }
@@ -597,7 +1417,7 @@ func file_innovation_reports_v1_reports_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_innovation_reports_v1_reports_proto_rawDesc), len(file_innovation_reports_v1_reports_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   6,
+			NumMessages:   15,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

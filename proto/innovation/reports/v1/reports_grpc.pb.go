@@ -23,7 +23,10 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	ReportService_GetIdeaReport_FullMethodName = "/innovation.reports.v1.ReportService/GetIdeaReport"
+	ReportService_GetIdeaReport_FullMethodName  = "/innovation.reports.v1.ReportService/GetIdeaReport"
+	ReportService_GetNeedReport_FullMethodName  = "/innovation.reports.v1.ReportService/GetNeedReport"
+	ReportService_GetOfferReport_FullMethodName = "/innovation.reports.v1.ReportService/GetOfferReport"
+	ReportService_GetMoneyReport_FullMethodName = "/innovation.reports.v1.ReportService/GetMoneyReport"
 )
 
 // ReportServiceClient is the client API for ReportService service.
@@ -38,6 +41,19 @@ type ReportServiceClient interface {
 	// conversion between stages, the days spent in each stage and where ideas
 	// spread.
 	GetIdeaReport(ctx context.Context, in *GetIdeaReportRequest, opts ...grpc.CallOption) (*IdeaReport, error)
+	// GetNeedReport returns the needs of a region over a period: reported per
+	// interval, how many entered each status and were in it at the
+	// interval's end, and how many were matched by an idea, an offer or a
+	// subproject.
+	GetNeedReport(ctx context.Context, in *GetNeedReportRequest, opts ...grpc.CallOption) (*NeedReport, error)
+	// GetOfferReport returns how the region answered companies' offers: of
+	// the offers due for an answer in each interval, how many were answered
+	// by their respond_by day.
+	GetOfferReport(ctx context.Context, in *GetOfferReportRequest, opts ...grpc.CallOption) (*OfferReport, error)
+	// GetMoneyReport returns the programme ledger's money per interval (a
+	// quarter by default), programme and region: reserved, paid and released.
+	// It is the national deployment's, for national coordinators.
+	GetMoneyReport(ctx context.Context, in *GetMoneyReportRequest, opts ...grpc.CallOption) (*MoneyReport, error)
 }
 
 type reportServiceClient struct {
@@ -58,6 +74,36 @@ func (c *reportServiceClient) GetIdeaReport(ctx context.Context, in *GetIdeaRepo
 	return out, nil
 }
 
+func (c *reportServiceClient) GetNeedReport(ctx context.Context, in *GetNeedReportRequest, opts ...grpc.CallOption) (*NeedReport, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(NeedReport)
+	err := c.cc.Invoke(ctx, ReportService_GetNeedReport_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *reportServiceClient) GetOfferReport(ctx context.Context, in *GetOfferReportRequest, opts ...grpc.CallOption) (*OfferReport, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(OfferReport)
+	err := c.cc.Invoke(ctx, ReportService_GetOfferReport_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *reportServiceClient) GetMoneyReport(ctx context.Context, in *GetMoneyReportRequest, opts ...grpc.CallOption) (*MoneyReport, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(MoneyReport)
+	err := c.cc.Invoke(ctx, ReportService_GetMoneyReport_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ReportServiceServer is the server API for ReportService service.
 // All implementations must embed UnimplementedReportServiceServer
 // for forward compatibility.
@@ -70,6 +116,19 @@ type ReportServiceServer interface {
 	// conversion between stages, the days spent in each stage and where ideas
 	// spread.
 	GetIdeaReport(context.Context, *GetIdeaReportRequest) (*IdeaReport, error)
+	// GetNeedReport returns the needs of a region over a period: reported per
+	// interval, how many entered each status and were in it at the
+	// interval's end, and how many were matched by an idea, an offer or a
+	// subproject.
+	GetNeedReport(context.Context, *GetNeedReportRequest) (*NeedReport, error)
+	// GetOfferReport returns how the region answered companies' offers: of
+	// the offers due for an answer in each interval, how many were answered
+	// by their respond_by day.
+	GetOfferReport(context.Context, *GetOfferReportRequest) (*OfferReport, error)
+	// GetMoneyReport returns the programme ledger's money per interval (a
+	// quarter by default), programme and region: reserved, paid and released.
+	// It is the national deployment's, for national coordinators.
+	GetMoneyReport(context.Context, *GetMoneyReportRequest) (*MoneyReport, error)
 	mustEmbedUnimplementedReportServiceServer()
 }
 
@@ -82,6 +141,15 @@ type UnimplementedReportServiceServer struct{}
 
 func (UnimplementedReportServiceServer) GetIdeaReport(context.Context, *GetIdeaReportRequest) (*IdeaReport, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetIdeaReport not implemented")
+}
+func (UnimplementedReportServiceServer) GetNeedReport(context.Context, *GetNeedReportRequest) (*NeedReport, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetNeedReport not implemented")
+}
+func (UnimplementedReportServiceServer) GetOfferReport(context.Context, *GetOfferReportRequest) (*OfferReport, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetOfferReport not implemented")
+}
+func (UnimplementedReportServiceServer) GetMoneyReport(context.Context, *GetMoneyReportRequest) (*MoneyReport, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetMoneyReport not implemented")
 }
 func (UnimplementedReportServiceServer) mustEmbedUnimplementedReportServiceServer() {}
 func (UnimplementedReportServiceServer) testEmbeddedByValue()                       {}
@@ -122,6 +190,60 @@ func _ReportService_GetIdeaReport_Handler(srv interface{}, ctx context.Context, 
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ReportService_GetNeedReport_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetNeedReportRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ReportServiceServer).GetNeedReport(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ReportService_GetNeedReport_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ReportServiceServer).GetNeedReport(ctx, req.(*GetNeedReportRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ReportService_GetOfferReport_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetOfferReportRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ReportServiceServer).GetOfferReport(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ReportService_GetOfferReport_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ReportServiceServer).GetOfferReport(ctx, req.(*GetOfferReportRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ReportService_GetMoneyReport_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetMoneyReportRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ReportServiceServer).GetMoneyReport(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ReportService_GetMoneyReport_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ReportServiceServer).GetMoneyReport(ctx, req.(*GetMoneyReportRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // ReportService_ServiceDesc is the grpc.ServiceDesc for ReportService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -132,6 +254,18 @@ var ReportService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetIdeaReport",
 			Handler:    _ReportService_GetIdeaReport_Handler,
+		},
+		{
+			MethodName: "GetNeedReport",
+			Handler:    _ReportService_GetNeedReport_Handler,
+		},
+		{
+			MethodName: "GetOfferReport",
+			Handler:    _ReportService_GetOfferReport_Handler,
+		},
+		{
+			MethodName: "GetMoneyReport",
+			Handler:    _ReportService_GetMoneyReport_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
