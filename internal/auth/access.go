@@ -129,7 +129,7 @@ func Table() map[string]Rule {
 		ideav1.IdeaService_GetIdeaStats_FullMethodName:    regionFigures(),
 
 		// needs
-		needsv1.NeedsService_CreateNeed_FullMethodName:       {Roles: []Role{Submitter, Advisor, RegionAdmin}},
+		needsv1.NeedsService_CreateNeed_FullMethodName: {Roles: []Role{Submitter, Advisor, RegionAdmin}},
 		// The reports service reads needs, their history and offers as
 		// itself too, like ideas above.
 		needsv1.NeedsService_GetNeed_FullMethodName:          {Roles: needReaders, Internal: true},
