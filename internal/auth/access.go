@@ -128,10 +128,9 @@ func Table() map[string]Rule {
 		ideav1.IdeaService_ListAuditEvents_FullMethodName: {Roles: auditReaders},
 		ideav1.IdeaService_GetIdeaStats_FullMethodName:    regionFigures(),
 
-		// needs
-		needsv1.NeedsService_CreateNeed_FullMethodName: {Roles: []Role{Submitter, Advisor, RegionAdmin}},
-		// The reports service reads needs, their history and offers as
-		// itself too, like ideas above.
+		// needs (the reports service reads a need and its history as
+		// itself, like an idea, and an offer likewise)
+		needsv1.NeedsService_CreateNeed_FullMethodName:       {Roles: []Role{Submitter, Advisor, RegionAdmin}},
 		needsv1.NeedsService_GetNeed_FullMethodName:          {Roles: needReaders, Internal: true},
 		needsv1.NeedsService_ListNeeds_FullMethodName:        {Roles: needReaders, Peer: NationalReadsRegion},
 		needsv1.NeedsService_UpdateNeed_FullMethodName:       {Roles: staff},
