@@ -24,6 +24,7 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
 
+	"github.com/innovationsmotorer/motor/gateway/exports"
 	"github.com/innovationsmotorer/motor/internal/telemetry"
 	coordinatorv1 "github.com/innovationsmotorer/motor/proto/innovation/coordinator/v1"
 	ideav1 "github.com/innovationsmotorer/motor/proto/innovation/idea/v1"
@@ -133,6 +134,9 @@ func New(ctx context.Context, cfg Config) (http.Handler, error) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write(openAPI)
 	})
+	// Exports stream files rather than JSON, so they are plain routes
+	// beside the generated ones, calling the same services.
+	root.Handle(exports.Pattern, exports.Handler(cfg.Upstreams, logger))
 	root.Handle("/", limitBody(api))
 
 	var h http.Handler = root

@@ -193,6 +193,9 @@ func Table() map[string]Rule {
 		reportsv1.ReportService_GetNeedReport_FullMethodName:  {Roles: reportReaders},
 		reportsv1.ReportService_GetOfferReport_FullMethodName: {Roles: reportReaders},
 		reportsv1.ReportService_GetMoneyReport_FullMethodName: {Roles: []Role{Coordinator}},
+		// Whoever may list a collection may export what they see of it.
+		reportsv1.ReportService_RecordExport_FullMethodName:    {Roles: []Role{Submitter, Advisor, RegionAdmin, Partner, Coordinator}},
+		reportsv1.ReportService_ListAuditEvents_FullMethodName: {Roles: auditReaders},
 
 		// coordinator (national)
 		coordinatorv1.CoordinatorService_GetDashboard_FullMethodName:    {Roles: national},

@@ -13,6 +13,7 @@ import (
 	"google.golang.org/protobuf/testing/protocmp"
 
 	"github.com/innovationsmotorer/motor/internal/auth"
+	"github.com/innovationsmotorer/motor/internal/testenv/deployment"
 	"github.com/innovationsmotorer/motor/internal/testenv/stack"
 	fundingv1 "github.com/innovationsmotorer/motor/proto/innovation/funding/v1"
 	ideav1 "github.com/innovationsmotorer/motor/proto/innovation/idea/v1"
@@ -23,7 +24,7 @@ import (
 
 func (e *env) newNeed(t *testing.T, c stack.Caller, by ideav1.Origin) *needsv1.Need {
 	t.Helper()
-	n, err := e.needs.CreateNeed(c.Ctx(t), &needsv1.CreateNeedRequest{Parent: "regions/vasterbotten", Need: &needsv1.Need{
+	n, err := e.Needs.CreateNeed(c.Ctx(t), &needsv1.CreateNeedRequest{Parent: "regions/vasterbotten", Need: &needsv1.Need{
 		Problem: "upptäcka fall nattetid", Population: "boende på särskilda boenden", Outcome: "korta tiden på golvet",
 		CareUnit: "Äldreomsorg", ReportedBy: by, Published: true,
 	}})
@@ -35,22 +36,22 @@ func (e *env) newNeed(t *testing.T, c stack.Caller, by ideav1.Origin) *needsv1.N
 
 func (e *env) needTo(t *testing.T, c stack.Caller, n *needsv1.Need, to needsv1.NeedStatus) {
 	t.Helper()
-	cur, err := e.needs.GetNeed(c.Ctx(t), &needsv1.GetNeedRequest{Name: n.GetName()})
+	cur, err := e.Needs.GetNeed(c.Ctx(t), &needsv1.GetNeedRequest{Name: n.GetName()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.needs.TransitionNeed(c.Ctx(t), &needsv1.TransitionNeedRequest{Name: n.GetName(), Status: to, Reason: "beslut", Etag: cur.GetEtag()}); err != nil {
+	if _, err := e.Needs.TransitionNeed(c.Ctx(t), &needsv1.TransitionNeedRequest{Name: n.GetName(), Status: to, Reason: "beslut", Etag: cur.GetEtag()}); err != nil {
 		t.Fatalf("TransitionNeed → %v: %v", to, err)
 	}
 }
 
 func (e *env) link(t *testing.T, c stack.Caller, n *needsv1.Need, target string) {
 	t.Helper()
-	cur, err := e.needs.GetNeed(c.Ctx(t), &needsv1.GetNeedRequest{Name: n.GetName()})
+	cur, err := e.Needs.GetNeed(c.Ctx(t), &needsv1.GetNeedRequest{Name: n.GetName()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.needs.LinkNeed(c.Ctx(t), &needsv1.LinkNeedRequest{Name: n.GetName(), Target: target, Etag: cur.GetEtag()}); err != nil {
+	if _, err := e.Needs.LinkNeed(c.Ctx(t), &needsv1.LinkNeedRequest{Name: n.GetName(), Target: target, Etag: cur.GetEtag()}); err != nil {
 		t.Fatalf("LinkNeed %s: %v", target, err)
 	}
 }
@@ -68,25 +69,25 @@ func byKey(cs []*reportsv1.Count) map[string]int64 {
 func TestNeedReport(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, e *env) {
 		advisor := e.As(t, auth.Advisor, "vasterbotten")
-		e.clock.Set(day(time.January, 10))
+		e.Clock.Set(day(time.January, 10))
 		idea := e.submit(t, advisor, ideav1.Origin_ORIGIN_STAFF, "Geriatrik")
 		a := e.newNeed(t, advisor, ideav1.Origin_ORIGIN_STAFF)
 		b := e.newNeed(t, advisor, ideav1.Origin_ORIGIN_PATIENT)
-		e.clock.Set(day(time.February, 3))
+		e.Clock.Set(day(time.February, 3))
 		e.needTo(t, advisor, a, needsv1.NeedStatus_NEED_STATUS_VALIDATED)
-		if _, err := e.needs.CreateScreening(advisor.Ctx(t), &needsv1.CreateScreeningRequest{Parent: a.GetName(), Screening: &needsv1.Screening{
+		if _, err := e.Needs.CreateScreening(advisor.Ctx(t), &needsv1.CreateScreeningRequest{Parent: a.GetName(), Screening: &needsv1.Screening{
 			ClinicalImpact: 4, PatientsAffected: 4, ProblemCost: 3, StrategicFit: 4, Feasibility: 3}}); err != nil {
 			t.Fatal(err)
 		}
 		e.needTo(t, advisor, a, needsv1.NeedStatus_NEED_STATUS_PRIORITISED)
 		e.needTo(t, advisor, a, needsv1.NeedStatus_NEED_STATUS_SOLUTION_SEARCH)
 		e.needTo(t, advisor, b, needsv1.NeedStatus_NEED_STATUS_CLOSED)
-		e.clock.Set(day(time.March, 12))
+		e.Clock.Set(day(time.March, 12))
 		e.link(t, advisor, a, idea.GetName())
 		e.needTo(t, advisor, a, needsv1.NeedStatus_NEED_STATUS_MATCHED)
 		e.newNeed(t, advisor, ideav1.Origin_ORIGIN_PATIENT)
 
-		got, err := e.reports.GetNeedReport(advisor.Ctx(t), &reportsv1.GetNeedReportRequest{Parent: "regions/vasterbotten", Period: "2026-02/2026-04"})
+		got, err := e.Reports.GetNeedReport(advisor.Ctx(t), &reportsv1.GetNeedReportRequest{Parent: "regions/vasterbotten", Period: "2026-02/2026-04"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -125,7 +126,7 @@ func TestNeedReport(t *testing.T) {
 func TestOfferReport(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, e *env) {
 		advisor := e.As(t, auth.Advisor, "vasterbotten")
-		p, err := e.partners.CreatePartner(advisor.Ctx(t), &partnerv1.CreatePartnerRequest{Parent: "regions/vasterbotten", Partner: &partnerv1.Partner{
+		p, err := e.Partners.CreatePartner(advisor.Ctx(t), &partnerv1.CreatePartnerRequest{Parent: "regions/vasterbotten", Partner: &partnerv1.Partner{
 			DisplayName: "Norrsken Sensorteknik AB", OrgNumber: "556677-8899", Kind: partnerv1.PartnerKind_PARTNER_KIND_COMPANY,
 			Size: partnerv1.CompanySize_COMPANY_SIZE_SMALL,
 		}})
@@ -134,7 +135,7 @@ func TestOfferReport(t *testing.T) {
 		}
 		need := e.newNeed(t, advisor, ideav1.Origin_ORIGIN_STAFF)
 		offer := func() *partnerv1.Offer {
-			o, err := e.partners.CreateOffer(advisor.Ctx(t), &partnerv1.CreateOfferRequest{Parent: "regions/vasterbotten", Offer: &partnerv1.Offer{
+			o, err := e.Partners.CreateOffer(advisor.Ctx(t), &partnerv1.CreateOfferRequest{Parent: "regions/vasterbotten", Offer: &partnerv1.Offer{
 				Partner: p.GetName(), Title: "Golvsensor", Description: "Trycksensorer som larmar vid fall.", Capabilities: []string{"sensorer"},
 			}})
 			if err != nil {
@@ -143,28 +144,28 @@ func TestOfferReport(t *testing.T) {
 			return o
 		}
 		route := func(o *partnerv1.Offer) {
-			cur, err := e.partners.GetOffer(advisor.Ctx(t), &partnerv1.GetOfferRequest{Name: o.GetName()})
+			cur, err := e.Partners.GetOffer(advisor.Ctx(t), &partnerv1.GetOfferRequest{Name: o.GetName()})
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := e.partners.RouteOffer(advisor.Ctx(t), &partnerv1.RouteOfferRequest{Name: o.GetName(), Need: need.GetName(), Etag: cur.GetEtag()}); err != nil {
+			if _, err := e.Partners.RouteOffer(advisor.Ctx(t), &partnerv1.RouteOfferRequest{Name: o.GetName(), Need: need.GetName(), Etag: cur.GetEtag()}); err != nil {
 				t.Fatalf("RouteOffer: %v", err)
 			}
 		}
 		// Three offers on Monday 2 February are due ten working days later,
 		// on 16 February: one answered the next day, one on 20 February, one
 		// never.
-		e.clock.Set(day(time.February, 2))
+		e.Clock.Set(day(time.February, 2))
 		inTime, late, open := offer(), offer(), offer()
 		if inTime.GetRespondBy() != "2026-02-16" || open.GetRespondBy() != "2026-02-16" {
 			t.Fatalf("respond_by %s, want 2026-02-16", inTime.GetRespondBy())
 		}
-		e.clock.Set(day(time.February, 3))
+		e.Clock.Set(day(time.February, 3))
 		route(inTime)
-		e.clock.Set(day(time.February, 20))
+		e.Clock.Set(day(time.February, 20))
 		route(late)
 
-		got, err := e.reports.GetOfferReport(advisor.Ctx(t), &reportsv1.GetOfferReportRequest{Parent: "regions/vasterbotten", Period: "2026-Q1", Interval: "quarter"})
+		got, err := e.Reports.GetOfferReport(advisor.Ctx(t), &reportsv1.GetOfferReportRequest{Parent: "regions/vasterbotten", Period: "2026-Q1", Interval: "quarter"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -185,56 +186,27 @@ func TestMoneyReport(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, e *env) {
 		coordinator := e.As(t, auth.Coordinator, auth.NationalRegion)
 		admin := e.As(t, auth.RegionAdmin, "vasterbotten")
-		if _, err := e.ledger.CreateProgramme(coordinator.Ctx(t), &fundingv1.CreateProgrammeRequest{ProgrammeId: "motor-2026", Programme: &fundingv1.Programme{
-			Title: "Innovationsmotorer 2026", BudgetOre: 10_000_000_00, CoFinancingRateBp: proto.Int32(5000), StartDate: "2026-01-01", EndDate: "2027-12-31",
-		}}); err != nil {
-			t.Fatalf("CreateProgramme: %v", err)
-		}
-		e.clock.Set(day(time.February, 10))
-		sp, err := e.subs.CreateSubproject(admin.Ctx(t), &fundingv1.CreateSubprojectRequest{Parent: "regions/vasterbotten", Subproject: &fundingv1.Subproject{
-			Title: "Videobesök", Description: "Videobesök för KOL-kontroller.", Programme: "programmes/motor-2026",
-			BudgetLines:   []*fundingv1.BudgetLine{{Category: fundingv1.CostCategory_COST_CATEGORY_STAFF, Description: "Projektledare", AmountOre: 1_000_001, Eligible: true}},
-			Contributions: []*fundingv1.Contribution{{Party: "Region Västerbotten", Kind: fundingv1.ContributionKind_CONTRIBUTION_KIND_CASH, AmountOre: 600_000}},
-		}})
-		if err != nil {
-			t.Fatalf("CreateSubproject: %v", err)
-		}
-		if sp, err = e.subs.SubmitSubproject(admin.Ctx(t), &fundingv1.SubmitSubprojectRequest{Name: sp.GetName(), Etag: sp.GetEtag()}); err != nil {
-			t.Fatalf("SubmitSubproject: %v", err)
-		}
-		if sp, err = e.subs.ApproveSubproject(coordinator.Ctx(t), &fundingv1.ApproveSubprojectRequest{Name: sp.GetName(), Etag: sp.GetEtag()}); err != nil {
-			t.Fatalf("ApproveSubproject: %v", err)
-		}
-		e.clock.Set(day(time.May, 5))
-		cr, err := e.subs.CreateCostReport(admin.Ctx(t), &fundingv1.CreateCostReportRequest{Parent: sp.GetName(), CostReport: &fundingv1.CostReport{
-			PeriodStart: "2026-02-01", PeriodEnd: "2026-04-30",
-			Lines: []*fundingv1.CostReportLine{{Category: fundingv1.CostCategory_COST_CATEGORY_STAFF, AmountOre: 400_001, Description: "Lön"}},
-		}})
-		if err != nil {
-			t.Fatalf("CreateCostReport: %v", err)
-		}
-		if cr, err = e.subs.SubmitCostReport(admin.Ctx(t), &fundingv1.SubmitCostReportRequest{Name: cr.GetName(), Etag: cr.GetEtag()}); err != nil {
-			t.Fatalf("SubmitCostReport: %v", err)
-		}
-		if _, err = e.subs.CertifyCostReport(coordinator.Ctx(t), &fundingv1.CertifyCostReportRequest{Name: cr.GetName(), Etag: cr.GetEtag()}); err != nil {
-			t.Fatalf("CertifyCostReport: %v", err)
-		}
-		e.clock.Set(day(time.August, 20))
-		cur, err := e.subs.GetSubproject(admin.Ctx(t), &fundingv1.GetSubprojectRequest{Name: sp.GetName()})
+		e.CreateProgramme(t)
+		e.Clock.Set(day(time.February, 10))
+		sp := e.ApprovedSubproject(t, "vasterbotten", 1_000_001)
+		e.Clock.Set(day(time.May, 5))
+		e.CertifiedCostReport(t, sp, 400_001)
+		e.Clock.Set(day(time.August, 20))
+		cur, err := e.Subs.GetSubproject(admin.Ctx(t), &fundingv1.GetSubprojectRequest{Name: sp.GetName()})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err = e.subs.CloseSubproject(admin.Ctx(t), &fundingv1.CloseSubprojectRequest{Name: sp.GetName(), Etag: cur.GetEtag()}); err != nil {
+		if _, err = e.Subs.CloseSubproject(admin.Ctx(t), &fundingv1.CloseSubprojectRequest{Name: sp.GetName(), Etag: cur.GetEtag()}); err != nil {
 			t.Fatalf("CloseSubproject: %v", err)
 		}
 
-		got, err := e.reports.GetMoneyReport(coordinator.Ctx(t), &reportsv1.GetMoneyReportRequest{Period: "2026"})
+		got, err := e.Reports.GetMoneyReport(coordinator.Ctx(t), &reportsv1.GetMoneyReportRequest{Period: "2026"})
 		if err != nil {
 			t.Fatal(err)
 		}
 		// ⌊1 000 001 × 0.5⌋ = 500 000 reserved; ⌊400 001 × 0.5⌋ = 200 000
 		// paid; the other 300 000 released.
-		const prog = "programmes/motor-2026"
+		const prog = deployment.Programme
 		want := &reportsv1.MoneyReport{Period: "2026-01/2026-12", Interval: "quarter",
 			Rows: []*reportsv1.MoneyRow{
 				{Interval: "2026-Q1", Programme: prog, Region: "vasterbotten", ReservedOre: 500_000},
@@ -248,7 +220,7 @@ func TestMoneyReport(t *testing.T) {
 		}
 
 		for _, c := range []stack.Caller{admin, e.As(t, auth.Advisor, "vasterbotten")} {
-			if _, err := e.reports.GetMoneyReport(c.Ctx(t), &reportsv1.GetMoneyReportRequest{}); status.Code(err) != codes.PermissionDenied {
+			if _, err := e.Reports.GetMoneyReport(c.Ctx(t), &reportsv1.GetMoneyReportRequest{}); status.Code(err) != codes.PermissionDenied {
 				t.Errorf("money report as %s: %v, want PermissionDenied", c.Sub, err)
 			}
 		}

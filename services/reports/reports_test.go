@@ -22,7 +22,7 @@ func day(m time.Month, d int) time.Time { return time.Date(2026, m, d, 9, 0, 0, 
 
 func (e *env) submit(t *testing.T, c stack.Caller, origin ideav1.Origin, care string) *ideav1.Idea {
 	t.Helper()
-	got, err := e.ideas.CreateIdea(c.Ctx(t), &ideav1.CreateIdeaRequest{Parent: "regions/vasterbotten", Idea: &ideav1.Idea{
+	got, err := e.Ideas.CreateIdea(c.Ctx(t), &ideav1.CreateIdeaRequest{Parent: "regions/vasterbotten", Idea: &ideav1.Idea{
 		Title: "Idé " + care, Problem: "Något som borde bli bättre på avdelningen.", Proposal: "Gör så här.",
 		Origin: origin, CareArea: care, Consent: &ideav1.Consent{},
 	}})
@@ -34,11 +34,11 @@ func (e *env) submit(t *testing.T, c stack.Caller, origin ideav1.Origin, care st
 
 func (e *env) move(t *testing.T, c stack.Caller, idea *ideav1.Idea, to ideav1.Stage) {
 	t.Helper()
-	cur, err := e.ideas.GetIdea(c.Ctx(t), &ideav1.GetIdeaRequest{Name: idea.GetName()})
+	cur, err := e.Ideas.GetIdea(c.Ctx(t), &ideav1.GetIdeaRequest{Name: idea.GetName()})
 	if err != nil {
 		t.Fatalf("GetIdea: %v", err)
 	}
-	if _, err := e.ideas.TransitionIdea(c.Ctx(t), &ideav1.TransitionIdeaRequest{Name: idea.GetName(), Stage: to, Rationale: "beslut i arbetsgruppen", Etag: cur.GetEtag()}); err != nil {
+	if _, err := e.Ideas.TransitionIdea(c.Ctx(t), &ideav1.TransitionIdeaRequest{Name: idea.GetName(), Stage: to, Rationale: "beslut i arbetsgruppen", Etag: cur.GetEtag()}); err != nil {
 		t.Fatalf("TransitionIdea %s → %v: %v", idea.GetName(), to, err)
 	}
 }
@@ -46,14 +46,14 @@ func (e *env) move(t *testing.T, c stack.Caller, idea *ideav1.Idea, to ideav1.St
 func (e *env) assess(t *testing.T, c stack.Caller, idea *ideav1.Idea) {
 	t.Helper()
 	a := &ideav1.Assessment{PatientBenefit: 4, CareBenefit: 4, Feasibility: 3, Novelty: 3, MarketPotential: 2, Risk: 4, Comment: "lovande"}
-	if _, err := e.ideas.CreateAssessment(c.Ctx(t), &ideav1.CreateAssessmentRequest{Parent: idea.GetName(), Assessment: a}); err != nil {
+	if _, err := e.Ideas.CreateAssessment(c.Ctx(t), &ideav1.CreateAssessmentRequest{Parent: idea.GetName(), Assessment: a}); err != nil {
 		t.Fatalf("CreateAssessment: %v", err)
 	}
 }
 
 func (e *env) report(t *testing.T, c stack.Caller, period, interval string) *reportsv1.IdeaReport {
 	t.Helper()
-	got, err := e.reports.GetIdeaReport(c.Ctx(t), &reportsv1.GetIdeaReportRequest{Parent: "regions/vasterbotten", Period: period, Interval: interval})
+	got, err := e.Reports.GetIdeaReport(c.Ctx(t), &reportsv1.GetIdeaReportRequest{Parent: "regions/vasterbotten", Period: period, Interval: interval})
 	if err != nil {
 		t.Fatalf("GetIdeaReport %s %s: %v", period, interval, err)
 	}
@@ -67,13 +67,13 @@ func count(key string, n int64) *reportsv1.Count { return &reportsv1.Count{Key: 
 func pipeline(t *testing.T, e *env) (advisor stack.Caller) {
 	advisor = e.As(t, auth.Advisor, "vasterbotten")
 	patient := e.As(t, auth.Submitter, "vasterbotten")
-	e.clock.Set(day(time.January, 10))
+	e.Clock.Set(day(time.January, 10))
 	a := e.submit(t, patient, ideav1.Origin_ORIGIN_PATIENT, "Lungmedicin")
 	b := e.submit(t, advisor, ideav1.Origin_ORIGIN_STAFF, "Ortopedi")
-	e.clock.Set(day(time.February, 15))
+	e.Clock.Set(day(time.February, 15))
 	e.move(t, advisor, a, ideav1.Stage_STAGE_SCREENING)
 	e.submit(t, patient, ideav1.Origin_ORIGIN_PATIENT, "")
-	e.clock.Set(day(time.March, 20))
+	e.Clock.Set(day(time.March, 20))
 	e.assess(t, advisor, a)
 	e.move(t, advisor, a, ideav1.Stage_STAGE_SELECTED)
 	e.move(t, advisor, b, ideav1.Stage_STAGE_REJECTED)
@@ -148,9 +148,9 @@ func TestIdeaReport_ChangesReplaceTheirFacts(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, e *env) {
 		advisor := pipeline(t, e)
 		before := e.report(t, advisor, "2026-Q1", "quarter")
-		replica := e.newReplica()
+		replica := e.NewReplica()
 		done := make(chan error, 2)
-		go func() { done <- e.server.SyncAll(t.Context()) }()
+		go func() { done <- e.Server.SyncAll(t.Context()) }()
 		go func() { done <- replica.SyncAll(t.Context()) }()
 		for range 2 {
 			if err := <-done; err != nil {
@@ -162,11 +162,11 @@ func TestIdeaReport_ChangesReplaceTheirFacts(t *testing.T) {
 			t.Errorf("two followers changed the figures (-before +after):\n%s", diff)
 		}
 
-		list, err := e.ideas.ListIdeas(advisor.Ctx(t), &ideav1.ListIdeasRequest{Parent: "regions/vasterbotten", PageSize: 10})
+		list, err := e.Ideas.ListIdeas(advisor.Ctx(t), &ideav1.ListIdeasRequest{Parent: "regions/vasterbotten", PageSize: 10})
 		if err != nil {
 			t.Fatal(err)
 		}
-		e.clock.Set(day(time.March, 25))
+		e.Clock.Set(day(time.March, 25))
 		for _, i := range list.GetIdeas() {
 			if i.GetStage() == ideav1.Stage_STAGE_SELECTED {
 				e.move(t, advisor, i, ideav1.Stage_STAGE_PARKED)
@@ -207,7 +207,7 @@ func TestIdeaReport_BadQuery(t *testing.T) {
 		{"last year", "year", []string{"period"}},
 		{"2026", "daily", []string{"interval"}},
 	} {
-		_, err := e.reports.GetIdeaReport(advisor.Ctx(t), &reportsv1.GetIdeaReportRequest{Parent: "regions/vasterbotten", Period: tc.period, Interval: tc.interval})
+		_, err := e.Reports.GetIdeaReport(advisor.Ctx(t), &reportsv1.GetIdeaReportRequest{Parent: "regions/vasterbotten", Period: tc.period, Interval: tc.interval})
 		if got := fieldViolations(err); status.Code(err) != codes.InvalidArgument || !slices.Equal(got, tc.fields) {
 			t.Errorf("period %q interval %q: %v, fields %v; want InvalidArgument naming %v", tc.period, tc.interval, err, got, tc.fields)
 		}
@@ -256,7 +256,7 @@ func TestRegionReports_Access(t *testing.T) {
 	}
 	for _, c := range callers {
 		who := e.As(t, c.role, c.region)
-		_, err := e.reports.GetIdeaReport(who.Ctx(t), &reportsv1.GetIdeaReportRequest{Parent: "regions/vasterbotten", Period: "2026"})
+		_, err := e.Reports.GetIdeaReport(who.Ctx(t), &reportsv1.GetIdeaReportRequest{Parent: "regions/vasterbotten", Period: "2026"})
 		wantCode, wantHTTP := codes.PermissionDenied, http.StatusForbidden
 		if c.ok {
 			wantCode, wantHTTP = codes.OK, http.StatusOK
@@ -264,11 +264,11 @@ func TestRegionReports_Access(t *testing.T) {
 		if got := status.Code(err); got != wantCode {
 			t.Errorf("%s of %s over gRPC: %v, want %v", c.role, c.region, err, wantCode)
 		}
-		_, err = e.reports.GetNeedReport(who.Ctx(t), &reportsv1.GetNeedReportRequest{Parent: "regions/vasterbotten"})
+		_, err = e.Reports.GetNeedReport(who.Ctx(t), &reportsv1.GetNeedReportRequest{Parent: "regions/vasterbotten"})
 		if got := status.Code(err); got != wantCode {
 			t.Errorf("%s of %s, needs over gRPC: %v, want %v", c.role, c.region, err, wantCode)
 		}
-		_, err = e.reports.GetOfferReport(who.Ctx(t), &reportsv1.GetOfferReportRequest{Parent: "regions/vasterbotten"})
+		_, err = e.Reports.GetOfferReport(who.Ctx(t), &reportsv1.GetOfferReportRequest{Parent: "regions/vasterbotten"})
 		if got := status.Code(err); got != wantCode {
 			t.Errorf("%s of %s, offers over gRPC: %v, want %v", c.role, c.region, err, wantCode)
 		}

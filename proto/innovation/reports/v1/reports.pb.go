@@ -11,8 +11,10 @@
 package reportsv1
 
 import (
+	v1 "github.com/innovationsmotorer/motor/proto/innovation/audit/v1"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
 	sync "sync"
 	unsafe "unsafe"
@@ -1229,11 +1231,250 @@ func (x *MoneyReport) GetUnreadMovements() int64 {
 	return 0
 }
 
+type RecordExportRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// regions/{region}
+	Parent string `protobuf:"bytes,1,opt,name=parent,proto3" json:"parent,omitempty"`
+	// ideas, needs, subprojects, costReports, partners or offers.
+	Collection string `protobuf:"bytes,2,opt,name=collection,proto3" json:"collection,omitempty"`
+	// csv, excel.csv or xlsx.
+	Format        string `protobuf:"bytes,3,opt,name=format,proto3" json:"format,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RecordExportRequest) Reset() {
+	*x = RecordExportRequest{}
+	mi := &file_innovation_reports_v1_reports_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecordExportRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecordExportRequest) ProtoMessage() {}
+
+func (x *RecordExportRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_innovation_reports_v1_reports_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecordExportRequest.ProtoReflect.Descriptor instead.
+func (*RecordExportRequest) Descriptor() ([]byte, []int) {
+	return file_innovation_reports_v1_reports_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *RecordExportRequest) GetParent() string {
+	if x != nil {
+		return x.Parent
+	}
+	return ""
+}
+
+func (x *RecordExportRequest) GetCollection() string {
+	if x != nil {
+		return x.Collection
+	}
+	return ""
+}
+
+func (x *RecordExportRequest) GetFormat() string {
+	if x != nil {
+		return x.Format
+	}
+	return ""
+}
+
+// ExportRecord is an export as recorded.
+type ExportRecord struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// regions/{region}/exports/{collection}.{format}
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// Subject of who exported.
+	Actor         string                 `protobuf:"bytes,2,opt,name=actor,proto3" json:"actor,omitempty"`
+	Time          *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=time,proto3" json:"time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExportRecord) Reset() {
+	*x = ExportRecord{}
+	mi := &file_innovation_reports_v1_reports_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExportRecord) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExportRecord) ProtoMessage() {}
+
+func (x *ExportRecord) ProtoReflect() protoreflect.Message {
+	mi := &file_innovation_reports_v1_reports_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExportRecord.ProtoReflect.Descriptor instead.
+func (*ExportRecord) Descriptor() ([]byte, []int) {
+	return file_innovation_reports_v1_reports_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *ExportRecord) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *ExportRecord) GetActor() string {
+	if x != nil {
+		return x.Actor
+	}
+	return ""
+}
+
+func (x *ExportRecord) GetTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Time
+	}
+	return nil
+}
+
+type ListAuditEventsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// regions/{region}
+	Parent        string `protobuf:"bytes,1,opt,name=parent,proto3" json:"parent,omitempty"`
+	PageSize      int32  `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListAuditEventsRequest) Reset() {
+	*x = ListAuditEventsRequest{}
+	mi := &file_innovation_reports_v1_reports_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListAuditEventsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListAuditEventsRequest) ProtoMessage() {}
+
+func (x *ListAuditEventsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_innovation_reports_v1_reports_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListAuditEventsRequest.ProtoReflect.Descriptor instead.
+func (*ListAuditEventsRequest) Descriptor() ([]byte, []int) {
+	return file_innovation_reports_v1_reports_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *ListAuditEventsRequest) GetParent() string {
+	if x != nil {
+		return x.Parent
+	}
+	return ""
+}
+
+func (x *ListAuditEventsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListAuditEventsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+type ListAuditEventsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Events        []*v1.AuditEvent       `protobuf:"bytes,1,rep,name=events,proto3" json:"events,omitempty"`
+	NextPageToken string                 `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListAuditEventsResponse) Reset() {
+	*x = ListAuditEventsResponse{}
+	mi := &file_innovation_reports_v1_reports_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListAuditEventsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListAuditEventsResponse) ProtoMessage() {}
+
+func (x *ListAuditEventsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_innovation_reports_v1_reports_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListAuditEventsResponse.ProtoReflect.Descriptor instead.
+func (*ListAuditEventsResponse) Descriptor() ([]byte, []int) {
+	return file_innovation_reports_v1_reports_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *ListAuditEventsResponse) GetEvents() []*v1.AuditEvent {
+	if x != nil {
+		return x.Events
+	}
+	return nil
+}
+
+func (x *ListAuditEventsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
 var File_innovation_reports_v1_reports_proto protoreflect.FileDescriptor
 
 const file_innovation_reports_v1_reports_proto_rawDesc = "" +
 	"\n" +
-	"#innovation/reports/v1/reports.proto\x12\x15innovation.reports.v1\"b\n" +
+	"#innovation/reports/v1/reports.proto\x12\x15innovation.reports.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1finnovation/audit/v1/audit.proto\"b\n" +
 	"\x14GetIdeaReportRequest\x12\x16\n" +
 	"\x06parent\x18\x01 \x01(\tR\x06parent\x12\x16\n" +
 	"\x06period\x18\x02 \x01(\tR\x06period\x12\x1a\n" +
@@ -1335,12 +1576,32 @@ const file_innovation_reports_v1_reports_proto_rawDesc = "" +
 	"\x04rows\x18\x03 \x03(\v2\x1f.innovation.reports.v1.MoneyRowR\x04rows\x127\n" +
 	"\x06totals\x18\x04 \x03(\v2\x1f.innovation.reports.v1.MoneyRowR\x06totals\x12%\n" +
 	"\x0eaudit_sequence\x18\x05 \x01(\x03R\rauditSequence\x12)\n" +
-	"\x10unread_movements\x18\x06 \x01(\x03R\x0funreadMovements2\x99\x03\n" +
+	"\x10unread_movements\x18\x06 \x01(\x03R\x0funreadMovements\"e\n" +
+	"\x13RecordExportRequest\x12\x16\n" +
+	"\x06parent\x18\x01 \x01(\tR\x06parent\x12\x1e\n" +
+	"\n" +
+	"collection\x18\x02 \x01(\tR\n" +
+	"collection\x12\x16\n" +
+	"\x06format\x18\x03 \x01(\tR\x06format\"h\n" +
+	"\fExportRecord\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
+	"\x05actor\x18\x02 \x01(\tR\x05actor\x12.\n" +
+	"\x04time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\"l\n" +
+	"\x16ListAuditEventsRequest\x12\x16\n" +
+	"\x06parent\x18\x01 \x01(\tR\x06parent\x12\x1b\n" +
+	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x03 \x01(\tR\tpageToken\"z\n" +
+	"\x17ListAuditEventsResponse\x127\n" +
+	"\x06events\x18\x01 \x03(\v2\x1f.innovation.audit.v1.AuditEventR\x06events\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken2\xec\x04\n" +
 	"\rReportService\x12_\n" +
 	"\rGetIdeaReport\x12+.innovation.reports.v1.GetIdeaReportRequest\x1a!.innovation.reports.v1.IdeaReport\x12_\n" +
 	"\rGetNeedReport\x12+.innovation.reports.v1.GetNeedReportRequest\x1a!.innovation.reports.v1.NeedReport\x12b\n" +
 	"\x0eGetOfferReport\x12,.innovation.reports.v1.GetOfferReportRequest\x1a\".innovation.reports.v1.OfferReport\x12b\n" +
-	"\x0eGetMoneyReport\x12,.innovation.reports.v1.GetMoneyReportRequest\x1a\".innovation.reports.v1.MoneyReportBKZIgithub.com/innovationsmotorer/motor/proto/innovation/reports/v1;reportsv1b\x06proto3"
+	"\x0eGetMoneyReport\x12,.innovation.reports.v1.GetMoneyReportRequest\x1a\".innovation.reports.v1.MoneyReport\x12_\n" +
+	"\fRecordExport\x12*.innovation.reports.v1.RecordExportRequest\x1a#.innovation.reports.v1.ExportRecord\x12p\n" +
+	"\x0fListAuditEvents\x12-.innovation.reports.v1.ListAuditEventsRequest\x1a..innovation.reports.v1.ListAuditEventsResponseBKZIgithub.com/innovationsmotorer/motor/proto/innovation/reports/v1;reportsv1b\x06proto3"
 
 var (
 	file_innovation_reports_v1_reports_proto_rawDescOnce sync.Once
@@ -1354,23 +1615,29 @@ func file_innovation_reports_v1_reports_proto_rawDescGZIP() []byte {
 	return file_innovation_reports_v1_reports_proto_rawDescData
 }
 
-var file_innovation_reports_v1_reports_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
+var file_innovation_reports_v1_reports_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
 var file_innovation_reports_v1_reports_proto_goTypes = []any{
-	(*GetIdeaReportRequest)(nil),  // 0: innovation.reports.v1.GetIdeaReportRequest
-	(*Count)(nil),                 // 1: innovation.reports.v1.Count
-	(*IdeaInterval)(nil),          // 2: innovation.reports.v1.IdeaInterval
-	(*StageConversion)(nil),       // 3: innovation.reports.v1.StageConversion
-	(*StageTime)(nil),             // 4: innovation.reports.v1.StageTime
-	(*IdeaReport)(nil),            // 5: innovation.reports.v1.IdeaReport
-	(*GetNeedReportRequest)(nil),  // 6: innovation.reports.v1.GetNeedReportRequest
-	(*NeedInterval)(nil),          // 7: innovation.reports.v1.NeedInterval
-	(*NeedReport)(nil),            // 8: innovation.reports.v1.NeedReport
-	(*GetOfferReportRequest)(nil), // 9: innovation.reports.v1.GetOfferReportRequest
-	(*OfferInterval)(nil),         // 10: innovation.reports.v1.OfferInterval
-	(*OfferReport)(nil),           // 11: innovation.reports.v1.OfferReport
-	(*GetMoneyReportRequest)(nil), // 12: innovation.reports.v1.GetMoneyReportRequest
-	(*MoneyRow)(nil),              // 13: innovation.reports.v1.MoneyRow
-	(*MoneyReport)(nil),           // 14: innovation.reports.v1.MoneyReport
+	(*GetIdeaReportRequest)(nil),    // 0: innovation.reports.v1.GetIdeaReportRequest
+	(*Count)(nil),                   // 1: innovation.reports.v1.Count
+	(*IdeaInterval)(nil),            // 2: innovation.reports.v1.IdeaInterval
+	(*StageConversion)(nil),         // 3: innovation.reports.v1.StageConversion
+	(*StageTime)(nil),               // 4: innovation.reports.v1.StageTime
+	(*IdeaReport)(nil),              // 5: innovation.reports.v1.IdeaReport
+	(*GetNeedReportRequest)(nil),    // 6: innovation.reports.v1.GetNeedReportRequest
+	(*NeedInterval)(nil),            // 7: innovation.reports.v1.NeedInterval
+	(*NeedReport)(nil),              // 8: innovation.reports.v1.NeedReport
+	(*GetOfferReportRequest)(nil),   // 9: innovation.reports.v1.GetOfferReportRequest
+	(*OfferInterval)(nil),           // 10: innovation.reports.v1.OfferInterval
+	(*OfferReport)(nil),             // 11: innovation.reports.v1.OfferReport
+	(*GetMoneyReportRequest)(nil),   // 12: innovation.reports.v1.GetMoneyReportRequest
+	(*MoneyRow)(nil),                // 13: innovation.reports.v1.MoneyRow
+	(*MoneyReport)(nil),             // 14: innovation.reports.v1.MoneyReport
+	(*RecordExportRequest)(nil),     // 15: innovation.reports.v1.RecordExportRequest
+	(*ExportRecord)(nil),            // 16: innovation.reports.v1.ExportRecord
+	(*ListAuditEventsRequest)(nil),  // 17: innovation.reports.v1.ListAuditEventsRequest
+	(*ListAuditEventsResponse)(nil), // 18: innovation.reports.v1.ListAuditEventsResponse
+	(*timestamppb.Timestamp)(nil),   // 19: google.protobuf.Timestamp
+	(*v1.AuditEvent)(nil),           // 20: innovation.audit.v1.AuditEvent
 }
 var file_innovation_reports_v1_reports_proto_depIdxs = []int32{
 	1,  // 0: innovation.reports.v1.IdeaInterval.by_origin:type_name -> innovation.reports.v1.Count
@@ -1391,19 +1658,25 @@ var file_innovation_reports_v1_reports_proto_depIdxs = []int32{
 	10, // 15: innovation.reports.v1.OfferReport.total:type_name -> innovation.reports.v1.OfferInterval
 	13, // 16: innovation.reports.v1.MoneyReport.rows:type_name -> innovation.reports.v1.MoneyRow
 	13, // 17: innovation.reports.v1.MoneyReport.totals:type_name -> innovation.reports.v1.MoneyRow
-	0,  // 18: innovation.reports.v1.ReportService.GetIdeaReport:input_type -> innovation.reports.v1.GetIdeaReportRequest
-	6,  // 19: innovation.reports.v1.ReportService.GetNeedReport:input_type -> innovation.reports.v1.GetNeedReportRequest
-	9,  // 20: innovation.reports.v1.ReportService.GetOfferReport:input_type -> innovation.reports.v1.GetOfferReportRequest
-	12, // 21: innovation.reports.v1.ReportService.GetMoneyReport:input_type -> innovation.reports.v1.GetMoneyReportRequest
-	5,  // 22: innovation.reports.v1.ReportService.GetIdeaReport:output_type -> innovation.reports.v1.IdeaReport
-	8,  // 23: innovation.reports.v1.ReportService.GetNeedReport:output_type -> innovation.reports.v1.NeedReport
-	11, // 24: innovation.reports.v1.ReportService.GetOfferReport:output_type -> innovation.reports.v1.OfferReport
-	14, // 25: innovation.reports.v1.ReportService.GetMoneyReport:output_type -> innovation.reports.v1.MoneyReport
-	22, // [22:26] is the sub-list for method output_type
-	18, // [18:22] is the sub-list for method input_type
-	18, // [18:18] is the sub-list for extension type_name
-	18, // [18:18] is the sub-list for extension extendee
-	0,  // [0:18] is the sub-list for field type_name
+	19, // 18: innovation.reports.v1.ExportRecord.time:type_name -> google.protobuf.Timestamp
+	20, // 19: innovation.reports.v1.ListAuditEventsResponse.events:type_name -> innovation.audit.v1.AuditEvent
+	0,  // 20: innovation.reports.v1.ReportService.GetIdeaReport:input_type -> innovation.reports.v1.GetIdeaReportRequest
+	6,  // 21: innovation.reports.v1.ReportService.GetNeedReport:input_type -> innovation.reports.v1.GetNeedReportRequest
+	9,  // 22: innovation.reports.v1.ReportService.GetOfferReport:input_type -> innovation.reports.v1.GetOfferReportRequest
+	12, // 23: innovation.reports.v1.ReportService.GetMoneyReport:input_type -> innovation.reports.v1.GetMoneyReportRequest
+	15, // 24: innovation.reports.v1.ReportService.RecordExport:input_type -> innovation.reports.v1.RecordExportRequest
+	17, // 25: innovation.reports.v1.ReportService.ListAuditEvents:input_type -> innovation.reports.v1.ListAuditEventsRequest
+	5,  // 26: innovation.reports.v1.ReportService.GetIdeaReport:output_type -> innovation.reports.v1.IdeaReport
+	8,  // 27: innovation.reports.v1.ReportService.GetNeedReport:output_type -> innovation.reports.v1.NeedReport
+	11, // 28: innovation.reports.v1.ReportService.GetOfferReport:output_type -> innovation.reports.v1.OfferReport
+	14, // 29: innovation.reports.v1.ReportService.GetMoneyReport:output_type -> innovation.reports.v1.MoneyReport
+	16, // 30: innovation.reports.v1.ReportService.RecordExport:output_type -> innovation.reports.v1.ExportRecord
+	18, // 31: innovation.reports.v1.ReportService.ListAuditEvents:output_type -> innovation.reports.v1.ListAuditEventsResponse
+	26, // [26:32] is the sub-list for method output_type
+	20, // [20:26] is the sub-list for method input_type
+	20, // [20:20] is the sub-list for extension type_name
+	20, // [20:20] is the sub-list for extension extendee
+	0,  // [0:20] is the sub-list for field type_name
 }
 
 func init() { file_innovation_reports_v1_reports_proto_init() }
@@ -1417,7 +1690,7 @@ func file_innovation_reports_v1_reports_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_innovation_reports_v1_reports_proto_rawDesc), len(file_innovation_reports_v1_reports_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   15,
+			NumMessages:   19,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -23,10 +23,12 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	ReportService_GetIdeaReport_FullMethodName  = "/innovation.reports.v1.ReportService/GetIdeaReport"
-	ReportService_GetNeedReport_FullMethodName  = "/innovation.reports.v1.ReportService/GetNeedReport"
-	ReportService_GetOfferReport_FullMethodName = "/innovation.reports.v1.ReportService/GetOfferReport"
-	ReportService_GetMoneyReport_FullMethodName = "/innovation.reports.v1.ReportService/GetMoneyReport"
+	ReportService_GetIdeaReport_FullMethodName   = "/innovation.reports.v1.ReportService/GetIdeaReport"
+	ReportService_GetNeedReport_FullMethodName   = "/innovation.reports.v1.ReportService/GetNeedReport"
+	ReportService_GetOfferReport_FullMethodName  = "/innovation.reports.v1.ReportService/GetOfferReport"
+	ReportService_GetMoneyReport_FullMethodName  = "/innovation.reports.v1.ReportService/GetMoneyReport"
+	ReportService_RecordExport_FullMethodName    = "/innovation.reports.v1.ReportService/RecordExport"
+	ReportService_ListAuditEvents_FullMethodName = "/innovation.reports.v1.ReportService/ListAuditEvents"
 )
 
 // ReportServiceClient is the client API for ReportService service.
@@ -54,6 +56,13 @@ type ReportServiceClient interface {
 	// quarter by default), programme and region: reserved, paid and released.
 	// It is the national deployment's, for national coordinators.
 	GetMoneyReport(ctx context.Context, in *GetMoneyReportRequest, opts ...grpc.CallOption) (*MoneyReport, error)
+	// RecordExport writes the audit record of an export, before the gateway
+	// streams its rows: who exported which collection of a region, in which
+	// format. An export is refused when it cannot be recorded.
+	RecordExport(ctx context.Context, in *RecordExportRequest, opts ...grpc.CallOption) (*ExportRecord, error)
+	// ListAuditEvents lets a region admin read the exports recorded for the
+	// region, oldest first.
+	ListAuditEvents(ctx context.Context, in *ListAuditEventsRequest, opts ...grpc.CallOption) (*ListAuditEventsResponse, error)
 }
 
 type reportServiceClient struct {
@@ -104,6 +113,26 @@ func (c *reportServiceClient) GetMoneyReport(ctx context.Context, in *GetMoneyRe
 	return out, nil
 }
 
+func (c *reportServiceClient) RecordExport(ctx context.Context, in *RecordExportRequest, opts ...grpc.CallOption) (*ExportRecord, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ExportRecord)
+	err := c.cc.Invoke(ctx, ReportService_RecordExport_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *reportServiceClient) ListAuditEvents(ctx context.Context, in *ListAuditEventsRequest, opts ...grpc.CallOption) (*ListAuditEventsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListAuditEventsResponse)
+	err := c.cc.Invoke(ctx, ReportService_ListAuditEvents_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ReportServiceServer is the server API for ReportService service.
 // All implementations must embed UnimplementedReportServiceServer
 // for forward compatibility.
@@ -129,6 +158,13 @@ type ReportServiceServer interface {
 	// quarter by default), programme and region: reserved, paid and released.
 	// It is the national deployment's, for national coordinators.
 	GetMoneyReport(context.Context, *GetMoneyReportRequest) (*MoneyReport, error)
+	// RecordExport writes the audit record of an export, before the gateway
+	// streams its rows: who exported which collection of a region, in which
+	// format. An export is refused when it cannot be recorded.
+	RecordExport(context.Context, *RecordExportRequest) (*ExportRecord, error)
+	// ListAuditEvents lets a region admin read the exports recorded for the
+	// region, oldest first.
+	ListAuditEvents(context.Context, *ListAuditEventsRequest) (*ListAuditEventsResponse, error)
 	mustEmbedUnimplementedReportServiceServer()
 }
 
@@ -150,6 +186,12 @@ func (UnimplementedReportServiceServer) GetOfferReport(context.Context, *GetOffe
 }
 func (UnimplementedReportServiceServer) GetMoneyReport(context.Context, *GetMoneyReportRequest) (*MoneyReport, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetMoneyReport not implemented")
+}
+func (UnimplementedReportServiceServer) RecordExport(context.Context, *RecordExportRequest) (*ExportRecord, error) {
+	return nil, status.Error(codes.Unimplemented, "method RecordExport not implemented")
+}
+func (UnimplementedReportServiceServer) ListAuditEvents(context.Context, *ListAuditEventsRequest) (*ListAuditEventsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListAuditEvents not implemented")
 }
 func (UnimplementedReportServiceServer) mustEmbedUnimplementedReportServiceServer() {}
 func (UnimplementedReportServiceServer) testEmbeddedByValue()                       {}
@@ -244,6 +286,42 @@ func _ReportService_GetMoneyReport_Handler(srv interface{}, ctx context.Context,
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ReportService_RecordExport_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RecordExportRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ReportServiceServer).RecordExport(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ReportService_RecordExport_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ReportServiceServer).RecordExport(ctx, req.(*RecordExportRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ReportService_ListAuditEvents_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListAuditEventsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ReportServiceServer).ListAuditEvents(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ReportService_ListAuditEvents_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ReportServiceServer).ListAuditEvents(ctx, req.(*ListAuditEventsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // ReportService_ServiceDesc is the grpc.ServiceDesc for ReportService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -266,6 +344,14 @@ var ReportService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetMoneyReport",
 			Handler:    _ReportService_GetMoneyReport_Handler,
+		},
+		{
+			MethodName: "RecordExport",
+			Handler:    _ReportService_RecordExport_Handler,
+		},
+		{
+			MethodName: "ListAuditEvents",
+			Handler:    _ReportService_ListAuditEvents_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
