@@ -137,6 +137,7 @@ func New(ctx context.Context, cfg Config) (http.Handler, error) {
 	// Exports stream files rather than JSON, so they are plain routes
 	// beside the generated ones, calling the same services.
 	root.Handle(exports.Pattern, exports.Handler(cfg.Upstreams, logger))
+	root.Handle(exports.ProgrammePattern, exports.ProgrammeHandler(cfg.Upstreams))
 	root.Handle("/", limitBody(api))
 
 	var h http.Handler = root

@@ -1470,6 +1470,312 @@ func (x *ListAuditEventsResponse) GetNextPageToken() string {
 	return ""
 }
 
+// ProgrammeReport is a programme's money per region and subproject, as the
+// gateway serves it (GET /v1/national/programmeReports/{programme}.json):
+// the ledger's figures for every allocation next to the subproject's own.
+type ProgrammeReport struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// programmes/{programme}
+	Programme         string                `protobuf:"bytes,1,opt,name=programme,proto3" json:"programme,omitempty"`
+	Title             string                `protobuf:"bytes,2,opt,name=title,proto3" json:"title,omitempty"`
+	BudgetOre         int64                 `protobuf:"varint,3,opt,name=budget_ore,json=budgetOre,proto3" json:"budget_ore,omitempty"`
+	CoFinancingRateBp int32                 `protobuf:"varint,4,opt,name=co_financing_rate_bp,json=coFinancingRateBp,proto3" json:"co_financing_rate_bp,omitempty"`
+	Rows              []*ProgrammeReportRow `protobuf:"bytes,5,rep,name=rows,proto3" json:"rows,omitempty"`
+	// Sums of the rows' ledger figures.
+	ReservedOre int64 `protobuf:"varint,6,opt,name=reserved_ore,json=reservedOre,proto3" json:"reserved_ore,omitempty"`
+	PaidOre     int64 `protobuf:"varint,7,opt,name=paid_ore,json=paidOre,proto3" json:"paid_ore,omitempty"`
+	ReleasedOre int64 `protobuf:"varint,8,opt,name=released_ore,json=releasedOre,proto3" json:"released_ore,omitempty"`
+	// The ledger's balance, which the sums above must equal.
+	BalanceReservedOre  int64 `protobuf:"varint,9,opt,name=balance_reserved_ore,json=balanceReservedOre,proto3" json:"balance_reserved_ore,omitempty"`
+	BalanceDisbursedOre int64 `protobuf:"varint,10,opt,name=balance_disbursed_ore,json=balanceDisbursedOre,proto3" json:"balance_disbursed_ore,omitempty"`
+	// Whether the sums equal the balance to the öre.
+	AgreesWithLedger bool `protobuf:"varint,11,opt,name=agrees_with_ledger,json=agreesWithLedger,proto3" json:"agrees_with_ledger,omitempty"`
+	// Some subprojects could not be read (their region is down or served
+	// elsewhere, or the caller may not read them); their rows hold the
+	// ledger's figures only.
+	Partial       bool `protobuf:"varint,12,opt,name=partial,proto3" json:"partial,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ProgrammeReport) Reset() {
+	*x = ProgrammeReport{}
+	mi := &file_innovation_reports_v1_reports_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ProgrammeReport) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ProgrammeReport) ProtoMessage() {}
+
+func (x *ProgrammeReport) ProtoReflect() protoreflect.Message {
+	mi := &file_innovation_reports_v1_reports_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ProgrammeReport.ProtoReflect.Descriptor instead.
+func (*ProgrammeReport) Descriptor() ([]byte, []int) {
+	return file_innovation_reports_v1_reports_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *ProgrammeReport) GetProgramme() string {
+	if x != nil {
+		return x.Programme
+	}
+	return ""
+}
+
+func (x *ProgrammeReport) GetTitle() string {
+	if x != nil {
+		return x.Title
+	}
+	return ""
+}
+
+func (x *ProgrammeReport) GetBudgetOre() int64 {
+	if x != nil {
+		return x.BudgetOre
+	}
+	return 0
+}
+
+func (x *ProgrammeReport) GetCoFinancingRateBp() int32 {
+	if x != nil {
+		return x.CoFinancingRateBp
+	}
+	return 0
+}
+
+func (x *ProgrammeReport) GetRows() []*ProgrammeReportRow {
+	if x != nil {
+		return x.Rows
+	}
+	return nil
+}
+
+func (x *ProgrammeReport) GetReservedOre() int64 {
+	if x != nil {
+		return x.ReservedOre
+	}
+	return 0
+}
+
+func (x *ProgrammeReport) GetPaidOre() int64 {
+	if x != nil {
+		return x.PaidOre
+	}
+	return 0
+}
+
+func (x *ProgrammeReport) GetReleasedOre() int64 {
+	if x != nil {
+		return x.ReleasedOre
+	}
+	return 0
+}
+
+func (x *ProgrammeReport) GetBalanceReservedOre() int64 {
+	if x != nil {
+		return x.BalanceReservedOre
+	}
+	return 0
+}
+
+func (x *ProgrammeReport) GetBalanceDisbursedOre() int64 {
+	if x != nil {
+		return x.BalanceDisbursedOre
+	}
+	return 0
+}
+
+func (x *ProgrammeReport) GetAgreesWithLedger() bool {
+	if x != nil {
+		return x.AgreesWithLedger
+	}
+	return false
+}
+
+func (x *ProgrammeReport) GetPartial() bool {
+	if x != nil {
+		return x.Partial
+	}
+	return false
+}
+
+// ProgrammeReportRow is one subproject on the programme.
+type ProgrammeReportRow struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Region string                 `protobuf:"bytes,1,opt,name=region,proto3" json:"region,omitempty"`
+	// regions/{region}/subprojects/{subproject}
+	Subproject string `protobuf:"bytes,2,opt,name=subproject,proto3" json:"subproject,omitempty"`
+	// From the subproject; empty when it could not be read.
+	Title             string `protobuf:"bytes,3,opt,name=title,proto3" json:"title,omitempty"`
+	Status            string `protobuf:"bytes,4,opt,name=status,proto3" json:"status,omitempty"`
+	EligibleCostOre   int64  `protobuf:"varint,5,opt,name=eligible_cost_ore,json=eligibleCostOre,proto3" json:"eligible_cost_ore,omitempty"`
+	ProgrammeShareOre int64  `protobuf:"varint,6,opt,name=programme_share_ore,json=programmeShareOre,proto3" json:"programme_share_ore,omitempty"`
+	OwnShareOre       int64  `protobuf:"varint,7,opt,name=own_share_ore,json=ownShareOre,proto3" json:"own_share_ore,omitempty"`
+	// Own contributions, "party (kind): amount öre; …".
+	Contributions string `protobuf:"bytes,8,opt,name=contributions,proto3" json:"contributions,omitempty"`
+	// From the ledger.
+	GrantedOre  int64 `protobuf:"varint,9,opt,name=granted_ore,json=grantedOre,proto3" json:"granted_ore,omitempty"`
+	PaidOre     int64 `protobuf:"varint,10,opt,name=paid_ore,json=paidOre,proto3" json:"paid_ore,omitempty"`
+	ReleasedOre int64 `protobuf:"varint,11,opt,name=released_ore,json=releasedOre,proto3" json:"released_ore,omitempty"`
+	// YYYY-MM-DD: approved (reserved on the ledger) and closed (released).
+	ApprovedDate string `protobuf:"bytes,12,opt,name=approved_date,json=approvedDate,proto3" json:"approved_date,omitempty"`
+	ReleasedDate string `protobuf:"bytes,13,opt,name=released_date,json=releasedDate,proto3" json:"released_date,omitempty"`
+	// Whether the subproject could be read.
+	Available bool `protobuf:"varint,14,opt,name=available,proto3" json:"available,omitempty"`
+	// Why it could not, when it could not.
+	UnavailableReason string `protobuf:"bytes,15,opt,name=unavailable_reason,json=unavailableReason,proto3" json:"unavailable_reason,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *ProgrammeReportRow) Reset() {
+	*x = ProgrammeReportRow{}
+	mi := &file_innovation_reports_v1_reports_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ProgrammeReportRow) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ProgrammeReportRow) ProtoMessage() {}
+
+func (x *ProgrammeReportRow) ProtoReflect() protoreflect.Message {
+	mi := &file_innovation_reports_v1_reports_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ProgrammeReportRow.ProtoReflect.Descriptor instead.
+func (*ProgrammeReportRow) Descriptor() ([]byte, []int) {
+	return file_innovation_reports_v1_reports_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *ProgrammeReportRow) GetRegion() string {
+	if x != nil {
+		return x.Region
+	}
+	return ""
+}
+
+func (x *ProgrammeReportRow) GetSubproject() string {
+	if x != nil {
+		return x.Subproject
+	}
+	return ""
+}
+
+func (x *ProgrammeReportRow) GetTitle() string {
+	if x != nil {
+		return x.Title
+	}
+	return ""
+}
+
+func (x *ProgrammeReportRow) GetStatus() string {
+	if x != nil {
+		return x.Status
+	}
+	return ""
+}
+
+func (x *ProgrammeReportRow) GetEligibleCostOre() int64 {
+	if x != nil {
+		return x.EligibleCostOre
+	}
+	return 0
+}
+
+func (x *ProgrammeReportRow) GetProgrammeShareOre() int64 {
+	if x != nil {
+		return x.ProgrammeShareOre
+	}
+	return 0
+}
+
+func (x *ProgrammeReportRow) GetOwnShareOre() int64 {
+	if x != nil {
+		return x.OwnShareOre
+	}
+	return 0
+}
+
+func (x *ProgrammeReportRow) GetContributions() string {
+	if x != nil {
+		return x.Contributions
+	}
+	return ""
+}
+
+func (x *ProgrammeReportRow) GetGrantedOre() int64 {
+	if x != nil {
+		return x.GrantedOre
+	}
+	return 0
+}
+
+func (x *ProgrammeReportRow) GetPaidOre() int64 {
+	if x != nil {
+		return x.PaidOre
+	}
+	return 0
+}
+
+func (x *ProgrammeReportRow) GetReleasedOre() int64 {
+	if x != nil {
+		return x.ReleasedOre
+	}
+	return 0
+}
+
+func (x *ProgrammeReportRow) GetApprovedDate() string {
+	if x != nil {
+		return x.ApprovedDate
+	}
+	return ""
+}
+
+func (x *ProgrammeReportRow) GetReleasedDate() string {
+	if x != nil {
+		return x.ReleasedDate
+	}
+	return ""
+}
+
+func (x *ProgrammeReportRow) GetAvailable() bool {
+	if x != nil {
+		return x.Available
+	}
+	return false
+}
+
+func (x *ProgrammeReportRow) GetUnavailableReason() string {
+	if x != nil {
+		return x.UnavailableReason
+	}
+	return ""
+}
+
 var File_innovation_reports_v1_reports_proto protoreflect.FileDescriptor
 
 const file_innovation_reports_v1_reports_proto_rawDesc = "" +
@@ -1594,7 +1900,42 @@ const file_innovation_reports_v1_reports_proto_rawDesc = "" +
 	"page_token\x18\x03 \x01(\tR\tpageToken\"z\n" +
 	"\x17ListAuditEventsResponse\x127\n" +
 	"\x06events\x18\x01 \x03(\v2\x1f.innovation.audit.v1.AuditEventR\x06events\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken2\xec\x04\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xe3\x03\n" +
+	"\x0fProgrammeReport\x12\x1c\n" +
+	"\tprogramme\x18\x01 \x01(\tR\tprogramme\x12\x14\n" +
+	"\x05title\x18\x02 \x01(\tR\x05title\x12\x1d\n" +
+	"\n" +
+	"budget_ore\x18\x03 \x01(\x03R\tbudgetOre\x12/\n" +
+	"\x14co_financing_rate_bp\x18\x04 \x01(\x05R\x11coFinancingRateBp\x12=\n" +
+	"\x04rows\x18\x05 \x03(\v2).innovation.reports.v1.ProgrammeReportRowR\x04rows\x12!\n" +
+	"\freserved_ore\x18\x06 \x01(\x03R\vreservedOre\x12\x19\n" +
+	"\bpaid_ore\x18\a \x01(\x03R\apaidOre\x12!\n" +
+	"\freleased_ore\x18\b \x01(\x03R\vreleasedOre\x120\n" +
+	"\x14balance_reserved_ore\x18\t \x01(\x03R\x12balanceReservedOre\x122\n" +
+	"\x15balance_disbursed_ore\x18\n" +
+	" \x01(\x03R\x13balanceDisbursedOre\x12,\n" +
+	"\x12agrees_with_ledger\x18\v \x01(\bR\x10agreesWithLedger\x12\x18\n" +
+	"\apartial\x18\f \x01(\bR\apartial\"\x96\x04\n" +
+	"\x12ProgrammeReportRow\x12\x16\n" +
+	"\x06region\x18\x01 \x01(\tR\x06region\x12\x1e\n" +
+	"\n" +
+	"subproject\x18\x02 \x01(\tR\n" +
+	"subproject\x12\x14\n" +
+	"\x05title\x18\x03 \x01(\tR\x05title\x12\x16\n" +
+	"\x06status\x18\x04 \x01(\tR\x06status\x12*\n" +
+	"\x11eligible_cost_ore\x18\x05 \x01(\x03R\x0feligibleCostOre\x12.\n" +
+	"\x13programme_share_ore\x18\x06 \x01(\x03R\x11programmeShareOre\x12\"\n" +
+	"\rown_share_ore\x18\a \x01(\x03R\vownShareOre\x12$\n" +
+	"\rcontributions\x18\b \x01(\tR\rcontributions\x12\x1f\n" +
+	"\vgranted_ore\x18\t \x01(\x03R\n" +
+	"grantedOre\x12\x19\n" +
+	"\bpaid_ore\x18\n" +
+	" \x01(\x03R\apaidOre\x12!\n" +
+	"\freleased_ore\x18\v \x01(\x03R\vreleasedOre\x12#\n" +
+	"\rapproved_date\x18\f \x01(\tR\fapprovedDate\x12#\n" +
+	"\rreleased_date\x18\r \x01(\tR\freleasedDate\x12\x1c\n" +
+	"\tavailable\x18\x0e \x01(\bR\tavailable\x12-\n" +
+	"\x12unavailable_reason\x18\x0f \x01(\tR\x11unavailableReason2\xec\x04\n" +
 	"\rReportService\x12_\n" +
 	"\rGetIdeaReport\x12+.innovation.reports.v1.GetIdeaReportRequest\x1a!.innovation.reports.v1.IdeaReport\x12_\n" +
 	"\rGetNeedReport\x12+.innovation.reports.v1.GetNeedReportRequest\x1a!.innovation.reports.v1.NeedReport\x12b\n" +
@@ -1615,7 +1956,7 @@ func file_innovation_reports_v1_reports_proto_rawDescGZIP() []byte {
 	return file_innovation_reports_v1_reports_proto_rawDescData
 }
 
-var file_innovation_reports_v1_reports_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
+var file_innovation_reports_v1_reports_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
 var file_innovation_reports_v1_reports_proto_goTypes = []any{
 	(*GetIdeaReportRequest)(nil),    // 0: innovation.reports.v1.GetIdeaReportRequest
 	(*Count)(nil),                   // 1: innovation.reports.v1.Count
@@ -1636,8 +1977,10 @@ var file_innovation_reports_v1_reports_proto_goTypes = []any{
 	(*ExportRecord)(nil),            // 16: innovation.reports.v1.ExportRecord
 	(*ListAuditEventsRequest)(nil),  // 17: innovation.reports.v1.ListAuditEventsRequest
 	(*ListAuditEventsResponse)(nil), // 18: innovation.reports.v1.ListAuditEventsResponse
-	(*timestamppb.Timestamp)(nil),   // 19: google.protobuf.Timestamp
-	(*v1.AuditEvent)(nil),           // 20: innovation.audit.v1.AuditEvent
+	(*ProgrammeReport)(nil),         // 19: innovation.reports.v1.ProgrammeReport
+	(*ProgrammeReportRow)(nil),      // 20: innovation.reports.v1.ProgrammeReportRow
+	(*timestamppb.Timestamp)(nil),   // 21: google.protobuf.Timestamp
+	(*v1.AuditEvent)(nil),           // 22: innovation.audit.v1.AuditEvent
 }
 var file_innovation_reports_v1_reports_proto_depIdxs = []int32{
 	1,  // 0: innovation.reports.v1.IdeaInterval.by_origin:type_name -> innovation.reports.v1.Count
@@ -1658,25 +2001,26 @@ var file_innovation_reports_v1_reports_proto_depIdxs = []int32{
 	10, // 15: innovation.reports.v1.OfferReport.total:type_name -> innovation.reports.v1.OfferInterval
 	13, // 16: innovation.reports.v1.MoneyReport.rows:type_name -> innovation.reports.v1.MoneyRow
 	13, // 17: innovation.reports.v1.MoneyReport.totals:type_name -> innovation.reports.v1.MoneyRow
-	19, // 18: innovation.reports.v1.ExportRecord.time:type_name -> google.protobuf.Timestamp
-	20, // 19: innovation.reports.v1.ListAuditEventsResponse.events:type_name -> innovation.audit.v1.AuditEvent
-	0,  // 20: innovation.reports.v1.ReportService.GetIdeaReport:input_type -> innovation.reports.v1.GetIdeaReportRequest
-	6,  // 21: innovation.reports.v1.ReportService.GetNeedReport:input_type -> innovation.reports.v1.GetNeedReportRequest
-	9,  // 22: innovation.reports.v1.ReportService.GetOfferReport:input_type -> innovation.reports.v1.GetOfferReportRequest
-	12, // 23: innovation.reports.v1.ReportService.GetMoneyReport:input_type -> innovation.reports.v1.GetMoneyReportRequest
-	15, // 24: innovation.reports.v1.ReportService.RecordExport:input_type -> innovation.reports.v1.RecordExportRequest
-	17, // 25: innovation.reports.v1.ReportService.ListAuditEvents:input_type -> innovation.reports.v1.ListAuditEventsRequest
-	5,  // 26: innovation.reports.v1.ReportService.GetIdeaReport:output_type -> innovation.reports.v1.IdeaReport
-	8,  // 27: innovation.reports.v1.ReportService.GetNeedReport:output_type -> innovation.reports.v1.NeedReport
-	11, // 28: innovation.reports.v1.ReportService.GetOfferReport:output_type -> innovation.reports.v1.OfferReport
-	14, // 29: innovation.reports.v1.ReportService.GetMoneyReport:output_type -> innovation.reports.v1.MoneyReport
-	16, // 30: innovation.reports.v1.ReportService.RecordExport:output_type -> innovation.reports.v1.ExportRecord
-	18, // 31: innovation.reports.v1.ReportService.ListAuditEvents:output_type -> innovation.reports.v1.ListAuditEventsResponse
-	26, // [26:32] is the sub-list for method output_type
-	20, // [20:26] is the sub-list for method input_type
-	20, // [20:20] is the sub-list for extension type_name
-	20, // [20:20] is the sub-list for extension extendee
-	0,  // [0:20] is the sub-list for field type_name
+	21, // 18: innovation.reports.v1.ExportRecord.time:type_name -> google.protobuf.Timestamp
+	22, // 19: innovation.reports.v1.ListAuditEventsResponse.events:type_name -> innovation.audit.v1.AuditEvent
+	20, // 20: innovation.reports.v1.ProgrammeReport.rows:type_name -> innovation.reports.v1.ProgrammeReportRow
+	0,  // 21: innovation.reports.v1.ReportService.GetIdeaReport:input_type -> innovation.reports.v1.GetIdeaReportRequest
+	6,  // 22: innovation.reports.v1.ReportService.GetNeedReport:input_type -> innovation.reports.v1.GetNeedReportRequest
+	9,  // 23: innovation.reports.v1.ReportService.GetOfferReport:input_type -> innovation.reports.v1.GetOfferReportRequest
+	12, // 24: innovation.reports.v1.ReportService.GetMoneyReport:input_type -> innovation.reports.v1.GetMoneyReportRequest
+	15, // 25: innovation.reports.v1.ReportService.RecordExport:input_type -> innovation.reports.v1.RecordExportRequest
+	17, // 26: innovation.reports.v1.ReportService.ListAuditEvents:input_type -> innovation.reports.v1.ListAuditEventsRequest
+	5,  // 27: innovation.reports.v1.ReportService.GetIdeaReport:output_type -> innovation.reports.v1.IdeaReport
+	8,  // 28: innovation.reports.v1.ReportService.GetNeedReport:output_type -> innovation.reports.v1.NeedReport
+	11, // 29: innovation.reports.v1.ReportService.GetOfferReport:output_type -> innovation.reports.v1.OfferReport
+	14, // 30: innovation.reports.v1.ReportService.GetMoneyReport:output_type -> innovation.reports.v1.MoneyReport
+	16, // 31: innovation.reports.v1.ReportService.RecordExport:output_type -> innovation.reports.v1.ExportRecord
+	18, // 32: innovation.reports.v1.ReportService.ListAuditEvents:output_type -> innovation.reports.v1.ListAuditEventsResponse
+	27, // [27:33] is the sub-list for method output_type
+	21, // [21:27] is the sub-list for method input_type
+	21, // [21:21] is the sub-list for extension type_name
+	21, // [21:21] is the sub-list for extension extendee
+	0,  // [0:21] is the sub-list for field type_name
 }
 
 func init() { file_innovation_reports_v1_reports_proto_init() }
@@ -1690,7 +2034,7 @@ func file_innovation_reports_v1_reports_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_innovation_reports_v1_reports_proto_rawDesc), len(file_innovation_reports_v1_reports_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   19,
+			NumMessages:   21,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
