@@ -186,3 +186,10 @@ func bump(m *map[string]int64, key string, n int64) {
 		delete(*m, key)
 	}
 }
+
+// bumpAll adds every count of src to dst.
+func bumpAll(dst *map[string]int64, src map[string]int64) {
+	for k, n := range src {
+		bump(dst, k, n)
+	}
+}

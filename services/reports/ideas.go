@@ -124,18 +124,10 @@ func (a *monthAgg) add(f fact, n int64) {
 // merge adds every figure of b to a.
 func (a *monthAgg) merge(b *monthAgg) {
 	a.Submitted += b.Submitted
-	for k, n := range b.Origin {
-		bump(&a.Origin, k, n)
-	}
-	for k, n := range b.CareArea {
-		bump(&a.CareArea, k, n)
-	}
-	for k, n := range b.Reached {
-		bump(&a.Reached, k, n)
-	}
-	for k, n := range b.SpreadTo {
-		bump(&a.SpreadTo, k, n)
-	}
+	bumpAll(&a.Origin, b.Origin)
+	bumpAll(&a.CareArea, b.CareArea)
+	bumpAll(&a.Reached, b.Reached)
+	bumpAll(&a.SpreadTo, b.SpreadTo)
 	for stage, h := range b.Days {
 		for d, n := range h {
 			a.add(fact{Kind: factDays, Key: stage, Days: d}, n)

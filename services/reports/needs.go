@@ -117,18 +117,10 @@ func (a *needMonth) add(f fact, n int64) {
 
 func (a *needMonth) merge(b *needMonth) {
 	a.Reported += b.Reported
-	for k, n := range b.ReportedBy {
-		bump(&a.ReportedBy, k, n)
-	}
-	for k, n := range b.Entered {
-		bump(&a.Entered, k, n)
-	}
-	for k, n := range b.Stock {
-		bump(&a.Stock, k, n)
-	}
-	for k, n := range b.MatchedBy {
-		bump(&a.MatchedBy, k, n)
-	}
+	bumpAll(&a.ReportedBy, b.ReportedBy)
+	bumpAll(&a.Entered, b.Entered)
+	bumpAll(&a.Stock, b.Stock)
+	bumpAll(&a.MatchedBy, b.MatchedBy)
 }
 
 // NeedSource reads a need's facts as this deployment.
@@ -182,9 +174,7 @@ func needReport(region string, p period, iv interval, months map[month]*needMont
 	}
 	for m := first; m < p.from; m++ {
 		if a := months[m]; a != nil {
-			for k, n := range a.Stock {
-				bump(&stock.Stock, k, n)
-			}
+			bumpAll(&stock.Stock, a.Stock)
 		}
 	}
 	var row *needMonth
@@ -205,9 +195,7 @@ func needReport(region string, p period, iv interval, months map[month]*needMont
 		if a := months[m]; a != nil {
 			row.merge(a)
 			total.merge(a)
-			for k, n := range a.Stock {
-				bump(&stock.Stock, k, n)
-			}
+			bumpAll(&stock.Stock, a.Stock)
 		}
 	}
 	flush()
