@@ -49,7 +49,8 @@ func peakHeap(f func()) uint64 {
 	return peak.Load()
 }
 
-// BenchmarkExportIdeas100k: the heap an export of 100 000 ideas takes
+// BenchmarkExportIdeas100k (loading the ideas through the idea service takes
+// minutes; run it by name): the heap an export of 100 000 ideas takes
 // beyond what was in use before (the gateway and the services run in this
 // process, so their pages count too), against an export of 10 000 of the
 // same ideas — flat memory is a ratio near 1 — and the time of an export
