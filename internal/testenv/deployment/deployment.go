@@ -77,7 +77,11 @@ type Env struct {
 
 // Start serves vasterbotten and uppsala on a fresh store of backend b; the
 // clock starts at 10 January 2026.
-func Start(t testing.TB, b stack.Backend) *Env {
+func Start(t testing.TB, b stack.Backend) *Env { return StartBatch(t, b, 3) }
+
+// StartBatch is Start with the number of audit events the reports service
+// folds per commit (Start's 3 makes tests cross batch boundaries).
+func StartBatch(t testing.TB, b stack.Backend, batch int) *Env {
 	t.Helper()
 	served, err := config.ParseServed("vasterbotten,uppsala")
 	if err != nil {
@@ -88,7 +92,7 @@ func Start(t testing.TB, b stack.Backend) *Env {
 	asService, plain := &lateConn{}, &lateConn{}
 	build := func() *reports.Server {
 		return reports.New(reports.Config{
-			Store: st, Regions: served, Now: clk.Now, Batch: 3,
+			Store: st, Regions: served, Now: clk.Now, Batch: batch,
 			Ideas:  reports.GRPCIdeas(ideav1.NewIdeaServiceClient(asService)),
 			Needs:  reports.GRPCNeeds(needsv1.NewNeedsServiceClient(asService)),
 			Offers: reports.GRPCOffers(partnerv1.NewPartnerServiceClient(asService)),
