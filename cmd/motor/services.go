@@ -246,6 +246,16 @@ func allServices() []service {
 					// The money report is the national ledger's; a region
 					// with a national peer says where to ask.
 					LedgerElsewhere: d.nationalLedger,
+					// The national report asks every region's reports
+					// service, here or at a peer, with the coordinator's token.
+					Directory: d.directory,
+					RegionReports: func(region string) (reportsv1.ReportServiceClient, error) {
+						conn, _, err := d.regionConn("reports", region)
+						if err != nil {
+							return nil, err
+						}
+						return reportsv1.NewReportServiceClient(conn), nil
+					},
 				})
 				reportsv1.RegisterReportServiceServer(s, srv)
 				if d.ctx != nil && len(d.regions.IDs()) > 0 {

@@ -189,10 +189,11 @@ func Table() map[string]Rule {
 		fundingv1.ProgrammeService_ListLedgerEvents_FullMethodName: {Roles: []Role{Coordinator}},
 
 		// reports
-		reportsv1.ReportService_GetIdeaReport_FullMethodName:  {Roles: reportReaders},
-		reportsv1.ReportService_GetNeedReport_FullMethodName:  {Roles: reportReaders},
-		reportsv1.ReportService_GetOfferReport_FullMethodName: {Roles: reportReaders},
-		reportsv1.ReportService_GetMoneyReport_FullMethodName: {Roles: []Role{Coordinator}},
+		reportsv1.ReportService_GetIdeaReport_FullMethodName:         {Roles: reportReaders},
+		reportsv1.ReportService_GetNeedReport_FullMethodName:         {Roles: reportReaders},
+		reportsv1.ReportService_GetOfferReport_FullMethodName:        {Roles: reportReaders},
+		reportsv1.ReportService_GetMoneyReport_FullMethodName:        {Roles: []Role{Coordinator}},
+		reportsv1.ReportService_GetNationalIdeaReport_FullMethodName: {Roles: []Role{Coordinator}},
 		// Whoever may list a collection may export what they see of it.
 		reportsv1.ReportService_RecordExport_FullMethodName:    {Roles: []Role{Submitter, Advisor, RegionAdmin, Partner, Coordinator}},
 		reportsv1.ReportService_ListAuditEvents_FullMethodName: {Roles: auditReaders},

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync"
 
 	"github.com/innovationsmotorer/motor/internal/store"
 )
@@ -17,6 +18,9 @@ import (
 // (the loser reads again and continues after the winner). It knows nothing
 // of what it aggregates; apply does.
 type logFollower struct {
+	// mu lets one fold of this log run at a time in this process; replicas
+	// are kept apart by the store.
+	mu     sync.Mutex
 	store  store.Store
 	source store.Namespace // the audit log followed
 	ns     store.Namespace // where the cursor and the aggregates live

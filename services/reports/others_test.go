@@ -230,3 +230,46 @@ func TestMoneyReport(t *testing.T) {
 		}
 	})
 }
+
+// TestNationalIdeaReport: every region's report and their sum, partial and
+// marked when a region does not answer; for coordinators only.
+func TestNationalIdeaReport(t *testing.T) {
+	e := newEnv(t, stack.Backends()[0])
+	for _, region := range []string{"vasterbotten", "uppsala"} {
+		staff := e.As(t, auth.Advisor, region)
+		for range map[string]int{"vasterbotten": 2, "uppsala": 1}[region] {
+			if _, err := e.Ideas.CreateIdea(staff.Ctx(t), &ideav1.CreateIdeaRequest{Parent: "regions/" + region, Idea: &ideav1.Idea{
+				Title: "Idé", Problem: "Något som borde bli bättre.", Proposal: "Så här.", Origin: ideav1.Origin_ORIGIN_STAFF, CareArea: "Ortopedi",
+			}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	coordinator := e.As(t, auth.Coordinator, auth.NationalRegion)
+	got, err := e.Reports.GetNationalIdeaReport(coordinator.Ctx(t), &reportsv1.GetNationalIdeaReportRequest{Period: "2026-01", Interval: "month"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !got.GetPartial() || !cmp.Equal(got.GetIncludedRegions(), []string{"vasterbotten", "uppsala"}) {
+		t.Errorf("partial %v, included %v; want partial with vasterbotten and uppsala", got.GetPartial(), got.GetIncludedRegions())
+	}
+	for _, part := range got.GetRegions() {
+		if part.GetRegion() == "skane" && (part.GetAvailable() || part.GetUnavailableReason() == "") {
+			t.Errorf("skane: %v; want unavailable with a reason", part)
+		}
+	}
+	if rows := got.GetTotals().GetIntervals(); len(rows) != 1 || rows[0].GetSubmitted() != 3 || byKey(rows[0].GetByCareArea())["Ortopedi"] != 3 {
+		t.Errorf("totals %v; want 3 ideas in Ortopedi in January", rows)
+	}
+	if f := byKey(got.GetTotals().GetFunnel()); f["STAGE_SUBMITTED"] != 3 {
+		t.Errorf("funnel %v, want 3 submitted", f)
+	}
+	for _, c := range []stack.Caller{e.As(t, auth.Advisor, "vasterbotten"), e.As(t, auth.RegionAdmin, "uppsala")} {
+		if _, err := e.Reports.GetNationalIdeaReport(c.Ctx(t), &reportsv1.GetNationalIdeaReportRequest{}); status.Code(err) != codes.PermissionDenied {
+			t.Errorf("%s: %v, want PermissionDenied", c.Sub, err)
+		}
+	}
+	if code, body := e.REST(t, coordinator, http.MethodGet, "/v1/national/reports/ideas?period=2026&interval=quarter", ""); code != http.StatusOK || body["partial"] != true {
+		t.Errorf("REST national report: %d %v", code, body)
+	}
+}

@@ -9,7 +9,6 @@ import (
 	"context"
 	"log/slog"
 
-	"sync"
 	"time"
 
 	"google.golang.org/grpc/codes"
@@ -41,6 +40,13 @@ type Config struct {
 	Ideas  IdeaSource
 	Needs  NeedSource
 	Offers OfferSource
+	// Directory lists every region the deployment reaches and
+	// RegionReports reaches a region's reports service: the national
+	// report's fan-out.
+	Directory     func() []string
+	RegionReports RegionReports
+	// RegionTimeout bounds each region's answer (DefaultRegionTimeout).
+	RegionTimeout time.Duration
 	// LedgerElsewhere names the deployment that keeps the programme ledger
 	// when it is not this one ("" when it is).
 	LedgerElsewhere string
@@ -61,8 +67,10 @@ type Server struct {
 	logger          *slog.Logger
 	now             func() time.Time
 	ledgerElsewhere string
+	directory       func() []string
+	regionReports   RegionReports
+	regionTimeout   time.Duration
 
-	mu        sync.Mutex // one fold at a time per process; replicas are kept apart by the store
 	followers map[string]*logFollower
 	order     []string
 }
@@ -70,7 +78,11 @@ type Server struct {
 // New builds the service.
 func New(cfg Config) *Server {
 	s := &Server{store: cfg.Store, regions: cfg.Regions, logger: cfg.Logger, now: cfg.Now,
-		ledgerElsewhere: cfg.LedgerElsewhere, followers: map[string]*logFollower{}}
+		ledgerElsewhere: cfg.LedgerElsewhere, followers: map[string]*logFollower{},
+		directory: cfg.Directory, regionReports: cfg.RegionReports, regionTimeout: cfg.RegionTimeout}
+	if s.regionTimeout <= 0 {
+		s.regionTimeout = DefaultRegionTimeout
+	}
 	if s.logger == nil {
 		s.logger = slog.New(slog.DiscardHandler)
 	}
@@ -141,11 +153,11 @@ func (s *Server) SyncAll(ctx context.Context) error {
 func (s *Server) sync(ctx context.Context, key string, batches int, wait bool) (int64, error) {
 	f := s.followers[key]
 	if wait {
-		s.mu.Lock()
-	} else if !s.mu.TryLock() {
+		f.mu.Lock()
+	} else if !f.mu.TryLock() {
 		return f.position(ctx)
 	}
-	defer s.mu.Unlock()
+	defer f.mu.Unlock()
 	return f.sync(ctx, batches)
 }
 

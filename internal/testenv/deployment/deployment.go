@@ -6,6 +6,7 @@ package deployment
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -96,6 +97,15 @@ func StartBatch(t testing.TB, b stack.Backend, batch int) *Env {
 			Ideas:  reports.GRPCIdeas(ideav1.NewIdeaServiceClient(asService)),
 			Needs:  reports.GRPCNeeds(needsv1.NewNeedsServiceClient(asService)),
 			Offers: reports.GRPCOffers(partnerv1.NewPartnerServiceClient(asService)),
+			// skane is in the directory but no deployment serves it: the
+			// national report's region that does not answer.
+			Directory: func() []string { return []string{"vasterbotten", "uppsala", "skane"} },
+			RegionReports: func(region string) (reportsv1.ReportServiceClient, error) {
+				if !served.Has(region) {
+					return nil, fmt.Errorf("region %s is served neither by this deployment nor by a configured peer", region)
+				}
+				return reportsv1.NewReportServiceClient(plain), nil
+			},
 		})
 	}
 	srv := build()

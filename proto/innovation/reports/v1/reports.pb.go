@@ -1776,6 +1776,222 @@ func (x *ProgrammeReportRow) GetUnavailableReason() string {
 	return ""
 }
 
+type GetNationalIdeaReportRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// As in GetIdeaReportRequest.
+	Period string `protobuf:"bytes,1,opt,name=period,proto3" json:"period,omitempty"`
+	// As in GetIdeaReportRequest.
+	Interval      string `protobuf:"bytes,2,opt,name=interval,proto3" json:"interval,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetNationalIdeaReportRequest) Reset() {
+	*x = GetNationalIdeaReportRequest{}
+	mi := &file_innovation_reports_v1_reports_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetNationalIdeaReportRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetNationalIdeaReportRequest) ProtoMessage() {}
+
+func (x *GetNationalIdeaReportRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_innovation_reports_v1_reports_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetNationalIdeaReportRequest.ProtoReflect.Descriptor instead.
+func (*GetNationalIdeaReportRequest) Descriptor() ([]byte, []int) {
+	return file_innovation_reports_v1_reports_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *GetNationalIdeaReportRequest) GetPeriod() string {
+	if x != nil {
+		return x.Period
+	}
+	return ""
+}
+
+func (x *GetNationalIdeaReportRequest) GetInterval() string {
+	if x != nil {
+		return x.Interval
+	}
+	return ""
+}
+
+// RegionIdeaReport is one region's part of the national report.
+type RegionIdeaReport struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Region string                 `protobuf:"bytes,1,opt,name=region,proto3" json:"region,omitempty"`
+	// Whether the region answered.
+	Available bool `protobuf:"varint,2,opt,name=available,proto3" json:"available,omitempty"`
+	// Why not, when it did not.
+	UnavailableReason string `protobuf:"bytes,3,opt,name=unavailable_reason,json=unavailableReason,proto3" json:"unavailable_reason,omitempty"`
+	// The region's report, when it answered.
+	Report        *IdeaReport `protobuf:"bytes,4,opt,name=report,proto3" json:"report,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RegionIdeaReport) Reset() {
+	*x = RegionIdeaReport{}
+	mi := &file_innovation_reports_v1_reports_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RegionIdeaReport) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RegionIdeaReport) ProtoMessage() {}
+
+func (x *RegionIdeaReport) ProtoReflect() protoreflect.Message {
+	mi := &file_innovation_reports_v1_reports_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RegionIdeaReport.ProtoReflect.Descriptor instead.
+func (*RegionIdeaReport) Descriptor() ([]byte, []int) {
+	return file_innovation_reports_v1_reports_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *RegionIdeaReport) GetRegion() string {
+	if x != nil {
+		return x.Region
+	}
+	return ""
+}
+
+func (x *RegionIdeaReport) GetAvailable() bool {
+	if x != nil {
+		return x.Available
+	}
+	return false
+}
+
+func (x *RegionIdeaReport) GetUnavailableReason() string {
+	if x != nil {
+		return x.UnavailableReason
+	}
+	return ""
+}
+
+func (x *RegionIdeaReport) GetReport() *IdeaReport {
+	if x != nil {
+		return x.Report
+	}
+	return nil
+}
+
+// NationalIdeaReport is every reachable region's ideas over a period.
+type NationalIdeaReport struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Period   string                 `protobuf:"bytes,1,opt,name=period,proto3" json:"period,omitempty"`
+	Interval string                 `protobuf:"bytes,2,opt,name=interval,proto3" json:"interval,omitempty"`
+	Regions  []*RegionIdeaReport    `protobuf:"bytes,3,rep,name=regions,proto3" json:"regions,omitempty"`
+	// The answering regions' figures added up: intervals, funnel,
+	// conversions and spreads. Days in stage are each region's own (a median
+	// of medians is no median).
+	Totals *IdeaReport `protobuf:"bytes,4,opt,name=totals,proto3" json:"totals,omitempty"`
+	// Regions whose figures the totals include.
+	IncludedRegions []string `protobuf:"bytes,5,rep,name=included_regions,json=includedRegions,proto3" json:"included_regions,omitempty"`
+	// Some region did not answer.
+	Partial       bool `protobuf:"varint,6,opt,name=partial,proto3" json:"partial,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *NationalIdeaReport) Reset() {
+	*x = NationalIdeaReport{}
+	mi := &file_innovation_reports_v1_reports_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *NationalIdeaReport) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*NationalIdeaReport) ProtoMessage() {}
+
+func (x *NationalIdeaReport) ProtoReflect() protoreflect.Message {
+	mi := &file_innovation_reports_v1_reports_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use NationalIdeaReport.ProtoReflect.Descriptor instead.
+func (*NationalIdeaReport) Descriptor() ([]byte, []int) {
+	return file_innovation_reports_v1_reports_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *NationalIdeaReport) GetPeriod() string {
+	if x != nil {
+		return x.Period
+	}
+	return ""
+}
+
+func (x *NationalIdeaReport) GetInterval() string {
+	if x != nil {
+		return x.Interval
+	}
+	return ""
+}
+
+func (x *NationalIdeaReport) GetRegions() []*RegionIdeaReport {
+	if x != nil {
+		return x.Regions
+	}
+	return nil
+}
+
+func (x *NationalIdeaReport) GetTotals() *IdeaReport {
+	if x != nil {
+		return x.Totals
+	}
+	return nil
+}
+
+func (x *NationalIdeaReport) GetIncludedRegions() []string {
+	if x != nil {
+		return x.IncludedRegions
+	}
+	return nil
+}
+
+func (x *NationalIdeaReport) GetPartial() bool {
+	if x != nil {
+		return x.Partial
+	}
+	return false
+}
+
 var File_innovation_reports_v1_reports_proto protoreflect.FileDescriptor
 
 const file_innovation_reports_v1_reports_proto_rawDesc = "" +
@@ -1935,12 +2151,28 @@ const file_innovation_reports_v1_reports_proto_rawDesc = "" +
 	"\rapproved_date\x18\f \x01(\tR\fapprovedDate\x12#\n" +
 	"\rreleased_date\x18\r \x01(\tR\freleasedDate\x12\x1c\n" +
 	"\tavailable\x18\x0e \x01(\bR\tavailable\x12-\n" +
-	"\x12unavailable_reason\x18\x0f \x01(\tR\x11unavailableReason2\xec\x04\n" +
+	"\x12unavailable_reason\x18\x0f \x01(\tR\x11unavailableReason\"R\n" +
+	"\x1cGetNationalIdeaReportRequest\x12\x16\n" +
+	"\x06period\x18\x01 \x01(\tR\x06period\x12\x1a\n" +
+	"\binterval\x18\x02 \x01(\tR\binterval\"\xb2\x01\n" +
+	"\x10RegionIdeaReport\x12\x16\n" +
+	"\x06region\x18\x01 \x01(\tR\x06region\x12\x1c\n" +
+	"\tavailable\x18\x02 \x01(\bR\tavailable\x12-\n" +
+	"\x12unavailable_reason\x18\x03 \x01(\tR\x11unavailableReason\x129\n" +
+	"\x06report\x18\x04 \x01(\v2!.innovation.reports.v1.IdeaReportR\x06report\"\x8b\x02\n" +
+	"\x12NationalIdeaReport\x12\x16\n" +
+	"\x06period\x18\x01 \x01(\tR\x06period\x12\x1a\n" +
+	"\binterval\x18\x02 \x01(\tR\binterval\x12A\n" +
+	"\aregions\x18\x03 \x03(\v2'.innovation.reports.v1.RegionIdeaReportR\aregions\x129\n" +
+	"\x06totals\x18\x04 \x01(\v2!.innovation.reports.v1.IdeaReportR\x06totals\x12)\n" +
+	"\x10included_regions\x18\x05 \x03(\tR\x0fincludedRegions\x12\x18\n" +
+	"\apartial\x18\x06 \x01(\bR\apartial2\xe5\x05\n" +
 	"\rReportService\x12_\n" +
 	"\rGetIdeaReport\x12+.innovation.reports.v1.GetIdeaReportRequest\x1a!.innovation.reports.v1.IdeaReport\x12_\n" +
 	"\rGetNeedReport\x12+.innovation.reports.v1.GetNeedReportRequest\x1a!.innovation.reports.v1.NeedReport\x12b\n" +
 	"\x0eGetOfferReport\x12,.innovation.reports.v1.GetOfferReportRequest\x1a\".innovation.reports.v1.OfferReport\x12b\n" +
-	"\x0eGetMoneyReport\x12,.innovation.reports.v1.GetMoneyReportRequest\x1a\".innovation.reports.v1.MoneyReport\x12_\n" +
+	"\x0eGetMoneyReport\x12,.innovation.reports.v1.GetMoneyReportRequest\x1a\".innovation.reports.v1.MoneyReport\x12w\n" +
+	"\x15GetNationalIdeaReport\x123.innovation.reports.v1.GetNationalIdeaReportRequest\x1a).innovation.reports.v1.NationalIdeaReport\x12_\n" +
 	"\fRecordExport\x12*.innovation.reports.v1.RecordExportRequest\x1a#.innovation.reports.v1.ExportRecord\x12p\n" +
 	"\x0fListAuditEvents\x12-.innovation.reports.v1.ListAuditEventsRequest\x1a..innovation.reports.v1.ListAuditEventsResponseBKZIgithub.com/innovationsmotorer/motor/proto/innovation/reports/v1;reportsv1b\x06proto3"
 
@@ -1956,31 +2188,34 @@ func file_innovation_reports_v1_reports_proto_rawDescGZIP() []byte {
 	return file_innovation_reports_v1_reports_proto_rawDescData
 }
 
-var file_innovation_reports_v1_reports_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
+var file_innovation_reports_v1_reports_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
 var file_innovation_reports_v1_reports_proto_goTypes = []any{
-	(*GetIdeaReportRequest)(nil),    // 0: innovation.reports.v1.GetIdeaReportRequest
-	(*Count)(nil),                   // 1: innovation.reports.v1.Count
-	(*IdeaInterval)(nil),            // 2: innovation.reports.v1.IdeaInterval
-	(*StageConversion)(nil),         // 3: innovation.reports.v1.StageConversion
-	(*StageTime)(nil),               // 4: innovation.reports.v1.StageTime
-	(*IdeaReport)(nil),              // 5: innovation.reports.v1.IdeaReport
-	(*GetNeedReportRequest)(nil),    // 6: innovation.reports.v1.GetNeedReportRequest
-	(*NeedInterval)(nil),            // 7: innovation.reports.v1.NeedInterval
-	(*NeedReport)(nil),              // 8: innovation.reports.v1.NeedReport
-	(*GetOfferReportRequest)(nil),   // 9: innovation.reports.v1.GetOfferReportRequest
-	(*OfferInterval)(nil),           // 10: innovation.reports.v1.OfferInterval
-	(*OfferReport)(nil),             // 11: innovation.reports.v1.OfferReport
-	(*GetMoneyReportRequest)(nil),   // 12: innovation.reports.v1.GetMoneyReportRequest
-	(*MoneyRow)(nil),                // 13: innovation.reports.v1.MoneyRow
-	(*MoneyReport)(nil),             // 14: innovation.reports.v1.MoneyReport
-	(*RecordExportRequest)(nil),     // 15: innovation.reports.v1.RecordExportRequest
-	(*ExportRecord)(nil),            // 16: innovation.reports.v1.ExportRecord
-	(*ListAuditEventsRequest)(nil),  // 17: innovation.reports.v1.ListAuditEventsRequest
-	(*ListAuditEventsResponse)(nil), // 18: innovation.reports.v1.ListAuditEventsResponse
-	(*ProgrammeReport)(nil),         // 19: innovation.reports.v1.ProgrammeReport
-	(*ProgrammeReportRow)(nil),      // 20: innovation.reports.v1.ProgrammeReportRow
-	(*timestamppb.Timestamp)(nil),   // 21: google.protobuf.Timestamp
-	(*v1.AuditEvent)(nil),           // 22: innovation.audit.v1.AuditEvent
+	(*GetIdeaReportRequest)(nil),         // 0: innovation.reports.v1.GetIdeaReportRequest
+	(*Count)(nil),                        // 1: innovation.reports.v1.Count
+	(*IdeaInterval)(nil),                 // 2: innovation.reports.v1.IdeaInterval
+	(*StageConversion)(nil),              // 3: innovation.reports.v1.StageConversion
+	(*StageTime)(nil),                    // 4: innovation.reports.v1.StageTime
+	(*IdeaReport)(nil),                   // 5: innovation.reports.v1.IdeaReport
+	(*GetNeedReportRequest)(nil),         // 6: innovation.reports.v1.GetNeedReportRequest
+	(*NeedInterval)(nil),                 // 7: innovation.reports.v1.NeedInterval
+	(*NeedReport)(nil),                   // 8: innovation.reports.v1.NeedReport
+	(*GetOfferReportRequest)(nil),        // 9: innovation.reports.v1.GetOfferReportRequest
+	(*OfferInterval)(nil),                // 10: innovation.reports.v1.OfferInterval
+	(*OfferReport)(nil),                  // 11: innovation.reports.v1.OfferReport
+	(*GetMoneyReportRequest)(nil),        // 12: innovation.reports.v1.GetMoneyReportRequest
+	(*MoneyRow)(nil),                     // 13: innovation.reports.v1.MoneyRow
+	(*MoneyReport)(nil),                  // 14: innovation.reports.v1.MoneyReport
+	(*RecordExportRequest)(nil),          // 15: innovation.reports.v1.RecordExportRequest
+	(*ExportRecord)(nil),                 // 16: innovation.reports.v1.ExportRecord
+	(*ListAuditEventsRequest)(nil),       // 17: innovation.reports.v1.ListAuditEventsRequest
+	(*ListAuditEventsResponse)(nil),      // 18: innovation.reports.v1.ListAuditEventsResponse
+	(*ProgrammeReport)(nil),              // 19: innovation.reports.v1.ProgrammeReport
+	(*ProgrammeReportRow)(nil),           // 20: innovation.reports.v1.ProgrammeReportRow
+	(*GetNationalIdeaReportRequest)(nil), // 21: innovation.reports.v1.GetNationalIdeaReportRequest
+	(*RegionIdeaReport)(nil),             // 22: innovation.reports.v1.RegionIdeaReport
+	(*NationalIdeaReport)(nil),           // 23: innovation.reports.v1.NationalIdeaReport
+	(*timestamppb.Timestamp)(nil),        // 24: google.protobuf.Timestamp
+	(*v1.AuditEvent)(nil),                // 25: innovation.audit.v1.AuditEvent
 }
 var file_innovation_reports_v1_reports_proto_depIdxs = []int32{
 	1,  // 0: innovation.reports.v1.IdeaInterval.by_origin:type_name -> innovation.reports.v1.Count
@@ -2001,26 +2236,31 @@ var file_innovation_reports_v1_reports_proto_depIdxs = []int32{
 	10, // 15: innovation.reports.v1.OfferReport.total:type_name -> innovation.reports.v1.OfferInterval
 	13, // 16: innovation.reports.v1.MoneyReport.rows:type_name -> innovation.reports.v1.MoneyRow
 	13, // 17: innovation.reports.v1.MoneyReport.totals:type_name -> innovation.reports.v1.MoneyRow
-	21, // 18: innovation.reports.v1.ExportRecord.time:type_name -> google.protobuf.Timestamp
-	22, // 19: innovation.reports.v1.ListAuditEventsResponse.events:type_name -> innovation.audit.v1.AuditEvent
+	24, // 18: innovation.reports.v1.ExportRecord.time:type_name -> google.protobuf.Timestamp
+	25, // 19: innovation.reports.v1.ListAuditEventsResponse.events:type_name -> innovation.audit.v1.AuditEvent
 	20, // 20: innovation.reports.v1.ProgrammeReport.rows:type_name -> innovation.reports.v1.ProgrammeReportRow
-	0,  // 21: innovation.reports.v1.ReportService.GetIdeaReport:input_type -> innovation.reports.v1.GetIdeaReportRequest
-	6,  // 22: innovation.reports.v1.ReportService.GetNeedReport:input_type -> innovation.reports.v1.GetNeedReportRequest
-	9,  // 23: innovation.reports.v1.ReportService.GetOfferReport:input_type -> innovation.reports.v1.GetOfferReportRequest
-	12, // 24: innovation.reports.v1.ReportService.GetMoneyReport:input_type -> innovation.reports.v1.GetMoneyReportRequest
-	15, // 25: innovation.reports.v1.ReportService.RecordExport:input_type -> innovation.reports.v1.RecordExportRequest
-	17, // 26: innovation.reports.v1.ReportService.ListAuditEvents:input_type -> innovation.reports.v1.ListAuditEventsRequest
-	5,  // 27: innovation.reports.v1.ReportService.GetIdeaReport:output_type -> innovation.reports.v1.IdeaReport
-	8,  // 28: innovation.reports.v1.ReportService.GetNeedReport:output_type -> innovation.reports.v1.NeedReport
-	11, // 29: innovation.reports.v1.ReportService.GetOfferReport:output_type -> innovation.reports.v1.OfferReport
-	14, // 30: innovation.reports.v1.ReportService.GetMoneyReport:output_type -> innovation.reports.v1.MoneyReport
-	16, // 31: innovation.reports.v1.ReportService.RecordExport:output_type -> innovation.reports.v1.ExportRecord
-	18, // 32: innovation.reports.v1.ReportService.ListAuditEvents:output_type -> innovation.reports.v1.ListAuditEventsResponse
-	27, // [27:33] is the sub-list for method output_type
-	21, // [21:27] is the sub-list for method input_type
-	21, // [21:21] is the sub-list for extension type_name
-	21, // [21:21] is the sub-list for extension extendee
-	0,  // [0:21] is the sub-list for field type_name
+	5,  // 21: innovation.reports.v1.RegionIdeaReport.report:type_name -> innovation.reports.v1.IdeaReport
+	22, // 22: innovation.reports.v1.NationalIdeaReport.regions:type_name -> innovation.reports.v1.RegionIdeaReport
+	5,  // 23: innovation.reports.v1.NationalIdeaReport.totals:type_name -> innovation.reports.v1.IdeaReport
+	0,  // 24: innovation.reports.v1.ReportService.GetIdeaReport:input_type -> innovation.reports.v1.GetIdeaReportRequest
+	6,  // 25: innovation.reports.v1.ReportService.GetNeedReport:input_type -> innovation.reports.v1.GetNeedReportRequest
+	9,  // 26: innovation.reports.v1.ReportService.GetOfferReport:input_type -> innovation.reports.v1.GetOfferReportRequest
+	12, // 27: innovation.reports.v1.ReportService.GetMoneyReport:input_type -> innovation.reports.v1.GetMoneyReportRequest
+	21, // 28: innovation.reports.v1.ReportService.GetNationalIdeaReport:input_type -> innovation.reports.v1.GetNationalIdeaReportRequest
+	15, // 29: innovation.reports.v1.ReportService.RecordExport:input_type -> innovation.reports.v1.RecordExportRequest
+	17, // 30: innovation.reports.v1.ReportService.ListAuditEvents:input_type -> innovation.reports.v1.ListAuditEventsRequest
+	5,  // 31: innovation.reports.v1.ReportService.GetIdeaReport:output_type -> innovation.reports.v1.IdeaReport
+	8,  // 32: innovation.reports.v1.ReportService.GetNeedReport:output_type -> innovation.reports.v1.NeedReport
+	11, // 33: innovation.reports.v1.ReportService.GetOfferReport:output_type -> innovation.reports.v1.OfferReport
+	14, // 34: innovation.reports.v1.ReportService.GetMoneyReport:output_type -> innovation.reports.v1.MoneyReport
+	23, // 35: innovation.reports.v1.ReportService.GetNationalIdeaReport:output_type -> innovation.reports.v1.NationalIdeaReport
+	16, // 36: innovation.reports.v1.ReportService.RecordExport:output_type -> innovation.reports.v1.ExportRecord
+	18, // 37: innovation.reports.v1.ReportService.ListAuditEvents:output_type -> innovation.reports.v1.ListAuditEventsResponse
+	31, // [31:38] is the sub-list for method output_type
+	24, // [24:31] is the sub-list for method input_type
+	24, // [24:24] is the sub-list for extension type_name
+	24, // [24:24] is the sub-list for extension extendee
+	0,  // [0:24] is the sub-list for field type_name
 }
 
 func init() { file_innovation_reports_v1_reports_proto_init() }
@@ -2034,7 +2274,7 @@ func file_innovation_reports_v1_reports_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_innovation_reports_v1_reports_proto_rawDesc), len(file_innovation_reports_v1_reports_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   21,
+			NumMessages:   24,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

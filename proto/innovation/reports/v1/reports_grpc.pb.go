@@ -23,12 +23,13 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	ReportService_GetIdeaReport_FullMethodName   = "/innovation.reports.v1.ReportService/GetIdeaReport"
-	ReportService_GetNeedReport_FullMethodName   = "/innovation.reports.v1.ReportService/GetNeedReport"
-	ReportService_GetOfferReport_FullMethodName  = "/innovation.reports.v1.ReportService/GetOfferReport"
-	ReportService_GetMoneyReport_FullMethodName  = "/innovation.reports.v1.ReportService/GetMoneyReport"
-	ReportService_RecordExport_FullMethodName    = "/innovation.reports.v1.ReportService/RecordExport"
-	ReportService_ListAuditEvents_FullMethodName = "/innovation.reports.v1.ReportService/ListAuditEvents"
+	ReportService_GetIdeaReport_FullMethodName         = "/innovation.reports.v1.ReportService/GetIdeaReport"
+	ReportService_GetNeedReport_FullMethodName         = "/innovation.reports.v1.ReportService/GetNeedReport"
+	ReportService_GetOfferReport_FullMethodName        = "/innovation.reports.v1.ReportService/GetOfferReport"
+	ReportService_GetMoneyReport_FullMethodName        = "/innovation.reports.v1.ReportService/GetMoneyReport"
+	ReportService_GetNationalIdeaReport_FullMethodName = "/innovation.reports.v1.ReportService/GetNationalIdeaReport"
+	ReportService_RecordExport_FullMethodName          = "/innovation.reports.v1.ReportService/RecordExport"
+	ReportService_ListAuditEvents_FullMethodName       = "/innovation.reports.v1.ReportService/ListAuditEvents"
 )
 
 // ReportServiceClient is the client API for ReportService service.
@@ -56,6 +57,11 @@ type ReportServiceClient interface {
 	// quarter by default), programme and region: reserved, paid and released.
 	// It is the national deployment's, for national coordinators.
 	GetMoneyReport(ctx context.Context, in *GetMoneyReportRequest, opts ...grpc.CallOption) (*MoneyReport, error)
+	// GetNationalIdeaReport gathers the idea report of every region the
+	// deployment reaches, each under its own deadline; a region that does not
+	// answer is listed as such and the report is partial. For national
+	// coordinators.
+	GetNationalIdeaReport(ctx context.Context, in *GetNationalIdeaReportRequest, opts ...grpc.CallOption) (*NationalIdeaReport, error)
 	// RecordExport writes the audit record of an export, before the gateway
 	// streams its rows: who exported which collection of a region, in which
 	// format. An export is refused when it cannot be recorded.
@@ -113,6 +119,16 @@ func (c *reportServiceClient) GetMoneyReport(ctx context.Context, in *GetMoneyRe
 	return out, nil
 }
 
+func (c *reportServiceClient) GetNationalIdeaReport(ctx context.Context, in *GetNationalIdeaReportRequest, opts ...grpc.CallOption) (*NationalIdeaReport, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(NationalIdeaReport)
+	err := c.cc.Invoke(ctx, ReportService_GetNationalIdeaReport_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *reportServiceClient) RecordExport(ctx context.Context, in *RecordExportRequest, opts ...grpc.CallOption) (*ExportRecord, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(ExportRecord)
@@ -158,6 +174,11 @@ type ReportServiceServer interface {
 	// quarter by default), programme and region: reserved, paid and released.
 	// It is the national deployment's, for national coordinators.
 	GetMoneyReport(context.Context, *GetMoneyReportRequest) (*MoneyReport, error)
+	// GetNationalIdeaReport gathers the idea report of every region the
+	// deployment reaches, each under its own deadline; a region that does not
+	// answer is listed as such and the report is partial. For national
+	// coordinators.
+	GetNationalIdeaReport(context.Context, *GetNationalIdeaReportRequest) (*NationalIdeaReport, error)
 	// RecordExport writes the audit record of an export, before the gateway
 	// streams its rows: who exported which collection of a region, in which
 	// format. An export is refused when it cannot be recorded.
@@ -186,6 +207,9 @@ func (UnimplementedReportServiceServer) GetOfferReport(context.Context, *GetOffe
 }
 func (UnimplementedReportServiceServer) GetMoneyReport(context.Context, *GetMoneyReportRequest) (*MoneyReport, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetMoneyReport not implemented")
+}
+func (UnimplementedReportServiceServer) GetNationalIdeaReport(context.Context, *GetNationalIdeaReportRequest) (*NationalIdeaReport, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetNationalIdeaReport not implemented")
 }
 func (UnimplementedReportServiceServer) RecordExport(context.Context, *RecordExportRequest) (*ExportRecord, error) {
 	return nil, status.Error(codes.Unimplemented, "method RecordExport not implemented")
@@ -286,6 +310,24 @@ func _ReportService_GetMoneyReport_Handler(srv interface{}, ctx context.Context,
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ReportService_GetNationalIdeaReport_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetNationalIdeaReportRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ReportServiceServer).GetNationalIdeaReport(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ReportService_GetNationalIdeaReport_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ReportServiceServer).GetNationalIdeaReport(ctx, req.(*GetNationalIdeaReportRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _ReportService_RecordExport_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(RecordExportRequest)
 	if err := dec(in); err != nil {
@@ -344,6 +386,10 @@ var ReportService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetMoneyReport",
 			Handler:    _ReportService_GetMoneyReport_Handler,
+		},
+		{
+			MethodName: "GetNationalIdeaReport",
+			Handler:    _ReportService_GetNationalIdeaReport_Handler,
 		},
 		{
 			MethodName: "RecordExport",
