@@ -50,7 +50,7 @@ unit:
 
 bench:
 	go test -run '^$$' -bench . -benchtime 2000x ./internal/store/...
-	go test -run '^$$' -bench . -benchtime 20x ./services/idea/ ./services/needs/
+	go test -run '^$$' -bench . -benchtime 20x ./services/idea/ ./services/needs/ ./services/reports/
 	go test -run '^$$' -bench . -benchtime 20x ./portal/
 	go test -run '^$$' -bench DispatchLag -benchtime 1x ./services/notify/
 	go test -run '^$$' -bench Overload -benchtime 1x ./cmd/motor/

@@ -25,6 +25,7 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
 
+	"github.com/innovationsmotorer/motor/gateway/exports"
 	"github.com/innovationsmotorer/motor/internal/rpc"
 	"github.com/innovationsmotorer/motor/internal/store"
 	"github.com/innovationsmotorer/motor/internal/telemetry"
@@ -33,6 +34,7 @@ import (
 	needsv1 "github.com/innovationsmotorer/motor/proto/innovation/needs/v1"
 	notifyv1 "github.com/innovationsmotorer/motor/proto/innovation/notify/v1"
 	partnerv1 "github.com/innovationsmotorer/motor/proto/innovation/partner/v1"
+	reportsv1 "github.com/innovationsmotorer/motor/proto/innovation/reports/v1"
 )
 
 // MaxBodyBytes is the largest request body the gateway accepts.
@@ -57,6 +59,7 @@ func routes() map[string]func(context.Context, *runtime.ServeMux, *grpc.ClientCo
 		"partner":     partnerv1.RegisterPartnerServiceHandler,
 		"coordinator": coordinatorv1.RegisterCoordinatorServiceHandler,
 		"notify":      notifyv1.RegisterNotificationServiceHandler,
+		"reports":     reportsv1.RegisterReportServiceHandler,
 	}
 }
 
@@ -147,6 +150,10 @@ func New(ctx context.Context, cfg Config) (http.Handler, error) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write(openAPI)
 	})
+	// Exports stream files rather than JSON, so they are plain routes
+	// beside the generated ones, calling the same services.
+	root.Handle(exports.Pattern, exports.Handler(cfg.Upstreams, logger))
+	root.Handle(exports.ProgrammePattern, exports.ProgrammeHandler(cfg.Upstreams))
 	root.Handle("/", rejectUnknownQuery(defaultDeadline(limitBody(api), cfg.DefaultTimeout)))
 
 	var h http.Handler = root

@@ -19,12 +19,14 @@ import (
 	needsv1 "github.com/innovationsmotorer/motor/proto/innovation/needs/v1"
 	notifyv1 "github.com/innovationsmotorer/motor/proto/innovation/notify/v1"
 	partnerv1 "github.com/innovationsmotorer/motor/proto/innovation/partner/v1"
+	reportsv1 "github.com/innovationsmotorer/motor/proto/innovation/reports/v1"
 	"github.com/innovationsmotorer/motor/services/coordinator"
 	"github.com/innovationsmotorer/motor/services/funding"
 	"github.com/innovationsmotorer/motor/services/idea"
 	"github.com/innovationsmotorer/motor/services/needs"
 	"github.com/innovationsmotorer/motor/services/notify"
 	"github.com/innovationsmotorer/motor/services/partner"
+	"github.com/innovationsmotorer/motor/services/reports"
 )
 
 // deps is what a service is built from in `motor serve`.
@@ -233,6 +235,48 @@ func allServices() []service {
 					go subs.RunReconciler(d.ctx, d.reconcile.interval, d.reconcile.grace)
 				}
 				return func(ctx context.Context) error { return seedFunding(ctx, ledger, d) }, nil
+			},
+		},
+		{
+			name:       "reports",
+			healthName: reportsv1.ReportService_ServiceDesc.ServiceName,
+			register: func(s *grpc.Server, d deps) (func(context.Context) error, error) {
+				// The followers read the audit logs from the store and the
+				// ideas, needs and offers they name through those services,
+				// as this deployment (its service credential: no personal
+				// data), so the reports run where those services' store is.
+				var conns [3]grpc.ClientConnInterface
+				for i, name := range []string{"idea", "needs", "partner"} {
+					conn, err := d.conn(name)
+					if err != nil {
+						return nil, fmt.Errorf("connect to the %s service: %w", name, err)
+					}
+					conns[i] = d.asService(conn, true)
+				}
+				srv := reports.New(reports.Config{
+					Store: d.store, Regions: d.regions, Logger: d.logger,
+					Ideas:  reports.GRPCIdeas(ideav1.NewIdeaServiceClient(conns[0])),
+					Needs:  reports.GRPCNeeds(needsv1.NewNeedsServiceClient(conns[1])),
+					Offers: reports.GRPCOffers(partnerv1.NewPartnerServiceClient(conns[2])),
+					// The money report is the national ledger's; a region
+					// with a national peer says where to ask.
+					LedgerElsewhere: d.nationalLedger,
+					// The national report asks every region's reports
+					// service, here or at a peer, with the coordinator's token.
+					Directory: d.directory,
+					RegionReports: func(region string) (reportsv1.ReportServiceClient, error) {
+						conn, _, err := d.regionConn("reports", region)
+						if err != nil {
+							return nil, err
+						}
+						return reportsv1.NewReportServiceClient(conn), nil
+					},
+				})
+				reportsv1.RegisterReportServiceServer(s, srv)
+				if d.ctx != nil && len(d.regions.IDs()) > 0 {
+					go srv.Follow(d.ctx, reports.DefaultFollowInterval)
+				}
+				return nil, nil
 			},
 		},
 		{

@@ -7,6 +7,7 @@ import (
 	needsv1 "github.com/innovationsmotorer/motor/proto/innovation/needs/v1"
 	notifyv1 "github.com/innovationsmotorer/motor/proto/innovation/notify/v1"
 	partnerv1 "github.com/innovationsmotorer/motor/proto/innovation/partner/v1"
+	reportsv1 "github.com/innovationsmotorer/motor/proto/innovation/reports/v1"
 )
 
 // Who may call what. Every RPC of every Motor service has one row in
@@ -87,6 +88,8 @@ var (
 	national     = []Role{Coordinator, Service}
 	people       = []Role{Submitter, Advisor, RegionAdmin, Partner, Coordinator}
 	admins       = []Role{RegionAdmin}
+	// reportReaders read a region's reports over time.
+	reportReaders = []Role{Advisor, RegionAdmin, Coordinator}
 )
 
 // regionFigures is a Get…Stats row: the region's staff, national
@@ -113,13 +116,15 @@ func Table() map[string]Rule {
 	return map[string]Rule{
 		// idea (Get of an idea, a need and a partner is also internal: the
 		// funding service checks, as itself, that what a subproject names
-		// exists in a region this deployment serves)
+		// exists in a region this deployment serves; the reports service of this
+		// process reads ideas and their history as itself to keep its figures,
+		// and services see no personal data)
 		ideav1.IdeaService_CreateIdea_FullMethodName:       {Roles: []Role{Submitter, Advisor, RegionAdmin, Partner, Service}},
 		ideav1.IdeaService_GetIdea_FullMethodName:          {Roles: ownIdeas, Internal: true},
 		ideav1.IdeaService_ListIdeas_FullMethodName:        {Roles: ownIdeas},
 		ideav1.IdeaService_UpdateIdea_FullMethodName:       {Roles: []Role{Submitter, Advisor, RegionAdmin}},
 		ideav1.IdeaService_TransitionIdea_FullMethodName:   {Roles: []Role{Submitter, Advisor, RegionAdmin}},
-		ideav1.IdeaService_ListIdeaHistory_FullMethodName:  {Roles: ownIdeas},
+		ideav1.IdeaService_ListIdeaHistory_FullMethodName:  {Roles: ownIdeas, Internal: true},
 		ideav1.IdeaService_CreateAssessment_FullMethodName: {Roles: staff},
 		ideav1.IdeaService_ListAssessments_FullMethodName:  {Roles: statsReaders},
 		ideav1.IdeaService_FindSimilarIdeas_FullMethodName: {Roles: ideaReaders},
@@ -155,13 +160,14 @@ func Table() map[string]Rule {
 		ideav1.IdeaService_ApproveTestPlan_FullMethodName:   {Roles: staff},
 		ideav1.IdeaService_RecordTestOutcome_FullMethodName: {Roles: staff},
 
-		// needs
+		// needs (the reports service reads a need and its history as
+		// itself, like an idea, and an offer likewise)
 		needsv1.NeedsService_CreateNeed_FullMethodName:       {Roles: []Role{Submitter, Advisor, RegionAdmin}},
 		needsv1.NeedsService_GetNeed_FullMethodName:          {Roles: needReaders, Internal: true},
 		needsv1.NeedsService_ListNeeds_FullMethodName:        {Roles: needReaders, Peer: NationalReadsRegion},
 		needsv1.NeedsService_UpdateNeed_FullMethodName:       {Roles: staff},
 		needsv1.NeedsService_TransitionNeed_FullMethodName:   {Roles: staff},
-		needsv1.NeedsService_ListNeedHistory_FullMethodName:  {Roles: ideaReaders},
+		needsv1.NeedsService_ListNeedHistory_FullMethodName:  {Roles: ideaReaders, Internal: true},
 		needsv1.NeedsService_CreateScreening_FullMethodName:  {Roles: staff},
 		needsv1.NeedsService_ListScreenings_FullMethodName:   {Roles: statsReaders},
 		needsv1.NeedsService_LinkNeed_FullMethodName:         {Roles: staff},
@@ -178,7 +184,7 @@ func Table() map[string]Rule {
 		partnerv1.PartnerService_GetAgreement_FullMethodName:    {Roles: orgReaders},
 		partnerv1.PartnerService_ListAgreements_FullMethodName:  {Roles: orgReaders},
 		partnerv1.PartnerService_CreateOffer_FullMethodName:     {Roles: offerers},
-		partnerv1.PartnerService_GetOffer_FullMethodName:        {Roles: orgReaders},
+		partnerv1.PartnerService_GetOffer_FullMethodName:        {Roles: orgReaders, Internal: true},
 		partnerv1.PartnerService_ListOffers_FullMethodName:      {Roles: orgReaders},
 		partnerv1.PartnerService_RouteOffer_FullMethodName:      {Roles: staff},
 		partnerv1.PartnerService_TransitionOffer_FullMethodName: {Roles: offerers},
@@ -213,6 +219,16 @@ func Table() map[string]Rule {
 		fundingv1.ProgrammeService_RecordPayment_FullMethodName:    moneyCall(),
 		fundingv1.ProgrammeService_ReleaseFunds_FullMethodName:     moneyCall(),
 		fundingv1.ProgrammeService_ListLedgerEvents_FullMethodName: {Roles: []Role{Coordinator}},
+
+		// reports
+		reportsv1.ReportService_GetIdeaReport_FullMethodName:         {Roles: reportReaders},
+		reportsv1.ReportService_GetNeedReport_FullMethodName:         {Roles: reportReaders},
+		reportsv1.ReportService_GetOfferReport_FullMethodName:        {Roles: reportReaders},
+		reportsv1.ReportService_GetMoneyReport_FullMethodName:        {Roles: []Role{Coordinator}},
+		reportsv1.ReportService_GetNationalIdeaReport_FullMethodName: {Roles: []Role{Coordinator}},
+		// Whoever may list a collection may export what they see of it.
+		reportsv1.ReportService_RecordExport_FullMethodName:    {Roles: []Role{Submitter, Advisor, RegionAdmin, Partner, Coordinator}},
+		reportsv1.ReportService_ListAuditEvents_FullMethodName: {Roles: auditReaders},
 
 		// coordinator (national)
 		coordinatorv1.CoordinatorService_GetDashboard_FullMethodName:    {Roles: national},

@@ -32,11 +32,15 @@ func TestTable_SystemCalls(t *testing.T) {
 		"/innovation.funding.v1.ProgrammeService/ReserveFunds":        {peer: auth.RegionFundsOnLedger, field: "subproject", internal: true, noUser: true},
 		"/innovation.funding.v1.ProgrammeService/RecordPayment":       {peer: auth.RegionFundsOnLedger, field: "subproject", internal: true, noUser: true},
 		"/innovation.funding.v1.ProgrammeService/ReleaseFunds":        {peer: auth.RegionFundsOnLedger, field: "subproject", internal: true, noUser: true},
-		"/innovation.idea.v1.IdeaService/AdoptIdea":                   {peer: auth.RegionSpreadsIdea, field: "spread_from", internal: true, noUser: true},
-		// The funding service checks a subproject's references as itself.
-		"/innovation.idea.v1.IdeaService/GetIdea":          {internal: true},
-		"/innovation.needs.v1.NeedsService/GetNeed":        {internal: true},
-		"/innovation.partner.v1.PartnerService/GetPartner": {internal: true},
+		// The reports service keeps its figures, and the funding service
+		// checks a subproject's references, as themselves.
+		"/innovation.idea.v1.IdeaService/GetIdea":           {internal: true},
+		"/innovation.idea.v1.IdeaService/ListIdeaHistory":   {internal: true},
+		"/innovation.needs.v1.NeedsService/GetNeed":         {internal: true},
+		"/innovation.needs.v1.NeedsService/ListNeedHistory": {internal: true},
+		"/innovation.partner.v1.PartnerService/GetOffer":    {internal: true},
+		"/innovation.idea.v1.IdeaService/AdoptIdea":         {peer: auth.RegionSpreadsIdea, field: "spread_from", internal: true, noUser: true},
+		"/innovation.partner.v1.PartnerService/GetPartner":  {internal: true},
 	}
 	for method, r := range auth.Table() {
 		w, ok := want[method]
