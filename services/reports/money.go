@@ -22,9 +22,25 @@ func ledgerLog() store.Namespace { return store.Namespace{Service: "funding", Re
 
 // movement reads a ledger event's detail: "reserved N öre for SUBPROJECT",
 // "paid N öre for COST REPORT", "released N öre of SUBPROJECT". The ledger
-// writes each movement twice, on the programme and on the allocation; only
-// the programme's is counted.
+// writes one record per movement, on the allocation, with the programme's
+// change in its detail ("…; programme P etag 3 → 4"); earlier ledgers wrote
+// it twice, on the programme and on the allocation, and only the
+// programme's copy of those is counted.
 var movement = regexp.MustCompile(`^(reserved|paid|released) (\d+) öre (?:for|of) regions/([a-z-]+)/subprojects/`)
+
+// movementProgramme returns the programme a ledger movement counts for, or
+// false for the allocation's copy that earlier ledgers wrote beside the
+// programme's.
+func movementProgramme(ev store.Event) (string, bool) {
+	parts := strings.Split(ev.Key, "/")
+	switch {
+	case len(parts) == 2 && parts[0] == "programmes":
+		return ev.Key, true
+	case len(parts) == 4 && parts[0] == "programmes" && parts[2] == "allocations" && strings.Contains(ev.Detail, "; programme "):
+		return parts[0] + "/" + parts[1], true
+	}
+	return "", false
+}
 
 // money is a programme's money for one region in one month, in öre.
 type money struct {
@@ -63,8 +79,9 @@ func foldMoney(ctx context.Context, tx *txn, evs []store.Event) error {
 		default:
 			continue
 		}
-		if parts := strings.Split(ev.Key, "/"); len(parts) != 2 || parts[0] != "programmes" {
-			continue // the allocation's copy of the movement
+		programme, ok := movementProgramme(ev)
+		if !ok {
+			continue // an earlier ledger's second copy, on the allocation
 		}
 		m := monthOf(ev.Time)
 		a := months[m]
@@ -85,7 +102,7 @@ func foldMoney(ctx context.Context, tx *txn, evs []store.Event) error {
 			a.Unread++
 			continue
 		}
-		mv := a.at(ev.Key, got[3])
+		mv := a.at(programme, got[3])
 		switch got[1] {
 		case "reserved":
 			mv.Reserved += amount
