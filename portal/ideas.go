@@ -252,6 +252,8 @@ func doneKey(done string) string {
 		return "offer.routed"
 	case "erased":
 		return "idea.erased"
+	case "saved", "submitted", "closed", "reported", "reportsubmitted", "registered", "agreed", "offered", "approved", "certified":
+		return "done." + done
 	}
 	return ""
 }

@@ -67,7 +67,7 @@ func TestEveryLabelInBothLanguages(t *testing.T) {
 		t.Fatalf("found only %d keys in the templates: the pattern is broken", len(used))
 	}
 	for k := range used {
-		m, ok := messages[k]
+		m, ok := lookup(k)
 		if !ok {
 			t.Errorf("label %q is used but has no translation", k)
 			continue
@@ -77,7 +77,7 @@ func TestEveryLabelInBothLanguages(t *testing.T) {
 		}
 	}
 	for _, k := range []string{"gate.need.assessment", "gate.need.ipowner", "err.conflict", "err.retry"} {
-		if _, ok := messages[k]; !ok {
+		if _, ok := lookup(k); !ok {
 			t.Errorf("label %q used by the code is missing", k)
 		}
 	}

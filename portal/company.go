@@ -1,0 +1,112 @@
+package portal
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/innovationsmotorer/motor/internal/auth"
+	needsv1 "github.com/innovationsmotorer/motor/proto/innovation/needs/v1"
+	partnerv1 "github.com/innovationsmotorer/motor/proto/innovation/partner/v1"
+)
+
+// The company contact node ("one way in"): a company user (role partner)
+// reads the region's published needs, sends an offer and follows it.
+
+type companyData struct {
+	Query  string
+	Needs  []*needsv1.Need
+	Offers []offerRow
+	Done   string
+}
+
+func (p *Portal) offerRows(ctx context.Context, s *session, lang string) ([]offerRow, error) {
+	var rows []offerRow
+	token := ""
+	for range 50 {
+		resp, err := p.cfg.Partners.ListOffers(ctx, &partnerv1.ListOffersRequest{Parent: "regions/" + s.Region, PageSize: 1000, PageToken: token})
+		if err != nil {
+			return nil, err
+		}
+		for _, o := range resp.GetOffers() {
+			rows = append(rows, p.offerRow(o, lang))
+		}
+		if token = resp.GetNextPageToken(); token == "" {
+			break
+		}
+	}
+	return rows, nil
+}
+
+// offerRow is an offer with the days left to its answer.
+func (p *Portal) offerRow(o *partnerv1.Offer, lang string) offerRow {
+	row := offerRow{Offer: o}
+	if t, err := time.ParseInLocation("2006-01-02", o.GetRespondBy(), stockholm); err == nil {
+		row.DaysLeft = daysBetween(p.now(), t)
+		row.Overdue = row.DaysLeft < 0
+		row.RespondBy = formatDate(t, lang)
+	}
+	return row
+}
+
+func (p *Portal) loadCompany(ctx context.Context, s *session, query, lang string) (*companyData, error) {
+	d := &companyData{Query: query}
+	needs, err := listNeeds(ctx, p.cfg.Needs, "regions/"+s.Region, "published = true")
+	if err != nil {
+		return nil, err
+	}
+	q := strings.ToLower(strings.TrimSpace(query))
+	for _, n := range needs {
+		text := strings.ToLower(n.GetProblem() + " " + n.GetPopulation() + " " + n.GetOutcome() + " " + n.GetCareUnit())
+		if q == "" || strings.Contains(text, q) {
+			d.Needs = append(d.Needs, n)
+		}
+	}
+	if d.Offers, err = p.offerRows(ctx, s, lang); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+func (p *Portal) company(w http.ResponseWriter, r *http.Request, s *session) {
+	if !s.has(auth.Partner) {
+		p.fail(w, r, http.StatusForbidden, "err.forbidden")
+		return
+	}
+	ctx, cancel := p.rpcContext(r, s)
+	defer cancel()
+	d, err := p.loadCompany(ctx, s, r.URL.Query().Get("q"), chooseLang(r))
+	if err != nil {
+		p.failRPC(w, r, err)
+		return
+	}
+	d.Done = doneKey(r.URL.Query().Get("done"))
+	v := &view{Title: "company.title", Session: s, Data: d, Form: p.restore(w, r)}
+	if v.Form == nil {
+		v.Form = url.Values{"request_id": {randomToken()}}
+	}
+	v.Form.Set("q", d.Query)
+	p.render(w, r, http.StatusOK, "company", v)
+}
+
+func (p *Portal) sendOffer(w http.ResponseWriter, r *http.Request, s *session) {
+	if !s.has(auth.Partner) {
+		p.fail(w, r, http.StatusForbidden, "err.forbidden")
+		return
+	}
+	f := r.PostForm
+	o := &partnerv1.Offer{Partner: s.Partner, Title: strings.TrimSpace(f.Get("title")), Description: strings.TrimSpace(f.Get("description"))}
+	for _, c := range strings.Split(f.Get("capabilities"), ",") {
+		if c = strings.TrimSpace(c); c != "" {
+			o.Capabilities = append(o.Capabilities, c)
+		}
+	}
+	p.act(w, r, s, "/company?done=offered", "company", "company.title",
+		func(ctx context.Context) error {
+			_, err := p.cfg.Partners.CreateOffer(ctx, &partnerv1.CreateOfferRequest{Parent: "regions/" + s.Region, Offer: o, RequestId: f.Get("request_id")})
+			return err
+		},
+		func(ctx context.Context) (any, error) { return p.loadCompany(ctx, s, "", chooseLang(r)) })
+}
