@@ -135,6 +135,13 @@ type person struct {
 
 func (b *browserEnv) person(role, region, name string) *person {
 	b.t.Helper()
+	return b.personOf(role, region, name, "")
+}
+
+// personOf signs in a company user of partner (its id), or anyone else
+// with partner "".
+func (b *browserEnv) personOf(role, region, name, partner string) *person {
+	b.t.Helper()
 	ctx, cancel := chromedp.NewContext(b.alloc, chromedp.WithNewBrowserContext())
 	b.t.Cleanup(cancel)
 	p := b.tab(ctx)
@@ -142,6 +149,9 @@ func (b *browserEnv) person(role, region, name string) *person {
 	p.do(chromedp.Click(chromedp.CSS(`input[name=role][value=`+role+`]`)),
 		chromedp.SetValue(chromedp.CSS(`#f-region`), region),
 		chromedp.SendKeys(chromedp.CSS(`#f-name`), name))
+	if partner != "" {
+		p.do(chromedp.SendKeys(chromedp.CSS(`#f-partner`), partner))
+	}
 	p.submit(`form[action="/signin"] button`)
 	if got := p.text("header"); !strings.Contains(got, name) {
 		b.t.Fatalf("signed in as %s, the header says %q", name, got)

@@ -19,6 +19,9 @@ type companyData struct {
 	Query  string
 	Needs  []*needsv1.Need
 	Offers []offerRow
+	// ByName are the published needs by name, to show a routed need's
+	// statement.
+	ByName map[string]*needsv1.Need
 	Done   string
 }
 
@@ -52,13 +55,14 @@ func (p *Portal) offerRow(o *partnerv1.Offer, lang string) offerRow {
 }
 
 func (p *Portal) loadCompany(ctx context.Context, s *session, query, lang string) (*companyData, error) {
-	d := &companyData{Query: query}
+	d := &companyData{Query: query, ByName: map[string]*needsv1.Need{}}
 	needs, err := listNeeds(ctx, p.cfg.Needs, "regions/"+s.Region, "published = true")
 	if err != nil {
 		return nil, err
 	}
 	q := strings.ToLower(strings.TrimSpace(query))
 	for _, n := range needs {
+		d.ByName[n.GetName()] = n
 		text := strings.ToLower(n.GetProblem() + " " + n.GetPopulation() + " " + n.GetOutcome() + " " + n.GetCareUnit())
 		if q == "" || strings.Contains(text, q) {
 			d.Needs = append(d.Needs, n)

@@ -12,7 +12,7 @@ var workMessages = map[string][2]string{
 	"role.partner":        {"Företag, akademi eller patientorganisation", "Company, academia or patient organisation"},
 	"role.coordinator":    {"Nationell samordnare", "National coordinator"},
 	"signin.partner":      {"Organisationens id (för företag)", "Organisation id (for companies)"},
-	"signin.partner.hint": {"Bara för rollen företag: id:t som regionens partnersida visar, till exempel p-5567037485.", "Only for the company role: the id the region's partner page shows, for example p-5567037485."},
+	"signin.partner.hint": {"Bara för rollen företag: id:t som regionens partnersida visar, till exempel nlusnwf4x3izmefj.", "Only for the company role: the id the region's partner page shows, for example nlusnwf4x3izmefj."},
 
 	"region.national": {"Nationell nivå", "National"},
 
