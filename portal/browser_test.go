@@ -34,15 +34,15 @@ func chromiumPath(t *testing.T) string {
 	return ""
 }
 
-// motorPortal runs `motor serve` built from this module and returns the
-// portal's URL.
-func motorPortal(t *testing.T) string {
+// motorPortal runs `motor serve` built from this module (with args after
+// the defaults, which they override) and returns the portal's URL.
+func motorPortal(t testing.TB, args ...string) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "motor")
 	if out, err := exec.Command("go", "build", "-o", bin, "github.com/innovationsmotorer/motor/cmd/motor").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	cmd := exec.Command(bin, "serve", "-http", "127.0.0.1:0", "-grpc", "127.0.0.1:0", "-data", t.TempDir())
+	cmd := exec.Command(bin, append([]string{"serve", "-http", "127.0.0.1:0", "-grpc", "127.0.0.1:0", "-data", t.TempDir()}, args...)...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
