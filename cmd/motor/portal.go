@@ -144,7 +144,9 @@ func portalWork(c serveConfig, conns *connPool, cfg *portal.Config) error {
 		return err
 	}
 	cfg.Programmes = fundingv1.NewProgrammeServiceClient(ledger)
-	if !c.runs("coordinator") {
+	// The coordinator runs here, or (the national portal's own pod) at its
+	// -upstreams address.
+	if !c.runs("coordinator") && c.upstreams["coordinator"] == "" {
 		return nil
 	}
 	coord, err := conns.get("coordinator")
