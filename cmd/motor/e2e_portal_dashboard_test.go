@@ -140,7 +140,7 @@ func TestMultiRegion_DashboardInBrowser(t *testing.T) {
 	}
 	if shots := os.Getenv("MOTOR_SCREENSHOTS"); shots != "" {
 		c, cancel := context.WithTimeout(ctx, 30*time.Second)
-		png, err := chromedp.Run(c, chromedp.FullScreenshot(90))
+		png, err := chromedp.Run(c, chromedp.FullScreenshot(100))
 		cancel()
 		if err == nil {
 			_ = os.WriteFile(filepath.Join(shots, "national-dashboard-partial.png"), png, 0o644)
