@@ -128,6 +128,42 @@ func TestMultiRegion_DashboardInBrowser(t *testing.T) {
 		t.Errorf("Uppsala's row: %q, want its 1 idea", up)
 	}
 
+	// The coordinator approves an Uppsala subproject from the national
+	// portal: the decision goes to Uppsala's funding service over mTLS and
+	// reserves the share on the national ledger.
+	coord := m.token(t, "-role", "coordinator")
+	mustCall(t, "POST", m.national.proc.url+"/v1/programmes?programmeId=e2e-portal&requestId=p", coord,
+		`{"title":"Portalprogrammet","budgetOre":"1000000","startDate":"2026-01-01","endDate":"2028-12-31"}`)
+	m.subproject(t, m.up, "programmes/e2e-portal", 123_457, "portal-1")
+	waitRow("uppsala", "Svarar")
+	c, cancelClick := context.WithTimeout(ctx, 30*time.Second)
+	got, err := chromedp.Run(c, chromedp.Evaluate[string](`(() => {
+		const card = [...document.querySelectorAll("li.approval")].find(e => e.textContent.includes("Delprojekt portal-1"));
+		if (!card) return "missing"; card.querySelector("button").click(); return ""; })()`))
+	cancelClick()
+	if err != nil || got != "" {
+		t.Fatalf("the Uppsala subproject is not offered for approval (%q, %v)", got, err)
+	}
+	for i := 0; ; i++ {
+		c, cancel := context.WithTimeout(ctx, 5*time.Second)
+		q, err := chromedp.Run(c, chromedp.Evaluate[string](`location.search`))
+		cancel()
+		if err == nil && q == "?done=approved" {
+			break
+		}
+		if i > 100 {
+			c, cancel := context.WithTimeout(ctx, 5*time.Second)
+			main, _ := chromedp.Run(c, chromedp.Text(chromedp.CSS("main")))
+			cancel()
+			t.Fatalf("approving from the national portal: at %q (%v): %s", q, err, main)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	prog := mustCall(t, "GET", m.national.proc.url+"/v1/programmes/e2e-portal", coord, "")
+	if b, _ := prog["balance"].(map[string]any); jsonField(b, "reservedOre") != "123457" {
+		t.Errorf("after approving on the page the programme holds %v, want 123457 öre reserved", prog["balance"])
+	}
+
 	// Uppsala stops: unreachable, with its last figures marked stale; the
 	// other region's figures stay current.
 	m.kill(t, m.up)
