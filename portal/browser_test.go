@@ -15,24 +15,14 @@ import (
 
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
+
+	"github.com/innovationsmotorer/motor/internal/testenv"
 )
 
 // The browser tests drive Debian's Chromium against the real binary. They
 // skip where Chromium is missing, unless MOTOR_REQUIRE_BROWSER=1 (CI).
 
-func chromiumPath(t *testing.T) string {
-	t.Helper()
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("MOTOR_REQUIRE_BROWSER") == "1" {
-		t.Fatal("chromium not found and MOTOR_REQUIRE_BROWSER=1: install it (apt-get install -y chromium)")
-	}
-	t.Skip("chromium not found: the browser tests need it (apt-get install -y chromium); set MOTOR_REQUIRE_BROWSER=1 to fail instead")
-	return ""
-}
+func chromiumPath(t *testing.T) string { return testenv.Chromium(t) }
 
 // motorPortal runs `motor serve` built from this module (with args after
 // the defaults, which they override) and returns the portal's URL.

@@ -26,19 +26,16 @@ type companyData struct {
 }
 
 func (p *Portal) offerRows(ctx context.Context, s *session, lang string) ([]offerRow, error) {
-	var rows []offerRow
-	token := ""
-	for range 50 {
+	offers, err := collect(func(token string) ([]*partnerv1.Offer, string, error) {
 		resp, err := p.cfg.Partners.ListOffers(ctx, &partnerv1.ListOffersRequest{Parent: "regions/" + s.Region, PageSize: 1000, PageToken: token})
-		if err != nil {
-			return nil, err
-		}
-		for _, o := range resp.GetOffers() {
-			rows = append(rows, p.offerRow(o, lang))
-		}
-		if token = resp.GetNextPageToken(); token == "" {
-			break
-		}
+		return resp.GetOffers(), resp.GetNextPageToken(), err
+	})
+	if err != nil {
+		return nil, err
+	}
+	rows := make([]offerRow, 0, len(offers))
+	for _, o := range offers {
+		rows = append(rows, p.offerRow(o, lang))
 	}
 	return rows, nil
 }
@@ -102,11 +99,7 @@ func (p *Portal) sendOffer(w http.ResponseWriter, r *http.Request, s *session) {
 	}
 	f := r.PostForm
 	o := &partnerv1.Offer{Partner: s.Partner, Title: strings.TrimSpace(f.Get("title")), Description: strings.TrimSpace(f.Get("description"))}
-	for _, c := range strings.Split(f.Get("capabilities"), ",") {
-		if c = strings.TrimSpace(c); c != "" {
-			o.Capabilities = append(o.Capabilities, c)
-		}
-	}
+	o.Capabilities = splitTags(f.Get("capabilities"))
 	p.act(w, r, s, "/company?done=offered", "company", "company.title",
 		func(ctx context.Context) error {
 			_, err := p.cfg.Partners.CreateOffer(ctx, &partnerv1.CreateOfferRequest{Parent: "regions/" + s.Region, Offer: o, RequestId: f.Get("request_id")})

@@ -254,19 +254,10 @@ func (p *Portal) listProgrammes(ctx context.Context) ([]*fundingv1.Programme, er
 	if p.cfg.Programmes == nil {
 		return nil, nil
 	}
-	var out []*fundingv1.Programme
-	token := ""
-	for range 20 {
+	return collect(func(token string) ([]*fundingv1.Programme, string, error) {
 		resp, err := p.cfg.Programmes.ListProgrammes(ctx, &fundingv1.ListProgrammesRequest{PageSize: 1000, PageToken: token})
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, resp.GetProgrammes()...)
-		if token = resp.GetNextPageToken(); token == "" {
-			break
-		}
-	}
-	return out, nil
+		return resp.GetProgrammes(), resp.GetNextPageToken(), err
+	})
 }
 
 // rateOf is the co-financing rate of the subproject (it keeps its
@@ -296,19 +287,38 @@ type subprojectsData struct {
 }
 
 func (p *Portal) listSubprojects(ctx context.Context, c fundingv1.SubprojectServiceClient, region, filter string) ([]*fundingv1.Subproject, error) {
-	var out []*fundingv1.Subproject
-	token := ""
-	for range 20 {
+	return collect(func(token string) ([]*fundingv1.Subproject, string, error) {
 		resp, err := c.ListSubprojects(ctx, &fundingv1.ListSubprojectsRequest{Parent: "regions/" + region, PageSize: 1000, PageToken: token, Filter: filter})
+		return resp.GetSubprojects(), resp.GetNextPageToken(), err
+	})
+}
+
+// collect pages through a list call to its end (bounded: 50 pages).
+func collect[T any](page func(token string) ([]T, string, error)) ([]T, error) {
+	var out []T
+	token := ""
+	for range 50 {
+		items, next, err := page(token)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, resp.GetSubprojects()...)
-		if token = resp.GetNextPageToken(); token == "" {
+		out = append(out, items...)
+		if token = next; token == "" {
 			break
 		}
 	}
 	return out, nil
+}
+
+// splitTags reads a comma separated list of tags.
+func splitTags(s string) []string {
+	var out []string
+	for _, t := range strings.Split(s, ",") {
+		if t = strings.TrimSpace(t); t != "" {
+			out = append(out, t)
+		}
+	}
+	return out
 }
 
 func (p *Portal) subprojects(w http.ResponseWriter, r *http.Request, s *session) {
@@ -395,27 +405,38 @@ func editorStep(f url.Values) (lines, contribs int, ok bool) {
 	return 0, 0, false
 }
 
+// editorInput reads the editor's post: the buttons that only show the
+// editor again (recalculate, add a row) and amounts that cannot be read
+// answer here, and ok is false; otherwise the budget is ready to save.
+func (p *Portal) editorInput(w http.ResponseWriter, r *http.Request, s *session, ctx context.Context, sp *fundingv1.Subproject) ([]*fundingv1.Programme, *view, *budget, bool) {
+	programmes, err := p.listProgrammes(ctx)
+	if err != nil {
+		p.failRPC(w, r, err)
+		return nil, nil, nil, false
+	}
+	v := &view{Form: r.PostForm}
+	if lines, contribs, ok := editorStep(r.PostForm); ok {
+		p.showEditor(w, r, s, http.StatusOK, v, sp, programmes, lines, contribs)
+		return nil, nil, nil, false
+	}
+	b := readBudget(r.PostForm, 0, chooseLang(r), 0, 0)
+	if b.Sum.Bad {
+		v.prepare(r, p)
+		v.AlertKind, v.Alert = "error", v.T("err.fields")
+		p.showEditor(w, r, s, http.StatusBadRequest, v, sp, programmes, 0, 0)
+		return nil, nil, nil, false
+	}
+	return programmes, v, b, true
+}
+
 func (p *Portal) createSubproject(w http.ResponseWriter, r *http.Request, s *session) {
 	if !p.adminOnly(w, r, s) {
 		return
 	}
 	ctx, cancel := p.rpcContext(r, s)
 	defer cancel()
-	programmes, err := p.listProgrammes(ctx)
-	if err != nil {
-		p.failRPC(w, r, err)
-		return
-	}
-	v := &view{Form: r.PostForm}
-	if lines, contribs, ok := editorStep(r.PostForm); ok {
-		p.showEditor(w, r, s, http.StatusOK, v, nil, programmes, lines, contribs)
-		return
-	}
-	b := readBudget(r.PostForm, 0, chooseLang(r), 0, 0)
-	if b.Sum.Bad {
-		v.prepare(r, p)
-		v.AlertKind, v.Alert = "error", v.T("err.fields")
-		p.showEditor(w, r, s, http.StatusBadRequest, v, nil, programmes, 0, 0)
+	programmes, v, b, ok := p.editorInput(w, r, s, ctx, nil)
+	if !ok {
 		return
 	}
 	sp := &fundingv1.Subproject{
@@ -513,21 +534,8 @@ func (p *Portal) editSubproject(w http.ResponseWriter, r *http.Request, s *sessi
 		p.failRPC(w, r, err)
 		return
 	}
-	programmes, err := p.listProgrammes(ctx)
-	if err != nil {
-		p.failRPC(w, r, err)
-		return
-	}
-	v := &view{Form: r.PostForm}
-	if lines, contribs, ok := editorStep(r.PostForm); ok {
-		p.showEditor(w, r, s, http.StatusOK, v, sp, programmes, lines, contribs)
-		return
-	}
-	b := readBudget(r.PostForm, 0, chooseLang(r), 0, 0)
-	if b.Sum.Bad {
-		v.prepare(r, p)
-		v.AlertKind, v.Alert = "error", v.T("err.fields")
-		p.showEditor(w, r, s, http.StatusBadRequest, v, sp, programmes, 0, 0)
+	programmes, v, b, ok := p.editorInput(w, r, s, ctx, sp)
+	if !ok {
 		return
 	}
 	in := &fundingv1.Subproject{Name: name, Etag: r.PostFormValue("etag"),

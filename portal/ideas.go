@@ -118,19 +118,10 @@ func (p *Portal) similarIdeas(w http.ResponseWriter, r *http.Request) {
 
 // listAll pages through a list call to the end (bounded).
 func listAll(ctx context.Context, c ideav1.IdeaServiceClient, parent, filter string) ([]*ideav1.Idea, error) {
-	var out []*ideav1.Idea
-	token := ""
-	for range 50 {
+	return collect(func(token string) ([]*ideav1.Idea, string, error) {
 		resp, err := c.ListIdeas(ctx, &ideav1.ListIdeasRequest{Parent: parent, PageSize: 1000, PageToken: token, Filter: filter})
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, resp.GetIdeas()...)
-		if token = resp.GetNextPageToken(); token == "" {
-			break
-		}
-	}
-	return out, nil
+		return resp.GetIdeas(), resp.GetNextPageToken(), err
+	})
 }
 
 type myIdea struct {

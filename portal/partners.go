@@ -47,19 +47,10 @@ func orgNumberProblem(s string) string {
 }
 
 func (p *Portal) listPartners(ctx context.Context, region string) ([]*partnerv1.Partner, error) {
-	var out []*partnerv1.Partner
-	token := ""
-	for range 20 {
+	return collect(func(token string) ([]*partnerv1.Partner, string, error) {
 		resp, err := p.cfg.Partners.ListPartners(ctx, &partnerv1.ListPartnersRequest{Parent: "regions/" + region, PageSize: 1000, PageToken: token})
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, resp.GetPartners()...)
-		if token = resp.GetNextPageToken(); token == "" {
-			break
-		}
-	}
-	return out, nil
+		return resp.GetPartners(), resp.GetNextPageToken(), err
+	})
 }
 
 type partnersData struct {
@@ -140,11 +131,7 @@ func (p *Portal) createPartner(w http.ResponseWriter, r *http.Request, s *sessio
 	f := r.PostForm
 	pt := &partnerv1.Partner{DisplayName: strings.TrimSpace(f.Get("display_name")), OrgNumber: strings.TrimSpace(f.Get("org_number")),
 		Kind: partnerv1.PartnerKind(partnerv1.PartnerKind_value[f.Get("kind")]), Size: partnerv1.CompanySize(partnerv1.CompanySize_value[f.Get("size")])}
-	for _, c := range strings.Split(f.Get("capabilities"), ",") {
-		if c = strings.TrimSpace(c); c != "" {
-			pt.Capabilities = append(pt.Capabilities, c)
-		}
-	}
+	pt.Capabilities = splitTags(f.Get("capabilities"))
 	p.act(w, r, s, "/partners?done=registered", "partners", "partners.title",
 		func(ctx context.Context) error {
 			_, err := p.cfg.Partners.CreatePartner(ctx, &partnerv1.CreatePartnerRequest{Parent: "regions/" + s.Region, Partner: pt, RequestId: f.Get("request_id")})

@@ -171,6 +171,40 @@ func TestWorkPages(t *testing.T) {
 	coord := signInAt(t, base, "coordinator", "vasterbotten", "Cora", "")
 	advisor := signInAt(t, base, "advisor", "vasterbotten", "Anna", "")
 
+	// The coordinator approves on the dashboard; the admin reports costs
+	// and submits them; the coordinator certifies them there.
+	etagIn := func(body, action string) string {
+		t.Helper()
+		m := regexp.MustCompile(`action="` + regexp.QuoteMeta(action) + `">\s*<input type="hidden" name="csrf" value="[^"]*"><input type="hidden" name="etag" value="([^"]+)"`).FindStringSubmatch(body)
+		if m == nil {
+			t.Fatalf("no form posting to %s", action)
+		}
+		return m[1]
+	}
+	_, body, _ = coord.do("GET", "/dashboard", nil)
+	coord.mustPost(sp+"/approve", url.Values{"etag": {etagIn(body, sp+"/approve")}})
+	_, body, _ = admin.do("GET", sp+"?view=1", nil)
+	if !strings.Contains(body, "Beviljat") || !strings.Contains(body, "Ny kostnadsrapport") {
+		t.Fatalf("the approved subproject offers no cost report form")
+	}
+	admin.mustPost(sp+"/costReports", url.Values{"request_id": {"cr-1"}, "period_start": {"2026-01-01"}, "period_end": {"2026-03-31"},
+		"report_category": {"COST_CATEGORY_STAFF"}, "report_description": {"report " + payload}, "report_amount": {"300,01"}})
+	_, body, _ = admin.do("GET", sp+"?view=1", nil)
+	report := regexp.MustCompile(`action="(/` + regexp.QuoteMeta(sp[1:]) + `/costReports/[^"/]+)/submit"`).FindStringSubmatch(body)
+	if report == nil {
+		t.Fatalf("the draft cost report cannot be submitted:\n%s", body)
+	}
+	admin.mustPost(report[1]+"/submit", url.Values{"etag": {etagIn(body, report[1]+"/submit")}})
+	_, body, _ = coord.do("GET", "/dashboard", nil)
+	// ⌊30001 × 5000 / 10000⌋ = 15000 öre.
+	if !strings.Contains(strings.ReplaceAll(body, "\u00a0", " "), "betalar ut 150,00 kr") {
+		t.Errorf("the dashboard does not say what certifying pays")
+	}
+	coord.mustPost(report[1]+"/certify", url.Values{"etag": {etagIn(body, report[1]+"/certify")}})
+	if _, body, _ = admin.do("GET", sp+"?view=1", nil); !strings.Contains(body, "Attesterad") {
+		t.Errorf("the certified cost report is not shown certified")
+	}
+
 	for _, p := range []struct {
 		who  *site
 		path string

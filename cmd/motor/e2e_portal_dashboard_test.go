@@ -3,30 +3,15 @@ package main
 import (
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
-)
 
-// chromium is the browser the portal's browser tests drive; they skip
-// where it is missing, unless MOTOR_REQUIRE_BROWSER=1 (CI).
-func chromium(t *testing.T) string {
-	t.Helper()
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("MOTOR_REQUIRE_BROWSER") == "1" {
-		t.Fatal("chromium not found and MOTOR_REQUIRE_BROWSER=1: install it (apt-get install -y chromium)")
-	}
-	t.Skip("chromium not found: this browser test needs it (apt-get install -y chromium)")
-	return ""
-}
+	"github.com/innovationsmotorer/motor/internal/testenv"
+)
 
 // TestMultiRegion_DashboardInBrowser: the national deployment's portal
 // shows both regions with their figures over mTLS, a stopped region as
@@ -36,7 +21,7 @@ func TestMultiRegion_DashboardInBrowser(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs three deployments and a browser")
 	}
-	path := chromium(t)
+	path := testenv.Chromium(t)
 	m := startMultiRegion(t)
 	// Two ideas in Västerbotten, one in Uppsala.
 	for _, r := range []struct {
