@@ -3,7 +3,6 @@ package portal
 import (
 	"context"
 	"net/http"
-	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -354,13 +353,3 @@ func (p *Portal) certifyCostReport(w http.ResponseWriter, r *http.Request, s *se
 
 // RegionState is a region state's label.
 func (v *view) RegionState(s regionState) string { return v.T("dash.state." + string(s)) }
-
-// Sorted are a map's keys in order (for the tables).
-func sortedKeys(m map[string]int64) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
-}

@@ -408,7 +408,7 @@ func editorStep(f url.Values) (lines, contribs int, ok bool) {
 // editorInput reads the editor's post: the buttons that only show the
 // editor again (recalculate, add a row) and amounts that cannot be read
 // answer here, and ok is false; otherwise the budget is ready to save.
-func (p *Portal) editorInput(w http.ResponseWriter, r *http.Request, s *session, ctx context.Context, sp *fundingv1.Subproject) ([]*fundingv1.Programme, *view, *budget, bool) {
+func (p *Portal) editorInput(ctx context.Context, w http.ResponseWriter, r *http.Request, s *session, sp *fundingv1.Subproject) ([]*fundingv1.Programme, *view, *budget, bool) {
 	programmes, err := p.listProgrammes(ctx)
 	if err != nil {
 		p.failRPC(w, r, err)
@@ -435,7 +435,7 @@ func (p *Portal) createSubproject(w http.ResponseWriter, r *http.Request, s *ses
 	}
 	ctx, cancel := p.rpcContext(r, s)
 	defer cancel()
-	programmes, v, b, ok := p.editorInput(w, r, s, ctx, nil)
+	programmes, v, b, ok := p.editorInput(ctx, w, r, s, nil)
 	if !ok {
 		return
 	}
@@ -534,7 +534,7 @@ func (p *Portal) editSubproject(w http.ResponseWriter, r *http.Request, s *sessi
 		p.failRPC(w, r, err)
 		return
 	}
-	programmes, v, b, ok := p.editorInput(w, r, s, ctx, sp)
+	programmes, v, b, ok := p.editorInput(ctx, w, r, s, sp)
 	if !ok {
 		return
 	}
