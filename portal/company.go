@@ -3,7 +3,6 @@ package portal
 import (
 	"context"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
@@ -84,10 +83,7 @@ func (p *Portal) company(w http.ResponseWriter, r *http.Request, s *session) {
 		return
 	}
 	d.Done = doneKey(r.URL.Query().Get("done"))
-	v := &view{Title: "company.title", Session: s, Data: d, Form: p.restore(w, r)}
-	if v.Form == nil {
-		v.Form = url.Values{"request_id": {randomToken()}}
-	}
+	v := &view{Title: "company.title", Session: s, Data: d, Form: p.formOf(w, r)}
 	v.Form.Set("q", d.Query)
 	p.render(w, r, http.StatusOK, "company", v)
 }

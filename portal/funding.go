@@ -213,31 +213,18 @@ func (b *budget) placeErrors(errs map[string]string) {
 		if err != nil {
 			continue
 		}
-		switch parts[0] {
-		case "budget_lines":
-			if i < len(b.lineRowOf) {
-				row := &b.Lines[b.lineRowOf[i]]
-				switch parts[2] {
-				case "category":
-					row.CategoryErr = msg
-				case "description":
-					row.DescErr = msg
-				case "amount_ore":
-					row.AmountErr = msg
-				}
-			}
-		case "contributions":
-			if i < len(b.contribRowOf) {
-				row := &b.Contribs[b.contribRowOf[i]]
-				switch parts[2] {
-				case "party":
-					row.PartyErr = msg
-				case "kind":
-					row.KindErr = msg
-				case "amount_ore":
-					row.AmountErr = msg
-				}
-			}
+		// The row's error fields by the violation's last part.
+		var fields map[string]*string
+		switch {
+		case parts[0] == "budget_lines" && i < len(b.lineRowOf):
+			row := &b.Lines[b.lineRowOf[i]]
+			fields = map[string]*string{"category": &row.CategoryErr, "description": &row.DescErr, "amount_ore": &row.AmountErr}
+		case parts[0] == "contributions" && i < len(b.contribRowOf):
+			row := &b.Contribs[b.contribRowOf[i]]
+			fields = map[string]*string{"party": &row.PartyErr, "kind": &row.KindErr, "amount_ore": &row.AmountErr}
+		}
+		if f := fields[parts[2]]; f != nil {
+			*f = msg
 		}
 	}
 }
@@ -515,10 +502,7 @@ func (p *Portal) subprojectPage(w http.ResponseWriter, r *http.Request, s *sessi
 		return
 	}
 	d.Done = doneKey(r.URL.Query().Get("done"))
-	v := &view{Title: "sp.title", Session: s, Data: d, Form: p.restore(w, r)}
-	if v.Form == nil {
-		v.Form = url.Values{"request_id": {randomToken()}}
-	}
+	v := &view{Title: "sp.title", Session: s, Data: d, Form: p.formOf(w, r)}
 	p.render(w, r, http.StatusOK, "subproject", v)
 }
 

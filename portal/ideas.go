@@ -67,6 +67,15 @@ func (p *Portal) createIdea(w http.ResponseWriter, r *http.Request, s *session) 
 	http.Redirect(w, r, "/"+created.GetName()+"?created=1", http.StatusSeeOther)
 }
 
+// formOf is the form a page shows: what was typed before a sign-in, or
+// a fresh one with its own request id (so a repeated send is one change).
+func (p *Portal) formOf(w http.ResponseWriter, r *http.Request) url.Values {
+	if f := p.restore(w, r); f != nil {
+		return f
+	}
+	return url.Values{"request_id": {randomToken()}}
+}
+
 // formFailed shows the form again with what was typed and what went wrong.
 func (p *Portal) formFailed(w http.ResponseWriter, r *http.Request, v *view, page string, err error) {
 	f := explain(err, chooseLang(r))

@@ -102,10 +102,7 @@ func (p *Portal) partners(w http.ResponseWriter, r *http.Request, s *session) {
 		p.failRPC(w, r, err)
 		return
 	}
-	v := &view{Title: "partners.title", Session: s, Data: &partnersData{Partners: list, Done: doneKey(r.URL.Query().Get("done"))}, Form: p.restore(w, r)}
-	if v.Form == nil {
-		v.Form = url.Values{"request_id": {randomToken()}}
-	}
+	v := &view{Title: "partners.title", Session: s, Data: &partnersData{Partners: list, Done: doneKey(r.URL.Query().Get("done"))}, Form: p.formOf(w, r)}
 	p.render(w, r, http.StatusOK, "partners", v)
 }
 
@@ -177,10 +174,7 @@ func (p *Portal) partnerPage(w http.ResponseWriter, r *http.Request, s *session)
 		return
 	}
 	d.Done = doneKey(r.URL.Query().Get("done"))
-	v := &view{Title: "partner.title", Session: s, Data: d, Form: p.restore(w, r)}
-	if v.Form == nil {
-		v.Form = url.Values{"request_id": {randomToken()}}
-	}
+	v := &view{Title: "partner.title", Session: s, Data: d, Form: p.formOf(w, r)}
 	p.render(w, r, http.StatusOK, "partner", v)
 }
 
