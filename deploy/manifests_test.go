@@ -66,7 +66,7 @@ func TestOverlayContents(t *testing.T) {
 			[]string{"funding", "gateway", "idea", "needs", "notify", "otel-collector", "partner", "portal"}, "everysec"},
 		// The programme ledger is money: its Redis fsyncs every write.
 		{"national", "motor-national", "national", nil,
-			[]string{"funding", "gateway", "otel-collector"}, "always"},
+			[]string{"funding", "gateway", "otel-collector", "portal"}, "always"},
 	} {
 		t.Run(tc.dir, func(t *testing.T) {
 			m := build(t, tc.dir)

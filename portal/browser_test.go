@@ -15,34 +15,24 @@ import (
 
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
+
+	"github.com/innovationsmotorer/motor/internal/testenv"
 )
 
 // The browser tests drive Debian's Chromium against the real binary. They
 // skip where Chromium is missing, unless MOTOR_REQUIRE_BROWSER=1 (CI).
 
-func chromiumPath(t *testing.T) string {
-	t.Helper()
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("MOTOR_REQUIRE_BROWSER") == "1" {
-		t.Fatal("chromium not found and MOTOR_REQUIRE_BROWSER=1: install it (apt-get install -y chromium)")
-	}
-	t.Skip("chromium not found: the browser tests need it (apt-get install -y chromium); set MOTOR_REQUIRE_BROWSER=1 to fail instead")
-	return ""
-}
+func chromiumPath(t *testing.T) string { return testenv.Chromium(t) }
 
-// motorPortal runs `motor serve` built from this module and returns the
-// portal's URL.
-func motorPortal(t *testing.T) string {
+// motorPortal runs `motor serve` built from this module (with args after
+// the defaults, which they override) and returns the portal's URL.
+func motorPortal(t testing.TB, args ...string) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "motor")
 	if out, err := exec.Command("go", "build", "-o", bin, "github.com/innovationsmotorer/motor/cmd/motor").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	cmd := exec.Command(bin, "serve", "-http", "127.0.0.1:0", "-grpc", "127.0.0.1:0", "-data", t.TempDir())
+	cmd := exec.Command(bin, append([]string{"serve", "-http", "127.0.0.1:0", "-grpc", "127.0.0.1:0", "-data", t.TempDir()}, args...)...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -135,6 +125,13 @@ type person struct {
 
 func (b *browserEnv) person(role, region, name string) *person {
 	b.t.Helper()
+	return b.personOf(role, region, name, "")
+}
+
+// personOf signs in a company user of partner (its id), or anyone else
+// with partner "".
+func (b *browserEnv) personOf(role, region, name, partner string) *person {
+	b.t.Helper()
 	ctx, cancel := chromedp.NewContext(b.alloc, chromedp.WithNewBrowserContext())
 	b.t.Cleanup(cancel)
 	p := b.tab(ctx)
@@ -142,6 +139,9 @@ func (b *browserEnv) person(role, region, name string) *person {
 	p.do(chromedp.Click(chromedp.CSS(`input[name=role][value=`+role+`]`)),
 		chromedp.SetValue(chromedp.CSS(`#f-region`), region),
 		chromedp.SendKeys(chromedp.CSS(`#f-name`), name))
+	if partner != "" {
+		p.do(chromedp.SendKeys(chromedp.CSS(`#f-partner`), partner))
+	}
 	p.submit(`form[action="/signin"] button`)
 	if got := p.text("header"); !strings.Contains(got, name) {
 		b.t.Fatalf("signed in as %s, the header says %q", name, got)

@@ -67,6 +67,15 @@ func (p *Portal) createIdea(w http.ResponseWriter, r *http.Request, s *session) 
 	http.Redirect(w, r, "/"+created.GetName()+"?created=1", http.StatusSeeOther)
 }
 
+// formOf is the form a page shows: what was typed before a sign-in, or
+// a fresh one with its own request id (so a repeated send is one change).
+func (p *Portal) formOf(w http.ResponseWriter, r *http.Request) url.Values {
+	if f := p.restore(w, r); f != nil {
+		return f
+	}
+	return url.Values{"request_id": {randomToken()}}
+}
+
 // formFailed shows the form again with what was typed and what went wrong.
 func (p *Portal) formFailed(w http.ResponseWriter, r *http.Request, v *view, page string, err error) {
 	f := explain(err, chooseLang(r))
@@ -118,19 +127,10 @@ func (p *Portal) similarIdeas(w http.ResponseWriter, r *http.Request) {
 
 // listAll pages through a list call to the end (bounded).
 func listAll(ctx context.Context, c ideav1.IdeaServiceClient, parent, filter string) ([]*ideav1.Idea, error) {
-	var out []*ideav1.Idea
-	token := ""
-	for range 50 {
+	return collect(func(token string) ([]*ideav1.Idea, string, error) {
 		resp, err := c.ListIdeas(ctx, &ideav1.ListIdeasRequest{Parent: parent, PageSize: 1000, PageToken: token, Filter: filter})
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, resp.GetIdeas()...)
-		if token = resp.GetNextPageToken(); token == "" {
-			break
-		}
-	}
-	return out, nil
+		return resp.GetIdeas(), resp.GetNextPageToken(), err
+	})
 }
 
 type myIdea struct {
@@ -252,6 +252,8 @@ func doneKey(done string) string {
 		return "offer.routed"
 	case "erased":
 		return "idea.erased"
+	case "saved", "submitted", "closed", "reported", "reportsubmitted", "registered", "agreed", "offered", "approved", "certified":
+		return "done." + done
 	}
 	return ""
 }

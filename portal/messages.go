@@ -269,7 +269,7 @@ var messages = map[string][2]string{
 // translate returns key in lang; a missing key shows as itself, which the
 // messages test catches before anyone sees it.
 func translate(lang, key string) string {
-	m, ok := messages[key]
+	m, ok := lookup(key)
 	if !ok {
 		return key
 	}
@@ -277,6 +277,15 @@ func translate(lang, key string) string {
 		return m[1]
 	}
 	return m[0]
+}
+
+// lookup finds key among the portal's labels.
+func lookup(key string) ([2]string, bool) {
+	if m, ok := messages[key]; ok {
+		return m, true
+	}
+	m, ok := workMessages[key]
+	return m, ok
 }
 
 // regionNames are the regions' names as people write them.

@@ -12,19 +12,10 @@ import (
 )
 
 func listNeeds(ctx context.Context, c needsv1.NeedsServiceClient, parent, filter string) ([]*needsv1.Need, error) {
-	var out []*needsv1.Need
-	token := ""
-	for range 50 {
+	return collect(func(token string) ([]*needsv1.Need, string, error) {
 		resp, err := c.ListNeeds(ctx, &needsv1.ListNeedsRequest{Parent: parent, PageSize: 1000, PageToken: token, Filter: filter, OrderBy: "priority_score desc"})
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, resp.GetNeeds()...)
-		if token = resp.GetNextPageToken(); token == "" {
-			break
-		}
-	}
-	return out, nil
+		return resp.GetNeeds(), resp.GetNextPageToken(), err
+	})
 }
 
 func (p *Portal) needsList(w http.ResponseWriter, r *http.Request, s *session) {

@@ -3,7 +3,6 @@ package portal
 import (
 	"context"
 	"net/http"
-	"time"
 
 	needsv1 "github.com/innovationsmotorer/motor/proto/innovation/needs/v1"
 	partnerv1 "github.com/innovationsmotorer/motor/proto/innovation/partner/v1"
@@ -25,25 +24,11 @@ type offersData struct {
 
 func (p *Portal) loadOffers(ctx context.Context, s *session, lang string) (*offersData, error) {
 	d := &offersData{}
-	token := ""
-	for range 50 {
-		resp, err := p.cfg.Partners.ListOffers(ctx, &partnerv1.ListOffersRequest{Parent: "regions/" + s.Region, PageSize: 1000, PageToken: token})
-		if err != nil {
-			return nil, err
-		}
-		for _, o := range resp.GetOffers() {
-			row := offerRow{Offer: o}
-			if t, err := time.ParseInLocation("2006-01-02", o.GetRespondBy(), stockholm); err == nil {
-				row.DaysLeft = daysBetween(p.now(), t)
-				row.Overdue = row.DaysLeft < 0
-				row.RespondBy = formatDate(t, lang)
-			}
-			d.Offers = append(d.Offers, row)
-		}
-		if token = resp.GetNextPageToken(); token == "" {
-			break
-		}
+	rows, err := p.offerRows(ctx, s, lang)
+	if err != nil {
+		return nil, err
 	}
+	d.Offers = rows
 	published, err := listNeeds(ctx, p.cfg.Needs, "regions/"+s.Region, "published = true")
 	if err != nil {
 		return nil, err

@@ -26,6 +26,8 @@ import (
 	"google.golang.org/grpc/metadata"
 
 	"github.com/innovationsmotorer/motor/internal/auth"
+	coordinatorv1 "github.com/innovationsmotorer/motor/proto/innovation/coordinator/v1"
+	fundingv1 "github.com/innovationsmotorer/motor/proto/innovation/funding/v1"
 	ideav1 "github.com/innovationsmotorer/motor/proto/innovation/idea/v1"
 	needsv1 "github.com/innovationsmotorer/motor/proto/innovation/needs/v1"
 	partnerv1 "github.com/innovationsmotorer/motor/proto/innovation/partner/v1"
@@ -42,6 +44,17 @@ type Config struct {
 	Ideas    ideav1.IdeaServiceClient
 	Needs    needsv1.NeedsServiceClient
 	Partners partnerv1.PartnerServiceClient
+	// Subprojects is this deployment's funding service (region admins'
+	// pages); nil where the deployment runs none.
+	Subprojects fundingv1.SubprojectServiceClient
+	// Programmes is the programme ledger (the national deployment's).
+	Programmes fundingv1.ProgrammeServiceClient
+	// Coordinator is the national coordinator; nil on a region.
+	Coordinator coordinatorv1.CoordinatorServiceClient
+	// RegionFunding reaches the funding service of a region this
+	// deployment does not serve itself, for the coordinator's approvals;
+	// nil: only Subprojects.
+	RegionFunding func(region string) (fundingv1.SubprojectServiceClient, error)
 	// Regions are the regions people may sign in to in dev mode.
 	Regions []string
 	// DevSigner signs dev-mode tokens; nil when an identity provider is
@@ -117,6 +130,11 @@ func parsePages() (map[string]*template.Template, error) {
 	base, err := template.New("layout.html").Funcs(template.FuncMap{
 		"join": strings.Join,
 		"add":  func(a, b int) int { return a + b },
+		"add2": func(a, b any) float64 { return toFloat(a) + toFloat(b) },
+		"half": func(f float64) float64 { return f / 2 },
+		"chart": func(v *view, c funnelChart, id, title string) funnelView {
+			return funnelView{V: v, Chart: c, ID: id, Title: title}
+		},
 	}).ParseFS(templateFS, "templates/layout.html")
 	if err != nil {
 		return nil, err
@@ -175,6 +193,7 @@ func (p *Portal) Handler() http.Handler {
 
 	mux.HandleFunc("GET /offers", p.signedIn(p.offers))
 	mux.HandleFunc("POST /regions/{region}/offers/{offer}/route", p.signedIn(p.routeOffer))
+	p.workRoutes(mux)
 	mux.HandleFunc("/", p.notFound)
 
 	cop := http.NewCrossOriginProtection()

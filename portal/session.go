@@ -34,7 +34,9 @@ type session struct {
 	Name    string      `json:"n"`
 	Region  string      `json:"r"`
 	Roles   []auth.Role `json:"o"`
-	Expires time.Time   `json:"e"`
+	// Partner is the partner a company user belongs to (role partner).
+	Partner string    `json:"p,omitempty"`
+	Expires time.Time `json:"e"`
 	// CSRF is the token every form of this session carries.
 	CSRF string `json:"c"`
 }

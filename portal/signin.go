@@ -100,27 +100,39 @@ func (p *Portal) signinDev(w http.ResponseWriter, r *http.Request) {
 	name := strings.TrimSpace(r.PostFormValue("name"))
 	next := safeNext(r.PostFormValue("next"))
 	roles := []auth.Role{auth.Submitter}
+	partner := ""
 	switch role {
 	case auth.Submitter:
 	case auth.Advisor, auth.RegionAdmin:
 		roles = append(roles, role)
+	case auth.Partner:
+		// A company user belongs to one partner of the region, named by
+		// its id (the region admin's partner page shows it).
+		roles = []auth.Role{auth.Partner}
+		if id := strings.TrimSpace(r.PostFormValue("partner")); id != "" && slug(id) == id {
+			partner = "regions/" + region + "/partners/" + id
+		} else {
+			role = ""
+		}
+	case auth.Coordinator:
+		roles, region = []auth.Role{auth.Coordinator}, auth.NationalRegion
 	default:
 		role = ""
 	}
-	if role == "" || !slices.Contains(p.cfg.Regions, region) || name == "" || len(name) > 100 {
+	if role == "" || !slices.Contains(p.cfg.Regions, region) && region != auth.NationalRegion || name == "" || len(name) > 100 {
 		v := &view{Title: "signin.title", Data: signinData{Next: next, Regions: p.cfg.Regions}, Form: r.PostForm, AlertKind: "error"}
 		v.Alert = translate(chooseLang(r), "signin.badinput")
 		p.render(w, r, http.StatusBadRequest, "signin", v)
 		return
 	}
 	sub := "dev-" + string(role) + "-" + region + "-" + slug(name)
-	tok, err := p.cfg.DevSigner.Sign(auth.Claims{Subject: sub, Name: name, Region: region, Roles: roles}, p.cfg.SessionTTL)
+	tok, err := p.cfg.DevSigner.Sign(auth.Claims{Subject: sub, Name: name, Region: region, Roles: roles, Partner: partner}, p.cfg.SessionTTL)
 	if err != nil {
 		p.logger.Error("portal: signing a dev token", "error", err)
 		p.fail(w, r, http.StatusInternalServerError, "err.internal")
 		return
 	}
-	p.startSession(w, r, &session{Token: tok, Subject: sub, Name: name, Region: region, Roles: roles, Expires: p.now().Add(p.cfg.SessionTTL)}, next)
+	p.startSession(w, r, &session{Token: tok, Subject: sub, Name: name, Region: region, Roles: roles, Partner: partner, Expires: p.now().Add(p.cfg.SessionTTL)}, next)
 }
 
 // slug makes a subject id out of a name, so the same name signs in as the
@@ -156,6 +168,12 @@ func (p *Portal) startSession(w http.ResponseWriter, r *http.Request, s *session
 }
 
 func homeOf(s *session) string {
+	switch {
+	case s.has(auth.Coordinator):
+		return "/dashboard"
+	case s.has(auth.Partner):
+		return "/company"
+	}
 	if s.staff() {
 		return "/board"
 	}
@@ -181,6 +199,8 @@ type idClaims struct {
 	Name   string   `json:"name"`
 	Region string   `json:"region"`
 	Roles  []string `json:"roles"`
+	// Partner is a company user's partner (role partner).
+	Partner string `json:"partner"`
 }
 
 func (p *Portal) oidcCallback(w http.ResponseWriter, r *http.Request) {
@@ -222,7 +242,7 @@ func (p *Portal) oidcCallback(w http.ResponseWriter, r *http.Request) {
 		p.signinFailed(w, r, fmt.Errorf("id token claims: %w", err))
 		return
 	}
-	s := &session{Token: raw, Subject: idt.Subject, Name: c.Name, Region: c.Region, Expires: idt.Expiry}
+	s := &session{Token: raw, Subject: idt.Subject, Name: c.Name, Region: c.Region, Partner: c.Partner, Expires: idt.Expiry}
 	for _, role := range c.Roles {
 		s.Roles = append(s.Roles, auth.Role(role))
 	}

@@ -10,6 +10,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	fundingv1 "github.com/innovationsmotorer/motor/proto/innovation/funding/v1"
+	partnerv1 "github.com/innovationsmotorer/motor/proto/innovation/partner/v1"
 )
 
 // Vendored files are what their npm packages shipped, byte for byte. To
@@ -67,7 +70,7 @@ func TestEveryLabelInBothLanguages(t *testing.T) {
 		t.Fatalf("found only %d keys in the templates: the pattern is broken", len(used))
 	}
 	for k := range used {
-		m, ok := messages[k]
+		m, ok := lookup(k)
 		if !ok {
 			t.Errorf("label %q is used but has no translation", k)
 			continue
@@ -76,8 +79,25 @@ func TestEveryLabelInBothLanguages(t *testing.T) {
 			t.Errorf("label %q lacks its Swedish or English text", k)
 		}
 	}
-	for _, k := range []string{"gate.need.assessment", "gate.need.ipowner", "err.conflict", "err.retry"} {
-		if _, ok := messages[k]; !ok {
+	byCode := []string{"gate.need.assessment", "gate.need.ipowner", "err.conflict", "err.retry",
+		"budget.err.amount", "dash.funnel.done", "org.err.length", "org.err.digits", "org.err.luhn", "org.ok", "region.national"}
+	for _, done := range []string{"saved", "submitted", "closed", "reported", "reportsubmitted", "registered", "agreed", "offered", "approved", "certified"} {
+		byCode = append(byCode, doneKey(done))
+	}
+	for _, st := range []regionState{stateUp, statePartial, stateUnreachable, stateTimedOut} {
+		byCode = append(byCode, "dash.state."+string(st))
+	}
+	// Every value of the enums the new pages show by name (Enum).
+	for _, names := range []map[int32]string{fundingv1.SubprojectStatus_name, fundingv1.CostReportStatus_name, fundingv1.CostCategory_name,
+		fundingv1.ContributionKind_name, partnerv1.PartnerKind_name, partnerv1.CompanySize_name, partnerv1.AgreementKind_name, partnerv1.AgreementState_name} {
+		for i, n := range names {
+			if i != 0 || strings.HasPrefix(n, "SUBPROJECT_STATUS") || strings.HasPrefix(n, "AGREEMENT_STATE") || strings.HasPrefix(n, "COMPANY_SIZE") {
+				byCode = append(byCode, strings.ToLower(n))
+			}
+		}
+	}
+	for _, k := range byCode {
+		if _, ok := lookup(k); !ok {
 			t.Errorf("label %q used by the code is missing", k)
 		}
 	}

@@ -12,6 +12,7 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/innovationsmotorer/motor/internal/auth"
 	ideav1 "github.com/innovationsmotorer/motor/proto/innovation/idea/v1"
 	needsv1 "github.com/innovationsmotorer/motor/proto/innovation/needs/v1"
 	partnerv1 "github.com/innovationsmotorer/motor/proto/innovation/partner/v1"
@@ -110,6 +111,9 @@ func (v *view) OfferStatus(s partnerv1.OfferStatus) string {
 	return v.T(strings.ToLower(s.String()))
 }
 
+// Enum is an enum value's label: its lowercased full name is the key.
+func (v *view) Enum(e interface{ String() string }) string { return v.T(strings.ToLower(e.String())) }
+
 // Origins are the choices of the origin field.
 func (v *view) Origins() []ideav1.Origin {
 	var out []ideav1.Origin
@@ -141,10 +145,22 @@ func (v *view) Statement(n *needsv1.Need) string {
 
 // RegionName is a region's name as people write it.
 func (v *view) RegionName(id string) string {
+	if id == auth.NationalRegion {
+		return v.T("region.national")
+	}
 	if n, ok := regionNames[id]; ok {
 		return n
 	}
 	return id
+}
+
+// Has: the person holds role.
+func (v *view) Has(role string) bool { return v.Session.has(auth.Role(role)) }
+
+// Submits: the person may submit ideas and needs (everyone signed in
+// but company users and national coordinators, whose tokens are theirs).
+func (v *view) Submits() bool {
+	return v.Session.has(auth.Submitter) || !v.Session.has(auth.Partner) && !v.Session.has(auth.Coordinator)
 }
 
 // Staff: advisors and region admins.
@@ -206,6 +222,15 @@ func fieldErrors(st *status.Status, lang string) map[string]string {
 		}
 		for _, v := range br.GetFieldViolations() {
 			field := v.GetField()
+			// A field of a repeated part ("subproject.budget_lines[2].amount_ore")
+			// is also kept by its path ("budget_lines.2.amount_ore"), so a
+			// form of rows can show it on its row.
+			if _, path, ok := strings.Cut(field, "."); ok && strings.Contains(path, "[") {
+				path = strings.NewReplacer("[", ".", "]", "").Replace(path)
+				if _, seen := out[path]; !seen {
+					out[path] = describe(v.GetDescription(), lang)
+				}
+			}
 			if i := strings.LastIndex(field, "."); i >= 0 {
 				field = field[i+1:]
 			}

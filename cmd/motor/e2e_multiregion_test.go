@@ -86,7 +86,7 @@ func startMultiRegion(t *testing.T, opts ...func(*multiOptions)) *multiRegion {
 		args = append([]string{"-grpc", ports[name], "-store", r.URL(), "-data", filepath.Join(dir, name), "-demo=false"}, args...)
 		return &region{name: name, args: args, proc: startMotor(t, m.bin, args...)}
 	}
-	m.national = start("national", "-target", "national,gateway",
+	m.national = start("national", "-target", "national,gateway,portal",
 		"-config", write("national", peer("vasterbotten", false)+","+peer("uppsala", false)))
 	m.vb = start("vasterbotten", append([]string{"-regions", "vasterbotten",
 		"-config", write("vasterbotten", peerAt("national", nationalForVB, true)+","+peer("uppsala", false))}, o.vbArgs...)...)

@@ -13,10 +13,13 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/innovationsmotorer/motor/internal/auth"
 	"github.com/innovationsmotorer/motor/portal"
+	coordinatorv1 "github.com/innovationsmotorer/motor/proto/innovation/coordinator/v1"
+	fundingv1 "github.com/innovationsmotorer/motor/proto/innovation/funding/v1"
 	ideav1 "github.com/innovationsmotorer/motor/proto/innovation/idea/v1"
 	needsv1 "github.com/innovationsmotorer/motor/proto/innovation/needs/v1"
 	partnerv1 "github.com/innovationsmotorer/motor/proto/innovation/partner/v1"
@@ -73,6 +76,9 @@ func withPortal(ctx context.Context, c serveConfig, gw http.Handler, conns *conn
 			cfg.Partners = partnerv1.NewPartnerServiceClient(conn)
 		}
 	}
+	if err := portalWork(c, conns, &cfg); err != nil {
+		return nil, err
+	}
 	base := c.portal.publicURL
 	if base == "" {
 		base = httpURL
@@ -119,6 +125,52 @@ func withPortal(ctx context.Context, c serveConfig, gw http.Handler, conns *conn
 	}
 	fmt.Fprintf(stdout, "motor: portal %s/%s\n", base, note)
 	return mux, nil
+}
+
+// portalWork connects the pages of region admins and the national
+// coordinator: this deployment's funding service, the programme ledger
+// (the national deployment's), the coordinator where it runs, and for the
+// coordinator's decisions the funding service of every region in peers.
+func portalWork(c serveConfig, conns *connPool, cfg *portal.Config) error {
+	if len(c.regions.IDs()) > 0 {
+		conn, err := conns.get("funding")
+		if err != nil {
+			return err
+		}
+		cfg.Subprojects = fundingv1.NewSubprojectServiceClient(conn)
+	}
+	ledger, err := conns.get("ledger")
+	if err != nil {
+		return err
+	}
+	cfg.Programmes = fundingv1.NewProgrammeServiceClient(ledger)
+	// The coordinator runs here, or (the national portal's own pod) at its
+	// -upstreams address.
+	if !c.runs("coordinator") && c.upstreams["coordinator"] == "" {
+		return nil
+	}
+	coord, err := conns.get("coordinator")
+	if err != nil {
+		return err
+	}
+	cfg.Coordinator = coordinatorv1.NewCoordinatorServiceClient(coord)
+	local := cfg.Subprojects
+	cfg.RegionFunding = func(region string) (fundingv1.SubprojectServiceClient, error) {
+		if c.regions.Has(region) && local != nil {
+			return local, nil
+		}
+		for _, peer := range c.peers {
+			if slices.Contains(peer.ServedRegions(), region) {
+				conn, err := conns.dial(peer.AddressOf("funding"), peer.Name)
+				if err != nil {
+					return nil, err
+				}
+				return fundingv1.NewSubprojectServiceClient(conn), nil
+			}
+		}
+		return nil, fmt.Errorf("no deployment in peers serves region %s", region)
+	}
+	return nil
 }
 
 func loopbackAddr(addr string) bool {

@@ -25,7 +25,7 @@ config() { # name regions national peers...
 	local peers
 	peers=$(IFS=,; echo "$*")
 	local targets='"all"'
-	[ "$national" = true ] && targets='"national", "gateway"'
+	[ "$national" = true ] && targets='"national", "gateway", "portal"'
 	cat >"$dir/$name.json" <<JSON
 {"name": "$name", "national": $national, "regions": [$regions], "targets": [$targets],
  "http": "127.0.0.1:${http[$name]}", "grpc": "127.0.0.1:${grpc[$name]}", "admin": "127.0.0.1:${admin[$name]}",
@@ -66,7 +66,7 @@ for name in national vasterbotten uppsala; do
 done
 
 cat <<EOT
-national      http://127.0.0.1:${http[national]}      (programmes and the national dashboard)
+national      http://127.0.0.1:${http[national]}      (programmes; the portal's national dashboard at /, sign in as the coordinator)
 vasterbotten  http://127.0.0.1:${http[vasterbotten]}
 uppsala       http://127.0.0.1:${http[uppsala]}
 
