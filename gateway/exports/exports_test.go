@@ -208,7 +208,8 @@ func TestExport_Refusals(t *testing.T) {
 		{advisor, "/v1/regions/vasterbotten/exports/ideas", http.StatusBadRequest, "format"},
 		{advisor, "/v1/regions/vasterbotten/exports/secrets.csv", http.StatusBadRequest, "collection"},
 		{e.As(t, auth.Advisor, "uppsala"), "/v1/regions/vasterbotten/exports/ideas.csv", http.StatusForbidden, ""},
-		{e.As(t, auth.Partner, "vasterbotten"), "/v1/regions/vasterbotten/exports/ideas.csv", http.StatusForbidden, ""},
+		// A company user reads the ideas it submitted, but no subprojects.
+		{e.As(t, auth.Partner, "vasterbotten"), "/v1/regions/vasterbotten/exports/subprojects.csv", http.StatusForbidden, ""},
 		{stack.Caller{}, "/v1/regions/vasterbotten/exports/ideas.csv", http.StatusUnauthorized, ""},
 		{advisor, "/v1/regions/skane/exports/ideas.csv", http.StatusNotFound, ""},
 	} {
