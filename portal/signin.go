@@ -194,7 +194,7 @@ func (p *Portal) oidcStart(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, u, http.StatusFound)
 }
 
-// idClaims are the claims Motor's tokens carry (DESIGN §5).
+// idClaims are the claims Motor's tokens carry (docs/architecture.md, "Identity and access").
 type idClaims struct {
 	Name   string   `json:"name"`
 	Region string   `json:"region"`

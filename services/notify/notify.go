@@ -1,5 +1,5 @@
 // Package notify owns telling people what happened: it follows every
-// service's audit log (the outbox, DESIGN §5) with a cursor kept in the
+// service's audit log (the outbox, docs/architecture.md) with a cursor kept in the
 // store, turns events into notifications by one rules table (rules.go),
 // keeps each person's in-portal inbox, sends e-mail over SMTP and signed
 // CloudEvents to a region's webhooks, and fires the time-based rules
