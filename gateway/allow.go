@@ -23,7 +23,7 @@ func headAndAllow(routes []queryRoute) func(http.Handler) http.Handler {
 				next.ServeHTTP(w, get)
 				return
 			}
-			if len(allowed) == 0 || r.Method == http.MethodOptions || slices.Contains(allowed, r.Method) {
+			if len(allowed) == 0 || slices.Contains(allowed, r.Method) {
 				next.ServeHTTP(w, r)
 				return
 			}

@@ -30,9 +30,12 @@ import (
 // test.
 var raw = &http.Client{Transport: &http.Transport{DisableCompression: true}}
 
+// conv is the gateway in front of a real idea service, with its spans
+// recorded.
 type conv struct {
 	e     *stack.Env
 	tok   string
+	tel   *telemetry.Telemetry
 	spans *tracetest.SpanRecorder
 }
 
@@ -49,7 +52,7 @@ func startConventions(t *testing.T) *conv {
 	e := stack.StartWith(t, st, tel, func(s *grpc.Server) {
 		ideav1.RegisterIdeaServiceServer(s, idea.New(idea.Config{Store: st, Regions: served}))
 	})
-	return &conv{e: e, tok: e.As(t, auth.Advisor, "vasterbotten").Token, spans: spans}
+	return &conv{e: e, tok: e.As(t, auth.Advisor, "vasterbotten").Token, tel: tel, spans: spans}
 }
 
 func (c *conv) call(t *testing.T, method, path, body string, hdr map[string]string) (*http.Response, []byte) {
@@ -435,6 +438,9 @@ func TestCORS(t *testing.T) {
 			resp, b := do(t, hs.URL, tc.method, tc.path, "", "Bearer "+c.tok, tc.hdr)
 			if resp.StatusCode != tc.code {
 				t.Fatalf("%d %s, want %d", resp.StatusCode, b, tc.code)
+			}
+			if tc.code == 405 && resp.Header.Get("Allow") == "" {
+				t.Errorf("405 without Allow")
 			}
 			if got := resp.Header.Get("Access-Control-Allow-Origin"); got != tc.allowOrigin {
 				t.Errorf("Allow-Origin %q, want %q", got, tc.allowOrigin)

@@ -1,9 +1,11 @@
 package gateway_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -175,6 +177,24 @@ func TestDefaultDeadline(t *testing.T) {
 	}
 }
 
+// syncBuffer is a log sink the handlers may write while the test reads.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
 // TestUpstreamDown_NoInternalDetail: a service the gateway cannot reach is
 // a 503 with Retry-After and a trace id, never its address or dial error.
 func TestUpstreamDown_NoInternalDetail(t *testing.T) {
@@ -184,10 +204,14 @@ func TestUpstreamDown_NoInternalDetail(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = conn.Close() })
-	f := startFront(t, nil, gateway.Config{Upstreams: gateway.Upstreams{"idea": conn}})
-	resp, body := f.do(t, f.token(t, "a"), nil)
+	var logged syncBuffer
+	f := startFront(t, nil, gateway.Config{Upstreams: gateway.Upstreams{"idea": conn}, Logger: slog.New(slog.NewJSONHandler(&logged, nil))})
+	resp, body := f.do(t, f.token(t, "a"), http.Header{"X-Request-Id": {"portal-down-1"}})
 	if resp.StatusCode != http.StatusServiceUnavailable {
 		t.Fatalf("upstream down: %d %s, want 503", resp.StatusCode, body)
+	}
+	if resp.Header.Get("X-Request-Id") != "portal-down-1" || !strings.Contains(logged.String(), `"request_id":"portal-down-1"`) {
+		t.Errorf("request id %q; the log line does not carry it: %s", resp.Header.Get("X-Request-Id"), logged.String())
 	}
 	_, port, _ := net.SplitHostPort(addr)
 	for _, leak := range []string{port, "dial", "connection refused", "transport"} {
