@@ -1,7 +1,6 @@
 package gateway_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -177,24 +176,6 @@ func TestDefaultDeadline(t *testing.T) {
 	}
 }
 
-// syncBuffer is a log sink the handlers may write while the test reads.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // TestUpstreamDown_NoInternalDetail: a service the gateway cannot reach is
 // a 503 with Retry-After and a trace id, never its address or dial error.
 func TestUpstreamDown_NoInternalDetail(t *testing.T) {
@@ -204,7 +185,7 @@ func TestUpstreamDown_NoInternalDetail(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = conn.Close() })
-	var logged syncBuffer
+	var logged testenv.LogBuffer
 	f := startFront(t, nil, gateway.Config{Upstreams: gateway.Upstreams{"idea": conn}, Logger: slog.New(slog.NewJSONHandler(&logged, nil))})
 	resp, body := f.do(t, f.token(t, "a"), http.Header{"X-Request-Id": {"portal-down-1"}})
 	if resp.StatusCode != http.StatusServiceUnavailable {
