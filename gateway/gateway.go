@@ -94,6 +94,8 @@ type Config struct {
 	// DefaultTimeout is the deadline of a call that carries no
 	// Grpc-Timeout header; zero leaves such calls without one.
 	DefaultTimeout time.Duration
+	// CORS lists the origins whose pages may call the gateway.
+	CORS CORS
 }
 
 // New builds the gateway's HTTP handler.
@@ -101,6 +103,13 @@ func New(ctx context.Context, cfg Config) (http.Handler, error) {
 	logger := cfg.Logger
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
+	}
+	if err := cfg.CORS.validate(); err != nil {
+		return nil, err
+	}
+	table, err := queryRoutes(openAPI)
+	if err != nil {
+		return nil, err
 	}
 	api := runtime.NewServeMux(
 		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.JSONPb{
@@ -110,6 +119,7 @@ func New(ctx context.Context, cfg Config) (http.Handler, error) {
 		runtime.WithErrorHandler(errorHandler(logger)),
 		runtime.WithRoutingErrorHandler(routingErrorHandler),
 		runtime.WithMiddlewares(routeMiddleware),
+		runtime.WithOutgoingHeaderMatcher(noOutgoingMetadata),
 	)
 	for name, register := range routes() {
 		if conn := cfg.Upstreams[name]; conn != nil {
@@ -156,9 +166,12 @@ func New(ctx context.Context, cfg Config) (http.Handler, error) {
 	root.Handle(exports.ProgrammePattern, exports.ProgrammeHandler(cfg.Upstreams))
 	root.Handle("/", rejectUnknownQuery(defaultDeadline(limitBody(api), cfg.DefaultTimeout)))
 
-	var h http.Handler = root
+	// The HTTP conventions, outermost first: request id, CORS, HEAD and
+	// Allow, gzip, conditional requests and the etag, then the routes.
+	var h http.Handler = withRequestID(withCORS(cfg.CORS)(headAndAllow(table)(compressGzip(
+		conditional(stripMotorMetadata(idempotencyKey(table)(muxRoute(root))))))))
 	if t := cfg.Telemetry; t != nil {
-		h = otelhttp.NewHandler(withRoute(root), "gateway",
+		h = otelhttp.NewHandler(withRoute(h), "gateway",
 			otelhttp.WithTracerProvider(t.TracerProvider),
 			otelhttp.WithMeterProvider(t.MeterProvider),
 			otelhttp.WithPropagators(t.Propagator),
@@ -208,8 +221,14 @@ func errorHandler(logger *slog.Logger) runtime.ErrorHandlerFunc {
 			writeStatus(w, http.StatusRequestEntityTooLarge, codes.InvalidArgument, "BODY_TOO_LARGE", err.Error())
 			return
 		}
-		err = rpc.GuardError(ctx, logger, r.Method+" "+r.URL.Path, err)
-		runtime.DefaultHTTPErrorHandler(ctx, mux, m, &errorHeaders{ResponseWriter: w, st: status.Convert(err)}, r, err)
+		err = rpc.GuardError(ctx, logger.With("request_id", RequestID(ctx)), r.Method+" "+r.URL.Path, err)
+		st := withErrorInfo(status.Convert(err))
+		ew := &errorHeaders{ResponseWriter: w, st: st}
+		if st.Code() == codes.Aborted && ifMatchUsed(ctx) {
+			// The etag came from If-Match: a stale one is a failed precondition.
+			ew.code = http.StatusPreconditionFailed
+		}
+		runtime.DefaultHTTPErrorHandler(ctx, mux, m, ew, r, st.Err())
 	}
 }
 

@@ -18,7 +18,8 @@ import (
 // WWW-Authenticate, and says nothing of when to retry.
 type errorHeaders struct {
 	http.ResponseWriter
-	st *status.Status
+	st   *status.Status
+	code int // replaces the status code when set
 }
 
 func (e *errorHeaders) WriteHeader(code int) {
@@ -32,6 +33,9 @@ func (e *errorHeaders) WriteHeader(code int) {
 			after = d
 		}
 		h.Set("Retry-After", strconv.Itoa(admission.RetryAfterSeconds(after)))
+	}
+	if e.code != 0 {
+		code = e.code
 	}
 	e.ResponseWriter.WriteHeader(code)
 }

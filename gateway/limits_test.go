@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -184,10 +185,14 @@ func TestUpstreamDown_NoInternalDetail(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = conn.Close() })
-	f := startFront(t, nil, gateway.Config{Upstreams: gateway.Upstreams{"idea": conn}})
-	resp, body := f.do(t, f.token(t, "a"), nil)
+	var logged testenv.LogBuffer
+	f := startFront(t, nil, gateway.Config{Upstreams: gateway.Upstreams{"idea": conn}, Logger: slog.New(slog.NewJSONHandler(&logged, nil))})
+	resp, body := f.do(t, f.token(t, "a"), http.Header{"X-Request-Id": {"portal-down-1"}})
 	if resp.StatusCode != http.StatusServiceUnavailable {
 		t.Fatalf("upstream down: %d %s, want 503", resp.StatusCode, body)
+	}
+	if resp.Header.Get("X-Request-Id") != "portal-down-1" || !strings.Contains(logged.String(), `"request_id":"portal-down-1"`) {
+		t.Errorf("request id %q; the log line does not carry it: %s", resp.Header.Get("X-Request-Id"), logged.String())
 	}
 	_, port, _ := net.SplitHostPort(addr)
 	for _, leak := range []string{port, "dial", "connection refused", "transport"} {

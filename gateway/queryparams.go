@@ -10,8 +10,6 @@ import (
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
-	"google.golang.org/protobuf/encoding/protojson"
 )
 
 // Query parameters a route does not know are refused: grpc-gateway would
@@ -156,17 +154,6 @@ func rejectUnknownQuery(next http.Handler) http.Handler {
 			})
 		}
 		msg := fmt.Sprintf("unknown query parameter %s: %s %s takes %s", strings.Join(unknown, ", "), r.Method, r.URL.Path, takes)
-		st := status.New(codes.InvalidArgument, msg)
-		if d, err := st.WithDetails(&errdetails.ErrorInfo{Reason: "UNKNOWN_QUERY_PARAMETER", Domain: "gateway.motor"}, br); err == nil {
-			st = d
-		}
-		b, err := protojson.Marshal(st.Proto())
-		if err != nil {
-			http.Error(w, msg, http.StatusBadRequest)
-			return
-		}
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusBadRequest)
-		_, _ = w.Write(b)
+		writeStatus(w, http.StatusBadRequest, codes.InvalidArgument, "UNKNOWN_QUERY_PARAMETER", msg, br)
 	})
 }

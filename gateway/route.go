@@ -32,10 +32,6 @@ func withRoute(next http.Handler) http.Handler {
 		inner := r.WithContext(context.WithValue(r.Context(), routeKey{}, m))
 		next.ServeHTTP(w, inner)
 		route := m.pattern
-		if route == "" && inner.Pattern != "/" {
-			// A route of the operational mux (/healthz, /openapi.json).
-			_, route, _ = strings.Cut(inner.Pattern, " ")
-		}
 		if route == "" {
 			// No route matched: a 404 or 405 keeps the bare method as its
 			// name rather than a path someone typed.
@@ -45,6 +41,18 @@ func withRoute(next http.Handler) http.Handler {
 		r.Pattern = r.Method + " " + route
 		// otelhttp puts http.route on the span only when it starts.
 		trace.SpanFromContext(r.Context()).SetAttributes(semconv.HTTPRoute(route))
+	})
+}
+
+// muxRoute records the route of the operational mux (/healthz,
+// /openapi.json) a request matched; the middlewares between withRoute and
+// the mux hand it copies of the request.
+func muxRoute(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		next.ServeHTTP(w, r)
+		if m, ok := r.Context().Value(routeKey{}).(*matchedRoute); ok && m.pattern == "" && r.Pattern != "/" {
+			_, m.pattern, _ = strings.Cut(r.Pattern, " ")
+		}
 	})
 }
 

@@ -8,34 +8,18 @@ import (
 	"testing"
 	"time"
 
-	sdktrace "go.opentelemetry.io/otel/sdk/trace"
-	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
-	"google.golang.org/grpc"
 
 	"github.com/innovationsmotorer/motor/internal/auth"
-	"github.com/innovationsmotorer/motor/internal/config"
 	"github.com/innovationsmotorer/motor/internal/telemetry"
-	"github.com/innovationsmotorer/motor/internal/testenv/stack"
-	ideav1 "github.com/innovationsmotorer/motor/proto/innovation/idea/v1"
-	"github.com/innovationsmotorer/motor/services/idea"
 )
 
 // TestRoutes_NamedByTemplate: HTTP spans and metrics carry the route a call
 // matched, never the ids of its path, and the region it is about; metrics
 // are not on the public port.
 func TestRoutes_NamedByTemplate(t *testing.T) {
-	tel, err := telemetry.Setup(t.Context(), telemetry.Options{Service: "motor-test", Target: "test"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	spans := tracetest.NewSpanRecorder()
-	tel.TracerProvider = sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(spans))
-	served, _ := config.ParseServed("vasterbotten")
-	st := stack.Backends()[0].Open(t)
-	e := stack.StartWith(t, st, tel, func(s *grpc.Server) {
-		ideav1.RegisterIdeaServiceServer(s, idea.New(idea.Config{Store: st, Regions: served}))
-	})
+	c := startConventions(t)
+	tel, spans, e := c.tel, c.spans, c.e
 	advisor := e.As(t, auth.Advisor, "vasterbotten")
 	code, created := e.REST(t, advisor, "POST", "/v1/regions/vasterbotten/ideas",
 		`{"title":"Digital väntrumskö","problem":"Patienter vet inte hur länge de får vänta","origin":"ORIGIN_STAFF"}`)

@@ -7,14 +7,16 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/protoadapt"
 )
 
 // writeStatus writes a google.rpc.Status JSON body for errors the gateway
 // itself decides (body too large, unknown route), in the same shape as the
 // services' errors.
-func writeStatus(w http.ResponseWriter, httpStatus int, code codes.Code, reason, msg string) {
+func writeStatus(w http.ResponseWriter, httpStatus int, code codes.Code, reason, msg string, more ...protoadapt.MessageV1) {
 	st := status.New(code, msg)
-	if withInfo, err := st.WithDetails(&errdetails.ErrorInfo{Reason: reason, Domain: "gateway.motor"}); err == nil {
+	details := append([]protoadapt.MessageV1{&errdetails.ErrorInfo{Reason: reason, Domain: "gateway.motor"}}, more...)
+	if withInfo, err := st.WithDetails(details...); err == nil {
 		st = withInfo
 	}
 	b, err := protojson.Marshal(st.Proto())

@@ -76,6 +76,7 @@ type serveConfig struct {
 	notify config.Notify
 	// limits are the admission limits (config file, defaults filled in).
 	limits config.Limits
+	cors   config.CORS
 }
 
 // serviceTargets are the services `-target` may name; "gateway" and "all"
@@ -171,7 +172,7 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 	c := serveConfig{target: *target, admin: *adminAddr, httpAddr: *httpAddr, grpcAddr: *grpcAddr, data: *data, store: *storeURL, demo: *demo, upstream: *upstream, health: *healthAddr, drain: *drain, reconcile: reconcile, upstreams: map[string]string{},
 		name: *name, national: *national, tls: config.TLSFiles{CA: *tlsCA, Cert: *tlsCert, Key: *tlsKey},
 		insecurePeers: *insecurePeers, peers: dep.Peers, devKey: *devKey, weights: dep.Weights, portal: portalFlags.options(),
-		notify: dep.Notify, limits: dep.Limits.WithDefaults()}
+		notify: dep.Notify, limits: dep.Limits.WithDefaults(), cors: dep.CORS}
 	for _, kv := range strings.Split(*upstreams, ",") {
 		if kv = strings.TrimSpace(kv); kv == "" {
 			continue
@@ -459,6 +460,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			Logger:         logger,
 			Ready:          readiness(st, upstreams, logger),
 			DefaultTimeout: time.Duration(c.limits.DefaultTimeout),
+			CORS:           gateway.CORS(c.cors),
 		})
 		if err != nil {
 			return fmt.Errorf("gateway.New: %w", err)

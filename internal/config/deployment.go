@@ -7,6 +7,7 @@ import (
 	"maps"
 	"math"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -51,6 +52,38 @@ type Deployment struct {
 	// Limits are the admission limits (limits.go); absent fields take
 	// their defaults.
 	Limits Limits `json:"limits"`
+	// CORS lists the origins whose pages may call the REST gateway; none
+	// by default.
+	CORS CORS `json:"cors"`
+}
+
+// CORS is the deployment's cross-origin policy for browsers.
+type CORS struct {
+	// AllowedOrigins are origins ("https://portal.example.se") or "*".
+	AllowedOrigins []string `json:"allowedOrigins"`
+	// AllowCredentials lets pages send credentials; never with "*".
+	AllowCredentials bool `json:"allowCredentials"`
+	// MaxAgeSeconds is how long a preflight's answer may be kept.
+	MaxAgeSeconds int `json:"maxAgeSeconds"`
+}
+
+func (c CORS) check() []string {
+	var problems []string
+	for i, o := range c.AllowedOrigins {
+		if o == "*" {
+			if c.AllowCredentials {
+				problems = append(problems, `cors.allowedOrigins: "*" cannot be combined with allowCredentials (any site could call as the signed-in user)`)
+			}
+			continue
+		}
+		if u, err := url.Parse(o); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
+			problems = append(problems, fmt.Sprintf("cors.allowedOrigins[%d]: %q is not an origin (scheme://host[:port])", i, o))
+		}
+	}
+	if c.MaxAgeSeconds < 0 {
+		problems = append(problems, "cors.maxAgeSeconds: must not be negative")
+	}
+	return problems
 }
 
 // RegionWeights are one region's weights of the idea assessment and the
@@ -241,7 +274,7 @@ func parseDeployment(raw []byte, dir string) (Deployment, []string) {
 func decodeDeployment(raw []byte) (Deployment, []string) {
 	var d Deployment
 	var problems []string
-	top := members(&problems, "", raw, []string{"name", "national", "regions", "targets", "http", "grpc", "admin", "data", "store", "tls", "insecurePeers", "peers", "devKey", "weights", "notify", "limits"})
+	top := members(&problems, "", raw, []string{"name", "national", "regions", "targets", "http", "grpc", "admin", "data", "store", "tls", "insecurePeers", "peers", "devKey", "weights", "notify", "limits", "cors"})
 	if top == nil {
 		return d, problems
 	}
@@ -286,6 +319,14 @@ func decodeDeployment(raw []byte) (Deployment, []string) {
 			}
 		case "notify":
 			problems = append(problems, parseNotify(top[k], &d.Notify)...)
+		case "cors":
+			m := members(&problems, "cors.", top[k], []string{"allowedOrigins", "allowCredentials", "maxAgeSeconds"})
+			for name, dst := range map[string]any{"allowedOrigins": &d.CORS.AllowedOrigins, "allowCredentials": &d.CORS.AllowCredentials, "maxAgeSeconds": &d.CORS.MaxAgeSeconds} {
+				if v, ok := m[name]; ok {
+					field(&problems, "cors."+name, v, dst)
+				}
+			}
+			problems = append(problems, d.CORS.check()...)
 		case "peers":
 			var list []json.RawMessage
 			if err := json.Unmarshal(top[k], &list); err != nil {

@@ -115,6 +115,9 @@ func TestLoadDeployment_Problems(t *testing.T) {
 				"skane":{"assessment":{"novelty":"high"}}}}`,
 			[]string{"weights.narnia: unknown region", "weights.uppsala.assessment.patientBenefit: -1 is not a weight", "weights.uppsala.assessment.charm: not a criterion",
 				"weights.uppsala.screening: every weight is 0", "weights.uppsala.colour: unknown field", `weights.skane.assessment.novelty: want a number, got JSON "high"`}},
+		{"bad cors", `{"name":"uppsala","cors":{"allowedOrigins":["*","portal.example.se","https://p.example.se/x"],"allowCredentials":true,"maxAgeSeconds":-1,"headers":[]}}`,
+			[]string{`cors.allowedOrigins: "*" cannot be combined with allowCredentials`, `cors.allowedOrigins[1]: "portal.example.se" is not an origin`,
+				`cors.allowedOrigins[2]: "https://p.example.se/x" is not an origin`, "cors.maxAgeSeconds: must not be negative", "cors.headers: unknown field"}},
 		{"national with a national peer", `{"name":"national","national":true,"peers":[{"name":"riks","address":"h:1","national":true}]}`,
 			[]string{"this deployment is the national one"}},
 	} {
@@ -130,6 +133,21 @@ func TestLoadDeployment_Problems(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestLoadDeployment_CORS(t *testing.T) {
+	d, err := LoadDeployment(writeConfig(t, `{"name":"uppsala"}`))
+	if err != nil || len(d.CORS.AllowedOrigins) != 0 {
+		t.Fatalf("default CORS: %+v, %v; want no origin allowed", d.CORS, err)
+	}
+	d, err = LoadDeployment(writeConfig(t, `{"name":"uppsala","cors":{"allowedOrigins":["https://portal.example.se","http://localhost:5173"],"allowCredentials":true,"maxAgeSeconds":60}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := CORS{AllowedOrigins: []string{"https://portal.example.se", "http://localhost:5173"}, AllowCredentials: true, MaxAgeSeconds: 60}
+	if diff := cmp.Diff(want, d.CORS); diff != "" {
+		t.Errorf("cors (-want +got):\n%s", diff)
 	}
 }
 
