@@ -16,10 +16,15 @@ import (
 	"github.com/innovationsmotorer/motor/internal/auth"
 )
 
+// SessionCookie is the name of the cookie that holds a signed-in person's
+// session: the HTTP server's admission control tells portal users apart by
+// it.
+const SessionCookie = "motor_session"
+
 // Cookie names. The session holds the bearer token the portal forwards to
 // the services; it never reaches a URL, a page or script (HttpOnly).
 const (
-	sessionCookie = "motor_session"
+	sessionCookie = SessionCookie
 	stashCookie   = "motor_stash"
 	oidcCookie    = "motor_oidc"
 	langCookie    = "motor_lang"

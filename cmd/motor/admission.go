@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"log/slog"
 	"net/http"
 
@@ -12,6 +14,7 @@ import (
 	"github.com/innovationsmotorer/motor/internal/config"
 	"github.com/innovationsmotorer/motor/internal/rpc"
 	"github.com/innovationsmotorer/motor/internal/telemetry"
+	"github.com/innovationsmotorer/motor/portal"
 )
 
 // shedCounter counts what admission turned away, by layer and reason
@@ -64,8 +67,23 @@ func httpAdmission(h http.Handler, l config.Limits, r *shedCounter) http.Handler
 		Rates:    admission.Rates{PerSecond: l.RatePerSecond, Burst: l.Burst},
 		InFlight: admission.NewInFlight(l.MaxInFlightHTTP),
 		Exempt:   []string{"/healthz", "/readyz", "/metrics"},
+		Caller:   portalSession,
 		OnShed: func(req *http.Request, reason string) {
 			r.count(req.Context(), "http", req.Method+" "+req.URL.Path, reason)
 		},
 	})
+}
+
+// portalSession names a portal user by their session cookie, so that people
+// signed in to the portal each get their own bucket instead of sharing the
+// one of the address they come from (behind an ingress, everyone's). The
+// cookie is sealed by the portal; one that does not open buys a bucket of
+// its own and then a sign-in page, and the in-flight cap still holds.
+func portalSession(r *http.Request) string {
+	c, err := r.Cookie(portal.SessionCookie)
+	if err != nil || c.Value == "" {
+		return ""
+	}
+	sum := sha256.Sum256([]byte(c.Value))
+	return "session:" + hex.EncodeToString(sum[:12])
 }
