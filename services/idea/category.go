@@ -136,19 +136,11 @@ func (s *Server) ListCategories(ctx context.Context, req *ideav1.ListCategoriesR
 	if err != nil {
 		return nil, err
 	}
-	query := resource.Digest("categories", region)
-	size, after, err := listPage(req.GetPageSize(), req.GetPageToken(), query)
+	resp := &ideav1.ListCategoriesResponse{}
+	resp.Categories, resp.NextPageToken, err = pageKept(ctx, s, region, store.Query{Index: "categories"}, resource.Digest("categories", region),
+		req.GetPageSize(), req.GetPageToken(), func() *ideav1.Category { return &ideav1.Category{} }, "CATEGORY", "categories of "+region)
 	if err != nil {
 		return nil, err
-	}
-	resp := &ideav1.ListCategoriesResponse{}
-	resp.NextPageToken, err = s.scanKept(ctx, region, store.Query{Index: "categories", After: after, Limit: size}, query, func(rec store.Record) error {
-		c := &ideav1.Category{}
-		resp.Categories = append(resp.Categories, c)
-		return decodeKept(rec, c)
-	})
-	if err != nil {
-		return nil, domain.Store(err, "CATEGORY", "categories of "+region)
 	}
 	return resp, nil
 }

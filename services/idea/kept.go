@@ -128,6 +128,29 @@ func (s *Server) scanKept(ctx context.Context, region string, q store.Query, que
 	return "", nil
 }
 
+// pageKept is one page of a List of kept records: page_size and page_token
+// read against query (the digest a token must match), one page of index q
+// decoded into new records, the next page token, and a store error named by
+// what and of.
+func pageKept[T proto.Message](ctx context.Context, s *Server, region string, q store.Query, query string, pageSize int32, token string,
+	newT func() T, what, of string) ([]T, string, error) {
+	size, after, err := listPage(pageSize, token, query)
+	if err != nil {
+		return nil, "", err
+	}
+	q.After, q.Limit = after, size
+	var out []T
+	next, err := s.scanKept(ctx, region, q, query, func(rec store.Record) error {
+		m := newT()
+		out = append(out, m)
+		return decodeKept(rec, m)
+	})
+	if err != nil {
+		return nil, "", domain.Store(err, what, of)
+	}
+	return out, next, nil
+}
+
 // scanAll reads every record of an index prefix, for short lists kept whole
 // (a region's categories, an idea's assessments).
 func (s *Server) scanAll(ctx context.Context, region string, q store.Query, decode func(store.Record) error) error {

@@ -141,19 +141,11 @@ func (s *Server) ListTestBeds(ctx context.Context, req *ideav1.ListTestBedsReque
 	if err != nil {
 		return nil, err
 	}
-	query := resource.Digest("testbeds", region)
-	size, after, err := listPage(req.GetPageSize(), req.GetPageToken(), query)
+	resp := &ideav1.ListTestBedsResponse{}
+	resp.TestBeds, resp.NextPageToken, err = pageKept(ctx, s, region, store.Query{Index: "testbeds"}, resource.Digest("testbeds", region),
+		req.GetPageSize(), req.GetPageToken(), func() *ideav1.TestBed { return &ideav1.TestBed{} }, "TEST_BED", "test beds of "+region)
 	if err != nil {
 		return nil, err
-	}
-	resp := &ideav1.ListTestBedsResponse{}
-	resp.NextPageToken, err = s.scanKept(ctx, region, store.Query{Index: "testbeds", After: after, Limit: size}, query, func(rec store.Record) error {
-		b := &ideav1.TestBed{}
-		resp.TestBeds = append(resp.TestBeds, b)
-		return decodeKept(rec, b)
-	})
-	if err != nil {
-		return nil, domain.Store(err, "TEST_BED", "test beds of "+region)
 	}
 	return resp, nil
 }
@@ -259,20 +251,12 @@ func (s *Server) ListTestPlans(ctx context.Context, req *ideav1.ListTestPlansReq
 	default:
 		return nil, domain.InvalidArgument("parent", errors.New("is neither an idea (regions/{region}/ideas/{idea}) nor a test bed (regions/{region}/testBeds/{test_bed})"))
 	}
-	query := resource.Digest("testplans", req.GetParent())
-	size, after, err := listPage(req.GetPageSize(), req.GetPageToken(), query)
+	resp := &ideav1.ListTestPlansResponse{}
+	var err error
+	resp.TestPlans, resp.NextPageToken, err = pageKept(ctx, s, region, q, resource.Digest("testplans", req.GetParent()),
+		req.GetPageSize(), req.GetPageToken(), func() *ideav1.TestPlan { return &ideav1.TestPlan{} }, "TEST_PLAN", "test plans of "+req.GetParent())
 	if err != nil {
 		return nil, err
-	}
-	q.After, q.Limit = after, size
-	resp := &ideav1.ListTestPlansResponse{}
-	resp.NextPageToken, err = s.scanKept(ctx, region, q, query, func(rec store.Record) error {
-		p := &ideav1.TestPlan{}
-		resp.TestPlans = append(resp.TestPlans, p)
-		return decodeKept(rec, p)
-	})
-	if err != nil {
-		return nil, domain.Store(err, "TEST_PLAN", "test plans of "+req.GetParent())
 	}
 	return resp, nil
 }

@@ -188,19 +188,11 @@ func (s *Server) ListWorkshops(ctx context.Context, req *ideav1.ListWorkshopsReq
 	if err != nil {
 		return nil, err
 	}
-	query := resource.Digest("workshops", region)
-	size, after, err := listPage(req.GetPageSize(), req.GetPageToken(), query)
+	resp := &ideav1.ListWorkshopsResponse{}
+	resp.Workshops, resp.NextPageToken, err = pageKept(ctx, s, region, store.Query{Index: "workshops"}, resource.Digest("workshops", region),
+		req.GetPageSize(), req.GetPageToken(), func() *ideav1.Workshop { return &ideav1.Workshop{} }, "WORKSHOP", "workshops of "+region)
 	if err != nil {
 		return nil, err
-	}
-	resp := &ideav1.ListWorkshopsResponse{}
-	resp.NextPageToken, err = s.scanKept(ctx, region, store.Query{Index: "workshops", After: after, Limit: size}, query, func(rec store.Record) error {
-		w := &ideav1.Workshop{}
-		resp.Workshops = append(resp.Workshops, w)
-		return decodeKept(rec, w)
-	})
-	if err != nil {
-		return nil, domain.Store(err, "WORKSHOP", "workshops of "+region)
 	}
 	return resp, nil
 }
