@@ -40,7 +40,7 @@ import (
 // MaxBodyBytes is the largest request body the gateway accepts.
 const MaxBodyBytes = 1 << 20
 
-//go:embed openapi/motor.swagger.json
+//go:embed openapi/motor.openapi.json
 var openAPI []byte
 
 // Upstreams are the gRPC connections of the services behind the gateway, by
