@@ -156,6 +156,12 @@ func New(ctx context.Context, cfg Config) (http.Handler, error) {
 		}
 		_, _ = io.WriteString(w, "ready\n")
 	})
+	docsPage, docsVendor, err := docsHandler()
+	if err != nil {
+		return nil, fmt.Errorf("docsHandler: %w", err)
+	}
+	root.Handle("GET /docs", docsPage)
+	root.Handle("GET /docs/vendor/", docsVendor)
 	root.HandleFunc("GET /openapi.json", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write(openAPI)
