@@ -1,7 +1,9 @@
 package gateway
 
 import (
+	"bytes"
 	"embed"
+	"encoding/json"
 	"fmt"
 	"io/fs"
 	"net/http"
@@ -50,4 +52,32 @@ func docsHandler() (page, vendor http.Handler, err error) {
 		files.ServeHTTP(w, r)
 	}))
 	return page, vendor, nil
+}
+
+// versioned sets the document's info.version to the build's version.
+func versioned(doc []byte, version string) ([]byte, error) {
+	if version == "" {
+		return doc, nil
+	}
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal(doc, &top); err != nil {
+		return nil, fmt.Errorf("json.Unmarshal: %w", err)
+	}
+	var info map[string]any
+	if err := json.Unmarshal(top["info"], &info); err != nil {
+		return nil, fmt.Errorf("json.Unmarshal info: %w", err)
+	}
+	info["version"] = version
+	raw, err := json.Marshal(info)
+	if err != nil {
+		return nil, fmt.Errorf("json.Marshal: %w", err)
+	}
+	top["info"] = raw
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(top); err != nil {
+		return nil, fmt.Errorf("json.Encode: %w", err)
+	}
+	return b.Bytes(), nil
 }

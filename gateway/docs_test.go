@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -163,4 +164,33 @@ func (w reportingCSP) Write(b []byte) (int, error) {
 		w.WriteHeader(http.StatusOK)
 	}
 	return w.ResponseWriter.Write(b)
+}
+
+// /openapi.json names the build it is served by; without one, the API's
+// major version the document was generated with.
+func TestOpenAPIVersionFromTheBuild(t *testing.T) {
+	for _, want := range []string{"v1.2.3-test", ""} {
+		h, err := gateway.New(t.Context(), gateway.Config{Version: want})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", "/openapi.json", nil))
+		var doc struct {
+			OpenAPI string `json:"openapi"`
+			Info    struct {
+				Title, Version string
+			} `json:"info"`
+			Paths map[string]any `json:"paths"`
+		}
+		if err := json.Unmarshal(rec.Body.Bytes(), &doc); err != nil {
+			t.Fatal(err)
+		}
+		if want == "" {
+			want = "v1"
+		}
+		if doc.OpenAPI != "3.1.0" || doc.Info.Version != want || doc.Info.Title != "Motor API" || len(doc.Paths) < 50 {
+			t.Errorf("Version %q: openapi %s, info %+v, %d paths", want, doc.OpenAPI, doc.Info, len(doc.Paths))
+		}
+	}
 }

@@ -461,6 +461,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			Ready:          readiness(st, upstreams, logger),
 			DefaultTimeout: time.Duration(c.limits.DefaultTimeout),
 			CORS:           gateway.CORS(c.cors),
+			Version:        telemetry.BuildVersion(version),
 		})
 		if err != nil {
 			return fmt.Errorf("gateway.New: %w", err)
