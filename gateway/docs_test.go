@@ -143,8 +143,14 @@ func TestDocs_Browser(t *testing.T) {
 	time.Sleep(time.Second)
 	mu.Lock()
 	defer mu.Unlock()
-	if len(reports) > 0 {
-		t.Errorf("the page broke its policy: %v", reports)
+	for _, r := range reports {
+		// Redoc's sidebar shows its maker's logo from their CDN and hides
+		// it when it does not load: the policy keeping the page offline,
+		// as meant.
+		if strings.Contains(r, `"effective-directive":"img-src"`) && strings.Contains(r, `"blocked-uri":"https://cdn.redoc.ly/`) {
+			continue
+		}
+		t.Errorf("the page broke its policy: %s", r)
 	}
 }
 
