@@ -266,10 +266,15 @@ func operation(method, tmpl string, op obj, renames map[string]string, access ma
 		p := p.(obj)
 		name := p["name"].(string)
 		if in := p["in"].(string); in == "body" {
+			sch := schema(p["schema"].(obj))
+			if req, ok := createRequired()[id]; ok {
+				// The resource's schema is shared with its update, where
+				// every field is optional; the create's body requires more.
+				sch = obj{"allOf": []any{sch}, "required": req}
+			}
 			body := obj{
 				"required": true,
-				"content": obj{"application/json": mediaType(
-					schema(p["schema"].(obj)), id)},
+				"content":  obj{"application/json": mediaType(sch, id)},
 			}
 			if d, ok := p["description"].(string); ok {
 				body["description"] = d
@@ -405,6 +410,17 @@ func mediaType(s obj, id string) obj {
 		m["example"] = ex
 	}
 	return m
+}
+
+// createRequired are the fields a create refuses to go without, by
+// operation: what the service's validation names "is required" when
+// absent. gateway's TestCreateRequiredFields sends each create without each
+// of them to the real service, so the list cannot claim more or less.
+func createRequired() map[string][]string {
+	return map[string][]string{
+		"IdeaService_CreateIdea":  {"origin", "problem", "title"},
+		"NeedsService_CreateNeed": {"outcome", "population", "problem", "reportedBy"},
+	}
 }
 
 // requestExamples are the request bodies of the calls a portal makes
