@@ -52,7 +52,7 @@ check-generate:
 # The linters and the TypeScript generator, exactly as package-lock.json
 # pins them.
 api-tools:
-	cd $(API_TOOLS) && npm ci --no-audit --no-fund
+	cd $(API_TOOLS) && npm ci
 
 # The committed OpenAPI document against Redocly's recommended rules and
 # Spectral's oas ruleset; either's error fails. Needs `make api-tools`.
