@@ -2,6 +2,8 @@ package main
 
 import (
 	"encoding/json"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -69,6 +71,17 @@ func TestTypeScriptClient(t *testing.T) {
 	first, _ := ideas[0].(map[string]any)
 	if got.Count != len(ideas) || got.First != first["name"] || got.Stage != first["stage"] {
 		t.Errorf("the client saw %+v; the gateway answers %d ideas, the first %v at %v", got, len(ideas), first["name"], first["stage"])
+	}
+
+	// The reference the client's author reads is in the binary too.
+	resp, err := http.Get(p.url + "/docs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(page), "<redoc") || !strings.Contains(resp.Header.Get("Content-Security-Policy"), "script-src 'self'") {
+		t.Errorf("/docs from the binary: %d, CSP %q", resp.StatusCode, resp.Header.Get("Content-Security-Policy"))
 	}
 
 	// A refused call reaches the client as the document's Status, with
