@@ -3,12 +3,19 @@
 BUF := go run github.com/bufbuild/buf/cmd/buf@v1.75.0
 GENERATED := proto/innovation gateway/openapi
 
-.PHONY: run test vet fmt-check lint generate check-generate unit deploy-test bench dev-certs multiregion
+# The OpenAPI 3.1 document the gateway serves, converted from what
+# protoc-gen-openapiv2 writes (gateway/openapigen).
+OPENAPI_VERSION := v1
+OPENAPIGEN = go run ./gateway/openapigen -version $(OPENAPI_VERSION)
+# The npm tools the document is linted with (tools/api/package-lock.json).
+API_TOOLS := tools/api
+
+.PHONY: run test vet fmt-check lint generate check-generate unit deploy-test bench dev-certs multiregion api-tools api-lint
 
 run:
 	go run ./cmd/motor
 
-test: vet fmt-check lint check-generate unit deploy-test
+test: vet fmt-check lint check-generate api-lint unit deploy-test
 
 vet:
 	go vet ./...
@@ -23,12 +30,16 @@ generate:
 	find proto -name '*.pb.go' -o -name '*.pb.gw.go' | xargs rm -f
 	rm -rf gateway/openapi
 	$(BUF) generate
+	$(OPENAPIGEN) -in gateway/openapi/motor.swagger.json -out gateway/openapi/motor.openapi.json
+	rm gateway/openapi/motor.swagger.json
 
 # Regenerates into a temporary folder and compares with the committed code,
 # so a stale generated file fails the build without touching the tree.
 check-generate:
 	@set -e; tmp="$$(mktemp -d)"; trap 'rm -rf "$$tmp"' EXIT; \
 	$(BUF) generate -o "$$tmp"; \
+	$(OPENAPIGEN) -in "$$tmp/gateway/openapi/motor.swagger.json" -out "$$tmp/gateway/openapi/motor.openapi.json"; \
+	rm "$$tmp/gateway/openapi/motor.swagger.json"; \
 	for d in $(GENERATED); do \
 		if ! diff -r -x '*.proto' "$$tmp/$$d" "$$d" >/dev/null 2>&1; then \
 			echo "generated code in $$d is stale: run 'make generate'"; \
@@ -37,6 +48,17 @@ check-generate:
 		fi; \
 	done; \
 	echo "generated code is current"
+
+# The linters and the TypeScript generator, exactly as package-lock.json
+# pins them.
+api-tools:
+	cd $(API_TOOLS) && npm ci
+
+# The committed OpenAPI document against Redocly's recommended rules and
+# Spectral's oas ruleset; either's error fails. Needs `make api-tools`.
+api-lint:
+	@test -d $(API_TOOLS)/node_modules || { echo "api-lint: run 'make api-tools' first (npm ci in $(API_TOOLS))"; exit 1; }
+	cd $(API_TOOLS) && npm run --silent lint:redocly && npm run --silent lint:spectral
 
 # The Kubernetes manifests: a module of their own (deploy/go.mod), so the
 # services' dependencies stay lean. It imports the main module's config

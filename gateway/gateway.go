@@ -40,7 +40,7 @@ import (
 // MaxBodyBytes is the largest request body the gateway accepts.
 const MaxBodyBytes = 1 << 20
 
-//go:embed openapi/motor.swagger.json
+//go:embed openapi/motor.openapi.json
 var openAPI []byte
 
 // Upstreams are the gRPC connections of the services behind the gateway, by
@@ -96,6 +96,11 @@ type Config struct {
 	DefaultTimeout time.Duration
 	// CORS lists the origins whose pages may call the gateway.
 	CORS CORS
+	// Version is the build's version (telemetry.BuildVersion): /openapi.json
+	// carries it as info.version, so a generated client can say which build
+	// it was made from. Empty keeps the document's own (the API's major
+	// version).
+	Version string
 }
 
 // New builds the gateway's HTTP handler.
@@ -156,9 +161,19 @@ func New(ctx context.Context, cfg Config) (http.Handler, error) {
 		}
 		_, _ = io.WriteString(w, "ready\n")
 	})
+	docsPage, docsVendor, err := docsHandler()
+	if err != nil {
+		return nil, fmt.Errorf("docsHandler: %w", err)
+	}
+	root.Handle("GET /docs", docsPage)
+	root.Handle("GET /docs/vendor/", docsVendor)
+	doc, err := versioned(openAPI, cfg.Version)
+	if err != nil {
+		return nil, fmt.Errorf("versioned: %w", err)
+	}
 	root.HandleFunc("GET /openapi.json", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write(openAPI)
+		_, _ = w.Write(doc)
 	})
 	// Exports stream files rather than JSON, so they are plain routes
 	// beside the generated ones, calling the same services.

@@ -37,7 +37,7 @@ type openAPIDoc struct {
 
 var templateParam = regexp.MustCompile(`\{([^}]+)\}`)
 
-// queryRoutes reads the routes of an OpenAPI (Swagger 2) document.
+// queryRoutes reads the routes of the OpenAPI 3.1 document.
 func queryRoutes(doc []byte) ([]queryRoute, error) {
 	var d openAPIDoc
 	if err := json.Unmarshal(doc, &d); err != nil {
@@ -55,11 +55,6 @@ func queryRoutes(doc []byte) ([]queryRoute, error) {
 				case "query":
 					r.params = append(r.params, p.Name)
 				}
-			}
-			if r.method == http.MethodPatch {
-				// The field mask travels as a query parameter; the document
-				// leaves it out because the gateway can infer it.
-				r.params = append(r.params, "updateMask")
 			}
 			var expr strings.Builder
 			last := 0

@@ -121,6 +121,8 @@ func withPortal(ctx context.Context, c serveConfig, gw http.Handler, conns *conn
 	if c.runs("gateway") {
 		mux.Handle("/v1/", gw)
 		mux.Handle("/openapi.json", gw)
+		mux.Handle("/docs", gw)
+		mux.Handle("/docs/", gw)
 	}
 	mux.Handle("/", h)
 	note := ""

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/innovationsmotorer/motor/gateway"
+	"github.com/innovationsmotorer/motor/internal/telemetry"
 )
 
 // startHTTP serves the gateway and the portal, whichever this process runs,
@@ -38,6 +39,7 @@ func (e *serveEnv) startHTTP(ctx context.Context) (string, error) {
 		Ready:          readiness(e.st, upstreams, e.logger),
 		DefaultTimeout: time.Duration(c.limits.DefaultTimeout),
 		CORS:           gateway.CORS(c.cors),
+		Version:        telemetry.BuildVersion(version),
 	})
 	if err != nil {
 		return "", fmt.Errorf("gateway.New: %w", err)
