@@ -10,6 +10,7 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/innovationsmotorer/motor/internal/auth"
+	"github.com/innovationsmotorer/motor/internal/backlink"
 	"github.com/innovationsmotorer/motor/internal/config"
 	"github.com/innovationsmotorer/motor/internal/store"
 	"github.com/innovationsmotorer/motor/internal/telemetry"
@@ -173,11 +174,16 @@ func allServices() []service {
 				if err != nil {
 					return nil, fmt.Errorf("connect to the idea service: %w", err)
 				}
-				srv, err := needs.New(needs.Config{Store: d.store, Regions: d.regions, Logger: d.logger, Ideas: ideav1.NewIdeaServiceClient(conn), Weights: needWeights(d.weights)})
+				// Ideas are told of links to them as this deployment.
+				srv, err := needs.New(needs.Config{Store: d.store, Regions: d.regions, Logger: d.logger, Ideas: ideav1.NewIdeaServiceClient(conn), Weights: needWeights(d.weights),
+					IdeaBacklinks: ideav1.NewIdeaServiceClient(d.asService(conn, true))})
 				if err != nil {
 					return nil, err
 				}
 				needsv1.RegisterNeedsServiceServer(s, srv)
+				if d.ctx != nil && len(d.regions.IDs()) > 0 {
+					go srv.RunBacklinkSweep(d.ctx, backlink.DefaultSweepInterval)
+				}
 				return func(ctx context.Context) error { return seedNeeds(ctx, srv, d.regions) }, nil
 			},
 		},

@@ -136,6 +136,9 @@ func Table() map[string]Rule {
 		ideav1.IdeaService_ListAuditEvents_FullMethodName: {Roles: auditReaders},
 		ideav1.IdeaService_GetIdeaStats_FullMethodName:    regionFigures(),
 		ideav1.IdeaService_MergeIdea_FullMethodName:       {Roles: staff},
+		// back-references: the needs and funding services of this process
+		// record their links on the idea as themselves (links.go)
+		ideav1.IdeaService_SetBacklink_FullMethodName: {Internal: true},
 		// selection workshops: the region's staff run them; national
 		// callers read them
 		ideav1.IdeaService_CreateWorkshop_FullMethodName:     {Roles: staff},
@@ -162,15 +165,19 @@ func Table() map[string]Rule {
 
 		// needs (the reports service reads a need and its history as
 		// itself, like an idea, and an offer likewise)
-		needsv1.NeedsService_CreateNeed_FullMethodName:       {Roles: []Role{Submitter, Advisor, RegionAdmin}},
-		needsv1.NeedsService_GetNeed_FullMethodName:          {Roles: needReaders, Internal: true},
-		needsv1.NeedsService_ListNeeds_FullMethodName:        {Roles: needReaders, Peer: NationalReadsRegion},
-		needsv1.NeedsService_UpdateNeed_FullMethodName:       {Roles: staff},
-		needsv1.NeedsService_TransitionNeed_FullMethodName:   {Roles: staff},
-		needsv1.NeedsService_ListNeedHistory_FullMethodName:  {Roles: ideaReaders, Internal: true},
-		needsv1.NeedsService_CreateScreening_FullMethodName:  {Roles: staff},
-		needsv1.NeedsService_ListScreenings_FullMethodName:   {Roles: statsReaders},
-		needsv1.NeedsService_LinkNeed_FullMethodName:         {Roles: staff},
+		needsv1.NeedsService_CreateNeed_FullMethodName:      {Roles: []Role{Submitter, Advisor, RegionAdmin}},
+		needsv1.NeedsService_GetNeed_FullMethodName:         {Roles: needReaders, Internal: true},
+		needsv1.NeedsService_ListNeeds_FullMethodName:       {Roles: needReaders, Peer: NationalReadsRegion},
+		needsv1.NeedsService_UpdateNeed_FullMethodName:      {Roles: staff},
+		needsv1.NeedsService_TransitionNeed_FullMethodName:  {Roles: staff},
+		needsv1.NeedsService_ListNeedHistory_FullMethodName: {Roles: ideaReaders, Internal: true},
+		needsv1.NeedsService_CreateScreening_FullMethodName: {Roles: staff},
+		needsv1.NeedsService_ListScreenings_FullMethodName:  {Roles: statsReaders},
+		needsv1.NeedsService_LinkNeed_FullMethodName:        {Roles: staff},
+		needsv1.NeedsService_UnlinkNeed_FullMethodName:      {Roles: staff},
+		// the partner and funding services of this process record their
+		// references on the need as themselves (backlinks.go)
+		needsv1.NeedsService_SetBacklink_FullMethodName:      {Internal: true},
 		needsv1.NeedsService_FindSimilarNeeds_FullMethodName: {Roles: needReaders},
 		needsv1.NeedsService_ListAuditEvents_FullMethodName:  {Roles: auditReaders},
 		needsv1.NeedsService_GetNeedStats_FullMethodName:     regionFigures(),

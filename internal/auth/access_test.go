@@ -41,6 +41,11 @@ func TestTable_SystemCalls(t *testing.T) {
 		"/innovation.partner.v1.PartnerService/GetOffer":    {internal: true},
 		"/innovation.idea.v1.IdeaService/AdoptIdea":         {peer: auth.RegionSpreadsIdea, field: "spread_from", internal: true, noUser: true},
 		"/innovation.partner.v1.PartnerService/GetPartner":  {internal: true},
+		// The needs, partner and funding services tell the idea and needs
+		// services of links to their resources, as themselves, and no one
+		// else does.
+		"/innovation.idea.v1.IdeaService/SetBacklink":   {internal: true, noUser: true},
+		"/innovation.needs.v1.NeedsService/SetBacklink": {internal: true, noUser: true},
 	}
 	for method, r := range auth.Table() {
 		w, ok := want[method]

@@ -265,7 +265,7 @@ func (s *Server) read(ctx context.Context, who *auth.Identity, name ideaName) (*
 	if err != nil {
 		return nil, err
 	}
-	return redact(who, name.Region, r.owner, r.idea), nil
+	return s.withLinks(ctx, name, redact(who, name.Region, r.owner, r.idea))
 }
 
 // checkEtag compares the caller's etag with the stored version: a stale etag
