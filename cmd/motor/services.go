@@ -197,11 +197,16 @@ func allServices() []service {
 				if err != nil {
 					return nil, fmt.Errorf("connect to the needs service: %w", err)
 				}
-				srv, err := partner.New(partner.Config{Store: d.store, Regions: d.regions, Logger: d.logger, Needs: needsv1.NewNeedsServiceClient(conn)})
+				// Needs are told of the offers routed to them as this deployment.
+				srv, err := partner.New(partner.Config{Store: d.store, Regions: d.regions, Logger: d.logger, Needs: needsv1.NewNeedsServiceClient(conn),
+					NeedBacklinks: needsv1.NewNeedsServiceClient(d.asService(conn, true))})
 				if err != nil {
 					return nil, err
 				}
 				partnerv1.RegisterPartnerServiceServer(s, srv)
+				if d.ctx != nil && len(d.regions.IDs()) > 0 {
+					go srv.RunBacklinkSweep(d.ctx, backlink.DefaultSweepInterval)
+				}
 				return func(ctx context.Context) error { return seedPartners(ctx, srv, d.regions, d.devSigner) }, nil
 			},
 		},
@@ -239,6 +244,7 @@ func allServices() []service {
 				fundingv1.RegisterSubprojectServiceServer(s, subs)
 				if d.ctx != nil && len(d.regions.IDs()) > 0 {
 					go subs.RunReconciler(d.ctx, d.reconcile.interval, d.reconcile.grace)
+					go subs.RunBacklinkSweep(d.ctx, backlink.DefaultSweepInterval)
 				}
 				return func(ctx context.Context) error { return seedFunding(ctx, ledger, d) }, nil
 			},
