@@ -193,7 +193,9 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 			// The national parts: the programme ledger, hosted by the
 			// funding service, and the coordinator. Running them makes this
 			// the national deployment.
-			c.targets = append(c.targets, "funding", "coordinator")
+			// The idea service relays spread ideas between regions
+			// (services/idea/relay.go).
+			c.targets = append(c.targets, "funding", "coordinator", "idea")
 			c.national = true
 		case t == "gateway" || t == "portal" || slices.Contains(serviceTargets(), t):
 			c.targets = append(c.targets, t)
@@ -372,7 +374,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		srv := rpc.NewServer(rpc.ServerConfig{Logger: logger, Verifier: verifier, Telemetry: tel, TLS: mtls.server, Self: mtls.self, Peers: peers, Credential: cred,
 			Admission: grpcAdmission(c.limits, refused)})
 		d := deps{store: st, regions: c.regions, logger: logger, tel: tel, conn: conns.get, regionConn: conns.regionConn, directory: conns.directory, devSigner: devSigner, weights: c.weights, credential: cred,
-			ctx: runCtx, reconcile: c.reconcile,
+			ctx: runCtx, reconcile: c.reconcile, national: c.national, nationalConn: conns.nationalConn,
 			notify: c.notify, dataDir: c.data, devMode: devMode, background: func(f func(context.Context) error) {
 				done := make(chan struct{})
 				waits = append(waits, done)

@@ -72,6 +72,11 @@ type deps struct {
 	// reconcile is when the funding service compares its subprojects with
 	// the ledger.
 	reconcile reconcileTiming
+	// national is true on the national deployment.
+	national bool
+	// nationalConn returns a connection to a service of the national
+	// deployment, for a region with a national peer (relay.go).
+	nationalConn func(name string) (*grpc.ClientConn, error)
 }
 
 // reconcileTiming is the funding reconciler's interval and grace period.
@@ -152,13 +157,16 @@ func allServices() []service {
 					// the others.
 					// Adoption is asked as this deployment, which vouches for
 					// the source idea, not with the advisor's token.
+					// A region no peer entry names is reached through the
+					// national deployment, which relays the adoption.
 					RegionIdeas: func(region string) (ideav1.IdeaServiceClient, error) {
 						conn, _, err := d.regionConn("idea", region)
 						if err != nil {
-							return nil, err
+							return d.relayedIdeas(region, err)
 						}
 						return ideav1.NewIdeaServiceClient(d.asService(conn, d.regions.Has(region))), nil
 					},
+					Relay: d.national,
 				})
 				ideav1.RegisterIdeaServiceServer(s, srv)
 				return func(ctx context.Context) error { return seedIdeas(ctx, srv, d.regions) }, nil

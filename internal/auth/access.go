@@ -68,6 +68,11 @@ type Rule struct {
 	// (regions/{region}/…) whose region the calling peer must serve, for
 	// relationships bound to regions.
 	Field string
+	// Relay lets the national deployment make the call as itself on behalf
+	// of a region peer it has admitted under Peer: it checked the region of
+	// Field against that peer, so regions trust the national deployment
+	// instead of listing each other (a spread idea's adoption).
+	Relay bool
 }
 
 // Role sets that several rows share.
@@ -132,7 +137,9 @@ func Table() map[string]Rule {
 		ideav1.IdeaService_SpreadIdea_FullMethodName:       {Roles: staff},
 		// Adoption is made by the source region's idea service, never by a
 		// person: it vouches that the source idea exists and is spreadable.
-		ideav1.IdeaService_AdoptIdea_FullMethodName:       {Internal: true, Peer: RegionSpreadsIdea, Field: "spread_from"},
+		// The national deployment relays an adoption to a region the
+		// source region has no peer entry for (services/idea/relay.go).
+		ideav1.IdeaService_AdoptIdea_FullMethodName:       {Internal: true, Peer: RegionSpreadsIdea, Field: "spread_from", Relay: true},
 		ideav1.IdeaService_ListAuditEvents_FullMethodName: {Roles: auditReaders},
 		ideav1.IdeaService_GetIdeaStats_FullMethodName:    regionFigures(),
 		ideav1.IdeaService_MergeIdea_FullMethodName:       {Roles: staff},

@@ -172,6 +172,9 @@ func (s *Server) AdoptIdea(ctx context.Context, req *ideav1.AdoptIdeaRequest) (*
 		return nil, domain.InvalidArgument("parent", err)
 	}
 	if err := s.servedRegion(region); err != nil {
+		if s.relay {
+			return s.relayAdoption(ctx, req, region)
+		}
 		return nil, err
 	}
 	source, err := parseIdeaName(req.GetSpreadFrom())
