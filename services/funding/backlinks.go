@@ -22,7 +22,6 @@ import (
 // right after the commit by the reference clients (as this deployment) and
 // swept again until the owning service has it (internal/backlink).
 
-
 // linkedRefs are the ideas and needs a subproject links to.
 func linkedRefs(ideas, needs []string) []string {
 	return append(append([]string(nil), ideas...), needs...)

@@ -9,8 +9,8 @@ import (
 
 	"github.com/innovationsmotorer/motor/internal/auth"
 	"github.com/innovationsmotorer/motor/internal/backlink"
-	"github.com/innovationsmotorer/motor/internal/rpc/errs"
 	"github.com/innovationsmotorer/motor/internal/resource"
+	"github.com/innovationsmotorer/motor/internal/rpc/errs"
 	ideav1 "github.com/innovationsmotorer/motor/proto/innovation/idea/v1"
 )
 
