@@ -619,7 +619,7 @@ type Idea struct {
 	// The approved test plans of the idea (output only).
 	TestPlans []string `protobuf:"bytes,24,rep,name=test_plans,json=testPlans,proto3" json:"test_plans,omitempty"`
 	// The resource names of the needs and subprojects that link to this idea,
-	// oldest link first (output only; kept by the linking services).
+	// in name order (output only, on GetIdea; kept by the linking services).
 	LinkedFrom    []string `protobuf:"bytes,25,rep,name=linked_from,json=linkedFrom,proto3" json:"linked_from,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache

@@ -134,8 +134,8 @@ type Need struct {
 	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,15,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
 	Etag       string                 `protobuf:"bytes,16,opt,name=etag,proto3" json:"etag,omitempty"`
 	// The resource names of the offers routed to this need and the
-	// subprojects that build on it, oldest first (output only; kept by the
-	// partner and funding services).
+	// subprojects that build on it, in name order (output only, on GetNeed and
+	// to those who see links; kept by the partner and funding services).
 	ReferencedBy  []string `protobuf:"bytes,17,rep,name=referenced_by,json=referencedBy,proto3" json:"referenced_by,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
