@@ -65,10 +65,11 @@ type entry struct {
 
 func sourceKey(targetID, source string) string { return "backlink/" + targetID + "/" + source }
 
-// Set records m on the target, whose id in its namespace is targetID. It
-// reports whether anything changed: false for a repeat or for a message no
-// newer than the one recorded.
-func Set(ctx context.Context, st store.Store, ns store.Namespace, targetID string, m Message) (bool, error) {
+// Set records m on the target, whose id in its namespace is targetID, with
+// events in the same commit when it changes anything (so followers of the
+// target's audit log see the change). It reports whether anything changed:
+// false for a repeat or for a message no newer than the one recorded.
+func Set(ctx context.Context, st store.Store, ns store.Namespace, targetID string, m Message, events ...store.Event) (bool, error) {
 	key := sourceKey(targetID, m.Source)
 	for range attempts {
 		var cur entry
@@ -95,7 +96,7 @@ func Set(ctx context.Context, st store.Store, ns store.Namespace, targetID strin
 		if m.Linked {
 			put.Index = []store.IndexEntry{{Index: sourcesIndex, Term: targetID + "/" + m.Source}}
 		}
-		_, err = st.Commit(ctx, ns, store.Write{Puts: []store.Put{put}})
+		_, err = st.Commit(ctx, ns, store.Write{Puts: []store.Put{put}, Events: events})
 		if errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrExists) {
 			continue // another message for this source came in between: compare again
 		}

@@ -58,9 +58,15 @@ func (s *Server) SetBacklink(ctx context.Context, req *needsv1.SetBacklinkReques
 	if _, err := s.needs.Get(ctx, name.ref()); err != nil {
 		return nil, err
 	}
+	// The audit event lets the log's followers (reports: what matched the
+	// need) read the need again.
+	action := "ReferenceNeed"
+	if !req.GetLinked() {
+		action = "UnreferenceNeed"
+	}
 	applied, err := backlink.Set(ctx, s.store, s.needs.NS(name.Region), name.ID, backlink.Message{
 		Target: name.String(), Source: req.GetSource(), Linked: req.GetLinked(), Version: req.GetSourceVersion(),
-	})
+	}, store.Event{Time: s.now(), Actor: who.Subject, Action: action, Key: name.String(), Detail: req.GetSource()})
 	if err != nil {
 		return nil, domain.Store(err, "NEED", "need "+name.String())
 	}
