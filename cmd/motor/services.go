@@ -77,6 +77,11 @@ type deps struct {
 	// nationalConn returns a connection to a service of the national
 	// deployment, for a region with a national peer (relay.go).
 	nationalConn func(name string) (*grpc.ClientConn, error)
+	// idempotencyTTL is how long a create's request_id is answered with its
+	// first result (config idempotency.ttl, -idempotency-ttl), the same for
+	// every service's repositories: each service's Config takes it as its
+	// IdempotencyTTL.
+	idempotencyTTL time.Duration
 }
 
 // reconcileTiming is the funding reconciler's interval and grace period.
@@ -184,7 +189,7 @@ func allServices() []service {
 				}
 				// Ideas are told of links to them as this deployment.
 				srv, err := needs.New(needs.Config{Store: d.store, Regions: d.regions, Logger: d.logger, Ideas: ideav1.NewIdeaServiceClient(conn), Weights: needWeights(d.weights),
-					IdeaBacklinks: ideav1.NewIdeaServiceClient(d.asService(conn, true))})
+					IdempotencyTTL: d.idempotencyTTL, IdeaBacklinks: ideav1.NewIdeaServiceClient(d.asService(conn, true))})
 				if err != nil {
 					return nil, err
 				}
@@ -207,7 +212,7 @@ func allServices() []service {
 				}
 				// Needs are told of the offers routed to them as this deployment.
 				srv, err := partner.New(partner.Config{Store: d.store, Regions: d.regions, Logger: d.logger, Needs: needsv1.NewNeedsServiceClient(conn),
-					NeedBacklinks: needsv1.NewNeedsServiceClient(d.asService(conn, true))})
+					IdempotencyTTL: d.idempotencyTTL, NeedBacklinks: needsv1.NewNeedsServiceClient(d.asService(conn, true))})
 				if err != nil {
 					return nil, err
 				}
