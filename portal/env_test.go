@@ -40,6 +40,17 @@ func (l *lateConn) NewStream(ctx context.Context, desc *grpc.StreamDesc, method 
 	return l.conn.NewStream(ctx, desc, method, opts...)
 }
 
+// lateServiceConn is lateConn for calls a service makes as itself.
+type lateServiceConn struct{ conn grpc.ClientConnInterface }
+
+func (l *lateServiceConn) Invoke(ctx context.Context, method string, args, reply any, opts ...grpc.CallOption) error {
+	return l.conn.Invoke(ctx, method, args, reply, opts...)
+}
+
+func (l *lateServiceConn) NewStream(ctx context.Context, desc *grpc.StreamDesc, method string, opts ...grpc.CallOption) (grpc.ClientStream, error) {
+	return l.conn.NewStream(ctx, desc, method, opts...)
+}
+
 // env is the real idea, needs and partner services behind their full
 // gRPC interceptor chain on loopback, and the portal over httptest.
 type env struct {
@@ -69,9 +80,11 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 	}
 	t.Cleanup(func() { _ = st.Close() })
 	late := &lateConn{}
+	// Ideas are told of the needs linked to them as this deployment.
+	lateService := &lateServiceConn{}
 	se := stack.Start(t, st, func(s *grpc.Server) {
 		ideav1.RegisterIdeaServiceServer(s, idea.New(idea.Config{Store: st, Regions: served}))
-		ns, err := needs.New(needs.Config{Store: st, Regions: served, Ideas: ideav1.NewIdeaServiceClient(late)})
+		ns, err := needs.New(needs.Config{Store: st, Regions: served, Ideas: ideav1.NewIdeaServiceClient(late), IdeaBacklinks: ideav1.NewIdeaServiceClient(lateService)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -83,6 +96,7 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 		partnerv1.RegisterPartnerServiceServer(s, ps)
 	})
 	late.conn = se.Conn
+	lateService.conn = auth.AsService(se.Conn, se.Credential)
 	offset := &atomic.Int64{}
 	cfg := Config{
 		Now:   func() time.Time { return time.Now().Add(time.Duration(offset.Load())) },

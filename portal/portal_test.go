@@ -340,6 +340,10 @@ func TestNeedsScreeningAndLink(t *testing.T) {
 	if _, body, _ = advisor.get(needPage); !strings.Contains(body, `href="`+ideaPage+`"`) {
 		t.Fatal("the link is not shown")
 	}
+	// The other way: the idea's page shows the need, to its submitter too.
+	if _, body, _ = patient.get(ideaPage); !strings.Contains(body, `href="`+needPage+`"`) || !strings.Contains(body, "Behov och delprojekt som bygger på idén") {
+		t.Errorf("the idea page does not show the need that links to it:\n%s", body)
+	}
 }
 
 var etagRE = regexp.MustCompile(`name="etag" value="([^"]*)"`)

@@ -135,7 +135,8 @@ func TestServe_PeersNeedTLS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !c.national || !c.runs("funding") || c.runs("idea") || c.runs("gateway") {
+	// The idea service runs there to relay spread ideas between regions.
+	if !c.national || !c.runs("funding") || !c.runs("idea") || c.runs("gateway") {
 		t.Errorf("-target national: national %v, targets %v", c.national, c.targets)
 	}
 	if target, _ := newConnPool(c, "127.0.0.1:2", nil, mtlsConfig{}).route("ledger"); target != "127.0.0.1:2" {

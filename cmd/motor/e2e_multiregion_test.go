@@ -45,6 +45,8 @@ type multiOptions struct {
 	ledgerVia func(national string) string
 	// vbArgs are extra flags for Västerbotten.
 	vbArgs []string
+	// onlyNational lists only the national peer in the regions' configs.
+	onlyNational bool
 }
 
 func startMultiRegion(t *testing.T, opts ...func(*multiOptions)) *multiRegion {
@@ -88,10 +90,13 @@ func startMultiRegion(t *testing.T, opts ...func(*multiOptions)) *multiRegion {
 	}
 	m.national = start("national", "-target", "national,gateway,portal",
 		"-config", write("national", peer("vasterbotten", false)+","+peer("uppsala", false)))
-	m.vb = start("vasterbotten", append([]string{"-regions", "vasterbotten",
-		"-config", write("vasterbotten", peerAt("national", nationalForVB, true)+","+peer("uppsala", false))}, o.vbArgs...)...)
-	m.up = start("uppsala", "-regions", "uppsala",
-		"-config", write("uppsala", peer("national", true)+","+peer("vasterbotten", false)))
+	vbPeers := peerAt("national", nationalForVB, true) + "," + peer("uppsala", false)
+	upPeers := peer("national", true) + "," + peer("vasterbotten", false)
+	if o.onlyNational {
+		vbPeers, upPeers = peerAt("national", nationalForVB, true), peer("national", true)
+	}
+	m.vb = start("vasterbotten", append([]string{"-regions", "vasterbotten", "-config", write("vasterbotten", vbPeers)}, o.vbArgs...)...)
+	m.up = start("uppsala", "-regions", "uppsala", "-config", write("uppsala", upPeers))
 	return m
 }
 

@@ -246,7 +246,9 @@ func (f *serveFlags) config(set map[string]bool, dep config.Deployment) (serveCo
 			// The national parts: the programme ledger, hosted by the
 			// funding service, and the coordinator. Running them makes this
 			// the national deployment.
-			c.targets = append(c.targets, "funding", "coordinator", "reports")
+			// The idea service relays spread ideas between regions
+			// (services/idea/relay.go).
+			c.targets = append(c.targets, "funding", "coordinator", "reports", "idea")
 			c.national = true
 		case t == "gateway" || t == "portal" || slices.Contains(serviceTargets(), t):
 			c.targets = append(c.targets, t)

@@ -10,6 +10,7 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/innovationsmotorer/motor/internal/auth"
+	"github.com/innovationsmotorer/motor/internal/backlink"
 	"github.com/innovationsmotorer/motor/internal/config"
 	"github.com/innovationsmotorer/motor/internal/store"
 	"github.com/innovationsmotorer/motor/internal/telemetry"
@@ -71,6 +72,11 @@ type deps struct {
 	// reconcile is when the funding service compares its subprojects with
 	// the ledger.
 	reconcile reconcileTiming
+	// national is true on the national deployment.
+	national bool
+	// nationalConn returns a connection to a service of the national
+	// deployment, for a region with a national peer (relay.go).
+	nationalConn func(name string) (*grpc.ClientConn, error)
 	// idempotencyTTL is how long a create's request_id is answered with its
 	// first result (config idempotency.ttl, -idempotency-ttl), the same for
 	// every service's repositories: each service's Config takes it as its
@@ -156,13 +162,16 @@ func allServices() []service {
 					// the others.
 					// Adoption is asked as this deployment, which vouches for
 					// the source idea, not with the advisor's token.
+					// A region no peer entry names is reached through the
+					// national deployment, which relays the adoption.
 					RegionIdeas: func(region string) (ideav1.IdeaServiceClient, error) {
 						conn, _, err := d.regionConn("idea", region)
 						if err != nil {
-							return nil, err
+							return d.relayedIdeas(region, err)
 						}
 						return ideav1.NewIdeaServiceClient(d.asService(conn, d.regions.Has(region))), nil
 					},
+					Relay: d.national,
 				})
 				ideav1.RegisterIdeaServiceServer(s, srv)
 				return func(ctx context.Context) error { return seedIdeas(ctx, srv, d.regions) }, nil
@@ -178,12 +187,16 @@ func allServices() []service {
 				if err != nil {
 					return nil, fmt.Errorf("connect to the idea service: %w", err)
 				}
+				// Ideas are told of links to them as this deployment.
 				srv, err := needs.New(needs.Config{Store: d.store, Regions: d.regions, Logger: d.logger, Ideas: ideav1.NewIdeaServiceClient(conn), Weights: needWeights(d.weights),
-					IdempotencyTTL: d.idempotencyTTL})
+					IdempotencyTTL: d.idempotencyTTL, IdeaBacklinks: ideav1.NewIdeaServiceClient(d.asService(conn, true))})
 				if err != nil {
 					return nil, err
 				}
 				needsv1.RegisterNeedsServiceServer(s, srv)
+				if d.ctx != nil && len(d.regions.IDs()) > 0 {
+					go srv.RunBacklinkSweep(d.ctx, backlink.DefaultSweepInterval)
+				}
 				return func(ctx context.Context) error { return seedNeeds(ctx, srv, d.regions) }, nil
 			},
 		},
@@ -197,12 +210,16 @@ func allServices() []service {
 				if err != nil {
 					return nil, fmt.Errorf("connect to the needs service: %w", err)
 				}
+				// Needs are told of the offers routed to them as this deployment.
 				srv, err := partner.New(partner.Config{Store: d.store, Regions: d.regions, Logger: d.logger, Needs: needsv1.NewNeedsServiceClient(conn),
-					IdempotencyTTL: d.idempotencyTTL})
+					IdempotencyTTL: d.idempotencyTTL, NeedBacklinks: needsv1.NewNeedsServiceClient(d.asService(conn, true))})
 				if err != nil {
 					return nil, err
 				}
 				partnerv1.RegisterPartnerServiceServer(s, srv)
+				if d.ctx != nil && len(d.regions.IDs()) > 0 {
+					go srv.RunBacklinkSweep(d.ctx, backlink.DefaultSweepInterval)
+				}
 				return func(ctx context.Context) error { return seedPartners(ctx, srv, d.regions, d.devSigner) }, nil
 			},
 		},
@@ -240,6 +257,7 @@ func allServices() []service {
 				fundingv1.RegisterSubprojectServiceServer(s, subs)
 				if d.ctx != nil && len(d.regions.IDs()) > 0 {
 					go subs.RunReconciler(d.ctx, d.reconcile.interval, d.reconcile.grace)
+					go subs.RunBacklinkSweep(d.ctx, backlink.DefaultSweepInterval)
 				}
 				return func(ctx context.Context) error { return seedFunding(ctx, ledger, d) }, nil
 			},

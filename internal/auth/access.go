@@ -68,6 +68,11 @@ type Rule struct {
 	// (regions/{region}/…) whose region the calling peer must serve, for
 	// relationships bound to regions.
 	Field string
+	// Relay lets the national deployment make the call as itself on behalf
+	// of a region peer it has admitted under Peer: it checked the region of
+	// Field against that peer, so regions trust the national deployment
+	// instead of listing each other (a spread idea's adoption).
+	Relay bool
 }
 
 // Role sets that several rows share.
@@ -132,10 +137,15 @@ func Table() map[string]Rule {
 		ideav1.IdeaService_SpreadIdea_FullMethodName:       {Roles: staff},
 		// Adoption is made by the source region's idea service, never by a
 		// person: it vouches that the source idea exists and is spreadable.
-		ideav1.IdeaService_AdoptIdea_FullMethodName:       {Internal: true, Peer: RegionSpreadsIdea, Field: "spread_from"},
+		// The national deployment relays an adoption to a region the
+		// source region has no peer entry for (services/idea/relay.go).
+		ideav1.IdeaService_AdoptIdea_FullMethodName:       {Internal: true, Peer: RegionSpreadsIdea, Field: "spread_from", Relay: true},
 		ideav1.IdeaService_ListAuditEvents_FullMethodName: {Roles: auditReaders},
 		ideav1.IdeaService_GetIdeaStats_FullMethodName:    regionFigures(),
 		ideav1.IdeaService_MergeIdea_FullMethodName:       {Roles: staff},
+		// back-references: the needs and funding services of this process
+		// record their links on the idea as themselves (links.go)
+		ideav1.IdeaService_SetBacklink_FullMethodName: {Internal: true},
 		// selection workshops: the region's staff run them; national
 		// callers read them
 		ideav1.IdeaService_CreateWorkshop_FullMethodName:     {Roles: staff},
@@ -162,15 +172,19 @@ func Table() map[string]Rule {
 
 		// needs (the reports service reads a need and its history as
 		// itself, like an idea, and an offer likewise)
-		needsv1.NeedsService_CreateNeed_FullMethodName:       {Roles: []Role{Submitter, Advisor, RegionAdmin}},
-		needsv1.NeedsService_GetNeed_FullMethodName:          {Roles: needReaders, Internal: true},
-		needsv1.NeedsService_ListNeeds_FullMethodName:        {Roles: needReaders, Peer: NationalReadsRegion},
-		needsv1.NeedsService_UpdateNeed_FullMethodName:       {Roles: staff},
-		needsv1.NeedsService_TransitionNeed_FullMethodName:   {Roles: staff},
-		needsv1.NeedsService_ListNeedHistory_FullMethodName:  {Roles: ideaReaders, Internal: true},
-		needsv1.NeedsService_CreateScreening_FullMethodName:  {Roles: staff},
-		needsv1.NeedsService_ListScreenings_FullMethodName:   {Roles: statsReaders},
-		needsv1.NeedsService_LinkNeed_FullMethodName:         {Roles: staff},
+		needsv1.NeedsService_CreateNeed_FullMethodName:      {Roles: []Role{Submitter, Advisor, RegionAdmin}},
+		needsv1.NeedsService_GetNeed_FullMethodName:         {Roles: needReaders, Internal: true},
+		needsv1.NeedsService_ListNeeds_FullMethodName:       {Roles: needReaders, Peer: NationalReadsRegion},
+		needsv1.NeedsService_UpdateNeed_FullMethodName:      {Roles: staff},
+		needsv1.NeedsService_TransitionNeed_FullMethodName:  {Roles: staff},
+		needsv1.NeedsService_ListNeedHistory_FullMethodName: {Roles: ideaReaders, Internal: true},
+		needsv1.NeedsService_CreateScreening_FullMethodName: {Roles: staff},
+		needsv1.NeedsService_ListScreenings_FullMethodName:  {Roles: statsReaders},
+		needsv1.NeedsService_LinkNeed_FullMethodName:        {Roles: staff},
+		needsv1.NeedsService_UnlinkNeed_FullMethodName:      {Roles: staff},
+		// the partner and funding services of this process record their
+		// references on the need as themselves (backlinks.go)
+		needsv1.NeedsService_SetBacklink_FullMethodName:      {Internal: true},
 		needsv1.NeedsService_FindSimilarNeeds_FullMethodName: {Roles: needReaders},
 		needsv1.NeedsService_ListAuditEvents_FullMethodName:  {Roles: auditReaders},
 		needsv1.NeedsService_GetNeedStats_FullMethodName:     regionFigures(),

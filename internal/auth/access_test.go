@@ -19,6 +19,7 @@ func TestTable_SystemCalls(t *testing.T) {
 		field    string
 		internal bool
 		noUser   bool // no user token at all
+		relay    bool
 	}
 	want := map[string]sys{
 		"/innovation.idea.v1.IdeaService/GetIdeaStats":                {peer: auth.NationalReadsRegion},
@@ -39,12 +40,17 @@ func TestTable_SystemCalls(t *testing.T) {
 		"/innovation.needs.v1.NeedsService/GetNeed":         {internal: true},
 		"/innovation.needs.v1.NeedsService/ListNeedHistory": {internal: true},
 		"/innovation.partner.v1.PartnerService/GetOffer":    {internal: true},
-		"/innovation.idea.v1.IdeaService/AdoptIdea":         {peer: auth.RegionSpreadsIdea, field: "spread_from", internal: true, noUser: true},
+		"/innovation.idea.v1.IdeaService/AdoptIdea":         {peer: auth.RegionSpreadsIdea, field: "spread_from", internal: true, noUser: true, relay: true},
 		"/innovation.partner.v1.PartnerService/GetPartner":  {internal: true},
+		// The needs, partner and funding services tell the idea and needs
+		// services of links to their resources, as themselves, and no one
+		// else does.
+		"/innovation.idea.v1.IdeaService/SetBacklink":   {internal: true, noUser: true},
+		"/innovation.needs.v1.NeedsService/SetBacklink": {internal: true, noUser: true},
 	}
 	for method, r := range auth.Table() {
 		w, ok := want[method]
-		got := sys{peer: r.Peer, field: r.Field, internal: r.Internal, noUser: len(r.Roles) == 0}
+		got := sys{peer: r.Peer, field: r.Field, internal: r.Internal, noUser: len(r.Roles) == 0, relay: r.Relay}
 		if !ok {
 			if r.Peer != auth.NoPeer || r.Internal || len(r.Roles) == 0 {
 				t.Errorf("%s: %+v; want a call for people only, which no deployment makes as itself", method, r)

@@ -313,6 +313,9 @@ func (g *Gate) authorizePeer(method string, req any, deployment string, rule Rul
 		return denied("not_a_system_call", meta, "deployment %s may not call %s as itself", deployment, method)
 	}
 	national := g.peers.national(deployment)
+	if national && rule.Relay {
+		return nil // relayed for a region peer the national deployment admitted
+	}
 	if (rule.Peer == NationalReadsRegion) != national {
 		meta["relationship"] = string(rule.Peer)
 		return denied("relationship", meta, "deployment %s may not call %s: that is for %s", deployment, method, rule.Peer)

@@ -107,6 +107,9 @@ type subRecord struct {
 	name    subprojectName
 	sp      *fundingv1.Subproject
 	version int64
+	// linked are the ideas and needs the subproject had when read, so a
+	// save can tell their services what changed (backlinks.go).
+	linked []string
 }
 
 func (s *Subprojects) loadSubproject(ctx context.Context, name subprojectName) (subRecord, error) {
@@ -118,7 +121,7 @@ func (s *Subprojects) loadSubproject(ctx context.Context, name subprojectName) (
 	if err := decode(rec, sp); err != nil {
 		return subRecord{}, domain.Store(err, "SUBPROJECT", "subproject "+name.String())
 	}
-	return subRecord{name: name, sp: sp, version: rec.Version}, nil
+	return subRecord{name: name, sp: sp, version: rec.Version, linked: linkedRefs(sp.GetIdeas(), sp.GetNeeds())}, nil
 }
 
 // newestFirst turns a create time into an index term that sorts the newest
@@ -150,14 +153,19 @@ func (s *Subprojects) save(ctx context.Context, who *auth.Identity, r subRecord,
 	if err != nil {
 		return nil, err
 	}
+	links, msgs, err := backlinkPuts(r.name.String(), r.linked, linkedRefs(r.sp.GetIdeas(), r.sp.GetNeeds()), r.version+1)
+	if err != nil {
+		return nil, err
+	}
 	res, err := s.store.Commit(ctx, regionNS(r.name.Region), store.Write{
-		Puts: []store.Put{put},
+		Puts: append([]store.Put{put}, links...),
 		Events: []store.Event{{Time: now, Actor: who.Subject, Action: action, Key: r.name.String(),
 			EtagBefore: etagOf(r.version), EtagAfter: etagOf(r.version + 1)}},
 	})
 	if err != nil {
 		return nil, err
 	}
+	s.flushBacklinks(ctx, r.name.Region, msgs)
 	r.sp.Etag = etagOf(res.Versions[0])
 	return r.sp, nil
 }
@@ -299,8 +307,12 @@ func (s *Subprojects) CreateSubproject(ctx context.Context, req *fundingv1.Creat
 	if err != nil {
 		return nil, domain.Store(err, "SUBPROJECT", "subproject")
 	}
+	links, msgs, err := backlinkPuts(sp.GetName(), nil, linkedRefs(sp.GetIdeas(), sp.GetNeeds()), 1)
+	if err != nil {
+		return nil, domain.Store(err, "SUBPROJECT", "subproject")
+	}
 	w := store.Write{
-		Puts:   []store.Put{put},
+		Puts:   append([]store.Put{put}, links...),
 		Events: []store.Event{{Time: now, Actor: who.Subject, Action: "CreateSubproject", Key: sp.GetName(), EtagAfter: "1"}},
 	}
 	if rid := req.GetRequestId(); rid != "" {
@@ -322,6 +334,7 @@ func (s *Subprojects) CreateSubproject(ctx context.Context, req *fundingv1.Creat
 		fr, err := s.loadSubproject(ctx, first)
 		return fr.sp, err
 	}
+	s.flushBacklinks(ctx, region, msgs)
 	sp.Etag = etagOf(res.Versions[0])
 	return sp, nil
 }

@@ -45,6 +45,10 @@ type Config struct {
 	RegionIdeas func(region string) (ideav1.IdeaServiceClient, error)
 	Logger      *slog.Logger
 	Now         func() time.Time
+	// Relay makes this the national deployment's relay of adoptions
+	// (relay.go): an AdoptIdea for a region it does not serve goes on to
+	// the deployment that does.
+	Relay bool
 }
 
 // Server implements ideav1.IdeaServiceServer.
@@ -57,6 +61,7 @@ type Server struct {
 	regionIdeas func(region string) (ideav1.IdeaServiceClient, error)
 	logger      *slog.Logger
 	now         func() time.Time
+	relay       bool
 
 	simMu   sync.Mutex
 	similar map[string]*simIndex // by region, built on first use
@@ -70,7 +75,7 @@ type Server struct {
 
 // New returns the idea service.
 func New(cfg Config) *Server {
-	s := &Server{store: cfg.Store, regions: cfg.Regions, weights: cfg.Weights, regionIdeas: cfg.RegionIdeas, logger: cfg.Logger, now: cfg.Now, similar: map[string]*simIndex{}}
+	s := &Server{store: cfg.Store, regions: cfg.Regions, weights: cfg.Weights, regionIdeas: cfg.RegionIdeas, relay: cfg.Relay, logger: cfg.Logger, now: cfg.Now, similar: map[string]*simIndex{}}
 	if s.logger == nil {
 		s.logger = slog.New(slog.DiscardHandler)
 	}
@@ -265,7 +270,7 @@ func (s *Server) read(ctx context.Context, who *auth.Identity, name ideaName) (*
 	if err != nil {
 		return nil, err
 	}
-	return redact(who, name.Region, r.owner, r.idea), nil
+	return s.withLinks(ctx, name, redact(who, name.Region, r.owner, r.idea))
 }
 
 // checkEtag compares the caller's etag with the stored version: a stale etag

@@ -121,7 +121,10 @@ func adoptedIn(idea *ideav1.Idea, region string) string {
 func (s *Server) adopt(ctx context.Context, idea *ideav1.Idea, target string) (*ideav1.Idea, error) {
 	client, err := s.regionIdeas(target)
 	if err != nil {
-		return nil, domain.New(codes.Unavailable, "REGION_UNREACHABLE", "region %s cannot be reached: %v", target, err)
+		// No route is a gap in the configuration, which a retry does not
+		// close: FAILED_PRECONDITION, not UNAVAILABLE.
+		return nil, domain.FailedPrecondition("REGION_NOT_ROUTED",
+			"region %s is served neither by this deployment nor by one it knows (%v); nothing was spread", target, err)
 	}
 	req := &ideav1.AdoptIdeaRequest{
 		Parent: "regions/" + target,
@@ -169,6 +172,9 @@ func (s *Server) AdoptIdea(ctx context.Context, req *ideav1.AdoptIdeaRequest) (*
 		return nil, domain.InvalidArgument("parent", err)
 	}
 	if err := s.servedRegion(region); err != nil {
+		if s.relay {
+			return s.relayAdoption(ctx, req, region)
+		}
 		return nil, err
 	}
 	source, err := parseIdeaName(req.GetSpreadFrom())

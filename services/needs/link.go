@@ -12,6 +12,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/innovationsmotorer/motor/internal/auth"
+	"github.com/innovationsmotorer/motor/internal/backlink"
 	"github.com/innovationsmotorer/motor/internal/rpc/errs"
 	"github.com/innovationsmotorer/motor/internal/store/repo"
 	ideav1 "github.com/innovationsmotorer/motor/proto/innovation/idea/v1"
@@ -74,20 +75,28 @@ func (s *Server) LinkNeed(ctx context.Context, req *needsv1.LinkNeedRequest) (*n
 		// service.
 	}
 
+	var msgs []backlink.Message
 	r, _, err = s.needs.Update(ctx, name.ref(), req.GetEtag(), who.Subject, func(r *record, _ time.Time) (repo.Change, error) {
+		msgs = nil
 		if slices.Contains(r.Msg.GetLinks(), target.String()) {
 			return repo.Change{Noop: true}, nil
 		}
 		if err := linkable(name, r); err != nil {
 			return repo.Change{}, err
 		}
+		puts, m, err := linkOutbox(name, target, r)
+		if err != nil {
+			return repo.Change{}, err
+		}
+		msgs = m
 		r.Msg.Links = append(r.Msg.Links, target.String())
-		return repo.Change{Action: "LinkNeed", Detail: target.String()}, nil
+		return repo.Change{Action: "LinkNeed", Detail: target.String(), Puts: puts}, nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	return redact(who, name.Region, r.Owner, r.Msg), nil
+	s.flushBacklinks(ctx, name.Region, msgs)
+	return s.withReferences(ctx, who, name, r.Owner, redact(who, name.Region, r.Owner, r.Msg))
 }
 
 // linkable refuses links to a closed need and beyond the limit a record holds.

@@ -38,6 +38,8 @@ type env struct {
 	*stack.Env
 	client needsv1.NeedsServiceClient
 	ideas  ideav1.IdeaServiceClient
+	// needsServer is the service itself, for its outbox sweep.
+	needsServer *needs.Server
 }
 
 func newEnv(t *testing.T, b stack.Backend, configure ...func(*needs.Config)) *env {
@@ -63,7 +65,7 @@ func newEnv(t *testing.T, b stack.Backend, configure ...func(*needs.Config)) *en
 	if late.IdeaServiceClient == nil {
 		late.IdeaServiceClient = ideav1.NewIdeaServiceClient(e.Conn)
 	}
-	return &env{Env: e, client: needsv1.NewNeedsServiceClient(e.Conn), ideas: ideav1.NewIdeaServiceClient(e.Conn)}
+	return &env{Env: e, client: needsv1.NewNeedsServiceClient(e.Conn), ideas: ideav1.NewIdeaServiceClient(e.Conn), needsServer: srv}
 }
 
 // forEachBackend runs the test body on both store backends.

@@ -40,6 +40,10 @@ type Config struct {
 	// Ideas is the idea service, asked whether an idea exists before a need
 	// is linked to it. Without it, links to ideas answer UNAVAILABLE.
 	Ideas ideav1.IdeaServiceClient
+	// IdeaBacklinks is the idea service called as this deployment, which
+	// is told of links to its ideas (backlinks.go). Without it, ideas do not
+	// show the needs that link to them.
+	IdeaBacklinks ideav1.IdeaServiceClient
 	// IdeaTimeout bounds that call; 3 s when zero.
 	IdeaTimeout time.Duration
 	// Weights are the screening weights by region; a region without an entry
@@ -59,10 +63,12 @@ type Server struct {
 	now         func() time.Time
 	ideas       ideav1.IdeaServiceClient
 	ideaTimeout time.Duration
-	weights     map[string]Weights
-	needs       *repo.Repo[*needsv1.Need]
-	screenings  *repo.Repo[*needsv1.Screening]
-	history     *repo.Repo[*needsv1.HistoryEntry]
+	// ideaBacklinks reaches the idea service as this deployment.
+	ideaBacklinks ideav1.IdeaServiceClient
+	weights       map[string]Weights
+	needs         *repo.Repo[*needsv1.Need]
+	screenings    *repo.Repo[*needsv1.Screening]
+	history       *repo.Repo[*needsv1.HistoryEntry]
 
 	// upgrades bring a region's needs stored by earlier code onto the
 	// owner index (see ownersIndexed).
@@ -77,7 +83,7 @@ type Server struct {
 func New(cfg Config) (*Server, error) {
 	s := &Server{
 		store: cfg.Store, regions: cfg.Regions, logger: cfg.Logger, now: cfg.Now,
-		ideas: cfg.Ideas, ideaTimeout: cfg.IdeaTimeout, weights: map[string]Weights{},
+		ideas: cfg.Ideas, ideaTimeout: cfg.IdeaTimeout, weights: map[string]Weights{}, ideaBacklinks: cfg.IdeaBacklinks,
 		similar: map[string]*needIndex{},
 	}
 	if s.store == nil {
@@ -192,7 +198,7 @@ func (s *Server) read(ctx context.Context, who *auth.Identity, name needName) (*
 		// Existence of unpublished needs must not leak to partners and submitters.
 		return nil, notFound(name)
 	}
-	return redact(who, name.Region, r.Owner, r.Msg), nil
+	return s.withReferences(ctx, who, name, r.Owner, redact(who, name.Region, r.Owner, r.Msg))
 }
 
 func notFound(name needName) error {

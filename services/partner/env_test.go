@@ -90,19 +90,23 @@ func newEnv(t *testing.T, b stack.Backend, opts ...func(*options)) *env {
 	if o.needsClient != nil {
 		client = o.needsClient
 	}
+	// The offers' back-references go to the needs service as this
+	// deployment, on the stack's connection once it runs.
+	backlinks := &switchableNeeds{}
 	e := stack.Start(t, st, func(s *grpc.Server) {
 		ns, err := needs.New(needs.Config{Store: st, Regions: served})
 		if err != nil {
 			t.Fatal(err)
 		}
 		needsv1.RegisterNeedsServiceServer(s, ns)
-		ps, err := partner.New(partner.Config{Store: st, Regions: served, Needs: client, Now: now, RetryAfter: time.Nanosecond})
+		ps, err := partner.New(partner.Config{Store: st, Regions: served, Needs: client, NeedBacklinks: backlinks, Now: now, RetryAfter: time.Nanosecond})
 		if err != nil {
 			t.Fatal(err)
 		}
 		partnerv1.RegisterPartnerServiceServer(s, ps)
 	})
 	sw.NeedsServiceClient = needsv1.NewNeedsServiceClient(e.Conn)
+	backlinks.NeedsServiceClient = needsv1.NewNeedsServiceClient(auth.AsService(e.Conn, e.Credential))
 	return &env{Env: e, client: partnerv1.NewPartnerServiceClient(e.Conn), needs: sw.NeedsServiceClient, outage: sw, clock: clock}
 }
 

@@ -136,9 +136,18 @@ func TestOffer_RoutingAndStatus(t *testing.T) {
 		if err != nil || routed.GetRoutedTo() != n.fall.GetName() {
 			t.Fatalf("re-route: %v %v", routed, err)
 		}
+		// The need it went to shows the offer; the need it left does not.
 		need, err := e.needs.GetNeed(staff.Ctx(t), &needsv1.GetNeedRequest{Name: n.fall.GetName()})
-		if err != nil || !slices.Contains(need.GetLinks(), o.GetName()) {
-			t.Errorf("need links %v (err %v), want the offer %s", need.GetLinks(), err, o.GetName())
+		if err != nil || !slices.Equal(need.GetReferencedBy(), []string{o.GetName()}) {
+			t.Errorf("need referenced by %v (err %v), want the offer %s", need.GetReferencedBy(), err, o.GetName())
+		}
+		left, err := e.needs.GetNeed(staff.Ctx(t), &needsv1.GetNeedRequest{Name: n.internal.GetName()})
+		if err != nil || len(left.GetReferencedBy()) != 0 {
+			t.Errorf("need the offer left: referenced by %v (err %v), want none", left.GetReferencedBy(), err)
+		}
+		// A company sees the published need, not which offers were routed to it.
+		if seen, err := e.needs.GetNeed(company.Ctx(t), &needsv1.GetNeedRequest{Name: n.fall.GetName()}); err != nil || len(seen.GetReferencedBy()) != 0 {
+			t.Errorf("company sees need referenced by %v (err %v), want none", seen.GetReferencedBy(), err)
 		}
 
 		transition := func(c stack.Caller, st partnerv1.OfferStatus, reason, etag string) (*partnerv1.Offer, error) {

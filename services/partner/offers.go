@@ -341,22 +341,11 @@ func (s *Server) RouteOffer(ctx context.Context, req *partnerv1.RouteOfferReques
 	if err := routable(name, e.Msg); err != nil {
 		return nil, err
 	}
-	need, err := s.checkNeed(ctx, who, req.GetNeed())
-	if err != nil {
+	if _, err := s.checkNeed(ctx, who, req.GetNeed()); err != nil {
 		return nil, err
 	}
-	out, err := s.changeOffer(ctx, who, name, req.GetEtag(), "RouteOffer", func(o *partnerv1.Offer) error {
-		if err := routable(name, o); err != nil {
-			return err
-		}
-		o.Status, o.RoutedTo = partnerv1.OfferStatus_OFFER_STATUS_ROUTED, req.GetNeed()
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	s.linkNeed(ctx, who, need, name.String())
-	return out, nil
+	// The need shows the offer among its referenced_by (backlinks.go).
+	return s.routeOffer(ctx, who, name, req.GetEtag(), req.GetNeed())
 }
 
 // routable: an offer is routed while it is NEW, or routed again to another
@@ -390,32 +379,6 @@ func (s *Server) checkNeed(ctx context.Context, who *auth.Identity, need string)
 		return nil, domain.FailedPrecondition("NEED_CLOSED", "need %s is closed: route the offer to an open need", need)
 	}
 	return n, nil
-}
-
-// linkNeed records the offer among the need's links. The offer is routed
-// whether or not this succeeds (linking again is harmless), so a failure is
-// logged for the advisor's follow-up rather than returned.
-func (s *Server) linkNeed(ctx context.Context, who *auth.Identity, need *needsv1.Need, offer string) {
-	etag := need.GetEtag()
-	for attempt := 0; attempt < 2; attempt++ {
-		cctx, cancel := context.WithTimeout(auth.WithBearer(ctx, who.Token), s.needsTimeout)
-		_, err := s.needs.LinkNeed(cctx, &needsv1.LinkNeedRequest{Name: need.GetName(), Target: offer, Etag: etag})
-		if status.Code(err) == codes.Aborted && attempt == 0 {
-			var n *needsv1.Need
-			n, err = s.needs.GetNeed(cctx, &needsv1.GetNeedRequest{Name: need.GetName()})
-			cancel()
-			if err == nil {
-				etag = n.GetEtag()
-				continue
-			}
-		} else {
-			cancel()
-		}
-		if err != nil {
-			s.logger.WarnContext(ctx, "routed offer not linked from its need", "offer", offer, "need", need.GetName(), "error", err)
-		}
-		return
-	}
 }
 
 // TransitionOffer moves a routed offer into dialogue (region staff), or

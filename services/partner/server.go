@@ -47,6 +47,9 @@ type Config struct {
 	// matches and for the need an offer is routed to. Without it offers are
 	// stored with matching pending and routing answers UNAVAILABLE.
 	Needs needsv1.NeedsServiceClient
+	// NeedBacklinks is the needs service called as this deployment, which
+	// is told of the offers routed to its needs (backlinks.go).
+	NeedBacklinks needsv1.NeedsServiceClient
 	// NeedsTimeout bounds the calls to the needs service; 3 s when zero.
 	NeedsTimeout time.Duration
 	// RetryAfter is the pause after a failed call to the needs service
@@ -66,8 +69,10 @@ type Server struct {
 	now          func() time.Time
 	needs        needsv1.NeedsServiceClient
 	needsTimeout time.Duration
-	retryAfter   time.Duration
-	loc          *time.Location // Sweden's, for dates and working days
+	// needBacklinks reaches the needs service as this deployment.
+	needBacklinks needsv1.NeedsServiceClient
+	retryAfter    time.Duration
+	loc           *time.Location // Sweden's, for dates and working days
 
 	upgrades   repo.Upgrades
 	partners   *repo.Repo[*partnerv1.Partner]
@@ -82,7 +87,7 @@ type Server struct {
 func New(cfg Config) (*Server, error) {
 	s := &Server{
 		store: cfg.Store, regions: cfg.Regions, logger: cfg.Logger, now: cfg.Now,
-		needs: cfg.Needs, needsTimeout: cfg.NeedsTimeout, retryAfter: cfg.RetryAfter,
+		needs: cfg.Needs, needsTimeout: cfg.NeedsTimeout, needBacklinks: cfg.NeedBacklinks, retryAfter: cfg.RetryAfter,
 	}
 	if s.store == nil {
 		return nil, errors.New("partner.New: no store")

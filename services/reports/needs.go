@@ -3,6 +3,7 @@ package reports
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -62,7 +63,9 @@ func needFacts(need *needsv1.Need, history []*needsv1.HistoryEntry) []fact {
 		facts = append(facts, fact{Month: monthOf(e.at), Kind: factEntered, Key: st})
 		if e.status == needsv1.NeedStatus_NEED_STATUS_MATCHED {
 			kinds := map[string]bool{}
-			for _, link := range need.GetLinks() {
+			// Routed offers and subprojects refer to the need from their
+			// side (referenced_by).
+			for _, link := range append(slices.Clone(need.GetLinks()), need.GetReferencedBy()...) {
 				if k := linkKind(link); k != "" && !kinds[k] {
 					kinds[k] = true
 					facts = append(facts, fact{Month: monthOf(e.at), Kind: factMatchedBy, Key: k})

@@ -617,7 +617,10 @@ type Idea struct {
 	// personal data; redacted like submitter (output only).
 	CoSubmitters []*Submitter `protobuf:"bytes,23,rep,name=co_submitters,json=coSubmitters,proto3" json:"co_submitters,omitempty"`
 	// The approved test plans of the idea (output only).
-	TestPlans     []string `protobuf:"bytes,24,rep,name=test_plans,json=testPlans,proto3" json:"test_plans,omitempty"`
+	TestPlans []string `protobuf:"bytes,24,rep,name=test_plans,json=testPlans,proto3" json:"test_plans,omitempty"`
+	// The resource names of the needs and subprojects that link to this idea,
+	// in name order (output only, on GetIdea; kept by the linking services).
+	LinkedFrom    []string `protobuf:"bytes,25,rep,name=linked_from,json=linkedFrom,proto3" json:"linked_from,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -816,6 +819,13 @@ func (x *Idea) GetCoSubmitters() []*Submitter {
 func (x *Idea) GetTestPlans() []string {
 	if x != nil {
 		return x.TestPlans
+	}
+	return nil
+}
+
+func (x *Idea) GetLinkedFrom() []string {
+	if x != nil {
+		return x.LinkedFrom
 	}
 	return nil
 }
@@ -4361,6 +4371,126 @@ func (x *MergeIdeaRequest) GetEtag() string {
 	return ""
 }
 
+type SetBacklinkRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The idea linked to: regions/{region}/ideas/{idea}.
+	Target string `protobuf:"bytes,1,opt,name=target,proto3" json:"target,omitempty"`
+	// The resource that links to it: regions/{region}/needs/{need} or
+	// regions/{region}/subprojects/{subproject}.
+	Source string `protobuf:"bytes,2,opt,name=source,proto3" json:"source,omitempty"`
+	// Whether the source links to the target as of source_version.
+	Linked bool `protobuf:"varint,3,opt,name=linked,proto3" json:"linked,omitempty"`
+	// The source record's version after the write that set or removed the
+	// link; a call with a version not above the one recorded changes nothing.
+	SourceVersion int64 `protobuf:"varint,4,opt,name=source_version,json=sourceVersion,proto3" json:"source_version,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetBacklinkRequest) Reset() {
+	*x = SetBacklinkRequest{}
+	mi := &file_innovation_idea_v1_idea_proto_msgTypes[59]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetBacklinkRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetBacklinkRequest) ProtoMessage() {}
+
+func (x *SetBacklinkRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_innovation_idea_v1_idea_proto_msgTypes[59]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetBacklinkRequest.ProtoReflect.Descriptor instead.
+func (*SetBacklinkRequest) Descriptor() ([]byte, []int) {
+	return file_innovation_idea_v1_idea_proto_rawDescGZIP(), []int{59}
+}
+
+func (x *SetBacklinkRequest) GetTarget() string {
+	if x != nil {
+		return x.Target
+	}
+	return ""
+}
+
+func (x *SetBacklinkRequest) GetSource() string {
+	if x != nil {
+		return x.Source
+	}
+	return ""
+}
+
+func (x *SetBacklinkRequest) GetLinked() bool {
+	if x != nil {
+		return x.Linked
+	}
+	return false
+}
+
+func (x *SetBacklinkRequest) GetSourceVersion() int64 {
+	if x != nil {
+		return x.SourceVersion
+	}
+	return 0
+}
+
+type SetBacklinkResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Whether this call changed the back-reference (false for a repeat or a
+	// call older than the one recorded).
+	Applied       bool `protobuf:"varint,1,opt,name=applied,proto3" json:"applied,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetBacklinkResponse) Reset() {
+	*x = SetBacklinkResponse{}
+	mi := &file_innovation_idea_v1_idea_proto_msgTypes[60]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetBacklinkResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetBacklinkResponse) ProtoMessage() {}
+
+func (x *SetBacklinkResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_innovation_idea_v1_idea_proto_msgTypes[60]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetBacklinkResponse.ProtoReflect.Descriptor instead.
+func (*SetBacklinkResponse) Descriptor() ([]byte, []int) {
+	return file_innovation_idea_v1_idea_proto_rawDescGZIP(), []int{60}
+}
+
+func (x *SetBacklinkResponse) GetApplied() bool {
+	if x != nil {
+		return x.Applied
+	}
+	return false
+}
+
 var File_innovation_idea_v1_idea_proto protoreflect.FileDescriptor
 
 const file_innovation_idea_v1_idea_proto_rawDesc = "" +
@@ -4376,7 +4506,7 @@ const file_innovation_idea_v1_idea_proto_rawDesc = "" +
 	"\x13store_personal_data\x18\x02 \x01(\bR\x11storePersonalData\"P\n" +
 	"\x11AssessmentSummary\x12\x14\n" +
 	"\x05count\x18\x01 \x01(\x05R\x05count\x12%\n" +
-	"\x0eweighted_score\x18\x02 \x01(\x01R\rweightedScore\"\xe4\a\n" +
+	"\x0eweighted_score\x18\x02 \x01(\x01R\rweightedScore\"\x85\b\n" +
 	"\x04Idea\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
 	"\x05title\x18\x02 \x01(\tR\x05title\x12\x18\n" +
@@ -4408,7 +4538,9 @@ const file_innovation_idea_v1_idea_proto_rawDesc = "" +
 	"mergedFrom\x12B\n" +
 	"\rco_submitters\x18\x17 \x03(\v2\x1d.innovation.idea.v1.SubmitterR\fcoSubmitters\x12\x1d\n" +
 	"\n" +
-	"test_plans\x18\x18 \x03(\tR\ttestPlans\"x\n" +
+	"test_plans\x18\x18 \x03(\tR\ttestPlans\x12\x1f\n" +
+	"\vlinked_from\x18\x19 \x03(\tR\n" +
+	"linkedFrom\"x\n" +
 	"\x11CreateIdeaRequest\x12\x16\n" +
 	"\x06parent\x18\x01 \x01(\tR\x06parent\x12,\n" +
 	"\x04idea\x18\x02 \x01(\v2\x18.innovation.idea.v1.IdeaR\x04idea\x12\x1d\n" +
@@ -4688,7 +4820,14 @@ const file_innovation_idea_v1_idea_proto_rawDesc = "" +
 	"\n" +
 	"merge_into\x18\x02 \x01(\tR\tmergeInto\x12\x1c\n" +
 	"\trationale\x18\x03 \x01(\tR\trationale\x12\x12\n" +
-	"\x04etag\x18\x04 \x01(\tR\x04etag*\x96\x02\n" +
+	"\x04etag\x18\x04 \x01(\tR\x04etag\"\x83\x01\n" +
+	"\x12SetBacklinkRequest\x12\x16\n" +
+	"\x06target\x18\x01 \x01(\tR\x06target\x12\x16\n" +
+	"\x06source\x18\x02 \x01(\tR\x06source\x12\x16\n" +
+	"\x06linked\x18\x03 \x01(\bR\x06linked\x12%\n" +
+	"\x0esource_version\x18\x04 \x01(\x03R\rsourceVersion\"/\n" +
+	"\x13SetBacklinkResponse\x12\x18\n" +
+	"\aapplied\x18\x01 \x01(\bR\aapplied*\x96\x02\n" +
 	"\x05Stage\x12\x15\n" +
 	"\x11STAGE_UNSPECIFIED\x10\x00\x12\x13\n" +
 	"\x0fSTAGE_SUBMITTED\x10\x01\x12\x13\n" +
@@ -4736,7 +4875,7 @@ const file_innovation_idea_v1_idea_proto_rawDesc = "" +
 	"\x18TEST_OUTCOME_UNSPECIFIED\x10\x00\x12\x15\n" +
 	"\x11TEST_OUTCOME_KEPT\x10\x01\x12\x1a\n" +
 	"\x16TEST_OUTCOME_SCALED_UP\x10\x02\x12\x18\n" +
-	"\x14TEST_OUTCOME_STOPPED\x10\x032\x8c\x18\n" +
+	"\x14TEST_OUTCOME_STOPPED\x10\x032\xec\x18\n" +
 	"\vIdeaService\x12M\n" +
 	"\n" +
 	"CreateIdea\x12%.innovation.idea.v1.CreateIdeaRequest\x1a\x18.innovation.idea.v1.Idea\x12G\n" +
@@ -4774,7 +4913,8 @@ const file_innovation_idea_v1_idea_proto_rawDesc = "" +
 	"\rListTestPlans\x12(.innovation.idea.v1.ListTestPlansRequest\x1a).innovation.idea.v1.ListTestPlansResponse\x12[\n" +
 	"\x0fApproveTestPlan\x12*.innovation.idea.v1.ApproveTestPlanRequest\x1a\x1c.innovation.idea.v1.TestPlan\x12_\n" +
 	"\x11RecordTestOutcome\x12,.innovation.idea.v1.RecordTestOutcomeRequest\x1a\x1c.innovation.idea.v1.TestPlan\x12K\n" +
-	"\tMergeIdea\x12$.innovation.idea.v1.MergeIdeaRequest\x1a\x18.innovation.idea.v1.IdeaBEZCgithub.com/innovationsmotorer/motor/proto/innovation/idea/v1;ideav1b\x06proto3"
+	"\tMergeIdea\x12$.innovation.idea.v1.MergeIdeaRequest\x1a\x18.innovation.idea.v1.Idea\x12^\n" +
+	"\vSetBacklink\x12&.innovation.idea.v1.SetBacklinkRequest\x1a'.innovation.idea.v1.SetBacklinkResponseBEZCgithub.com/innovationsmotorer/motor/proto/innovation/idea/v1;ideav1b\x06proto3"
 
 var (
 	file_innovation_idea_v1_idea_proto_rawDescOnce sync.Once
@@ -4789,7 +4929,7 @@ func file_innovation_idea_v1_idea_proto_rawDescGZIP() []byte {
 }
 
 var file_innovation_idea_v1_idea_proto_enumTypes = make([]protoimpl.EnumInfo, 6)
-var file_innovation_idea_v1_idea_proto_msgTypes = make([]protoimpl.MessageInfo, 60)
+var file_innovation_idea_v1_idea_proto_msgTypes = make([]protoimpl.MessageInfo, 62)
 var file_innovation_idea_v1_idea_proto_goTypes = []any{
 	(Stage)(0),                             // 0: innovation.idea.v1.Stage
 	(Origin)(0),                            // 1: innovation.idea.v1.Origin
@@ -4856,10 +4996,12 @@ var file_innovation_idea_v1_idea_proto_goTypes = []any{
 	(*ApproveTestPlanRequest)(nil),         // 62: innovation.idea.v1.ApproveTestPlanRequest
 	(*RecordTestOutcomeRequest)(nil),       // 63: innovation.idea.v1.RecordTestOutcomeRequest
 	(*MergeIdeaRequest)(nil),               // 64: innovation.idea.v1.MergeIdeaRequest
-	nil,                                    // 65: innovation.idea.v1.IdeaStats.IdeasByStageEntry
-	(*timestamppb.Timestamp)(nil),          // 66: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil),          // 67: google.protobuf.FieldMask
-	(*v1.AuditEvent)(nil),                  // 68: innovation.audit.v1.AuditEvent
+	(*SetBacklinkRequest)(nil),             // 65: innovation.idea.v1.SetBacklinkRequest
+	(*SetBacklinkResponse)(nil),            // 66: innovation.idea.v1.SetBacklinkResponse
+	nil,                                    // 67: innovation.idea.v1.IdeaStats.IdeasByStageEntry
+	(*timestamppb.Timestamp)(nil),          // 68: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil),          // 69: google.protobuf.FieldMask
+	(*v1.AuditEvent)(nil),                  // 70: innovation.audit.v1.AuditEvent
 }
 var file_innovation_idea_v1_idea_proto_depIdxs = []int32{
 	1,  // 0: innovation.idea.v1.Idea.origin:type_name -> innovation.idea.v1.Origin
@@ -4868,27 +5010,27 @@ var file_innovation_idea_v1_idea_proto_depIdxs = []int32{
 	0,  // 3: innovation.idea.v1.Idea.stage:type_name -> innovation.idea.v1.Stage
 	2,  // 4: innovation.idea.v1.Idea.ip_owner:type_name -> innovation.idea.v1.IpOwner
 	8,  // 5: innovation.idea.v1.Idea.assessment_summary:type_name -> innovation.idea.v1.AssessmentSummary
-	66, // 6: innovation.idea.v1.Idea.create_time:type_name -> google.protobuf.Timestamp
-	66, // 7: innovation.idea.v1.Idea.update_time:type_name -> google.protobuf.Timestamp
+	68, // 6: innovation.idea.v1.Idea.create_time:type_name -> google.protobuf.Timestamp
+	68, // 7: innovation.idea.v1.Idea.update_time:type_name -> google.protobuf.Timestamp
 	6,  // 8: innovation.idea.v1.Idea.co_submitters:type_name -> innovation.idea.v1.Submitter
 	9,  // 9: innovation.idea.v1.CreateIdeaRequest.idea:type_name -> innovation.idea.v1.Idea
 	9,  // 10: innovation.idea.v1.ListIdeasResponse.ideas:type_name -> innovation.idea.v1.Idea
 	9,  // 11: innovation.idea.v1.UpdateIdeaRequest.idea:type_name -> innovation.idea.v1.Idea
-	67, // 12: innovation.idea.v1.UpdateIdeaRequest.update_mask:type_name -> google.protobuf.FieldMask
+	69, // 12: innovation.idea.v1.UpdateIdeaRequest.update_mask:type_name -> google.protobuf.FieldMask
 	0,  // 13: innovation.idea.v1.TransitionIdeaRequest.stage:type_name -> innovation.idea.v1.Stage
 	0,  // 14: innovation.idea.v1.HistoryEntry.from_stage:type_name -> innovation.idea.v1.Stage
 	0,  // 15: innovation.idea.v1.HistoryEntry.to_stage:type_name -> innovation.idea.v1.Stage
-	66, // 16: innovation.idea.v1.HistoryEntry.time:type_name -> google.protobuf.Timestamp
+	68, // 16: innovation.idea.v1.HistoryEntry.time:type_name -> google.protobuf.Timestamp
 	16, // 17: innovation.idea.v1.ListIdeaHistoryResponse.entries:type_name -> innovation.idea.v1.HistoryEntry
-	66, // 18: innovation.idea.v1.Assessment.create_time:type_name -> google.protobuf.Timestamp
+	68, // 18: innovation.idea.v1.Assessment.create_time:type_name -> google.protobuf.Timestamp
 	19, // 19: innovation.idea.v1.CreateAssessmentRequest.assessment:type_name -> innovation.idea.v1.Assessment
 	19, // 20: innovation.idea.v1.ListAssessmentsResponse.assessments:type_name -> innovation.idea.v1.Assessment
 	9,  // 21: innovation.idea.v1.SimilarIdea.idea:type_name -> innovation.idea.v1.Idea
 	24, // 22: innovation.idea.v1.FindSimilarIdeasResponse.results:type_name -> innovation.idea.v1.SimilarIdea
 	9,  // 23: innovation.idea.v1.AdoptIdeaRequest.idea:type_name -> innovation.idea.v1.Idea
-	68, // 24: innovation.idea.v1.ListAuditEventsResponse.events:type_name -> innovation.audit.v1.AuditEvent
-	65, // 25: innovation.idea.v1.IdeaStats.ideas_by_stage:type_name -> innovation.idea.v1.IdeaStats.IdeasByStageEntry
-	66, // 26: innovation.idea.v1.Workshop.create_time:type_name -> google.protobuf.Timestamp
+	70, // 24: innovation.idea.v1.ListAuditEventsResponse.events:type_name -> innovation.audit.v1.AuditEvent
+	67, // 25: innovation.idea.v1.IdeaStats.ideas_by_stage:type_name -> innovation.idea.v1.IdeaStats.IdeasByStageEntry
+	68, // 26: innovation.idea.v1.Workshop.create_time:type_name -> google.protobuf.Timestamp
 	33, // 27: innovation.idea.v1.CreateWorkshopRequest.workshop:type_name -> innovation.idea.v1.Workshop
 	33, // 28: innovation.idea.v1.ListWorkshopsResponse.workshops:type_name -> innovation.idea.v1.Workshop
 	0,  // 29: innovation.idea.v1.RankedIdea.stage:type_name -> innovation.idea.v1.Stage
@@ -4897,17 +5039,17 @@ var file_innovation_idea_v1_idea_proto_depIdxs = []int32{
 	42, // 32: innovation.idea.v1.CreateCategoryRequest.category:type_name -> innovation.idea.v1.Category
 	42, // 33: innovation.idea.v1.ListCategoriesResponse.categories:type_name -> innovation.idea.v1.Category
 	42, // 34: innovation.idea.v1.UpdateCategoryRequest.category:type_name -> innovation.idea.v1.Category
-	67, // 35: innovation.idea.v1.UpdateCategoryRequest.update_mask:type_name -> google.protobuf.FieldMask
+	69, // 35: innovation.idea.v1.UpdateCategoryRequest.update_mask:type_name -> google.protobuf.FieldMask
 	50, // 36: innovation.idea.v1.FocusGroupSession.assignments:type_name -> innovation.idea.v1.CategoryAssignment
-	66, // 37: innovation.idea.v1.FocusGroupSession.create_time:type_name -> google.protobuf.Timestamp
+	68, // 37: innovation.idea.v1.FocusGroupSession.create_time:type_name -> google.protobuf.Timestamp
 	51, // 38: innovation.idea.v1.CreateFocusGroupSessionRequest.session:type_name -> innovation.idea.v1.FocusGroupSession
 	3,  // 39: innovation.idea.v1.TestBed.kind:type_name -> innovation.idea.v1.TestBedKind
-	66, // 40: innovation.idea.v1.TestBed.create_time:type_name -> google.protobuf.Timestamp
+	68, // 40: innovation.idea.v1.TestBed.create_time:type_name -> google.protobuf.Timestamp
 	53, // 41: innovation.idea.v1.CreateTestBedRequest.test_bed:type_name -> innovation.idea.v1.TestBed
 	53, // 42: innovation.idea.v1.ListTestBedsResponse.test_beds:type_name -> innovation.idea.v1.TestBed
 	4,  // 43: innovation.idea.v1.TestPlan.state:type_name -> innovation.idea.v1.TestPlanState
 	5,  // 44: innovation.idea.v1.TestPlan.outcome:type_name -> innovation.idea.v1.TestOutcome
-	66, // 45: innovation.idea.v1.TestPlan.create_time:type_name -> google.protobuf.Timestamp
+	68, // 45: innovation.idea.v1.TestPlan.create_time:type_name -> google.protobuf.Timestamp
 	58, // 46: innovation.idea.v1.CreateTestPlanRequest.test_plan:type_name -> innovation.idea.v1.TestPlan
 	58, // 47: innovation.idea.v1.ListTestPlansResponse.test_plans:type_name -> innovation.idea.v1.TestPlan
 	5,  // 48: innovation.idea.v1.RecordTestOutcomeRequest.outcome:type_name -> innovation.idea.v1.TestOutcome
@@ -4944,41 +5086,43 @@ var file_innovation_idea_v1_idea_proto_depIdxs = []int32{
 	62, // 79: innovation.idea.v1.IdeaService.ApproveTestPlan:input_type -> innovation.idea.v1.ApproveTestPlanRequest
 	63, // 80: innovation.idea.v1.IdeaService.RecordTestOutcome:input_type -> innovation.idea.v1.RecordTestOutcomeRequest
 	64, // 81: innovation.idea.v1.IdeaService.MergeIdea:input_type -> innovation.idea.v1.MergeIdeaRequest
-	9,  // 82: innovation.idea.v1.IdeaService.CreateIdea:output_type -> innovation.idea.v1.Idea
-	9,  // 83: innovation.idea.v1.IdeaService.GetIdea:output_type -> innovation.idea.v1.Idea
-	13, // 84: innovation.idea.v1.IdeaService.ListIdeas:output_type -> innovation.idea.v1.ListIdeasResponse
-	9,  // 85: innovation.idea.v1.IdeaService.UpdateIdea:output_type -> innovation.idea.v1.Idea
-	9,  // 86: innovation.idea.v1.IdeaService.TransitionIdea:output_type -> innovation.idea.v1.Idea
-	18, // 87: innovation.idea.v1.IdeaService.ListIdeaHistory:output_type -> innovation.idea.v1.ListIdeaHistoryResponse
-	19, // 88: innovation.idea.v1.IdeaService.CreateAssessment:output_type -> innovation.idea.v1.Assessment
-	22, // 89: innovation.idea.v1.IdeaService.ListAssessments:output_type -> innovation.idea.v1.ListAssessmentsResponse
-	25, // 90: innovation.idea.v1.IdeaService.FindSimilarIdeas:output_type -> innovation.idea.v1.FindSimilarIdeasResponse
-	9,  // 91: innovation.idea.v1.IdeaService.EraseSubmitter:output_type -> innovation.idea.v1.Idea
-	9,  // 92: innovation.idea.v1.IdeaService.SpreadIdea:output_type -> innovation.idea.v1.Idea
-	9,  // 93: innovation.idea.v1.IdeaService.AdoptIdea:output_type -> innovation.idea.v1.Idea
-	30, // 94: innovation.idea.v1.IdeaService.ListAuditEvents:output_type -> innovation.idea.v1.ListAuditEventsResponse
-	31, // 95: innovation.idea.v1.IdeaService.GetIdeaStats:output_type -> innovation.idea.v1.IdeaStats
-	33, // 96: innovation.idea.v1.IdeaService.CreateWorkshop:output_type -> innovation.idea.v1.Workshop
-	33, // 97: innovation.idea.v1.IdeaService.GetWorkshop:output_type -> innovation.idea.v1.Workshop
-	37, // 98: innovation.idea.v1.IdeaService.ListWorkshops:output_type -> innovation.idea.v1.ListWorkshopsResponse
-	40, // 99: innovation.idea.v1.IdeaService.GetWorkshopResult:output_type -> innovation.idea.v1.WorkshopResult
-	9,  // 100: innovation.idea.v1.IdeaService.DecideWorkshopIdea:output_type -> innovation.idea.v1.Idea
-	42, // 101: innovation.idea.v1.IdeaService.CreateCategory:output_type -> innovation.idea.v1.Category
-	42, // 102: innovation.idea.v1.IdeaService.GetCategory:output_type -> innovation.idea.v1.Category
-	46, // 103: innovation.idea.v1.IdeaService.ListCategories:output_type -> innovation.idea.v1.ListCategoriesResponse
-	42, // 104: innovation.idea.v1.IdeaService.UpdateCategory:output_type -> innovation.idea.v1.Category
-	49, // 105: innovation.idea.v1.IdeaService.DeleteCategory:output_type -> innovation.idea.v1.DeleteCategoryResponse
-	51, // 106: innovation.idea.v1.IdeaService.CreateFocusGroupSession:output_type -> innovation.idea.v1.FocusGroupSession
-	53, // 107: innovation.idea.v1.IdeaService.CreateTestBed:output_type -> innovation.idea.v1.TestBed
-	53, // 108: innovation.idea.v1.IdeaService.GetTestBed:output_type -> innovation.idea.v1.TestBed
-	57, // 109: innovation.idea.v1.IdeaService.ListTestBeds:output_type -> innovation.idea.v1.ListTestBedsResponse
-	58, // 110: innovation.idea.v1.IdeaService.CreateTestPlan:output_type -> innovation.idea.v1.TestPlan
-	61, // 111: innovation.idea.v1.IdeaService.ListTestPlans:output_type -> innovation.idea.v1.ListTestPlansResponse
-	58, // 112: innovation.idea.v1.IdeaService.ApproveTestPlan:output_type -> innovation.idea.v1.TestPlan
-	58, // 113: innovation.idea.v1.IdeaService.RecordTestOutcome:output_type -> innovation.idea.v1.TestPlan
-	9,  // 114: innovation.idea.v1.IdeaService.MergeIdea:output_type -> innovation.idea.v1.Idea
-	82, // [82:115] is the sub-list for method output_type
-	49, // [49:82] is the sub-list for method input_type
+	65, // 82: innovation.idea.v1.IdeaService.SetBacklink:input_type -> innovation.idea.v1.SetBacklinkRequest
+	9,  // 83: innovation.idea.v1.IdeaService.CreateIdea:output_type -> innovation.idea.v1.Idea
+	9,  // 84: innovation.idea.v1.IdeaService.GetIdea:output_type -> innovation.idea.v1.Idea
+	13, // 85: innovation.idea.v1.IdeaService.ListIdeas:output_type -> innovation.idea.v1.ListIdeasResponse
+	9,  // 86: innovation.idea.v1.IdeaService.UpdateIdea:output_type -> innovation.idea.v1.Idea
+	9,  // 87: innovation.idea.v1.IdeaService.TransitionIdea:output_type -> innovation.idea.v1.Idea
+	18, // 88: innovation.idea.v1.IdeaService.ListIdeaHistory:output_type -> innovation.idea.v1.ListIdeaHistoryResponse
+	19, // 89: innovation.idea.v1.IdeaService.CreateAssessment:output_type -> innovation.idea.v1.Assessment
+	22, // 90: innovation.idea.v1.IdeaService.ListAssessments:output_type -> innovation.idea.v1.ListAssessmentsResponse
+	25, // 91: innovation.idea.v1.IdeaService.FindSimilarIdeas:output_type -> innovation.idea.v1.FindSimilarIdeasResponse
+	9,  // 92: innovation.idea.v1.IdeaService.EraseSubmitter:output_type -> innovation.idea.v1.Idea
+	9,  // 93: innovation.idea.v1.IdeaService.SpreadIdea:output_type -> innovation.idea.v1.Idea
+	9,  // 94: innovation.idea.v1.IdeaService.AdoptIdea:output_type -> innovation.idea.v1.Idea
+	30, // 95: innovation.idea.v1.IdeaService.ListAuditEvents:output_type -> innovation.idea.v1.ListAuditEventsResponse
+	31, // 96: innovation.idea.v1.IdeaService.GetIdeaStats:output_type -> innovation.idea.v1.IdeaStats
+	33, // 97: innovation.idea.v1.IdeaService.CreateWorkshop:output_type -> innovation.idea.v1.Workshop
+	33, // 98: innovation.idea.v1.IdeaService.GetWorkshop:output_type -> innovation.idea.v1.Workshop
+	37, // 99: innovation.idea.v1.IdeaService.ListWorkshops:output_type -> innovation.idea.v1.ListWorkshopsResponse
+	40, // 100: innovation.idea.v1.IdeaService.GetWorkshopResult:output_type -> innovation.idea.v1.WorkshopResult
+	9,  // 101: innovation.idea.v1.IdeaService.DecideWorkshopIdea:output_type -> innovation.idea.v1.Idea
+	42, // 102: innovation.idea.v1.IdeaService.CreateCategory:output_type -> innovation.idea.v1.Category
+	42, // 103: innovation.idea.v1.IdeaService.GetCategory:output_type -> innovation.idea.v1.Category
+	46, // 104: innovation.idea.v1.IdeaService.ListCategories:output_type -> innovation.idea.v1.ListCategoriesResponse
+	42, // 105: innovation.idea.v1.IdeaService.UpdateCategory:output_type -> innovation.idea.v1.Category
+	49, // 106: innovation.idea.v1.IdeaService.DeleteCategory:output_type -> innovation.idea.v1.DeleteCategoryResponse
+	51, // 107: innovation.idea.v1.IdeaService.CreateFocusGroupSession:output_type -> innovation.idea.v1.FocusGroupSession
+	53, // 108: innovation.idea.v1.IdeaService.CreateTestBed:output_type -> innovation.idea.v1.TestBed
+	53, // 109: innovation.idea.v1.IdeaService.GetTestBed:output_type -> innovation.idea.v1.TestBed
+	57, // 110: innovation.idea.v1.IdeaService.ListTestBeds:output_type -> innovation.idea.v1.ListTestBedsResponse
+	58, // 111: innovation.idea.v1.IdeaService.CreateTestPlan:output_type -> innovation.idea.v1.TestPlan
+	61, // 112: innovation.idea.v1.IdeaService.ListTestPlans:output_type -> innovation.idea.v1.ListTestPlansResponse
+	58, // 113: innovation.idea.v1.IdeaService.ApproveTestPlan:output_type -> innovation.idea.v1.TestPlan
+	58, // 114: innovation.idea.v1.IdeaService.RecordTestOutcome:output_type -> innovation.idea.v1.TestPlan
+	9,  // 115: innovation.idea.v1.IdeaService.MergeIdea:output_type -> innovation.idea.v1.Idea
+	66, // 116: innovation.idea.v1.IdeaService.SetBacklink:output_type -> innovation.idea.v1.SetBacklinkResponse
+	83, // [83:117] is the sub-list for method output_type
+	49, // [49:83] is the sub-list for method input_type
 	49, // [49:49] is the sub-list for extension type_name
 	49, // [49:49] is the sub-list for extension extendee
 	0,  // [0:49] is the sub-list for field type_name
@@ -4995,7 +5139,7 @@ func file_innovation_idea_v1_idea_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_innovation_idea_v1_idea_proto_rawDesc), len(file_innovation_idea_v1_idea_proto_rawDesc)),
 			NumEnums:      6,
-			NumMessages:   60,
+			NumMessages:   62,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -55,6 +55,7 @@ const (
 	IdeaService_ApproveTestPlan_FullMethodName         = "/innovation.idea.v1.IdeaService/ApproveTestPlan"
 	IdeaService_RecordTestOutcome_FullMethodName       = "/innovation.idea.v1.IdeaService/RecordTestOutcome"
 	IdeaService_MergeIdea_FullMethodName               = "/innovation.idea.v1.IdeaService/MergeIdea"
+	IdeaService_SetBacklink_FullMethodName             = "/innovation.idea.v1.IdeaService/SetBacklink"
 )
 
 // IdeaServiceClient is the client API for IdeaService service.
@@ -156,6 +157,11 @@ type IdeaServiceClient interface {
 	// ends in STAGE_MERGED with merged_into set, the other lists it in
 	// merged_from and its submitter as a co-submitter. Both keep their history.
 	MergeIdea(ctx context.Context, in *MergeIdeaRequest, opts ...grpc.CallOption) (*Idea, error)
+	// SetBacklink records that another resource (a need, a subproject) links
+	// to an idea or no longer does. Only the services of this deployment call
+	// it, as themselves, after writing their own side; the source's version
+	// orders the calls, so a retry or a late call never undoes a newer one.
+	SetBacklink(ctx context.Context, in *SetBacklinkRequest, opts ...grpc.CallOption) (*SetBacklinkResponse, error)
 }
 
 type ideaServiceClient struct {
@@ -496,6 +502,16 @@ func (c *ideaServiceClient) MergeIdea(ctx context.Context, in *MergeIdeaRequest,
 	return out, nil
 }
 
+func (c *ideaServiceClient) SetBacklink(ctx context.Context, in *SetBacklinkRequest, opts ...grpc.CallOption) (*SetBacklinkResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SetBacklinkResponse)
+	err := c.cc.Invoke(ctx, IdeaService_SetBacklink_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // IdeaServiceServer is the server API for IdeaService service.
 // All implementations must embed UnimplementedIdeaServiceServer
 // for forward compatibility.
@@ -595,6 +611,11 @@ type IdeaServiceServer interface {
 	// ends in STAGE_MERGED with merged_into set, the other lists it in
 	// merged_from and its submitter as a co-submitter. Both keep their history.
 	MergeIdea(context.Context, *MergeIdeaRequest) (*Idea, error)
+	// SetBacklink records that another resource (a need, a subproject) links
+	// to an idea or no longer does. Only the services of this deployment call
+	// it, as themselves, after writing their own side; the source's version
+	// orders the calls, so a retry or a late call never undoes a newer one.
+	SetBacklink(context.Context, *SetBacklinkRequest) (*SetBacklinkResponse, error)
 	mustEmbedUnimplementedIdeaServiceServer()
 }
 
@@ -703,6 +724,9 @@ func (UnimplementedIdeaServiceServer) RecordTestOutcome(context.Context, *Record
 }
 func (UnimplementedIdeaServiceServer) MergeIdea(context.Context, *MergeIdeaRequest) (*Idea, error) {
 	return nil, status.Error(codes.Unimplemented, "method MergeIdea not implemented")
+}
+func (UnimplementedIdeaServiceServer) SetBacklink(context.Context, *SetBacklinkRequest) (*SetBacklinkResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method SetBacklink not implemented")
 }
 func (UnimplementedIdeaServiceServer) mustEmbedUnimplementedIdeaServiceServer() {}
 func (UnimplementedIdeaServiceServer) testEmbeddedByValue()                     {}
@@ -1319,6 +1343,24 @@ func _IdeaService_MergeIdea_Handler(srv interface{}, ctx context.Context, dec fu
 	return interceptor(ctx, in, info, handler)
 }
 
+func _IdeaService_SetBacklink_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SetBacklinkRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IdeaServiceServer).SetBacklink(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IdeaService_SetBacklink_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IdeaServiceServer).SetBacklink(ctx, req.(*SetBacklinkRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // IdeaService_ServiceDesc is the grpc.ServiceDesc for IdeaService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -1457,6 +1499,10 @@ var IdeaService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "MergeIdea",
 			Handler:    _IdeaService_MergeIdea_Handler,
+		},
+		{
+			MethodName: "SetBacklink",
+			Handler:    _IdeaService_SetBacklink_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

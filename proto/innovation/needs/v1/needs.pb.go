@@ -129,10 +129,14 @@ type Need struct {
 	PriorityScore float64 `protobuf:"fixed64,12,opt,name=priority_score,json=priorityScore,proto3" json:"priority_score,omitempty"`
 	// Resource names of linked ideas, offers and subprojects (output only;
 	// changed by LinkNeed).
-	Links         []string               `protobuf:"bytes,13,rep,name=links,proto3" json:"links,omitempty"`
-	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,14,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
-	UpdateTime    *timestamppb.Timestamp `protobuf:"bytes,15,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
-	Etag          string                 `protobuf:"bytes,16,opt,name=etag,proto3" json:"etag,omitempty"`
+	Links      []string               `protobuf:"bytes,13,rep,name=links,proto3" json:"links,omitempty"`
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,14,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,15,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	Etag       string                 `protobuf:"bytes,16,opt,name=etag,proto3" json:"etag,omitempty"`
+	// The resource names of the offers routed to this need and the
+	// subprojects that build on it, in name order (output only, on GetNeed and
+	// to those who see links; kept by the partner and funding services).
+	ReferencedBy  []string `protobuf:"bytes,17,rep,name=referenced_by,json=referencedBy,proto3" json:"referenced_by,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -277,6 +281,13 @@ func (x *Need) GetEtag() string {
 		return x.Etag
 	}
 	return ""
+}
+
+func (x *Need) GetReferencedBy() []string {
+	if x != nil {
+		return x.ReferencedBy
+	}
+	return nil
 }
 
 type CreateNeedRequest struct {
@@ -1218,6 +1229,189 @@ func (x *LinkNeedRequest) GetEtag() string {
 	return ""
 }
 
+type UnlinkNeedRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// regions/{region}/needs/{need}
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// The linked idea, offer or subproject.
+	Target string `protobuf:"bytes,2,opt,name=target,proto3" json:"target,omitempty"`
+	// The etag of the need as read.
+	Etag          string `protobuf:"bytes,3,opt,name=etag,proto3" json:"etag,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UnlinkNeedRequest) Reset() {
+	*x = UnlinkNeedRequest{}
+	mi := &file_innovation_needs_v1_needs_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UnlinkNeedRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UnlinkNeedRequest) ProtoMessage() {}
+
+func (x *UnlinkNeedRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_innovation_needs_v1_needs_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UnlinkNeedRequest.ProtoReflect.Descriptor instead.
+func (*UnlinkNeedRequest) Descriptor() ([]byte, []int) {
+	return file_innovation_needs_v1_needs_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *UnlinkNeedRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *UnlinkNeedRequest) GetTarget() string {
+	if x != nil {
+		return x.Target
+	}
+	return ""
+}
+
+func (x *UnlinkNeedRequest) GetEtag() string {
+	if x != nil {
+		return x.Etag
+	}
+	return ""
+}
+
+type SetBacklinkRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The need referred to: regions/{region}/needs/{need}.
+	Target string `protobuf:"bytes,1,opt,name=target,proto3" json:"target,omitempty"`
+	// The resource that refers to it: regions/{region}/offers/{offer} or
+	// regions/{region}/subprojects/{subproject}.
+	Source string `protobuf:"bytes,2,opt,name=source,proto3" json:"source,omitempty"`
+	// Whether the source refers to the target as of source_version.
+	Linked bool `protobuf:"varint,3,opt,name=linked,proto3" json:"linked,omitempty"`
+	// The source record's version after the write that set or removed the
+	// reference; a call with a version not above the one recorded changes
+	// nothing.
+	SourceVersion int64 `protobuf:"varint,4,opt,name=source_version,json=sourceVersion,proto3" json:"source_version,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetBacklinkRequest) Reset() {
+	*x = SetBacklinkRequest{}
+	mi := &file_innovation_needs_v1_needs_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetBacklinkRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetBacklinkRequest) ProtoMessage() {}
+
+func (x *SetBacklinkRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_innovation_needs_v1_needs_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetBacklinkRequest.ProtoReflect.Descriptor instead.
+func (*SetBacklinkRequest) Descriptor() ([]byte, []int) {
+	return file_innovation_needs_v1_needs_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *SetBacklinkRequest) GetTarget() string {
+	if x != nil {
+		return x.Target
+	}
+	return ""
+}
+
+func (x *SetBacklinkRequest) GetSource() string {
+	if x != nil {
+		return x.Source
+	}
+	return ""
+}
+
+func (x *SetBacklinkRequest) GetLinked() bool {
+	if x != nil {
+		return x.Linked
+	}
+	return false
+}
+
+func (x *SetBacklinkRequest) GetSourceVersion() int64 {
+	if x != nil {
+		return x.SourceVersion
+	}
+	return 0
+}
+
+type SetBacklinkResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Whether this call changed the back-reference.
+	Applied       bool `protobuf:"varint,1,opt,name=applied,proto3" json:"applied,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetBacklinkResponse) Reset() {
+	*x = SetBacklinkResponse{}
+	mi := &file_innovation_needs_v1_needs_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetBacklinkResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetBacklinkResponse) ProtoMessage() {}
+
+func (x *SetBacklinkResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_innovation_needs_v1_needs_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetBacklinkResponse.ProtoReflect.Descriptor instead.
+func (*SetBacklinkResponse) Descriptor() ([]byte, []int) {
+	return file_innovation_needs_v1_needs_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *SetBacklinkResponse) GetApplied() bool {
+	if x != nil {
+		return x.Applied
+	}
+	return false
+}
+
 type FindSimilarNeedsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// regions/{region}
@@ -1234,7 +1428,7 @@ type FindSimilarNeedsRequest struct {
 
 func (x *FindSimilarNeedsRequest) Reset() {
 	*x = FindSimilarNeedsRequest{}
-	mi := &file_innovation_needs_v1_needs_proto_msgTypes[15]
+	mi := &file_innovation_needs_v1_needs_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1246,7 +1440,7 @@ func (x *FindSimilarNeedsRequest) String() string {
 func (*FindSimilarNeedsRequest) ProtoMessage() {}
 
 func (x *FindSimilarNeedsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innovation_needs_v1_needs_proto_msgTypes[15]
+	mi := &file_innovation_needs_v1_needs_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1259,7 +1453,7 @@ func (x *FindSimilarNeedsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FindSimilarNeedsRequest.ProtoReflect.Descriptor instead.
 func (*FindSimilarNeedsRequest) Descriptor() ([]byte, []int) {
-	return file_innovation_needs_v1_needs_proto_rawDescGZIP(), []int{15}
+	return file_innovation_needs_v1_needs_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *FindSimilarNeedsRequest) GetParent() string {
@@ -1308,7 +1502,7 @@ type SimilarNeed struct {
 
 func (x *SimilarNeed) Reset() {
 	*x = SimilarNeed{}
-	mi := &file_innovation_needs_v1_needs_proto_msgTypes[16]
+	mi := &file_innovation_needs_v1_needs_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1320,7 +1514,7 @@ func (x *SimilarNeed) String() string {
 func (*SimilarNeed) ProtoMessage() {}
 
 func (x *SimilarNeed) ProtoReflect() protoreflect.Message {
-	mi := &file_innovation_needs_v1_needs_proto_msgTypes[16]
+	mi := &file_innovation_needs_v1_needs_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1333,7 +1527,7 @@ func (x *SimilarNeed) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SimilarNeed.ProtoReflect.Descriptor instead.
 func (*SimilarNeed) Descriptor() ([]byte, []int) {
-	return file_innovation_needs_v1_needs_proto_rawDescGZIP(), []int{16}
+	return file_innovation_needs_v1_needs_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *SimilarNeed) GetNeed() *Need {
@@ -1360,7 +1554,7 @@ type FindSimilarNeedsResponse struct {
 
 func (x *FindSimilarNeedsResponse) Reset() {
 	*x = FindSimilarNeedsResponse{}
-	mi := &file_innovation_needs_v1_needs_proto_msgTypes[17]
+	mi := &file_innovation_needs_v1_needs_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1372,7 +1566,7 @@ func (x *FindSimilarNeedsResponse) String() string {
 func (*FindSimilarNeedsResponse) ProtoMessage() {}
 
 func (x *FindSimilarNeedsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_innovation_needs_v1_needs_proto_msgTypes[17]
+	mi := &file_innovation_needs_v1_needs_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1385,7 +1579,7 @@ func (x *FindSimilarNeedsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FindSimilarNeedsResponse.ProtoReflect.Descriptor instead.
 func (*FindSimilarNeedsResponse) Descriptor() ([]byte, []int) {
-	return file_innovation_needs_v1_needs_proto_rawDescGZIP(), []int{17}
+	return file_innovation_needs_v1_needs_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *FindSimilarNeedsResponse) GetResults() []*SimilarNeed {
@@ -1408,7 +1602,7 @@ type ListAuditEventsRequest struct {
 
 func (x *ListAuditEventsRequest) Reset() {
 	*x = ListAuditEventsRequest{}
-	mi := &file_innovation_needs_v1_needs_proto_msgTypes[18]
+	mi := &file_innovation_needs_v1_needs_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1420,7 +1614,7 @@ func (x *ListAuditEventsRequest) String() string {
 func (*ListAuditEventsRequest) ProtoMessage() {}
 
 func (x *ListAuditEventsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innovation_needs_v1_needs_proto_msgTypes[18]
+	mi := &file_innovation_needs_v1_needs_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1433,7 +1627,7 @@ func (x *ListAuditEventsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAuditEventsRequest.ProtoReflect.Descriptor instead.
 func (*ListAuditEventsRequest) Descriptor() ([]byte, []int) {
-	return file_innovation_needs_v1_needs_proto_rawDescGZIP(), []int{18}
+	return file_innovation_needs_v1_needs_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ListAuditEventsRequest) GetParent() string {
@@ -1469,7 +1663,7 @@ type ListAuditEventsResponse struct {
 
 func (x *ListAuditEventsResponse) Reset() {
 	*x = ListAuditEventsResponse{}
-	mi := &file_innovation_needs_v1_needs_proto_msgTypes[19]
+	mi := &file_innovation_needs_v1_needs_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1481,7 +1675,7 @@ func (x *ListAuditEventsResponse) String() string {
 func (*ListAuditEventsResponse) ProtoMessage() {}
 
 func (x *ListAuditEventsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_innovation_needs_v1_needs_proto_msgTypes[19]
+	mi := &file_innovation_needs_v1_needs_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1494,7 +1688,7 @@ func (x *ListAuditEventsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAuditEventsResponse.ProtoReflect.Descriptor instead.
 func (*ListAuditEventsResponse) Descriptor() ([]byte, []int) {
-	return file_innovation_needs_v1_needs_proto_rawDescGZIP(), []int{19}
+	return file_innovation_needs_v1_needs_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ListAuditEventsResponse) GetEvents() []*v11.AuditEvent {
@@ -1526,7 +1720,7 @@ type NeedStats struct {
 
 func (x *NeedStats) Reset() {
 	*x = NeedStats{}
-	mi := &file_innovation_needs_v1_needs_proto_msgTypes[20]
+	mi := &file_innovation_needs_v1_needs_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1538,7 +1732,7 @@ func (x *NeedStats) String() string {
 func (*NeedStats) ProtoMessage() {}
 
 func (x *NeedStats) ProtoReflect() protoreflect.Message {
-	mi := &file_innovation_needs_v1_needs_proto_msgTypes[20]
+	mi := &file_innovation_needs_v1_needs_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1551,7 +1745,7 @@ func (x *NeedStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NeedStats.ProtoReflect.Descriptor instead.
 func (*NeedStats) Descriptor() ([]byte, []int) {
-	return file_innovation_needs_v1_needs_proto_rawDescGZIP(), []int{20}
+	return file_innovation_needs_v1_needs_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *NeedStats) GetName() string {
@@ -1578,7 +1772,7 @@ type GetNeedStatsRequest struct {
 
 func (x *GetNeedStatsRequest) Reset() {
 	*x = GetNeedStatsRequest{}
-	mi := &file_innovation_needs_v1_needs_proto_msgTypes[21]
+	mi := &file_innovation_needs_v1_needs_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1590,7 +1784,7 @@ func (x *GetNeedStatsRequest) String() string {
 func (*GetNeedStatsRequest) ProtoMessage() {}
 
 func (x *GetNeedStatsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innovation_needs_v1_needs_proto_msgTypes[21]
+	mi := &file_innovation_needs_v1_needs_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1603,7 +1797,7 @@ func (x *GetNeedStatsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetNeedStatsRequest.ProtoReflect.Descriptor instead.
 func (*GetNeedStatsRequest) Descriptor() ([]byte, []int) {
-	return file_innovation_needs_v1_needs_proto_rawDescGZIP(), []int{21}
+	return file_innovation_needs_v1_needs_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *GetNeedStatsRequest) GetName() string {
@@ -1617,7 +1811,7 @@ var File_innovation_needs_v1_needs_proto protoreflect.FileDescriptor
 
 const file_innovation_needs_v1_needs_proto_rawDesc = "" +
 	"\n" +
-	"\x1finnovation/needs/v1/needs.proto\x12\x13innovation.needs.v1\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1finnovation/audit/v1/audit.proto\x1a\x1dinnovation/idea/v1/idea.proto\"\xe1\x04\n" +
+	"\x1finnovation/needs/v1/needs.proto\x12\x13innovation.needs.v1\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1finnovation/audit/v1/audit.proto\x1a\x1dinnovation/idea/v1/idea.proto\"\x86\x05\n" +
 	"\x04Need\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
 	"\aproblem\x18\x02 \x01(\tR\aproblem\x12\x1e\n" +
@@ -1640,7 +1834,8 @@ const file_innovation_needs_v1_needs_proto_rawDesc = "" +
 	"createTime\x12;\n" +
 	"\vupdate_time\x18\x0f \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"updateTime\x12\x12\n" +
-	"\x04etag\x18\x10 \x01(\tR\x04etag\"y\n" +
+	"\x04etag\x18\x10 \x01(\tR\x04etag\x12#\n" +
+	"\rreferenced_by\x18\x11 \x03(\tR\freferencedBy\"y\n" +
 	"\x11CreateNeedRequest\x12\x16\n" +
 	"\x06parent\x18\x01 \x01(\tR\x06parent\x12-\n" +
 	"\x04need\x18\x02 \x01(\v2\x19.innovation.needs.v1.NeedR\x04need\x12\x1d\n" +
@@ -1716,7 +1911,18 @@ const file_innovation_needs_v1_needs_proto_rawDesc = "" +
 	"\x0fLinkNeedRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x16\n" +
 	"\x06target\x18\x02 \x01(\tR\x06target\x12\x12\n" +
-	"\x04etag\x18\x03 \x01(\tR\x04etag\"\x99\x01\n" +
+	"\x04etag\x18\x03 \x01(\tR\x04etag\"S\n" +
+	"\x11UnlinkNeedRequest\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x16\n" +
+	"\x06target\x18\x02 \x01(\tR\x06target\x12\x12\n" +
+	"\x04etag\x18\x03 \x01(\tR\x04etag\"\x83\x01\n" +
+	"\x12SetBacklinkRequest\x12\x16\n" +
+	"\x06target\x18\x01 \x01(\tR\x06target\x12\x16\n" +
+	"\x06source\x18\x02 \x01(\tR\x06source\x12\x16\n" +
+	"\x06linked\x18\x03 \x01(\bR\x06linked\x12%\n" +
+	"\x0esource_version\x18\x04 \x01(\x03R\rsourceVersion\"/\n" +
+	"\x13SetBacklinkResponse\x12\x18\n" +
+	"\aapplied\x18\x01 \x01(\bR\aapplied\"\x99\x01\n" +
 	"\x17FindSimilarNeedsRequest\x12\x16\n" +
 	"\x06parent\x18\x01 \x01(\tR\x06parent\x12\x18\n" +
 	"\aproblem\x18\x02 \x01(\tR\aproblem\x12\x1e\n" +
@@ -1757,7 +1963,8 @@ const file_innovation_needs_v1_needs_proto_rawDesc = "" +
 	"\x1bNEED_STATUS_SOLUTION_SEARCH\x10\x04\x12\x17\n" +
 	"\x13NEED_STATUS_MATCHED\x10\x05\x12\x19\n" +
 	"\x15NEED_STATUS_ADDRESSED\x10\x06\x12\x16\n" +
-	"\x12NEED_STATUS_CLOSED\x10\a2\xef\b\n" +
+	"\x12NEED_STATUS_CLOSED\x10\a2\xa2\n" +
+	"\n" +
 	"\fNeedsService\x12O\n" +
 	"\n" +
 	"CreateNeed\x12&.innovation.needs.v1.CreateNeedRequest\x1a\x19.innovation.needs.v1.Need\x12I\n" +
@@ -1769,7 +1976,10 @@ const file_innovation_needs_v1_needs_proto_rawDesc = "" +
 	"\x0fListNeedHistory\x12+.innovation.needs.v1.ListNeedHistoryRequest\x1a,.innovation.needs.v1.ListNeedHistoryResponse\x12^\n" +
 	"\x0fCreateScreening\x12+.innovation.needs.v1.CreateScreeningRequest\x1a\x1e.innovation.needs.v1.Screening\x12i\n" +
 	"\x0eListScreenings\x12*.innovation.needs.v1.ListScreeningsRequest\x1a+.innovation.needs.v1.ListScreeningsResponse\x12K\n" +
-	"\bLinkNeed\x12$.innovation.needs.v1.LinkNeedRequest\x1a\x19.innovation.needs.v1.Need\x12o\n" +
+	"\bLinkNeed\x12$.innovation.needs.v1.LinkNeedRequest\x1a\x19.innovation.needs.v1.Need\x12O\n" +
+	"\n" +
+	"UnlinkNeed\x12&.innovation.needs.v1.UnlinkNeedRequest\x1a\x19.innovation.needs.v1.Need\x12`\n" +
+	"\vSetBacklink\x12'.innovation.needs.v1.SetBacklinkRequest\x1a(.innovation.needs.v1.SetBacklinkResponse\x12o\n" +
 	"\x10FindSimilarNeeds\x12,.innovation.needs.v1.FindSimilarNeedsRequest\x1a-.innovation.needs.v1.FindSimilarNeedsResponse\x12l\n" +
 	"\x0fListAuditEvents\x12+.innovation.needs.v1.ListAuditEventsRequest\x1a,.innovation.needs.v1.ListAuditEventsResponse\x12X\n" +
 	"\fGetNeedStats\x12(.innovation.needs.v1.GetNeedStatsRequest\x1a\x1e.innovation.needs.v1.NeedStatsBGZEgithub.com/innovationsmotorer/motor/proto/innovation/needs/v1;needsv1b\x06proto3"
@@ -1787,7 +1997,7 @@ func file_innovation_needs_v1_needs_proto_rawDescGZIP() []byte {
 }
 
 var file_innovation_needs_v1_needs_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_innovation_needs_v1_needs_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
+var file_innovation_needs_v1_needs_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
 var file_innovation_needs_v1_needs_proto_goTypes = []any{
 	(NeedStatus)(0),                  // 0: innovation.needs.v1.NeedStatus
 	(*Need)(nil),                     // 1: innovation.needs.v1.Need
@@ -1805,40 +2015,43 @@ var file_innovation_needs_v1_needs_proto_goTypes = []any{
 	(*ListScreeningsRequest)(nil),    // 13: innovation.needs.v1.ListScreeningsRequest
 	(*ListScreeningsResponse)(nil),   // 14: innovation.needs.v1.ListScreeningsResponse
 	(*LinkNeedRequest)(nil),          // 15: innovation.needs.v1.LinkNeedRequest
-	(*FindSimilarNeedsRequest)(nil),  // 16: innovation.needs.v1.FindSimilarNeedsRequest
-	(*SimilarNeed)(nil),              // 17: innovation.needs.v1.SimilarNeed
-	(*FindSimilarNeedsResponse)(nil), // 18: innovation.needs.v1.FindSimilarNeedsResponse
-	(*ListAuditEventsRequest)(nil),   // 19: innovation.needs.v1.ListAuditEventsRequest
-	(*ListAuditEventsResponse)(nil),  // 20: innovation.needs.v1.ListAuditEventsResponse
-	(*NeedStats)(nil),                // 21: innovation.needs.v1.NeedStats
-	(*GetNeedStatsRequest)(nil),      // 22: innovation.needs.v1.GetNeedStatsRequest
-	nil,                              // 23: innovation.needs.v1.NeedStats.NeedsByStatusEntry
-	(v1.Origin)(0),                   // 24: innovation.idea.v1.Origin
-	(*timestamppb.Timestamp)(nil),    // 25: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil),    // 26: google.protobuf.FieldMask
-	(*v11.AuditEvent)(nil),           // 27: innovation.audit.v1.AuditEvent
+	(*UnlinkNeedRequest)(nil),        // 16: innovation.needs.v1.UnlinkNeedRequest
+	(*SetBacklinkRequest)(nil),       // 17: innovation.needs.v1.SetBacklinkRequest
+	(*SetBacklinkResponse)(nil),      // 18: innovation.needs.v1.SetBacklinkResponse
+	(*FindSimilarNeedsRequest)(nil),  // 19: innovation.needs.v1.FindSimilarNeedsRequest
+	(*SimilarNeed)(nil),              // 20: innovation.needs.v1.SimilarNeed
+	(*FindSimilarNeedsResponse)(nil), // 21: innovation.needs.v1.FindSimilarNeedsResponse
+	(*ListAuditEventsRequest)(nil),   // 22: innovation.needs.v1.ListAuditEventsRequest
+	(*ListAuditEventsResponse)(nil),  // 23: innovation.needs.v1.ListAuditEventsResponse
+	(*NeedStats)(nil),                // 24: innovation.needs.v1.NeedStats
+	(*GetNeedStatsRequest)(nil),      // 25: innovation.needs.v1.GetNeedStatsRequest
+	nil,                              // 26: innovation.needs.v1.NeedStats.NeedsByStatusEntry
+	(v1.Origin)(0),                   // 27: innovation.idea.v1.Origin
+	(*timestamppb.Timestamp)(nil),    // 28: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil),    // 29: google.protobuf.FieldMask
+	(*v11.AuditEvent)(nil),           // 30: innovation.audit.v1.AuditEvent
 }
 var file_innovation_needs_v1_needs_proto_depIdxs = []int32{
-	24, // 0: innovation.needs.v1.Need.reported_by:type_name -> innovation.idea.v1.Origin
+	27, // 0: innovation.needs.v1.Need.reported_by:type_name -> innovation.idea.v1.Origin
 	0,  // 1: innovation.needs.v1.Need.status:type_name -> innovation.needs.v1.NeedStatus
-	25, // 2: innovation.needs.v1.Need.create_time:type_name -> google.protobuf.Timestamp
-	25, // 3: innovation.needs.v1.Need.update_time:type_name -> google.protobuf.Timestamp
+	28, // 2: innovation.needs.v1.Need.create_time:type_name -> google.protobuf.Timestamp
+	28, // 3: innovation.needs.v1.Need.update_time:type_name -> google.protobuf.Timestamp
 	1,  // 4: innovation.needs.v1.CreateNeedRequest.need:type_name -> innovation.needs.v1.Need
 	1,  // 5: innovation.needs.v1.ListNeedsResponse.needs:type_name -> innovation.needs.v1.Need
 	1,  // 6: innovation.needs.v1.UpdateNeedRequest.need:type_name -> innovation.needs.v1.Need
-	26, // 7: innovation.needs.v1.UpdateNeedRequest.update_mask:type_name -> google.protobuf.FieldMask
+	29, // 7: innovation.needs.v1.UpdateNeedRequest.update_mask:type_name -> google.protobuf.FieldMask
 	0,  // 8: innovation.needs.v1.TransitionNeedRequest.status:type_name -> innovation.needs.v1.NeedStatus
 	0,  // 9: innovation.needs.v1.HistoryEntry.from_status:type_name -> innovation.needs.v1.NeedStatus
 	0,  // 10: innovation.needs.v1.HistoryEntry.to_status:type_name -> innovation.needs.v1.NeedStatus
-	25, // 11: innovation.needs.v1.HistoryEntry.time:type_name -> google.protobuf.Timestamp
+	28, // 11: innovation.needs.v1.HistoryEntry.time:type_name -> google.protobuf.Timestamp
 	8,  // 12: innovation.needs.v1.ListNeedHistoryResponse.entries:type_name -> innovation.needs.v1.HistoryEntry
-	25, // 13: innovation.needs.v1.Screening.create_time:type_name -> google.protobuf.Timestamp
+	28, // 13: innovation.needs.v1.Screening.create_time:type_name -> google.protobuf.Timestamp
 	11, // 14: innovation.needs.v1.CreateScreeningRequest.screening:type_name -> innovation.needs.v1.Screening
 	11, // 15: innovation.needs.v1.ListScreeningsResponse.screenings:type_name -> innovation.needs.v1.Screening
 	1,  // 16: innovation.needs.v1.SimilarNeed.need:type_name -> innovation.needs.v1.Need
-	17, // 17: innovation.needs.v1.FindSimilarNeedsResponse.results:type_name -> innovation.needs.v1.SimilarNeed
-	27, // 18: innovation.needs.v1.ListAuditEventsResponse.events:type_name -> innovation.audit.v1.AuditEvent
-	23, // 19: innovation.needs.v1.NeedStats.needs_by_status:type_name -> innovation.needs.v1.NeedStats.NeedsByStatusEntry
+	20, // 17: innovation.needs.v1.FindSimilarNeedsResponse.results:type_name -> innovation.needs.v1.SimilarNeed
+	30, // 18: innovation.needs.v1.ListAuditEventsResponse.events:type_name -> innovation.audit.v1.AuditEvent
+	26, // 19: innovation.needs.v1.NeedStats.needs_by_status:type_name -> innovation.needs.v1.NeedStats.NeedsByStatusEntry
 	2,  // 20: innovation.needs.v1.NeedsService.CreateNeed:input_type -> innovation.needs.v1.CreateNeedRequest
 	3,  // 21: innovation.needs.v1.NeedsService.GetNeed:input_type -> innovation.needs.v1.GetNeedRequest
 	4,  // 22: innovation.needs.v1.NeedsService.ListNeeds:input_type -> innovation.needs.v1.ListNeedsRequest
@@ -1848,23 +2061,27 @@ var file_innovation_needs_v1_needs_proto_depIdxs = []int32{
 	12, // 26: innovation.needs.v1.NeedsService.CreateScreening:input_type -> innovation.needs.v1.CreateScreeningRequest
 	13, // 27: innovation.needs.v1.NeedsService.ListScreenings:input_type -> innovation.needs.v1.ListScreeningsRequest
 	15, // 28: innovation.needs.v1.NeedsService.LinkNeed:input_type -> innovation.needs.v1.LinkNeedRequest
-	16, // 29: innovation.needs.v1.NeedsService.FindSimilarNeeds:input_type -> innovation.needs.v1.FindSimilarNeedsRequest
-	19, // 30: innovation.needs.v1.NeedsService.ListAuditEvents:input_type -> innovation.needs.v1.ListAuditEventsRequest
-	22, // 31: innovation.needs.v1.NeedsService.GetNeedStats:input_type -> innovation.needs.v1.GetNeedStatsRequest
-	1,  // 32: innovation.needs.v1.NeedsService.CreateNeed:output_type -> innovation.needs.v1.Need
-	1,  // 33: innovation.needs.v1.NeedsService.GetNeed:output_type -> innovation.needs.v1.Need
-	5,  // 34: innovation.needs.v1.NeedsService.ListNeeds:output_type -> innovation.needs.v1.ListNeedsResponse
-	1,  // 35: innovation.needs.v1.NeedsService.UpdateNeed:output_type -> innovation.needs.v1.Need
-	1,  // 36: innovation.needs.v1.NeedsService.TransitionNeed:output_type -> innovation.needs.v1.Need
-	10, // 37: innovation.needs.v1.NeedsService.ListNeedHistory:output_type -> innovation.needs.v1.ListNeedHistoryResponse
-	11, // 38: innovation.needs.v1.NeedsService.CreateScreening:output_type -> innovation.needs.v1.Screening
-	14, // 39: innovation.needs.v1.NeedsService.ListScreenings:output_type -> innovation.needs.v1.ListScreeningsResponse
-	1,  // 40: innovation.needs.v1.NeedsService.LinkNeed:output_type -> innovation.needs.v1.Need
-	18, // 41: innovation.needs.v1.NeedsService.FindSimilarNeeds:output_type -> innovation.needs.v1.FindSimilarNeedsResponse
-	20, // 42: innovation.needs.v1.NeedsService.ListAuditEvents:output_type -> innovation.needs.v1.ListAuditEventsResponse
-	21, // 43: innovation.needs.v1.NeedsService.GetNeedStats:output_type -> innovation.needs.v1.NeedStats
-	32, // [32:44] is the sub-list for method output_type
-	20, // [20:32] is the sub-list for method input_type
+	16, // 29: innovation.needs.v1.NeedsService.UnlinkNeed:input_type -> innovation.needs.v1.UnlinkNeedRequest
+	17, // 30: innovation.needs.v1.NeedsService.SetBacklink:input_type -> innovation.needs.v1.SetBacklinkRequest
+	19, // 31: innovation.needs.v1.NeedsService.FindSimilarNeeds:input_type -> innovation.needs.v1.FindSimilarNeedsRequest
+	22, // 32: innovation.needs.v1.NeedsService.ListAuditEvents:input_type -> innovation.needs.v1.ListAuditEventsRequest
+	25, // 33: innovation.needs.v1.NeedsService.GetNeedStats:input_type -> innovation.needs.v1.GetNeedStatsRequest
+	1,  // 34: innovation.needs.v1.NeedsService.CreateNeed:output_type -> innovation.needs.v1.Need
+	1,  // 35: innovation.needs.v1.NeedsService.GetNeed:output_type -> innovation.needs.v1.Need
+	5,  // 36: innovation.needs.v1.NeedsService.ListNeeds:output_type -> innovation.needs.v1.ListNeedsResponse
+	1,  // 37: innovation.needs.v1.NeedsService.UpdateNeed:output_type -> innovation.needs.v1.Need
+	1,  // 38: innovation.needs.v1.NeedsService.TransitionNeed:output_type -> innovation.needs.v1.Need
+	10, // 39: innovation.needs.v1.NeedsService.ListNeedHistory:output_type -> innovation.needs.v1.ListNeedHistoryResponse
+	11, // 40: innovation.needs.v1.NeedsService.CreateScreening:output_type -> innovation.needs.v1.Screening
+	14, // 41: innovation.needs.v1.NeedsService.ListScreenings:output_type -> innovation.needs.v1.ListScreeningsResponse
+	1,  // 42: innovation.needs.v1.NeedsService.LinkNeed:output_type -> innovation.needs.v1.Need
+	1,  // 43: innovation.needs.v1.NeedsService.UnlinkNeed:output_type -> innovation.needs.v1.Need
+	18, // 44: innovation.needs.v1.NeedsService.SetBacklink:output_type -> innovation.needs.v1.SetBacklinkResponse
+	21, // 45: innovation.needs.v1.NeedsService.FindSimilarNeeds:output_type -> innovation.needs.v1.FindSimilarNeedsResponse
+	23, // 46: innovation.needs.v1.NeedsService.ListAuditEvents:output_type -> innovation.needs.v1.ListAuditEventsResponse
+	24, // 47: innovation.needs.v1.NeedsService.GetNeedStats:output_type -> innovation.needs.v1.NeedStats
+	34, // [34:48] is the sub-list for method output_type
+	20, // [20:34] is the sub-list for method input_type
 	20, // [20:20] is the sub-list for extension type_name
 	20, // [20:20] is the sub-list for extension extendee
 	0,  // [0:20] is the sub-list for field type_name
@@ -1881,7 +2098,7 @@ func file_innovation_needs_v1_needs_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_innovation_needs_v1_needs_proto_rawDesc), len(file_innovation_needs_v1_needs_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   23,
+			NumMessages:   26,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

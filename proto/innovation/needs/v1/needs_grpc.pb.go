@@ -32,6 +32,8 @@ const (
 	NeedsService_CreateScreening_FullMethodName  = "/innovation.needs.v1.NeedsService/CreateScreening"
 	NeedsService_ListScreenings_FullMethodName   = "/innovation.needs.v1.NeedsService/ListScreenings"
 	NeedsService_LinkNeed_FullMethodName         = "/innovation.needs.v1.NeedsService/LinkNeed"
+	NeedsService_UnlinkNeed_FullMethodName       = "/innovation.needs.v1.NeedsService/UnlinkNeed"
+	NeedsService_SetBacklink_FullMethodName      = "/innovation.needs.v1.NeedsService/SetBacklink"
 	NeedsService_FindSimilarNeeds_FullMethodName = "/innovation.needs.v1.NeedsService/FindSimilarNeeds"
 	NeedsService_ListAuditEvents_FullMethodName  = "/innovation.needs.v1.NeedsService/ListAuditEvents"
 	NeedsService_GetNeedStats_FullMethodName     = "/innovation.needs.v1.NeedsService/GetNeedStats"
@@ -64,6 +66,14 @@ type NeedsServiceClient interface {
 	// LinkNeed links a need to an idea, an offer or a subproject. Linking the
 	// same target again changes nothing.
 	LinkNeed(ctx context.Context, in *LinkNeedRequest, opts ...grpc.CallOption) (*Need, error)
+	// UnlinkNeed removes a link LinkNeed made. Unlinking a target that is not
+	// linked changes nothing.
+	UnlinkNeed(ctx context.Context, in *UnlinkNeedRequest, opts ...grpc.CallOption) (*Need, error)
+	// SetBacklink records that another resource (an offer routed to the need,
+	// a subproject) refers to a need or no longer does. Only the services of
+	// this deployment call it, as themselves; the source's version orders the
+	// calls, so a retry or a late call never undoes a newer one.
+	SetBacklink(ctx context.Context, in *SetBacklinkRequest, opts ...grpc.CallOption) (*SetBacklinkResponse, error)
 	// FindSimilarNeeds returns the region's needs most similar to a draft
 	// statement, so a portal can warn of duplicates before submitting.
 	FindSimilarNeeds(ctx context.Context, in *FindSimilarNeedsRequest, opts ...grpc.CallOption) (*FindSimilarNeedsResponse, error)
@@ -174,6 +184,26 @@ func (c *needsServiceClient) LinkNeed(ctx context.Context, in *LinkNeedRequest, 
 	return out, nil
 }
 
+func (c *needsServiceClient) UnlinkNeed(ctx context.Context, in *UnlinkNeedRequest, opts ...grpc.CallOption) (*Need, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Need)
+	err := c.cc.Invoke(ctx, NeedsService_UnlinkNeed_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *needsServiceClient) SetBacklink(ctx context.Context, in *SetBacklinkRequest, opts ...grpc.CallOption) (*SetBacklinkResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SetBacklinkResponse)
+	err := c.cc.Invoke(ctx, NeedsService_SetBacklink_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *needsServiceClient) FindSimilarNeeds(ctx context.Context, in *FindSimilarNeedsRequest, opts ...grpc.CallOption) (*FindSimilarNeedsResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(FindSimilarNeedsResponse)
@@ -231,6 +261,14 @@ type NeedsServiceServer interface {
 	// LinkNeed links a need to an idea, an offer or a subproject. Linking the
 	// same target again changes nothing.
 	LinkNeed(context.Context, *LinkNeedRequest) (*Need, error)
+	// UnlinkNeed removes a link LinkNeed made. Unlinking a target that is not
+	// linked changes nothing.
+	UnlinkNeed(context.Context, *UnlinkNeedRequest) (*Need, error)
+	// SetBacklink records that another resource (an offer routed to the need,
+	// a subproject) refers to a need or no longer does. Only the services of
+	// this deployment call it, as themselves; the source's version orders the
+	// calls, so a retry or a late call never undoes a newer one.
+	SetBacklink(context.Context, *SetBacklinkRequest) (*SetBacklinkResponse, error)
 	// FindSimilarNeeds returns the region's needs most similar to a draft
 	// statement, so a portal can warn of duplicates before submitting.
 	FindSimilarNeeds(context.Context, *FindSimilarNeedsRequest) (*FindSimilarNeedsResponse, error)
@@ -277,6 +315,12 @@ func (UnimplementedNeedsServiceServer) ListScreenings(context.Context, *ListScre
 }
 func (UnimplementedNeedsServiceServer) LinkNeed(context.Context, *LinkNeedRequest) (*Need, error) {
 	return nil, status.Error(codes.Unimplemented, "method LinkNeed not implemented")
+}
+func (UnimplementedNeedsServiceServer) UnlinkNeed(context.Context, *UnlinkNeedRequest) (*Need, error) {
+	return nil, status.Error(codes.Unimplemented, "method UnlinkNeed not implemented")
+}
+func (UnimplementedNeedsServiceServer) SetBacklink(context.Context, *SetBacklinkRequest) (*SetBacklinkResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method SetBacklink not implemented")
 }
 func (UnimplementedNeedsServiceServer) FindSimilarNeeds(context.Context, *FindSimilarNeedsRequest) (*FindSimilarNeedsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method FindSimilarNeeds not implemented")
@@ -470,6 +514,42 @@ func _NeedsService_LinkNeed_Handler(srv interface{}, ctx context.Context, dec fu
 	return interceptor(ctx, in, info, handler)
 }
 
+func _NeedsService_UnlinkNeed_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UnlinkNeedRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(NeedsServiceServer).UnlinkNeed(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: NeedsService_UnlinkNeed_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(NeedsServiceServer).UnlinkNeed(ctx, req.(*UnlinkNeedRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _NeedsService_SetBacklink_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SetBacklinkRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(NeedsServiceServer).SetBacklink(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: NeedsService_SetBacklink_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(NeedsServiceServer).SetBacklink(ctx, req.(*SetBacklinkRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _NeedsService_FindSimilarNeeds_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(FindSimilarNeedsRequest)
 	if err := dec(in); err != nil {
@@ -566,6 +646,14 @@ var NeedsService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "LinkNeed",
 			Handler:    _NeedsService_LinkNeed_Handler,
+		},
+		{
+			MethodName: "UnlinkNeed",
+			Handler:    _NeedsService_UnlinkNeed_Handler,
+		},
+		{
+			MethodName: "SetBacklink",
+			Handler:    _NeedsService_SetBacklink_Handler,
 		},
 		{
 			MethodName: "FindSimilarNeeds",
