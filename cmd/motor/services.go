@@ -144,8 +144,16 @@ func allServices() []service {
 			name:       "idea",
 			healthName: ideav1.IdeaService_ServiceDesc.ServiceName,
 			register: func(s *grpc.Server, d deps) (func(context.Context) error, error) {
+				// The DEVELOPMENT gate reads the idea's agreements from the
+				// partner service, in this process or at its -upstreams
+				// address, as this deployment.
+				partners, err := d.conn("partner")
+				if err != nil {
+					return nil, fmt.Errorf("connect to the partner service: %w", err)
+				}
 				srv := idea.New(idea.Config{
 					Store: d.store, Regions: d.regions, Logger: d.logger, Weights: ideaWeights(d.weights),
+					Partners: partnerv1.NewPartnerServiceClient(d.asService(partners, true)),
 					// :spread reaches the target region's idea service: this
 					// process for the regions it serves, a peer over mTLS for
 					// the others.
