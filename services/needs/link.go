@@ -57,7 +57,7 @@ func (s *Server) LinkNeed(ctx context.Context, req *needsv1.LinkNeedRequest) (*n
 		return nil, err
 	}
 	if slices.Contains(r.Msg.GetLinks(), target.String()) {
-		return redact(who, name.Region, r.Owner, r.Msg), nil
+		return speak(ctx, redact(who, name.Region, r.Owner, r.Msg)), nil
 	}
 	if err := linkable(name, r); err != nil {
 		return nil, err
@@ -87,7 +87,7 @@ func (s *Server) LinkNeed(ctx context.Context, req *needsv1.LinkNeedRequest) (*n
 	if err != nil {
 		return nil, err
 	}
-	return redact(who, name.Region, r.Owner, r.Msg), nil
+	return speak(ctx, redact(who, name.Region, r.Owner, r.Msg)), nil
 }
 
 // linkable refuses links to a closed need and beyond the limit a record holds.
