@@ -371,7 +371,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		srv := rpc.NewServer(rpc.ServerConfig{Logger: logger, Verifier: verifier, Telemetry: tel, TLS: mtls.server, Self: mtls.self, Peers: peers, Credential: cred,
 			Admission: grpcAdmission(c.limits, refused)})
-		d := deps{store: st, regions: c.regions, logger: logger, tel: tel, conn: conns.get, regionConn: conns.regionConn, directory: conns.directory, devSigner: devSigner, weights: c.weights, credential: cred,
+		d := deps{store: st, regions: c.regions, logger: logger, tel: tel, conn: conns.get, regionConn: conns.regionConn, directory: conns.directory, devSigner: devSigner, weights: c.weights, credential: cred, demo: &demoServers{},
 			ctx: runCtx, reconcile: c.reconcile,
 			notify: c.notify, dataDir: c.data, devMode: devMode, background: func(f func(context.Context) error) {
 				done := make(chan struct{})

@@ -71,6 +71,15 @@ type deps struct {
 	// reconcile is when the funding service compares its subprojects with
 	// the ledger.
 	reconcile reconcileTiming
+	// demo holds the services of this process that another service's demo
+	// content builds on (nil or empty: none).
+	demo *demoServers
+}
+
+// demoServers are this process's services as the demo seeders reach them,
+// set as each registers (the seeders run after every service registered).
+type demoServers struct {
+	ideas ideav1.IdeaServiceServer
 }
 
 // reconcileTiming is the funding reconciler's interval and grace period.
@@ -168,6 +177,9 @@ func allServices() []service {
 					},
 				})
 				ideav1.RegisterIdeaServiceServer(s, srv)
+				if d.demo != nil {
+					d.demo.ideas = srv
+				}
 				return func(ctx context.Context) error { return seedIdeas(ctx, srv, d.regions) }, nil
 			},
 		},
@@ -204,7 +216,13 @@ func allServices() []service {
 					return nil, err
 				}
 				partnerv1.RegisterPartnerServiceServer(s, srv)
-				return func(ctx context.Context) error { return seedPartners(ctx, srv, d.regions, d.devSigner) }, nil
+				return func(ctx context.Context) error {
+					var ideas ideav1.IdeaServiceServer
+					if d.demo != nil {
+						ideas = d.demo.ideas
+					}
+					return seedPartners(ctx, srv, ideas, d.regions, d.devSigner)
+				}, nil
 			},
 		},
 		{
