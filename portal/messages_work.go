@@ -258,4 +258,5 @@ var workMessages = map[string][2]string{
 	"agreement_state_pending":           {"Väntar", "Pending"},
 	"agreement_state_active":            {"Gäller", "Active"},
 	"agreement_state_expired":           {"Har gått ut", "Expired"},
+	"agreement_state_terminated":        {"Uppsagt", "Terminated"},
 }
