@@ -41,6 +41,8 @@ func TestTable_SystemCalls(t *testing.T) {
 		"/innovation.partner.v1.PartnerService/GetOffer":    {internal: true},
 		"/innovation.idea.v1.IdeaService/AdoptIdea":         {peer: auth.RegionSpreadsIdea, field: "spread_from", internal: true, noUser: true},
 		"/innovation.partner.v1.PartnerService/GetPartner":  {internal: true},
+		// The idea service's DEVELOPMENT gate reads an idea's agreements.
+		"/innovation.partner.v1.PartnerService/ListAgreements": {internal: true},
 	}
 	for method, r := range auth.Table() {
 		w, ok := want[method]
