@@ -685,8 +685,10 @@ func (c *checker) motorPods(d *config.Deployment) {
 // calls lists the services each target calls as part of its own work
 // (cmd/motor/services.go wires them): needs checks the ideas it links,
 // partner asks needs for matching needs, funding checks the ideas, needs and
-// partners a subproject names, reports reads what the audit logs name.
+// partners a subproject names, reports reads what the audit logs name, idea
+// reads an idea's agreements for the DEVELOPMENT gate.
 var calls = map[string][]string{
+	"idea":    {"partner"},
 	"needs":   {"idea"},
 	"partner": {"needs"},
 	"funding": {"idea", "needs", "partner"},

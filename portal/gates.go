@@ -67,8 +67,9 @@ func gateOptions(idea *ideav1.Idea) []gateOption {
 	add(selected, []ideav1.Stage{screening}, when(idea.GetAssessmentSummary().GetCount() == 0, "gate.need.assessment"))
 	ip := idea.GetIpOwner()
 	add(development, []ideav1.Stage{selected, testing},
-		when(ip == ideav1.IpOwner_IP_OWNER_UNKNOWN || ip == ideav1.IpOwner_IP_OWNER_UNSPECIFIED, "gate.need.ipowner"),
-		when(!idea.GetAgreementsInPlace(), "gate.need.agreements"))
+		// The agreements are the partner service's: the idea service
+		// checks them on the move and names a missing one.
+		when(ip == ideav1.IpOwner_IP_OWNER_UNKNOWN || ip == ideav1.IpOwner_IP_OWNER_UNSPECIFIED, "gate.need.ipowner"))
 	add(testing, []ideav1.Stage{development}, when(strings.TrimSpace(idea.GetTestEnvironment()) == "", "gate.need.testenv"))
 	add(implemented, []ideav1.Stage{testing})
 	add(commercial, []ideav1.Stage{testing}, when(strings.TrimSpace(idea.GetPartner()) == "", "gate.need.partner"))

@@ -252,7 +252,7 @@ func doneKey(done string) string {
 		return "offer.routed"
 	case "erased":
 		return "idea.erased"
-	case "saved", "submitted", "closed", "reported", "reportsubmitted", "registered", "agreed", "offered", "approved", "certified":
+	case "saved", "submitted", "closed", "reported", "reportsubmitted", "registered", "agreed", "offered", "approved", "certified", "signed", "terminated":
 		return "done." + done
 	}
 	return ""
@@ -265,9 +265,6 @@ func editForm(idea *ideav1.Idea) url.Values {
 		"ip_owner":         {idea.GetIpOwner().String()},
 		"test_environment": {idea.GetTestEnvironment()},
 		"partner":          {idea.GetPartner()},
-	}
-	if idea.GetAgreementsInPlace() {
-		f.Set("agreements_in_place", "on")
 	}
 	return f
 }
@@ -359,12 +356,11 @@ func (p *Portal) editIdea(w http.ResponseWriter, r *http.Request, s *session) {
 		_, err := p.cfg.Ideas.UpdateIdea(ctx, &ideav1.UpdateIdeaRequest{
 			Idea: &ideav1.Idea{
 				Name: name, Etag: r.PostFormValue("etag"), Tags: tags,
-				IpOwner:           ideav1.IpOwner(ideav1.IpOwner_value[r.PostFormValue("ip_owner")]),
-				AgreementsInPlace: r.PostFormValue("agreements_in_place") != "",
-				TestEnvironment:   strings.TrimSpace(r.PostFormValue("test_environment")),
-				Partner:           strings.TrimSpace(r.PostFormValue("partner")),
+				IpOwner:         ideav1.IpOwner(ideav1.IpOwner_value[r.PostFormValue("ip_owner")]),
+				TestEnvironment: strings.TrimSpace(r.PostFormValue("test_environment")),
+				Partner:         strings.TrimSpace(r.PostFormValue("partner")),
 			},
-			UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"tags", "ip_owner", "agreements_in_place", "test_environment", "partner"}},
+			UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"tags", "ip_owner", "test_environment", "partner"}},
 		})
 		return err
 	})

@@ -110,7 +110,6 @@ var messages = map[string][2]string{
 	"gate.moved":           {"Idén är flyttad.", "The idea has been moved."},
 	"gate.need.assessment": {"minst en bedömning (urvalsworkshopen har inte poängsatt idén)", "at least one assessment (the selection workshop has not scored it)"},
 	"gate.need.ipowner":    {"ägandet av immateriella rättigheter är inte avgjort", "the ownership of the intellectual property is not settled"},
-	"gate.need.agreements": {"avtal (juridiska och ekonomiska förutsättningar) är inte på plats", "agreements (legal and financial prerequisites) are not in place"},
 	"gate.need.testenv":    {"ingen testmiljö är angiven", "no test environment is set"},
 	"gate.need.partner":    {"ingen partner är angiven", "no partner is set"},
 	"gate.need.spread":     {"sätts när en annan region tar över idén, inte för hand", "set when another region adopts the idea, not by hand"},

@@ -194,6 +194,33 @@ func (p *Portal) createAgreement(w http.ResponseWriter, r *http.Request, s *sess
 		func(ctx context.Context) (any, error) { return p.loadPartner(ctx, name) })
 }
 
+// signAgreement and terminateAgreement are the region admin's buttons on
+// the partner page; the partner service checks who may press them.
+func (p *Portal) signAgreement(w http.ResponseWriter, r *http.Request, s *session) {
+	p.agreementAction(w, r, s, "signed", func(ctx context.Context, name string) error {
+		_, err := p.cfg.Partners.SignAgreement(ctx, &partnerv1.SignAgreementRequest{Name: name, Etag: r.PostFormValue("etag")})
+		return err
+	})
+}
+
+func (p *Portal) terminateAgreement(w http.ResponseWriter, r *http.Request, s *session) {
+	p.agreementAction(w, r, s, "terminated", func(ctx context.Context, name string) error {
+		_, err := p.cfg.Partners.TerminateAgreement(ctx, &partnerv1.TerminateAgreementRequest{Name: name, Etag: r.PostFormValue("etag"), Reason: strings.TrimSpace(r.PostFormValue("reason"))})
+		return err
+	})
+}
+
+func (p *Portal) agreementAction(w http.ResponseWriter, r *http.Request, s *session, done string, call func(ctx context.Context, name string) error) {
+	if !p.staffOnly(w, r, s) {
+		return
+	}
+	partner := partnerName(r)
+	name := partner + "/agreements/" + r.PathValue("agreement")
+	p.act(w, r, s, "/"+partner+"?done="+done, "partner", "partner.title",
+		func(ctx context.Context) error { return call(ctx, name) },
+		func(ctx context.Context) (any, error) { return p.loadPartner(ctx, partner) })
+}
+
 // The audit log: every service's events of the region, newest first,
 // filtered on the page.
 

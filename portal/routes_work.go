@@ -22,6 +22,8 @@ func (p *Portal) workRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /partners/check", p.signedIn(p.checkOrgNumber))
 	mux.HandleFunc("GET /regions/{region}/partners/{partner}", p.signedIn(p.partnerPage))
 	mux.HandleFunc("POST /regions/{region}/partners/{partner}/agreements", p.signedIn(p.createAgreement))
+	mux.HandleFunc("POST /regions/{region}/partners/{partner}/agreements/{agreement}/sign", p.signedIn(p.signAgreement))
+	mux.HandleFunc("POST /regions/{region}/partners/{partner}/agreements/{agreement}/terminate", p.signedIn(p.terminateAgreement))
 	mux.HandleFunc("GET /audit", p.signedIn(p.audit))
 
 	mux.HandleFunc("GET /company", p.signedIn(p.company))

@@ -181,6 +181,24 @@ func TestWorkPages(t *testing.T) {
 		}
 		return m[1]
 	}
+	// The region admin signs the agreement and then terminates it, with
+	// the buttons of the partner page.
+	_, body, _ = admin.do("GET", href[1], nil)
+	agreement := regexp.MustCompile(`action="(/regions/vasterbotten/partners/[^"/]+/agreements/[^"/]+)/sign"`).FindStringSubmatch(body)
+	if agreement == nil {
+		t.Fatalf("no sign button on the partner page for the region admin")
+	}
+	admin.mustPost(agreement[1]+"/sign", url.Values{"etag": {etagIn(body, agreement[1]+"/sign")}})
+	_, body, _ = admin.do("GET", href[1], nil)
+	if strings.Contains(body, agreement[1]+"/sign") {
+		t.Errorf("a signed agreement still offers the sign button")
+	}
+	admin.mustPost(agreement[1]+"/terminate", url.Values{"etag": {etagIn(body, agreement[1]+"/terminate")}, "reason": {"avslutat " + payload}})
+	_, body, _ = admin.do("GET", href[1], nil)
+	if strings.Contains(body, agreement[1]+"/terminate") {
+		t.Errorf("a terminated agreement still offers the terminate button")
+	}
+	assertInert(t, "the partner page", body)
 	_, body, _ = coord.do("GET", "/dashboard", nil)
 	assertInert(t, "the dashboard", body)
 	coord.mustPost(sp+"/approve", url.Values{"etag": {etagIn(body, sp+"/approve")}})

@@ -85,7 +85,7 @@ func demoIdeas(region string) []demoIdea {
 			}},
 		}
 	}
-	return nil
+	return generatedIdeas(region)
 }
 
 // seedIdeas fills regions that have no ideas with demo content. It goes

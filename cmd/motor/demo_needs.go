@@ -108,7 +108,7 @@ func demoNeeds(region string) []demoNeed {
 			}},
 		}
 	}
-	return nil
+	return generatedNeeds(region)
 }
 
 // seedNeeds fills regions that have no needs with demo content. It goes

@@ -9,6 +9,7 @@ import (
 
 	"github.com/innovationsmotorer/motor/internal/auth"
 	"github.com/innovationsmotorer/motor/internal/config"
+	ideav1 "github.com/innovationsmotorer/motor/proto/innovation/idea/v1"
 	partnerv1 "github.com/innovationsmotorer/motor/proto/innovation/partner/v1"
 )
 
@@ -45,7 +46,8 @@ func demoPartners(region string) []demoPartner {
 				Capabilities: []string{"sensorer", "fallprevention", "larm", "äldreomsorg"},
 				Contacts:     []*partnerv1.Contact{{Name: "Lena Ekström", Email: "lena.ekstrom@example.se", Phone: "090-17 20 00", Role: "VD"}},
 			}, agreements: []*partnerv1.Agreement{
-				{Kind: partnerv1.AgreementKind_AGREEMENT_KIND_NDA, Subject: "regions/vasterbotten/ideas/fallsensor-golv", ValidFrom: "2026-01-15", ValidTo: "2028-01-14", SignedTime: signed("2026-01-14")},
+				// A framework NDA with the company as a whole.
+				{Kind: partnerv1.AgreementKind_AGREEMENT_KIND_NDA, ValidFrom: "2026-01-15", ValidTo: "2028-01-14", SignedTime: signed("2026-01-14")},
 				{Kind: partnerv1.AgreementKind_AGREEMENT_KIND_TESTBED, Subject: "regions/vasterbotten/subprojects/fallsensor-lycksele", ValidFrom: "2026-09-01", ValidTo: "2027-08-31"},
 			}, offer: &partnerv1.Offer{
 				Title:        "Golvsensor som larmar när någon blivit liggande",
@@ -112,7 +114,7 @@ func demoPartners(region string) []demoPartner {
 			}},
 		}
 	}
-	return nil
+	return generatedPartners(region)
 }
 
 // seedPartners fills regions that have no partners with demo content,
@@ -120,7 +122,7 @@ func demoPartners(region string) []demoPartner {
 // halfway through never seeds twice. The demo offers are sent with no token
 // to forward to the needs service, so they are stored with matching pending
 // and matched when someone first reads them.
-func seedPartners(ctx context.Context, partners partnerv1.PartnerServiceServer, regions config.Served, devSigner *auth.Signer) error {
+func seedPartners(ctx context.Context, partners partnerv1.PartnerServiceServer, ideas ideav1.IdeaServiceServer, regions config.Served, devSigner *auth.Signer) error {
 	for _, region := range regions.IDs() {
 		probe := auth.NewContext(ctx, &auth.Identity{Subject: "motor-demo", Region: region, Roles: []auth.Role{auth.Service}})
 		existing, err := partners.ListPartners(probe, &partnerv1.ListPartnersRequest{Parent: "regions/" + region, PageSize: 1})
@@ -131,6 +133,7 @@ func seedPartners(ctx context.Context, partners partnerv1.PartnerServiceServer, 
 			continue
 		}
 		admin := auth.NewContext(ctx, &auth.Identity{Subject: "demo-admin-" + region, Name: "demo-admin-" + region, Region: region, Roles: []auth.Role{auth.RegionAdmin}})
+		var created []*partnerv1.Partner
 		for i, d := range demoPartners(region) {
 			p, err := partners.CreatePartner(admin, &partnerv1.CreatePartnerRequest{
 				Parent: "regions/" + region, Partner: d.partner, RequestId: fmt.Sprintf("demo-partner-%d", i+1),
@@ -138,6 +141,7 @@ func seedPartners(ctx context.Context, partners partnerv1.PartnerServiceServer, 
 			if err != nil {
 				return fmt.Errorf("create demo partner %d in %s: %w", i+1, region, err)
 			}
+			created = append(created, p)
 			for j, a := range d.agreements {
 				if _, err := partners.CreateAgreement(admin, &partnerv1.CreateAgreementRequest{
 					Parent: p.GetName(), Agreement: a, RequestId: fmt.Sprintf("demo-agreement-%d-%d", i+1, j+1),
@@ -163,6 +167,9 @@ func seedPartners(ctx context.Context, partners partnerv1.PartnerServiceServer, 
 					return fmt.Errorf("create demo offer of %s: %w", p.GetName(), err)
 				}
 			}
+		}
+		if err := seedLegalGate(ctx, partners, ideas, region, created); err != nil {
+			return fmt.Errorf("demo agreements of %s: %w", region, err)
 		}
 	}
 	return nil

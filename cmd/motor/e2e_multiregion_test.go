@@ -193,7 +193,15 @@ func TestMultiRegion(t *testing.T) {
 		mustCall(t, "POST", m.vb.proc.url+"/v1/"+name+"/assessments", adv, `{"patientBenefit":5,"careBenefit":4,"feasibility":4,"novelty":3,"marketPotential":3,"risk":4}`)
 		i = mustCall(t, "GET", m.vb.proc.url+"/v1/"+name, adv, "")
 		step("STAGE_SELECTED")
-		i = mustCall(t, "PATCH", m.vb.proc.url+"/v1/"+name, adv, `{"ipOwner":"IP_OWNER_REGION","agreementsInPlace":true,"etag":"`+jsonField(i, "etag")+`"}`)
+		i = mustCall(t, "PATCH", m.vb.proc.url+"/v1/"+name, adv, `{"ipOwner":"IP_OWNER_REGION","etag":"`+jsonField(i, "etag")+`"}`)
+		// The legal prerequisite: a signed collaboration agreement about the
+		// idea, in the partner service.
+		vbAdmin := m.token(t, "-role", "region_admin", "-region", "vasterbotten")
+		org := mustCall(t, "POST", m.vb.proc.url+"/v1/regions/vasterbotten/partners", adv,
+			`{"displayName":"Kvarkens tekniska universitet","orgNumber":"2021996315","kind":"PARTNER_KIND_ACADEMIA"}`)
+		deal := mustCall(t, "POST", m.vb.proc.url+"/v1/"+jsonField(org, "name")+"/agreements", adv,
+			`{"kind":"AGREEMENT_KIND_COLLABORATION","subject":"`+name+`","validFrom":"2026-01-01","validTo":"2030-12-31"}`)
+		mustCall(t, "POST", m.vb.proc.url+"/v1/"+jsonField(deal, "name")+":sign", vbAdmin, `{"etag":"`+jsonField(deal, "etag")+`"}`)
 		step("STAGE_DEVELOPMENT")
 		bed := mustCall(t, "POST", m.vb.proc.url+"/v1/regions/vasterbotten/testBeds", adv,
 			`{"displayName":"Innovationsklinik NUS","kind":"TEST_BED_KIND_INNOVATION_CLINIC","capacity":3}`)

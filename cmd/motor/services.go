@@ -82,6 +82,15 @@ type deps struct {
 	// every service's repositories: each service's Config takes it as its
 	// IdempotencyTTL.
 	idempotencyTTL time.Duration
+	// demo holds the services of this process that another service's demo
+	// content builds on (nil or empty: none).
+	demo *demoServers
+}
+
+// demoServers are this process's services as the demo seeders reach them,
+// set as each registers (the seeders run after every service registered).
+type demoServers struct {
+	ideas ideav1.IdeaServiceServer
 }
 
 // reconcileTiming is the funding reconciler's interval and grace period.
@@ -155,8 +164,16 @@ func allServices() []service {
 			name:       "idea",
 			healthName: ideav1.IdeaService_ServiceDesc.ServiceName,
 			register: func(s *grpc.Server, d deps) (func(context.Context) error, error) {
+				// The DEVELOPMENT gate reads the idea's agreements from the
+				// partner service, in this process or at its -upstreams
+				// address, as this deployment.
+				partners, err := d.conn("partner")
+				if err != nil {
+					return nil, fmt.Errorf("connect to the partner service: %w", err)
+				}
 				srv := idea.New(idea.Config{
 					Store: d.store, Regions: d.regions, Logger: d.logger, Weights: ideaWeights(d.weights),
+					Partners: partnerv1.NewPartnerServiceClient(d.asService(partners, true)),
 					// :spread reaches the target region's idea service: this
 					// process for the regions it serves, a peer over mTLS for
 					// the others.
@@ -174,6 +191,9 @@ func allServices() []service {
 					Relay: d.national,
 				})
 				ideav1.RegisterIdeaServiceServer(s, srv)
+				if d.demo != nil {
+					d.demo.ideas = srv
+				}
 				return func(ctx context.Context) error { return seedIdeas(ctx, srv, d.regions) }, nil
 			},
 		},
@@ -220,7 +240,13 @@ func allServices() []service {
 				if d.ctx != nil && len(d.regions.IDs()) > 0 {
 					go srv.RunBacklinkSweep(d.ctx, backlink.DefaultSweepInterval)
 				}
-				return func(ctx context.Context) error { return seedPartners(ctx, srv, d.regions, d.devSigner) }, nil
+				return func(ctx context.Context) error {
+					var ideas ideav1.IdeaServiceServer
+					if d.demo != nil {
+						ideas = d.demo.ideas
+					}
+					return seedPartners(ctx, srv, ideas, d.regions, d.devSigner)
+				}, nil
 			},
 		},
 		{

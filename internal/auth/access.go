@@ -196,14 +196,20 @@ func Table() map[string]Rule {
 		partnerv1.PartnerService_UpdatePartner_FullMethodName:   {Roles: staff},
 		partnerv1.PartnerService_CreateAgreement_FullMethodName: {Roles: staff},
 		partnerv1.PartnerService_GetAgreement_FullMethodName:    {Roles: orgReaders},
-		partnerv1.PartnerService_ListAgreements_FullMethodName:  {Roles: orgReaders},
-		partnerv1.PartnerService_CreateOffer_FullMethodName:     {Roles: offerers},
-		partnerv1.PartnerService_GetOffer_FullMethodName:        {Roles: orgReaders, Internal: true},
-		partnerv1.PartnerService_ListOffers_FullMethodName:      {Roles: orgReaders},
-		partnerv1.PartnerService_RouteOffer_FullMethodName:      {Roles: staff},
-		partnerv1.PartnerService_TransitionOffer_FullMethodName: {Roles: offerers},
-		partnerv1.PartnerService_ListAuditEvents_FullMethodName: {Roles: auditReaders},
-		partnerv1.PartnerService_GetPartnerStats_FullMethodName: regionFigures(),
+		partnerv1.PartnerService_ListAgreements_FullMethodName:  {Roles: orgReaders, Internal: true},
+		// Signing, amending and ending an agreement bind the region: its
+		// admins only (advisors record agreements as drafts).
+		partnerv1.PartnerService_SignAgreement_FullMethodName:          {Roles: []Role{RegionAdmin}},
+		partnerv1.PartnerService_AmendAgreement_FullMethodName:         {Roles: []Role{RegionAdmin}},
+		partnerv1.PartnerService_TerminateAgreement_FullMethodName:     {Roles: []Role{RegionAdmin}},
+		partnerv1.PartnerService_ListAgreementRevisions_FullMethodName: {Roles: orgReaders},
+		partnerv1.PartnerService_CreateOffer_FullMethodName:            {Roles: offerers},
+		partnerv1.PartnerService_GetOffer_FullMethodName:               {Roles: orgReaders, Internal: true},
+		partnerv1.PartnerService_ListOffers_FullMethodName:             {Roles: orgReaders},
+		partnerv1.PartnerService_RouteOffer_FullMethodName:             {Roles: staff},
+		partnerv1.PartnerService_TransitionOffer_FullMethodName:        {Roles: offerers},
+		partnerv1.PartnerService_ListAuditEvents_FullMethodName:        {Roles: auditReaders},
+		partnerv1.PartnerService_GetPartnerStats_FullMethodName:        regionFigures(),
 
 		// funding: a region's subprojects
 		fundingv1.SubprojectService_CreateSubproject_FullMethodName:   {Roles: []Role{RegionAdmin}},

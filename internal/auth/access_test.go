@@ -47,6 +47,8 @@ func TestTable_SystemCalls(t *testing.T) {
 		// else does.
 		"/innovation.idea.v1.IdeaService/SetBacklink":   {internal: true, noUser: true},
 		"/innovation.needs.v1.NeedsService/SetBacklink": {internal: true, noUser: true},
+		// The idea service's DEVELOPMENT gate reads an idea's agreements.
+		"/innovation.partner.v1.PartnerService/ListAgreements": {internal: true},
 	}
 	for method, r := range auth.Table() {
 		w, ok := want[method]

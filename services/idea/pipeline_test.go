@@ -196,7 +196,7 @@ func TestGateTable_Refusals(t *testing.T) {
 			mention []string
 		}{
 			{"selected without assessment", adv, screening, "STAGE_SELECTED", "", 400, []string{"assessment"}},
-			{"development without ip owner and agreements", adv, selected, "STAGE_DEVELOPMENT", "", 400, []string{"ip_owner", "agreements_in_place"}},
+			{"development without ip owner", adv, selected, "STAGE_DEVELOPMENT", "", 400, []string{"ip_owner"}},
 			{"testing without an approved test plan", adv, development, "STAGE_TESTING", "", 400, []string{"approved test plan"}},
 			{"commercialised without partner", adv, testing_, "STAGE_COMMERCIALISED", "", 400, []string{"partner"}},
 			{"skipping gates", adv, submitted, "STAGE_TESTING", "", 400, []string{"STAGE_SCREENING", "STAGE_PARKED", "STAGE_REJECTED", "STAGE_WITHDRAWN"}},

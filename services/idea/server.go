@@ -3,7 +3,8 @@
 // every decision, the selection workshop's assessments, duplicate warnings by
 // trigram similarity, and erasure of a submitter's personal data. It keeps its
 // data in its own store namespace per region and never imports another
-// service.
+// service: it asks the partner service for an idea's agreements through its
+// generated client.
 package idea
 
 import (
@@ -29,6 +30,7 @@ import (
 	"github.com/innovationsmotorer/motor/internal/rpc/errs"
 	"github.com/innovationsmotorer/motor/internal/store"
 	ideav1 "github.com/innovationsmotorer/motor/proto/innovation/idea/v1"
+	partnerv1 "github.com/innovationsmotorer/motor/proto/innovation/partner/v1"
 )
 
 const domain errs.Domain = "idea.motor"
@@ -43,8 +45,11 @@ type Config struct {
 	// RegionIdeas returns the idea service of another region, for :spread:
 	// this deployment's own for the regions it serves, a peer's otherwise.
 	RegionIdeas func(region string) (ideav1.IdeaServiceClient, error)
-	Logger      *slog.Logger
-	Now         func() time.Time
+	// Partners is the partner service, asked as this deployment for the
+	// agreements the DEVELOPMENT gate needs (agreements.go); nil: not asked.
+	Partners partnerv1.PartnerServiceClient
+	Logger   *slog.Logger
+	Now      func() time.Time
 	// Relay makes this the national deployment's relay of adoptions
 	// (relay.go): an AdoptIdea for a region it does not serve goes on to
 	// the deployment that does.
@@ -59,6 +64,7 @@ type Server struct {
 	weights map[string]Weights
 	// regionIdeas reaches other regions' idea services (nil: none).
 	regionIdeas func(region string) (ideav1.IdeaServiceClient, error)
+	partners    partnerv1.PartnerServiceClient // nil: agreements not checked
 	logger      *slog.Logger
 	now         func() time.Time
 	relay       bool
@@ -75,7 +81,7 @@ type Server struct {
 
 // New returns the idea service.
 func New(cfg Config) *Server {
-	s := &Server{store: cfg.Store, regions: cfg.Regions, weights: cfg.Weights, regionIdeas: cfg.RegionIdeas, relay: cfg.Relay, logger: cfg.Logger, now: cfg.Now, similar: map[string]*simIndex{}}
+	s := &Server{store: cfg.Store, regions: cfg.Regions, weights: cfg.Weights, regionIdeas: cfg.RegionIdeas, relay: cfg.Relay, partners: cfg.Partners, logger: cfg.Logger, now: cfg.Now, similar: map[string]*simIndex{}}
 	if s.logger == nil {
 		s.logger = slog.New(slog.DiscardHandler)
 	}

@@ -52,9 +52,6 @@ func gates() map[ideav1.Stage]gate {
 			if o := r.idea.GetIpOwner(); o == ideav1.IpOwner_IP_OWNER_UNKNOWN || o == ideav1.IpOwner_IP_OWNER_UNSPECIFIED {
 				m = append(m, "ip_owner settled (it is IP_OWNER_UNKNOWN)")
 			}
-			if !r.idea.GetAgreementsInPlace() {
-				m = append(m, "agreements_in_place (legal and financial prerequisites are not settled)")
-			}
 			return strings.Join(m, " and ")
 		}},
 		testing: {from: []ideav1.Stage{development}, missing: func(r *record) string {
@@ -155,6 +152,12 @@ func (s *Server) transition(ctx context.Context, who *auth.Identity, name ideaNa
 		return nil, err
 	}
 
+	// The agreements are the partner service's: asked before the change,
+	// not inside its compare-and-set.
+	lg, err := s.legalPrerequisite(ctx, name, to)
+	if err != nil {
+		return nil, err
+	}
 	r, err := s.commit(ctx, who, name, mutation{
 		action: "TransitionIdea",
 		etag:   d.etag,
@@ -177,10 +180,11 @@ func (s *Server) transition(ctx context.Context, who *auth.Identity, name ideaNa
 					return nil, err
 				}
 			}
-			if m := g.missing(r); m != "" {
+			if m := lg.joinMissing(g.missing(r)); m != "" {
 				return nil, domain.FailedPrecondition("PREREQUISITE_MISSING", "cannot move idea %s to %s: it needs %s", name, to, m)
 			}
 			r.idea.Stage = to
+			lg.derive(r, to)
 			r.history = append(r.history, &ideav1.HistoryEntry{
 				FromStage: from, ToStage: to, Rationale: rationale, Workshop: d.workshop,
 				Actor: who.Subject, ActorName: who.Name, Time: timestamppb.New(s.now()),

@@ -23,7 +23,7 @@ func submitterFields() []string {
 }
 
 func workingFields() []string {
-	return []string{"tags", "care_area", "ip_owner", "agreements_in_place", "test_environment", "partner"}
+	return []string{"tags", "care_area", "ip_owner", "test_environment", "partner"}
 }
 
 // outputOnly are fields the server owns; changing them takes a custom method.
@@ -118,6 +118,11 @@ func checkMask(req *ideav1.UpdateIdeaRequest, staff bool) ([]string, *errs.Viola
 	}
 	var out []string
 	for _, p := range paths {
+		if p == "agreements_in_place" {
+			// Output only and derived from the agreements (agreements.go):
+			// ignored, as AIP-203 has it, so a client may send back what it read.
+			continue
+		}
 		if why, ok := outputOnly()[p]; ok {
 			v.Add("update_mask", "%s %s", p, why)
 			continue

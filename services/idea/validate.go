@@ -45,13 +45,12 @@ func validateCreate(req *ideav1.CreateIdeaRequest, staff bool) *errs.Violations 
 
 	// Working fields belong to the region's advisors and focus groups.
 	working := map[string]bool{
-		"idea.tags":                len(idea.GetTags()) > 0,
-		"idea.ip_owner":            idea.GetIpOwner() != ideav1.IpOwner_IP_OWNER_UNSPECIFIED && idea.GetIpOwner() != ideav1.IpOwner_IP_OWNER_UNKNOWN,
-		"idea.agreements_in_place": idea.GetAgreementsInPlace(),
-		"idea.test_environment":    idea.GetTestEnvironment() != "",
-		"idea.partner":             idea.GetPartner() != "",
+		"idea.tags":             len(idea.GetTags()) > 0,
+		"idea.ip_owner":         idea.GetIpOwner() != ideav1.IpOwner_IP_OWNER_UNSPECIFIED && idea.GetIpOwner() != ideav1.IpOwner_IP_OWNER_UNKNOWN,
+		"idea.test_environment": idea.GetTestEnvironment() != "",
+		"idea.partner":          idea.GetPartner() != "",
 	}
-	for _, f := range []string{"idea.tags", "idea.ip_owner", "idea.agreements_in_place", "idea.test_environment", "idea.partner"} {
+	for _, f := range []string{"idea.tags", "idea.ip_owner", "idea.test_environment", "idea.partner"} {
 		if working[f] && !staff {
 			v.Add(f, "is set by the region's advisors, not on submission")
 		}
@@ -131,7 +130,7 @@ func newIdea(in *ideav1.Idea, staff bool) *ideav1.Idea {
 		if in.GetIpOwner() != ideav1.IpOwner_IP_OWNER_UNSPECIFIED {
 			out.IpOwner = in.GetIpOwner()
 		}
-		out.AgreementsInPlace = in.GetAgreementsInPlace()
+		// agreements_in_place is output only (agreements.go): ignored.
 		out.TestEnvironment = strings.TrimSpace(in.GetTestEnvironment())
 		out.Partner = strings.TrimSpace(in.GetPartner())
 	}

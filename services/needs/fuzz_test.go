@@ -44,7 +44,7 @@ func FuzzCreateRequest(f *testing.F) {
 		if need.GetStatus() != needsv1.NeedStatus_NEED_STATUS_IDENTIFIED || need.GetPriorityScore() != 0 || len(need.GetLinks()) != 0 {
 			t.Errorf("new need not at its start: %v", need)
 		}
-		if !strings.HasPrefix(need.GetStatement(), "A way to ") || !strings.Contains(need.GetStatement(), " in order to ") {
+		if !strings.HasPrefix(need.GetStatement(), "Ett sätt att ") || !strings.Contains(need.GetStatement(), " för att ") {
 			t.Errorf("statement %q does not follow the template", need.GetStatement())
 		}
 		if !staff && need.GetPublished() {

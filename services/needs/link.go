@@ -58,7 +58,7 @@ func (s *Server) LinkNeed(ctx context.Context, req *needsv1.LinkNeedRequest) (*n
 		return nil, err
 	}
 	if slices.Contains(r.Msg.GetLinks(), target.String()) {
-		return redact(who, name.Region, r.Owner, r.Msg), nil
+		return speak(ctx, redact(who, name.Region, r.Owner, r.Msg)), nil
 	}
 	if err := linkable(name, r); err != nil {
 		return nil, err
@@ -96,7 +96,7 @@ func (s *Server) LinkNeed(ctx context.Context, req *needsv1.LinkNeedRequest) (*n
 		return nil, err
 	}
 	s.flushBacklinks(ctx, name.Region, msgs)
-	return s.withReferences(ctx, who, name, r.Owner, redact(who, name.Region, r.Owner, r.Msg))
+	return s.withReferences(ctx, who, name, r.Owner, speak(ctx, redact(who, name.Region, r.Owner, r.Msg)))
 }
 
 // linkable refuses links to a closed need and beyond the limit a record holds.

@@ -163,7 +163,7 @@ func (s *Server) ListNeeds(ctx context.Context, req *needsv1.ListNeedsRequest) (
 		if !mayRead(who, region, r.Owner, r.Msg) {
 			return false, nil
 		}
-		resp.Needs = append(resp.Needs, redact(who, region, r.Owner, r.Msg))
+		resp.Needs = append(resp.Needs, speak(ctx, redact(who, region, r.Owner, r.Msg)))
 		return true, nil
 	})
 	if err != nil {

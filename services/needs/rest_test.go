@@ -37,7 +37,7 @@ func TestREST_Lifecycle(t *testing.T) {
 		created := mustREST(t, e, adv, "POST", "/v1/regions/vasterbotten/needs?requestId=r-1", needJSON)
 		name, _ := created["name"].(string)
 		if created["status"] != "NEED_STATUS_IDENTIFIED" || created["reportedBy"] != "ORIGIN_STAFF" || created["careUnit"] != "Äldreomsorg Umeå" ||
-			created["statement"] != "A way to upptäcka fall nattetid in boende på särskilda boenden in order to korta tiden på golvet" ||
+			created["statement"] != "Ett sätt att upptäcka fall nattetid för boende på särskilda boenden för att korta tiden på golvet" ||
 			created["patientsAffectedPerYear"] != float64(900) || created["etag"] != "1" || !strings.HasPrefix(name, "regions/vasterbotten/needs/") {
 			t.Fatalf("created %v", created)
 		}
@@ -50,7 +50,7 @@ func TestREST_Lifecycle(t *testing.T) {
 
 		// PATCH without updateMask: the body's fields are the mask.
 		patched := mustREST(t, e, adv, "PATCH", "/v1/"+name, `{"outcome":"larma inom fem minuter","published":true,"etag":"1"}`)
-		if patched["published"] != true || patched["etag"] != "2" || !strings.HasSuffix(patched["statement"].(string), "in order to larma inom fem minuter") {
+		if patched["published"] != true || patched["etag"] != "2" || !strings.HasSuffix(patched["statement"].(string), "för att larma inom fem minuter") {
 			t.Errorf("patched %v", patched)
 		}
 		if code, body := restCall(t, e, adv, "PATCH", "/v1/"+name, `{"careUnit":"x","etag":"1"}`); code != http.StatusConflict {

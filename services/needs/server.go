@@ -170,7 +170,7 @@ func (s *Server) CreateNeed(ctx context.Context, req *needsv1.CreateNeedRequest)
 	if err != nil {
 		return nil, err
 	}
-	return redact(who, region, r.Owner, r.Msg), nil
+	return speak(ctx, redact(who, region, r.Owner, r.Msg)), nil
 }
 
 // GetNeed returns one need as far as the caller may see it.
@@ -198,7 +198,7 @@ func (s *Server) read(ctx context.Context, who *auth.Identity, name needName) (*
 		// Existence of unpublished needs must not leak to partners and submitters.
 		return nil, notFound(name)
 	}
-	return s.withReferences(ctx, who, name, r.Owner, redact(who, name.Region, r.Owner, r.Msg))
+	return s.withReferences(ctx, who, name, r.Owner, speak(ctx, redact(who, name.Region, r.Owner, r.Msg)))
 }
 
 func notFound(name needName) error {

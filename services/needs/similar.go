@@ -39,10 +39,12 @@ func draftText(req *needsv1.FindSimilarNeedsRequest) string {
 	if text == "" {
 		return statementText(req.GetProblem(), req.GetPopulation(), req.GetOutcome())
 	}
-	if len(text) >= len("a way to ") && strings.EqualFold(text[:len("a way to ")], "a way to ") {
-		text = text[len("a way to "):]
+	for _, lead := range []string{"a way to ", "ett sätt att "} {
+		if len(text) >= len(lead) && strings.EqualFold(text[:len(lead)], lead) {
+			text = text[len(lead):]
+		}
 	}
-	return strings.ReplaceAll(text, " in order to ", " ")
+	return strings.NewReplacer(" in order to ", " ", " för att ", " ").Replace(text)
 }
 
 // FindSimilarNeeds returns the region's needs whose statements are most

@@ -73,7 +73,7 @@ func (s *Server) TransitionNeed(ctx context.Context, req *needsv1.TransitionNeed
 	if err != nil {
 		return nil, err
 	}
-	return redact(who, name.Region, r.Owner, r.Msg), nil
+	return speak(ctx, redact(who, name.Region, r.Owner, r.Msg)), nil
 }
 
 // ListNeedHistory pages through a need's decisions, oldest first.

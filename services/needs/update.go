@@ -122,7 +122,7 @@ func (s *Server) UpdateNeed(ctx context.Context, req *needsv1.UpdateNeedRequest)
 	if err != nil {
 		return nil, err
 	}
-	return redact(who, name.Region, r.Owner, r.Msg), nil
+	return speak(ctx, redact(who, name.Region, r.Owner, r.Msg)), nil
 }
 
 func setField(dst, src *needsv1.Need, p string) {

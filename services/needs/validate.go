@@ -114,10 +114,8 @@ func newNeed(in *needsv1.Need, staff bool) *needsv1.Need {
 	return out
 }
 
-// statement renders the Biodesign need statement. Trailing punctuation of
-// each part is dropped so the parts read as one sentence.
-func statement(n *needsv1.Need) string {
-	return "A way to " + clause(n.GetProblem()) + " in " + clause(n.GetPopulation()) + " in order to " + clause(n.GetOutcome())
-}
+// statement renders the Biodesign need statement as stored: in Swedish, the
+// default; answers render it in the request's language (language.go).
+func statement(n *needsv1.Need) string { return statementIn("sv", n) }
 
 func clause(s string) string { return strings.TrimRight(strings.TrimSpace(s), " .!?;,:") }

@@ -27,7 +27,7 @@ func TestRules_WhoIsToldWhat(t *testing.T) {
 
 			need, err := needs.CreateNeed(advisor.Ctx(t), &needsv1.CreateNeedRequest{Parent: "regions/vasterbotten", Need: &needsv1.Need{
 				Problem: "upptäcka fall nattetid", Population: "boende på särskilda boenden", Outcome: "korta tiden på golvet",
-				CareUnit: "Äldreomsorg Umeå", ReportedBy: ideav1.Origin_ORIGIN_STAFF}})
+				CareUnit: "Äldreomsorg Umeå", ReportedBy: ideav1.Origin_ORIGIN_STAFF, Published: true}})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -115,7 +115,6 @@ func TestAgreement_Validation(t *testing.T) {
 			{"no kind", func(a *partnerv1.Agreement) { a.Kind = 0 }, []string{"agreement.kind"}},
 			{"subject not a subproject or idea", func(a *partnerv1.Agreement) { a.Subject = "regions/vasterbotten/needs/x" }, []string{"agreement.subject"}},
 			{"subject of another region", func(a *partnerv1.Agreement) { a.Subject = "regions/uppsala/subprojects/x" }, []string{"agreement.subject"}},
-			{"no subject", func(a *partnerv1.Agreement) { a.Subject = "" }, []string{"agreement.subject"}},
 			{"signed tomorrow", func(a *partnerv1.Agreement) { a.SignedTime = timestamppb.New(time.Now().Add(24 * time.Hour)) }, []string{"agreement.signed_time"}},
 		} {
 			t.Run(tc.name, func(t *testing.T) {

@@ -2,6 +2,7 @@ package partner
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/innovationsmotorer/motor/internal/resource"
@@ -16,11 +17,14 @@ import (
 
 // agreementState derives an agreement's state on day today (a Swedish
 // date): it is pending until it is signed and valid, active through its last
-// day, expired after. It is never stored, so it never goes stale.
+// day, expired after, and terminated for good once terminated. It is never
+// stored, so it never goes stale.
 func agreementState(a *partnerv1.Agreement, today time.Time) partnerv1.AgreementState {
 	from, _ := parseDate(a.GetValidFrom())
 	to, _ := parseDate(a.GetValidTo())
 	switch {
+	case a.GetTerminateTime() != nil:
+		return partnerv1.AgreementState_AGREEMENT_STATE_TERMINATED
 	case today.After(to):
 		return partnerv1.AgreementState_AGREEMENT_STATE_EXPIRED
 	case a.GetSignedTime() == nil || today.Before(from):
@@ -64,7 +68,7 @@ func (s *Server) CreateAgreement(ctx context.Context, req *partnerv1.CreateAgree
 	name := agreementName{Partner: pn, ID: resource.NewID()}
 	a := &partnerv1.Agreement{
 		Name: name.String(), Kind: in.GetKind(), Subject: in.GetSubject(),
-		ValidFrom: in.GetValidFrom(), ValidTo: in.GetValidTo(), SignedTime: in.GetSignedTime(),
+		ValidFrom: in.GetValidFrom(), ValidTo: in.GetValidTo(), SignedTime: in.GetSignedTime(), Revision: 1,
 	}
 	out, _, err := s.agreements.Create(ctx, &repo.Entry[*partnerv1.Agreement]{Ref: name.ref(), Msg: a}, repo.Create{
 		Actor: who.Subject, Action: "CreateAgreement",
@@ -115,17 +119,44 @@ func agreementFilter() []filter.Field[*partnerv1.Agreement] {
 			Name: "state", Values: filter.EnumValues(partnerv1.AgreementState(0).Descriptor()),
 			Get: func(a *partnerv1.Agreement) []string { return []string{a.GetState().String()} },
 		},
+		{
+			// The idea service finds an idea's agreements by subject; a
+			// region has few agreements, so they are checked one by one.
+			Name: "subject",
+			Get:  func(a *partnerv1.Agreement) []string { return []string{a.GetSubject()} },
+		},
 	}
 }
 
-// ListAgreements pages through a partner's agreements, newest first.
+// anyPartner is the collection ID that stands for every partner of a region
+// (AIP-159).
+const anyPartner = "-"
+
+// ListAgreements pages through a partner's agreements, newest first; with
+// the parent regions/{region}/partners/- those of every partner the caller
+// may read, partner by partner.
 func (s *Server) ListAgreements(ctx context.Context, req *partnerv1.ListAgreementsRequest) (*partnerv1.ListAgreementsResponse, error) {
-	pn, who, err := s.resolvePartner(ctx, req.GetParent(), "parent", readers()...)
+	var (
+		pn  partnerName
+		who *auth.Identity
+		err error
+	)
+	all := strings.HasSuffix(req.GetParent(), "/partners/"+anyPartner)
+	if all {
+		pn, who, err = s.resolvePartner(ctx, strings.TrimSuffix(req.GetParent(), anyPartner)+"any", "parent", readers()...)
+		pn.ID = ""
+	} else {
+		pn, who, err = s.resolvePartner(ctx, req.GetParent(), "parent", readers()...)
+	}
 	if err != nil {
 		return nil, err
 	}
 	var v errs.Violations
-	plan, ferr := filter.Compile(req.GetFilter(), store.Query{Index: "agreements", Prefix: pn.ID + "/"}, agreementFilter())
+	base := store.Query{Index: "agreements", Prefix: pn.ID + "/"}
+	if all {
+		base.Prefix = "" // every partner's, partner by partner
+	}
+	plan, ferr := filter.Compile(req.GetFilter(), base, agreementFilter())
 	if ferr != nil {
 		v.Add("filter", "%v", ferr)
 	}
@@ -135,12 +166,20 @@ func (s *Server) ListAgreements(ctx context.Context, req *partnerv1.ListAgreemen
 	if err := v.Err(domain); err != nil {
 		return nil, err
 	}
-	if _, err := s.readablePartner(ctx, who, pn); err != nil {
-		return nil, err
+	if !all {
+		if _, err := s.readablePartner(ctx, who, pn); err != nil {
+			return nil, err
+		}
 	}
 	resp := &partnerv1.ListAgreementsResponse{}
 	page := repo.Page[*partnerv1.Agreement]{Plan: plan, After: after, Size: size, Digest: query}
 	resp.NextPageToken, err = s.agreements.List(ctx, pn.Region, page, func(e *repo.Entry[*partnerv1.Agreement]) (bool, error) {
+		if all {
+			n, err := parseAgreementName(e.Msg.GetName())
+			if err != nil || !mayRead(who, pn.Region, n.Partner.String()) {
+				return false, nil
+			}
+		}
 		resp.Agreements = append(resp.Agreements, e.Msg)
 		return true, nil
 	})

@@ -3,6 +3,7 @@ package partner_test
 import (
 	"net"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -123,13 +124,22 @@ func TestOffer_RoutingAndStatus(t *testing.T) {
 			})
 		}
 
-		// An unpublished need is the region's to route to.
-		routed, err := e.client.RouteOffer(staff.Ctx(t), &partnerv1.RouteOfferRequest{Name: o.GetName(), Need: n.internal.GetName(), Etag: o.GetEtag()})
+		// An unpublished need is refused by name: the company could not
+		// read it.
+		_, err = e.client.RouteOffer(staff.Ctx(t), &partnerv1.RouteOfferRequest{Name: o.GetName(), Need: n.internal.GetName(), Etag: o.GetEtag()})
+		if status.Code(err) != codes.FailedPrecondition || reason(err) != "NEED_NOT_PUBLISHED" || !strings.Contains(status.Convert(err).Message(), n.internal.GetName()) {
+			t.Errorf("route to an unpublished need: %v, want FailedPrecondition NEED_NOT_PUBLISHED naming %s", err, n.internal.GetName())
+		}
+		routed, err := e.client.RouteOffer(staff.Ctx(t), &partnerv1.RouteOfferRequest{Name: o.GetName(), Need: n.medicine.GetName(), Etag: o.GetEtag()})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if routed.GetStatus() != partnerv1.OfferStatus_OFFER_STATUS_ROUTED || routed.GetRoutedTo() != n.internal.GetName() {
+		if routed.GetStatus() != partnerv1.OfferStatus_OFFER_STATUS_ROUTED || routed.GetRoutedTo() != n.medicine.GetName() {
 			t.Errorf("routed: %v", routed)
+		}
+		// The company reads the need it was routed to.
+		if _, err := e.needs.GetNeed(company.Ctx(t), &needsv1.GetNeedRequest{Name: routed.GetRoutedTo()}); err != nil {
+			t.Errorf("the company reads the need its offer went to: %v", err)
 		}
 		// Routed again, to the better need.
 		routed, err = e.client.RouteOffer(staff.Ctx(t), &partnerv1.RouteOfferRequest{Name: o.GetName(), Need: n.fall.GetName(), Etag: routed.GetEtag()})

@@ -378,6 +378,12 @@ func (s *Server) checkNeed(ctx context.Context, who *auth.Identity, need string)
 	if n.GetStatus() == needsv1.NeedStatus_NEED_STATUS_CLOSED {
 		return nil, domain.FailedPrecondition("NEED_CLOSED", "need %s is closed: route the offer to an open need", need)
 	}
+	// The company follows its offer to the need, and companies read
+	// published needs only: routed to an unpublished one, it would find
+	// nothing there.
+	if !n.GetPublished() {
+		return nil, domain.FailedPrecondition("NEED_NOT_PUBLISHED", "need %s is not published: publish it before routing an offer to it, or route the offer to a published need", need)
+	}
 	return n, nil
 }
 

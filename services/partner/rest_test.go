@@ -66,6 +66,9 @@ func TestREST_PartnersAgreementsOffers(t *testing.T) {
 		if code, _ := restCall(t, e, staff, "POST", "/v1/"+offer+":route", fmt.Sprintf(`{"need":%q,"etag":"7"}`, n.fall.GetName())); code != http.StatusConflict {
 			t.Errorf("route with a stale etag: %d, want 409", code)
 		}
+		if code, body := restCall(t, e, staff, "POST", "/v1/"+offer+":route", fmt.Sprintf(`{"need":%q,"etag":%q}`, n.internal.GetName(), o["etag"])); code != http.StatusBadRequest || !strings.Contains(fmt.Sprint(body["message"]), n.internal.GetName()) {
+			t.Errorf("route to an unpublished need: %d %v, want 400 naming it", code, body)
+		}
 		code, routed := restCall(t, e, staff, "POST", "/v1/"+offer+":route", fmt.Sprintf(`{"need":%q,"etag":%q}`, n.fall.GetName(), o["etag"]))
 		if code != 200 || routed["status"] != "OFFER_STATUS_ROUTED" || routed["routedTo"] != n.fall.GetName() {
 			t.Errorf("route: %d %v", code, routed)

@@ -77,6 +77,7 @@ type Server struct {
 	upgrades   repo.Upgrades
 	partners   *repo.Repo[*partnerv1.Partner]
 	agreements *repo.Repo[*partnerv1.Agreement]
+	revisions  *repo.Repo[*partnerv1.Agreement] // agreements' earlier revisions
 	offers     *repo.Repo[*partnerv1.Offer]
 
 	mu        sync.Mutex
@@ -118,6 +119,10 @@ func New(cfg Config) (*Server, error) {
 		New: func() *partnerv1.Agreement { return &partnerv1.Agreement{} }, Index: agreementIndex,
 		// The state follows from the dates and today; it is never stored.
 		Derive: func(a *partnerv1.Agreement) { a.State = agreementState(a, s.today()) },
+	})
+	s.revisions = repo.New(repo.Config[*partnerv1.Agreement]{
+		Store: s.store, Service: service, Domain: domain, Kind: "agreement revision", Now: s.now,
+		New: func() *partnerv1.Agreement { return &partnerv1.Agreement{} }, Index: revisionIndex,
 	})
 	s.offers = repo.New(repo.Config[*partnerv1.Offer]{
 		Store: s.store, Service: service, Domain: domain, Kind: "offer", Now: s.now, IdempotencyTTL: cfg.IdempotencyTTL,

@@ -138,12 +138,13 @@ func validateAgreement(v *errs.Violations, region string, a *partnerv1.Agreement
 	case partnerv1.AgreementKind_name[int32(k)] == "":
 		v.Add("agreement.kind", "%d is not an agreement kind", k)
 	}
-	if a.GetSubject() == "" {
-		v.Add("agreement.subject", "is required: the subproject or idea the agreement is about")
-	} else if n, err := parseResource(a.GetSubject(), "subprojects", "ideas"); err != nil {
-		v.Add("agreement.subject", "%v", err)
-	} else if n.Region != region {
-		v.Add("agreement.subject", "%s is in region %s; an agreement of %s is about its own region's work", a.GetSubject(), n.Region, region)
+	// No subject: a framework agreement with the partner as a whole.
+	if a.GetSubject() != "" {
+		if n, err := parseResource(a.GetSubject(), "subprojects", "ideas"); err != nil {
+			v.Add("agreement.subject", "%v", err)
+		} else if n.Region != region {
+			v.Add("agreement.subject", "%s is in region %s; an agreement of %s is about its own region's work", a.GetSubject(), n.Region, region)
+		}
 	}
 	from, fromOK := parseDate(a.GetValidFrom())
 	to, toOK := parseDate(a.GetValidTo())

@@ -591,12 +591,16 @@ type Idea struct {
 	Origin   Origin `protobuf:"varint,5,opt,name=origin,proto3,enum=innovation.idea.v1.Origin" json:"origin,omitempty"`
 	CareArea string `protobuf:"bytes,6,opt,name=care_area,json=careArea,proto3" json:"care_area,omitempty"`
 	// Set by the region's focus groups.
-	Tags              []string   `protobuf:"bytes,7,rep,name=tags,proto3" json:"tags,omitempty"`
-	Submitter         *Submitter `protobuf:"bytes,8,opt,name=submitter,proto3" json:"submitter,omitempty"`
-	Consent           *Consent   `protobuf:"bytes,9,opt,name=consent,proto3" json:"consent,omitempty"`
-	Stage             Stage      `protobuf:"varint,10,opt,name=stage,proto3,enum=innovation.idea.v1.Stage" json:"stage,omitempty"`
-	IpOwner           IpOwner    `protobuf:"varint,11,opt,name=ip_owner,json=ipOwner,proto3,enum=innovation.idea.v1.IpOwner" json:"ip_owner,omitempty"`
-	AgreementsInPlace bool       `protobuf:"varint,12,opt,name=agreements_in_place,json=agreementsInPlace,proto3" json:"agreements_in_place,omitempty"`
+	Tags      []string   `protobuf:"bytes,7,rep,name=tags,proto3" json:"tags,omitempty"`
+	Submitter *Submitter `protobuf:"bytes,8,opt,name=submitter,proto3" json:"submitter,omitempty"`
+	Consent   *Consent   `protobuf:"bytes,9,opt,name=consent,proto3" json:"consent,omitempty"`
+	Stage     Stage      `protobuf:"varint,10,opt,name=stage,proto3,enum=innovation.idea.v1.Stage" json:"stage,omitempty"`
+	IpOwner   IpOwner    `protobuf:"varint,11,opt,name=ip_owner,json=ipOwner,proto3,enum=innovation.idea.v1.IpOwner" json:"ip_owner,omitempty"`
+	// Output only: true once the DEVELOPMENT gate found the idea's legal
+	// prerequisites in the partner service (a signed, active collaboration or
+	// IP agreement whose subject is the idea). It is derived, never set by
+	// hand: ignored on create and in an update mask (AIP-203).
+	AgreementsInPlace bool `protobuf:"varint,12,opt,name=agreements_in_place,json=agreementsInPlace,proto3" json:"agreements_in_place,omitempty"`
 	// Where the idea is tested: an innovation clinic, a testbed, a ward.
 	TestEnvironment string `protobuf:"bytes,13,opt,name=test_environment,json=testEnvironment,proto3" json:"test_environment,omitempty"`
 	// The name of the partner that commercialises the idea.

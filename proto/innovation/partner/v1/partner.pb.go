@@ -214,7 +214,8 @@ func (AgreementKind) EnumDescriptor() ([]byte, []int) {
 	return file_innovation_partner_v1_partner_proto_rawDescGZIP(), []int{2}
 }
 
-// AgreementState is derived from the dates when the agreement is read.
+// AgreementState is derived from the dates and the lifecycle when the
+// agreement is read.
 type AgreementState int32
 
 const (
@@ -225,6 +226,8 @@ const (
 	AgreementState_AGREEMENT_STATE_ACTIVE AgreementState = 2
 	// Its validity has ended.
 	AgreementState_AGREEMENT_STATE_EXPIRED AgreementState = 3
+	// Ended early by TerminateAgreement; final.
+	AgreementState_AGREEMENT_STATE_TERMINATED AgreementState = 4
 )
 
 // Enum value maps for AgreementState.
@@ -234,12 +237,14 @@ var (
 		1: "AGREEMENT_STATE_PENDING",
 		2: "AGREEMENT_STATE_ACTIVE",
 		3: "AGREEMENT_STATE_EXPIRED",
+		4: "AGREEMENT_STATE_TERMINATED",
 	}
 	AgreementState_value = map[string]int32{
 		"AGREEMENT_STATE_UNSPECIFIED": 0,
 		"AGREEMENT_STATE_PENDING":     1,
 		"AGREEMENT_STATE_ACTIVE":      2,
 		"AGREEMENT_STATE_EXPIRED":     3,
+		"AGREEMENT_STATE_TERMINATED":  4,
 	}
 )
 
@@ -818,7 +823,8 @@ type Agreement struct {
 	Name string        `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
 	Kind AgreementKind `protobuf:"varint,2,opt,name=kind,proto3,enum=innovation.partner.v1.AgreementKind" json:"kind,omitempty"`
 	// What it is about: regions/{region}/subprojects/{subproject} or
-	// regions/{region}/ideas/{idea}, in the partner's region.
+	// regions/{region}/ideas/{idea}, in the partner's region. Empty for a
+	// framework agreement with the partner as a whole (an NDA with a company).
 	Subject string `protobuf:"bytes,3,opt,name=subject,proto3" json:"subject,omitempty"`
 	// First day of validity, YYYY-MM-DD.
 	ValidFrom string `protobuf:"bytes,4,opt,name=valid_from,json=validFrom,proto3" json:"valid_from,omitempty"`
@@ -826,9 +832,21 @@ type Agreement struct {
 	ValidTo string `protobuf:"bytes,5,opt,name=valid_to,json=validTo,proto3" json:"valid_to,omitempty"`
 	// When it was signed; unset while it is not.
 	SignedTime *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=signed_time,json=signedTime,proto3" json:"signed_time,omitempty"`
-	// Output only: derived from the dates in Swedish time when read.
-	State         AgreementState         `protobuf:"varint,7,opt,name=state,proto3,enum=innovation.partner.v1.AgreementState" json:"state,omitempty"`
-	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	// Output only: derived from the dates in Swedish time and the lifecycle
+	// when read; unset on earlier revisions.
+	State      AgreementState         `protobuf:"varint,7,opt,name=state,proto3,enum=innovation.partner.v1.AgreementState" json:"state,omitempty"`
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	// Output only: 1 when created, one more with each amendment.
+	Revision int32 `protobuf:"varint,9,opt,name=revision,proto3" json:"revision,omitempty"`
+	// Output only: what the amendment that made this revision changed.
+	AmendmentNote string `protobuf:"bytes,10,opt,name=amendment_note,json=amendmentNote,proto3" json:"amendment_note,omitempty"`
+	// Output only: when the agreement was terminated, and why.
+	TerminateTime     *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=terminate_time,json=terminateTime,proto3" json:"terminate_time,omitempty"`
+	TerminationReason string                 `protobuf:"bytes,12,opt,name=termination_reason,json=terminationReason,proto3" json:"termination_reason,omitempty"`
+	UpdateTime        *timestamppb.Timestamp `protobuf:"bytes,13,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	// Output only: sign, amend and terminate take it to act on the agreement
+	// as read.
+	Etag          string `protobuf:"bytes,14,opt,name=etag,proto3" json:"etag,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -917,6 +935,48 @@ func (x *Agreement) GetCreateTime() *timestamppb.Timestamp {
 		return x.CreateTime
 	}
 	return nil
+}
+
+func (x *Agreement) GetRevision() int32 {
+	if x != nil {
+		return x.Revision
+	}
+	return 0
+}
+
+func (x *Agreement) GetAmendmentNote() string {
+	if x != nil {
+		return x.AmendmentNote
+	}
+	return ""
+}
+
+func (x *Agreement) GetTerminateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.TerminateTime
+	}
+	return nil
+}
+
+func (x *Agreement) GetTerminationReason() string {
+	if x != nil {
+		return x.TerminationReason
+	}
+	return ""
+}
+
+func (x *Agreement) GetUpdateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.UpdateTime
+	}
+	return nil
+}
+
+func (x *Agreement) GetEtag() string {
+	if x != nil {
+		return x.Etag
+	}
+	return ""
 }
 
 type CreateAgreementRequest struct {
@@ -1148,6 +1208,310 @@ func (x *ListAgreementsResponse) GetNextPageToken() string {
 	return ""
 }
 
+type SignAgreementRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// regions/{region}/partners/{partner}/agreements/{agreement}
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// When it was signed, if not now; not in the future.
+	SignedTime *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=signed_time,json=signedTime,proto3" json:"signed_time,omitempty"`
+	// The etag of the agreement as read.
+	Etag          string `protobuf:"bytes,3,opt,name=etag,proto3" json:"etag,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SignAgreementRequest) Reset() {
+	*x = SignAgreementRequest{}
+	mi := &file_innovation_partner_v1_partner_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SignAgreementRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SignAgreementRequest) ProtoMessage() {}
+
+func (x *SignAgreementRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_innovation_partner_v1_partner_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SignAgreementRequest.ProtoReflect.Descriptor instead.
+func (*SignAgreementRequest) Descriptor() ([]byte, []int) {
+	return file_innovation_partner_v1_partner_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *SignAgreementRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *SignAgreementRequest) GetSignedTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.SignedTime
+	}
+	return nil
+}
+
+func (x *SignAgreementRequest) GetEtag() string {
+	if x != nil {
+		return x.Etag
+	}
+	return ""
+}
+
+type AmendAgreementRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The agreement's name and etag identify it; the fields in update_mask
+	// are the new revision's terms.
+	Agreement *Agreement `protobuf:"bytes,1,opt,name=agreement,proto3" json:"agreement,omitempty"`
+	// Fields: kind, subject, valid_from, valid_to, signed_time.
+	UpdateMask *fieldmaskpb.FieldMask `protobuf:"bytes,2,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
+	// What the amendment changes and why; required.
+	Note          string `protobuf:"bytes,3,opt,name=note,proto3" json:"note,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AmendAgreementRequest) Reset() {
+	*x = AmendAgreementRequest{}
+	mi := &file_innovation_partner_v1_partner_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AmendAgreementRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AmendAgreementRequest) ProtoMessage() {}
+
+func (x *AmendAgreementRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_innovation_partner_v1_partner_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AmendAgreementRequest.ProtoReflect.Descriptor instead.
+func (*AmendAgreementRequest) Descriptor() ([]byte, []int) {
+	return file_innovation_partner_v1_partner_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *AmendAgreementRequest) GetAgreement() *Agreement {
+	if x != nil {
+		return x.Agreement
+	}
+	return nil
+}
+
+func (x *AmendAgreementRequest) GetUpdateMask() *fieldmaskpb.FieldMask {
+	if x != nil {
+		return x.UpdateMask
+	}
+	return nil
+}
+
+func (x *AmendAgreementRequest) GetNote() string {
+	if x != nil {
+		return x.Note
+	}
+	return ""
+}
+
+type TerminateAgreementRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// regions/{region}/partners/{partner}/agreements/{agreement}
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// Why it ends; required.
+	Reason string `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	// The etag of the agreement as read.
+	Etag          string `protobuf:"bytes,3,opt,name=etag,proto3" json:"etag,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TerminateAgreementRequest) Reset() {
+	*x = TerminateAgreementRequest{}
+	mi := &file_innovation_partner_v1_partner_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TerminateAgreementRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TerminateAgreementRequest) ProtoMessage() {}
+
+func (x *TerminateAgreementRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_innovation_partner_v1_partner_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TerminateAgreementRequest.ProtoReflect.Descriptor instead.
+func (*TerminateAgreementRequest) Descriptor() ([]byte, []int) {
+	return file_innovation_partner_v1_partner_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *TerminateAgreementRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *TerminateAgreementRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *TerminateAgreementRequest) GetEtag() string {
+	if x != nil {
+		return x.Etag
+	}
+	return ""
+}
+
+type ListAgreementRevisionsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// regions/{region}/partners/{partner}/agreements/{agreement}
+	Name          string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	PageSize      int32  `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListAgreementRevisionsRequest) Reset() {
+	*x = ListAgreementRevisionsRequest{}
+	mi := &file_innovation_partner_v1_partner_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListAgreementRevisionsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListAgreementRevisionsRequest) ProtoMessage() {}
+
+func (x *ListAgreementRevisionsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_innovation_partner_v1_partner_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListAgreementRevisionsRequest.ProtoReflect.Descriptor instead.
+func (*ListAgreementRevisionsRequest) Descriptor() ([]byte, []int) {
+	return file_innovation_partner_v1_partner_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *ListAgreementRevisionsRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *ListAgreementRevisionsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListAgreementRevisionsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+type ListAgreementRevisionsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Earlier revisions, newest first, as they were before each amendment.
+	Agreements    []*Agreement `protobuf:"bytes,1,rep,name=agreements,proto3" json:"agreements,omitempty"`
+	NextPageToken string       `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListAgreementRevisionsResponse) Reset() {
+	*x = ListAgreementRevisionsResponse{}
+	mi := &file_innovation_partner_v1_partner_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListAgreementRevisionsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListAgreementRevisionsResponse) ProtoMessage() {}
+
+func (x *ListAgreementRevisionsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_innovation_partner_v1_partner_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListAgreementRevisionsResponse.ProtoReflect.Descriptor instead.
+func (*ListAgreementRevisionsResponse) Descriptor() ([]byte, []int) {
+	return file_innovation_partner_v1_partner_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *ListAgreementRevisionsResponse) GetAgreements() []*Agreement {
+	if x != nil {
+		return x.Agreements
+	}
+	return nil
+}
+
+func (x *ListAgreementRevisionsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
 // Offer is a company's solution offer to the region.
 type Offer struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1184,7 +1548,7 @@ type Offer struct {
 
 func (x *Offer) Reset() {
 	*x = Offer{}
-	mi := &file_innovation_partner_v1_partner_proto_msgTypes[12]
+	mi := &file_innovation_partner_v1_partner_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1196,7 +1560,7 @@ func (x *Offer) String() string {
 func (*Offer) ProtoMessage() {}
 
 func (x *Offer) ProtoReflect() protoreflect.Message {
-	mi := &file_innovation_partner_v1_partner_proto_msgTypes[12]
+	mi := &file_innovation_partner_v1_partner_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1209,7 +1573,7 @@ func (x *Offer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Offer.ProtoReflect.Descriptor instead.
 func (*Offer) Descriptor() ([]byte, []int) {
-	return file_innovation_partner_v1_partner_proto_rawDescGZIP(), []int{12}
+	return file_innovation_partner_v1_partner_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *Offer) GetName() string {
@@ -1322,7 +1686,7 @@ type CreateOfferRequest struct {
 
 func (x *CreateOfferRequest) Reset() {
 	*x = CreateOfferRequest{}
-	mi := &file_innovation_partner_v1_partner_proto_msgTypes[13]
+	mi := &file_innovation_partner_v1_partner_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1334,7 +1698,7 @@ func (x *CreateOfferRequest) String() string {
 func (*CreateOfferRequest) ProtoMessage() {}
 
 func (x *CreateOfferRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innovation_partner_v1_partner_proto_msgTypes[13]
+	mi := &file_innovation_partner_v1_partner_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1347,7 +1711,7 @@ func (x *CreateOfferRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateOfferRequest.ProtoReflect.Descriptor instead.
 func (*CreateOfferRequest) Descriptor() ([]byte, []int) {
-	return file_innovation_partner_v1_partner_proto_rawDescGZIP(), []int{13}
+	return file_innovation_partner_v1_partner_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *CreateOfferRequest) GetParent() string {
@@ -1381,7 +1745,7 @@ type GetOfferRequest struct {
 
 func (x *GetOfferRequest) Reset() {
 	*x = GetOfferRequest{}
-	mi := &file_innovation_partner_v1_partner_proto_msgTypes[14]
+	mi := &file_innovation_partner_v1_partner_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1393,7 +1757,7 @@ func (x *GetOfferRequest) String() string {
 func (*GetOfferRequest) ProtoMessage() {}
 
 func (x *GetOfferRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innovation_partner_v1_partner_proto_msgTypes[14]
+	mi := &file_innovation_partner_v1_partner_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1406,7 +1770,7 @@ func (x *GetOfferRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetOfferRequest.ProtoReflect.Descriptor instead.
 func (*GetOfferRequest) Descriptor() ([]byte, []int) {
-	return file_innovation_partner_v1_partner_proto_rawDescGZIP(), []int{14}
+	return file_innovation_partner_v1_partner_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *GetOfferRequest) GetName() string {
@@ -1431,7 +1795,7 @@ type ListOffersRequest struct {
 
 func (x *ListOffersRequest) Reset() {
 	*x = ListOffersRequest{}
-	mi := &file_innovation_partner_v1_partner_proto_msgTypes[15]
+	mi := &file_innovation_partner_v1_partner_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1443,7 +1807,7 @@ func (x *ListOffersRequest) String() string {
 func (*ListOffersRequest) ProtoMessage() {}
 
 func (x *ListOffersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innovation_partner_v1_partner_proto_msgTypes[15]
+	mi := &file_innovation_partner_v1_partner_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1456,7 +1820,7 @@ func (x *ListOffersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListOffersRequest.ProtoReflect.Descriptor instead.
 func (*ListOffersRequest) Descriptor() ([]byte, []int) {
-	return file_innovation_partner_v1_partner_proto_rawDescGZIP(), []int{15}
+	return file_innovation_partner_v1_partner_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ListOffersRequest) GetParent() string {
@@ -1497,7 +1861,7 @@ type ListOffersResponse struct {
 
 func (x *ListOffersResponse) Reset() {
 	*x = ListOffersResponse{}
-	mi := &file_innovation_partner_v1_partner_proto_msgTypes[16]
+	mi := &file_innovation_partner_v1_partner_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1509,7 +1873,7 @@ func (x *ListOffersResponse) String() string {
 func (*ListOffersResponse) ProtoMessage() {}
 
 func (x *ListOffersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_innovation_partner_v1_partner_proto_msgTypes[16]
+	mi := &file_innovation_partner_v1_partner_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1522,7 +1886,7 @@ func (x *ListOffersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListOffersResponse.ProtoReflect.Descriptor instead.
 func (*ListOffersResponse) Descriptor() ([]byte, []int) {
-	return file_innovation_partner_v1_partner_proto_rawDescGZIP(), []int{16}
+	return file_innovation_partner_v1_partner_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ListOffersResponse) GetOffers() []*Offer {
@@ -1553,7 +1917,7 @@ type RouteOfferRequest struct {
 
 func (x *RouteOfferRequest) Reset() {
 	*x = RouteOfferRequest{}
-	mi := &file_innovation_partner_v1_partner_proto_msgTypes[17]
+	mi := &file_innovation_partner_v1_partner_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1565,7 +1929,7 @@ func (x *RouteOfferRequest) String() string {
 func (*RouteOfferRequest) ProtoMessage() {}
 
 func (x *RouteOfferRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innovation_partner_v1_partner_proto_msgTypes[17]
+	mi := &file_innovation_partner_v1_partner_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1578,7 +1942,7 @@ func (x *RouteOfferRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RouteOfferRequest.ProtoReflect.Descriptor instead.
 func (*RouteOfferRequest) Descriptor() ([]byte, []int) {
-	return file_innovation_partner_v1_partner_proto_rawDescGZIP(), []int{17}
+	return file_innovation_partner_v1_partner_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *RouteOfferRequest) GetName() string {
@@ -1618,7 +1982,7 @@ type TransitionOfferRequest struct {
 
 func (x *TransitionOfferRequest) Reset() {
 	*x = TransitionOfferRequest{}
-	mi := &file_innovation_partner_v1_partner_proto_msgTypes[18]
+	mi := &file_innovation_partner_v1_partner_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1630,7 +1994,7 @@ func (x *TransitionOfferRequest) String() string {
 func (*TransitionOfferRequest) ProtoMessage() {}
 
 func (x *TransitionOfferRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innovation_partner_v1_partner_proto_msgTypes[18]
+	mi := &file_innovation_partner_v1_partner_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1643,7 +2007,7 @@ func (x *TransitionOfferRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TransitionOfferRequest.ProtoReflect.Descriptor instead.
 func (*TransitionOfferRequest) Descriptor() ([]byte, []int) {
-	return file_innovation_partner_v1_partner_proto_rawDescGZIP(), []int{18}
+	return file_innovation_partner_v1_partner_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *TransitionOfferRequest) GetName() string {
@@ -1687,7 +2051,7 @@ type ListAuditEventsRequest struct {
 
 func (x *ListAuditEventsRequest) Reset() {
 	*x = ListAuditEventsRequest{}
-	mi := &file_innovation_partner_v1_partner_proto_msgTypes[19]
+	mi := &file_innovation_partner_v1_partner_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1699,7 +2063,7 @@ func (x *ListAuditEventsRequest) String() string {
 func (*ListAuditEventsRequest) ProtoMessage() {}
 
 func (x *ListAuditEventsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innovation_partner_v1_partner_proto_msgTypes[19]
+	mi := &file_innovation_partner_v1_partner_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1712,7 +2076,7 @@ func (x *ListAuditEventsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAuditEventsRequest.ProtoReflect.Descriptor instead.
 func (*ListAuditEventsRequest) Descriptor() ([]byte, []int) {
-	return file_innovation_partner_v1_partner_proto_rawDescGZIP(), []int{19}
+	return file_innovation_partner_v1_partner_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ListAuditEventsRequest) GetParent() string {
@@ -1748,7 +2112,7 @@ type ListAuditEventsResponse struct {
 
 func (x *ListAuditEventsResponse) Reset() {
 	*x = ListAuditEventsResponse{}
-	mi := &file_innovation_partner_v1_partner_proto_msgTypes[20]
+	mi := &file_innovation_partner_v1_partner_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1760,7 +2124,7 @@ func (x *ListAuditEventsResponse) String() string {
 func (*ListAuditEventsResponse) ProtoMessage() {}
 
 func (x *ListAuditEventsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_innovation_partner_v1_partner_proto_msgTypes[20]
+	mi := &file_innovation_partner_v1_partner_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1773,7 +2137,7 @@ func (x *ListAuditEventsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAuditEventsResponse.ProtoReflect.Descriptor instead.
 func (*ListAuditEventsResponse) Descriptor() ([]byte, []int) {
-	return file_innovation_partner_v1_partner_proto_rawDescGZIP(), []int{20}
+	return file_innovation_partner_v1_partner_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *ListAuditEventsResponse) GetEvents() []*v1.AuditEvent {
@@ -1805,7 +2169,7 @@ type PartnerStats struct {
 
 func (x *PartnerStats) Reset() {
 	*x = PartnerStats{}
-	mi := &file_innovation_partner_v1_partner_proto_msgTypes[21]
+	mi := &file_innovation_partner_v1_partner_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1817,7 +2181,7 @@ func (x *PartnerStats) String() string {
 func (*PartnerStats) ProtoMessage() {}
 
 func (x *PartnerStats) ProtoReflect() protoreflect.Message {
-	mi := &file_innovation_partner_v1_partner_proto_msgTypes[21]
+	mi := &file_innovation_partner_v1_partner_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1830,7 +2194,7 @@ func (x *PartnerStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PartnerStats.ProtoReflect.Descriptor instead.
 func (*PartnerStats) Descriptor() ([]byte, []int) {
-	return file_innovation_partner_v1_partner_proto_rawDescGZIP(), []int{21}
+	return file_innovation_partner_v1_partner_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *PartnerStats) GetName() string {
@@ -1857,7 +2221,7 @@ type GetPartnerStatsRequest struct {
 
 func (x *GetPartnerStatsRequest) Reset() {
 	*x = GetPartnerStatsRequest{}
-	mi := &file_innovation_partner_v1_partner_proto_msgTypes[22]
+	mi := &file_innovation_partner_v1_partner_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1869,7 +2233,7 @@ func (x *GetPartnerStatsRequest) String() string {
 func (*GetPartnerStatsRequest) ProtoMessage() {}
 
 func (x *GetPartnerStatsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innovation_partner_v1_partner_proto_msgTypes[22]
+	mi := &file_innovation_partner_v1_partner_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1882,7 +2246,7 @@ func (x *GetPartnerStatsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetPartnerStatsRequest.ProtoReflect.Descriptor instead.
 func (*GetPartnerStatsRequest) Descriptor() ([]byte, []int) {
-	return file_innovation_partner_v1_partner_proto_rawDescGZIP(), []int{22}
+	return file_innovation_partner_v1_partner_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *GetPartnerStatsRequest) GetName() string {
@@ -1936,7 +2300,7 @@ const file_innovation_partner_v1_partner_proto_rawDesc = "" +
 	"\x14UpdatePartnerRequest\x128\n" +
 	"\apartner\x18\x01 \x01(\v2\x1e.innovation.partner.v1.PartnerR\apartner\x12;\n" +
 	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskR\n" +
-	"updateMask\"\xe4\x02\n" +
+	"updateMask\"\xea\x04\n" +
 	"\tAgreement\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x128\n" +
 	"\x04kind\x18\x02 \x01(\x0e2$.innovation.partner.v1.AgreementKindR\x04kind\x12\x18\n" +
@@ -1948,7 +2312,15 @@ const file_innovation_partner_v1_partner_proto_rawDesc = "" +
 	"signedTime\x12;\n" +
 	"\x05state\x18\a \x01(\x0e2%.innovation.partner.v1.AgreementStateR\x05state\x12;\n" +
 	"\vcreate_time\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"createTime\"\x8f\x01\n" +
+	"createTime\x12\x1a\n" +
+	"\brevision\x18\t \x01(\x05R\brevision\x12%\n" +
+	"\x0eamendment_note\x18\n" +
+	" \x01(\tR\ramendmentNote\x12A\n" +
+	"\x0eterminate_time\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\rterminateTime\x12-\n" +
+	"\x12termination_reason\x18\f \x01(\tR\x11terminationReason\x12;\n" +
+	"\vupdate_time\x18\r \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"updateTime\x12\x12\n" +
+	"\x04etag\x18\x0e \x01(\tR\x04etag\"\x8f\x01\n" +
 	"\x16CreateAgreementRequest\x12\x16\n" +
 	"\x06parent\x18\x01 \x01(\tR\x06parent\x12>\n" +
 	"\tagreement\x18\x02 \x01(\v2 .innovation.partner.v1.AgreementR\tagreement\x12\x1d\n" +
@@ -1963,6 +2335,30 @@ const file_innovation_partner_v1_partner_proto_rawDesc = "" +
 	"page_token\x18\x03 \x01(\tR\tpageToken\x12\x16\n" +
 	"\x06filter\x18\x04 \x01(\tR\x06filter\"\x82\x01\n" +
 	"\x16ListAgreementsResponse\x12@\n" +
+	"\n" +
+	"agreements\x18\x01 \x03(\v2 .innovation.partner.v1.AgreementR\n" +
+	"agreements\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"{\n" +
+	"\x14SignAgreementRequest\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12;\n" +
+	"\vsigned_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"signedTime\x12\x12\n" +
+	"\x04etag\x18\x03 \x01(\tR\x04etag\"\xa8\x01\n" +
+	"\x15AmendAgreementRequest\x12>\n" +
+	"\tagreement\x18\x01 \x01(\v2 .innovation.partner.v1.AgreementR\tagreement\x12;\n" +
+	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskR\n" +
+	"updateMask\x12\x12\n" +
+	"\x04note\x18\x03 \x01(\tR\x04note\"[\n" +
+	"\x19TerminateAgreementRequest\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x16\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\x12\x12\n" +
+	"\x04etag\x18\x03 \x01(\tR\x04etag\"o\n" +
+	"\x1dListAgreementRevisionsRequest\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1b\n" +
+	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x03 \x01(\tR\tpageToken\"\x8a\x01\n" +
+	"\x1eListAgreementRevisionsResponse\x12@\n" +
 	"\n" +
 	"agreements\x18\x01 \x03(\v2 .innovation.partner.v1.AgreementR\n" +
 	"agreements\x12&\n" +
@@ -2048,19 +2444,19 @@ const file_innovation_partner_v1_partner_proto_rawDesc = "" +
 	"\x12AGREEMENT_KIND_NDA\x10\x02\x12\x15\n" +
 	"\x11AGREEMENT_KIND_IP\x10\x03\x12\x1a\n" +
 	"\x16AGREEMENT_KIND_TESTBED\x10\x04\x12\x1f\n" +
-	"\x1bAGREEMENT_KIND_CO_FINANCING\x10\x05*\x87\x01\n" +
+	"\x1bAGREEMENT_KIND_CO_FINANCING\x10\x05*\xa7\x01\n" +
 	"\x0eAgreementState\x12\x1f\n" +
 	"\x1bAGREEMENT_STATE_UNSPECIFIED\x10\x00\x12\x1b\n" +
 	"\x17AGREEMENT_STATE_PENDING\x10\x01\x12\x1a\n" +
 	"\x16AGREEMENT_STATE_ACTIVE\x10\x02\x12\x1b\n" +
-	"\x17AGREEMENT_STATE_EXPIRED\x10\x03*\x91\x01\n" +
+	"\x17AGREEMENT_STATE_EXPIRED\x10\x03\x12\x1e\n" +
+	"\x1aAGREEMENT_STATE_TERMINATED\x10\x04*\x91\x01\n" +
 	"\vOfferStatus\x12\x1c\n" +
 	"\x18OFFER_STATUS_UNSPECIFIED\x10\x00\x12\x14\n" +
 	"\x10OFFER_STATUS_NEW\x10\x01\x12\x17\n" +
 	"\x13OFFER_STATUS_ROUTED\x10\x02\x12\x1c\n" +
 	"\x18OFFER_STATUS_IN_DIALOGUE\x10\x03\x12\x17\n" +
-	"\x13OFFER_STATUS_CLOSED\x10\x042\xda\n" +
-	"\n" +
+	"\x13OFFER_STATUS_CLOSED\x10\x042\x8e\x0e\n" +
 	"\x0ePartnerService\x12\\\n" +
 	"\rCreatePartner\x12+.innovation.partner.v1.CreatePartnerRequest\x1a\x1e.innovation.partner.v1.Partner\x12V\n" +
 	"\n" +
@@ -2069,7 +2465,11 @@ const file_innovation_partner_v1_partner_proto_rawDesc = "" +
 	"\rUpdatePartner\x12+.innovation.partner.v1.UpdatePartnerRequest\x1a\x1e.innovation.partner.v1.Partner\x12b\n" +
 	"\x0fCreateAgreement\x12-.innovation.partner.v1.CreateAgreementRequest\x1a .innovation.partner.v1.Agreement\x12\\\n" +
 	"\fGetAgreement\x12*.innovation.partner.v1.GetAgreementRequest\x1a .innovation.partner.v1.Agreement\x12m\n" +
-	"\x0eListAgreements\x12,.innovation.partner.v1.ListAgreementsRequest\x1a-.innovation.partner.v1.ListAgreementsResponse\x12V\n" +
+	"\x0eListAgreements\x12,.innovation.partner.v1.ListAgreementsRequest\x1a-.innovation.partner.v1.ListAgreementsResponse\x12^\n" +
+	"\rSignAgreement\x12+.innovation.partner.v1.SignAgreementRequest\x1a .innovation.partner.v1.Agreement\x12`\n" +
+	"\x0eAmendAgreement\x12,.innovation.partner.v1.AmendAgreementRequest\x1a .innovation.partner.v1.Agreement\x12h\n" +
+	"\x12TerminateAgreement\x120.innovation.partner.v1.TerminateAgreementRequest\x1a .innovation.partner.v1.Agreement\x12\x85\x01\n" +
+	"\x16ListAgreementRevisions\x124.innovation.partner.v1.ListAgreementRevisionsRequest\x1a5.innovation.partner.v1.ListAgreementRevisionsResponse\x12V\n" +
 	"\vCreateOffer\x12).innovation.partner.v1.CreateOfferRequest\x1a\x1c.innovation.partner.v1.Offer\x12P\n" +
 	"\bGetOffer\x12&.innovation.partner.v1.GetOfferRequest\x1a\x1c.innovation.partner.v1.Offer\x12a\n" +
 	"\n" +
@@ -2093,98 +2493,117 @@ func file_innovation_partner_v1_partner_proto_rawDescGZIP() []byte {
 }
 
 var file_innovation_partner_v1_partner_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
-var file_innovation_partner_v1_partner_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
+var file_innovation_partner_v1_partner_proto_msgTypes = make([]protoimpl.MessageInfo, 29)
 var file_innovation_partner_v1_partner_proto_goTypes = []any{
-	(PartnerKind)(0),                // 0: innovation.partner.v1.PartnerKind
-	(CompanySize)(0),                // 1: innovation.partner.v1.CompanySize
-	(AgreementKind)(0),              // 2: innovation.partner.v1.AgreementKind
-	(AgreementState)(0),             // 3: innovation.partner.v1.AgreementState
-	(OfferStatus)(0),                // 4: innovation.partner.v1.OfferStatus
-	(*Contact)(nil),                 // 5: innovation.partner.v1.Contact
-	(*Partner)(nil),                 // 6: innovation.partner.v1.Partner
-	(*CreatePartnerRequest)(nil),    // 7: innovation.partner.v1.CreatePartnerRequest
-	(*GetPartnerRequest)(nil),       // 8: innovation.partner.v1.GetPartnerRequest
-	(*ListPartnersRequest)(nil),     // 9: innovation.partner.v1.ListPartnersRequest
-	(*ListPartnersResponse)(nil),    // 10: innovation.partner.v1.ListPartnersResponse
-	(*UpdatePartnerRequest)(nil),    // 11: innovation.partner.v1.UpdatePartnerRequest
-	(*Agreement)(nil),               // 12: innovation.partner.v1.Agreement
-	(*CreateAgreementRequest)(nil),  // 13: innovation.partner.v1.CreateAgreementRequest
-	(*GetAgreementRequest)(nil),     // 14: innovation.partner.v1.GetAgreementRequest
-	(*ListAgreementsRequest)(nil),   // 15: innovation.partner.v1.ListAgreementsRequest
-	(*ListAgreementsResponse)(nil),  // 16: innovation.partner.v1.ListAgreementsResponse
-	(*Offer)(nil),                   // 17: innovation.partner.v1.Offer
-	(*CreateOfferRequest)(nil),      // 18: innovation.partner.v1.CreateOfferRequest
-	(*GetOfferRequest)(nil),         // 19: innovation.partner.v1.GetOfferRequest
-	(*ListOffersRequest)(nil),       // 20: innovation.partner.v1.ListOffersRequest
-	(*ListOffersResponse)(nil),      // 21: innovation.partner.v1.ListOffersResponse
-	(*RouteOfferRequest)(nil),       // 22: innovation.partner.v1.RouteOfferRequest
-	(*TransitionOfferRequest)(nil),  // 23: innovation.partner.v1.TransitionOfferRequest
-	(*ListAuditEventsRequest)(nil),  // 24: innovation.partner.v1.ListAuditEventsRequest
-	(*ListAuditEventsResponse)(nil), // 25: innovation.partner.v1.ListAuditEventsResponse
-	(*PartnerStats)(nil),            // 26: innovation.partner.v1.PartnerStats
-	(*GetPartnerStatsRequest)(nil),  // 27: innovation.partner.v1.GetPartnerStatsRequest
-	nil,                             // 28: innovation.partner.v1.PartnerStats.PartnersByKindEntry
-	(*timestamppb.Timestamp)(nil),   // 29: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil),   // 30: google.protobuf.FieldMask
-	(*v1.AuditEvent)(nil),           // 31: innovation.audit.v1.AuditEvent
+	(PartnerKind)(0),                       // 0: innovation.partner.v1.PartnerKind
+	(CompanySize)(0),                       // 1: innovation.partner.v1.CompanySize
+	(AgreementKind)(0),                     // 2: innovation.partner.v1.AgreementKind
+	(AgreementState)(0),                    // 3: innovation.partner.v1.AgreementState
+	(OfferStatus)(0),                       // 4: innovation.partner.v1.OfferStatus
+	(*Contact)(nil),                        // 5: innovation.partner.v1.Contact
+	(*Partner)(nil),                        // 6: innovation.partner.v1.Partner
+	(*CreatePartnerRequest)(nil),           // 7: innovation.partner.v1.CreatePartnerRequest
+	(*GetPartnerRequest)(nil),              // 8: innovation.partner.v1.GetPartnerRequest
+	(*ListPartnersRequest)(nil),            // 9: innovation.partner.v1.ListPartnersRequest
+	(*ListPartnersResponse)(nil),           // 10: innovation.partner.v1.ListPartnersResponse
+	(*UpdatePartnerRequest)(nil),           // 11: innovation.partner.v1.UpdatePartnerRequest
+	(*Agreement)(nil),                      // 12: innovation.partner.v1.Agreement
+	(*CreateAgreementRequest)(nil),         // 13: innovation.partner.v1.CreateAgreementRequest
+	(*GetAgreementRequest)(nil),            // 14: innovation.partner.v1.GetAgreementRequest
+	(*ListAgreementsRequest)(nil),          // 15: innovation.partner.v1.ListAgreementsRequest
+	(*ListAgreementsResponse)(nil),         // 16: innovation.partner.v1.ListAgreementsResponse
+	(*SignAgreementRequest)(nil),           // 17: innovation.partner.v1.SignAgreementRequest
+	(*AmendAgreementRequest)(nil),          // 18: innovation.partner.v1.AmendAgreementRequest
+	(*TerminateAgreementRequest)(nil),      // 19: innovation.partner.v1.TerminateAgreementRequest
+	(*ListAgreementRevisionsRequest)(nil),  // 20: innovation.partner.v1.ListAgreementRevisionsRequest
+	(*ListAgreementRevisionsResponse)(nil), // 21: innovation.partner.v1.ListAgreementRevisionsResponse
+	(*Offer)(nil),                          // 22: innovation.partner.v1.Offer
+	(*CreateOfferRequest)(nil),             // 23: innovation.partner.v1.CreateOfferRequest
+	(*GetOfferRequest)(nil),                // 24: innovation.partner.v1.GetOfferRequest
+	(*ListOffersRequest)(nil),              // 25: innovation.partner.v1.ListOffersRequest
+	(*ListOffersResponse)(nil),             // 26: innovation.partner.v1.ListOffersResponse
+	(*RouteOfferRequest)(nil),              // 27: innovation.partner.v1.RouteOfferRequest
+	(*TransitionOfferRequest)(nil),         // 28: innovation.partner.v1.TransitionOfferRequest
+	(*ListAuditEventsRequest)(nil),         // 29: innovation.partner.v1.ListAuditEventsRequest
+	(*ListAuditEventsResponse)(nil),        // 30: innovation.partner.v1.ListAuditEventsResponse
+	(*PartnerStats)(nil),                   // 31: innovation.partner.v1.PartnerStats
+	(*GetPartnerStatsRequest)(nil),         // 32: innovation.partner.v1.GetPartnerStatsRequest
+	nil,                                    // 33: innovation.partner.v1.PartnerStats.PartnersByKindEntry
+	(*timestamppb.Timestamp)(nil),          // 34: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil),          // 35: google.protobuf.FieldMask
+	(*v1.AuditEvent)(nil),                  // 36: innovation.audit.v1.AuditEvent
 }
 var file_innovation_partner_v1_partner_proto_depIdxs = []int32{
 	0,  // 0: innovation.partner.v1.Partner.kind:type_name -> innovation.partner.v1.PartnerKind
 	1,  // 1: innovation.partner.v1.Partner.size:type_name -> innovation.partner.v1.CompanySize
 	5,  // 2: innovation.partner.v1.Partner.contacts:type_name -> innovation.partner.v1.Contact
-	29, // 3: innovation.partner.v1.Partner.create_time:type_name -> google.protobuf.Timestamp
-	29, // 4: innovation.partner.v1.Partner.update_time:type_name -> google.protobuf.Timestamp
+	34, // 3: innovation.partner.v1.Partner.create_time:type_name -> google.protobuf.Timestamp
+	34, // 4: innovation.partner.v1.Partner.update_time:type_name -> google.protobuf.Timestamp
 	6,  // 5: innovation.partner.v1.CreatePartnerRequest.partner:type_name -> innovation.partner.v1.Partner
 	6,  // 6: innovation.partner.v1.ListPartnersResponse.partners:type_name -> innovation.partner.v1.Partner
 	6,  // 7: innovation.partner.v1.UpdatePartnerRequest.partner:type_name -> innovation.partner.v1.Partner
-	30, // 8: innovation.partner.v1.UpdatePartnerRequest.update_mask:type_name -> google.protobuf.FieldMask
+	35, // 8: innovation.partner.v1.UpdatePartnerRequest.update_mask:type_name -> google.protobuf.FieldMask
 	2,  // 9: innovation.partner.v1.Agreement.kind:type_name -> innovation.partner.v1.AgreementKind
-	29, // 10: innovation.partner.v1.Agreement.signed_time:type_name -> google.protobuf.Timestamp
+	34, // 10: innovation.partner.v1.Agreement.signed_time:type_name -> google.protobuf.Timestamp
 	3,  // 11: innovation.partner.v1.Agreement.state:type_name -> innovation.partner.v1.AgreementState
-	29, // 12: innovation.partner.v1.Agreement.create_time:type_name -> google.protobuf.Timestamp
-	12, // 13: innovation.partner.v1.CreateAgreementRequest.agreement:type_name -> innovation.partner.v1.Agreement
-	12, // 14: innovation.partner.v1.ListAgreementsResponse.agreements:type_name -> innovation.partner.v1.Agreement
-	4,  // 15: innovation.partner.v1.Offer.status:type_name -> innovation.partner.v1.OfferStatus
-	29, // 16: innovation.partner.v1.Offer.create_time:type_name -> google.protobuf.Timestamp
-	29, // 17: innovation.partner.v1.Offer.update_time:type_name -> google.protobuf.Timestamp
-	17, // 18: innovation.partner.v1.CreateOfferRequest.offer:type_name -> innovation.partner.v1.Offer
-	17, // 19: innovation.partner.v1.ListOffersResponse.offers:type_name -> innovation.partner.v1.Offer
-	4,  // 20: innovation.partner.v1.TransitionOfferRequest.status:type_name -> innovation.partner.v1.OfferStatus
-	31, // 21: innovation.partner.v1.ListAuditEventsResponse.events:type_name -> innovation.audit.v1.AuditEvent
-	28, // 22: innovation.partner.v1.PartnerStats.partners_by_kind:type_name -> innovation.partner.v1.PartnerStats.PartnersByKindEntry
-	7,  // 23: innovation.partner.v1.PartnerService.CreatePartner:input_type -> innovation.partner.v1.CreatePartnerRequest
-	8,  // 24: innovation.partner.v1.PartnerService.GetPartner:input_type -> innovation.partner.v1.GetPartnerRequest
-	9,  // 25: innovation.partner.v1.PartnerService.ListPartners:input_type -> innovation.partner.v1.ListPartnersRequest
-	11, // 26: innovation.partner.v1.PartnerService.UpdatePartner:input_type -> innovation.partner.v1.UpdatePartnerRequest
-	13, // 27: innovation.partner.v1.PartnerService.CreateAgreement:input_type -> innovation.partner.v1.CreateAgreementRequest
-	14, // 28: innovation.partner.v1.PartnerService.GetAgreement:input_type -> innovation.partner.v1.GetAgreementRequest
-	15, // 29: innovation.partner.v1.PartnerService.ListAgreements:input_type -> innovation.partner.v1.ListAgreementsRequest
-	18, // 30: innovation.partner.v1.PartnerService.CreateOffer:input_type -> innovation.partner.v1.CreateOfferRequest
-	19, // 31: innovation.partner.v1.PartnerService.GetOffer:input_type -> innovation.partner.v1.GetOfferRequest
-	20, // 32: innovation.partner.v1.PartnerService.ListOffers:input_type -> innovation.partner.v1.ListOffersRequest
-	22, // 33: innovation.partner.v1.PartnerService.RouteOffer:input_type -> innovation.partner.v1.RouteOfferRequest
-	23, // 34: innovation.partner.v1.PartnerService.TransitionOffer:input_type -> innovation.partner.v1.TransitionOfferRequest
-	24, // 35: innovation.partner.v1.PartnerService.ListAuditEvents:input_type -> innovation.partner.v1.ListAuditEventsRequest
-	27, // 36: innovation.partner.v1.PartnerService.GetPartnerStats:input_type -> innovation.partner.v1.GetPartnerStatsRequest
-	6,  // 37: innovation.partner.v1.PartnerService.CreatePartner:output_type -> innovation.partner.v1.Partner
-	6,  // 38: innovation.partner.v1.PartnerService.GetPartner:output_type -> innovation.partner.v1.Partner
-	10, // 39: innovation.partner.v1.PartnerService.ListPartners:output_type -> innovation.partner.v1.ListPartnersResponse
-	6,  // 40: innovation.partner.v1.PartnerService.UpdatePartner:output_type -> innovation.partner.v1.Partner
-	12, // 41: innovation.partner.v1.PartnerService.CreateAgreement:output_type -> innovation.partner.v1.Agreement
-	12, // 42: innovation.partner.v1.PartnerService.GetAgreement:output_type -> innovation.partner.v1.Agreement
-	16, // 43: innovation.partner.v1.PartnerService.ListAgreements:output_type -> innovation.partner.v1.ListAgreementsResponse
-	17, // 44: innovation.partner.v1.PartnerService.CreateOffer:output_type -> innovation.partner.v1.Offer
-	17, // 45: innovation.partner.v1.PartnerService.GetOffer:output_type -> innovation.partner.v1.Offer
-	21, // 46: innovation.partner.v1.PartnerService.ListOffers:output_type -> innovation.partner.v1.ListOffersResponse
-	17, // 47: innovation.partner.v1.PartnerService.RouteOffer:output_type -> innovation.partner.v1.Offer
-	17, // 48: innovation.partner.v1.PartnerService.TransitionOffer:output_type -> innovation.partner.v1.Offer
-	25, // 49: innovation.partner.v1.PartnerService.ListAuditEvents:output_type -> innovation.partner.v1.ListAuditEventsResponse
-	26, // 50: innovation.partner.v1.PartnerService.GetPartnerStats:output_type -> innovation.partner.v1.PartnerStats
-	37, // [37:51] is the sub-list for method output_type
-	23, // [23:37] is the sub-list for method input_type
-	23, // [23:23] is the sub-list for extension type_name
-	23, // [23:23] is the sub-list for extension extendee
-	0,  // [0:23] is the sub-list for field type_name
+	34, // 12: innovation.partner.v1.Agreement.create_time:type_name -> google.protobuf.Timestamp
+	34, // 13: innovation.partner.v1.Agreement.terminate_time:type_name -> google.protobuf.Timestamp
+	34, // 14: innovation.partner.v1.Agreement.update_time:type_name -> google.protobuf.Timestamp
+	12, // 15: innovation.partner.v1.CreateAgreementRequest.agreement:type_name -> innovation.partner.v1.Agreement
+	12, // 16: innovation.partner.v1.ListAgreementsResponse.agreements:type_name -> innovation.partner.v1.Agreement
+	34, // 17: innovation.partner.v1.SignAgreementRequest.signed_time:type_name -> google.protobuf.Timestamp
+	12, // 18: innovation.partner.v1.AmendAgreementRequest.agreement:type_name -> innovation.partner.v1.Agreement
+	35, // 19: innovation.partner.v1.AmendAgreementRequest.update_mask:type_name -> google.protobuf.FieldMask
+	12, // 20: innovation.partner.v1.ListAgreementRevisionsResponse.agreements:type_name -> innovation.partner.v1.Agreement
+	4,  // 21: innovation.partner.v1.Offer.status:type_name -> innovation.partner.v1.OfferStatus
+	34, // 22: innovation.partner.v1.Offer.create_time:type_name -> google.protobuf.Timestamp
+	34, // 23: innovation.partner.v1.Offer.update_time:type_name -> google.protobuf.Timestamp
+	22, // 24: innovation.partner.v1.CreateOfferRequest.offer:type_name -> innovation.partner.v1.Offer
+	22, // 25: innovation.partner.v1.ListOffersResponse.offers:type_name -> innovation.partner.v1.Offer
+	4,  // 26: innovation.partner.v1.TransitionOfferRequest.status:type_name -> innovation.partner.v1.OfferStatus
+	36, // 27: innovation.partner.v1.ListAuditEventsResponse.events:type_name -> innovation.audit.v1.AuditEvent
+	33, // 28: innovation.partner.v1.PartnerStats.partners_by_kind:type_name -> innovation.partner.v1.PartnerStats.PartnersByKindEntry
+	7,  // 29: innovation.partner.v1.PartnerService.CreatePartner:input_type -> innovation.partner.v1.CreatePartnerRequest
+	8,  // 30: innovation.partner.v1.PartnerService.GetPartner:input_type -> innovation.partner.v1.GetPartnerRequest
+	9,  // 31: innovation.partner.v1.PartnerService.ListPartners:input_type -> innovation.partner.v1.ListPartnersRequest
+	11, // 32: innovation.partner.v1.PartnerService.UpdatePartner:input_type -> innovation.partner.v1.UpdatePartnerRequest
+	13, // 33: innovation.partner.v1.PartnerService.CreateAgreement:input_type -> innovation.partner.v1.CreateAgreementRequest
+	14, // 34: innovation.partner.v1.PartnerService.GetAgreement:input_type -> innovation.partner.v1.GetAgreementRequest
+	15, // 35: innovation.partner.v1.PartnerService.ListAgreements:input_type -> innovation.partner.v1.ListAgreementsRequest
+	17, // 36: innovation.partner.v1.PartnerService.SignAgreement:input_type -> innovation.partner.v1.SignAgreementRequest
+	18, // 37: innovation.partner.v1.PartnerService.AmendAgreement:input_type -> innovation.partner.v1.AmendAgreementRequest
+	19, // 38: innovation.partner.v1.PartnerService.TerminateAgreement:input_type -> innovation.partner.v1.TerminateAgreementRequest
+	20, // 39: innovation.partner.v1.PartnerService.ListAgreementRevisions:input_type -> innovation.partner.v1.ListAgreementRevisionsRequest
+	23, // 40: innovation.partner.v1.PartnerService.CreateOffer:input_type -> innovation.partner.v1.CreateOfferRequest
+	24, // 41: innovation.partner.v1.PartnerService.GetOffer:input_type -> innovation.partner.v1.GetOfferRequest
+	25, // 42: innovation.partner.v1.PartnerService.ListOffers:input_type -> innovation.partner.v1.ListOffersRequest
+	27, // 43: innovation.partner.v1.PartnerService.RouteOffer:input_type -> innovation.partner.v1.RouteOfferRequest
+	28, // 44: innovation.partner.v1.PartnerService.TransitionOffer:input_type -> innovation.partner.v1.TransitionOfferRequest
+	29, // 45: innovation.partner.v1.PartnerService.ListAuditEvents:input_type -> innovation.partner.v1.ListAuditEventsRequest
+	32, // 46: innovation.partner.v1.PartnerService.GetPartnerStats:input_type -> innovation.partner.v1.GetPartnerStatsRequest
+	6,  // 47: innovation.partner.v1.PartnerService.CreatePartner:output_type -> innovation.partner.v1.Partner
+	6,  // 48: innovation.partner.v1.PartnerService.GetPartner:output_type -> innovation.partner.v1.Partner
+	10, // 49: innovation.partner.v1.PartnerService.ListPartners:output_type -> innovation.partner.v1.ListPartnersResponse
+	6,  // 50: innovation.partner.v1.PartnerService.UpdatePartner:output_type -> innovation.partner.v1.Partner
+	12, // 51: innovation.partner.v1.PartnerService.CreateAgreement:output_type -> innovation.partner.v1.Agreement
+	12, // 52: innovation.partner.v1.PartnerService.GetAgreement:output_type -> innovation.partner.v1.Agreement
+	16, // 53: innovation.partner.v1.PartnerService.ListAgreements:output_type -> innovation.partner.v1.ListAgreementsResponse
+	12, // 54: innovation.partner.v1.PartnerService.SignAgreement:output_type -> innovation.partner.v1.Agreement
+	12, // 55: innovation.partner.v1.PartnerService.AmendAgreement:output_type -> innovation.partner.v1.Agreement
+	12, // 56: innovation.partner.v1.PartnerService.TerminateAgreement:output_type -> innovation.partner.v1.Agreement
+	21, // 57: innovation.partner.v1.PartnerService.ListAgreementRevisions:output_type -> innovation.partner.v1.ListAgreementRevisionsResponse
+	22, // 58: innovation.partner.v1.PartnerService.CreateOffer:output_type -> innovation.partner.v1.Offer
+	22, // 59: innovation.partner.v1.PartnerService.GetOffer:output_type -> innovation.partner.v1.Offer
+	26, // 60: innovation.partner.v1.PartnerService.ListOffers:output_type -> innovation.partner.v1.ListOffersResponse
+	22, // 61: innovation.partner.v1.PartnerService.RouteOffer:output_type -> innovation.partner.v1.Offer
+	22, // 62: innovation.partner.v1.PartnerService.TransitionOffer:output_type -> innovation.partner.v1.Offer
+	30, // 63: innovation.partner.v1.PartnerService.ListAuditEvents:output_type -> innovation.partner.v1.ListAuditEventsResponse
+	31, // 64: innovation.partner.v1.PartnerService.GetPartnerStats:output_type -> innovation.partner.v1.PartnerStats
+	47, // [47:65] is the sub-list for method output_type
+	29, // [29:47] is the sub-list for method input_type
+	29, // [29:29] is the sub-list for extension type_name
+	29, // [29:29] is the sub-list for extension extendee
+	0,  // [0:29] is the sub-list for field type_name
 }
 
 func init() { file_innovation_partner_v1_partner_proto_init() }
@@ -2198,7 +2617,7 @@ func file_innovation_partner_v1_partner_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_innovation_partner_v1_partner_proto_rawDesc), len(file_innovation_partner_v1_partner_proto_rawDesc)),
 			NumEnums:      5,
-			NumMessages:   24,
+			NumMessages:   29,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -24,20 +24,24 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	PartnerService_CreatePartner_FullMethodName   = "/innovation.partner.v1.PartnerService/CreatePartner"
-	PartnerService_GetPartner_FullMethodName      = "/innovation.partner.v1.PartnerService/GetPartner"
-	PartnerService_ListPartners_FullMethodName    = "/innovation.partner.v1.PartnerService/ListPartners"
-	PartnerService_UpdatePartner_FullMethodName   = "/innovation.partner.v1.PartnerService/UpdatePartner"
-	PartnerService_CreateAgreement_FullMethodName = "/innovation.partner.v1.PartnerService/CreateAgreement"
-	PartnerService_GetAgreement_FullMethodName    = "/innovation.partner.v1.PartnerService/GetAgreement"
-	PartnerService_ListAgreements_FullMethodName  = "/innovation.partner.v1.PartnerService/ListAgreements"
-	PartnerService_CreateOffer_FullMethodName     = "/innovation.partner.v1.PartnerService/CreateOffer"
-	PartnerService_GetOffer_FullMethodName        = "/innovation.partner.v1.PartnerService/GetOffer"
-	PartnerService_ListOffers_FullMethodName      = "/innovation.partner.v1.PartnerService/ListOffers"
-	PartnerService_RouteOffer_FullMethodName      = "/innovation.partner.v1.PartnerService/RouteOffer"
-	PartnerService_TransitionOffer_FullMethodName = "/innovation.partner.v1.PartnerService/TransitionOffer"
-	PartnerService_ListAuditEvents_FullMethodName = "/innovation.partner.v1.PartnerService/ListAuditEvents"
-	PartnerService_GetPartnerStats_FullMethodName = "/innovation.partner.v1.PartnerService/GetPartnerStats"
+	PartnerService_CreatePartner_FullMethodName          = "/innovation.partner.v1.PartnerService/CreatePartner"
+	PartnerService_GetPartner_FullMethodName             = "/innovation.partner.v1.PartnerService/GetPartner"
+	PartnerService_ListPartners_FullMethodName           = "/innovation.partner.v1.PartnerService/ListPartners"
+	PartnerService_UpdatePartner_FullMethodName          = "/innovation.partner.v1.PartnerService/UpdatePartner"
+	PartnerService_CreateAgreement_FullMethodName        = "/innovation.partner.v1.PartnerService/CreateAgreement"
+	PartnerService_GetAgreement_FullMethodName           = "/innovation.partner.v1.PartnerService/GetAgreement"
+	PartnerService_ListAgreements_FullMethodName         = "/innovation.partner.v1.PartnerService/ListAgreements"
+	PartnerService_SignAgreement_FullMethodName          = "/innovation.partner.v1.PartnerService/SignAgreement"
+	PartnerService_AmendAgreement_FullMethodName         = "/innovation.partner.v1.PartnerService/AmendAgreement"
+	PartnerService_TerminateAgreement_FullMethodName     = "/innovation.partner.v1.PartnerService/TerminateAgreement"
+	PartnerService_ListAgreementRevisions_FullMethodName = "/innovation.partner.v1.PartnerService/ListAgreementRevisions"
+	PartnerService_CreateOffer_FullMethodName            = "/innovation.partner.v1.PartnerService/CreateOffer"
+	PartnerService_GetOffer_FullMethodName               = "/innovation.partner.v1.PartnerService/GetOffer"
+	PartnerService_ListOffers_FullMethodName             = "/innovation.partner.v1.PartnerService/ListOffers"
+	PartnerService_RouteOffer_FullMethodName             = "/innovation.partner.v1.PartnerService/RouteOffer"
+	PartnerService_TransitionOffer_FullMethodName        = "/innovation.partner.v1.PartnerService/TransitionOffer"
+	PartnerService_ListAuditEvents_FullMethodName        = "/innovation.partner.v1.PartnerService/ListAuditEvents"
+	PartnerService_GetPartnerStats_FullMethodName        = "/innovation.partner.v1.PartnerService/GetPartnerStats"
 )
 
 // PartnerServiceClient is the client API for PartnerService service.
@@ -61,8 +65,25 @@ type PartnerServiceClient interface {
 	CreateAgreement(ctx context.Context, in *CreateAgreementRequest, opts ...grpc.CallOption) (*Agreement, error)
 	// GetAgreement returns one agreement, its state derived from its dates.
 	GetAgreement(ctx context.Context, in *GetAgreementRequest, opts ...grpc.CallOption) (*Agreement, error)
-	// ListAgreements pages through a partner's agreements, newest first.
+	// ListAgreements pages through a partner's agreements, newest first. The
+	// parent regions/{region}/partners/- lists the agreements of every partner
+	// of the region the caller may read (filter on subject to find an idea's).
 	ListAgreements(ctx context.Context, in *ListAgreementsRequest, opts ...grpc.CallOption) (*ListAgreementsResponse, error)
+	// SignAgreement records that an agreement was signed: signed_time is set
+	// (to now, or to when it was signed on paper). Signing a signed agreement
+	// again changes nothing. Region admins of the region only.
+	SignAgreement(ctx context.Context, in *SignAgreementRequest, opts ...grpc.CallOption) (*Agreement, error)
+	// AmendAgreement changes an agreement's terms as a new revision; the
+	// revision it replaces is kept and read with ListAgreementRevisions. The
+	// amended terms bind once signed: signed_time is cleared unless the
+	// request says when the amendment was signed. Region admins only.
+	AmendAgreement(ctx context.Context, in *AmendAgreementRequest, opts ...grpc.CallOption) (*Agreement, error)
+	// TerminateAgreement ends an agreement before its last day, with a
+	// reason; a terminated agreement is final. Region admins only.
+	TerminateAgreement(ctx context.Context, in *TerminateAgreementRequest, opts ...grpc.CallOption) (*Agreement, error)
+	// ListAgreementRevisions pages through an agreement's earlier revisions,
+	// newest first (the current one is GetAgreement's).
+	ListAgreementRevisions(ctx context.Context, in *ListAgreementRevisionsRequest, opts ...grpc.CallOption) (*ListAgreementRevisionsResponse, error)
 	// CreateOffer sends a company's offer to the region. The region's
 	// published needs that match it are found at once, or later when the
 	// needs service cannot be reached.
@@ -164,6 +185,46 @@ func (c *partnerServiceClient) ListAgreements(ctx context.Context, in *ListAgree
 	return out, nil
 }
 
+func (c *partnerServiceClient) SignAgreement(ctx context.Context, in *SignAgreementRequest, opts ...grpc.CallOption) (*Agreement, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Agreement)
+	err := c.cc.Invoke(ctx, PartnerService_SignAgreement_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *partnerServiceClient) AmendAgreement(ctx context.Context, in *AmendAgreementRequest, opts ...grpc.CallOption) (*Agreement, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Agreement)
+	err := c.cc.Invoke(ctx, PartnerService_AmendAgreement_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *partnerServiceClient) TerminateAgreement(ctx context.Context, in *TerminateAgreementRequest, opts ...grpc.CallOption) (*Agreement, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Agreement)
+	err := c.cc.Invoke(ctx, PartnerService_TerminateAgreement_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *partnerServiceClient) ListAgreementRevisions(ctx context.Context, in *ListAgreementRevisionsRequest, opts ...grpc.CallOption) (*ListAgreementRevisionsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListAgreementRevisionsResponse)
+	err := c.cc.Invoke(ctx, PartnerService_ListAgreementRevisions_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *partnerServiceClient) CreateOffer(ctx context.Context, in *CreateOfferRequest, opts ...grpc.CallOption) (*Offer, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(Offer)
@@ -255,8 +316,25 @@ type PartnerServiceServer interface {
 	CreateAgreement(context.Context, *CreateAgreementRequest) (*Agreement, error)
 	// GetAgreement returns one agreement, its state derived from its dates.
 	GetAgreement(context.Context, *GetAgreementRequest) (*Agreement, error)
-	// ListAgreements pages through a partner's agreements, newest first.
+	// ListAgreements pages through a partner's agreements, newest first. The
+	// parent regions/{region}/partners/- lists the agreements of every partner
+	// of the region the caller may read (filter on subject to find an idea's).
 	ListAgreements(context.Context, *ListAgreementsRequest) (*ListAgreementsResponse, error)
+	// SignAgreement records that an agreement was signed: signed_time is set
+	// (to now, or to when it was signed on paper). Signing a signed agreement
+	// again changes nothing. Region admins of the region only.
+	SignAgreement(context.Context, *SignAgreementRequest) (*Agreement, error)
+	// AmendAgreement changes an agreement's terms as a new revision; the
+	// revision it replaces is kept and read with ListAgreementRevisions. The
+	// amended terms bind once signed: signed_time is cleared unless the
+	// request says when the amendment was signed. Region admins only.
+	AmendAgreement(context.Context, *AmendAgreementRequest) (*Agreement, error)
+	// TerminateAgreement ends an agreement before its last day, with a
+	// reason; a terminated agreement is final. Region admins only.
+	TerminateAgreement(context.Context, *TerminateAgreementRequest) (*Agreement, error)
+	// ListAgreementRevisions pages through an agreement's earlier revisions,
+	// newest first (the current one is GetAgreement's).
+	ListAgreementRevisions(context.Context, *ListAgreementRevisionsRequest) (*ListAgreementRevisionsResponse, error)
 	// CreateOffer sends a company's offer to the region. The region's
 	// published needs that match it are found at once, or later when the
 	// needs service cannot be reached.
@@ -308,6 +386,18 @@ func (UnimplementedPartnerServiceServer) GetAgreement(context.Context, *GetAgree
 }
 func (UnimplementedPartnerServiceServer) ListAgreements(context.Context, *ListAgreementsRequest) (*ListAgreementsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListAgreements not implemented")
+}
+func (UnimplementedPartnerServiceServer) SignAgreement(context.Context, *SignAgreementRequest) (*Agreement, error) {
+	return nil, status.Error(codes.Unimplemented, "method SignAgreement not implemented")
+}
+func (UnimplementedPartnerServiceServer) AmendAgreement(context.Context, *AmendAgreementRequest) (*Agreement, error) {
+	return nil, status.Error(codes.Unimplemented, "method AmendAgreement not implemented")
+}
+func (UnimplementedPartnerServiceServer) TerminateAgreement(context.Context, *TerminateAgreementRequest) (*Agreement, error) {
+	return nil, status.Error(codes.Unimplemented, "method TerminateAgreement not implemented")
+}
+func (UnimplementedPartnerServiceServer) ListAgreementRevisions(context.Context, *ListAgreementRevisionsRequest) (*ListAgreementRevisionsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListAgreementRevisions not implemented")
 }
 func (UnimplementedPartnerServiceServer) CreateOffer(context.Context, *CreateOfferRequest) (*Offer, error) {
 	return nil, status.Error(codes.Unimplemented, "method CreateOffer not implemented")
@@ -477,6 +567,78 @@ func _PartnerService_ListAgreements_Handler(srv interface{}, ctx context.Context
 	return interceptor(ctx, in, info, handler)
 }
 
+func _PartnerService_SignAgreement_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SignAgreementRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PartnerServiceServer).SignAgreement(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: PartnerService_SignAgreement_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PartnerServiceServer).SignAgreement(ctx, req.(*SignAgreementRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _PartnerService_AmendAgreement_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(AmendAgreementRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PartnerServiceServer).AmendAgreement(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: PartnerService_AmendAgreement_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PartnerServiceServer).AmendAgreement(ctx, req.(*AmendAgreementRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _PartnerService_TerminateAgreement_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(TerminateAgreementRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PartnerServiceServer).TerminateAgreement(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: PartnerService_TerminateAgreement_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PartnerServiceServer).TerminateAgreement(ctx, req.(*TerminateAgreementRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _PartnerService_ListAgreementRevisions_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListAgreementRevisionsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PartnerServiceServer).ListAgreementRevisions(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: PartnerService_ListAgreementRevisions_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PartnerServiceServer).ListAgreementRevisions(ctx, req.(*ListAgreementRevisionsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _PartnerService_CreateOffer_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(CreateOfferRequest)
 	if err := dec(in); err != nil {
@@ -637,6 +799,22 @@ var PartnerService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListAgreements",
 			Handler:    _PartnerService_ListAgreements_Handler,
+		},
+		{
+			MethodName: "SignAgreement",
+			Handler:    _PartnerService_SignAgreement_Handler,
+		},
+		{
+			MethodName: "AmendAgreement",
+			Handler:    _PartnerService_AmendAgreement_Handler,
+		},
+		{
+			MethodName: "TerminateAgreement",
+			Handler:    _PartnerService_TerminateAgreement_Handler,
+		},
+		{
+			MethodName: "ListAgreementRevisions",
+			Handler:    _PartnerService_ListAgreementRevisions_Handler,
 		},
 		{
 			MethodName: "CreateOffer",
