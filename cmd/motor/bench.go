@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -41,6 +42,7 @@ type benchOptions struct {
 	jsonPath string
 	redis    bool
 	keep     string
+	profile  string
 }
 
 func parseBench(args []string, stderr io.Writer) (benchOptions, error) {
@@ -55,12 +57,13 @@ func parseBench(args []string, stderr io.Writer) (benchOptions, error) {
 	jsonPath := fs.String("json", "", "also write the report as JSON to this file (- for stdout)")
 	redis := fs.Bool("redis", true, "run the Redis scenario (needs redis-server on PATH)")
 	keep := fs.String("data", "", "data folder to use (default: a temporary one, removed after)")
+	profile := fs.String("cpuprofile", "", "write a CPU profile of the whole run (both sides) to this file")
 	if err := fs.Parse(args); err != nil {
 		return benchOptions{}, err
 	}
 	o := benchOptions{
 		load:   perf.Load{Concurrency: *c, Rate: *rate, Duration: *round},
-		rounds: *rounds, jsonPath: *jsonPath, redis: *redis, keep: *keep, only: map[string]bool{},
+		rounds: *rounds, jsonPath: *jsonPath, redis: *redis, keep: *keep, profile: *profile, only: map[string]bool{},
 	}
 	var problems []string
 	if *c < 1 {
@@ -118,6 +121,17 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return fmt.Errorf("os.MkdirTemp: %w", err)
 		}
 		defer os.RemoveAll(data)
+	}
+	if o.profile != "" {
+		f, err := os.Create(o.profile)
+		if err != nil {
+			return fmt.Errorf("os.Create: %w", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("pprof.StartCPUProfile: %w", err)
+		}
+		defer pprof.StopCPUProfile()
 	}
 	rep := perf.Report{Concurrency: o.load.Concurrency, Rate: o.load.Rate, Rounds: o.rounds, RoundMs: o.load.Duration.Milliseconds(),
 		CPUs: runtime.GOMAXPROCS(0), Started: time.Now().UTC(), Note: perf.Note}

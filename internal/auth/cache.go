@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"crypto"
 	"crypto/sha256"
 	"sync"
 	"time"
@@ -13,7 +14,7 @@ const defaultCacheSize = 4096
 
 // publicKey is what the crypto/* public key types have in common.
 type publicKey interface {
-	Equal(x any) bool
+	Equal(x crypto.PublicKey) bool
 }
 
 // tokenCache remembers tokens whose signature and claims were verified, until
@@ -26,6 +27,8 @@ type tokenCache struct {
 	mu      sync.Mutex
 	max     int
 	entries map[[sha256.Size]byte]*cachedToken
+	// hits counts the calls answered from the cache, for tests.
+	hits int
 }
 
 type cachedToken struct {
@@ -63,6 +66,7 @@ func (c *tokenCache) get(h [sha256.Size]byte, set *keySet, now time.Time) *Ident
 		}
 		e.set = set
 	}
+	c.hits++
 	id := *e.id
 	id.Roles = append([]Role(nil), e.id.Roles...)
 	return &id

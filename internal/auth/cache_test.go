@@ -40,6 +40,9 @@ func TestVerify_CachedTokenHonoursExpiryAndKeyRemoval(t *testing.T) {
 	if n := len(v.cache.entries); n != 2 {
 		t.Errorf("%d cached tokens, want 2", n)
 	}
+	if v.cache.hits != 2 {
+		t.Errorf("%d calls answered from the cache, want 2 (the second and third of tok1)", v.cache.hits)
+	}
 
 	// k1 leaves the key set: its cached token is refused at the next call
 	// after the reload, k2's still passes.
@@ -50,8 +53,12 @@ func TestVerify_CachedTokenHonoursExpiryAndKeyRemoval(t *testing.T) {
 	if _, err := v.Verify(t.Context(), tok1); !errors.Is(err, ErrUnknownKey) {
 		t.Errorf("cached token of a withdrawn key: error %v, want ErrUnknownKey", err)
 	}
+	hits := v.cache.hits
 	if _, err := v.Verify(t.Context(), tok2); err != nil {
 		t.Errorf("cached token of a kept key after the reload: %v", err)
+	}
+	if v.cache.hits != hits+1 {
+		t.Errorf("a token of a key the reload kept was verified again, want it answered from the cache")
 	}
 
 	// Past exp and the leeway a cached token is refused like any other.
