@@ -77,6 +77,9 @@ type serveConfig struct {
 	// limits are the admission limits (config file, defaults filled in).
 	limits config.Limits
 	cors   config.CORS
+	// traceSample is -trace-sample: the share of root traces recorded, nil
+	// for the SDK's default.
+	traceSample *float64
 }
 
 // serviceTargets are the services `-target` may name; "gateway" and "all"
@@ -112,6 +115,7 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 	jwks := fs.String("jwks", "", "JWKS file path or http(s) URL of the identity provider (default: the jwks_uri of -oidc-issuer's OpenID Connect discovery document)")
 	jwksRefresh := fs.Duration("jwks-refresh", 5*time.Minute, "how often the identity provider's keys are reloaded, so a key it withdrew stops being trusted")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	traceSample := fs.Float64("trace-sample", -1, "share of traces started here that are recorded, 0 to 1, parent-based (default: OTEL_TRACES_SAMPLER, else all)")
 	name := fs.String("name", "", "this deployment's name, as its certificate says (default: from -tls-cert)")
 	national := fs.Bool("national", false, "this is the national deployment: it holds the programme ledger regions reserve from")
 	tlsCA := fs.String("tls-ca", "", "PEM file of the CA of every deployment's certificate (mTLS between deployments)")
@@ -238,6 +242,12 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 	}
 	if err := c.logLevel.UnmarshalText([]byte(*logLevel)); err != nil {
 		problems = append(problems, "-log-level: "+err.Error())
+	}
+	switch {
+	case *traceSample > 1 || (*traceSample < 0 && *traceSample != -1):
+		problems = append(problems, fmt.Sprintf("-trace-sample: %g is not a share between 0 and 1", *traceSample))
+	case *traceSample >= 0:
+		c.traceSample = traceSample
 	}
 	if c.name != "" && !config.ValidName(c.name) {
 		problems = append(problems, fmt.Sprintf("-name: %q is not a deployment name (lower-case letters, digits, '-')", c.name))
