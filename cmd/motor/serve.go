@@ -381,6 +381,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		srv := rpc.NewServer(rpc.ServerConfig{Logger: logger, Verifier: verifier, Telemetry: tel, TLS: mtls.server, Self: mtls.self, Peers: peers, Credential: cred,
 			Admission: grpcAdmission(c.limits, refused)})
+		conns.inProcess = srv.InProcess
 		d := deps{store: st, regions: c.regions, logger: logger, tel: tel, conn: conns.get, regionConn: conns.regionConn, directory: conns.directory, devSigner: devSigner, weights: c.weights, credential: cred,
 			ctx: runCtx, reconcile: c.reconcile,
 			notify: c.notify, dataDir: c.data, devMode: devMode, background: func(f func(context.Context) error) {
@@ -766,6 +767,10 @@ type connPool struct {
 	mtls     mtlsConfig
 	mu       sync.Mutex
 	byTarget map[string]*grpc.ClientConn
+	// inProcess, when set, connects to this process's own services in
+	// memory (rpc.Server.InProcess): same server, same interceptors, no
+	// loopback socket.
+	inProcess func(addr string) (string, grpc.DialOption)
 }
 
 func newConnPool(c serveConfig, own string, tel *telemetry.Telemetry, mtls mtlsConfig) *connPool {
@@ -810,15 +815,21 @@ func (p *connPool) dial(target, deployment string) (*grpc.ClientConn, error) {
 		return conn, nil
 	}
 	opts := []grpc.DialOption{rpc.RoundRobin()}
+	dialTarget := target
 	if target == p.own {
 		opts = []grpc.DialOption{rpc.Own()}
+		if p.inProcess != nil {
+			var o grpc.DialOption
+			dialTarget, o = p.inProcess(target)
+			opts = append(opts, o)
+		}
 	}
 	if p.mtls.client != nil {
 		cfg := p.mtls.client.Clone()
 		cfg.ServerName = deployment
 		opts = append(opts, rpc.WithTLS(cfg))
 	}
-	conn, err := rpc.Dial(target, p.tel, opts...)
+	conn, err := rpc.Dial(dialTarget, p.tel, opts...)
 	if err != nil {
 		return nil, err
 	}

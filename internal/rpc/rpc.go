@@ -68,6 +68,7 @@ type Server struct {
 	GRPC   *grpc.Server
 	Health *health.Server
 	logger *slog.Logger
+	inproc inProcess
 }
 
 // NewServer builds a server with the full interceptor chain. Register
@@ -138,10 +139,19 @@ func (s *Server) Serve(ctx context.Context, lis net.Listener, drain time.Duratio
 // ServeDrain is Serve with the drain time asked for when ctx is done: what
 // is left of a process's drain after its HTTP server finished.
 func (s *Server) ServeDrain(ctx context.Context, lis net.Listener, drainLeft func() time.Duration) error {
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
+	serving := 1
 	go func() { errc <- s.GRPC.Serve(lis) }()
+	if mem := s.inProcessListener(); mem != nil {
+		serving++
+		go func() { errc <- s.GRPC.Serve(mem) }()
+	}
 	select {
 	case err := <-errc:
+		s.GRPC.Stop()
+		for range serving - 1 {
+			<-errc
+		}
 		return fmt.Errorf("grpc.Serve: %w", err)
 	case <-ctx.Done():
 	}
@@ -155,10 +165,13 @@ func (s *Server) ServeDrain(ctx context.Context, lis net.Listener, drainLeft fun
 		s.logger.Warn("grpc drain timed out, stopping", "drain", drain)
 		s.GRPC.Stop()
 	}
-	if err := <-errc; err != nil && !errors.Is(err, grpc.ErrServerStopped) {
-		return fmt.Errorf("grpc.Serve: %w", err)
+	var first error
+	for range serving {
+		if err := <-errc; err != nil && !errors.Is(err, grpc.ErrServerStopped) && first == nil {
+			first = fmt.Errorf("grpc.Serve: %w", err)
+		}
 	}
-	return nil
+	return first
 }
 
 // Dial opens a client connection with the telemetry stats handler, so trace
