@@ -160,6 +160,9 @@ func allServices() []service {
 					},
 				})
 				ideav1.RegisterIdeaServiceServer(s, srv)
+				if d.background != nil {
+					d.background(srv.WarmSimilar)
+				}
 				return func(ctx context.Context) error { return seedIdeas(ctx, srv, d.regions) }, nil
 			},
 		},
