@@ -3,7 +3,6 @@ package rpc
 import (
 	"context"
 	"net"
-	"sync"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/test/bufconn"
@@ -20,25 +19,19 @@ const inProcessBuffer = 1 << 20
 // syscalls. bufconn was chosen over a custom transport because it is a
 // net.Listener: TLS, HTTP/2 and draining work on it unchanged.
 type inProcess struct {
-	once sync.Once
-	lis  *bufconn.Listener
+	lis *bufconn.Listener
 }
 
 // InProcess returns the dial option that connects a client to s in memory,
 // and the target to dial with it (any address works; it names the
 // connection in traces). Calls are answered once s serves.
 func (s *Server) InProcess(addr string) (target string, opt grpc.DialOption) {
-	s.inproc.once.Do(func() { s.inproc.lis = bufconn.Listen(inProcessBuffer) })
 	lis := s.inproc.lis
 	return "passthrough:///" + addr, grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) {
 		return lis.DialContext(ctx)
 	})
 }
 
-// inProcessListener is the in-memory listener, nil when nobody asked for one.
-func (s *Server) inProcessListener() net.Listener {
-	if s.inproc.lis == nil {
-		return nil
-	}
-	return s.inproc.lis
-}
+// inProcessListener is the in-memory listener, served with the server's
+// TCP listener from the start, whether or not a client dials it yet.
+func (s *Server) inProcessListener() net.Listener { return s.inproc.lis }

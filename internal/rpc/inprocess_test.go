@@ -27,12 +27,6 @@ func TestInProcess(t *testing.T) {
 	srv := rpc.NewServer(rpc.ServerConfig{Verifier: signer.Verifier(), Rules: testRules(auth.NoPeer)})
 	svc := &testService{started: make(chan struct{}, 1), release: make(chan struct{})}
 	testpb.RegisterTestServiceServer(srv.GRPC, svc)
-	target, opt := srv.InProcess("127.0.0.1:1")
-	conn, err := rpc.Dial(target, nil, opt, rpc.Own())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -41,11 +35,20 @@ func TestInProcess(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ctx, lis, 10*time.Second) }()
 	defer func() { cancel(); <-done }()
+	// The connection is asked for once the server serves, as the gateway's
+	// is (it is set up after the services).
+	target, opt := srv.InProcess("127.0.0.1:1")
+	conn, err := rpc.Dial(target, nil, opt, rpc.Own())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
 
 	client := testpb.NewTestServiceClient(conn)
 	if _, err := client.UnaryCall(t.Context(), &testpb.SimpleRequest{}); status.Code(err) != codes.Unauthenticated {
 		t.Fatalf("in-process call without token: %v, want Unauthenticated", err)
 	}
+
 	tok, err := signer.Sign(auth.Claims{Subject: "s", Region: "uppsala", Roles: []auth.Role{auth.Advisor}}, time.Minute)
 	if err != nil {
 		t.Fatal(err)

@@ -28,6 +28,7 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/reflection"
 	"google.golang.org/grpc/status"
+	"google.golang.org/grpc/test/bufconn"
 
 	"github.com/innovationsmotorer/motor/internal/auth"
 	"github.com/innovationsmotorer/motor/internal/telemetry"
@@ -117,7 +118,7 @@ func NewServer(cfg ServerConfig) *Server {
 	if t := cfg.Telemetry; t != nil {
 		opts = append(opts, grpc.StatsHandler(t.ServerHandler()))
 	}
-	s := &Server{GRPC: grpc.NewServer(opts...), Health: health.NewServer(), logger: logger}
+	s := &Server{GRPC: grpc.NewServer(opts...), Health: health.NewServer(), logger: logger, inproc: inProcess{lis: bufconn.Listen(inProcessBuffer)}}
 	healthpb.RegisterHealthServer(s.GRPC, s.Health)
 	reflection.Register(s.GRPC)
 	return s
@@ -140,12 +141,9 @@ func (s *Server) Serve(ctx context.Context, lis net.Listener, drain time.Duratio
 // is left of a process's drain after its HTTP server finished.
 func (s *Server) ServeDrain(ctx context.Context, lis net.Listener, drainLeft func() time.Duration) error {
 	errc := make(chan error, 2)
-	serving := 1
+	const serving = 2
 	go func() { errc <- s.GRPC.Serve(lis) }()
-	if mem := s.inProcessListener(); mem != nil {
-		serving++
-		go func() { errc <- s.GRPC.Serve(mem) }()
-	}
+	go func() { errc <- s.GRPC.Serve(s.inProcessListener()) }()
 	select {
 	case err := <-errc:
 		s.GRPC.Stop()
