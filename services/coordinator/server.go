@@ -83,6 +83,8 @@ type Server struct {
 	// written is when the figures last written (or being written) to the
 	// store were taken.
 	written map[string]time.Time
+
+	common commonCache
 }
 
 // New returns the coordinator service.
