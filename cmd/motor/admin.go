@@ -29,6 +29,8 @@ func setupTelemetry(ctx context.Context, c serveConfig) (*telemetry.Telemetry, e
 		Target:     c.target,
 		Deployment: c.name,
 		Regions:    c.regions.IDs(),
+
+		TraceSampleRatio: c.traceSample,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("telemetry.Setup: %w", err)

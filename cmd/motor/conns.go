@@ -21,6 +21,10 @@ type connPool struct {
 	mtls     mtlsConfig
 	mu       sync.Mutex
 	byTarget map[string]*grpc.ClientConn
+	// inProcess, when set, connects to this process's own services in
+	// memory (rpc.Server.InProcess): same server, same interceptors, no
+	// loopback socket.
+	inProcess func(addr string) (string, grpc.DialOption)
 }
 
 func newConnPool(c serveConfig, own string, tel *telemetry.Telemetry, mtls mtlsConfig) *connPool {
@@ -65,15 +69,21 @@ func (p *connPool) dial(target, deployment string) (*grpc.ClientConn, error) {
 		return conn, nil
 	}
 	opts := []grpc.DialOption{rpc.RoundRobin()}
+	dialTarget := target
 	if target == p.own {
 		opts = []grpc.DialOption{rpc.Own()}
+		if p.inProcess != nil {
+			var o grpc.DialOption
+			dialTarget, o = p.inProcess(target)
+			opts = append(opts, o)
+		}
 	}
 	if p.mtls.client != nil {
 		cfg := p.mtls.client.Clone()
 		cfg.ServerName = deployment
 		opts = append(opts, rpc.WithTLS(cfg))
 	}
-	conn, err := rpc.Dial(target, p.tel, opts...)
+	conn, err := rpc.Dial(dialTarget, p.tel, opts...)
 	if err != nil {
 		return nil, err
 	}

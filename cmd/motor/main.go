@@ -41,6 +41,7 @@ commands:
   serve   run services and the gateway (default: everything, embedded store, demo data)
   token   print a dev-mode bearer token: motor token -role advisor -region vasterbotten
   certs   make a dev CA and mTLS certificates: motor certs -out certs -regions uppsala,national
+  bench   measure the services against bare baselines on this machine: motor bench -c 50 -rounds 5
   compact rewrite the embedded store's file without the bytes of erased data (motor serve stopped)
 
 Run "motor <command> -h" for the flags of a command.
@@ -55,6 +56,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return serve(ctx, args[1:], stdout, stderr)
 	case "token":
 		return token(args[1:], stdout, stderr)
+	case "bench":
+		return bench(ctx, args[1:], stdout, stderr)
 	case "certs":
 		return certs(args[1:], stdout, stderr)
 	case "compact":

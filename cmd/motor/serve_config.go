@@ -62,6 +62,9 @@ type serveConfig struct {
 	// idempotencyTTL is how long every service answers a request_id with
 	// its first result.
 	idempotencyTTL time.Duration
+	// traceSample is -trace-sample: the share of root traces recorded, nil
+	// for the SDK's default.
+	traceSample *float64
 }
 
 // serviceTargets are the services `-target` may name; "gateway" and "all"
@@ -96,6 +99,7 @@ type serveFlags struct {
 	jwks           *string
 	jwksRefresh    *time.Duration
 	logLevel       *string
+	traceSample    *float64
 	name           *string
 	national       *bool
 	tlsCA          *string
@@ -129,6 +133,7 @@ func defineServeFlags(fs *flag.FlagSet) *serveFlags {
 	f.jwks = fs.String("jwks", "", "JWKS file path or http(s) URL of the identity provider (default: the jwks_uri of -oidc-issuer's OpenID Connect discovery document)")
 	f.jwksRefresh = fs.Duration("jwks-refresh", 5*time.Minute, "how often the identity provider's keys are reloaded, so a key it withdrew stops being trusted")
 	f.logLevel = fs.String("log-level", "info", "debug, info, warn or error")
+	f.traceSample = fs.Float64("trace-sample", -1, "share of traces started here that are recorded, 0 to 1, parent-based (default: OTEL_TRACES_SAMPLER, else all)")
 	f.name = fs.String("name", "", "this deployment's name, as its certificate says (default: from -tls-cert)")
 	f.national = fs.Bool("national", false, "this is the national deployment: it holds the programme ledger regions reserve from")
 	f.tlsCA = fs.String("tls-ca", "", "PEM file of the CA of every deployment's certificate (mTLS between deployments)")
@@ -295,6 +300,12 @@ func (f *serveFlags) config(set map[string]bool, dep config.Deployment) (serveCo
 	}
 	if err := c.logLevel.UnmarshalText([]byte(*f.logLevel)); err != nil {
 		problems = append(problems, "-log-level: "+err.Error())
+	}
+	switch ts := *f.traceSample; {
+	case ts > 1 || (ts < 0 && ts != -1):
+		problems = append(problems, fmt.Sprintf("-trace-sample: %g is not a share between 0 and 1", ts))
+	case ts >= 0:
+		c.traceSample = f.traceSample
 	}
 	if c.name != "" && !config.ValidName(c.name) {
 		problems = append(problems, fmt.Sprintf("-name: %q is not a deployment name (lower-case letters, digits, '-')", c.name))

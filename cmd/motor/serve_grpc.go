@@ -45,6 +45,7 @@ func (e *serveEnv) startServices(ctx, runCtx context.Context, running []service,
 	}
 	srv := rpc.NewServer(rpc.ServerConfig{Logger: e.logger, Verifier: e.verifier, Telemetry: e.tel, TLS: e.mtls.server, Self: e.mtls.self, Peers: peers, Credential: cred,
 		Admission: grpcAdmission(c.limits, e.refused)})
+	e.conns.inProcess = srv.InProcess
 	d := deps{store: e.st, regions: c.regions, logger: e.logger, tel: e.tel, conn: e.conns.get, regionConn: e.conns.regionConn, directory: e.conns.directory, devSigner: e.devSigner, weights: c.weights, credential: cred, demo: &demoServers{},
 		ctx: runCtx, reconcile: c.reconcile, idempotencyTTL: c.idempotencyTTL, national: c.national, nationalConn: e.conns.nationalConn,
 		notify: c.notify, dataDir: c.data, devMode: e.devSigner != nil, background: func(f func(context.Context) error) {

@@ -194,6 +194,9 @@ func allServices() []service {
 				if d.demo != nil {
 					d.demo.ideas = srv
 				}
+				if d.background != nil {
+					d.background(srv.WarmSimilar)
+				}
 				return func(ctx context.Context) error { return seedIdeas(ctx, srv, d.regions) }, nil
 			},
 		},

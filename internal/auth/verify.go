@@ -3,6 +3,7 @@ package auth
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -83,6 +84,8 @@ type Verifier struct {
 	oidc     *oidc.IDTokenVerifier
 
 	keys atomic.Pointer[keySet]
+	// cache holds tokens already verified (cache.go).
+	cache *tokenCache
 
 	// refetchMu serialises reloads and guards the two fields after it. A
 	// mutex is enough because waiting callers re-check the key set after
@@ -211,6 +214,7 @@ func newVerifier(cfg Config) (*Verifier, error) {
 		leeway:   leeway,
 		refresh:  refresh,
 		now:      now,
+		cache:    newTokenCache(defaultCacheSize),
 	}
 	v.oidc = oidc.NewVerifier(cfg.Issuer, chosenKey{}, &oidc.Config{
 		ClientID:             cfg.Audience,
@@ -291,6 +295,13 @@ func stamp(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 // checked before any claim, so nothing an attacker wrote drives the outcome
 // of the later checks.
 func (v *Verifier) Verify(ctx context.Context, raw string) (*Identity, error) {
+	var h [sha256.Size]byte
+	if len(raw) <= maxTokenBytes {
+		h = sha256.Sum256([]byte(raw))
+		if id := v.cache.get(h, v.keys.Load(), v.now()); id != nil {
+			return id, nil
+		}
+	}
 	hdr, err := parseHeader(raw)
 	if err != nil {
 		return nil, err
@@ -325,7 +336,23 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (*Identity, error) {
 	if oidcErr != nil {
 		return nil, fail(ErrClaims, "claims not accepted: %v", oidcErr)
 	}
-	return identityFrom(&c, raw)
+	id, err := identityFrom(&c, raw)
+	if err != nil {
+		return nil, err
+	}
+	// No set yet: the first hit checks the key against the set of the
+	// moment, in case a reload withdrew it while this call verified.
+	e := &cachedToken{id: id, kid: hdr.Kid, pub: key.pub, expires: c.ExpiresAt.Add(v.leeway)}
+	if c.NotBefore != nil {
+		e.notBefore = c.NotBefore.Add(-v.leeway)
+	}
+	if c.IssuedAt != nil && (e.notBefore.IsZero() || c.IssuedAt.Add(-v.leeway).After(e.notBefore)) {
+		e.notBefore = c.IssuedAt.Add(-v.leeway)
+	}
+	v.cache.put(h, e, v.now())
+	cp := *id
+	cp.Roles = append([]Role(nil), id.Roles...)
+	return &cp, nil
 }
 
 // parseHeader checks the token's shape and reads its header. The checks are

@@ -61,6 +61,11 @@ type Options struct {
 	// Regions are the regions the deployment serves: motor.regions. A span
 	// about one of them carries it as motor.region.
 	Regions []string
+	// TraceSampleRatio is the share of traces started here that are
+	// recorded (0 to 1); a call whose caller's trace was sampled is always
+	// recorded, one whose caller's was not never is (parent-based). Nil
+	// keeps the SDK's default: OTEL_TRACES_SAMPLER, else every trace.
+	TraceSampleRatio *float64
 }
 
 // Resource attributes and span attributes of Motor's own.
@@ -93,6 +98,9 @@ func Setup(ctx context.Context, o Options) (*Telemetry, error) {
 	}
 	meterOpts := []sdkmetric.Option{sdkmetric.WithResource(res), sdkmetric.WithReader(promExp)}
 	traceOpts := []sdktrace.TracerProviderOption{sdktrace.WithResource(res)}
+	if r := o.TraceSampleRatio; r != nil {
+		traceOpts = append(traceOpts, sdktrace.WithSampler(sdktrace.ParentBased(sdktrace.TraceIDRatioBased(min(max(*r, 0), 1)))))
+	}
 
 	if otlpEnabled("TRACES") {
 		exp, err := otlptracegrpc.New(ctx)

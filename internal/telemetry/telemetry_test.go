@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/innovationsmotorer/motor/internal/telemetry"
@@ -95,5 +96,43 @@ func TestRegionOf(t *testing.T) {
 		if got := telemetry.RegionOf(tc.req); got != tc.want {
 			t.Errorf("RegionOf(%v) = %q, want %q", tc.req, got, tc.want)
 		}
+	}
+}
+
+func TestSetup_TraceSampleRatio(t *testing.T) {
+	sampled := func(t *testing.T, ratio *float64, parent trace.SpanContext) int {
+		tel, err := telemetry.Setup(t.Context(), telemetry.Options{Service: "motor-test", TraceSampleRatio: ratio})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = tel.Shutdown(t.Context()) })
+		ctx := trace.ContextWithRemoteSpanContext(t.Context(), parent)
+		n := 0
+		for range 200 {
+			_, span := tel.TracerProvider.Tracer("test").Start(ctx, "call")
+			if span.SpanContext().IsSampled() {
+				n++
+			}
+			span.End()
+		}
+		return n
+	}
+	zero, half := 0.0, 0.5
+	sampledParent := trace.NewSpanContext(trace.SpanContextConfig{TraceID: trace.TraceID{1}, SpanID: trace.SpanID{1}, TraceFlags: trace.FlagsSampled, Remote: true})
+	unsampledParent := trace.NewSpanContext(trace.SpanContextConfig{TraceID: trace.TraceID{2}, SpanID: trace.SpanID{2}, Remote: true})
+	if n := sampled(t, nil, trace.SpanContext{}); n != 200 {
+		t.Errorf("default sampler: %d of 200 root spans sampled, want all", n)
+	}
+	if n := sampled(t, &zero, trace.SpanContext{}); n != 0 {
+		t.Errorf("ratio 0: %d of 200 root spans sampled, want none", n)
+	}
+	if n := sampled(t, &half, trace.SpanContext{}); n == 0 || n == 200 {
+		t.Errorf("ratio 0.5: %d of 200 root spans sampled, want some but not all", n)
+	}
+	if n := sampled(t, &zero, sampledParent); n != 200 {
+		t.Errorf("ratio 0 under a sampled caller: %d of 200 sampled, want all (parent-based)", n)
+	}
+	if n := sampled(t, &half, unsampledParent); n != 0 {
+		t.Errorf("ratio 0.5 under an unsampled caller: %d of 200 sampled, want none (parent-based)", n)
 	}
 }

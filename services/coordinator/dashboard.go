@@ -314,14 +314,25 @@ func etagOf(version int64) string {
 // the national store behind the answer, so a slow national store never
 // holds up a dashboard. One writer per region writes the newest figures
 // kept until none is left to write.
+//
+// Figures the same as those kept are not written again until the stored
+// copy is keptRefresh old: a dashboard left open would otherwise write (and
+// fsync) every region's figures on every read, while the stored copy is
+// only read after a restart, to show how old a silent region's figures are.
 func (s *Server) keep(ctx context.Context, who *auth.Identity, f *coordinatorv1.RegionFigures) {
 	region := f.GetRegion()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if prev := s.kept[region]; prev != nil && prev.GetFiguresTime().AsTime().After(f.GetFiguresTime().AsTime()) {
+	prev := s.kept[region]
+	if prev != nil && prev.GetFiguresTime().AsTime().After(f.GetFiguresTime().AsTime()) {
 		return
 	}
 	s.kept[region] = proto.CloneOf(f)
+	if w, ok := s.written[region]; ok && prev != nil && sameFigures(prev, f) && f.GetFiguresTime().AsTime().Sub(w) < keptRefresh {
+		return
+	}
+	// Counted as written from now: a write failing undoes it.
+	s.written[region] = f.GetFiguresTime().AsTime()
 	s.unwritten[region] = keptBy{f: proto.CloneOf(f), who: who}
 	if s.persisting[region] {
 		return
@@ -329,6 +340,10 @@ func (s *Server) keep(ctx context.Context, who *auth.Identity, f *coordinatorv1.
 	s.persisting[region] = true
 	go s.writeBehind(context.WithoutCancel(ctx), region)
 }
+
+// keptRefresh is how old the stored copy of unchanged figures may grow
+// before a dashboard writes it again.
+const keptRefresh = time.Minute
 
 // keptBy is figures waiting to be written, with who gathered them.
 type keptBy struct {
@@ -350,6 +365,9 @@ func (s *Server) writeBehind(ctx context.Context, region string) {
 		wctx, cancel := context.WithTimeout(ctx, s.regionTimeout+5*time.Second)
 		if err := s.remember(wctx, next.who, next.f); err != nil {
 			s.logger.WarnContext(wctx, "region figures not kept in the national store", "region", region, "error", err)
+			s.mu.Lock()
+			delete(s.written, region) // the next dashboard tries again
+			s.mu.Unlock()
 		}
 		cancel()
 	}

@@ -80,6 +80,9 @@ type Server struct {
 	kept       map[string]*coordinatorv1.RegionFigures
 	unwritten  map[string]keptBy
 	persisting map[string]bool
+	// written is when the figures last written (or being written) to the
+	// store were taken.
+	written map[string]time.Time
 
 	common commonCache
 }
@@ -90,6 +93,7 @@ func New(cfg Config) *Server {
 		store: cfg.Store, regions: cfg.Regions, conn: cfg.Conn, logger: cfg.Logger, now: cfg.Now,
 		regionTimeout: cfg.RegionTimeout, healthTimeout: cfg.HealthTimeout,
 		kept: map[string]*coordinatorv1.RegionFigures{}, unwritten: map[string]keptBy{}, persisting: map[string]bool{},
+		written: map[string]time.Time{},
 	}
 	if s.regions == nil {
 		s.regions = func() []string { return nil }

@@ -117,14 +117,7 @@ func (s *Server) FindSimilarIdeas(ctx context.Context, req *ideav1.FindSimilarId
 		return nil, err
 	}
 
-	s.simMu.Lock()
-	x, ok := s.similar[region]
-	if !ok {
-		x = newSimIndex(region)
-		s.similar[region] = x
-	}
-	s.simMu.Unlock()
-
+	x := s.simIndexOf(region)
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	if err := s.sync(ctx, x); err != nil {
@@ -135,4 +128,37 @@ func (s *Server) FindSimilarIdeas(ctx context.Context, req *ideav1.FindSimilarId
 		resp.Results = append(resp.Results, &ideav1.SimilarIdea{Idea: x.ideas[h.Name], Similarity: h.Similarity})
 	}
 	return resp, nil
+}
+
+// simIndexOf returns the region's similarity index, empty until synced.
+func (s *Server) simIndexOf(region string) *simIndex {
+	s.simMu.Lock()
+	defer s.simMu.Unlock()
+	x, ok := s.similar[region]
+	if !ok {
+		x = newSimIndex(region)
+		s.similar[region] = x
+	}
+	return x
+}
+
+// WarmSimilar builds the similarity index of every served region, one
+// region after the other, so the first :findSimilar after a start does not
+// wait for the whole region's ideas to be read. A query arriving meanwhile
+// waits for its region's index only. A region whose ideas cannot be read
+// is logged and left to the first query, which tries again.
+func (s *Server) WarmSimilar(ctx context.Context) error {
+	for _, region := range s.regions.IDs() {
+		if ctx.Err() != nil {
+			return nil
+		}
+		x := s.simIndexOf(region)
+		x.mu.Lock()
+		err := s.sync(ctx, x)
+		x.mu.Unlock()
+		if err != nil && ctx.Err() == nil {
+			s.logger.WarnContext(ctx, "similarity index not built at start-up; the first query builds it", "region", region, "error", err)
+		}
+	}
+	return nil
 }
