@@ -39,6 +39,10 @@ type Legacy struct {
 	// "owner" string and number members that become counts. "" means the
 	// whole value is the resource.
 	Wrapped string
+	// Owner names the member holding the owner's subject when the whole
+	// value is the resource (Wrapped ""): a record that kept the owner next
+	// to the resource's own members. "" means none.
+	Owner string
 }
 
 // envelope is a decoded value.
@@ -163,6 +167,17 @@ func decodeLegacy(value []byte, msg proto.Message, legacy Legacy) (envelope, err
 	if legacy.Wrapped == "" {
 		if err := opts.Unmarshal(value, msg); err != nil {
 			return env, fmt.Errorf("legacy record: %w", err)
+		}
+		if legacy.Owner != "" {
+			var members map[string]json.RawMessage
+			if err := json.Unmarshal(value, &members); err != nil {
+				return env, fmt.Errorf("legacy record: %w", err)
+			}
+			if raw, ok := members[legacy.Owner]; ok {
+				if err := json.Unmarshal(raw, &env.owner); err != nil {
+					return env, fmt.Errorf("legacy record owner: %w", err)
+				}
+			}
 		}
 		return env, nil
 	}

@@ -54,6 +54,11 @@ type Config[T proto.Message] struct {
 	Index func(e *Entry[T]) []store.IndexEntry
 	// Derive sets fields that are computed on read, never stored (nil: none).
 	Derive func(T)
+	// Resource returns the message inside T that carries the etag,
+	// create_time and update_time, for a T that wraps the resource with
+	// what the service keeps beside it (nil: T itself). It may set the
+	// resource when T has none yet.
+	Resource func(T) proto.Message
 	// Legacy says how records from before the envelope are read.
 	Legacy Legacy
 	// IdempotencyTTL: 24 h when zero.
@@ -84,7 +89,7 @@ func New[T proto.Message](cfg Config[T]) *Repo[T] {
 		cfg.Now = time.Now
 	}
 	r := &Repo[T]{cfg: cfg, reason: strings.ToUpper(strings.ReplaceAll(cfg.Kind, " ", "_"))}
-	fields := cfg.New().ProtoReflect().Descriptor().Fields()
+	fields := r.res(cfg.New()).Descriptor().Fields()
 	if f := fields.ByName("etag"); f != nil && f.Kind() == protoreflect.StringKind && !f.IsList() {
 		r.etag = f
 	}
@@ -98,6 +103,14 @@ func New[T proto.Message](cfg Config[T]) *Repo[T] {
 		r.create = f
 	}
 	return r
+}
+
+// res is the message of m that carries etag and times.
+func (r *Repo[T]) res(m T) protoreflect.Message {
+	if r.cfg.Resource != nil {
+		return r.cfg.Resource(m).ProtoReflect()
+	}
+	return m.ProtoReflect()
 }
 
 // NS is the repository's namespace in region.
@@ -203,7 +216,7 @@ func (r *Repo[T]) Decode(ref Ref, rec store.Record) (*Entry[T], error) {
 // stamp sets what is derived, never stored: the etag and computed fields.
 func (r *Repo[T]) stamp(e *Entry[T]) {
 	if r.etag != nil {
-		e.Msg.ProtoReflect().Set(r.etag, protoreflect.ValueOfString(e.Etag()))
+		r.res(e.Msg).Set(r.etag, protoreflect.ValueOfString(e.Etag()))
 	}
 	if r.cfg.Derive != nil {
 		r.cfg.Derive(e.Msg)
@@ -215,7 +228,7 @@ func (r *Repo[T]) Encode(e *Entry[T]) ([]byte, error) {
 	msg := e.Msg
 	if r.etag != nil {
 		msg = proto.CloneOf(e.Msg)
-		msg.ProtoReflect().Clear(r.etag)
+		r.res(msg).Clear(r.etag)
 	}
 	env := e.env
 	env.owner, env.counts = e.Owner, e.Counts
@@ -254,6 +267,8 @@ type Create struct {
 	Action  string // audit action, e.g. "CreateNeed"
 	Request *Request
 	Puts    []store.Put // other records of the same commit
+	// Events are the audit events of those other records.
+	Events []store.Event
 }
 
 // Create writes a new record. A retry of the same Request returns the
@@ -261,13 +276,14 @@ type Create struct {
 // another body is ALREADY_EXISTS.
 func (r *Repo[T]) Create(ctx context.Context, e *Entry[T], c Create) (out *Entry[T], replayed bool, err error) {
 	now := r.cfg.Now()
-	if r.create != nil && !e.Msg.ProtoReflect().Has(r.create) {
-		e.Msg.ProtoReflect().Set(r.create, protoreflect.ValueOfMessage(timestamppb.New(now).ProtoReflect()))
+	m := r.res(e.Msg)
+	if r.create != nil && !m.Has(r.create) {
+		m.Set(r.create, protoreflect.ValueOfMessage(timestamppb.New(now).ProtoReflect()))
 	}
 	if r.update != nil {
-		e.Msg.ProtoReflect().Set(r.update, protoreflect.ValueOfMessage(timestamppb.New(now).ProtoReflect()))
+		m.Set(r.update, protoreflect.ValueOfMessage(timestamppb.New(now).ProtoReflect()))
 		if r.create != nil {
-			e.Msg.ProtoReflect().Set(r.update, e.Msg.ProtoReflect().Get(r.create))
+			m.Set(r.update, m.Get(r.create))
 		}
 	}
 	e.Version = 0
@@ -278,7 +294,7 @@ func (r *Repo[T]) Create(ctx context.Context, e *Entry[T], c Create) (out *Entry
 	res, err := r.cfg.Store.Commit(ctx, r.NS(e.Ref.Region), store.Write{
 		Puts:        append([]store.Put{p}, c.Puts...),
 		Idempotency: r.idempotency(c.Request, e.Ref.Key+"\n"+e.Ref.Name),
-		Events:      []store.Event{{Time: now, Actor: c.Actor, Action: c.Action, Key: e.Ref.Name, EtagAfter: Etag(1)}},
+		Events:      append([]store.Event{{Time: now, Actor: c.Actor, Action: c.Action, Key: e.Ref.Name, EtagAfter: Etag(1)}}, c.Events...),
 	})
 	if err != nil {
 		return nil, false, r.fail(err, e.Ref.Name)
@@ -298,11 +314,15 @@ type Change struct {
 	Action string // audit action
 	Detail string // audit detail; never personal data
 	Puts   []store.Put
+	// Events are the audit events of the other records, after the record's.
+	Events []store.Event
 	// Request makes the change idempotent; Result is what a retry gets.
 	Request *Request
 	Result  string
 	// Noop: the change is in place already; write nothing.
 	Noop bool
+	// Delete: the change removes the record (with its index entries).
+	Delete bool
 }
 
 // Outcome reports a change that was a retry of an earlier one.
@@ -329,9 +349,10 @@ func (r *Repo[T]) Update(ctx context.Context, ref Ref, etag, actor string, apply
 		now := r.cfg.Now()
 		c, err := apply(e, now)
 		switch {
-		case err != nil && stale:
+		case err != nil && stale && status.Code(err) != codes.NotFound:
 			// The caller decided on an old version; they should look again
-			// before being told what their change would break.
+			// before being told what their change would break. A record the
+			// caller may not see stays not found, whatever etag they sent.
 			return nil, Outcome{}, r.conflict(ref, etag, before)
 		case err != nil:
 			return nil, Outcome{}, err
@@ -342,19 +363,22 @@ func (r *Repo[T]) Update(ctx context.Context, ref Ref, etag, actor string, apply
 			return nil, Outcome{}, r.conflict(ref, etag, before)
 		}
 		if r.update != nil {
-			e.Msg.ProtoReflect().Set(r.update, protoreflect.ValueOfMessage(timestamppb.New(now).ProtoReflect()))
+			r.res(e.Msg).Set(r.update, protoreflect.ValueOfMessage(timestamppb.New(now).ProtoReflect()))
 		}
 		p, err := r.Put(e)
 		if err != nil {
 			return nil, Outcome{}, r.fail(err, ref.Name)
 		}
+		if c.Delete {
+			p = store.Put{Key: p.Key, Version: p.Version, Delete: true}
+		}
 		res, err := r.cfg.Store.Commit(ctx, r.NS(ref.Region), store.Write{
 			Puts:        append([]store.Put{p}, c.Puts...),
 			Idempotency: r.idempotency(c.Request, c.Result),
-			Events: []store.Event{{
+			Events: append([]store.Event{{
 				Time: now, Actor: actor, Action: c.Action, Key: ref.Name,
 				EtagBefore: before, EtagAfter: Etag(e.Version + 1), Detail: c.Detail,
-			}},
+			}}, c.Events...),
 		})
 		if errors.Is(err, store.ErrConflict) {
 			if etag == "" && attempt < r.cfg.Attempts {
