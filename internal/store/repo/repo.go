@@ -265,6 +265,7 @@ func (r *Repo[T]) Get(ctx context.Context, ref Ref) (*Entry[T], error) {
 type Create struct {
 	Actor   string
 	Action  string // audit action, e.g. "CreateNeed"
+	Detail  string // audit detail; never personal data
 	Request *Request
 	Puts    []store.Put // other records of the same commit
 	// Events are the audit events of those other records.
@@ -294,7 +295,7 @@ func (r *Repo[T]) Create(ctx context.Context, e *Entry[T], c Create) (out *Entry
 	res, err := r.cfg.Store.Commit(ctx, r.NS(e.Ref.Region), store.Write{
 		Puts:        append([]store.Put{p}, c.Puts...),
 		Idempotency: r.idempotency(c.Request, e.Ref.Key+"\n"+e.Ref.Name),
-		Events:      append([]store.Event{{Time: now, Actor: c.Actor, Action: c.Action, Key: e.Ref.Name, EtagAfter: Etag(1)}}, c.Events...),
+		Events:      append([]store.Event{{Time: now, Actor: c.Actor, Action: c.Action, Key: e.Ref.Name, EtagAfter: Etag(1), Detail: c.Detail}}, c.Events...),
 	})
 	if err != nil {
 		return nil, false, r.fail(err, e.Ref.Name)
