@@ -334,6 +334,9 @@ func (s *Server) CreateFocusGroupSession(ctx context.Context, req *ideav1.Create
 			events = append(events, store.Event{Time: s.now(), Actor: who.Subject, Action: "CategoriseIdea", Key: n.String(),
 				EtagBefore: r.Etag(), EtagAfter: repo.Etag(r.Version + 1), Detail: out.Name})
 		}
+		if err := s.upgraded(ctx, region); err != nil {
+			return nil, err
+		}
 		e, _, err := s.sessions.Create(ctx, &repo.Entry[*ideav1.FocusGroupSession]{Ref: id.ref(), Msg: out}, repo.Create{
 			Actor: who.Subject, Action: "CreateFocusGroupSession", Puts: extra, Events: events,
 			Request: &repo.Request{ID: req.GetRequestId(), Subject: who.Subject, Kind: "CreateFocusGroupSession",

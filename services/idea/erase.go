@@ -43,12 +43,12 @@ func (s *Server) EraseSubmitter(ctx context.Context, req *ideav1.EraseSubmitterR
 		if _, err := s.store.RedactActor(ctx, ns(name.Region), owner, erasedActor); err != nil {
 			return nil, domain.Store(err, "IDEA", "audit log of "+name.Region)
 		}
-		// Their request ids start with their hashed subject; those earlier
-		// code kept carry a shorter hash after the kind of create.
-		if err := s.ideas.Forget(ctx, name.Region, owner); err != nil {
+		// Their request ids go too: the repository's start with their hashed
+		// subject, and the upgrade drops those earlier code kept.
+		if err := s.upgraded(ctx, name.Region); err != nil {
 			return nil, err
 		}
-		if err := s.ideas.ForgetKeys(ctx, name.Region, "create/"+subjectKey(owner)+"/"); err != nil {
+		if err := s.ideas.Forget(ctx, name.Region, owner); err != nil {
 			return nil, err
 		}
 	}

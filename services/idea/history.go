@@ -13,10 +13,7 @@ import (
 	ideav1 "github.com/innovationsmotorer/motor/proto/innovation/idea/v1"
 )
 
-const (
-	permissionDenied = codes.PermissionDenied
-	abortedCode      = codes.Aborted
-)
+const permissionDenied = codes.PermissionDenied
 
 // ListIdeaHistory lists an idea's stage decisions, oldest first. Whoever may
 // read the idea may read why it moved: a rejection's rationale is written for

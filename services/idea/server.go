@@ -64,6 +64,9 @@ type Server struct {
 	sessions    *repo.Repo[*ideav1.FocusGroupSession]
 	testBeds    *repo.Repo[*ideav1.TestBed]
 	testPlans   *repo.Repo[*ideav1.TestPlan]
+	// upgrades drop, once per region and process, the request ids earlier
+	// code kept for ever (see upgraded).
+	upgrades repo.Upgrades
 
 	simMu   sync.Mutex
 	similar map[string]*simIndex // by region, built on first use
@@ -121,6 +124,21 @@ func ideaResource(r *ideav1.IdeaRecord) proto.Message {
 	return r.Idea
 }
 
+// upgraded drops the request-id keys earlier code kept for ever under its
+// own prefixes, once per region and process; the repository's keys start
+// with the caller's hashed subject and expire. A retry of a create sent
+// before the upgrade is then a new create.
+func (s *Server) upgraded(ctx context.Context, region string) error {
+	return s.upgrades.Once(ctx, region, func(ctx context.Context) error {
+		for _, prefix := range []string{"create/", "adopt/", "CreateWorkshop/", "CreateTestBed/", "CreateTestPlan/", "CreateFocusGroupSession/"} {
+			if err := s.ideas.ForgetKeys(ctx, region, prefix); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
 // servedRegion answers NOT_FOUND for a region this deployment does not serve,
 // before anything else is looked at.
 func (s *Server) servedRegion(region string) error { return resource.Served(domain, s.regions, region) }
@@ -159,6 +177,9 @@ func (s *Server) CreateIdea(ctx context.Context, req *ideav1.CreateIdeaRequest) 
 	r := &record{Ref: id.ref(), Owner: who.Subject, Msg: &ideav1.IdeaRecord{Idea: in, History: []*ideav1.HistoryEntry{{
 		ToStage: ideav1.Stage_STAGE_SUBMITTED, Actor: who.Subject, ActorName: who.Name, Time: in.CreateTime,
 	}}}}
+	if err := s.upgraded(ctx, region); err != nil {
+		return nil, err
+	}
 	r, replayed, err := s.ideas.Create(ctx, r, repo.Create{
 		Actor: who.Subject, Action: "CreateIdea",
 		// Keyed per caller: one person's request_id never returns another's idea.

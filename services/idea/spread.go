@@ -206,6 +206,9 @@ func (s *Server) AdoptIdea(ctx context.Context, req *ideav1.AdoptIdeaRequest) (*
 	}}}}
 	// One adoption per source idea and region, whoever asks and however
 	// often: the request is the source's name, the same for every caller.
+	if err := s.upgraded(ctx, region); err != nil {
+		return nil, err
+	}
 	r, _, err = s.ideas.Create(ctx, r, repo.Create{
 		Actor: who.Actor(), Action: "AdoptIdea", Detail: "spread from " + source.String(),
 		Request: &repo.Request{ID: source.String(), Subject: "adopt", Kind: "adopt", Body: &ideav1.AdoptIdeaRequest{SpreadFrom: source.String()}},

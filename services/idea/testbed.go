@@ -104,6 +104,9 @@ func (s *Server) CreateTestBed(ctx context.Context, req *ideav1.CreateTestBedReq
 		Name: id.String(), DisplayName: strings.TrimSpace(in.GetDisplayName()), Unit: strings.TrimSpace(in.GetUnit()),
 		Kind: in.GetKind(), Contact: strings.TrimSpace(in.GetContact()), Capacity: in.GetCapacity(), CreateTime: timestamppb.New(s.now()),
 	}
+	if err := s.upgraded(ctx, region); err != nil {
+		return nil, err
+	}
 	e, _, err := s.testBeds.Create(ctx, &repo.Entry[*ideav1.TestBed]{Ref: id.ref(), Msg: b}, repo.Create{
 		Actor: who.Subject, Action: "CreateTestBed",
 		Request: &repo.Request{ID: req.GetRequestId(), Subject: who.Subject, Kind: "CreateTestBed",
@@ -190,6 +193,9 @@ func (s *Server) CreateTestPlan(ctx context.Context, req *ideav1.CreateTestPlanR
 		Name: name.String(), TestBed: bed.String(), StartDate: in.GetStartDate(), EndDate: in.GetEndDate(),
 		Protocol: strings.TrimSpace(in.GetProtocol()), State: ideav1.TestPlanState_TEST_PLAN_STATE_DRAFT,
 		CreateTime: timestamppb.New(s.now()), IdeaTitle: r.Msg.Idea.GetTitle(),
+	}
+	if err := s.upgraded(ctx, idea.Region); err != nil {
+		return nil, err
 	}
 	e, _, err := s.testPlans.Create(ctx, &repo.Entry[*ideav1.TestPlan]{Ref: name.ref(), Msg: p}, repo.Create{
 		Actor: who.Subject, Action: "CreateTestPlan",

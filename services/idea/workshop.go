@@ -110,6 +110,9 @@ func (s *Server) CreateWorkshop(ctx context.Context, req *ideav1.CreateWorkshopR
 		Facilitator: facilitator, Participants: participants, Agenda: agenda,
 		CreateTime: timestamppb.New(s.now()),
 	}
+	if err := s.upgraded(ctx, region); err != nil {
+		return nil, err
+	}
 	e, _, err := s.workshops.Create(ctx, &repo.Entry[*ideav1.Workshop]{Ref: id.ref(), Msg: w}, repo.Create{
 		Actor: who.Subject, Action: "CreateWorkshop",
 		Request: &repo.Request{ID: req.GetRequestId(), Subject: who.Subject, Kind: "CreateWorkshop",
