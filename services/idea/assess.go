@@ -96,8 +96,8 @@ func (s *Server) CreateAssessment(ctx context.Context, req *ideav1.CreateAssessm
 	_, err = s.commit(ctx, who, name, mutation{
 		action: "CreateAssessment",
 		apply: func(r *record) ([]store.Put, error) {
-			if final(r.Msg.Idea.GetStage()) {
-				return nil, domain.FailedPrecondition("IDEA_FINAL", "idea %s is %s: assessments are made before a final stage", name, r.Msg.Idea.GetStage())
+			if final(r.Msg.GetStage()) {
+				return nil, domain.FailedPrecondition("IDEA_FINAL", "idea %s is %s: assessments are made before a final stage", name, r.Msg.GetStage())
 			}
 			// A reviewer's second scorecard replaces their first.
 			e := &repo.Entry[*ideav1.Assessment]{Ref: assessmentRef(name, id), Msg: a}
@@ -108,15 +108,15 @@ func (s *Server) CreateAssessment(ctx context.Context, req *ideav1.CreateAssessm
 			case !errors.Is(err, store.ErrNotFound):
 				return nil, err
 			}
-			if r.Msg.Scores == nil {
-				r.Msg.Scores = map[string]float64{}
+			if side(r).Scores == nil {
+				side(r).Scores = map[string]float64{}
 			}
-			r.Msg.Scores[id] = a.WeightedScore
+			side(r).Scores[id] = a.WeightedScore
 			var sum float64
-			for _, sc := range r.Msg.Scores {
+			for _, sc := range side(r).Scores {
 				sum += sc
 			}
-			r.Msg.Idea.AssessmentSummary = &ideav1.AssessmentSummary{Count: int32(len(r.Msg.Scores)), WeightedScore: sum / float64(len(r.Msg.Scores))}
+			r.Msg.AssessmentSummary = &ideav1.AssessmentSummary{Count: int32(len(side(r).Scores)), WeightedScore: sum / float64(len(side(r).Scores))}
 			put, err := s.assessments.Put(e)
 			if err != nil {
 				return nil, domain.Store(err, "ASSESSMENT", a.Name)

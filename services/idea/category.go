@@ -314,18 +314,18 @@ func (s *Server) CreateFocusGroupSession(ctx context.Context, req *ideav1.Create
 			if err != nil {
 				return nil, err
 			}
-			if final(r.Msg.Idea.GetStage()) {
-				return nil, domain.FailedPrecondition("IDEA_FINAL", "idea %s is %s, a final stage: its tags no longer change", n, r.Msg.Idea.GetStage())
+			if final(r.Msg.GetStage()) {
+				return nil, domain.FailedPrecondition("IDEA_FINAL", "idea %s is %s, a final stage: its tags no longer change", n, r.Msg.GetStage())
 			}
 			for _, c := range a.GetCategories() {
-				if !slices.Contains(r.Msg.Idea.Tags, c) {
-					r.Msg.Idea.Tags = append(r.Msg.Idea.Tags, c)
+				if !slices.Contains(r.Msg.Tags, c) {
+					r.Msg.Tags = append(r.Msg.Tags, c)
 				}
 			}
-			if len(r.Msg.Idea.Tags) > maxTags {
-				return nil, domain.FailedPrecondition("TOO_MANY_TAGS", "idea %s would have %d tags; at most %d are allowed", n, len(r.Msg.Idea.Tags), maxTags)
+			if len(r.Msg.Tags) > maxTags {
+				return nil, domain.FailedPrecondition("TOO_MANY_TAGS", "idea %s would have %d tags; at most %d are allowed", n, len(r.Msg.Tags), maxTags)
 			}
-			r.Msg.Idea.UpdateTime = out.CreateTime
+			r.Msg.UpdateTime = out.CreateTime
 			put, err := s.ideas.Put(r)
 			if err != nil {
 				return nil, domain.Store(err, "IDEA", n.String())

@@ -56,10 +56,10 @@ func (s *Server) EraseSubmitter(ctx context.Context, req *ideav1.EraseSubmitterR
 	if who.Subject == owner {
 		actor = erasedActor // the erasure's own audit event must not name them either
 	}
-	if into, err := parseIdeaName(current.Msg.Idea.GetMergedInto()); err == nil {
+	if into, err := parseIdeaName(current.Msg.GetMergedInto()); err == nil {
 		// A merged duplicate's submitter is a co-submitter there too:
 		// erased there first, so a retry still knows what to look for.
-		if err := s.eraseCoSubmitter(ctx, who, into, current.Msg.Idea.GetSubmitter(), owner, actor); err != nil {
+		if err := s.eraseCoSubmitter(ctx, who, into, current.Msg.GetSubmitter(), owner, actor); err != nil {
 			return nil, err
 		}
 	}
@@ -82,7 +82,7 @@ func (s *Server) EraseSubmitter(ctx context.Context, req *ideav1.EraseSubmitterR
 		}
 	}
 	s.scrub(ctx)
-	return redact(who, name.Region, "", r.Msg.Idea), nil
+	return redact(who, name.Region, "", r.Msg), nil
 }
 
 // scrub has a backend that keeps old values in its files (Redis's AOF and
@@ -126,9 +126,9 @@ func (s *Server) scrub(ctx context.Context) {
 
 // erase removes every trace of owner from r.
 func erase(r *record, owner string) {
-	r.Msg.Idea.Submitter = nil
-	r.Msg.Idea.Consent = &ideav1.Consent{}
-	for _, h := range r.Msg.History {
+	r.Msg.Submitter = nil
+	r.Msg.Consent = &ideav1.Consent{}
+	for _, h := range side(r).History {
 		if h.GetActor() == owner || (owner == "" && r.Owner != "" && h.GetActor() == r.Owner) {
 			h.Actor, h.ActorName = erasedActor, ""
 		}

@@ -34,14 +34,14 @@ func (s *Server) ListIdeaHistory(ctx context.Context, req *ideav1.ListIdeaHistor
 	}
 	resp := &ideav1.ListIdeaHistoryResponse{}
 	personal := auth.CanSeePersonalData(who, name.Region, r.Owner)
-	for i := start; i < len(r.Msg.History) && len(resp.Entries) < size; i++ {
-		h := proto.Clone(r.Msg.History[i]).(*ideav1.HistoryEntry)
+	for i := start; i < len(side(r).History) && len(resp.Entries) < size; i++ {
+		h := proto.Clone(side(r).History[i]).(*ideav1.HistoryEntry)
 		if !personal && h.GetActor() == r.Owner {
 			// The submitter's own moves (submitting, withdrawing) would name them.
 			h.Actor, h.ActorName = "", ""
 		}
 		resp.Entries = append(resp.Entries, h)
-		if len(resp.Entries) == size && i+1 < len(r.Msg.History) {
+		if len(resp.Entries) == size && i+1 < len(side(r).History) {
 			resp.NextPageToken = resource.EncodeToken(strconv.Itoa(i+1), query)
 		}
 	}

@@ -26,7 +26,7 @@ func newestFirst(idea *ideav1.Idea) string {
 // time, newest first, within its prefix. Tags and care areas are folded to
 // lower case so a filter matches however a focus group spelled them.
 func indexEntries(r *record) []store.IndexEntry {
-	idea := r.Msg.GetIdea()
+	idea := r.Msg
 	t := newestFirst(idea)
 	entries := []store.IndexEntry{
 		{Index: "created", Term: t},
@@ -36,7 +36,7 @@ func indexEntries(r *record) []store.IndexEntry {
 	if r.Owner != "" {
 		entries = append(entries, store.IndexEntry{Index: "owner", Term: subjectKey(r.Owner) + "/" + t})
 	}
-	for _, o := range r.Msg.CoOwners {
+	for _, o := range side(r).CoOwners {
 		entries = append(entries, store.IndexEntry{Index: "owner", Term: subjectKey(o) + "/" + t})
 	}
 	if a := fold(idea.GetCareArea()); a != "" {
@@ -60,30 +60,30 @@ func fold(s string) string {
 // filterFields are what ListIdeas filters on, the most selective first:
 // tags and care areas, then stage, then origin; the remaining terms are
 // checked on the records the index yields.
-func filterFields() []filter.Field[*ideav1.IdeaRecord] {
+func filterFields() []filter.Field[*ideav1.Idea] {
 	prefixed := func(index string) func(v string) (store.Query, bool) {
 		return func(v string) (store.Query, bool) { return store.Query{Index: index, Prefix: v + "/"}, true }
 	}
-	return []filter.Field[*ideav1.IdeaRecord]{
+	return []filter.Field[*ideav1.Idea]{
 		{
 			// A region's categories are the tags its ideas carry.
 			Name: "tag", Aliases: []string{"category", "tags"}, Repeated: true, Fold: fold,
-			Get:   func(r *ideav1.IdeaRecord) []string { return r.GetIdea().GetTags() },
+			Get:   func(i *ideav1.Idea) []string { return i.GetTags() },
 			Index: prefixed("tag"),
 		},
 		{
 			Name: "care_area", Aliases: []string{"careArea"}, Fold: fold,
-			Get:   func(r *ideav1.IdeaRecord) []string { return []string{r.GetIdea().GetCareArea()} },
+			Get:   func(i *ideav1.Idea) []string { return []string{i.GetCareArea()} },
 			Index: prefixed("care_area"),
 		},
 		{
 			Name: "stage", Values: filter.EnumValues(ideav1.Stage(0).Descriptor()),
-			Get:   func(r *ideav1.IdeaRecord) []string { return []string{r.GetIdea().GetStage().String()} },
+			Get:   func(i *ideav1.Idea) []string { return []string{i.GetStage().String()} },
 			Index: prefixed("stage"),
 		},
 		{
 			Name: "origin", Values: filter.EnumValues(ideav1.Origin(0).Descriptor()),
-			Get:   func(r *ideav1.IdeaRecord) []string { return []string{r.GetIdea().GetOrigin().String()} },
+			Get:   func(i *ideav1.Idea) []string { return []string{i.GetOrigin().String()} },
 			Index: prefixed("origin"),
 		},
 	}
@@ -104,7 +104,7 @@ func (s *Server) ListIdeas(ctx context.Context, req *ideav1.ListIdeasRequest) (*
 		v.Add("filter", "%v", ferr)
 	}
 	size := resource.PageSize(&v, req.GetPageSize())
-	page := repo.Page[*ideav1.IdeaRecord]{Plan: plan, Size: size}
+	page := repo.Page[*ideav1.Idea]{Plan: plan, Size: size}
 	if !isStaff(who, region) && !isNational(who) {
 		page.Plan.Query = store.Query{Index: "owner", Prefix: subjectKey(who.Subject) + "/"}
 	}
@@ -120,7 +120,7 @@ func (s *Server) ListIdeas(ctx context.Context, req *ideav1.ListIdeasRequest) (*
 		if !readableBy(r, who, region) {
 			return false, nil
 		}
-		shown := redact(who, region, r.Owner, r.Msg.Idea)
+		shown := redact(who, region, r.Owner, r.Msg)
 		resp.Ideas = append(resp.Ideas, shown)
 		if bytes.Add(proto.Size(shown)) {
 			return true, repo.Full

@@ -61,42 +61,42 @@ func (s *Server) MergeIdea(ctx context.Context, req *ideav1.MergeIdeaRequest) (*
 		if err != nil {
 			return repo.Change{}, err
 		}
-		switch st := target.Msg.Idea.GetStage(); {
-		case final(dup.Msg.Idea.GetStage()):
-			return repo.Change{}, domain.FailedPrecondition("IDEA_FINAL", "idea %s is %s, a final stage: it is not merged any more", dupName, dup.Msg.Idea.GetStage())
+		switch st := target.Msg.GetStage(); {
+		case final(dup.Msg.GetStage()):
+			return repo.Change{}, domain.FailedPrecondition("IDEA_FINAL", "idea %s is %s, a final stage: it is not merged any more", dupName, dup.Msg.GetStage())
 		case st == ideav1.Stage_STAGE_MERGED || st == ideav1.Stage_STAGE_REJECTED || st == ideav1.Stage_STAGE_WITHDRAWN:
 			return repo.Change{}, domain.FailedPrecondition("MERGE_TARGET_CLOSED", "idea %s is %s: merge the duplicate into the idea that lives on", into, st)
 		}
 		now := timestamppb.New(t)
-		from := dup.Msg.Idea.GetStage()
-		dup.Msg.Idea.Stage, dup.Msg.Idea.MergedInto = ideav1.Stage_STAGE_MERGED, into.String()
-		dup.Msg.History = append(dup.Msg.History, &ideav1.HistoryEntry{FromStage: from, ToStage: ideav1.Stage_STAGE_MERGED,
+		from := dup.Msg.GetStage()
+		dup.Msg.Stage, dup.Msg.MergedInto = ideav1.Stage_STAGE_MERGED, into.String()
+		side(dup).History = append(side(dup).History, &ideav1.HistoryEntry{FromStage: from, ToStage: ideav1.Stage_STAGE_MERGED,
 			Rationale: mergeNote("merged into "+into.String(), rationale), Actor: who.Subject, ActorName: who.Name, Time: now})
 
-		target.Msg.Idea.MergedFrom = append(target.Msg.Idea.MergedFrom, dupName.String())
-		if sub := dup.Msg.Idea.GetSubmitter(); sub != nil {
-			target.Msg.Idea.CoSubmitters = append(target.Msg.Idea.CoSubmitters, proto.Clone(sub).(*ideav1.Submitter))
+		target.Msg.MergedFrom = append(target.Msg.MergedFrom, dupName.String())
+		if sub := dup.Msg.GetSubmitter(); sub != nil {
+			target.Msg.CoSubmitters = append(target.Msg.CoSubmitters, proto.Clone(sub).(*ideav1.Submitter))
 		}
-		if dup.Owner != "" && dup.Owner != target.Owner && !slices.Contains(target.Msg.CoOwners, dup.Owner) {
-			target.Msg.CoOwners = append(target.Msg.CoOwners, dup.Owner)
+		if dup.Owner != "" && dup.Owner != target.Owner && !slices.Contains(side(target).CoOwners, dup.Owner) {
+			side(target).CoOwners = append(side(target).CoOwners, dup.Owner)
 		}
-		target.Msg.Idea.UpdateTime = now
-		target.Msg.History = append(target.Msg.History, &ideav1.HistoryEntry{FromStage: target.Msg.Idea.GetStage(), ToStage: target.Msg.Idea.GetStage(),
+		target.Msg.UpdateTime = now
+		side(target).History = append(side(target).History, &ideav1.HistoryEntry{FromStage: target.Msg.GetStage(), ToStage: target.Msg.GetStage(),
 			Rationale: mergeNote("duplicate "+dupName.String()+" merged into it", rationale), Actor: who.Subject, ActorName: who.Name, Time: now})
 		put, err := s.ideas.Put(target)
 		if err != nil {
-			return repo.Change{}, domain.Store(err, "IDEA", target.Msg.Idea.GetName())
+			return repo.Change{}, domain.Store(err, "IDEA", target.Msg.GetName())
 		}
 		detail := dupName.String() + " → " + into.String()
 		return repo.Change{Action: "MergeIdea", Detail: detail, Puts: []store.Put{put}, Events: []store.Event{{
-			Time: t, Actor: who.Subject, Action: "MergeIdea", Key: target.Msg.Idea.GetName(),
+			Time: t, Actor: who.Subject, Action: "MergeIdea", Key: target.Msg.GetName(),
 			EtagBefore: target.Etag(), EtagAfter: repo.Etag(target.Version + 1), Detail: detail,
 		}}}, nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	return redact(who, dupName.Region, dup.Owner, dup.Msg.Idea), nil
+	return redact(who, dupName.Region, dup.Owner, dup.Msg), nil
 }
 
 func mergeNote(what, rationale string) string {
@@ -114,9 +114,9 @@ func (s *Server) eraseCoSubmitter(ctx context.Context, who *auth.Identity, into 
 		actor:  actor,
 		apply: func(r *record) ([]store.Put, error) {
 			if sub != nil {
-				r.Msg.Idea.CoSubmitters = slices.DeleteFunc(r.Msg.Idea.CoSubmitters, func(c *ideav1.Submitter) bool { return proto.Equal(c, sub) })
+				r.Msg.CoSubmitters = slices.DeleteFunc(r.Msg.CoSubmitters, func(c *ideav1.Submitter) bool { return proto.Equal(c, sub) })
 			}
-			r.Msg.CoOwners = slices.DeleteFunc(r.Msg.CoOwners, func(o string) bool { return o == owner })
+			side(r).CoOwners = slices.DeleteFunc(side(r).CoOwners, func(o string) bool { return o == owner })
 			return nil, nil
 		},
 	})

@@ -57,7 +57,7 @@ type Server struct {
 	logger      *slog.Logger
 	now         func() time.Time
 
-	ideas       *repo.Repo[*ideav1.IdeaRecord]
+	ideas       *repo.Repo[*ideav1.Idea]
 	assessments *repo.Repo[*ideav1.Assessment]
 	workshops   *repo.Repo[*ideav1.Workshop]
 	categories  *repo.Repo[*ideav1.Category]
@@ -87,12 +87,11 @@ func New(cfg Config) *Server {
 	if s.now == nil {
 		s.now = time.Now
 	}
-	s.ideas = repo.New(repo.Config[*ideav1.IdeaRecord]{
+	s.ideas = repo.New(repo.Config[*ideav1.Idea]{
 		Store: s.store, Service: service, Domain: domain, Kind: "idea", Now: s.now, IdempotencyTTL: cfg.IdempotencyTTL,
-		New: func() *ideav1.IdeaRecord { return &ideav1.IdeaRecord{Idea: &ideav1.Idea{}} }, Index: indexEntries,
-		Resource: ideaResource,
-		// Earlier code kept the owner beside the record's members.
-		Legacy: repo.Legacy{Owner: "owner"},
+		New: func() *ideav1.Idea { return &ideav1.Idea{} }, Index: indexEntries,
+		Side:   func() proto.Message { return &ideav1.IdeaRecord{} },
+		Legacy: repo.Legacy{Wrapped: "idea"},
 	})
 	ttl := cfg.IdempotencyTTL
 	s.assessments = keptRepo(s, ttl, "assessment", func() *ideav1.Assessment { return &ideav1.Assessment{} }, keyIndex[*ideav1.Assessment]("assessments", "assessment/"))
@@ -109,19 +108,21 @@ const service = "idea"
 
 func ns(region string) store.Namespace { return store.Namespace{Service: service, Region: region} }
 
-// record is an idea as the repository keeps it: the wire resource with what
-// never goes on the wire as such — the decisions taken on it, the
-// per-reviewer scores its summary is computed from and the co-submitters of
-// merged duplicates — and who submitted it (Owner).
-type record = repo.Entry[*ideav1.IdeaRecord]
+// record is an idea as the repository keeps it: the wire resource, who
+// submitted it (Owner) and, beside it (side), what never goes on the wire as
+// such.
+type record = repo.Entry[*ideav1.Idea]
 
-// ideaResource is the resource inside a record: it carries the etag and
-// the times the repository keeps.
-func ideaResource(r *ideav1.IdeaRecord) proto.Message {
-	if r.Idea == nil {
-		r.Idea = &ideav1.Idea{}
+// side is what the service keeps beside an idea: the decisions taken on it,
+// the per-reviewer scores its summary is computed from and the submitters
+// of duplicates merged into it.
+func side(r *record) *ideav1.IdeaRecord {
+	k, _ := r.Side.(*ideav1.IdeaRecord)
+	if k == nil {
+		k = &ideav1.IdeaRecord{}
+		r.Side = k
 	}
-	return r.Idea
+	return k
 }
 
 // upgraded drops the request-id keys earlier code kept for ever under its
@@ -174,7 +175,7 @@ func (s *Server) CreateIdea(ctx context.Context, req *ideav1.CreateIdeaRequest) 
 	in := newIdea(req.GetIdea(), staff)
 	in.Name = id.String()
 	in.CreateTime = timestamppb.New(s.now())
-	r := &record{Ref: id.ref(), Owner: who.Subject, Msg: &ideav1.IdeaRecord{Idea: in, History: []*ideav1.HistoryEntry{{
+	r := &record{Ref: id.ref(), Owner: who.Subject, Msg: in, Side: &ideav1.IdeaRecord{History: []*ideav1.HistoryEntry{{
 		ToStage: ideav1.Stage_STAGE_SUBMITTED, Actor: who.Subject, ActorName: who.Name, Time: in.CreateTime,
 	}}}}
 	if err := s.upgraded(ctx, region); err != nil {
@@ -192,7 +193,7 @@ func (s *Server) CreateIdea(ctx context.Context, req *ideav1.CreateIdeaRequest) 
 	if replayed && !readableBy(r, who, region) {
 		return nil, notFound(ideaName{Region: region, ID: strings.TrimPrefix(r.Ref.Key, "idea/")})
 	}
-	return redact(who, region, r.Owner, r.Msg.Idea), nil
+	return redact(who, region, r.Owner, r.Msg), nil
 }
 
 // GetIdea returns one idea, redacted for callers who may not see personal data.
@@ -243,7 +244,7 @@ func (s *Server) read(ctx context.Context, who *auth.Identity, name ideaName) (*
 	if err != nil {
 		return nil, err
 	}
-	return redact(who, name.Region, r.Owner, r.Msg.Idea), nil
+	return redact(who, name.Region, r.Owner, r.Msg), nil
 }
 
 // mutation is one change to an idea, committed with compare-and-set on the

@@ -84,7 +84,7 @@ func (s *Server) sync(ctx context.Context, x *simIndex) error {
 		if err != nil {
 			return err
 		}
-		x.put(r.Msg.Idea)
+		x.put(r.Msg)
 		return nil
 	})
 }

@@ -152,7 +152,7 @@ func loadIdeas(b *testing.B, st store.Store, batch []*ideav1.Idea) {
 		wg.Go(func() {
 			for idea := range work {
 				name, _ := parseIdeaName(idea.GetName())
-				put, err := ideas.Put(&record{Ref: name.ref(), Owner: "bench", Msg: &ideav1.IdeaRecord{Idea: idea}})
+				put, err := ideas.Put(&record{Ref: name.ref(), Owner: "bench", Msg: idea})
 				if err != nil {
 					b.Error(err)
 					continue

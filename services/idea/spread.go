@@ -62,20 +62,20 @@ func (s *Server) SpreadIdea(ctx context.Context, req *ideav1.SpreadIdeaRequest) 
 	if err != nil {
 		return nil, err
 	}
-	if done := adoptedIn(r.Msg.Idea, target); done != "" {
-		return redact(who, name.Region, r.Owner, r.Msg.Idea), nil // a repeated spread whose answer was lost
+	if done := adoptedIn(r.Msg, target); done != "" {
+		return redact(who, name.Region, r.Owner, r.Msg), nil // a repeated spread whose answer was lost
 	}
 	if req.GetEtag() != r.Etag() {
 		return nil, s.ideas.Stale(r, req.GetEtag())
 	}
-	if !spreadable(r.Msg.Idea.GetStage()) {
+	if !spreadable(r.Msg.GetStage()) {
 		return nil, domain.FailedPrecondition("IDEA_NOT_SPREADABLE",
-			"idea %s is %s: only an IMPLEMENTED or COMMERCIALISED idea spreads to other regions", name, r.Msg.Idea.GetStage())
+			"idea %s is %s: only an IMPLEMENTED or COMMERCIALISED idea spreads to other regions", name, r.Msg.GetStage())
 	}
 	if s.regionIdeas == nil {
 		return nil, domain.FailedPrecondition("REGION_UNREACHABLE", "this deployment reaches no other region's idea service")
 	}
-	adopted, err := s.adopt(auth.OnBehalfOf(ctx, who.Subject), r.Msg.Idea, target)
+	adopted, err := s.adopt(auth.OnBehalfOf(ctx, who.Subject), r.Msg, target)
 	if err != nil {
 		return nil, err
 	}
@@ -84,13 +84,13 @@ func (s *Server) SpreadIdea(ctx context.Context, req *ideav1.SpreadIdeaRequest) 
 		action: "SpreadIdea",
 		etag:   req.GetEtag(),
 		apply: func(r *record) ([]store.Put, error) {
-			if slices.Contains(r.Msg.Idea.GetSpreadTo(), adopted.GetName()) {
+			if slices.Contains(r.Msg.GetSpreadTo(), adopted.GetName()) {
 				return nil, nil
 			}
-			r.Msg.Idea.SpreadTo = append(r.Msg.Idea.SpreadTo, adopted.GetName())
-			if from := r.Msg.Idea.GetStage(); from != ideav1.Stage_STAGE_SPREAD {
-				r.Msg.Idea.Stage = ideav1.Stage_STAGE_SPREAD
-				r.Msg.History = append(r.Msg.History, &ideav1.HistoryEntry{
+			r.Msg.SpreadTo = append(r.Msg.SpreadTo, adopted.GetName())
+			if from := r.Msg.GetStage(); from != ideav1.Stage_STAGE_SPREAD {
+				r.Msg.Stage = ideav1.Stage_STAGE_SPREAD
+				side(r).History = append(side(r).History, &ideav1.HistoryEntry{
 					FromStage: from, ToStage: ideav1.Stage_STAGE_SPREAD,
 					Rationale: "Adopted by region " + target + " as " + adopted.GetName(),
 					Actor:     who.Subject, ActorName: who.Name, Time: timestamppb.New(s.now()),
@@ -102,7 +102,7 @@ func (s *Server) SpreadIdea(ctx context.Context, req *ideav1.SpreadIdeaRequest) 
 	if err != nil {
 		return nil, err
 	}
-	return redact(who, name.Region, out.Owner, out.Msg.Idea), nil
+	return redact(who, name.Region, out.Owner, out.Msg), nil
 }
 
 // adoptedIn returns the idea that region adopted from idea, if recorded.
@@ -200,7 +200,7 @@ func (s *Server) AdoptIdea(ctx context.Context, req *ideav1.AdoptIdeaRequest) (*
 	adopted.Stage = ideav1.Stage_STAGE_SCREENING
 	adopted.SpreadFrom = source.String()
 	adopted.CreateTime = timestamppb.New(s.now())
-	r := &record{Ref: id.ref(), Msg: &ideav1.IdeaRecord{Idea: adopted, History: []*ideav1.HistoryEntry{{
+	r := &record{Ref: id.ref(), Msg: adopted, Side: &ideav1.IdeaRecord{History: []*ideav1.HistoryEntry{{
 		ToStage: ideav1.Stage_STAGE_SCREENING, Rationale: "Spread from " + source.String(),
 		Actor: who.Actor(), ActorName: who.Name, Time: adopted.CreateTime,
 	}}}}
@@ -216,7 +216,7 @@ func (s *Server) AdoptIdea(ctx context.Context, req *ideav1.AdoptIdeaRequest) (*
 	if err != nil {
 		return nil, err
 	}
-	return r.Msg.Idea, nil
+	return r.Msg, nil
 }
 
 // checkSource is what this deployment vouches for when it adopts an idea of
@@ -233,8 +233,8 @@ func (s *Server) checkSource(ctx context.Context, source ideaName) error {
 	if err != nil {
 		return err
 	}
-	if !spreadable(src.Msg.Idea.GetStage()) {
-		return domain.FailedPrecondition("IDEA_NOT_SPREADABLE", "idea %s is %s: only an IMPLEMENTED or COMMERCIALISED idea spreads", source, src.Msg.Idea.GetStage())
+	if !spreadable(src.Msg.GetStage()) {
+		return domain.FailedPrecondition("IDEA_NOT_SPREADABLE", "idea %s is %s: only an IMPLEMENTED or COMMERCIALISED idea spreads", source, src.Msg.GetStage())
 	}
 	return nil
 }

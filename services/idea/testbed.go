@@ -182,8 +182,8 @@ func (s *Server) CreateTestPlan(ctx context.Context, req *ideav1.CreateTestPlanR
 	if err != nil {
 		return nil, err
 	}
-	if final(r.Msg.Idea.GetStage()) {
-		return nil, domain.FailedPrecondition("IDEA_FINAL", "idea %s is %s, a final stage: it is not tested any more", idea, r.Msg.Idea.GetStage())
+	if final(r.Msg.GetStage()) {
+		return nil, domain.FailedPrecondition("IDEA_FINAL", "idea %s is %s, a final stage: it is not tested any more", idea, r.Msg.GetStage())
 	}
 	if _, err := s.loadTestBed(ctx, bed); err != nil {
 		return nil, err
@@ -192,7 +192,7 @@ func (s *Server) CreateTestPlan(ctx context.Context, req *ideav1.CreateTestPlanR
 	p := &ideav1.TestPlan{
 		Name: name.String(), TestBed: bed.String(), StartDate: in.GetStartDate(), EndDate: in.GetEndDate(),
 		Protocol: strings.TrimSpace(in.GetProtocol()), State: ideav1.TestPlanState_TEST_PLAN_STATE_DRAFT,
-		CreateTime: timestamppb.New(s.now()), IdeaTitle: r.Msg.Idea.GetTitle(),
+		CreateTime: timestamppb.New(s.now()), IdeaTitle: r.Msg.GetTitle(),
 	}
 	if err := s.upgraded(ctx, idea.Region); err != nil {
 		return nil, err
@@ -295,8 +295,8 @@ func (s *Server) ApproveTestPlan(ctx context.Context, req *ideav1.ApproveTestPla
 				return nil, s.testPlans.Stale(e, req.GetEtag())
 			case p.GetState() != ideav1.TestPlanState_TEST_PLAN_STATE_DRAFT:
 				return nil, domain.FailedPrecondition("TEST_PLAN_NOT_DRAFT", "test plan %s is %s: only a draft is approved", name, p.GetState())
-			case final(r.Msg.Idea.GetStage()):
-				return nil, domain.FailedPrecondition("IDEA_FINAL", "idea %s is %s, a final stage: it is not tested any more", name.Idea, r.Msg.Idea.GetStage())
+			case final(r.Msg.GetStage()):
+				return nil, domain.FailedPrecondition("IDEA_FINAL", "idea %s is %s, a final stage: it is not tested any more", name.Idea, r.Msg.GetStage())
 			}
 			bedName, err := parseTestBedName(p.GetTestBed())
 			if err != nil {
@@ -318,7 +318,7 @@ func (s *Server) ApproveTestPlan(ctx context.Context, req *ideav1.ApproveTestPla
 			if err != nil {
 				return nil, domain.Store(err, "TEST_PLAN", name.String())
 			}
-			r.Msg.Idea.TestPlans = append(r.Msg.Idea.TestPlans, p.GetName())
+			r.Msg.TestPlans = append(r.Msg.TestPlans, p.GetName())
 			p.Etag = repo.Etag(e.Version + 1)
 			approved = p
 			return []store.Put{put}, nil

@@ -69,13 +69,13 @@ func (s *Server) UpdateIdea(ctx context.Context, req *ideav1.UpdateIdeaRequest) 
 				p := topField(path)
 				switch {
 				case staff && slices.Contains(workingFields(), p):
-					if final(r.Msg.Idea.GetStage()) {
-						return nil, domain.FailedPrecondition("IDEA_FINAL", "idea %s is %s, a final stage: its working fields no longer change", name, r.Msg.Idea.GetStage())
+					if final(r.Msg.GetStage()) {
+						return nil, domain.FailedPrecondition("IDEA_FINAL", "idea %s is %s, a final stage: its working fields no longer change", name, r.Msg.GetStage())
 					}
 				case own && slices.Contains(submitterFields(), p):
-					if r.Msg.Idea.GetStage() != ideav1.Stage_STAGE_SUBMITTED {
+					if r.Msg.GetStage() != ideav1.Stage_STAGE_SUBMITTED {
 						return nil, domain.FailedPrecondition("IDEA_NOT_EDITABLE",
-							"idea %s is %s: a submitter edits an idea only while it is STAGE_SUBMITTED", name, r.Msg.Idea.GetStage())
+							"idea %s is %s: a submitter edits an idea only while it is STAGE_SUBMITTED", name, r.Msg.GetStage())
 					}
 				case slices.Contains(workingFields(), p):
 					v.Add("update_mask", "%s is set by the region's advisors", p)
@@ -83,7 +83,7 @@ func (s *Server) UpdateIdea(ctx context.Context, req *ideav1.UpdateIdeaRequest) 
 					v.Add("update_mask", "%s is the submitter's own text; only they may change it", p)
 				}
 			}
-			probe := proto.Clone(r.Msg.Idea).(*ideav1.Idea)
+			probe := proto.Clone(r.Msg).(*ideav1.Idea)
 			for _, p := range paths {
 				setField(probe, req.GetIdea(), p)
 			}
@@ -101,7 +101,7 @@ func (s *Server) UpdateIdea(ctx context.Context, req *ideav1.UpdateIdeaRequest) 
 	if err != nil {
 		return nil, err
 	}
-	return redact(who, name.Region, r.Owner, r.Msg.Idea), nil
+	return redact(who, name.Region, r.Owner, r.Msg), nil
 }
 
 // checkMask validates the mask and the values of the fields it names; it
@@ -151,13 +151,13 @@ func checkMask(req *ideav1.UpdateIdeaRequest, staff bool) ([]string, *errs.Viola
 // rule: without consent to store personal data, none is kept.
 func apply(r *record, in *ideav1.Idea, paths []string) {
 	for _, p := range paths {
-		setField(r.Msg.Idea, in, p)
+		setField(r.Msg, in, p)
 	}
-	n := newIdea(r.Msg.Idea, true) // trims and drops personal data without consent
-	r.Msg.Idea.Title, r.Msg.Idea.Problem, r.Msg.Idea.Proposal, r.Msg.Idea.CareArea = n.Title, n.Problem, n.Proposal, n.CareArea
-	r.Msg.Idea.TestEnvironment, r.Msg.Idea.Partner, r.Msg.Idea.Submitter = n.TestEnvironment, n.Partner, n.Submitter
-	if r.Msg.Idea.GetIpOwner() == ideav1.IpOwner_IP_OWNER_UNSPECIFIED {
-		r.Msg.Idea.IpOwner = ideav1.IpOwner_IP_OWNER_UNKNOWN
+	n := newIdea(r.Msg, true) // trims and drops personal data without consent
+	r.Msg.Title, r.Msg.Problem, r.Msg.Proposal, r.Msg.CareArea = n.Title, n.Problem, n.Proposal, n.CareArea
+	r.Msg.TestEnvironment, r.Msg.Partner, r.Msg.Submitter = n.TestEnvironment, n.Partner, n.Submitter
+	if r.Msg.GetIpOwner() == ideav1.IpOwner_IP_OWNER_UNSPECIFIED {
+		r.Msg.IpOwner = ideav1.IpOwner_IP_OWNER_UNKNOWN
 	}
 }
 

@@ -95,8 +95,8 @@ func (s *Server) CreateWorkshop(ctx context.Context, req *ideav1.CreateWorkshopR
 		if err != nil {
 			return nil, err
 		}
-		if final(r.Msg.Idea.GetStage()) {
-			return nil, domain.FailedPrecondition("IDEA_FINAL", "workshop.agenda[%d]: idea %s is %s, a final stage: there is nothing to decide", i, a, r.Msg.Idea.GetStage())
+		if final(r.Msg.GetStage()) {
+			return nil, domain.FailedPrecondition("IDEA_FINAL", "workshop.agenda[%d]: idea %s is %s, a final stage: there is nothing to decide", i, a, r.Msg.GetStage())
 		}
 	}
 
@@ -254,7 +254,7 @@ func (s *Server) GetWorkshopResult(ctx context.Context, req *ideav1.GetWorkshopR
 		if err != nil {
 			return nil, err
 		}
-		ri.Title, ri.Stage = r.Msg.Idea.GetTitle(), r.Msg.Idea.GetStage()
+		ri.Title, ri.Stage = r.Msg.GetTitle(), r.Msg.GetStage()
 		scores, err := s.workshopScores(ctx, n, w.GetName())
 		if err != nil {
 			return nil, err

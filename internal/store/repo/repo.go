@@ -54,11 +54,10 @@ type Config[T proto.Message] struct {
 	Index func(e *Entry[T]) []store.IndexEntry
 	// Derive sets fields that are computed on read, never stored (nil: none).
 	Derive func(T)
-	// Resource returns the message inside T that carries the etag,
-	// create_time and update_time, for a T that wraps the resource with
-	// what the service keeps beside it (nil: T itself). It may set the
-	// resource when T has none yet.
-	Resource func(T) proto.Message
+	// Side returns an empty message of what the service keeps beside the
+	// resource in the same record and never shows (an idea's history):
+	// Entry.Side (nil: nothing beside).
+	Side func() proto.Message
 	// Legacy says how records from before the envelope are read.
 	Legacy Legacy
 	// IdempotencyTTL: 24 h when zero.
@@ -89,7 +88,7 @@ func New[T proto.Message](cfg Config[T]) *Repo[T] {
 		cfg.Now = time.Now
 	}
 	r := &Repo[T]{cfg: cfg, reason: strings.ToUpper(strings.ReplaceAll(cfg.Kind, " ", "_"))}
-	fields := r.res(cfg.New()).Descriptor().Fields()
+	fields := cfg.New().ProtoReflect().Descriptor().Fields()
 	if f := fields.ByName("etag"); f != nil && f.Kind() == protoreflect.StringKind && !f.IsList() {
 		r.etag = f
 	}
@@ -103,14 +102,6 @@ func New[T proto.Message](cfg Config[T]) *Repo[T] {
 		r.create = f
 	}
 	return r
-}
-
-// res is the message of m that carries etag and times.
-func (r *Repo[T]) res(m T) protoreflect.Message {
-	if r.cfg.Resource != nil {
-		return r.cfg.Resource(m).ProtoReflect()
-	}
-	return m.ProtoReflect()
 }
 
 // NS is the repository's namespace in region.
@@ -131,6 +122,7 @@ type Entry[T proto.Message] struct {
 	Ref     Ref
 	Msg     T
 	Owner   string           // the subject the record belongs to; never shown
+	Side    proto.Message    // what the service keeps beside Msg (Config.Side); never shown
 	Counts  map[string]int64 // counters the service keeps (child sequences)
 	Version int64
 	env     envelope
@@ -203,11 +195,15 @@ func (r *Repo[T]) ForgetKeys(ctx context.Context, region, prefix string) error {
 // Decode reads a stored record.
 func (r *Repo[T]) Decode(ref Ref, rec store.Record) (*Entry[T], error) {
 	msg := r.cfg.New()
-	env, err := decode(rec.Value, msg, r.cfg.Legacy)
+	var side proto.Message
+	if r.cfg.Side != nil {
+		side = r.cfg.Side()
+	}
+	env, err := decode(rec.Value, msg, side, r.cfg.Legacy)
 	if err != nil {
 		return nil, fmt.Errorf("%s record %s: %w", r.cfg.Kind, rec.Key, err)
 	}
-	e := &Entry[T]{Ref: ref, Msg: msg, Owner: env.owner, Counts: env.counts, Version: rec.Version, env: env}
+	e := &Entry[T]{Ref: ref, Msg: msg, Side: side, Owner: env.owner, Counts: env.counts, Version: rec.Version, env: env}
 	e.Ref.Key = rec.Key
 	r.stamp(e)
 	return e, nil
@@ -216,7 +212,7 @@ func (r *Repo[T]) Decode(ref Ref, rec store.Record) (*Entry[T], error) {
 // stamp sets what is derived, never stored: the etag and computed fields.
 func (r *Repo[T]) stamp(e *Entry[T]) {
 	if r.etag != nil {
-		r.res(e.Msg).Set(r.etag, protoreflect.ValueOfString(e.Etag()))
+		e.Msg.ProtoReflect().Set(r.etag, protoreflect.ValueOfString(e.Etag()))
 	}
 	if r.cfg.Derive != nil {
 		r.cfg.Derive(e.Msg)
@@ -228,11 +224,11 @@ func (r *Repo[T]) Encode(e *Entry[T]) ([]byte, error) {
 	msg := e.Msg
 	if r.etag != nil {
 		msg = proto.CloneOf(e.Msg)
-		r.res(msg).Clear(r.etag)
+		msg.ProtoReflect().Clear(r.etag)
 	}
 	env := e.env
 	env.owner, env.counts = e.Owner, e.Counts
-	return encode(msg, env)
+	return encode(msg, e.Side, env)
 }
 
 // Put is the store write of e at the version it was read (0: create).
@@ -277,7 +273,7 @@ type Create struct {
 // another body is ALREADY_EXISTS.
 func (r *Repo[T]) Create(ctx context.Context, e *Entry[T], c Create) (out *Entry[T], replayed bool, err error) {
 	now := r.cfg.Now()
-	m := r.res(e.Msg)
+	m := e.Msg.ProtoReflect()
 	if r.create != nil && !m.Has(r.create) {
 		m.Set(r.create, protoreflect.ValueOfMessage(timestamppb.New(now).ProtoReflect()))
 	}
@@ -364,7 +360,7 @@ func (r *Repo[T]) Update(ctx context.Context, ref Ref, etag, actor string, apply
 			return nil, Outcome{}, r.conflict(ref, etag, before)
 		}
 		if r.update != nil {
-			r.res(e.Msg).Set(r.update, protoreflect.ValueOfMessage(timestamppb.New(now).ProtoReflect()))
+			e.Msg.ProtoReflect().Set(r.update, protoreflect.ValueOfMessage(timestamppb.New(now).ProtoReflect()))
 		}
 		p, err := r.Put(e)
 		if err != nil {

@@ -16,8 +16,7 @@ import (
 // testRepoChangeParts: what a change or create may carry besides its
 // record — other records' audit events and a detail — a change that deletes
 // the record, a hidden record that stays NOT_FOUND whatever etag was sent,
-// a page that keep ends early, and a legacy record that kept its owner
-// beside the resource's own members.
+// and a page that keep ends early.
 func testRepoChangeParts(t *testing.T, s store.Store) {
 	ns := nsFor(t, "")
 	md := widgetSchema(t, false)
@@ -75,12 +74,5 @@ func testRepoChangeParts(t *testing.T, s store.Store) {
 	evs = events(t, s, ns, 0, 20)
 	if last := evs[len(evs)-1]; last.Action != "DeleteWidget" || last.EtagBefore != "1" || last.EtagAfter != "2" {
 		t.Errorf("delete event %+v", last)
-	}
-
-	owned := widgetRepo(t, s, ns, md, func(c *repo.Config[widget]) { c.Legacy = repo.Legacy{Owner: "owner"} })
-	commit(t, s, ns, store.Write{Puts: []store.Put{put("widget/old", `{"owner":"cy","name":"widgets/old","title":"old pump"}`, 0, ix("widgets", "old pump"))}})
-	e, err := owned.Get(t.Context(), ref(ns, "old"))
-	if err != nil || e.Owner != "cy" || getString(e.Msg, "title") != "old pump" {
-		t.Fatalf("a legacy record with its owner beside its members: %+v, %v", e, err)
 	}
 }

@@ -21,13 +21,11 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
-// IdeaRecord is how the idea service keeps an idea in its store; it is never
-// sent to a client. Besides the resource it holds what the service computes
-// from but does not show as such.
+// IdeaRecord is what the idea service keeps beside an idea in the idea's
+// record, next to the resource itself; it is never sent to a client. It
+// holds what the service computes from but does not show as such.
 type IdeaRecord struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The resource as stored (its etag is the record's version, never stored).
-	Idea *Idea `protobuf:"bytes,1,opt,name=idea,proto3" json:"idea,omitempty"`
 	// Every stage decision, oldest first.
 	History []*HistoryEntry `protobuf:"bytes,2,rep,name=history,proto3" json:"history,omitempty"`
 	// Weighted score per assessment id: what the assessment summary is the mean of.
@@ -68,13 +66,6 @@ func (*IdeaRecord) Descriptor() ([]byte, []int) {
 	return file_innovation_idea_v1_record_proto_rawDescGZIP(), []int{0}
 }
 
-func (x *IdeaRecord) GetIdea() *Idea {
-	if x != nil {
-		return x.Idea
-	}
-	return nil
-}
-
 func (x *IdeaRecord) GetHistory() []*HistoryEntry {
 	if x != nil {
 		return x.History
@@ -100,16 +91,15 @@ var File_innovation_idea_v1_record_proto protoreflect.FileDescriptor
 
 const file_innovation_idea_v1_record_proto_rawDesc = "" +
 	"\n" +
-	"\x1finnovation/idea/v1/record.proto\x12\x12innovation.idea.v1\x1a\x1dinnovation/idea/v1/idea.proto\"\x92\x02\n" +
+	"\x1finnovation/idea/v1/record.proto\x12\x12innovation.idea.v1\x1a\x1dinnovation/idea/v1/idea.proto\"\xea\x01\n" +
 	"\n" +
-	"IdeaRecord\x12,\n" +
-	"\x04idea\x18\x01 \x01(\v2\x18.innovation.idea.v1.IdeaR\x04idea\x12:\n" +
+	"IdeaRecord\x12:\n" +
 	"\ahistory\x18\x02 \x03(\v2 .innovation.idea.v1.HistoryEntryR\ahistory\x12B\n" +
 	"\x06scores\x18\x03 \x03(\v2*.innovation.idea.v1.IdeaRecord.ScoresEntryR\x06scores\x12\x1b\n" +
 	"\tco_owners\x18\x04 \x03(\tR\bcoOwners\x1a9\n" +
 	"\vScoresEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\x01R\x05value:\x028\x01BEZCgithub.com/innovationsmotorer/motor/proto/innovation/idea/v1;ideav1b\x06proto3"
+	"\x05value\x18\x02 \x01(\x01R\x05value:\x028\x01J\x04\b\x01\x10\x02BEZCgithub.com/innovationsmotorer/motor/proto/innovation/idea/v1;ideav1b\x06proto3"
 
 var (
 	file_innovation_idea_v1_record_proto_rawDescOnce sync.Once
@@ -127,18 +117,16 @@ var file_innovation_idea_v1_record_proto_msgTypes = make([]protoimpl.MessageInfo
 var file_innovation_idea_v1_record_proto_goTypes = []any{
 	(*IdeaRecord)(nil),   // 0: innovation.idea.v1.IdeaRecord
 	nil,                  // 1: innovation.idea.v1.IdeaRecord.ScoresEntry
-	(*Idea)(nil),         // 2: innovation.idea.v1.Idea
-	(*HistoryEntry)(nil), // 3: innovation.idea.v1.HistoryEntry
+	(*HistoryEntry)(nil), // 2: innovation.idea.v1.HistoryEntry
 }
 var file_innovation_idea_v1_record_proto_depIdxs = []int32{
-	2, // 0: innovation.idea.v1.IdeaRecord.idea:type_name -> innovation.idea.v1.Idea
-	3, // 1: innovation.idea.v1.IdeaRecord.history:type_name -> innovation.idea.v1.HistoryEntry
-	1, // 2: innovation.idea.v1.IdeaRecord.scores:type_name -> innovation.idea.v1.IdeaRecord.ScoresEntry
-	3, // [3:3] is the sub-list for method output_type
-	3, // [3:3] is the sub-list for method input_type
-	3, // [3:3] is the sub-list for extension type_name
-	3, // [3:3] is the sub-list for extension extendee
-	0, // [0:3] is the sub-list for field type_name
+	2, // 0: innovation.idea.v1.IdeaRecord.history:type_name -> innovation.idea.v1.HistoryEntry
+	1, // 1: innovation.idea.v1.IdeaRecord.scores:type_name -> innovation.idea.v1.IdeaRecord.ScoresEntry
+	2, // [2:2] is the sub-list for method output_type
+	2, // [2:2] is the sub-list for method input_type
+	2, // [2:2] is the sub-list for extension type_name
+	2, // [2:2] is the sub-list for extension extendee
+	0, // [0:2] is the sub-list for field type_name
 }
 
 func init() { file_innovation_idea_v1_record_proto_init() }
