@@ -7,6 +7,8 @@ import (
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/descriptorpb"
 
 	"github.com/innovationsmotorer/motor/internal/store"
 	"github.com/innovationsmotorer/motor/internal/store/filter"
@@ -74,5 +76,24 @@ func testRepoChangeParts(t *testing.T, s store.Store) {
 	evs = events(t, s, ns, 0, 20)
 	if last := evs[len(evs)-1]; last.Action != "DeleteWidget" || last.EtagBefore != "1" || last.EtagAfter != "2" {
 		t.Errorf("delete event %+v", last)
+	}
+
+	// What the service keeps beside the resource: read from the members
+	// of a legacy record, written in the envelope, and kept by a replica
+	// whose schema of the resource is newer.
+	side := func() proto.Message { return &descriptorpb.FileDescriptorProto{} }
+	withSide := widgetRepo(t, s, ns, md, func(c *repo.Config[widget]) { c.Side = side })
+	newer := widgetRepo(t, s, ns, widgetSchema(t, true), func(c *repo.Config[widget]) { c.Side = side })
+	commit(t, s, ns, store.Write{Puts: []store.Put{put("widget/side", `{"owner":"cy","widget":{"name":"widgets/side","title":"p"},"package":"beside"}`, 0, ix("widgets", "p"))}})
+	e, err := withSide.Get(t.Context(), ref(ns, "side"))
+	if err != nil || e.Side.(*descriptorpb.FileDescriptorProto).GetPackage() != "beside" || e.Owner != "cy" {
+		t.Fatalf("a legacy record's members beside the resource: %+v, %v", e, err)
+	}
+	if _, _, err := newer.Update(t.Context(), ref(ns, "side"), "1", "bo", retitle("q")); err != nil {
+		t.Fatal(err)
+	}
+	e, err = withSide.Get(t.Context(), ref(ns, "side"))
+	if err != nil || e.Side.(*descriptorpb.FileDescriptorProto).GetPackage() != "beside" || getString(e.Msg, "title") != "q" {
+		t.Errorf("after a change: side %v title %q, %v", e.Side, getString(e.Msg, "title"), err)
 	}
 }
