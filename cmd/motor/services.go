@@ -172,7 +172,7 @@ func allServices() []service {
 					return nil, fmt.Errorf("connect to the partner service: %w", err)
 				}
 				srv := idea.New(idea.Config{
-					Store: d.store, Regions: d.regions, Logger: d.logger, Weights: ideaWeights(d.weights),
+					Store: d.store, Regions: d.regions, Logger: d.logger, Weights: ideaWeights(d.weights), IdempotencyTTL: d.idempotencyTTL,
 					Partners: partnerv1.NewPartnerServiceClient(d.asService(partners, true)),
 					// :spread reaches the target region's idea service: this
 					// process for the regions it serves, a peer over mTLS for

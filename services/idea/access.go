@@ -36,8 +36,8 @@ func mayRead(who *auth.Identity, region, owner string) bool {
 
 // readableBy: mayRead for the idea's submitter or a co-submitter (the
 // submitter of a duplicate merged into it).
-func (r *record) readableBy(who *auth.Identity, region string) bool {
-	return mayRead(who, region, r.owner) || who.Region == region && slices.Contains(r.coOwners, who.Subject)
+func readableBy(r *record, who *auth.Identity, region string) bool {
+	return mayRead(who, region, r.Owner) || who.Region == region && slices.Contains(side(r).GetCoOwners(), who.Subject)
 }
 
 // redact removes the submitter's personal data for everyone but the

@@ -110,6 +110,6 @@ func (l legal) joinMissing(m string) string {
 // derive sets the output-only flag once the gate found the agreements.
 func (l legal) derive(r *record, to ideav1.Stage) {
 	if to == ideav1.Stage_STAGE_DEVELOPMENT && l.checked && l.missing == "" {
-		r.idea.AgreementsInPlace = true
+		r.Msg.AgreementsInPlace = true
 	}
 }

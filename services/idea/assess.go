@@ -6,13 +6,14 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/innovationsmotorer/motor/internal/auth"
 	"github.com/innovationsmotorer/motor/internal/resource"
 	"github.com/innovationsmotorer/motor/internal/rpc/errs"
 	"github.com/innovationsmotorer/motor/internal/store"
+	"github.com/innovationsmotorer/motor/internal/store/filter"
+	"github.com/innovationsmotorer/motor/internal/store/repo"
 	ideav1 "github.com/innovationsmotorer/motor/proto/innovation/idea/v1"
 )
 
@@ -42,7 +43,9 @@ func (w Weights) score(a *ideav1.Assessment) float64 {
 		w.MarketPotential*float64(a.GetMarketPotential()) + w.Risk*float64(a.GetRisk())) / sum
 }
 
-func assessmentKey(idea ideaName, id string) string { return "assessment/" + idea.ID + "/" + id }
+func assessmentRef(idea ideaName, id string) repo.Ref {
+	return repo.Ref{Region: idea.Region, Key: "assessment/" + idea.ID + "/" + id, Name: idea.String() + "/assessments/" + id}
+}
 
 // CreateAssessment records the caller's scorecard. One per reviewer per
 // idea: a second one replaces the first. The idea's summary is recomputed
@@ -90,36 +93,35 @@ func (s *Server) CreateAssessment(ctx context.Context, req *ideav1.CreateAssessm
 		Workshop:   workshop,
 	}
 	a.WeightedScore = s.weightsOf(name.Region).score(a)
-	value, err := protojson.Marshal(a)
-	if err != nil {
-		return nil, domain.Store(err, "ASSESSMENT", a.Name)
-	}
 	_, err = s.commit(ctx, who, name, mutation{
 		action: "CreateAssessment",
 		apply: func(r *record) ([]store.Put, error) {
-			if final(r.idea.GetStage()) {
-				return nil, domain.FailedPrecondition("IDEA_FINAL", "idea %s is %s: assessments are made before a final stage", name, r.idea.GetStage())
+			if final(r.Msg.GetStage()) {
+				return nil, domain.FailedPrecondition("IDEA_FINAL", "idea %s is %s: assessments are made before a final stage", name, r.Msg.GetStage())
 			}
-			prev, err := s.store.Get(ctx, ns(name.Region), assessmentKey(name, id))
+			// A reviewer's second scorecard replaces their first.
+			e := &repo.Entry[*ideav1.Assessment]{Ref: assessmentRef(name, id), Msg: a}
+			prev, err := s.assessments.Get(ctx, e.Ref)
 			switch {
-			case errors.Is(err, store.ErrNotFound):
-				prev.Version = 0
-			case err != nil:
-				return nil, domain.Store(err, "ASSESSMENT", a.Name)
+			case err == nil:
+				e.Version, e.Owner = prev.Version, prev.Owner
+			case !errors.Is(err, store.ErrNotFound):
+				return nil, err
 			}
-			if r.scores == nil {
-				r.scores = map[string]float64{}
+			if side(r).Scores == nil {
+				side(r).Scores = map[string]float64{}
 			}
-			r.scores[id] = a.WeightedScore
+			side(r).Scores[id] = a.WeightedScore
 			var sum float64
-			for _, sc := range r.scores {
+			for _, sc := range side(r).Scores {
 				sum += sc
 			}
-			r.idea.AssessmentSummary = &ideav1.AssessmentSummary{Count: int32(len(r.scores)), WeightedScore: sum / float64(len(r.scores))}
-			return []store.Put{{
-				Key: assessmentKey(name, id), Value: value, Version: prev.Version,
-				Index: []store.IndexEntry{{Index: "assessments", Term: name.ID + "/" + id}},
-			}}, nil
+			r.Msg.AssessmentSummary = &ideav1.AssessmentSummary{Count: int32(len(side(r).Scores)), WeightedScore: sum / float64(len(side(r).Scores))}
+			put, err := s.assessments.Put(e)
+			if err != nil {
+				return nil, domain.Store(err, "ASSESSMENT", a.Name)
+			}
+			return []store.Put{put}, nil
 		},
 	})
 	if err != nil {
@@ -146,20 +148,15 @@ func (s *Server) ListAssessments(ctx context.Context, req *ideav1.ListAssessment
 	if _, err := s.load(ctx, who, name); err != nil {
 		return nil, err
 	}
-	page, err := s.store.Scan(ctx, ns(name.Region), store.Query{Index: "assessments", Prefix: name.ID + "/", After: after, Limit: size})
-	if err != nil {
-		return nil, domain.Store(err, "ASSESSMENT", "assessments of "+name.String())
-	}
 	resp := &ideav1.ListAssessmentsResponse{}
-	for _, it := range page.Items {
-		a := &ideav1.Assessment{}
-		if err := protojson.Unmarshal(it.Record.Value, a); err != nil {
-			return nil, domain.Store(err, "ASSESSMENT", it.Record.Key)
-		}
-		resp.Assessments = append(resp.Assessments, a)
-	}
-	if page.More && len(page.Items) > 0 {
-		resp.NextPageToken = resource.EncodeToken(page.Items[len(page.Items)-1].Cursor, query)
+	resp.NextPageToken, err = s.assessments.List(ctx, name.Region, repo.Page[*ideav1.Assessment]{
+		Plan: filter.Plan[*ideav1.Assessment]{Query: store.Query{Index: "assessments", Prefix: name.ID + "/"}}, After: after, Size: size, Digest: query,
+	}, func(e *repo.Entry[*ideav1.Assessment]) (bool, error) {
+		resp.Assessments = append(resp.Assessments, e.Msg)
+		return true, nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return resp, nil
 }

@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -14,6 +15,7 @@ import (
 	"github.com/innovationsmotorer/motor/internal/resource"
 	"github.com/innovationsmotorer/motor/internal/rpc/errs"
 	"github.com/innovationsmotorer/motor/internal/store"
+	"github.com/innovationsmotorer/motor/internal/store/repo"
 	ideav1 "github.com/innovationsmotorer/motor/proto/innovation/idea/v1"
 )
 
@@ -33,7 +35,10 @@ var categoryID = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,48}$`)
 type categoryName struct{ Region, ID string }
 
 func (n categoryName) String() string { return "regions/" + n.Region + "/categories/" + n.ID }
-func (n categoryName) key() string    { return "category/" + n.ID }
+func (n categoryName) ref() repo.Ref {
+	return repo.Ref{Region: n.Region, Key: n.key(), Name: n.String()}
+}
+func (n categoryName) key() string { return "category/" + n.ID }
 
 func parseCategoryName(s string) (categoryName, error) {
 	ids, err := resource.Split(s, "regions", "categories")
@@ -41,10 +46,6 @@ func parseCategoryName(s string) (categoryName, error) {
 		return categoryName{}, err
 	}
 	return categoryName{Region: ids[0], ID: ids[1]}, nil
-}
-
-func categoryIndex(id string) []store.IndexEntry {
-	return []store.IndexEntry{{Index: "categories", Term: id}}
 }
 
 func checkCategory(v *errs.Violations, c *ideav1.Category, paths []string) {
@@ -82,16 +83,11 @@ func (s *Server) CreateCategory(ctx context.Context, req *ideav1.CreateCategoryR
 		Name: name.String(), DisplayName: strings.TrimSpace(in.GetDisplayName()),
 		Description: strings.TrimSpace(in.GetDescription()), Owners: uniqueTrimmed(&v, "", in.GetOwners(), maxOwners),
 	}
-	value, err := encodeKept(c)
+	e, _, err := s.categories.Create(ctx, &repo.Entry[*ideav1.Category]{Ref: name.ref(), Msg: c}, repo.Create{Actor: who.Subject, Action: "CreateCategory"})
 	if err != nil {
-		return nil, domain.Store(err, "CATEGORY", "category")
+		return nil, err
 	}
-	version, _, err := s.createKept(ctx, who, keptCreate{region: region, key: name.key(), name: c.Name, action: "CreateCategory", value: value, index: categoryIndex(name.ID)})
-	if err != nil {
-		return nil, domain.Store(err, "CATEGORY", "category "+c.Name)
-	}
-	c.Etag = etagOf(version)
-	return c, nil
+	return e.Msg, nil
 }
 
 func (s *Server) resolveCategory(ctx context.Context, raw, field string, roles ...auth.Role) (categoryName, *auth.Identity, error) {
@@ -106,13 +102,12 @@ func (s *Server) resolveCategory(ctx context.Context, raw, field string, roles .
 	return name, who, nil
 }
 
-func (s *Server) loadCategory(ctx context.Context, name categoryName) (*ideav1.Category, int64, error) {
-	c := &ideav1.Category{}
-	version, err := s.getKept(ctx, name.Region, name.key(), c)
+func (s *Server) loadCategory(ctx context.Context, name categoryName) (*ideav1.Category, error) {
+	e, err := s.categories.Get(ctx, name.ref())
 	if err != nil {
-		return nil, 0, domain.Store(err, "CATEGORY", "category "+name.String())
+		return nil, err
 	}
-	return c, version, nil
+	return e.Msg, nil
 }
 
 // vocabularyReaders: whoever tags or reads ideas.
@@ -126,8 +121,7 @@ func (s *Server) GetCategory(ctx context.Context, req *ideav1.GetCategoryRequest
 	if err != nil {
 		return nil, err
 	}
-	c, _, err := s.loadCategory(ctx, name)
-	return c, err
+	return s.loadCategory(ctx, name)
 }
 
 // ListCategories lists the region's categories in id order.
@@ -137,8 +131,8 @@ func (s *Server) ListCategories(ctx context.Context, req *ideav1.ListCategoriesR
 		return nil, err
 	}
 	resp := &ideav1.ListCategoriesResponse{}
-	resp.Categories, resp.NextPageToken, err = pageKept(ctx, s, region, store.Query{Index: "categories"}, resource.Digest("categories", region),
-		req.GetPageSize(), req.GetPageToken(), func() *ideav1.Category { return &ideav1.Category{} }, "CATEGORY", "categories of "+region)
+	resp.Categories, resp.NextPageToken, err = pageKept(ctx, s.categories, region, store.Query{Index: "categories"}, resource.Digest("categories", region),
+		req.GetPageSize(), req.GetPageToken())
 	if err != nil {
 		return nil, err
 	}
@@ -164,33 +158,24 @@ func (s *Server) UpdateCategory(ctx context.Context, req *ideav1.UpdateCategoryR
 	if err := v.Err(domain); err != nil {
 		return nil, err
 	}
-	c, version, err := s.loadCategory(ctx, name)
+	e, _, err := s.categories.Update(ctx, name.ref(), in.GetEtag(), who.Subject, func(e *repo.Entry[*ideav1.Category], _ time.Time) (repo.Change, error) {
+		c := e.Msg
+		for _, p := range paths {
+			switch p {
+			case "display_name":
+				c.DisplayName = strings.TrimSpace(in.GetDisplayName())
+			case "description":
+				c.Description = strings.TrimSpace(in.GetDescription())
+			case "owners":
+				c.Owners = uniqueTrimmed(&v, "", in.GetOwners(), maxOwners)
+			}
+		}
+		return repo.Change{Action: "UpdateCategory"}, nil
+	})
 	if err != nil {
 		return nil, err
 	}
-	if c.GetEtag() != in.GetEtag() {
-		return nil, etagMismatch("category", c.GetName(), c.GetEtag(), in.GetEtag())
-	}
-	for _, p := range paths {
-		switch p {
-		case "display_name":
-			c.DisplayName = strings.TrimSpace(in.GetDisplayName())
-		case "description":
-			c.Description = strings.TrimSpace(in.GetDescription())
-		case "owners":
-			c.Owners = uniqueTrimmed(&v, "", in.GetOwners(), maxOwners)
-		}
-	}
-	value, err := encodeKept(c)
-	if err != nil {
-		return nil, domain.Store(err, "CATEGORY", c.GetName())
-	}
-	nv, err := s.putKept(ctx, who, name.Region, name.key(), c.GetName(), "UpdateCategory", value, version, categoryIndex(name.ID), false)
-	if err != nil {
-		return nil, domain.Store(err, "CATEGORY", "category "+c.GetName())
-	}
-	c.Etag = etagOf(nv)
-	return c, nil
+	return e.Msg, nil
 }
 
 // DeleteCategory removes a category from the vocabulary; ideas keep their
@@ -203,29 +188,19 @@ func (s *Server) DeleteCategory(ctx context.Context, req *ideav1.DeleteCategoryR
 	if req.GetEtag() == "" {
 		return nil, domain.InvalidArgument("etag", errors.New("is required: send the etag of the category as you read it"))
 	}
-	c, version, err := s.loadCategory(ctx, name)
-	if err != nil {
+	if _, _, err := s.categories.Update(ctx, name.ref(), req.GetEtag(), who.Subject, func(*repo.Entry[*ideav1.Category], time.Time) (repo.Change, error) {
+		return repo.Change{Action: "DeleteCategory", Delete: true}, nil
+	}); err != nil {
 		return nil, err
 	}
-	if c.GetEtag() != req.GetEtag() {
-		return nil, etagMismatch("category", c.GetName(), c.GetEtag(), req.GetEtag())
-	}
-	if _, err := s.putKept(ctx, who, name.Region, name.key(), c.GetName(), "DeleteCategory", nil, version, nil, true); err != nil {
-		return nil, domain.Store(err, "CATEGORY", "category "+c.GetName())
-	}
 	return &ideav1.DeleteCategoryResponse{}, nil
-}
-
-// etagMismatch is the ABORTED answer to a stale etag, naming the current one.
-func etagMismatch(kind, name, current, sent string) error {
-	return domain.New(abortedCode, "ETAG_MISMATCH", "%s %s has etag %s, not %q: it was changed by someone else; read it again and retry", kind, name, current, sent)
 }
 
 // vocabulary returns the region's category ids (none: the region tags freely).
 func (s *Server) vocabulary(ctx context.Context, region string) ([]string, error) {
 	var ids []string
-	err := s.scanAll(ctx, region, store.Query{Index: "categories"}, func(rec store.Record) error {
-		ids = append(ids, strings.TrimPrefix(rec.Key, "category/"))
+	err := all(ctx, s.categories, region, store.Query{Index: "categories"}, func(e *repo.Entry[*ideav1.Category]) error {
+		ids = append(ids, strings.TrimPrefix(e.Ref.Key, "category/"))
 		if len(ids) > maxCategories {
 			return fmt.Errorf("more than %d categories", maxCategories)
 		}
@@ -266,6 +241,10 @@ func (s *Server) vocabularyTags(ctx context.Context, region, field string, tags 
 type sessionName struct{ Region, ID string }
 
 func (n sessionName) String() string { return "regions/" + n.Region + "/focusGroupSessions/" + n.ID }
+func (n sessionName) key() string    { return "focusgroup/" + n.ID }
+func (n sessionName) ref() repo.Ref {
+	return repo.Ref{Region: n.Region, Key: n.key(), Name: n.String()}
+}
 
 // CreateFocusGroupSession records a focus group's session and adds its
 // categories to the tags of every idea it names, in one atomic write: a
@@ -326,10 +305,6 @@ func (s *Server) CreateFocusGroupSession(ctx context.Context, req *ideav1.Create
 
 	id := sessionName{Region: region, ID: resource.NewID()}
 	out := &ideav1.FocusGroupSession{Name: id.String(), Date: in.GetDate(), Participants: participants, Assignments: assignments, CreateTime: timestamppb.New(s.now())}
-	value, err := encodeKept(out)
-	if err != nil {
-		return nil, domain.Store(err, "FOCUS_GROUP_SESSION", "session")
-	}
 	for attempt := 0; ; attempt++ {
 		var extra []store.Put
 		var events []store.Event
@@ -339,44 +314,40 @@ func (s *Server) CreateFocusGroupSession(ctx context.Context, req *ideav1.Create
 			if err != nil {
 				return nil, err
 			}
-			if final(r.idea.GetStage()) {
-				return nil, domain.FailedPrecondition("IDEA_FINAL", "idea %s is %s, a final stage: its tags no longer change", n, r.idea.GetStage())
+			if final(r.Msg.GetStage()) {
+				return nil, domain.FailedPrecondition("IDEA_FINAL", "idea %s is %s, a final stage: its tags no longer change", n, r.Msg.GetStage())
 			}
 			for _, c := range a.GetCategories() {
-				if !slices.Contains(r.idea.Tags, c) {
-					r.idea.Tags = append(r.idea.Tags, c)
+				if !slices.Contains(r.Msg.Tags, c) {
+					r.Msg.Tags = append(r.Msg.Tags, c)
 				}
 			}
-			if len(r.idea.Tags) > maxTags {
-				return nil, domain.FailedPrecondition("TOO_MANY_TAGS", "idea %s would have %d tags; at most %d are allowed", n, len(r.idea.Tags), maxTags)
+			if len(r.Msg.Tags) > maxTags {
+				return nil, domain.FailedPrecondition("TOO_MANY_TAGS", "idea %s would have %d tags; at most %d are allowed", n, len(r.Msg.Tags), maxTags)
 			}
-			r.idea.UpdateTime = out.CreateTime
-			b, err := r.encode()
+			r.Msg.UpdateTime = out.CreateTime
+			put, err := s.ideas.Put(r)
 			if err != nil {
 				return nil, domain.Store(err, "IDEA", n.String())
 			}
-			extra = append(extra, store.Put{Key: n.key(), Value: b, Version: r.version, Index: indexEntries(r)})
+			extra = append(extra, put)
 			events = append(events, store.Event{Time: s.now(), Actor: who.Subject, Action: "CategoriseIdea", Key: n.String(),
-				EtagBefore: etagOf(r.version), EtagAfter: etagOf(r.version + 1), Detail: out.Name})
+				EtagBefore: r.Etag(), EtagAfter: repo.Etag(r.Version + 1), Detail: out.Name})
 		}
-		_, created, err := s.createKept(ctx, who, keptCreate{
-			region: region, key: "focusgroup/" + id.ID, name: out.Name, action: "CreateFocusGroupSession", value: value,
-			requestID: req.GetRequestId(), request: &ideav1.CreateFocusGroupSessionRequest{Parent: req.GetParent(), Session: in},
-			extra: extra, events: events,
+		if err := s.upgraded(ctx, region); err != nil {
+			return nil, err
+		}
+		e, _, err := s.sessions.Create(ctx, &repo.Entry[*ideav1.FocusGroupSession]{Ref: id.ref(), Msg: out}, repo.Create{
+			Actor: who.Subject, Action: "CreateFocusGroupSession", Puts: extra, Events: events,
+			Request: &repo.Request{ID: req.GetRequestId(), Subject: who.Subject, Kind: "CreateFocusGroupSession",
+				Body: &ideav1.CreateFocusGroupSessionRequest{Parent: req.GetParent(), Session: in}},
 		})
 		if errors.Is(err, store.ErrConflict) && attempt < 10 {
 			continue // an idea changed meanwhile: categorise it as it is now
 		}
 		if err != nil {
-			return nil, domain.Store(err, "FOCUS_GROUP_SESSION", "session "+out.Name)
+			return nil, err
 		}
-		if created != out.Name {
-			first := &ideav1.FocusGroupSession{}
-			if _, err := s.getKept(ctx, region, "focusgroup/"+strings.TrimPrefix(created, "regions/"+region+"/focusGroupSessions/"), first); err != nil {
-				return nil, domain.Store(err, "FOCUS_GROUP_SESSION", "replayed session")
-			}
-			return first, nil
-		}
-		return out, nil
+		return e.Msg, nil
 	}
 }

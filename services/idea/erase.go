@@ -29,31 +29,37 @@ func (s *Server) EraseSubmitter(ctx context.Context, req *ideav1.EraseSubmitterR
 	if err != nil {
 		return nil, err
 	}
-	if req.GetEtag() != "" {
-		if err := checkEtag(req.GetEtag(), current); err != nil {
-			return nil, err
-		}
+	if req.GetEtag() != "" && req.GetEtag() != current.Etag() {
+		return nil, s.ideas.Stale(current, req.GetEtag())
 	}
 	isAdmin := who.Region == name.Region && who.Has(auth.RegionAdmin)
-	if !isAdmin && (current.owner == "" || current.owner != who.Subject) {
+	if !isAdmin && (current.Owner == "" || current.Owner != who.Subject) {
 		return nil, domain.New(permissionDenied, "SUBMITTER_OR_ADMIN_ONLY", "only the submitter of idea %s or a region admin may erase the submitter's data", name)
 	}
-	owner := current.owner
+	owner := current.Owner
 	if owner != "" {
 		// The person may have submitted other ideas: their subject leaves
 		// those ideas' audit events too, since it identifies the person.
 		if _, err := s.store.RedactActor(ctx, ns(name.Region), owner, erasedActor); err != nil {
 			return nil, domain.Store(err, "IDEA", "audit log of "+name.Region)
 		}
+		// Their request ids go too: the repository's start with their hashed
+		// subject, and the upgrade drops those earlier code kept.
+		if err := s.upgraded(ctx, name.Region); err != nil {
+			return nil, err
+		}
+		if err := s.ideas.Forget(ctx, name.Region, owner); err != nil {
+			return nil, err
+		}
 	}
 	actor := ""
 	if who.Subject == owner {
 		actor = erasedActor // the erasure's own audit event must not name them either
 	}
-	if into, err := parseIdeaName(current.idea.GetMergedInto()); err == nil {
+	if into, err := parseIdeaName(current.Msg.GetMergedInto()); err == nil {
 		// A merged duplicate's submitter is a co-submitter there too:
 		// erased there first, so a retry still knows what to look for.
-		if err := s.eraseCoSubmitter(ctx, who, into, current.idea.GetSubmitter(), owner, actor); err != nil {
+		if err := s.eraseCoSubmitter(ctx, who, into, current.Msg.GetSubmitter(), owner, actor); err != nil {
 			return nil, err
 		}
 	}
@@ -76,7 +82,7 @@ func (s *Server) EraseSubmitter(ctx context.Context, req *ideav1.EraseSubmitterR
 		}
 	}
 	s.scrub(ctx)
-	return redact(who, name.Region, "", r.idea), nil
+	return redact(who, name.Region, "", r.Msg), nil
 }
 
 // scrub has a backend that keeps old values in its files (Redis's AOF and
@@ -120,12 +126,12 @@ func (s *Server) scrub(ctx context.Context) {
 
 // erase removes every trace of owner from r.
 func erase(r *record, owner string) {
-	r.idea.Submitter = nil
-	r.idea.Consent = &ideav1.Consent{}
-	for _, h := range r.history {
-		if h.GetActor() == owner || (owner == "" && r.owner != "" && h.GetActor() == r.owner) {
+	r.Msg.Submitter = nil
+	r.Msg.Consent = &ideav1.Consent{}
+	for _, h := range side(r).History {
+		if h.GetActor() == owner || (owner == "" && r.Owner != "" && h.GetActor() == r.Owner) {
 			h.Actor, h.ActorName = erasedActor, ""
 		}
 	}
-	r.owner = ""
+	r.Owner = ""
 }

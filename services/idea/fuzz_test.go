@@ -8,6 +8,8 @@ import (
 
 	"github.com/innovationsmotorer/motor/internal/resource"
 	"github.com/innovationsmotorer/motor/internal/rpc/errs"
+	"github.com/innovationsmotorer/motor/internal/store"
+	"github.com/innovationsmotorer/motor/internal/store/filter"
 
 	ideav1 "github.com/innovationsmotorer/motor/proto/innovation/idea/v1"
 )
@@ -57,8 +59,8 @@ func FuzzListParams(f *testing.F) {
 	f.Add(" AND ", "!!")
 	f.Add("stage = \"STAGE_SUBMITTED\"", resource.EncodeToken("a", "q"))
 	f.Fuzz(func(t *testing.T, filterText, token string) {
-		if fl, err := parseFilter(filterText); err == nil && strings.TrimSpace(filterText) == "" && (fl.stage != 0 || fl.origin != 0) {
-			t.Errorf("empty filter %q parsed to %+v", filterText, fl)
+		if plan, err := filter.Compile(filterText, store.Query{Index: "created"}, filterFields()); err == nil && strings.TrimSpace(filterText) == "" && plan.Match != nil {
+			t.Errorf("empty filter %q parsed to %q", filterText, plan.Filter)
 		}
 		var v errs.Violations
 		after := resource.DecodeToken(&v, token, "q")

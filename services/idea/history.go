@@ -13,10 +13,7 @@ import (
 	ideav1 "github.com/innovationsmotorer/motor/proto/innovation/idea/v1"
 )
 
-const (
-	permissionDenied = codes.PermissionDenied
-	abortedCode      = codes.Aborted
-)
+const permissionDenied = codes.PermissionDenied
 
 // ListIdeaHistory lists an idea's stage decisions, oldest first. Whoever may
 // read the idea may read why it moved: a rejection's rationale is written for
@@ -36,15 +33,15 @@ func (s *Server) ListIdeaHistory(ctx context.Context, req *ideav1.ListIdeaHistor
 		return nil, err
 	}
 	resp := &ideav1.ListIdeaHistoryResponse{}
-	personal := auth.CanSeePersonalData(who, name.Region, r.owner)
-	for i := start; i < len(r.history) && len(resp.Entries) < size; i++ {
-		h := proto.Clone(r.history[i]).(*ideav1.HistoryEntry)
-		if !personal && h.GetActor() == r.owner {
+	personal := auth.CanSeePersonalData(who, name.Region, r.Owner)
+	for i := start; i < len(side(r).History) && len(resp.Entries) < size; i++ {
+		h := proto.Clone(side(r).History[i]).(*ideav1.HistoryEntry)
+		if !personal && h.GetActor() == r.Owner {
 			// The submitter's own moves (submitting, withdrawing) would name them.
 			h.Actor, h.ActorName = "", ""
 		}
 		resp.Entries = append(resp.Entries, h)
-		if len(resp.Entries) == size && i+1 < len(r.history) {
+		if len(resp.Entries) == size && i+1 < len(side(r).History) {
 			resp.NextPageToken = resource.EncodeToken(strconv.Itoa(i+1), query)
 		}
 	}

@@ -2,174 +2,64 @@ package idea
 
 import (
 	"context"
-	"fmt"
 	"regexp"
+	"strings"
 	"time"
 
-	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
-	"google.golang.org/protobuf/reflect/protoreflect"
 
-	"github.com/innovationsmotorer/motor/internal/auth"
 	"github.com/innovationsmotorer/motor/internal/resource"
 	"github.com/innovationsmotorer/motor/internal/rpc/errs"
 	"github.com/innovationsmotorer/motor/internal/store"
+	"github.com/innovationsmotorer/motor/internal/store/filter"
+	"github.com/innovationsmotorer/motor/internal/store/repo"
 )
 
-// The idea service's records beside ideas (workshops, categories, focus-group
-// sessions, test beds, test plans) are kept one protojson value per key, with
-// the store's version as their etag. Their persistence lives in these few
-// functions only, so moving them onto a typed repository touches nothing
-// else.
+// The idea service's records beside ideas (assessments, workshops,
+// categories, focus-group sessions, test beds, test plans) are each kept by
+// a repository of their own, stored as the resource itself; records earlier
+// code stored as protojson stay readable.
 
-// getKept reads the record at key into m, sets m's etag and returns its
-// version.
-func (s *Server) getKept(ctx context.Context, region, key string, m proto.Message) (int64, error) {
-	rec, err := s.store.Get(ctx, ns(region), key)
-	if err != nil {
-		return 0, err
-	}
-	return rec.Version, decodeKept(rec, m)
-}
-
-// decodeKept reads a kept record into m and sets m's etag (if it has one)
-// from the record's version.
-func decodeKept(rec store.Record, m proto.Message) error {
-	if err := protojson.Unmarshal(rec.Value, m); err != nil {
-		return fmt.Errorf("record %s: %w", rec.Key, err)
-	}
-	setEtag(m, etagOf(rec.Version))
-	return nil
-}
-
-func setEtag(m proto.Message, etag string) {
-	if f := m.ProtoReflect().Descriptor().Fields().ByName("etag"); f != nil {
-		m.ProtoReflect().Set(f, protoreflect.ValueOfString(etag))
-	}
-}
-
-// encodeKept is the stored form of m; its etag is never stored: the
-// version is the etag.
-func encodeKept(m proto.Message) ([]byte, error) {
-	c := proto.Clone(m)
-	setEtag(c, "")
-	b, err := protojson.Marshal(c)
-	if err != nil {
-		return nil, fmt.Errorf("protojson.Marshal: %w", err)
-	}
-	return b, nil
-}
-
-// keptCreate is a create of a new kept record, optionally idempotent.
-type keptCreate struct {
-	region, key, name, action string
-	value                     []byte
-	index                     []store.IndexEntry
-	// requestID and request make the create idempotent per caller.
-	requestID string
-	request   proto.Message
-	// extra puts and events commit in the same write.
-	extra  []store.Put
-	events []store.Event
-}
-
-// createKept writes c. It returns the version written, or, for a replayed
-// request_id, the name the first call created (and version 0).
-func (s *Server) createKept(ctx context.Context, who *auth.Identity, c keptCreate) (int64, string, error) {
-	w := store.Write{
-		Puts:   append([]store.Put{{Key: c.key, Value: c.value, Index: c.index}}, c.extra...),
-		Events: append([]store.Event{{Time: s.now(), Actor: who.Subject, Action: c.action, Key: c.name, EtagAfter: "1"}}, c.events...),
-	}
-	if c.requestID != "" {
-		w.Idempotency = &store.Idempotency{
-			Key:         c.action + "/" + subjectKey(who.Subject) + "/" + c.requestID,
-			Fingerprint: resource.Fingerprint(c.request),
-			Result:      []byte(c.name),
-		}
-	}
-	res, err := s.store.Commit(ctx, ns(c.region), w)
-	if err != nil {
-		return 0, "", err
-	}
-	if res.Replayed {
-		return 0, string(res.Result), nil
-	}
-	return res.Versions[0], c.name, nil
-}
-
-// putKept writes a kept record over the version read, with its audit event.
-func (s *Server) putKept(ctx context.Context, who *auth.Identity, region, key, name, action string, value []byte, version int64, index []store.IndexEntry, del bool) (int64, error) {
-	res, err := s.store.Commit(ctx, ns(region), store.Write{
-		Puts: []store.Put{{Key: key, Value: value, Version: version, Index: index, Delete: del}},
-		Events: []store.Event{{Time: s.now(), Actor: who.Subject, Action: action, Key: name,
-			EtagBefore: etagOf(version), EtagAfter: etagOf(version + 1)}},
+// keptRepo is the repository of one kind of kept record.
+func keptRepo[T proto.Message](s *Server, ttl time.Duration, kind string, newT func() T, index func(e *repo.Entry[T]) []store.IndexEntry) *repo.Repo[T] {
+	return repo.New(repo.Config[T]{
+		Store: s.store, Service: service, Domain: domain, Kind: kind, Now: s.now, IdempotencyTTL: ttl,
+		New: newT, Index: index,
 	})
-	if err != nil {
-		return 0, err
-	}
-	return res.Versions[0], nil
 }
 
-// scanKept reads one page of an index of kept records, decoding each with
-// decode; it returns the next page token ("" at the end).
-func (s *Server) scanKept(ctx context.Context, region string, q store.Query, query string, decode func(store.Record) error) (string, error) {
-	page, err := s.store.Scan(ctx, ns(region), q)
-	if err != nil {
-		return "", err
+// keyIndex lists records on index by their key without prefix.
+func keyIndex[T proto.Message](index, prefix string) func(e *repo.Entry[T]) []store.IndexEntry {
+	return func(e *repo.Entry[T]) []store.IndexEntry {
+		return []store.IndexEntry{{Index: index, Term: strings.TrimPrefix(e.Ref.Key, prefix)}}
 	}
-	for _, it := range page.Items {
-		if err := decode(it.Record); err != nil {
-			return "", err
-		}
-	}
-	if page.More && len(page.Items) > 0 {
-		return resource.EncodeToken(page.Items[len(page.Items)-1].Cursor, query), nil
-	}
-	return "", nil
 }
 
 // pageKept is one page of a List of kept records: page_size and page_token
-// read against query (the digest a token must match), one page of index q
-// decoded into new records, the next page token, and a store error named by
-// what and of.
-func pageKept[T proto.Message](ctx context.Context, s *Server, region string, q store.Query, query string, pageSize int32, token string,
-	newT func() T, what, of string) ([]T, string, error) {
-	size, after, err := listPage(pageSize, token, query)
+// read against digest, one page of index q.
+func pageKept[T proto.Message](ctx context.Context, r *repo.Repo[T], region string, q store.Query, digest string, pageSize int32, token string) ([]T, string, error) {
+	size, after, err := listPage(pageSize, token, digest)
 	if err != nil {
 		return nil, "", err
 	}
-	q.After, q.Limit = after, size
 	var out []T
-	next, err := s.scanKept(ctx, region, q, query, func(rec store.Record) error {
-		m := newT()
-		out = append(out, m)
-		return decodeKept(rec, m)
+	next, err := r.List(ctx, region, repo.Page[T]{Plan: filter.Plan[T]{Query: q}, After: after, Size: size, Digest: digest}, func(e *repo.Entry[T]) (bool, error) {
+		out = append(out, e.Msg)
+		return true, nil
 	})
 	if err != nil {
-		return nil, "", domain.Store(err, what, of)
+		return nil, "", err
 	}
 	return out, next, nil
 }
 
-// scanAll reads every record of an index prefix, for short lists kept whole
+// all reads every record of an index prefix, for short lists kept whole
 // (a region's categories, an idea's assessments).
-func (s *Server) scanAll(ctx context.Context, region string, q store.Query, decode func(store.Record) error) error {
-	q.Limit = 1000
-	for {
-		page, err := s.store.Scan(ctx, ns(region), q)
-		if err != nil {
-			return err
-		}
-		for _, it := range page.Items {
-			if err := decode(it.Record); err != nil {
-				return err
-			}
-			q.After = it.Cursor
-		}
-		if !page.More || len(page.Items) == 0 {
-			return nil
-		}
-	}
+func all[T proto.Message](ctx context.Context, r *repo.Repo[T], region string, q store.Query, each func(e *repo.Entry[T]) error) error {
+	_, err := r.List(ctx, region, repo.Page[T]{Plan: filter.Plan[T]{Query: q}}, func(e *repo.Entry[T]) (bool, error) {
+		return true, each(e)
+	})
+	return err
 }
 
 // listPage reads page_size and page_token of a List.

@@ -2,9 +2,9 @@ package idea
 
 import (
 	"context"
-	"errors"
 	"slices"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"google.golang.org/protobuf/proto"
@@ -13,6 +13,7 @@ import (
 	"github.com/innovationsmotorer/motor/internal/auth"
 	"github.com/innovationsmotorer/motor/internal/rpc/errs"
 	"github.com/innovationsmotorer/motor/internal/store"
+	"github.com/innovationsmotorer/motor/internal/store/repo"
 	ideav1 "github.com/innovationsmotorer/motor/proto/innovation/idea/v1"
 )
 
@@ -47,62 +48,55 @@ func (s *Server) MergeIdea(ctx context.Context, req *ideav1.MergeIdeaRequest) (*
 		return nil, err
 	}
 
-	for attempt := 0; ; attempt++ {
-		dup, err := s.load(ctx, who, dupName)
-		if err != nil {
-			return nil, err
+	// Without the etag the repository retries when the idea it merges into
+	// changed meanwhile; a changed duplicate fails its etag below.
+	dup, _, err := s.ideas.Update(ctx, dupName.ref(), "", who.Subject, func(dup *record, t time.Time) (repo.Change, error) {
+		if !readableBy(dup, who, dupName.Region) {
+			return repo.Change{}, notFound(dupName)
 		}
-		if err := checkEtag(req.GetEtag(), dup); err != nil {
-			return nil, err
+		if dup.Etag() != req.GetEtag() {
+			return repo.Change{}, s.ideas.Stale(dup, req.GetEtag())
 		}
 		target, err := s.load(ctx, who, into)
 		if err != nil {
-			return nil, err
+			return repo.Change{}, err
 		}
-		switch st := target.idea.GetStage(); {
-		case final(dup.idea.GetStage()):
-			return nil, domain.FailedPrecondition("IDEA_FINAL", "idea %s is %s, a final stage: it is not merged any more", dupName, dup.idea.GetStage())
+		switch st := target.Msg.GetStage(); {
+		case final(dup.Msg.GetStage()):
+			return repo.Change{}, domain.FailedPrecondition("IDEA_FINAL", "idea %s is %s, a final stage: it is not merged any more", dupName, dup.Msg.GetStage())
 		case st == ideav1.Stage_STAGE_MERGED || st == ideav1.Stage_STAGE_REJECTED || st == ideav1.Stage_STAGE_WITHDRAWN:
-			return nil, domain.FailedPrecondition("MERGE_TARGET_CLOSED", "idea %s is %s: merge the duplicate into the idea that lives on", into, st)
+			return repo.Change{}, domain.FailedPrecondition("MERGE_TARGET_CLOSED", "idea %s is %s: merge the duplicate into the idea that lives on", into, st)
 		}
-		now := timestamppb.New(s.now())
-		from := dup.idea.GetStage()
-		dup.idea.Stage, dup.idea.MergedInto, dup.idea.UpdateTime = ideav1.Stage_STAGE_MERGED, into.String(), now
-		dup.history = append(dup.history, &ideav1.HistoryEntry{FromStage: from, ToStage: ideav1.Stage_STAGE_MERGED,
+		now := timestamppb.New(t)
+		from := dup.Msg.GetStage()
+		dup.Msg.Stage, dup.Msg.MergedInto = ideav1.Stage_STAGE_MERGED, into.String()
+		side(dup).History = append(side(dup).History, &ideav1.HistoryEntry{FromStage: from, ToStage: ideav1.Stage_STAGE_MERGED,
 			Rationale: mergeNote("merged into "+into.String(), rationale), Actor: who.Subject, ActorName: who.Name, Time: now})
 
-		target.idea.MergedFrom = append(target.idea.MergedFrom, dupName.String())
-		if sub := dup.idea.GetSubmitter(); sub != nil {
-			target.idea.CoSubmitters = append(target.idea.CoSubmitters, proto.Clone(sub).(*ideav1.Submitter))
+		target.Msg.MergedFrom = append(target.Msg.MergedFrom, dupName.String())
+		if sub := dup.Msg.GetSubmitter(); sub != nil {
+			target.Msg.CoSubmitters = append(target.Msg.CoSubmitters, proto.Clone(sub).(*ideav1.Submitter))
 		}
-		if dup.owner != "" && dup.owner != target.owner && !slices.Contains(target.coOwners, dup.owner) {
-			target.coOwners = append(target.coOwners, dup.owner)
+		if dup.Owner != "" && dup.Owner != target.Owner && !slices.Contains(side(target).CoOwners, dup.Owner) {
+			side(target).CoOwners = append(side(target).CoOwners, dup.Owner)
 		}
-		target.idea.UpdateTime = now
-		target.history = append(target.history, &ideav1.HistoryEntry{FromStage: target.idea.GetStage(), ToStage: target.idea.GetStage(),
+		target.Msg.UpdateTime = now
+		side(target).History = append(side(target).History, &ideav1.HistoryEntry{FromStage: target.Msg.GetStage(), ToStage: target.Msg.GetStage(),
 			Rationale: mergeNote("duplicate "+dupName.String()+" merged into it", rationale), Actor: who.Subject, ActorName: who.Name, Time: now})
-
-		var puts []store.Put
-		var events []store.Event
-		for i, r := range []*record{dup, target} {
-			b, err := r.encode()
-			if err != nil {
-				return nil, domain.Store(err, "IDEA", r.idea.GetName())
-			}
-			puts = append(puts, store.Put{Key: []ideaName{dupName, into}[i].key(), Value: b, Version: r.version, Index: indexEntries(r)})
-			events = append(events, store.Event{Time: now.AsTime(), Actor: who.Subject, Action: "MergeIdea", Key: r.idea.GetName(),
-				EtagBefore: etagOf(r.version), EtagAfter: etagOf(r.version + 1), Detail: dupName.String() + " → " + into.String()})
-		}
-		res, err := s.store.Commit(ctx, ns(into.Region), store.Write{Puts: puts, Events: events})
-		if errors.Is(err, store.ErrConflict) && attempt < 10 {
-			continue // one of them changed meanwhile: read both again (a changed duplicate fails its etag)
-		}
+		put, err := s.ideas.Put(target)
 		if err != nil {
-			return nil, domain.Store(err, "IDEA", "merge of "+dupName.String())
+			return repo.Change{}, domain.Store(err, "IDEA", target.Msg.GetName())
 		}
-		dup.idea.Etag = etagOf(res.Versions[0])
-		return redact(who, dupName.Region, dup.owner, dup.idea), nil
+		detail := dupName.String() + " → " + into.String()
+		return repo.Change{Action: "MergeIdea", Detail: detail, Puts: []store.Put{put}, Events: []store.Event{{
+			Time: t, Actor: who.Subject, Action: "MergeIdea", Key: target.Msg.GetName(),
+			EtagBefore: target.Etag(), EtagAfter: repo.Etag(target.Version + 1), Detail: detail,
+		}}}, nil
+	})
+	if err != nil {
+		return nil, err
 	}
+	return redact(who, dupName.Region, dup.Owner, dup.Msg), nil
 }
 
 func mergeNote(what, rationale string) string {
@@ -120,9 +114,9 @@ func (s *Server) eraseCoSubmitter(ctx context.Context, who *auth.Identity, into 
 		actor:  actor,
 		apply: func(r *record) ([]store.Put, error) {
 			if sub != nil {
-				r.idea.CoSubmitters = slices.DeleteFunc(r.idea.CoSubmitters, func(c *ideav1.Submitter) bool { return proto.Equal(c, sub) })
+				r.Msg.CoSubmitters = slices.DeleteFunc(r.Msg.CoSubmitters, func(c *ideav1.Submitter) bool { return proto.Equal(c, sub) })
 			}
-			r.coOwners = slices.DeleteFunc(r.coOwners, func(o string) bool { return o == owner })
+			side(r).CoOwners = slices.DeleteFunc(side(r).CoOwners, func(o string) bool { return o == owner })
 			return nil, nil
 		},
 	})

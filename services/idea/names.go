@@ -2,6 +2,7 @@ package idea
 
 import (
 	"github.com/innovationsmotorer/motor/internal/resource"
+	"github.com/innovationsmotorer/motor/internal/store/repo"
 )
 
 // ideaName is a parsed regions/{region}/ideas/{idea}.
@@ -22,3 +23,5 @@ func parseIdeaName(s string) (ideaName, error) {
 	}
 	return ideaName{Region: ids[0], ID: ids[1]}, nil
 }
+
+func (n ideaName) ref() repo.Ref { return repo.Ref{Region: n.Region, Key: n.key(), Name: n.String()} }

@@ -11,16 +11,11 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
-	"errors"
-	"fmt"
 	"log/slog"
-	"strconv"
+	"strings"
 	"sync"
 	"time"
 
-	"google.golang.org/grpc/codes"
-	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -29,6 +24,7 @@ import (
 	"github.com/innovationsmotorer/motor/internal/resource"
 	"github.com/innovationsmotorer/motor/internal/rpc/errs"
 	"github.com/innovationsmotorer/motor/internal/store"
+	"github.com/innovationsmotorer/motor/internal/store/repo"
 	ideav1 "github.com/innovationsmotorer/motor/proto/innovation/idea/v1"
 	partnerv1 "github.com/innovationsmotorer/motor/proto/innovation/partner/v1"
 )
@@ -54,6 +50,9 @@ type Config struct {
 	// (relay.go): an AdoptIdea for a region it does not serve goes on to
 	// the deployment that does.
 	Relay bool
+	// IdempotencyTTL is how long a request_id is answered with its first
+	// result; a day when zero.
+	IdempotencyTTL time.Duration
 }
 
 // Server implements ideav1.IdeaServiceServer.
@@ -68,6 +67,17 @@ type Server struct {
 	logger      *slog.Logger
 	now         func() time.Time
 	relay       bool
+
+	ideas       *repo.Repo[*ideav1.Idea]
+	assessments *repo.Repo[*ideav1.Assessment]
+	workshops   *repo.Repo[*ideav1.Workshop]
+	categories  *repo.Repo[*ideav1.Category]
+	sessions    *repo.Repo[*ideav1.FocusGroupSession]
+	testBeds    *repo.Repo[*ideav1.TestBed]
+	testPlans   *repo.Repo[*ideav1.TestPlan]
+	// upgrades drop, once per region and process, the request ids earlier
+	// code kept for ever (see upgraded).
+	upgrades repo.Upgrades
 
 	simMu   sync.Mutex
 	similar map[string]*simIndex // by region, built on first use
@@ -88,80 +98,65 @@ func New(cfg Config) *Server {
 	if s.now == nil {
 		s.now = time.Now
 	}
+	s.ideas = repo.New(repo.Config[*ideav1.Idea]{
+		Store: s.store, Service: service, Domain: domain, Kind: "idea", Now: s.now, IdempotencyTTL: cfg.IdempotencyTTL,
+		New: func() *ideav1.Idea { return &ideav1.Idea{} }, Index: indexEntries,
+		Side:   func() proto.Message { return &ideav1.IdeaRecord{} },
+		Legacy: repo.Legacy{Wrapped: "idea"},
+	})
+	ttl := cfg.IdempotencyTTL
+	s.assessments = keptRepo(s, ttl, "assessment", func() *ideav1.Assessment { return &ideav1.Assessment{} }, keyIndex[*ideav1.Assessment]("assessments", "assessment/"))
+	s.workshops = keptRepo(s, ttl, "workshop", func() *ideav1.Workshop { return &ideav1.Workshop{} }, workshopIndex)
+	s.categories = keptRepo(s, ttl, "category", func() *ideav1.Category { return &ideav1.Category{} }, keyIndex[*ideav1.Category]("categories", "category/"))
+	s.sessions = keptRepo[*ideav1.FocusGroupSession](s, ttl, "focus group session", func() *ideav1.FocusGroupSession { return &ideav1.FocusGroupSession{} }, nil)
+	s.testBeds = keptRepo(s, ttl, "test bed", func() *ideav1.TestBed { return &ideav1.TestBed{} }, testBedIndex)
+	s.testPlans = keptRepo(s, ttl, "test plan", func() *ideav1.TestPlan { return &ideav1.TestPlan{} }, testPlanIndex)
 	return s
 }
 
-func ns(region string) store.Namespace { return store.Namespace{Service: "idea", Region: region} }
+// service is the idea service's store namespace.
+const service = "idea"
 
-// record is an idea as kept in the store: the wire resource plus what never
-// goes on the wire as such — who submitted it, the decisions taken on it and
-// the per-reviewer scores its summary is computed from.
-type record struct {
-	owner   string
-	idea    *ideav1.Idea
-	history []*ideav1.HistoryEntry
-	scores  map[string]float64 // assessment id → weighted score
-	// coOwners are the submitters of duplicates merged into the idea: they
-	// read it as their own.
-	coOwners []string
-	version  int64
-}
+func ns(region string) store.Namespace { return store.Namespace{Service: service, Region: region} }
 
-type storedRecord struct {
-	Owner   string             `json:"owner"`
-	Idea    json.RawMessage    `json:"idea"`
-	History []json.RawMessage  `json:"history,omitempty"`
-	Scores  map[string]float64 `json:"scores,omitempty"`
-	// CoOwners: see record.coOwners.
-	CoOwners []string `json:"coOwners,omitempty"`
-}
+// record is an idea as the repository keeps it: the wire resource, who
+// submitted it (Owner) and, beside it (side), what never goes on the wire as
+// such.
+type record = repo.Entry[*ideav1.Idea]
 
-func (r *record) encode() ([]byte, error) {
-	clean := proto.Clone(r.idea).(*ideav1.Idea)
-	clean.Etag = "" // the version is the etag; never store it twice
-	b, err := protojson.Marshal(clean)
-	if err != nil {
-		return nil, fmt.Errorf("protojson.Marshal: %w", err)
+// side is what the service keeps beside an idea: the decisions taken on it,
+// the per-reviewer scores its summary is computed from and the submitters
+// of duplicates merged into it.
+func side(r *record) *ideav1.IdeaRecord {
+	k, _ := r.Side.(*ideav1.IdeaRecord)
+	if k == nil {
+		k = &ideav1.IdeaRecord{}
+		r.Side = k
 	}
-	st := storedRecord{Owner: r.owner, Idea: b, Scores: r.scores, CoOwners: r.coOwners}
-	for _, h := range r.history {
-		hb, err := protojson.Marshal(h)
-		if err != nil {
-			return nil, fmt.Errorf("protojson.Marshal: %w", err)
+	return k
+}
+
+// upgraded drops the request-id keys earlier code kept for ever under its
+// own prefixes, once per region and process; the repository's keys start
+// with the caller's hashed subject and expire. A retry of a create sent
+// before the upgrade is then a new create.
+func (s *Server) upgraded(ctx context.Context, region string) error {
+	return s.upgrades.Once(ctx, region, func(ctx context.Context) error {
+		for _, prefix := range []string{"create/", "adopt/", "CreateWorkshop/", "CreateTestBed/", "CreateTestPlan/", "CreateFocusGroupSession/"} {
+			if err := s.ideas.ForgetKeys(ctx, region, prefix); err != nil {
+				return err
+			}
 		}
-		st.History = append(st.History, hb)
-	}
-	return json.Marshal(st)
+		return nil
+	})
 }
-
-func decode(rec store.Record) (*record, error) {
-	var st storedRecord
-	if err := json.Unmarshal(rec.Value, &st); err != nil {
-		return nil, fmt.Errorf("idea record %s: %w", rec.Key, err)
-	}
-	r := &record{owner: st.Owner, idea: &ideav1.Idea{}, scores: st.Scores, coOwners: st.CoOwners, version: rec.Version}
-	if err := protojson.Unmarshal(st.Idea, r.idea); err != nil {
-		return nil, fmt.Errorf("idea record %s: %w", rec.Key, err)
-	}
-	for _, hb := range st.History {
-		h := &ideav1.HistoryEntry{}
-		if err := protojson.Unmarshal(hb, h); err != nil {
-			return nil, fmt.Errorf("idea record %s history: %w", rec.Key, err)
-		}
-		r.history = append(r.history, h)
-	}
-	r.idea.Etag = etagOf(rec.Version)
-	return r, nil
-}
-
-func etagOf(version int64) string { return strconv.FormatInt(version, 10) }
 
 // servedRegion answers NOT_FOUND for a region this deployment does not serve,
 // before anything else is looked at.
 func (s *Server) servedRegion(region string) error { return resource.Served(domain, s.regions, region) }
 
-// subjectKey turns a subject into something safe and short for store keys
-// and index terms, and keeps the raw identifier out of them.
+// subjectKey turns a subject into something safe and short for index terms
+// and assessment ids, and keeps the raw identifier out of them.
 func subjectKey(sub string) string {
 	sum := sha256.Sum256([]byte(sub))
 	return hex.EncodeToString(sum[:8])
@@ -187,45 +182,29 @@ func (s *Server) CreateIdea(ctx context.Context, req *ideav1.CreateIdeaRequest) 
 		req = &ideav1.CreateIdeaRequest{Parent: req.GetParent(), Idea: in, RequestId: req.GetRequestId()}
 	}
 
-	now := s.now()
 	id := ideaName{Region: region, ID: resource.NewID()}
-	r := &record{owner: who.Subject, idea: newIdea(req.GetIdea(), staff)}
-	r.idea.Name = id.String()
-	r.idea.CreateTime = timestamppb.New(now)
-	r.idea.UpdateTime = r.idea.CreateTime
-	r.history = []*ideav1.HistoryEntry{{
-		ToStage: ideav1.Stage_STAGE_SUBMITTED, Actor: who.Subject, ActorName: who.Name, Time: r.idea.CreateTime,
-	}}
-	value, err := r.encode()
-	if err != nil {
-		return nil, domain.Store(err, "IDEA", "idea")
+	in := newIdea(req.GetIdea(), staff)
+	in.Name = id.String()
+	in.CreateTime = timestamppb.New(s.now())
+	r := &record{Ref: id.ref(), Owner: who.Subject, Msg: in, Side: &ideav1.IdeaRecord{History: []*ideav1.HistoryEntry{{
+		ToStage: ideav1.Stage_STAGE_SUBMITTED, Actor: who.Subject, ActorName: who.Name, Time: in.CreateTime,
+	}}}}
+	if err := s.upgraded(ctx, region); err != nil {
+		return nil, err
 	}
-
-	w := store.Write{
-		Puts:   []store.Put{{Key: id.key(), Value: value, Index: indexEntries(r)}},
-		Events: []store.Event{{Time: now, Actor: who.Subject, Action: "CreateIdea", Key: r.idea.Name, EtagAfter: "1"}},
-	}
-	if rid := req.GetRequestId(); rid != "" {
+	r, replayed, err := s.ideas.Create(ctx, r, repo.Create{
+		Actor: who.Subject, Action: "CreateIdea",
 		// Keyed per caller: one person's request_id never returns another's idea.
-		w.Idempotency = &store.Idempotency{
-			Key:         "create/" + subjectKey(who.Subject) + "/" + rid,
-			Fingerprint: resource.Fingerprint(&ideav1.CreateIdeaRequest{Parent: req.GetParent(), Idea: req.GetIdea()}),
-			Result:      []byte(r.idea.Name),
-		}
-	}
-	res, err := s.store.Commit(ctx, ns(region), w)
+		Request: &repo.Request{ID: req.GetRequestId(), Subject: who.Subject, Kind: "create",
+			Body: &ideav1.CreateIdeaRequest{Parent: req.GetParent(), Idea: req.GetIdea()}},
+	})
 	if err != nil {
-		return nil, domain.Store(err, "IDEA", "idea "+r.idea.Name)
+		return nil, err
 	}
-	if res.Replayed {
-		first, err := parseIdeaName(string(res.Result))
-		if err != nil {
-			return nil, domain.Store(err, "IDEA", "replayed idea")
-		}
-		return s.read(ctx, who, first)
+	if replayed && !readableBy(r, who, region) {
+		return nil, notFound(ideaName{Region: region, ID: strings.TrimPrefix(r.Ref.Key, "idea/")})
 	}
-	r.idea.Etag = etagOf(res.Versions[0])
-	return redact(who, region, r.owner, r.idea), nil
+	return redact(who, region, r.Owner, r.Msg), nil
 }
 
 // GetIdea returns one idea, redacted for callers who may not see personal data.
@@ -257,18 +236,18 @@ func (s *Server) resolve(ctx context.Context, raw, field string, roles ...auth.R
 // load reads an idea the caller may see; anyone else gets NOT_FOUND, so the
 // existence of other people's ideas does not leak to a submitter.
 func (s *Server) load(ctx context.Context, who *auth.Identity, name ideaName) (*record, error) {
-	rec, err := s.store.Get(ctx, ns(name.Region), name.key())
+	r, err := s.ideas.Get(ctx, name.ref())
 	if err != nil {
-		return nil, domain.Store(err, "IDEA", "idea "+name.String())
+		return nil, err
 	}
-	r, err := decode(rec)
-	if err != nil {
-		return nil, domain.Store(err, "IDEA", "idea "+name.String())
-	}
-	if !r.readableBy(who, name.Region) {
-		return nil, domain.NotFound("IDEA_NOT_FOUND", "idea %s not found", name)
+	if !readableBy(r, who, name.Region) {
+		return nil, notFound(name)
 	}
 	return r, nil
+}
+
+func notFound(name ideaName) error {
+	return domain.NotFound("IDEA_NOT_FOUND", "idea %s not found", name)
 }
 
 func (s *Server) read(ctx context.Context, who *auth.Identity, name ideaName) (*ideav1.Idea, error) {
@@ -276,17 +255,7 @@ func (s *Server) read(ctx context.Context, who *auth.Identity, name ideaName) (*
 	if err != nil {
 		return nil, err
 	}
-	return s.withLinks(ctx, name, redact(who, name.Region, r.owner, r.idea))
-}
-
-// checkEtag compares the caller's etag with the stored version: a stale etag
-// is ABORTED, so the caller re-reads instead of overwriting someone's change.
-func checkEtag(etag string, r *record) error {
-	if etag != r.idea.GetEtag() {
-		return domain.New(codes.Aborted, "ETAG_MISMATCH",
-			"idea %s has etag %s, not %q: it was changed by someone else; read it again and retry", r.idea.GetName(), r.idea.GetEtag(), etag)
-	}
-	return nil
+	return s.withLinks(ctx, name, redact(who, name.Region, r.Owner, r.Msg))
 }
 
 // mutation is one change to an idea, committed with compare-and-set on the
@@ -302,53 +271,19 @@ type mutation struct {
 	actor string
 }
 
-// commit reads the idea, applies m and writes it back atomically with its
-// audit event. It returns the record as written.
+// commit applies m to the idea the caller may read, through the
+// repository's one read-modify-write. It returns the record as written.
 func (s *Server) commit(ctx context.Context, who *auth.Identity, name ideaName, m mutation) (*record, error) {
-	for attempt := 0; ; attempt++ {
-		r, err := s.load(ctx, who, name)
-		if err != nil {
-			return nil, err
-		}
-		if m.etag != "" {
-			if err := checkEtag(m.etag, r); err != nil {
-				return nil, err
-			}
-		}
-		before := r.idea.GetEtag()
-		extra, err := m.apply(r)
-		if err != nil {
-			return nil, err
-		}
-		now := s.now()
-		r.idea.UpdateTime = timestamppb.New(now)
-		value, err := r.encode()
-		if err != nil {
-			return nil, domain.Store(err, "IDEA", "idea "+name.String())
-		}
-		actor := who.Subject
-		if m.actor != "" {
-			actor = m.actor
-		}
-		w := store.Write{
-			Puts: append([]store.Put{{Key: name.key(), Value: value, Version: r.version, Index: indexEntries(r)}}, extra...),
-			Events: []store.Event{{
-				Time: now, Actor: actor, Action: m.action, Key: name.String(),
-				EtagBefore: before, EtagAfter: etagOf(r.version + 1),
-			}},
-		}
-		res, err := s.store.Commit(ctx, ns(name.Region), w)
-		if errors.Is(err, store.ErrConflict) && m.etag == "" && attempt < 20 {
-			continue
-		}
-		if errors.Is(err, store.ErrConflict) {
-			return nil, domain.New(codes.Aborted, "ETAG_MISMATCH", "idea %s was changed by someone else: read it again and retry", name)
-		}
-		if err != nil {
-			return nil, domain.Store(err, "IDEA", "idea "+name.String())
-		}
-		r.version = res.Versions[0]
-		r.idea.Etag = etagOf(r.version)
-		return r, nil
+	actor := who.Subject
+	if m.actor != "" {
+		actor = m.actor
 	}
+	r, _, err := s.ideas.Update(ctx, name.ref(), m.etag, actor, func(r *record, _ time.Time) (repo.Change, error) {
+		if !readableBy(r, who, name.Region) {
+			return repo.Change{}, notFound(name)
+		}
+		puts, err := m.apply(r)
+		return repo.Change{Action: m.action, Puts: puts}, err
+	})
+	return r, err
 }

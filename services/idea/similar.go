@@ -11,6 +11,7 @@ import (
 	"github.com/innovationsmotorer/motor/internal/resource"
 	"github.com/innovationsmotorer/motor/internal/rpc/errs"
 	"github.com/innovationsmotorer/motor/internal/store"
+	"github.com/innovationsmotorer/motor/internal/store/repo"
 	"github.com/innovationsmotorer/motor/internal/trigram"
 	ideav1 "github.com/innovationsmotorer/motor/proto/innovation/idea/v1"
 )
@@ -79,11 +80,11 @@ func (x *simIndex) search(title, text string, limit int) []trigram.Hit {
 // sync brings the index up to date with the region's ideas.
 func (s *Server) sync(ctx context.Context, x *simIndex) error {
 	return x.follow.Sync(ctx, s.store, func(rec store.Record) error {
-		r, err := decode(rec)
+		r, err := s.ideas.Decode(repo.Ref{}, rec)
 		if err != nil {
 			return err
 		}
-		x.put(r.idea)
+		x.put(r.Msg)
 		return nil
 	})
 }

@@ -144,21 +144,21 @@ func timePerOp(n int, f func()) time.Duration {
 
 // loadIdeas writes ideas straight through the store, many at once so bbolt
 // batches the commits.
-func loadIdeas(b *testing.B, st store.Store, ideas []*ideav1.Idea) {
+func loadIdeas(b *testing.B, st store.Store, batch []*ideav1.Idea) {
 	var wg sync.WaitGroup
 	work := make(chan *ideav1.Idea)
+	ideas := New(Config{Store: st}).ideas
 	for range 32 {
 		wg.Go(func() {
 			for idea := range work {
 				name, _ := parseIdeaName(idea.GetName())
-				r := &record{owner: "bench", idea: idea}
-				v, err := r.encode()
+				put, err := ideas.Put(&record{Ref: name.ref(), Owner: "bench", Msg: idea})
 				if err != nil {
 					b.Error(err)
 					continue
 				}
 				if _, err := st.Commit(context.Background(), ns(name.Region), store.Write{
-					Puts:   []store.Put{{Key: name.key(), Value: v, Index: indexEntries(r)}},
+					Puts:   []store.Put{put},
 					Events: []store.Event{{Actor: "bench", Action: "CreateIdea", Key: idea.GetName()}},
 				}); err != nil {
 					b.Error(err)
@@ -166,7 +166,7 @@ func loadIdeas(b *testing.B, st store.Store, ideas []*ideav1.Idea) {
 			}
 		})
 	}
-	for _, idea := range ideas {
+	for _, idea := range batch {
 		work <- idea
 	}
 	close(work)

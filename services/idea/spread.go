@@ -16,6 +16,7 @@ import (
 	"github.com/innovationsmotorer/motor/internal/resource"
 	"github.com/innovationsmotorer/motor/internal/rpc/errs"
 	"github.com/innovationsmotorer/motor/internal/store"
+	"github.com/innovationsmotorer/motor/internal/store/repo"
 	ideav1 "github.com/innovationsmotorer/motor/proto/innovation/idea/v1"
 )
 
@@ -61,20 +62,20 @@ func (s *Server) SpreadIdea(ctx context.Context, req *ideav1.SpreadIdeaRequest) 
 	if err != nil {
 		return nil, err
 	}
-	if done := adoptedIn(r.idea, target); done != "" {
-		return redact(who, name.Region, r.owner, r.idea), nil // a repeated spread whose answer was lost
+	if done := adoptedIn(r.Msg, target); done != "" {
+		return redact(who, name.Region, r.Owner, r.Msg), nil // a repeated spread whose answer was lost
 	}
-	if err := checkEtag(req.GetEtag(), r); err != nil {
-		return nil, err
+	if req.GetEtag() != r.Etag() {
+		return nil, s.ideas.Stale(r, req.GetEtag())
 	}
-	if !spreadable(r.idea.GetStage()) {
+	if !spreadable(r.Msg.GetStage()) {
 		return nil, domain.FailedPrecondition("IDEA_NOT_SPREADABLE",
-			"idea %s is %s: only an IMPLEMENTED or COMMERCIALISED idea spreads to other regions", name, r.idea.GetStage())
+			"idea %s is %s: only an IMPLEMENTED or COMMERCIALISED idea spreads to other regions", name, r.Msg.GetStage())
 	}
 	if s.regionIdeas == nil {
 		return nil, domain.FailedPrecondition("REGION_UNREACHABLE", "this deployment reaches no other region's idea service")
 	}
-	adopted, err := s.adopt(auth.OnBehalfOf(ctx, who.Subject), r.idea, target)
+	adopted, err := s.adopt(auth.OnBehalfOf(ctx, who.Subject), r.Msg, target)
 	if err != nil {
 		return nil, err
 	}
@@ -83,13 +84,13 @@ func (s *Server) SpreadIdea(ctx context.Context, req *ideav1.SpreadIdeaRequest) 
 		action: "SpreadIdea",
 		etag:   req.GetEtag(),
 		apply: func(r *record) ([]store.Put, error) {
-			if slices.Contains(r.idea.GetSpreadTo(), adopted.GetName()) {
+			if slices.Contains(r.Msg.GetSpreadTo(), adopted.GetName()) {
 				return nil, nil
 			}
-			r.idea.SpreadTo = append(r.idea.SpreadTo, adopted.GetName())
-			if from := r.idea.GetStage(); from != ideav1.Stage_STAGE_SPREAD {
-				r.idea.Stage = ideav1.Stage_STAGE_SPREAD
-				r.history = append(r.history, &ideav1.HistoryEntry{
+			r.Msg.SpreadTo = append(r.Msg.SpreadTo, adopted.GetName())
+			if from := r.Msg.GetStage(); from != ideav1.Stage_STAGE_SPREAD {
+				r.Msg.Stage = ideav1.Stage_STAGE_SPREAD
+				side(r).History = append(side(r).History, &ideav1.HistoryEntry{
 					FromStage: from, ToStage: ideav1.Stage_STAGE_SPREAD,
 					Rationale: "Adopted by region " + target + " as " + adopted.GetName(),
 					Actor:     who.Subject, ActorName: who.Name, Time: timestamppb.New(s.now()),
@@ -101,7 +102,7 @@ func (s *Server) SpreadIdea(ctx context.Context, req *ideav1.SpreadIdeaRequest) 
 	if err != nil {
 		return nil, err
 	}
-	return redact(who, name.Region, out.owner, out.idea), nil
+	return redact(who, name.Region, out.Owner, out.Msg), nil
 }
 
 // adoptedIn returns the idea that region adopted from idea, if recorded.
@@ -198,50 +199,30 @@ func (s *Server) AdoptIdea(ctx context.Context, req *ideav1.AdoptIdeaRequest) (*
 		return nil, err
 	}
 
-	now := s.now()
 	id := ideaName{Region: region, ID: resource.NewID()}
-	r := &record{idea: newIdea(in, true)}
-	r.idea.Submitter, r.idea.Consent = nil, &ideav1.Consent{}
-	r.idea.Name = id.String()
-	r.idea.Stage = ideav1.Stage_STAGE_SCREENING
-	r.idea.SpreadFrom = source.String()
-	r.idea.CreateTime = timestamppb.New(now)
-	r.idea.UpdateTime = r.idea.CreateTime
-	r.history = []*ideav1.HistoryEntry{{
+	adopted := newIdea(in, true)
+	adopted.Submitter, adopted.Consent = nil, &ideav1.Consent{}
+	adopted.Name = id.String()
+	adopted.Stage = ideav1.Stage_STAGE_SCREENING
+	adopted.SpreadFrom = source.String()
+	adopted.CreateTime = timestamppb.New(s.now())
+	r := &record{Ref: id.ref(), Msg: adopted, Side: &ideav1.IdeaRecord{History: []*ideav1.HistoryEntry{{
 		ToStage: ideav1.Stage_STAGE_SCREENING, Rationale: "Spread from " + source.String(),
-		Actor: who.Actor(), ActorName: who.Name, Time: r.idea.CreateTime,
-	}}
-	value, err := r.encode()
-	if err != nil {
-		return nil, domain.Store(err, "IDEA", "idea")
+		Actor: who.Actor(), ActorName: who.Name, Time: adopted.CreateTime,
+	}}}}
+	// One adoption per source idea and region, whoever asks and however
+	// often: the request is the source's name, the same for every caller.
+	if err := s.upgraded(ctx, region); err != nil {
+		return nil, err
 	}
-	res, err := s.store.Commit(ctx, ns(region), store.Write{
-		Puts:   []store.Put{{Key: id.key(), Value: value, Index: indexEntries(r)}},
-		Events: []store.Event{{Time: now, Actor: who.Actor(), Action: "AdoptIdea", Key: r.idea.Name, EtagAfter: "1", Detail: "spread from " + source.String()}},
-		// One adoption per source idea and region, whoever asks and however
-		// often: the key is the source's name, the fingerprint constant.
-		Idempotency: &store.Idempotency{Key: "adopt/" + source.String(), Fingerprint: "adopt", Result: []byte(r.idea.Name)},
+	r, _, err = s.ideas.Create(ctx, r, repo.Create{
+		Actor: who.Actor(), Action: "AdoptIdea", Detail: "spread from " + source.String(),
+		Request: &repo.Request{ID: source.String(), Subject: "adopt", Kind: "adopt", Body: &ideav1.AdoptIdeaRequest{SpreadFrom: source.String()}},
 	})
 	if err != nil {
-		return nil, domain.Store(err, "IDEA", "idea "+r.idea.Name)
+		return nil, err
 	}
-	if res.Replayed {
-		first, err := parseIdeaName(string(res.Result))
-		if err != nil {
-			return nil, domain.Store(err, "IDEA", "adopted idea")
-		}
-		rec, err := s.store.Get(ctx, ns(region), first.key())
-		if err != nil {
-			return nil, domain.Store(err, "IDEA", "idea "+first.String())
-		}
-		prev, err := decode(rec)
-		if err != nil {
-			return nil, domain.Store(err, "IDEA", "idea "+first.String())
-		}
-		return prev.idea, nil
-	}
-	r.idea.Etag = etagOf(res.Versions[0])
-	return r.idea, nil
+	return r.Msg, nil
 }
 
 // checkSource is what this deployment vouches for when it adopts an idea of
@@ -251,19 +232,15 @@ func (s *Server) checkSource(ctx context.Context, source ideaName) error {
 	if err := s.servedRegion(source.Region); err != nil {
 		return auth.Denied("source_not_served", "this deployment does not serve region %s, so it cannot vouch for idea %s", source.Region, source)
 	}
-	rec, err := s.store.Get(ctx, ns(source.Region), source.key())
-	if err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			return domain.FailedPrecondition("SOURCE_IDEA_NOT_FOUND", "idea %s, the source of the adoption, does not exist", source)
-		}
-		return domain.Store(err, "IDEA", "idea "+source.String())
+	src, err := s.ideas.Get(ctx, source.ref())
+	if errors.Is(err, store.ErrNotFound) {
+		return domain.FailedPrecondition("SOURCE_IDEA_NOT_FOUND", "idea %s, the source of the adoption, does not exist", source)
 	}
-	src, err := decode(rec)
 	if err != nil {
-		return domain.Store(err, "IDEA", "idea "+source.String())
+		return err
 	}
-	if !spreadable(src.idea.GetStage()) {
-		return domain.FailedPrecondition("IDEA_NOT_SPREADABLE", "idea %s is %s: only an IMPLEMENTED or COMMERCIALISED idea spreads", source, src.idea.GetStage())
+	if !spreadable(src.Msg.GetStage()) {
+		return domain.FailedPrecondition("IDEA_NOT_SPREADABLE", "idea %s is %s: only an IMPLEMENTED or COMMERCIALISED idea spreads", source, src.Msg.GetStage())
 	}
 	return nil
 }

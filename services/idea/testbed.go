@@ -4,14 +4,15 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"time"
 
-	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/innovationsmotorer/motor/internal/auth"
 	"github.com/innovationsmotorer/motor/internal/resource"
 	"github.com/innovationsmotorer/motor/internal/rpc/errs"
 	"github.com/innovationsmotorer/motor/internal/store"
+	"github.com/innovationsmotorer/motor/internal/store/repo"
 	ideav1 "github.com/innovationsmotorer/motor/proto/innovation/idea/v1"
 )
 
@@ -26,7 +27,10 @@ const maxCapacity = 1000
 type testBedName struct{ Region, ID string }
 
 func (n testBedName) String() string { return "regions/" + n.Region + "/testBeds/" + n.ID }
-func (n testBedName) key() string    { return "testbed/" + n.ID }
+func (n testBedName) ref() repo.Ref {
+	return repo.Ref{Region: n.Region, Key: n.key(), Name: n.String()}
+}
+func (n testBedName) key() string { return "testbed/" + n.ID }
 
 func parseTestBedName(s string) (testBedName, error) {
 	ids, err := resource.Split(s, "regions", "testBeds")
@@ -42,7 +46,10 @@ type testPlanName struct {
 }
 
 func (n testPlanName) String() string { return n.Idea.String() + "/testPlans/" + n.ID }
-func (n testPlanName) key() string    { return "testplan/" + n.Idea.ID + "/" + n.ID }
+func (n testPlanName) ref() repo.Ref {
+	return repo.Ref{Region: n.Idea.Region, Key: n.key(), Name: n.String()}
+}
+func (n testPlanName) key() string { return "testplan/" + n.Idea.ID + "/" + n.ID }
 
 func parseTestPlanName(s string) (testPlanName, error) {
 	ids, err := resource.Split(s, "regions", "ideas", "testPlans")
@@ -52,14 +59,19 @@ func parseTestPlanName(s string) (testPlanName, error) {
 	return testPlanName{Idea: ideaName{Region: ids[0], ID: ids[1]}, ID: ids[2]}, nil
 }
 
-func clearTestPlanEtag(m proto.Message) { m.(*ideav1.TestPlan).Etag = "" }
-
 // testPlanIndex lists a plan under its idea and under its test bed.
-func testPlanIndex(n testPlanName, bed testBedName) []store.IndexEntry {
+func testPlanIndex(e *repo.Entry[*ideav1.TestPlan]) []store.IndexEntry {
+	n, _ := parseTestPlanName(e.Msg.GetName())
+	bed, _ := parseTestBedName(e.Msg.GetTestBed())
 	return []store.IndexEntry{
 		{Index: "testplans", Term: n.Idea.ID + "/" + n.ID},
 		{Index: "bedplans", Term: bed.ID + "/" + n.Idea.ID + "/" + n.ID},
 	}
+}
+
+// testBedIndex lists test beds by name.
+func testBedIndex(e *repo.Entry[*ideav1.TestBed]) []store.IndexEntry {
+	return []store.IndexEntry{{Index: "testbeds", Term: fold(e.Msg.GetDisplayName()) + "/" + strings.TrimPrefix(e.Ref.Key, "testbed/")}}
 }
 
 func testBedReaders() []auth.Role {
@@ -92,35 +104,26 @@ func (s *Server) CreateTestBed(ctx context.Context, req *ideav1.CreateTestBedReq
 		Name: id.String(), DisplayName: strings.TrimSpace(in.GetDisplayName()), Unit: strings.TrimSpace(in.GetUnit()),
 		Kind: in.GetKind(), Contact: strings.TrimSpace(in.GetContact()), Capacity: in.GetCapacity(), CreateTime: timestamppb.New(s.now()),
 	}
-	value, err := encodeKept(b)
-	if err != nil {
-		return nil, domain.Store(err, "TEST_BED", "test bed")
+	if err := s.upgraded(ctx, region); err != nil {
+		return nil, err
 	}
-	version, created, err := s.createKept(ctx, who, keptCreate{
-		region: region, key: id.key(), name: b.Name, action: "CreateTestBed", value: value,
-		index:     []store.IndexEntry{{Index: "testbeds", Term: fold(b.DisplayName) + "/" + id.ID}},
-		requestID: req.GetRequestId(), request: &ideav1.CreateTestBedRequest{Parent: req.GetParent(), TestBed: in},
+	e, _, err := s.testBeds.Create(ctx, &repo.Entry[*ideav1.TestBed]{Ref: id.ref(), Msg: b}, repo.Create{
+		Actor: who.Subject, Action: "CreateTestBed",
+		Request: &repo.Request{ID: req.GetRequestId(), Subject: who.Subject, Kind: "CreateTestBed",
+			Body: &ideav1.CreateTestBedRequest{Parent: req.GetParent(), TestBed: in}},
 	})
 	if err != nil {
-		return nil, domain.Store(err, "TEST_BED", "test bed "+b.Name)
+		return nil, err
 	}
-	if created != b.Name {
-		first, err := parseTestBedName(created)
-		if err != nil {
-			return nil, domain.Store(err, "TEST_BED", "replayed test bed")
-		}
-		return s.loadTestBed(ctx, first)
-	}
-	b.Etag = etagOf(version)
-	return b, nil
+	return e.Msg, nil
 }
 
 func (s *Server) loadTestBed(ctx context.Context, name testBedName) (*ideav1.TestBed, error) {
-	b := &ideav1.TestBed{}
-	if _, err := s.getKept(ctx, name.Region, name.key(), b); err != nil {
-		return nil, domain.Store(err, "TEST_BED", "test bed "+name.String())
+	e, err := s.testBeds.Get(ctx, name.ref())
+	if err != nil {
+		return nil, err
 	}
-	return b, nil
+	return e.Msg, nil
 }
 
 // GetTestBed returns one test bed.
@@ -142,8 +145,8 @@ func (s *Server) ListTestBeds(ctx context.Context, req *ideav1.ListTestBedsReque
 		return nil, err
 	}
 	resp := &ideav1.ListTestBedsResponse{}
-	resp.TestBeds, resp.NextPageToken, err = pageKept(ctx, s, region, store.Query{Index: "testbeds"}, resource.Digest("testbeds", region),
-		req.GetPageSize(), req.GetPageToken(), func() *ideav1.TestBed { return &ideav1.TestBed{} }, "TEST_BED", "test beds of "+region)
+	resp.TestBeds, resp.NextPageToken, err = pageKept(ctx, s.testBeds, region, store.Query{Index: "testbeds"}, resource.Digest("testbeds", region),
+		req.GetPageSize(), req.GetPageToken())
 	if err != nil {
 		return nil, err
 	}
@@ -179,8 +182,8 @@ func (s *Server) CreateTestPlan(ctx context.Context, req *ideav1.CreateTestPlanR
 	if err != nil {
 		return nil, err
 	}
-	if final(r.idea.GetStage()) {
-		return nil, domain.FailedPrecondition("IDEA_FINAL", "idea %s is %s, a final stage: it is not tested any more", idea, r.idea.GetStage())
+	if final(r.Msg.GetStage()) {
+		return nil, domain.FailedPrecondition("IDEA_FINAL", "idea %s is %s, a final stage: it is not tested any more", idea, r.Msg.GetStage())
 	}
 	if _, err := s.loadTestBed(ctx, bed); err != nil {
 		return nil, err
@@ -189,38 +192,20 @@ func (s *Server) CreateTestPlan(ctx context.Context, req *ideav1.CreateTestPlanR
 	p := &ideav1.TestPlan{
 		Name: name.String(), TestBed: bed.String(), StartDate: in.GetStartDate(), EndDate: in.GetEndDate(),
 		Protocol: strings.TrimSpace(in.GetProtocol()), State: ideav1.TestPlanState_TEST_PLAN_STATE_DRAFT,
-		CreateTime: timestamppb.New(s.now()), IdeaTitle: r.idea.GetTitle(),
+		CreateTime: timestamppb.New(s.now()), IdeaTitle: r.Msg.GetTitle(),
 	}
-	value, err := encodeKept(p)
-	if err != nil {
-		return nil, domain.Store(err, "TEST_PLAN", "test plan")
+	if err := s.upgraded(ctx, idea.Region); err != nil {
+		return nil, err
 	}
-	version, created, err := s.createKept(ctx, who, keptCreate{
-		region: idea.Region, key: name.key(), name: p.Name, action: "CreateTestPlan", value: value, index: testPlanIndex(name, bed),
-		requestID: req.GetRequestId(), request: &ideav1.CreateTestPlanRequest{Parent: req.GetParent(), TestPlan: in},
+	e, _, err := s.testPlans.Create(ctx, &repo.Entry[*ideav1.TestPlan]{Ref: name.ref(), Msg: p}, repo.Create{
+		Actor: who.Subject, Action: "CreateTestPlan",
+		Request: &repo.Request{ID: req.GetRequestId(), Subject: who.Subject, Kind: "CreateTestPlan",
+			Body: &ideav1.CreateTestPlanRequest{Parent: req.GetParent(), TestPlan: in}},
 	})
 	if err != nil {
-		return nil, domain.Store(err, "TEST_PLAN", "test plan "+p.Name)
+		return nil, err
 	}
-	if created != p.Name {
-		first, err := parseTestPlanName(created)
-		if err != nil {
-			return nil, domain.Store(err, "TEST_PLAN", "replayed test plan")
-		}
-		got, _, err := s.loadTestPlan(ctx, first)
-		return got, err
-	}
-	p.Etag = etagOf(version)
-	return p, nil
-}
-
-func (s *Server) loadTestPlan(ctx context.Context, name testPlanName) (*ideav1.TestPlan, int64, error) {
-	p := &ideav1.TestPlan{}
-	version, err := s.getKept(ctx, name.Idea.Region, name.key(), p)
-	if err != nil {
-		return nil, 0, domain.Store(err, "TEST_PLAN", "test plan "+name.String())
-	}
-	return p, version, nil
+	return e.Msg, nil
 }
 
 // ListTestPlans lists the test plans of an idea, or of a test bed: the
@@ -253,8 +238,8 @@ func (s *Server) ListTestPlans(ctx context.Context, req *ideav1.ListTestPlansReq
 	}
 	resp := &ideav1.ListTestPlansResponse{}
 	var err error
-	resp.TestPlans, resp.NextPageToken, err = pageKept(ctx, s, region, q, resource.Digest("testplans", req.GetParent()),
-		req.GetPageSize(), req.GetPageToken(), func() *ideav1.TestPlan { return &ideav1.TestPlan{} }, "TEST_PLAN", "test plans of "+req.GetParent())
+	resp.TestPlans, resp.NextPageToken, err = pageKept(ctx, s.testPlans, region, q, resource.Digest("testplans", req.GetParent()),
+		req.GetPageSize(), req.GetPageToken())
 	if err != nil {
 		return nil, err
 	}
@@ -265,11 +250,8 @@ func (s *Server) ListTestPlans(ctx context.Context, req *ideav1.ListTestPlansReq
 // overlaps [start, end]: what its capacity bounds.
 func (s *Server) running(ctx context.Context, bed testBedName, start, end string) (int32, error) {
 	var n int32
-	err := s.scanAll(ctx, bed.Region, store.Query{Index: "bedplans", Prefix: bed.ID + "/"}, func(rec store.Record) error {
-		p := &ideav1.TestPlan{}
-		if err := decodeKept(rec, p); err != nil {
-			return err
-		}
+	err := all(ctx, s.testPlans, bed.Region, store.Query{Index: "bedplans", Prefix: bed.ID + "/"}, func(e *repo.Entry[*ideav1.TestPlan]) error {
+		p := e.Msg
 		if p.GetState() == ideav1.TestPlanState_TEST_PLAN_STATE_APPROVED && p.GetStartDate() <= end && start <= p.GetEndDate() {
 			n++
 		}
@@ -303,17 +285,18 @@ func (s *Server) ApproveTestPlan(ctx context.Context, req *ideav1.ApproveTestPla
 	_, err = s.commit(ctx, who, name.Idea, mutation{
 		action: "ApproveTestPlan",
 		apply: func(r *record) ([]store.Put, error) {
-			p, version, err := s.loadTestPlan(ctx, name)
+			e, err := s.testPlans.Get(ctx, name.ref())
 			if err != nil {
 				return nil, err
 			}
+			p := e.Msg
 			switch {
 			case p.GetEtag() != req.GetEtag():
-				return nil, etagMismatch("test plan", p.GetName(), p.GetEtag(), req.GetEtag())
+				return nil, s.testPlans.Stale(e, req.GetEtag())
 			case p.GetState() != ideav1.TestPlanState_TEST_PLAN_STATE_DRAFT:
 				return nil, domain.FailedPrecondition("TEST_PLAN_NOT_DRAFT", "test plan %s is %s: only a draft is approved", name, p.GetState())
-			case final(r.idea.GetStage()):
-				return nil, domain.FailedPrecondition("IDEA_FINAL", "idea %s is %s, a final stage: it is not tested any more", name.Idea, r.idea.GetStage())
+			case final(r.Msg.GetStage()):
+				return nil, domain.FailedPrecondition("IDEA_FINAL", "idea %s is %s, a final stage: it is not tested any more", name.Idea, r.Msg.GetStage())
 			}
 			bedName, err := parseTestBedName(p.GetTestBed())
 			if err != nil {
@@ -325,20 +308,20 @@ func (s *Server) ApproveTestPlan(ctx context.Context, req *ideav1.ApproveTestPla
 			}
 			n, err := s.running(ctx, bedName, p.GetStartDate(), p.GetEndDate())
 			if err != nil {
-				return nil, domain.Store(err, "TEST_PLAN", "test plans of "+bedName.String())
+				return nil, err
 			}
 			if n >= bed.GetCapacity() {
 				return nil, domain.FailedPrecondition("TEST_BED_FULL", "test bed %s runs %d approved tests in %s–%s, its capacity", bedName, n, p.GetStartDate(), p.GetEndDate())
 			}
 			p.State, p.ApprovedBy = ideav1.TestPlanState_TEST_PLAN_STATE_APPROVED, who.Subject
-			value, err := encodeKept(p)
+			put, err := s.testPlans.Put(e)
 			if err != nil {
 				return nil, domain.Store(err, "TEST_PLAN", name.String())
 			}
-			r.idea.TestPlans = append(r.idea.TestPlans, p.GetName())
-			p.Etag = etagOf(version + 1)
+			r.Msg.TestPlans = append(r.Msg.TestPlans, p.GetName())
+			p.Etag = repo.Etag(e.Version + 1)
 			approved = p
-			return []store.Put{{Key: name.key(), Value: value, Version: version, Index: testPlanIndex(name, bedName)}}, nil
+			return []store.Put{put}, nil
 		},
 	})
 	if err != nil {
@@ -367,29 +350,16 @@ func (s *Server) RecordTestOutcome(ctx context.Context, req *ideav1.RecordTestOu
 	if _, err := s.load(ctx, who, name.Idea); err != nil {
 		return nil, err
 	}
-	p, version, err := s.loadTestPlan(ctx, name)
+	e, _, err := s.testPlans.Update(ctx, name.ref(), req.GetEtag(), who.Subject, func(e *repo.Entry[*ideav1.TestPlan], _ time.Time) (repo.Change, error) {
+		p := e.Msg
+		if p.GetState() != ideav1.TestPlanState_TEST_PLAN_STATE_APPROVED {
+			return repo.Change{}, domain.FailedPrecondition("TEST_PLAN_NOT_APPROVED", "test plan %s is %s: an outcome is recorded for an approved test", name, p.GetState())
+		}
+		p.State, p.Outcome, p.Learned = ideav1.TestPlanState_TEST_PLAN_STATE_COMPLETED, req.GetOutcome(), strings.TrimSpace(req.GetLearned())
+		return repo.Change{Action: "RecordTestOutcome"}, nil
+	})
 	if err != nil {
 		return nil, err
 	}
-	switch {
-	case p.GetEtag() != req.GetEtag():
-		return nil, etagMismatch("test plan", p.GetName(), p.GetEtag(), req.GetEtag())
-	case p.GetState() != ideav1.TestPlanState_TEST_PLAN_STATE_APPROVED:
-		return nil, domain.FailedPrecondition("TEST_PLAN_NOT_APPROVED", "test plan %s is %s: an outcome is recorded for an approved test", name, p.GetState())
-	}
-	bed, err := parseTestBedName(p.GetTestBed())
-	if err != nil {
-		return nil, domain.Store(err, "TEST_PLAN", name.String())
-	}
-	p.State, p.Outcome, p.Learned = ideav1.TestPlanState_TEST_PLAN_STATE_COMPLETED, req.GetOutcome(), strings.TrimSpace(req.GetLearned())
-	value, err := encodeKept(p)
-	if err != nil {
-		return nil, domain.Store(err, "TEST_PLAN", name.String())
-	}
-	nv, err := s.putKept(ctx, who, name.Idea.Region, name.key(), p.GetName(), "RecordTestOutcome", value, version, testPlanIndex(name, bed), false)
-	if err != nil {
-		return nil, domain.Store(err, "TEST_PLAN", "test plan "+p.GetName())
-	}
-	p.Etag = etagOf(nv)
-	return p, nil
+	return e.Msg, nil
 }

@@ -42,27 +42,27 @@ func gates() map[ideav1.Stage]gate {
 	return map[ideav1.Stage]gate{
 		screening: {from: []ideav1.Stage{submitted, parked}, missing: none},
 		selected: {from: []ideav1.Stage{screening}, missing: func(r *record) string {
-			if r.idea.GetAssessmentSummary().GetCount() == 0 {
+			if r.Msg.GetAssessmentSummary().GetCount() == 0 {
 				return "at least one assessment (the selection workshop has not scored it)"
 			}
 			return ""
 		}},
 		development: {from: []ideav1.Stage{selected, testing}, missing: func(r *record) string {
 			var m []string
-			if o := r.idea.GetIpOwner(); o == ideav1.IpOwner_IP_OWNER_UNKNOWN || o == ideav1.IpOwner_IP_OWNER_UNSPECIFIED {
+			if o := r.Msg.GetIpOwner(); o == ideav1.IpOwner_IP_OWNER_UNKNOWN || o == ideav1.IpOwner_IP_OWNER_UNSPECIFIED {
 				m = append(m, "ip_owner settled (it is IP_OWNER_UNKNOWN)")
 			}
 			return strings.Join(m, " and ")
 		}},
 		testing: {from: []ideav1.Stage{development}, missing: func(r *record) string {
-			if len(r.idea.GetTestPlans()) == 0 {
+			if len(r.Msg.GetTestPlans()) == 0 {
 				return "an approved test plan (a test bed, a period and a protocol: create one under the idea's testPlans and :approve it)"
 			}
 			return ""
 		}},
 		implemented: {from: []ideav1.Stage{testing}, missing: none},
 		commercial: {from: []ideav1.Stage{testing}, missing: func(r *record) string {
-			if strings.TrimSpace(r.idea.GetPartner()) == "" {
+			if strings.TrimSpace(r.Msg.GetPartner()) == "" {
 				return "partner (who commercialises it)"
 			}
 			return ""
@@ -162,8 +162,8 @@ func (s *Server) transition(ctx context.Context, who *auth.Identity, name ideaNa
 		action: "TransitionIdea",
 		etag:   d.etag,
 		apply: func(r *record) ([]store.Put, error) {
-			from := r.idea.GetStage()
-			own := r.owner != "" && r.owner == who.Subject
+			from := r.Msg.GetStage()
+			own := r.Owner != "" && r.Owner == who.Subject
 			switch {
 			case g.submitterOnly && !own:
 				return nil, domain.New(permissionDenied, "SUBMITTER_ONLY", "only the person who submitted idea %s may move it to %s", name, to)
@@ -183,9 +183,9 @@ func (s *Server) transition(ctx context.Context, who *auth.Identity, name ideaNa
 			if m := lg.joinMissing(g.missing(r)); m != "" {
 				return nil, domain.FailedPrecondition("PREREQUISITE_MISSING", "cannot move idea %s to %s: it needs %s", name, to, m)
 			}
-			r.idea.Stage = to
+			r.Msg.Stage = to
 			lg.derive(r, to)
-			r.history = append(r.history, &ideav1.HistoryEntry{
+			side(r).History = append(side(r).History, &ideav1.HistoryEntry{
 				FromStage: from, ToStage: to, Rationale: rationale, Workshop: d.workshop,
 				Actor: who.Subject, ActorName: who.Name, Time: timestamppb.New(s.now()),
 			})
@@ -195,5 +195,5 @@ func (s *Server) transition(ctx context.Context, who *auth.Identity, name ideaNa
 	if err != nil {
 		return nil, err
 	}
-	return redact(who, name.Region, r.owner, r.idea), nil
+	return redact(who, name.Region, r.Owner, r.Msg), nil
 }

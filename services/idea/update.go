@@ -63,19 +63,19 @@ func (s *Server) UpdateIdea(ctx context.Context, req *ideav1.UpdateIdeaRequest) 
 		action: "UpdateIdea",
 		etag:   req.GetIdea().GetEtag(),
 		apply: func(r *record) ([]store.Put, error) {
-			own := r.owner != "" && r.owner == who.Subject
+			own := r.Owner != "" && r.Owner == who.Subject
 			var v errs.Violations
 			for _, path := range paths {
 				p := topField(path)
 				switch {
 				case staff && slices.Contains(workingFields(), p):
-					if final(r.idea.GetStage()) {
-						return nil, domain.FailedPrecondition("IDEA_FINAL", "idea %s is %s, a final stage: its working fields no longer change", name, r.idea.GetStage())
+					if final(r.Msg.GetStage()) {
+						return nil, domain.FailedPrecondition("IDEA_FINAL", "idea %s is %s, a final stage: its working fields no longer change", name, r.Msg.GetStage())
 					}
 				case own && slices.Contains(submitterFields(), p):
-					if r.idea.GetStage() != ideav1.Stage_STAGE_SUBMITTED {
+					if r.Msg.GetStage() != ideav1.Stage_STAGE_SUBMITTED {
 						return nil, domain.FailedPrecondition("IDEA_NOT_EDITABLE",
-							"idea %s is %s: a submitter edits an idea only while it is STAGE_SUBMITTED", name, r.idea.GetStage())
+							"idea %s is %s: a submitter edits an idea only while it is STAGE_SUBMITTED", name, r.Msg.GetStage())
 					}
 				case slices.Contains(workingFields(), p):
 					v.Add("update_mask", "%s is set by the region's advisors", p)
@@ -83,12 +83,12 @@ func (s *Server) UpdateIdea(ctx context.Context, req *ideav1.UpdateIdeaRequest) 
 					v.Add("update_mask", "%s is the submitter's own text; only they may change it", p)
 				}
 			}
-			probe := &record{idea: proto.Clone(r.idea).(*ideav1.Idea)}
+			probe := proto.Clone(r.Msg).(*ideav1.Idea)
 			for _, p := range paths {
-				setField(probe.idea, req.GetIdea(), p)
+				setField(probe, req.GetIdea(), p)
 			}
 			if slices.ContainsFunc(paths, func(p string) bool { return topField(p) == "submitter" }) &&
-				hasPersonalData(probe.idea.GetSubmitter()) && !probe.idea.GetConsent().GetStorePersonalData() {
+				hasPersonalData(probe.GetSubmitter()) && !probe.GetConsent().GetStorePersonalData() {
 				v.Add("idea.consent.store_personal_data", "must be true (consent.storePersonalData) to keep submitter details")
 			}
 			if err := v.Err(domain); err != nil {
@@ -101,7 +101,7 @@ func (s *Server) UpdateIdea(ctx context.Context, req *ideav1.UpdateIdeaRequest) 
 	if err != nil {
 		return nil, err
 	}
-	return redact(who, name.Region, r.owner, r.idea), nil
+	return redact(who, name.Region, r.Owner, r.Msg), nil
 }
 
 // checkMask validates the mask and the values of the fields it names; it
@@ -156,13 +156,13 @@ func checkMask(req *ideav1.UpdateIdeaRequest, staff bool) ([]string, *errs.Viola
 // rule: without consent to store personal data, none is kept.
 func apply(r *record, in *ideav1.Idea, paths []string) {
 	for _, p := range paths {
-		setField(r.idea, in, p)
+		setField(r.Msg, in, p)
 	}
-	n := newIdea(r.idea, true) // trims and drops personal data without consent
-	r.idea.Title, r.idea.Problem, r.idea.Proposal, r.idea.CareArea = n.Title, n.Problem, n.Proposal, n.CareArea
-	r.idea.TestEnvironment, r.idea.Partner, r.idea.Submitter = n.TestEnvironment, n.Partner, n.Submitter
-	if r.idea.GetIpOwner() == ideav1.IpOwner_IP_OWNER_UNSPECIFIED {
-		r.idea.IpOwner = ideav1.IpOwner_IP_OWNER_UNKNOWN
+	n := newIdea(r.Msg, true) // trims and drops personal data without consent
+	r.Msg.Title, r.Msg.Problem, r.Msg.Proposal, r.Msg.CareArea = n.Title, n.Problem, n.Proposal, n.CareArea
+	r.Msg.TestEnvironment, r.Msg.Partner, r.Msg.Submitter = n.TestEnvironment, n.Partner, n.Submitter
+	if r.Msg.GetIpOwner() == ideav1.IpOwner_IP_OWNER_UNSPECIFIED {
+		r.Msg.IpOwner = ideav1.IpOwner_IP_OWNER_UNKNOWN
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/innovationsmotorer/motor/internal/resource"
 	"github.com/innovationsmotorer/motor/internal/rpc/errs"
 	"github.com/innovationsmotorer/motor/internal/store"
+	"github.com/innovationsmotorer/motor/internal/store/repo"
 	ideav1 "github.com/innovationsmotorer/motor/proto/innovation/idea/v1"
 )
 
@@ -30,7 +31,10 @@ const (
 type workshopName struct{ Region, ID string }
 
 func (n workshopName) String() string { return "regions/" + n.Region + "/workshops/" + n.ID }
-func (n workshopName) key() string    { return "workshop/" + n.ID }
+func (n workshopName) ref() repo.Ref {
+	return repo.Ref{Region: n.Region, Key: n.key(), Name: n.String()}
+}
+func (n workshopName) key() string { return "workshop/" + n.ID }
 
 func parseWorkshopName(s string) (workshopName, error) {
 	ids, err := resource.Split(s, "regions", "workshops")
@@ -38,6 +42,11 @@ func parseWorkshopName(s string) (workshopName, error) {
 		return workshopName{}, err
 	}
 	return workshopName{Region: ids[0], ID: ids[1]}, nil
+}
+
+// workshopIndex lists workshops by date, newest first.
+func workshopIndex(e *repo.Entry[*ideav1.Workshop]) []store.IndexEntry {
+	return []store.IndexEntry{{Index: "workshops", Term: workshopTerm(e.Msg.GetDate(), strings.TrimPrefix(e.Ref.Key, "workshop/"))}}
 }
 
 // workshopTerm orders workshops by date, newest first.
@@ -86,8 +95,8 @@ func (s *Server) CreateWorkshop(ctx context.Context, req *ideav1.CreateWorkshopR
 		if err != nil {
 			return nil, err
 		}
-		if final(r.idea.GetStage()) {
-			return nil, domain.FailedPrecondition("IDEA_FINAL", "workshop.agenda[%d]: idea %s is %s, a final stage: there is nothing to decide", i, a, r.idea.GetStage())
+		if final(r.Msg.GetStage()) {
+			return nil, domain.FailedPrecondition("IDEA_FINAL", "workshop.agenda[%d]: idea %s is %s, a final stage: there is nothing to decide", i, a, r.Msg.GetStage())
 		}
 	}
 
@@ -101,27 +110,18 @@ func (s *Server) CreateWorkshop(ctx context.Context, req *ideav1.CreateWorkshopR
 		Facilitator: facilitator, Participants: participants, Agenda: agenda,
 		CreateTime: timestamppb.New(s.now()),
 	}
-	value, err := encodeKept(w)
-	if err != nil {
-		return nil, domain.Store(err, "WORKSHOP", "workshop")
+	if err := s.upgraded(ctx, region); err != nil {
+		return nil, err
 	}
-	version, created, err := s.createKept(ctx, who, keptCreate{
-		region: region, key: id.key(), name: w.Name, action: "CreateWorkshop", value: value,
-		index:     []store.IndexEntry{{Index: "workshops", Term: workshopTerm(w.Date, id.ID)}},
-		requestID: req.GetRequestId(), request: &ideav1.CreateWorkshopRequest{Parent: req.GetParent(), Workshop: in},
+	e, _, err := s.workshops.Create(ctx, &repo.Entry[*ideav1.Workshop]{Ref: id.ref(), Msg: w}, repo.Create{
+		Actor: who.Subject, Action: "CreateWorkshop",
+		Request: &repo.Request{ID: req.GetRequestId(), Subject: who.Subject, Kind: "CreateWorkshop",
+			Body: &ideav1.CreateWorkshopRequest{Parent: req.GetParent(), Workshop: in}},
 	})
 	if err != nil {
-		return nil, domain.Store(err, "WORKSHOP", "workshop "+w.Name)
+		return nil, err
 	}
-	if created != w.Name {
-		first, err := parseWorkshopName(created)
-		if err != nil {
-			return nil, domain.Store(err, "WORKSHOP", "replayed workshop")
-		}
-		return s.loadWorkshop(ctx, first)
-	}
-	w.Etag = etagOf(version)
-	return w, nil
+	return e.Msg, nil
 }
 
 // uniqueTrimmed trims a list of names and refuses empty, repeated or too
@@ -148,11 +148,11 @@ func uniqueTrimmed(v *errs.Violations, field string, in []string, max int) []str
 }
 
 func (s *Server) loadWorkshop(ctx context.Context, name workshopName) (*ideav1.Workshop, error) {
-	w := &ideav1.Workshop{}
-	if _, err := s.getKept(ctx, name.Region, name.key(), w); err != nil {
-		return nil, domain.Store(err, "WORKSHOP", "workshop "+name.String())
+	e, err := s.workshops.Get(ctx, name.ref())
+	if err != nil {
+		return nil, err
 	}
-	return w, nil
+	return e.Msg, nil
 }
 
 // resolveWorkshop parses a workshop name and checks the caller's region and role.
@@ -189,8 +189,8 @@ func (s *Server) ListWorkshops(ctx context.Context, req *ideav1.ListWorkshopsReq
 		return nil, err
 	}
 	resp := &ideav1.ListWorkshopsResponse{}
-	resp.Workshops, resp.NextPageToken, err = pageKept(ctx, s, region, store.Query{Index: "workshops"}, resource.Digest("workshops", region),
-		req.GetPageSize(), req.GetPageToken(), func() *ideav1.Workshop { return &ideav1.Workshop{} }, "WORKSHOP", "workshops of "+region)
+	resp.Workshops, resp.NextPageToken, err = pageKept(ctx, s.workshops, region, store.Query{Index: "workshops"}, resource.Digest("workshops", region),
+		req.GetPageSize(), req.GetPageToken())
 	if err != nil {
 		return nil, err
 	}
@@ -201,11 +201,8 @@ func (s *Server) ListWorkshops(ctx context.Context, req *ideav1.ListWorkshopsReq
 // reviewer.
 func (s *Server) workshopScores(ctx context.Context, idea ideaName, workshop string) ([]float64, error) {
 	var scores []float64
-	err := s.scanAll(ctx, idea.Region, store.Query{Index: "assessments", Prefix: idea.ID + "/"}, func(rec store.Record) error {
-		a := &ideav1.Assessment{}
-		if err := decodeKept(rec, a); err != nil {
-			return err
-		}
+	err := all(ctx, s.assessments, idea.Region, store.Query{Index: "assessments", Prefix: idea.ID + "/"}, func(e *repo.Entry[*ideav1.Assessment]) error {
+		a := e.Msg
 		if a.GetWorkshop() == workshop {
 			scores = append(scores, a.GetWeightedScore())
 		}
@@ -257,10 +254,10 @@ func (s *Server) GetWorkshopResult(ctx context.Context, req *ideav1.GetWorkshopR
 		if err != nil {
 			return nil, err
 		}
-		ri.Title, ri.Stage = r.idea.GetTitle(), r.idea.GetStage()
+		ri.Title, ri.Stage = r.Msg.GetTitle(), r.Msg.GetStage()
 		scores, err := s.workshopScores(ctx, n, w.GetName())
 		if err != nil {
-			return nil, domain.Store(err, "ASSESSMENT", "assessments of "+a)
+			return nil, err
 		}
 		rank(ri, scores)
 		res.Ideas = append(res.Ideas, ri)
@@ -327,7 +324,7 @@ func (s *Server) DecideWorkshopIdea(ctx context.Context, req *ideav1.DecideWorks
 			}
 			scores, err := s.workshopScores(ctx, idea, w.GetName())
 			if err != nil {
-				return domain.Store(err, "ASSESSMENT", "assessments of "+idea.String())
+				return err
 			}
 			if len(scores) == 0 {
 				return domain.FailedPrecondition("PREREQUISITE_MISSING", "cannot select idea %s in workshop %s: none of its participants scored it", idea, name)

@@ -16,7 +16,44 @@ import (
 const (
 	envelopeMessage protowire.Number = 2
 	envelopeOwner   protowire.Number = 3
+	envelopeSide    protowire.Number = 5 // what a service keeps beside the resource
 )
+
+// readSide decodes what another service keeps beside the resource in its
+// record (an idea's history) into side: envelope field 5, or the members
+// next to the wrapped resource and its owner in protojson.
+func readSide(value []byte, side proto.Message, wrapped string) error {
+	lenient := protojson.UnmarshalOptions{DiscardUnknown: true}
+	if v := bytes.TrimSpace(value); len(v) > 0 && v[0] == '{' {
+		var m map[string]json.RawMessage
+		if err := json.Unmarshal(v, &m); err != nil {
+			return fmt.Errorf("record: %w", err)
+		}
+		delete(m, wrapped)
+		delete(m, "owner")
+		b, err := json.Marshal(m)
+		if err != nil {
+			return fmt.Errorf("record: %w", err)
+		}
+		return lenient.Unmarshal(b, side)
+	}
+	for b := value; len(b) > 0; {
+		num, typ, n := protowire.ConsumeTag(b)
+		if n < 0 {
+			return fmt.Errorf("record envelope: %w", protowire.ParseError(n))
+		}
+		m := protowire.ConsumeFieldValue(num, typ, b[n:])
+		if m < 0 {
+			return fmt.Errorf("record envelope: %w", protowire.ParseError(m))
+		}
+		if num == envelopeSide && typ == protowire.BytesType {
+			v, _ := protowire.ConsumeBytes(b[n : n+m])
+			return proto.UnmarshalOptions{DiscardUnknown: true}.Unmarshal(v, side)
+		}
+		b = b[n+m:]
+	}
+	return nil
+}
 
 // readRecord decodes another service's record into msg and returns its
 // owner: the repository's envelope, or the protojson of records written

@@ -2,12 +2,9 @@ package notify
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
-
-	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/innovationsmotorer/motor/internal/auth"
 	"github.com/innovationsmotorer/motor/internal/store"
@@ -138,7 +135,6 @@ func (s *Server) readFacts(ctx context.Context, service, region string, ev store
 	if err != nil {
 		return f, fmt.Errorf("store.Get %s: %w", ev.Key, err)
 	}
-	lenient := protojson.UnmarshalOptions{DiscardUnknown: true}
 	switch {
 	case strings.Contains(ev.Key, "/ideas/"):
 		i := &ideav1.Idea{}
@@ -146,22 +142,16 @@ func (s *Server) readFacts(ctx context.Context, service, region string, ev store
 		if err != nil {
 			return f, nil
 		}
-		// The decisions are kept next to the idea in its JSON record.
-		var st struct {
-			History []json.RawMessage `json:"history"`
-		}
-		_ = json.Unmarshal(rec.Value, &st)
+		// The decisions are kept beside the idea in its record.
+		kept := &ideav1.IdeaRecord{}
+		_ = readSide(rec.Value, kept, "idea")
 		f.owner, f.title = owner, i.GetTitle()
 		f.details["stage"] = i.GetStage().String()
 		if r.Type == TypeIdeaStage {
 			// The decision this event recorded: the history entry of its
 			// time, the latest when none matches.
 			var pick, last *ideav1.HistoryEntry
-			for _, raw := range st.History {
-				h := &ideav1.HistoryEntry{}
-				if lenient.Unmarshal(raw, h) != nil {
-					continue
-				}
+			for _, h := range kept.GetHistory() {
 				last = h
 				if h.GetTime().AsTime().Equal(ev.Time) {
 					pick = h

@@ -18,6 +18,7 @@ import (
 //	2  the resource, binary protobuf
 //	3  owner: the subject of the person the record belongs to
 //	4  one count per occurrence: {1 name, 2 value (varint)}
+//	5  what the service keeps beside the resource (Config.Side), binary protobuf
 //
 // Binary protobuf keeps the fields a newer schema added as unknown fields
 // through Unmarshal and Marshal, and the envelope keeps its own unknown
@@ -31,12 +32,14 @@ const (
 	fieldMessage protowire.Number = 2
 	fieldOwner   protowire.Number = 3
 	fieldCount   protowire.Number = 4
+	fieldSide    protowire.Number = 5
 )
 
 // Legacy says how records written as protojson are read.
 type Legacy struct {
 	// Wrapped names the JSON member holding the resource, next to an
-	// "owner" string and number members that become counts. "" means the
+	// "owner" string and number members that become counts; the other
+	// members are read into the side message (Config.Side). "" means the
 	// whole value is the resource.
 	Wrapped string
 }
@@ -49,8 +52,9 @@ type envelope struct {
 	legacy  bool
 }
 
-func encode(msg proto.Message, env envelope) ([]byte, error) {
-	body, err := proto.MarshalOptions{Deterministic: true}.Marshal(msg)
+func encode(msg, side proto.Message, env envelope) ([]byte, error) {
+	opts := proto.MarshalOptions{Deterministic: true}
+	body, err := opts.Marshal(msg)
 	if err != nil {
 		return nil, fmt.Errorf("proto.Marshal: %w", err)
 	}
@@ -76,6 +80,14 @@ func encode(msg proto.Message, env envelope) ([]byte, error) {
 		b = protowire.AppendTag(b, fieldCount, protowire.BytesType)
 		b = protowire.AppendBytes(b, c)
 	}
+	if side != nil {
+		sb, err := opts.Marshal(side)
+		if err != nil {
+			return nil, fmt.Errorf("proto.Marshal: %w", err)
+		}
+		b = protowire.AppendTag(b, fieldSide, protowire.BytesType)
+		b = protowire.AppendBytes(b, sb)
+	}
 	return append(b, env.unknown...), nil
 }
 
@@ -86,12 +98,12 @@ func isLegacy(value []byte) bool {
 	return strings.HasPrefix(trimmed, "{")
 }
 
-func decode(value []byte, msg proto.Message, legacy Legacy) (envelope, error) {
+func decode(value []byte, msg, side proto.Message, legacy Legacy) (envelope, error) {
 	if isLegacy(value) {
-		return decodeLegacy(value, msg, legacy)
+		return decodeLegacy(value, msg, side, legacy)
 	}
 	var env envelope
-	var body []byte
+	var body, sideBody []byte
 	for b := value; len(b) > 0; {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
@@ -107,6 +119,8 @@ func decode(value []byte, msg proto.Message, legacy Legacy) (envelope, error) {
 			// Every version reads the fields it knows; nothing to do.
 		case num == fieldMessage && typ == protowire.BytesType:
 			body, _ = protowire.ConsumeBytes(field)
+		case num == fieldSide && typ == protowire.BytesType && side != nil:
+			sideBody, _ = protowire.ConsumeBytes(field)
 		case num == fieldOwner && typ == protowire.BytesType:
 			s, _ := protowire.ConsumeString(field)
 			env.owner = s
@@ -127,6 +141,11 @@ func decode(value []byte, msg proto.Message, legacy Legacy) (envelope, error) {
 	}
 	if err := proto.Unmarshal(body, msg); err != nil {
 		return env, fmt.Errorf("proto.Unmarshal: %w", err)
+	}
+	if side != nil {
+		if err := proto.Unmarshal(sideBody, side); err != nil {
+			return env, fmt.Errorf("proto.Unmarshal side: %w", err)
+		}
 	}
 	return env, nil
 }
@@ -157,7 +176,7 @@ func decodeCount(b []byte) (string, int64, error) {
 
 // decodeLegacy reads protojson as the code before the envelope wrote it.
 // Unknown members are dropped: that code never wrote any.
-func decodeLegacy(value []byte, msg proto.Message, legacy Legacy) (envelope, error) {
+func decodeLegacy(value []byte, msg, side proto.Message, legacy Legacy) (envelope, error) {
 	env := envelope{legacy: true}
 	opts := protojson.UnmarshalOptions{DiscardUnknown: true}
 	if legacy.Wrapped == "" {
@@ -170,6 +189,7 @@ func decodeLegacy(value []byte, msg proto.Message, legacy Legacy) (envelope, err
 	if err := json.Unmarshal(value, &members); err != nil {
 		return env, fmt.Errorf("legacy record: %w", err)
 	}
+	rest := map[string]json.RawMessage{}
 	for name, raw := range members {
 		switch name {
 		case legacy.Wrapped:
@@ -187,7 +207,18 @@ func decodeLegacy(value []byte, msg proto.Message, legacy Legacy) (envelope, err
 					env.counts = map[string]int64{}
 				}
 				env.counts[name] = n
+				continue
 			}
+			rest[name] = raw
+		}
+	}
+	if side != nil && len(rest) > 0 {
+		b, err := json.Marshal(rest)
+		if err != nil {
+			return env, fmt.Errorf("legacy record: %w", err)
+		}
+		if err := opts.Unmarshal(b, side); err != nil {
+			return env, fmt.Errorf("legacy record side: %w", err)
 		}
 	}
 	return env, nil

@@ -30,6 +30,10 @@ type Page[T any] struct {
 	Digest string
 }
 
+// Full, returned by keep with true, ends the page after that record: for a
+// page bounded in bytes as well as in records.
+var Full = errors.New("page full")
+
 // List scans the plan's index from p.After, decodes each record, keeps
 // those the filter matches and keep accepts (access checks; keep may also
 // change the entry it is handed) until p.Size were kept, and returns the
@@ -50,13 +54,14 @@ func (r *Repo[T]) List(ctx context.Context, region string, p Page[T], keep func(
 		for i, it := range page.Items {
 			q.After = it.Cursor
 			ok, err := r.take(region, it.Record, p, keep)
-			if err != nil {
+			full := errors.Is(err, Full)
+			if err != nil && !full {
 				return "", err
 			}
 			if !ok {
 				continue
 			}
-			if kept++; kept == p.Size {
+			if kept++; kept == p.Size || full {
 				if i < len(page.Items)-1 || page.More {
 					return resource.EncodeToken(q.After, p.Digest), nil
 				}
@@ -233,13 +238,14 @@ func (r *Repo[T]) listUnion(ctx context.Context, region string, p Page[T], keep 
 			}
 		}
 		ok, err := r.take(region, it.Record, p, keep)
-		if err != nil {
+		full := errors.Is(err, Full)
+		if err != nil && !full {
 			return "", err
 		}
 		if !ok {
 			continue
 		}
-		if kept++; kept == p.Size {
+		if kept++; kept == p.Size || full {
 			for _, s := range streams {
 				if ok, err := fill(s); err != nil {
 					return "", err

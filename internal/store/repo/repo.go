@@ -54,6 +54,10 @@ type Config[T proto.Message] struct {
 	Index func(e *Entry[T]) []store.IndexEntry
 	// Derive sets fields that are computed on read, never stored (nil: none).
 	Derive func(T)
+	// Side returns an empty message of what the service keeps beside the
+	// resource in the same record and never shows (an idea's history):
+	// Entry.Side (nil: nothing beside).
+	Side func() proto.Message
 	// Legacy says how records from before the envelope are read.
 	Legacy Legacy
 	// IdempotencyTTL: 24 h when zero.
@@ -118,6 +122,7 @@ type Entry[T proto.Message] struct {
 	Ref     Ref
 	Msg     T
 	Owner   string           // the subject the record belongs to; never shown
+	Side    proto.Message    // what the service keeps beside Msg (Config.Side); never shown
 	Counts  map[string]int64 // counters the service keeps (child sequences)
 	Version int64
 	env     envelope
@@ -190,11 +195,15 @@ func (r *Repo[T]) ForgetKeys(ctx context.Context, region, prefix string) error {
 // Decode reads a stored record.
 func (r *Repo[T]) Decode(ref Ref, rec store.Record) (*Entry[T], error) {
 	msg := r.cfg.New()
-	env, err := decode(rec.Value, msg, r.cfg.Legacy)
+	var side proto.Message
+	if r.cfg.Side != nil {
+		side = r.cfg.Side()
+	}
+	env, err := decode(rec.Value, msg, side, r.cfg.Legacy)
 	if err != nil {
 		return nil, fmt.Errorf("%s record %s: %w", r.cfg.Kind, rec.Key, err)
 	}
-	e := &Entry[T]{Ref: ref, Msg: msg, Owner: env.owner, Counts: env.counts, Version: rec.Version, env: env}
+	e := &Entry[T]{Ref: ref, Msg: msg, Side: side, Owner: env.owner, Counts: env.counts, Version: rec.Version, env: env}
 	e.Ref.Key = rec.Key
 	r.stamp(e)
 	return e, nil
@@ -219,7 +228,7 @@ func (r *Repo[T]) Encode(e *Entry[T]) ([]byte, error) {
 	}
 	env := e.env
 	env.owner, env.counts = e.Owner, e.Counts
-	return encode(msg, env)
+	return encode(msg, e.Side, env)
 }
 
 // Put is the store write of e at the version it was read (0: create).
@@ -252,8 +261,11 @@ func (r *Repo[T]) Get(ctx context.Context, ref Ref) (*Entry[T], error) {
 type Create struct {
 	Actor   string
 	Action  string // audit action, e.g. "CreateNeed"
+	Detail  string // audit detail; never personal data
 	Request *Request
 	Puts    []store.Put // other records of the same commit
+	// Events are the audit events of those other records.
+	Events []store.Event
 }
 
 // Create writes a new record. A retry of the same Request returns the
@@ -261,13 +273,14 @@ type Create struct {
 // another body is ALREADY_EXISTS.
 func (r *Repo[T]) Create(ctx context.Context, e *Entry[T], c Create) (out *Entry[T], replayed bool, err error) {
 	now := r.cfg.Now()
-	if r.create != nil && !e.Msg.ProtoReflect().Has(r.create) {
-		e.Msg.ProtoReflect().Set(r.create, protoreflect.ValueOfMessage(timestamppb.New(now).ProtoReflect()))
+	m := e.Msg.ProtoReflect()
+	if r.create != nil && !m.Has(r.create) {
+		m.Set(r.create, protoreflect.ValueOfMessage(timestamppb.New(now).ProtoReflect()))
 	}
 	if r.update != nil {
-		e.Msg.ProtoReflect().Set(r.update, protoreflect.ValueOfMessage(timestamppb.New(now).ProtoReflect()))
+		m.Set(r.update, protoreflect.ValueOfMessage(timestamppb.New(now).ProtoReflect()))
 		if r.create != nil {
-			e.Msg.ProtoReflect().Set(r.update, e.Msg.ProtoReflect().Get(r.create))
+			m.Set(r.update, m.Get(r.create))
 		}
 	}
 	e.Version = 0
@@ -278,7 +291,7 @@ func (r *Repo[T]) Create(ctx context.Context, e *Entry[T], c Create) (out *Entry
 	res, err := r.cfg.Store.Commit(ctx, r.NS(e.Ref.Region), store.Write{
 		Puts:        append([]store.Put{p}, c.Puts...),
 		Idempotency: r.idempotency(c.Request, e.Ref.Key+"\n"+e.Ref.Name),
-		Events:      []store.Event{{Time: now, Actor: c.Actor, Action: c.Action, Key: e.Ref.Name, EtagAfter: Etag(1)}},
+		Events:      append([]store.Event{{Time: now, Actor: c.Actor, Action: c.Action, Key: e.Ref.Name, EtagAfter: Etag(1), Detail: c.Detail}}, c.Events...),
 	})
 	if err != nil {
 		return nil, false, r.fail(err, e.Ref.Name)
@@ -298,11 +311,15 @@ type Change struct {
 	Action string // audit action
 	Detail string // audit detail; never personal data
 	Puts   []store.Put
+	// Events are the audit events of the other records, after the record's.
+	Events []store.Event
 	// Request makes the change idempotent; Result is what a retry gets.
 	Request *Request
 	Result  string
 	// Noop: the change is in place already; write nothing.
 	Noop bool
+	// Delete: the change removes the record (with its index entries).
+	Delete bool
 }
 
 // Outcome reports a change that was a retry of an earlier one.
@@ -329,9 +346,10 @@ func (r *Repo[T]) Update(ctx context.Context, ref Ref, etag, actor string, apply
 		now := r.cfg.Now()
 		c, err := apply(e, now)
 		switch {
-		case err != nil && stale:
+		case err != nil && stale && status.Code(err) != codes.NotFound:
 			// The caller decided on an old version; they should look again
-			// before being told what their change would break.
+			// before being told what their change would break. A record the
+			// caller may not see stays not found, whatever etag they sent.
 			return nil, Outcome{}, r.conflict(ref, etag, before)
 		case err != nil:
 			return nil, Outcome{}, err
@@ -348,13 +366,16 @@ func (r *Repo[T]) Update(ctx context.Context, ref Ref, etag, actor string, apply
 		if err != nil {
 			return nil, Outcome{}, r.fail(err, ref.Name)
 		}
+		if c.Delete {
+			p = store.Put{Key: p.Key, Version: p.Version, Delete: true}
+		}
 		res, err := r.cfg.Store.Commit(ctx, r.NS(ref.Region), store.Write{
 			Puts:        append([]store.Put{p}, c.Puts...),
 			Idempotency: r.idempotency(c.Request, c.Result),
-			Events: []store.Event{{
+			Events: append([]store.Event{{
 				Time: now, Actor: actor, Action: c.Action, Key: ref.Name,
 				EtagBefore: before, EtagAfter: Etag(e.Version + 1), Detail: c.Detail,
-			}},
+			}}, c.Events...),
 		})
 		if errors.Is(err, store.ErrConflict) {
 			if etag == "" && attempt < r.cfg.Attempts {
