@@ -252,6 +252,7 @@ func (r *Repo[T]) Get(ctx context.Context, ref Ref) (*Entry[T], error) {
 type Create struct {
 	Actor   string
 	Action  string // audit action, e.g. "CreateNeed"
+	Detail  string // audit detail; never personal data
 	Request *Request
 	Puts    []store.Put // other records of the same commit
 }
@@ -278,7 +279,7 @@ func (r *Repo[T]) Create(ctx context.Context, e *Entry[T], c Create) (out *Entry
 	res, err := r.cfg.Store.Commit(ctx, r.NS(e.Ref.Region), store.Write{
 		Puts:        append([]store.Put{p}, c.Puts...),
 		Idempotency: r.idempotency(c.Request, e.Ref.Key+"\n"+e.Ref.Name),
-		Events:      []store.Event{{Time: now, Actor: c.Actor, Action: c.Action, Key: e.Ref.Name, EtagAfter: Etag(1)}},
+		Events:      []store.Event{{Time: now, Actor: c.Actor, Action: c.Action, Key: e.Ref.Name, EtagAfter: Etag(1), Detail: c.Detail}},
 	})
 	if err != nil {
 		return nil, false, r.fail(err, e.Ref.Name)
@@ -298,6 +299,9 @@ type Change struct {
 	Action string // audit action
 	Detail string // audit detail; never personal data
 	Puts   []store.Put
+	// Events are the audit events of the other records Puts changes, after
+	// the record's own.
+	Events []store.Event
 	// Request makes the change idempotent; Result is what a retry gets.
 	Request *Request
 	Result  string
@@ -351,10 +355,10 @@ func (r *Repo[T]) Update(ctx context.Context, ref Ref, etag, actor string, apply
 		res, err := r.cfg.Store.Commit(ctx, r.NS(ref.Region), store.Write{
 			Puts:        append([]store.Put{p}, c.Puts...),
 			Idempotency: r.idempotency(c.Request, c.Result),
-			Events: []store.Event{{
+			Events: append([]store.Event{{
 				Time: now, Actor: actor, Action: c.Action, Key: ref.Name,
 				EtagBefore: before, EtagAfter: Etag(e.Version + 1), Detail: c.Detail,
-			}},
+			}}, c.Events...),
 		})
 		if errors.Is(err, store.ErrConflict) {
 			if etag == "" && attempt < r.cfg.Attempts {
@@ -386,10 +390,20 @@ func (r *Repo[T]) Update(ctx context.Context, ref Ref, etag, actor string, apply
 	}
 }
 
-// sleep waits before try attempt+1: exponential from 1 ms, at most 50 ms,
-// with full jitter so that writers that collided do not collide again.
-func sleep(ctx context.Context, attempt int) error {
-	d := min(backoffBase<<min(attempt-1, 16), backoffMax)
+// sleep waits before try attempt+1 of a compare-and-set: exponential from
+// 1 ms, at most 50 ms.
+func sleep(ctx context.Context, attempt int) error { return Backoff(ctx, attempt, backoffBase, backoffMax) }
+
+// Wait is the pause of the repository's compare-and-set policy before try
+// attempt+1, for a service whose commit spans several records and so
+// retries around Create or Update itself.
+func Wait(ctx context.Context, attempt int) error { return sleep(ctx, attempt) }
+
+// Backoff waits before try attempt+1 (attempt from 1): exponential from
+// base, at most ceiling, with full jitter so that callers that collided do
+// not collide again in lockstep. It returns ctx's error if ctx ends first.
+func Backoff(ctx context.Context, attempt int, base, ceiling time.Duration) error {
+	d := min(base<<min(attempt-1, 16), ceiling)
 	d = d/2 + rand.N(d/2+1)
 	t := time.NewTimer(d)
 	defer t.Stop()
