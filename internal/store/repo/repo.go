@@ -307,6 +307,10 @@ type Change struct {
 	Result  string
 	// Noop: the change is in place already; write nothing.
 	Noop bool
+	// Quiet writes without an audit event: only for a record that is a
+	// copy of figures kept elsewhere, refreshed with nothing in it changed
+	// but when it was taken (an event per refresh would record nothing).
+	Quiet bool
 }
 
 // Outcome reports a change that was a retry of an earlier one.
@@ -352,14 +356,18 @@ func (r *Repo[T]) Update(ctx context.Context, ref Ref, etag, actor string, apply
 		if err != nil {
 			return nil, Outcome{}, r.fail(err, ref.Name)
 		}
-		res, err := r.cfg.Store.Commit(ctx, r.NS(ref.Region), store.Write{
+		w := store.Write{
 			Puts:        append([]store.Put{p}, c.Puts...),
 			Idempotency: r.idempotency(c.Request, c.Result),
 			Events: append([]store.Event{{
 				Time: now, Actor: actor, Action: c.Action, Key: ref.Name,
 				EtagBefore: before, EtagAfter: Etag(e.Version + 1), Detail: c.Detail,
 			}}, c.Events...),
-		})
+		}
+		if c.Quiet {
+			w.Events = nil
+		}
+		res, err := r.cfg.Store.Commit(ctx, r.NS(ref.Region), w)
 		if errors.Is(err, store.ErrConflict) {
 			if etag == "" && attempt < r.cfg.Attempts {
 				if err := sleep(ctx, attempt); err != nil {
