@@ -400,7 +400,9 @@ func (r *Repo[T]) Update(ctx context.Context, ref Ref, etag, actor string, apply
 
 // sleep waits before try attempt+1 of a compare-and-set: exponential from
 // 1 ms, at most 50 ms.
-func sleep(ctx context.Context, attempt int) error { return Backoff(ctx, attempt, backoffBase, backoffMax) }
+func sleep(ctx context.Context, attempt int) error {
+	return Backoff(ctx, attempt, backoffBase, backoffMax)
+}
 
 // Wait is the pause of the repository's compare-and-set policy before try
 // attempt+1, for a service whose commit spans several records and so
