@@ -590,19 +590,17 @@ func (l *Ledger) ReleaseFunds(ctx context.Context, req *fundingv1.ReleaseFundsRe
 // releaseMarker releases a subproject that reserved nothing yet: a marker
 // allocation that refuses a later reservation.
 func (l *Ledger) releaseMarker(ctx context.Context, who *auth.Identity, prog programmeName, sub subprojectName) (*fundingv1.Allocation, bool, error) {
-	{
-		if _, err := l.programmes.Get(ctx, prog.ref()); err != nil {
-			return nil, false, err
-		}
-		marker := &allocationRecord{Ref: allocationRef(prog, sub), Msg: &fundingv1.Allocation{
-			Name: allocationName(prog, sub), Subproject: sub.String(), ReleaseTime: timestamppb.New(l.now()),
-		}}
-		out, _, err := l.allocations.Create(ctx, marker, repo.Create{Actor: who.Actor(), Action: "ReleaseFunds", Detail: "released before any reservation"})
-		if err != nil {
-			return nil, false, err
-		}
-		return out.Msg, true, nil
+	if _, err := l.programmes.Get(ctx, prog.ref()); err != nil {
+		return nil, false, err
 	}
+	marker := &allocationRecord{Ref: allocationRef(prog, sub), Msg: &fundingv1.Allocation{
+		Name: allocationName(prog, sub), Subproject: sub.String(), ReleaseTime: timestamppb.New(l.now()),
+	}}
+	out, _, err := l.allocations.Create(ctx, marker, repo.Create{Actor: who.Actor(), Action: "ReleaseFunds", Detail: "released before any reservation"})
+	if err != nil {
+		return nil, false, err
+	}
+	return out.Msg, true, nil
 }
 
 // programmeDetail is a money movement's audit detail: what moved, and the
