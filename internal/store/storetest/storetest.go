@@ -63,6 +63,7 @@ func Run(t *testing.T, open func(t testing.TB) store.Store) {
 		{"RepoList", testRepoList},
 		{"RepoRewrite", testRepoRewrite},
 		{"RepoIdempotentChange", testRepoIdempotentChange},
+		{"RepoAuditOfOtherRecords", testRepoAuditOfOtherRecords},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
