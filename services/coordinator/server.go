@@ -82,6 +82,8 @@ type Server struct {
 	figures    *repo.Repo[*coordinatorv1.RegionFigures]
 	unwritten  map[string]keptBy
 	persisting map[string]bool
+
+	common commonCache
 }
 
 // New returns the coordinator service.
