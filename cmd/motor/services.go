@@ -264,7 +264,7 @@ func allServices() []service {
 				if err != nil {
 					return nil, fmt.Errorf("connect to the programme ledger: %w", err)
 				}
-				ledger := funding.NewLedger(funding.LedgerConfig{Store: d.store, Logger: d.logger})
+				ledger := funding.NewLedger(funding.LedgerConfig{Store: d.store, Logger: d.logger, IdempotencyTTL: d.idempotencyTTL})
 				if d.nationalLedger != "" {
 					// A region of a national deployment: its gateway says
 					// where the programmes are rather than answering from a
@@ -279,7 +279,7 @@ func allServices() []service {
 					return nil, err
 				}
 				subs := funding.NewSubprojects(funding.Config{
-					Store: d.store, Regions: d.regions, Logger: d.logger,
+					Store: d.store, Regions: d.regions, Logger: d.logger, IdempotencyTTL: d.idempotencyTTL,
 					Ledger:     fundingv1.NewProgrammeServiceClient(d.asService(conn, d.nationalLedger == "")),
 					References: refs,
 				})

@@ -5,19 +5,18 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"strconv"
 	"sync"
 	"time"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
-	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/innovationsmotorer/motor/internal/auth"
 	"github.com/innovationsmotorer/motor/internal/rpc"
 	"github.com/innovationsmotorer/motor/internal/store"
+	"github.com/innovationsmotorer/motor/internal/store/repo"
 	coordinatorv1 "github.com/innovationsmotorer/motor/proto/innovation/coordinator/v1"
 	fundingv1 "github.com/innovationsmotorer/motor/proto/innovation/funding/v1"
 	ideav1 "github.com/innovationsmotorer/motor/proto/innovation/idea/v1"
@@ -25,12 +24,15 @@ import (
 	partnerv1 "github.com/innovationsmotorer/motor/proto/innovation/partner/v1"
 )
 
-// nationalNS is where the coordinator keeps what it remembers of regions.
-func nationalNS() store.Namespace {
-	return store.Namespace{Service: "coordinator", Region: auth.NationalRegion}
+// figuresRef is where the coordinator keeps a region's last good figures,
+// in its national namespace (coordinator:national). The audit log names
+// them by their key.
+func figuresRef(region string) repo.Ref {
+	key := "figures/" + region
+	return repo.Ref{Region: auth.NationalRegion, Key: key, Name: key}
 }
 
-func figuresKey(region string) string { return "figures/" + region }
+type figuresRecord = repo.Entry[*coordinatorv1.RegionFigures]
 
 // GetDashboard gathers every region's figures concurrently. A region that
 // fails is shown with its status and its last good figures (stale), and is
@@ -253,46 +255,31 @@ func (s *Server) countPartners(ctx context.Context, region string, f *coordinato
 // without recording anything new. Concurrent dashboards race on the same
 // key; the loser re-reads and keeps whichever figures are newer.
 func (s *Server) remember(ctx context.Context, who *auth.Identity, f *coordinatorv1.RegionFigures) error {
-	value, err := protojson.Marshal(f)
-	if err != nil {
-		return fmt.Errorf("protojson.Marshal: %w", err)
-	}
-	key := figuresKey(f.GetRegion())
-	for attempt := 0; attempt < 5; attempt++ {
-		var version int64
-		changed := true
-		rec, err := s.store.Get(ctx, nationalNS(), key)
-		switch {
-		case err == nil:
-			version = rec.Version
-			var prev coordinatorv1.RegionFigures
-			if protojson.Unmarshal(rec.Value, &prev) == nil {
-				if prev.GetFiguresTime().AsTime().After(f.GetFiguresTime().AsTime()) {
-					return nil // a later dashboard kept fresher figures
-				}
-				changed = !sameFigures(&prev, f)
+	ref := figuresRef(f.GetRegion())
+	for range 2 {
+		_, _, err := s.figures.Update(ctx, ref, "", who.Subject, func(e *figuresRecord, _ time.Time) (repo.Change, error) {
+			if e.Msg.GetFiguresTime().AsTime().After(f.GetFiguresTime().AsTime()) {
+				return repo.Change{Noop: true}, nil // a later dashboard kept fresher figures
 			}
+			changed := !sameFigures(e.Msg, f)
+			// The figures are taken whole each time: the newest replace the
+			// kept ones.
+			e.Msg = proto.CloneOf(f)
+			return repo.Change{Action: "RecordRegionFigures", Quiet: !changed}, nil
+		})
+		switch {
 		case errors.Is(err, store.ErrNotFound):
-		default:
-			return fmt.Errorf("store.Get %s: %w", key, err)
+			_, _, err = s.figures.Create(ctx, &figuresRecord{Ref: ref, Msg: proto.CloneOf(f)}, repo.Create{Actor: who.Subject, Action: "RecordRegionFigures"})
+			if errors.Is(err, store.ErrExists) {
+				continue // another dashboard kept the first figures: compare with them
+			}
+			return err
+		case status.Code(err) == codes.Aborted:
+			// Other dashboards kept figures of the same moment; nothing is lost.
+			return nil
 		}
-		w := store.Write{Puts: []store.Put{{Key: key, Value: value, Version: version}}}
-		if changed {
-			w.Events = []store.Event{{
-				Time: f.GetFiguresTime().AsTime(), Actor: who.Subject, Action: "RecordRegionFigures", Key: key,
-				EtagBefore: etagOf(version), EtagAfter: strconv.FormatInt(version+1, 10),
-			}}
-		}
-		_, err = s.store.Commit(ctx, nationalNS(), w)
-		if errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrExists) {
-			continue
-		}
-		if err != nil {
-			return fmt.Errorf("store.Commit %s: %w", key, err)
-		}
-		return nil
+		return err
 	}
-	// Other dashboards kept figures of the same moment; nothing is lost.
 	return nil
 }
 
@@ -301,13 +288,6 @@ func sameFigures(a, b *coordinatorv1.RegionFigures) bool {
 	a, b = proto.CloneOf(a), proto.CloneOf(b)
 	a.FiguresTime, b.FiguresTime = nil, nil
 	return proto.Equal(a, b)
-}
-
-func etagOf(version int64) string {
-	if version == 0 {
-		return ""
-	}
-	return strconv.FormatInt(version, 10)
 }
 
 // keep makes f the region's last good figures: in memory at once, and in
@@ -386,17 +366,14 @@ func (s *Server) lastGood(ctx context.Context, region string) (*coordinatorv1.Re
 	}
 	ctx, cancel := s.reserveContext(ctx)
 	defer cancel()
-	rec, err := s.store.Get(ctx, nationalNS(), figuresKey(region))
+	e, err := s.figures.Get(ctx, figuresRef(region))
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("store.Get %s: %w", figuresKey(region), err)
+		return nil, fmt.Errorf("figures of %s: %w", region, err)
 	}
-	f := &coordinatorv1.RegionFigures{}
-	if err := protojson.Unmarshal(rec.Value, f); err != nil {
-		return nil, fmt.Errorf("protojson.Unmarshal %s: %w", figuresKey(region), err)
-	}
+	f := e.Msg
 	s.mu.Lock()
 	if s.kept[region] == nil {
 		s.kept[region] = proto.CloneOf(f)

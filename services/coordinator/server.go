@@ -21,6 +21,7 @@ import (
 	"github.com/innovationsmotorer/motor/internal/auth"
 	"github.com/innovationsmotorer/motor/internal/rpc/errs"
 	"github.com/innovationsmotorer/motor/internal/store"
+	"github.com/innovationsmotorer/motor/internal/store/repo"
 	coordinatorv1 "github.com/innovationsmotorer/motor/proto/innovation/coordinator/v1"
 )
 
@@ -78,6 +79,7 @@ type Server struct {
 	// survives restarts and is written behind the answer.
 	mu         sync.Mutex
 	kept       map[string]*coordinatorv1.RegionFigures
+	figures    *repo.Repo[*coordinatorv1.RegionFigures]
 	unwritten  map[string]keptBy
 	persisting map[string]bool
 	// written is when the figures last written (or being written) to the
@@ -110,6 +112,12 @@ func New(cfg Config) *Server {
 	if s.healthTimeout <= 0 {
 		s.healthTimeout = defaultHealthTimeout
 	}
+	// A lost race with another dashboard is retried a few times only: the
+	// other one kept figures of the same moment.
+	s.figures = repo.New(repo.Config[*coordinatorv1.RegionFigures]{
+		Store: s.store, Service: "coordinator", Domain: domain, Kind: "figures", Now: s.now, Attempts: 5,
+		New: func() *coordinatorv1.RegionFigures { return &coordinatorv1.RegionFigures{} },
+	})
 	return s
 }
 

@@ -51,7 +51,7 @@ func (s *Subprojects) flushBacklinks(ctx context.Context, region string, msgs []
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.refTimeout())
 	defer cancel()
-	if err := backlink.Flush(ctx, s.store, regionNS(region), s.deliverBacklink, msgs...); err != nil {
+	if err := backlink.Flush(ctx, s.store, s.subprojects.NS(region), s.deliverBacklink, msgs...); err != nil {
 		s.logger.Warn("back-reference left in the outbox for the sweep", "region", region, "error", err)
 	}
 }
@@ -84,7 +84,7 @@ func (s *Subprojects) deliverBacklink(ctx context.Context, m backlink.Message) e
 func (s *Subprojects) RunBacklinkSweep(ctx context.Context, interval time.Duration) {
 	var nss []store.Namespace
 	for _, region := range s.regions.IDs() {
-		nss = append(nss, regionNS(region))
+		nss = append(nss, s.subprojects.NS(region))
 	}
 	logger := s.logger
 	if logger == nil {
@@ -96,8 +96,8 @@ func (s *Subprojects) RunBacklinkSweep(ctx context.Context, interval time.Durati
 // SweepBacklinks delivers what region's outbox holds once and returns how
 // many messages still wait.
 func (s *Subprojects) SweepBacklinks(ctx context.Context, region string) (int64, error) {
-	if _, _, err := backlink.Sweep(ctx, s.store, regionNS(region), s.deliverBacklink, 1000); err != nil {
+	if _, _, err := backlink.Sweep(ctx, s.store, s.subprojects.NS(region), s.deliverBacklink, 1000); err != nil {
 		return 0, err
 	}
-	return backlink.Pending(ctx, s.store, regionNS(region))
+	return backlink.Pending(ctx, s.store, s.subprojects.NS(region))
 }

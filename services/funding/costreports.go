@@ -2,7 +2,6 @@ package funding
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -15,16 +14,13 @@ import (
 	"github.com/innovationsmotorer/motor/internal/auth"
 	"github.com/innovationsmotorer/motor/internal/rpc/errs"
 	"github.com/innovationsmotorer/motor/internal/store"
+	"github.com/innovationsmotorer/motor/internal/store/filter"
+	"github.com/innovationsmotorer/motor/internal/store/repo"
 	fundingv1 "github.com/innovationsmotorer/motor/proto/innovation/funding/v1"
 )
 
-// reportRecord is a cost report as read, with the version to
-// compare-and-set against.
-type reportRecord struct {
-	name    costReportName
-	cr      *fundingv1.CostReport
-	version int64
-}
+// reportRecord is a cost report as the repository keeps it.
+type reportRecord = repo.Entry[*fundingv1.CostReport]
 
 func (s *Subprojects) resolveReport(ctx context.Context, raw string, roles ...auth.Role) (costReportName, *auth.Identity, error) {
 	name, err := parseCostReportName(raw)
@@ -38,34 +34,17 @@ func (s *Subprojects) resolveReport(ctx context.Context, raw string, roles ...au
 	return name, who, err
 }
 
-func (s *Subprojects) loadReport(ctx context.Context, name costReportName) (reportRecord, error) {
-	rec, err := s.store.Get(ctx, regionNS(name.Subproject.Region), name.key())
-	if err != nil {
-		return reportRecord{}, domain.Store(err, "COST_REPORT", "cost report "+name.String())
-	}
-	cr := &fundingv1.CostReport{}
-	if err := decode(rec, cr); err != nil {
-		return reportRecord{}, domain.Store(err, "COST_REPORT", "cost report "+name.String())
-	}
-	return reportRecord{name: name, cr: cr, version: rec.Version}, nil
-}
-
 // reportIndex lists a subproject's reports oldest first, all of them and
 // by status (close looks for SUBMITTED ones).
-func reportIndex(name costReportName, cr *fundingv1.CostReport) []store.IndexEntry {
+func reportIndex(e *reportRecord) []store.IndexEntry {
+	cr := e.Msg
+	sub := strings.TrimPrefix(e.Ref.Key, "costreport/")
+	sub, _, _ = strings.Cut(sub, "/")
 	t := sortable(cr.GetCreateTime().AsTime())
 	return []store.IndexEntry{
-		{Index: "reports", Term: name.Subproject.ID + "/" + t},
-		{Index: "reportstatus", Term: name.Subproject.ID + "/" + cr.GetStatus().String() + "/" + t},
+		{Index: "reports", Term: sub + "/" + t},
+		{Index: "reportstatus", Term: sub + "/" + cr.GetStatus().String() + "/" + t},
 	}
-}
-
-func putReport(r reportRecord) (store.Put, error) {
-	v, err := encode(r.cr)
-	if err != nil {
-		return store.Put{}, err
-	}
-	return store.Put{Key: r.name.key(), Value: v, Version: r.version, Index: reportIndex(r.name, r.cr)}, nil
 }
 
 func reportTransition(cr *fundingv1.CostReport, to fundingv1.CostReportStatus, who *auth.Identity, reason string, now time.Time) {
@@ -74,24 +53,6 @@ func reportTransition(cr *fundingv1.CostReport, to fundingv1.CostReportStatus, w
 	})
 	cr.Status = to
 	cr.UpdateTime = timestamppb.New(now)
-}
-
-// saveReport commits a changed report, returning store errors as they are.
-func (s *Subprojects) saveReport(ctx context.Context, who *auth.Identity, r reportRecord, action string, now time.Time) (*fundingv1.CostReport, error) {
-	put, err := putReport(r)
-	if err != nil {
-		return nil, err
-	}
-	res, err := s.store.Commit(ctx, regionNS(r.name.Subproject.Region), store.Write{
-		Puts: []store.Put{put},
-		Events: []store.Event{{Time: now, Actor: who.Subject, Action: action, Key: r.name.String(),
-			EtagBefore: etagOf(r.version), EtagAfter: etagOf(r.version + 1)}},
-	})
-	if err != nil {
-		return nil, err
-	}
-	r.cr.Etag = etagOf(res.Versions[0])
-	return r.cr, nil
 }
 
 func requireApproved(sp *fundingv1.Subproject, what string) error {
@@ -117,11 +78,11 @@ func (s *Subprojects) CreateCostReport(ctx context.Context, req *fundingv1.Creat
 	if err != nil {
 		return nil, err
 	}
-	if err := requireApproved(sr.sp, "cost reports are filed"); err != nil {
+	if err := requireApproved(sr.Msg, "cost reports are filed"); err != nil {
 		return nil, err
 	}
 	eligible := map[fundingv1.CostCategory]bool{}
-	for _, l := range sr.sp.GetBudgetLines() {
+	for _, l := range sr.Msg.GetBudgetLines() {
 		eligible[l.GetCategory()] = eligible[l.GetCategory()] || l.GetEligible()
 	}
 	in := req.GetCostReport()
@@ -136,10 +97,13 @@ func (s *Subprojects) CreateCostReport(ctx context.Context, req *fundingv1.Creat
 		return nil, err
 	}
 
+	if err := s.upgraded(ctx, parent.Region); err != nil {
+		return nil, err
+	}
 	now := s.now()
-	r := reportRecord{name: costReportName{Subproject: parent, ID: resource.NewID()}}
+	name := costReportName{Subproject: parent, ID: resource.NewID()}
 	cr := &fundingv1.CostReport{
-		Name:        r.name.String(),
+		Name:        name.String(),
 		PeriodStart: in.GetPeriodStart(),
 		PeriodEnd:   in.GetPeriodEnd(),
 		ReportedOre: sum,
@@ -149,36 +113,15 @@ func (s *Subprojects) CreateCostReport(ctx context.Context, req *fundingv1.Creat
 		cr.Lines = append(cr.Lines, &fundingv1.CostReportLine{Category: l.GetCategory(), AmountOre: l.GetAmountOre(), Description: strings.TrimSpace(l.GetDescription())})
 	}
 	reportTransition(cr, fundingv1.CostReportStatus_COST_REPORT_STATUS_DRAFT, who, "", now)
-	r.cr = cr
-	put, err := putReport(r)
+	r, _, err := s.reports.Create(ctx, &reportRecord{Ref: name.ref(), Msg: cr}, repo.Create{
+		Actor: who.Subject, Action: "CreateCostReport",
+		Request: &repo.Request{ID: req.GetRequestId(), Subject: who.Subject, Kind: "costreport",
+			Body: &fundingv1.CreateCostReportRequest{Parent: req.GetParent(), CostReport: in}},
+	})
 	if err != nil {
-		return nil, domain.Store(err, "COST_REPORT", "cost report")
+		return nil, err
 	}
-	w := store.Write{
-		Puts:   []store.Put{put},
-		Events: []store.Event{{Time: now, Actor: who.Subject, Action: "CreateCostReport", Key: cr.GetName(), EtagAfter: "1"}},
-	}
-	if rid := req.GetRequestId(); rid != "" {
-		w.Idempotency = &store.Idempotency{
-			Key:         createKey("costreport", who, rid),
-			Fingerprint: resource.Fingerprint(&fundingv1.CreateCostReportRequest{Parent: req.GetParent(), CostReport: in}),
-			Result:      []byte(cr.GetName()),
-		}
-	}
-	res, err := s.store.Commit(ctx, regionNS(parent.Region), w)
-	if err != nil {
-		return nil, domain.Store(err, "COST_REPORT", "cost report "+cr.GetName())
-	}
-	if res.Replayed {
-		first, err := parseCostReportName(string(res.Result))
-		if err != nil {
-			return nil, domain.Store(err, "COST_REPORT", "replayed cost report")
-		}
-		fr, err := s.loadReport(ctx, first)
-		return fr.cr, err
-	}
-	cr.Etag = etagOf(res.Versions[0])
-	return cr, nil
+	return r.Msg, nil
 }
 
 // GetCostReport returns one cost report.
@@ -187,8 +130,11 @@ func (s *Subprojects) GetCostReport(ctx context.Context, req *fundingv1.GetCostR
 	if err != nil {
 		return nil, err
 	}
-	r, err := s.loadReport(ctx, name)
-	return r.cr, err
+	r, err := s.reports.Get(ctx, name.ref())
+	if err != nil {
+		return nil, err
+	}
+	return r.Msg, nil
 }
 
 // ListCostReports pages through a subproject's cost reports, oldest first.
@@ -199,8 +145,11 @@ func (s *Subprojects) ListCostReports(ctx context.Context, req *fundingv1.ListCo
 	}
 	var v errs.Violations
 	size := resource.PageSize(&v, req.GetPageSize())
-	query := resource.Digest(parent.String(), "reports")
-	after := resource.DecodeToken(&v, req.GetPageToken(), query)
+	page := repo.Page[*fundingv1.CostReport]{
+		Plan: filter.Plan[*fundingv1.CostReport]{Query: store.Query{Index: "reports", Prefix: parent.ID + "/"}},
+		Size: size, Digest: resource.Digest(parent.String(), "reports"),
+	}
+	page.After = resource.DecodeToken(&v, req.GetPageToken(), page.Digest)
 	if err := v.Err(domain); err != nil {
 		return nil, err
 	}
@@ -208,16 +157,13 @@ func (s *Subprojects) ListCostReports(ctx context.Context, req *fundingv1.ListCo
 		return nil, err
 	}
 	resp := &fundingv1.ListCostReportsResponse{}
-	q := store.Query{Index: "reports", Prefix: parent.ID + "/", After: after, Limit: size}
-	next, err := scanPage(ctx, s.store, regionNS(parent.Region), q, query, func(rec store.Record) error {
-		cr := &fundingv1.CostReport{}
-		resp.CostReports = append(resp.CostReports, cr)
-		return decode(rec, cr)
+	resp.NextPageToken, err = s.reports.List(ctx, parent.Region, page, func(r *reportRecord) (bool, error) {
+		resp.CostReports = append(resp.CostReports, r.Msg)
+		return true, nil
 	})
 	if err != nil {
-		return nil, domain.Store(err, "COST_REPORT", "cost reports of "+parent.String())
+		return nil, err
 	}
-	resp.NextPageToken = next
 	return resp, nil
 }
 
@@ -232,30 +178,24 @@ func (s *Subprojects) SubmitCostReport(ctx context.Context, req *fundingv1.Submi
 	if err := v.Err(domain); err != nil {
 		return nil, err
 	}
-	r, err := s.loadReport(ctx, name)
+	r, _, err := s.reports.Update(ctx, name.ref(), req.GetEtag(), who.Subject, func(r *reportRecord, now time.Time) (repo.Change, error) {
+		if st := r.Msg.GetStatus(); st != fundingv1.CostReportStatus_COST_REPORT_STATUS_DRAFT {
+			return repo.Change{}, domain.FailedPrecondition("COST_REPORT_NOT_DRAFT", "cost report %s is %s: only a DRAFT is submitted", name, st)
+		}
+		sr, err := s.loadSubproject(ctx, name.Subproject)
+		if err != nil {
+			return repo.Change{}, err
+		}
+		if err := requireApproved(sr.Msg, "cost reports are submitted"); err != nil {
+			return repo.Change{}, err
+		}
+		reportTransition(r.Msg, fundingv1.CostReportStatus_COST_REPORT_STATUS_SUBMITTED, who, "", now)
+		return repo.Change{Action: "SubmitCostReport"}, nil
+	})
 	if err != nil {
 		return nil, err
 	}
-	if err := checkEtag(req.GetEtag(), r.version, "cost report "+name.String()); err != nil {
-		return nil, err
-	}
-	if st := r.cr.GetStatus(); st != fundingv1.CostReportStatus_COST_REPORT_STATUS_DRAFT {
-		return nil, domain.FailedPrecondition("COST_REPORT_NOT_DRAFT", "cost report %s is %s: only a DRAFT is submitted", name, st)
-	}
-	sr, err := s.loadSubproject(ctx, name.Subproject)
-	if err != nil {
-		return nil, err
-	}
-	if err := requireApproved(sr.sp, "cost reports are submitted"); err != nil {
-		return nil, err
-	}
-	now := s.now()
-	reportTransition(r.cr, fundingv1.CostReportStatus_COST_REPORT_STATUS_SUBMITTED, who, "", now)
-	out, err := s.saveReport(ctx, who, r, "SubmitCostReport", now)
-	if err != nil {
-		return nil, domain.Store(err, "COST_REPORT", "cost report "+name.String())
-	}
-	return out, nil
+	return r.Msg, nil
 }
 
 // ReturnCostReport sends a SUBMITTED report back to the region.
@@ -270,23 +210,17 @@ func (s *Subprojects) ReturnCostReport(ctx context.Context, req *fundingv1.Retur
 	if err := v.Err(domain); err != nil {
 		return nil, err
 	}
-	r, err := s.loadReport(ctx, name)
+	r, _, err := s.reports.Update(ctx, name.ref(), req.GetEtag(), who.Subject, func(r *reportRecord, now time.Time) (repo.Change, error) {
+		if st := r.Msg.GetStatus(); st != fundingv1.CostReportStatus_COST_REPORT_STATUS_SUBMITTED {
+			return repo.Change{}, domain.FailedPrecondition("COST_REPORT_NOT_SUBMITTED", "cost report %s is %s: only a SUBMITTED report is returned", name, st)
+		}
+		reportTransition(r.Msg, fundingv1.CostReportStatus_COST_REPORT_STATUS_RETURNED, who, strings.TrimSpace(req.GetReason()), now)
+		return repo.Change{Action: "ReturnCostReport"}, nil
+	})
 	if err != nil {
 		return nil, err
 	}
-	if err := checkEtag(req.GetEtag(), r.version, "cost report "+name.String()); err != nil {
-		return nil, err
-	}
-	if st := r.cr.GetStatus(); st != fundingv1.CostReportStatus_COST_REPORT_STATUS_SUBMITTED {
-		return nil, domain.FailedPrecondition("COST_REPORT_NOT_SUBMITTED", "cost report %s is %s: only a SUBMITTED report is returned", name, st)
-	}
-	now := s.now()
-	reportTransition(r.cr, fundingv1.CostReportStatus_COST_REPORT_STATUS_RETURNED, who, strings.TrimSpace(req.GetReason()), now)
-	out, err := s.saveReport(ctx, who, r, "ReturnCostReport", now)
-	if err != nil {
-		return nil, domain.Store(err, "COST_REPORT", "cost report "+name.String())
-	}
-	return out, nil
+	return r.Msg, nil
 }
 
 // CertifyCostReport accepts a SUBMITTED report and pays ⌊certified × rate /
@@ -307,20 +241,20 @@ func (s *Subprojects) CertifyCostReport(ctx context.Context, req *fundingv1.Cert
 	if err := v.Err(domain); err != nil {
 		return nil, err
 	}
-	r, err := s.loadReport(ctx, name)
+	r, err := s.reports.Get(ctx, name.ref())
 	if err != nil {
 		return nil, err
 	}
-	if r.cr.GetStatus() == fundingv1.CostReportStatus_COST_REPORT_STATUS_CERTIFIED {
-		return r.cr, nil // a repeated certification whose first answer was lost
+	if r.Msg.GetStatus() == fundingv1.CostReportStatus_COST_REPORT_STATUS_CERTIFIED {
+		return r.Msg, nil // a repeated certification whose first answer was lost
 	}
-	if err := checkEtag(req.GetEtag(), r.version, "cost report "+name.String()); err != nil {
-		return nil, err
+	if req.GetEtag() != r.Etag() {
+		return nil, s.reports.Stale(r, req.GetEtag())
 	}
-	if st := r.cr.GetStatus(); st != fundingv1.CostReportStatus_COST_REPORT_STATUS_SUBMITTED {
+	if st := r.Msg.GetStatus(); st != fundingv1.CostReportStatus_COST_REPORT_STATUS_SUBMITTED {
 		return nil, domain.FailedPrecondition("COST_REPORT_NOT_SUBMITTED", "cost report %s is %s: only a SUBMITTED report is certified", name, st)
 	}
-	certified := r.cr.GetReportedOre()
+	certified := r.Msg.GetReportedOre()
 	if req.CertifiedOre != nil {
 		if req.GetCertifiedOre() > certified {
 			return nil, domain.InvalidArgument("certified_ore", fmt.Errorf("%d öre is more than the %d öre reported", req.GetCertifiedOre(), certified))
@@ -331,16 +265,16 @@ func (s *Subprojects) CertifyCostReport(ctx context.Context, req *fundingv1.Cert
 	if err != nil {
 		return nil, err
 	}
-	if err := requireApproved(sr.sp, "cost reports are certified"); err != nil {
+	if err := requireApproved(sr.Msg, "cost reports are certified"); err != nil {
 		return nil, err
 	}
 
-	due := paymentDue(certified, sr.sp.GetCoFinancingRateBp(), sr.sp.GetGrantedOre(), sr.sp.GetPaidOre())
+	due := paymentDue(certified, sr.Msg.GetCoFinancingRateBp(), sr.Msg.GetGrantedOre(), sr.Msg.GetPaidOre())
 	var paid *fundingv1.RecordPaymentResponse
 	err = s.callLedger(ctx, func(ctx context.Context) error {
 		var err error
 		paid, err = s.ledger.RecordPayment(ctx, &fundingv1.RecordPaymentRequest{
-			Programme: sr.sp.GetProgramme(), Subproject: sr.sp.GetName(), CostReport: name.String(), AmountOre: due,
+			Programme: sr.Msg.GetProgramme(), Subproject: sr.Msg.GetName(), CostReport: name.String(), AmountOre: due,
 		})
 		return err
 	})
@@ -349,61 +283,50 @@ func (s *Subprojects) CertifyCostReport(ctx context.Context, req *fundingv1.Cert
 	}
 	amount := paid.GetPayment().GetAmountOre()
 
-	for n := 0; ; n++ {
-		now := s.now()
+	// Report and subproject are committed together. When another report of
+	// the subproject, or a twin of this call, moved first, both are read
+	// again; the payment stands on the ledger whatever happens here, and
+	// repeating the call completes it.
+	out, _, err := s.reports.Update(ctx, name.ref(), "", who.Subject, func(r *reportRecord, now time.Time) (repo.Change, error) {
+		st := r.Msg.GetStatus()
+		switch {
+		case st == fundingv1.CostReportStatus_COST_REPORT_STATUS_CERTIFIED:
+			return repo.Change{Noop: true}, nil
+		case st != fundingv1.CostReportStatus_COST_REPORT_STATUS_SUBMITTED && (st != fundingv1.CostReportStatus_COST_REPORT_STATUS_RETURNED || amount == 0):
+			return repo.Change{}, domain.New(codes.Aborted, "COST_REPORT_CHANGED", "cost report %s became %s while it was being certified; nothing was paid", name, st)
+		}
+		sr, err := s.loadSubproject(ctx, name.Subproject)
+		if err != nil {
+			return repo.Change{}, err
+		}
 		reason := ""
-		if st := r.cr.GetStatus(); st != fundingv1.CostReportStatus_COST_REPORT_STATUS_SUBMITTED {
+		if st != fundingv1.CostReportStatus_COST_REPORT_STATUS_SUBMITTED {
 			// Returned while the payment was being made. The money has left
 			// the programme for this report, so the report is what it paid
 			// for; returning it would invite paying the same costs twice.
 			reason = fmt.Sprintf("certified after it was %s: the programme had already paid %d öre for it", st, amount)
 		}
-		reportTransition(r.cr, fundingv1.CostReportStatus_COST_REPORT_STATUS_CERTIFIED, who, reason, now)
-		r.cr.Warnings = overBudget(sr.sp, r.cr)
-		r.cr.CertifiedOre = certified
-		r.cr.PaidOre = amount
-		sr.sp.PaidOre += amount
-		sr.sp.UpdateTime = timestamppb.New(now)
-		rp, err := putReport(r)
+		reportTransition(r.Msg, fundingv1.CostReportStatus_COST_REPORT_STATUS_CERTIFIED, who, reason, now)
+		r.Msg.Warnings = overBudget(sr.Msg, r.Msg)
+		r.Msg.CertifiedOre = certified
+		r.Msg.PaidOre = amount
+		sr.Msg.PaidOre += amount
+		sr.Msg.UpdateTime = timestamppb.New(now)
+		sp, err := s.subprojects.Put(sr)
 		if err != nil {
-			return nil, domain.Store(err, "COST_REPORT", "cost report "+name.String())
-		}
-		sp, err := putSubproject(sr)
-		if err != nil {
-			return nil, domain.Store(err, "SUBPROJECT", "subproject "+sr.name.String())
+			return repo.Change{}, err
 		}
 		detail := fmt.Sprintf("certified %d öre, paid %d öre", certified, amount)
-		res, err := s.store.Commit(ctx, regionNS(name.Subproject.Region), store.Write{
-			Puts: []store.Put{rp, sp},
-			Events: []store.Event{
-				{Time: now, Actor: who.Subject, Action: "CertifyCostReport", Key: name.String(), EtagBefore: etagOf(r.version), EtagAfter: etagOf(r.version + 1), Detail: detail},
-				{Time: now, Actor: who.Subject, Action: "CertifyCostReport", Key: sr.name.String(), EtagBefore: etagOf(sr.version), EtagAfter: etagOf(sr.version + 1), Detail: detail},
-			},
-		})
-		if err == nil {
-			r.cr.Etag = etagOf(res.Versions[0])
-			return r.cr, nil
-		}
-		if !errors.Is(err, store.ErrConflict) || n == maxRecommits {
-			// The payment stands on the ledger; repeating the call completes it.
-			return nil, domain.Store(err, "COST_REPORT", "cost report "+name.String())
-		}
-		// Another report of the subproject, or a twin of this call, moved
-		// first: read both again.
-		if r, err = s.loadReport(ctx, name); err != nil {
-			return nil, err
-		}
-		if r.cr.GetStatus() == fundingv1.CostReportStatus_COST_REPORT_STATUS_CERTIFIED {
-			return r.cr, nil
-		}
-		if sr, err = s.loadSubproject(ctx, name.Subproject); err != nil {
-			return nil, err
-		}
-		st := r.cr.GetStatus()
-		if st != fundingv1.CostReportStatus_COST_REPORT_STATUS_SUBMITTED && (st != fundingv1.CostReportStatus_COST_REPORT_STATUS_RETURNED || amount == 0) {
-			return nil, domain.New(codes.Aborted, "COST_REPORT_CHANGED", "cost report %s became %s while it was being certified; nothing was paid", name, st)
-		}
+		return repo.Change{
+			Action: "CertifyCostReport", Detail: detail, Puts: []store.Put{sp},
+			Events: []store.Event{{Time: now, Actor: who.Subject, Action: "CertifyCostReport", Key: sr.Ref.Name,
+				EtagBefore: sr.Etag(), EtagAfter: repo.Etag(sr.Version + 1), Detail: detail}},
+		}, nil
+	})
+	if err != nil {
+		return nil, err
 	}
+	return out.Msg, nil
 }
 
 // overBudget warns of every category whose reported costs exceed what the

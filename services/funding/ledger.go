@@ -18,6 +18,8 @@ import (
 	"github.com/innovationsmotorer/motor/internal/auth"
 	"github.com/innovationsmotorer/motor/internal/rpc/errs"
 	"github.com/innovationsmotorer/motor/internal/store"
+	"github.com/innovationsmotorer/motor/internal/store/filter"
+	"github.com/innovationsmotorer/motor/internal/store/repo"
 	fundingv1 "github.com/innovationsmotorer/motor/proto/innovation/funding/v1"
 )
 
@@ -34,6 +36,9 @@ type LedgerConfig struct {
 	Store  store.Store
 	Logger *slog.Logger
 	Now    func() time.Time
+	// IdempotencyTTL is how long a request_id is answered with its first
+	// result; a day when zero.
+	IdempotencyTTL time.Duration
 }
 
 // Ledger implements fundingv1.ProgrammeServiceServer: the national
@@ -53,6 +58,11 @@ type Ledger struct {
 	// load they queue instead of losing compare-and-sets to each other. They
 	// are an optimisation only; correctness is the store's.
 	locks [lockStripes]chan struct{}
+
+	upgrades    repo.Upgrades // see CreateProgramme
+	programmes  *repo.Repo[*fundingv1.Programme]
+	allocations *repo.Repo[*fundingv1.Allocation]
+	payments    *repo.Repo[*fundingv1.Payment]
 }
 
 // NewLedger returns the programme ledger.
@@ -67,6 +77,20 @@ func NewLedger(cfg LedgerConfig) *Ledger {
 	for i := range l.locks {
 		l.locks[i] = make(chan struct{}, 1)
 	}
+	l.programmes = repo.New(repo.Config[*fundingv1.Programme]{
+		Store: l.store, Service: service, Domain: domain, Kind: "programme", Now: l.now, IdempotencyTTL: cfg.IdempotencyTTL,
+		New: func() *fundingv1.Programme { return &fundingv1.Programme{} }, Index: programmeIndex,
+	})
+	// A money call that lost a compare-and-set on its allocation reads and
+	// checks again, as often as the ledger's own bound allows.
+	l.allocations = repo.New(repo.Config[*fundingv1.Allocation]{
+		Store: l.store, Service: service, Domain: domain, Kind: "allocation", Now: l.now, Attempts: ledgerAttempts,
+		New: func() *fundingv1.Allocation { return &fundingv1.Allocation{} }, Index: allocationIndex,
+	})
+	l.payments = repo.New(repo.Config[*fundingv1.Payment]{
+		Store: l.store, Service: service, Domain: domain, Kind: "payment", Now: l.now,
+		New: func() *fundingv1.Payment { return &fundingv1.Payment{} },
+	})
 	return l
 }
 
@@ -97,92 +121,71 @@ func ledgerReaders() []auth.Role {
 	return []auth.Role{auth.Coordinator, auth.Service, auth.RegionAdmin, auth.Advisor}
 }
 
-// programmeRecord is a programme as read, with the version to
-// compare-and-set against.
-type programmeRecord struct {
-	p       *fundingv1.Programme
-	version int64
+// programmeRecord is a programme as the repository keeps it; its balance
+// is what every change of money compare-and-sets.
+type programmeRecord = repo.Entry[*fundingv1.Programme]
+
+type allocationRecord = repo.Entry[*fundingv1.Allocation]
+
+func programmeIndex(e *programmeRecord) []store.IndexEntry {
+	return []store.IndexEntry{{Index: "programmes", Term: strings.TrimPrefix(e.Msg.GetName(), "programmes/")}}
 }
 
-func (l *Ledger) getProgramme(ctx context.Context, name programmeName) (programmeRecord, error) {
-	rec, err := l.store.Get(ctx, nationalNS(), name.key())
-	if err != nil {
-		return programmeRecord{}, domain.Store(err, "PROGRAMME", "programme "+name.String())
-	}
-	p := &fundingv1.Programme{}
-	if err := decode(rec, p); err != nil {
-		return programmeRecord{}, domain.Store(err, "PROGRAMME", "programme "+name.String())
-	}
-	return programmeRecord{p: p, version: rec.Version}, nil
-}
-
-// getAllocation returns the subproject's allocation, or nil when it has none.
-func (l *Ledger) getAllocation(ctx context.Context, sub subprojectName) (*fundingv1.Allocation, int64, error) {
-	rec, err := l.store.Get(ctx, nationalNS(), allocationKey(sub))
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, 0, nil
-	}
-	if err != nil {
-		return nil, 0, domain.Store(err, "ALLOCATION", "allocation of "+sub.String())
-	}
-	a := &fundingv1.Allocation{}
-	if err := decode(rec, a); err != nil {
-		return nil, 0, domain.Store(err, "ALLOCATION", "allocation of "+sub.String())
-	}
-	return a, rec.Version, nil
-}
-
-func programmeIndex(p *fundingv1.Programme) []store.IndexEntry {
-	return []store.IndexEntry{{Index: "programmes", Term: strings.TrimPrefix(p.GetName(), "programmes/")}}
-}
-
-func allocationIndex(prog programmeName, a *fundingv1.Allocation) []store.IndexEntry {
+func allocationIndex(e *allocationRecord) []store.IndexEntry {
+	a := e.Msg
 	if a.GetReserveTime() == nil {
 		return nil // a release without reservation is a marker, not an allocation
 	}
-	return []store.IndexEntry{{Index: "allocations", Term: prog.ID + "/" + sortable(a.GetReserveTime().AsTime())}}
+	prog, _, _ := strings.Cut(strings.TrimPrefix(a.GetName(), "programmes/"), "/")
+	return []store.IndexEntry{{Index: "allocations", Term: prog + "/" + sortable(a.GetReserveTime().AsTime())}}
+}
+
+// getAllocation returns the subproject's allocation, or nil when it has none.
+func (l *Ledger) getAllocation(ctx context.Context, prog programmeName, sub subprojectName) (*allocationRecord, error) {
+	a, err := l.allocations.Get(ctx, allocationRef(prog, sub))
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	return a, err
 }
 
 // putProgramme is the compare-and-set of a programme's new balance.
-func putProgramme(pr programmeRecord) (store.Put, error) {
-	b := pr.p.GetBalance()
-	b.AvailableOre = pr.p.GetBudgetOre() - b.GetReservedOre()
+func (l *Ledger) putProgramme(pr *programmeRecord) (store.Put, error) {
+	b := pr.Msg.GetBalance()
+	b.AvailableOre = pr.Msg.GetBudgetOre() - b.GetReservedOre()
 	if b.GetAvailableOre() < 0 || b.GetDisbursedOre() > b.GetReservedOre() || b.GetDisbursedOre() < 0 {
 		// Unreachable by the checks before every write; refusing here keeps
 		// a bug from ever committing a broken balance.
-		return store.Put{}, fmt.Errorf("programme %s: balance %v breaks the ledger's invariants", pr.p.GetName(), b)
+		return store.Put{}, domain.New(codes.Internal, "LEDGER_INVARIANT", "programme %s: balance %v breaks the ledger's invariants", pr.Msg.GetName(), b)
 	}
-	v, err := encode(pr.p)
-	if err != nil {
-		return store.Put{}, err
-	}
-	return store.Put{Key: "programme/" + strings.TrimPrefix(pr.p.GetName(), "programmes/"), Value: v, Version: pr.version, Index: programmeIndex(pr.p)}, nil
+	return l.programmes.Put(pr)
 }
 
-func putAllocation(prog programmeName, sub subprojectName, a *fundingv1.Allocation, version int64) (store.Put, error) {
+// checkAllocation refuses an allocation that pays out more than it holds.
+func checkAllocation(a *fundingv1.Allocation) error {
 	if a.GetDisbursedOre() > a.GetReservedOre() || a.GetDisbursedOre() < 0 {
-		return store.Put{}, fmt.Errorf("allocation %s: disbursed %d öre exceeds reserved %d öre", a.GetName(), a.GetDisbursedOre(), a.GetReservedOre())
+		return domain.New(codes.Internal, "LEDGER_INVARIANT", "allocation %s: disbursed %d öre exceeds reserved %d öre", a.GetName(), a.GetDisbursedOre(), a.GetReservedOre())
 	}
-	v, err := encode(a)
-	if err != nil {
-		return store.Put{}, err
-	}
-	return store.Put{Key: allocationKey(sub), Value: v, Version: version, Index: allocationIndex(prog, a)}, nil
+	return nil
 }
 
 // retryConflicts runs attempt until it reports done, backing off between
-// attempts that lost a compare-and-set to another writer.
+// attempts that lost a compare-and-set to another writer (the repository's
+// policy; a money call commits several records, so it retries here).
 func retryConflicts[T any](ctx context.Context, what string, attempt func() (T, bool, error)) (T, error) {
 	var zero T
 	for n := 1; ; n++ {
 		out, done, err := attempt()
+		if lost(err) {
+			done, err = false, nil
+		}
 		if err != nil || done {
 			return out, err
 		}
 		if n == ledgerAttempts {
 			return zero, domain.New(codes.Aborted, "LEDGER_CONTENDED", "%s lost %d compare-and-sets to concurrent writers; retry", what, n)
 		}
-		if err := backoff(ctx, n, time.Millisecond, 50*time.Millisecond); err != nil {
+		if err := repo.Wait(ctx, n); err != nil {
 			return zero, domain.New(codes.DeadlineExceeded, "LEDGER_BUSY", "%s: %v", what, err)
 		}
 	}
@@ -222,36 +225,26 @@ func (l *Ledger) CreateProgramme(ctx context.Context, req *fundingv1.CreateProgr
 		CreateTime:        timestamppb.New(now),
 		UpdateTime:        timestamppb.New(now),
 	}
-	put, err := putProgramme(programmeRecord{p: p})
+	// Earlier code kept request ids under the raw subject and for ever;
+	// they go once per process before the first create.
+	if err := l.upgrades.Once(ctx, auth.NationalRegion, func(ctx context.Context) error {
+		return l.programmes.ForgetKeys(ctx, auth.NationalRegion, legacyKeys)
+	}); err != nil {
+		return nil, err
+	}
+	pr := &programmeRecord{Ref: name.ref(), Msg: p}
+	if _, err := l.putProgramme(pr); err != nil {
+		return nil, err
+	}
+	out, _, err := l.programmes.Create(ctx, pr, repo.Create{
+		Actor: who.Actor(), Action: "CreateProgramme", Detail: fmt.Sprintf("budget %d öre, rate %d bp", p.GetBudgetOre(), rate),
+		Request: &repo.Request{ID: req.GetRequestId(), Subject: who.Subject, Kind: "programme",
+			Body: &fundingv1.CreateProgrammeRequest{ProgrammeId: req.GetProgrammeId(), Programme: in}},
+	})
 	if err != nil {
-		return nil, domain.Store(err, "PROGRAMME", "programme "+p.GetName())
+		return nil, err
 	}
-	w := store.Write{
-		Puts: []store.Put{put},
-		Events: []store.Event{{Time: now, Actor: who.Actor(), Action: "CreateProgramme", Key: p.GetName(), EtagAfter: "1",
-			Detail: fmt.Sprintf("budget %d öre, rate %d bp", p.GetBudgetOre(), rate)}},
-	}
-	if rid := req.GetRequestId(); rid != "" {
-		w.Idempotency = &store.Idempotency{
-			Key:         createKey("programme", who, rid),
-			Fingerprint: resource.Fingerprint(&fundingv1.CreateProgrammeRequest{ProgrammeId: req.GetProgrammeId(), Programme: in}),
-			Result:      []byte(p.GetName()),
-		}
-	}
-	res, err := l.store.Commit(ctx, nationalNS(), w)
-	if err != nil {
-		return nil, domain.Store(err, "PROGRAMME", "programme "+p.GetName())
-	}
-	if res.Replayed {
-		first, err := parseProgrammeName(string(res.Result))
-		if err != nil {
-			return nil, domain.Store(err, "PROGRAMME", "replayed programme")
-		}
-		pr, err := l.getProgramme(ctx, first)
-		return pr.p, err
-	}
-	p.Etag = etagOf(res.Versions[0])
-	return p, nil
+	return out.Msg, nil
 }
 
 // GetProgramme returns a programme with its balance.
@@ -263,8 +256,11 @@ func (l *Ledger) GetProgramme(ctx context.Context, req *fundingv1.GetProgrammeRe
 	if _, err := requireAnyRegion(ctx, ledgerReaders()...); err != nil {
 		return nil, err
 	}
-	pr, err := l.getProgramme(ctx, name)
-	return pr.p, err
+	pr, err := l.programmes.Get(ctx, name.ref())
+	if err != nil {
+		return nil, err
+	}
+	return pr.Msg, nil
 }
 
 // ListProgrammes pages through the programmes by id.
@@ -274,19 +270,21 @@ func (l *Ledger) ListProgrammes(ctx context.Context, req *fundingv1.ListProgramm
 	}
 	var v errs.Violations
 	size := resource.PageSize(&v, req.GetPageSize())
-	query := resource.Digest("programmes")
-	after := resource.DecodeToken(&v, req.GetPageToken(), query)
+	page := repo.Page[*fundingv1.Programme]{
+		Plan: filter.Plan[*fundingv1.Programme]{Query: store.Query{Index: "programmes"}},
+		Size: size, Digest: resource.Digest("programmes"),
+	}
+	page.After = resource.DecodeToken(&v, req.GetPageToken(), page.Digest)
 	if err := v.Err(domain); err != nil {
 		return nil, err
 	}
 	resp := &fundingv1.ListProgrammesResponse{}
-	next, err := scanPage(ctx, l.store, nationalNS(), store.Query{Index: "programmes", After: after, Limit: size}, query, func(rec store.Record) error {
-		p := &fundingv1.Programme{}
-		resp.Programmes = append(resp.Programmes, p)
-		return decode(rec, p)
+	next, err := l.programmes.List(ctx, auth.NationalRegion, page, func(e *programmeRecord) (bool, error) {
+		resp.Programmes = append(resp.Programmes, e.Msg)
+		return true, nil
 	})
 	if err != nil {
-		return nil, domain.Store(err, "PROGRAMME", "programmes")
+		return nil, err
 	}
 	resp.NextPageToken = next
 	return resp, nil
@@ -303,23 +301,24 @@ func (l *Ledger) ListAllocations(ctx context.Context, req *fundingv1.ListAllocat
 	}
 	var v errs.Violations
 	size := resource.PageSize(&v, req.GetPageSize())
-	query := resource.Digest("allocations", name.ID)
-	after := resource.DecodeToken(&v, req.GetPageToken(), query)
+	page := repo.Page[*fundingv1.Allocation]{
+		Plan: filter.Plan[*fundingv1.Allocation]{Query: store.Query{Index: "allocations", Prefix: name.ID + "/"}},
+		Size: size, Digest: resource.Digest("allocations", name.ID),
+	}
+	page.After = resource.DecodeToken(&v, req.GetPageToken(), page.Digest)
 	if err := v.Err(domain); err != nil {
 		return nil, err
 	}
-	if _, err := l.getProgramme(ctx, name); err != nil {
+	if _, err := l.programmes.Get(ctx, name.ref()); err != nil {
 		return nil, err
 	}
 	resp := &fundingv1.ListAllocationsResponse{}
-	q := store.Query{Index: "allocations", Prefix: name.ID + "/", After: after, Limit: size}
-	next, err := scanPage(ctx, l.store, nationalNS(), q, query, func(rec store.Record) error {
-		a := &fundingv1.Allocation{}
-		resp.Allocations = append(resp.Allocations, a)
-		return decode(rec, a)
+	next, err := l.allocations.List(ctx, auth.NationalRegion, page, func(e *allocationRecord) (bool, error) {
+		resp.Allocations = append(resp.Allocations, e.Msg)
+		return true, nil
 	})
 	if err != nil {
-		return nil, domain.Store(err, "ALLOCATION", "allocations of "+name.String())
+		return nil, err
 	}
 	resp.NextPageToken = next
 	return resp, nil
@@ -362,65 +361,55 @@ func (l *Ledger) ReserveFunds(ctx context.Context, req *fundingv1.ReserveFundsRe
 	defer unlock()
 	amount := req.GetAmountOre()
 	return retryConflicts(ctx, "reservation on "+prog.String(), func() (*fundingv1.Allocation, bool, error) {
-		a, _, err := l.getAllocation(ctx, sub)
+		a, err := l.getAllocation(ctx, prog, sub)
 		if err != nil {
 			return nil, false, err
 		}
 		if a != nil {
-			a, err := replayedReservation(a, prog, sub, amount)
+			a, err := replayedReservation(a.Msg, prog, sub, amount)
 			return a, true, err
 		}
-		pr, err := l.getProgramme(ctx, prog)
+		pr, err := l.programmes.Get(ctx, prog.ref())
 		if err != nil {
 			return nil, false, err
 		}
-		if avail := pr.p.GetBalance().GetAvailableOre(); amount > avail {
+		if avail := pr.Msg.GetBalance().GetAvailableOre(); amount > avail {
 			// A twin of this call in another replica may have reserved in
 			// the meantime; then that reservation is the answer.
-			if a, _, err := l.getAllocation(ctx, sub); err != nil || a != nil {
+			if a, err := l.getAllocation(ctx, prog, sub); err != nil || a != nil {
 				if err != nil {
 					return nil, false, err
 				}
-				a, err := replayedReservation(a, prog, sub, amount)
+				a, err := replayedReservation(a.Msg, prog, sub, amount)
 				return a, true, err
 			}
 			return nil, false, domain.FailedPrecondition("INSUFFICIENT_FUNDS",
 				"programme %s has %d öre available; subproject %s needs %d öre", prog, avail, sub, amount)
 		}
 		now := l.now()
-		before := pr.version
-		pr.p.Balance.ReservedOre += amount
-		pr.p.UpdateTime = timestamppb.New(now)
-		a = &fundingv1.Allocation{
+		before := pr.Version
+		pr.Msg.Balance.ReservedOre += amount
+		pr.Msg.UpdateTime = timestamppb.New(now)
+		pp, err := l.putProgramme(pr)
+		if err != nil {
+			return nil, false, err
+		}
+		alloc := &allocationRecord{Ref: allocationRef(prog, sub), Msg: &fundingv1.Allocation{
 			Name:        allocationName(prog, sub),
 			Subproject:  sub.String(),
 			ReservedOre: amount,
 			ReserveTime: timestamppb.New(now),
-		}
-		pp, err := putProgramme(pr)
-		if err != nil {
-			return nil, false, domain.Store(err, "PROGRAMME", "programme "+prog.String())
-		}
-		ap, err := putAllocation(prog, sub, a, 0)
-		if err != nil {
-			return nil, false, domain.Store(err, "ALLOCATION", "allocation "+a.GetName())
-		}
-		detail := fmt.Sprintf("reserved %d öre for %s", amount, sub)
-		_, err = l.store.Commit(ctx, nationalNS(), store.Write{
-			Puts: []store.Put{pp, ap},
-			Events: []store.Event{
-				// One record per reservation: the allocation it created, with
-				// the programme's balance change in its detail.
-				{Time: now, Actor: who.Actor(), Action: "ReserveFunds", Key: a.GetName(), EtagAfter: "1", Detail: programmeDetail(detail, prog.String(), before)},
-			},
+		}}
+		// One audit record per reservation: the allocation it created, with
+		// the programme's balance change in its detail.
+		out, _, err := l.allocations.Create(ctx, alloc, repo.Create{
+			Actor: who.Actor(), Action: "ReserveFunds", Puts: []store.Put{pp},
+			Detail: programmeDetail(fmt.Sprintf("reserved %d öre for %s", amount, sub), prog.String(), before),
 		})
-		if lost(err) {
-			return nil, false, nil
-		}
 		if err != nil {
-			return nil, false, domain.Store(err, "ALLOCATION", "reservation for "+sub.String())
+			return nil, false, err
 		}
-		return a, true, nil
+		return out.Msg, true, nil
 	})
 }
 
@@ -472,66 +461,65 @@ func (l *Ledger) RecordPayment(ctx context.Context, req *fundingv1.RecordPayment
 	}
 	defer unlock()
 	return retryConflicts(ctx, "payment on "+prog.String(), func() (*fundingv1.RecordPaymentResponse, bool, error) {
-		if rec, err := l.store.Get(ctx, nationalNS(), paymentKey(report)); err == nil {
-			pay := &fundingv1.Payment{}
-			if err := decode(rec, pay); err != nil {
-				return nil, false, domain.Store(err, "PAYMENT", "payment for "+report.String())
+		var out *fundingv1.RecordPaymentResponse
+		ran := false // apply ran: the allocation exists
+		a, _, err := l.allocations.Update(ctx, allocationRef(prog, sub), "", who.Actor(), func(a *allocationRecord, now time.Time) (repo.Change, error) {
+			ran = true
+			if pay, err := l.payments.Get(ctx, paymentRef(report)); err == nil {
+				// The payment record is the key: a repeated call gets it back.
+				out = &fundingv1.RecordPaymentResponse{Payment: pay.Msg}
+				return repo.Change{Noop: true}, nil
+			} else if !errors.Is(err, store.ErrNotFound) {
+				return repo.Change{}, err
 			}
-			a, _, err := l.getAllocation(ctx, sub)
-			return &fundingv1.RecordPaymentResponse{Allocation: a, Payment: pay}, true, err
-		} else if !errors.Is(err, store.ErrNotFound) {
-			return nil, false, domain.Store(err, "PAYMENT", "payment for "+report.String())
-		}
-		a, aVersion, err := l.getAllocation(ctx, sub)
-		if err != nil {
-			return nil, false, err
-		}
-		switch {
-		case a == nil || a.GetReserveTime() == nil:
-			return nil, false, domain.FailedPrecondition("NO_RESERVATION", "subproject %s holds no reservation on %s", sub, prog)
-		case !strings.HasPrefix(a.GetName(), prog.String()+"/"):
-			return nil, false, domain.FailedPrecondition("OTHER_PROGRAMME", "subproject %s is funded by another programme (%s)", sub, a.GetName())
-		case a.GetReleaseTime() != nil:
-			return nil, false, domain.FailedPrecondition("ALLOCATION_RELEASED", "the reservation of %s was released; it takes no more payments", sub)
-		}
-		pr, err := l.getProgramme(ctx, prog)
-		if err != nil {
-			return nil, false, err
-		}
-		amount := min(req.GetAmountOre(), a.GetReservedOre()-a.GetDisbursedOre())
-		now := l.now()
-		before := pr.version
-		pr.p.Balance.DisbursedOre += amount
-		pr.p.UpdateTime = timestamppb.New(now)
-		a.DisbursedOre += amount
-		pay := &fundingv1.Payment{CostReport: report.String(), AmountOre: amount, CreateTime: timestamppb.New(now)}
-		pp, err := putProgramme(pr)
-		if err != nil {
-			return nil, false, domain.Store(err, "PROGRAMME", "programme "+prog.String())
-		}
-		ap, err := putAllocation(prog, sub, a, aVersion)
-		if err != nil {
-			return nil, false, domain.Store(err, "ALLOCATION", "allocation "+a.GetName())
-		}
-		payValue, err := encode(pay)
-		if err != nil {
-			return nil, false, domain.Store(err, "PAYMENT", "payment for "+report.String())
-		}
-		detail := fmt.Sprintf("paid %d öre for %s", amount, report)
-		_, err = l.store.Commit(ctx, nationalNS(), store.Write{
-			Puts: []store.Put{pp, ap, {Key: paymentKey(report), Value: payValue}},
-			Events: []store.Event{
-				{Time: now, Actor: who.Actor(), Action: "RecordPayment", Key: a.GetName(), EtagBefore: etagOf(aVersion), EtagAfter: etagOf(aVersion + 1), Detail: programmeDetail(detail, prog.String(), before)},
-			},
+			switch {
+			case a.Msg.GetReserveTime() == nil:
+				return repo.Change{}, noReservation(prog, sub)
+			case !strings.HasPrefix(a.Msg.GetName(), prog.String()+"/"):
+				return repo.Change{}, domain.FailedPrecondition("OTHER_PROGRAMME", "subproject %s is funded by another programme (%s)", sub, a.Msg.GetName())
+			case a.Msg.GetReleaseTime() != nil:
+				return repo.Change{}, domain.FailedPrecondition("ALLOCATION_RELEASED", "the reservation of %s was released; it takes no more payments", sub)
+			}
+			pr, err := l.programmes.Get(ctx, prog.ref())
+			if err != nil {
+				return repo.Change{}, err
+			}
+			amount := min(req.GetAmountOre(), a.Msg.GetReservedOre()-a.Msg.GetDisbursedOre())
+			before := pr.Version
+			pr.Msg.Balance.DisbursedOre += amount
+			pr.Msg.UpdateTime = timestamppb.New(now)
+			a.Msg.DisbursedOre += amount
+			if err := checkAllocation(a.Msg); err != nil {
+				return repo.Change{}, err
+			}
+			pp, err := l.putProgramme(pr)
+			if err != nil {
+				return repo.Change{}, err
+			}
+			pay := &repo.Entry[*fundingv1.Payment]{Ref: paymentRef(report), Msg: &fundingv1.Payment{CostReport: report.String(), AmountOre: amount, CreateTime: timestamppb.New(now)}}
+			payPut, err := l.payments.Put(pay)
+			if err != nil {
+				return repo.Change{}, err
+			}
+			out = &fundingv1.RecordPaymentResponse{Payment: pay.Msg}
+			return repo.Change{
+				Action: "RecordPayment", Puts: []store.Put{pp, payPut},
+				Detail: programmeDetail(fmt.Sprintf("paid %d öre for %s", amount, report), prog.String(), before),
+			}, nil
 		})
-		if lost(err) {
-			return nil, false, nil
+		if !ran && errors.Is(err, store.ErrNotFound) {
+			return nil, false, noReservation(prog, sub)
 		}
 		if err != nil {
-			return nil, false, domain.Store(err, "PAYMENT", "payment for "+report.String())
+			return nil, false, err
 		}
-		return &fundingv1.RecordPaymentResponse{Allocation: a, Payment: pay}, true, nil
+		out.Allocation = a.Msg
+		return out, true, nil
 	})
+}
+
+func noReservation(prog programmeName, sub subprojectName) error {
+	return domain.FailedPrecondition("NO_RESERVATION", "subproject %s holds no reservation on %s", sub, prog)
 }
 
 // ReleaseFunds gives back what a subproject reserved and was not paid, and
@@ -557,74 +545,67 @@ func (l *Ledger) ReleaseFunds(ctx context.Context, req *fundingv1.ReleaseFundsRe
 	}
 	defer unlock()
 	return retryConflicts(ctx, "release on "+prog.String(), func() (*fundingv1.Allocation, bool, error) {
-		a, aVersion, err := l.getAllocation(ctx, sub)
-		if err != nil {
-			return nil, false, err
-		}
-		pr, err := l.getProgramme(ctx, prog)
-		if err != nil {
-			return nil, false, err
-		}
-		now := l.now()
-		if a == nil {
-			marker := &fundingv1.Allocation{Name: allocationName(prog, sub), Subproject: sub.String(), ReleaseTime: timestamppb.New(now)}
-			ap, err := putAllocation(prog, sub, marker, 0)
+		ran := false // apply ran: the allocation exists
+		a, _, err := l.allocations.Update(ctx, allocationRef(prog, sub), "", who.Actor(), func(a *allocationRecord, now time.Time) (repo.Change, error) {
+			ran = true
+			pr, err := l.programmes.Get(ctx, prog.ref())
 			if err != nil {
-				return nil, false, domain.Store(err, "ALLOCATION", "allocation "+marker.GetName())
+				return repo.Change{}, err
 			}
-			_, err = l.store.Commit(ctx, nationalNS(), store.Write{
-				Puts:   []store.Put{ap},
-				Events: []store.Event{{Time: now, Actor: who.Actor(), Action: "ReleaseFunds", Key: marker.GetName(), EtagAfter: "1", Detail: "released before any reservation"}},
-			})
-			if lost(err) {
-				return nil, false, nil
+			if !strings.HasPrefix(a.Msg.GetName(), prog.String()+"/") {
+				return repo.Change{}, domain.FailedPrecondition("OTHER_PROGRAMME", "subproject %s is funded by another programme (%s)", sub, a.Msg.GetName())
 			}
+			if a.Msg.GetReleaseTime() != nil {
+				return repo.Change{Noop: true}, nil // release is final
+			}
+			rest := a.Msg.GetReservedOre() - a.Msg.GetDisbursedOre()
+			before := pr.Version
+			pr.Msg.Balance.ReservedOre -= rest
+			pr.Msg.UpdateTime = timestamppb.New(now)
+			a.Msg.ReservedOre = a.Msg.GetDisbursedOre()
+			a.Msg.ReleasedOre = rest
+			a.Msg.ReleaseTime = timestamppb.New(now)
+			if err := checkAllocation(a.Msg); err != nil {
+				return repo.Change{}, err
+			}
+			pp, err := l.putProgramme(pr)
 			if err != nil {
-				return nil, false, domain.Store(err, "ALLOCATION", "release of "+sub.String())
+				return repo.Change{}, err
 			}
-			return marker, true, nil
-		}
-		if !strings.HasPrefix(a.GetName(), prog.String()+"/") {
-			return nil, false, domain.FailedPrecondition("OTHER_PROGRAMME", "subproject %s is funded by another programme (%s)", sub, a.GetName())
-		}
-		if a.GetReleaseTime() != nil {
-			return a, true, nil
-		}
-		rest := a.GetReservedOre() - a.GetDisbursedOre()
-		before := pr.version
-		pr.p.Balance.ReservedOre -= rest
-		pr.p.UpdateTime = timestamppb.New(now)
-		a.ReservedOre = a.GetDisbursedOre()
-		a.ReleasedOre = rest
-		a.ReleaseTime = timestamppb.New(now)
-		pp, err := putProgramme(pr)
-		if err != nil {
-			return nil, false, domain.Store(err, "PROGRAMME", "programme "+prog.String())
-		}
-		ap, err := putAllocation(prog, sub, a, aVersion)
-		if err != nil {
-			return nil, false, domain.Store(err, "ALLOCATION", "allocation "+a.GetName())
-		}
-		detail := fmt.Sprintf("released %d öre of %s", rest, sub)
-		_, err = l.store.Commit(ctx, nationalNS(), store.Write{
-			Puts: []store.Put{pp, ap},
-			Events: []store.Event{
-				{Time: now, Actor: who.Actor(), Action: "ReleaseFunds", Key: a.GetName(), EtagBefore: etagOf(aVersion), EtagAfter: etagOf(aVersion + 1), Detail: programmeDetail(detail, prog.String(), before)},
-			},
+			return repo.Change{
+				Action: "ReleaseFunds", Puts: []store.Put{pp},
+				Detail: programmeDetail(fmt.Sprintf("released %d öre of %s", rest, sub), prog.String(), before),
+			}, nil
 		})
-		if lost(err) {
-			return nil, false, nil
+		if err == nil {
+			return a.Msg, true, nil
 		}
-		if err != nil {
-			return nil, false, domain.Store(err, "ALLOCATION", "release of "+sub.String())
+		if !ran && errors.Is(err, store.ErrNotFound) {
+			return l.releaseMarker(ctx, who, prog, sub)
 		}
-		return a, true, nil
+		return nil, false, err
 	})
+}
+
+// releaseMarker releases a subproject that reserved nothing yet: a marker
+// allocation that refuses a later reservation.
+func (l *Ledger) releaseMarker(ctx context.Context, who *auth.Identity, prog programmeName, sub subprojectName) (*fundingv1.Allocation, bool, error) {
+	if _, err := l.programmes.Get(ctx, prog.ref()); err != nil {
+		return nil, false, err
+	}
+	marker := &allocationRecord{Ref: allocationRef(prog, sub), Msg: &fundingv1.Allocation{
+		Name: allocationName(prog, sub), Subproject: sub.String(), ReleaseTime: timestamppb.New(l.now()),
+	}}
+	out, _, err := l.allocations.Create(ctx, marker, repo.Create{Actor: who.Actor(), Action: "ReleaseFunds", Detail: "released before any reservation"})
+	if err != nil {
+		return nil, false, err
+	}
+	return out.Msg, true, nil
 }
 
 // programmeDetail is a money movement's audit detail: what moved, and the
 // programme whose balance it changed, with that record's etags, since the
 // movement is recorded once, on its allocation.
 func programmeDetail(detail, programme string, before int64) string {
-	return fmt.Sprintf("%s; programme %s etag %s → %s", detail, programme, etagOf(before), etagOf(before+1))
+	return fmt.Sprintf("%s; programme %s etag %s → %s", detail, programme, repo.Etag(before), repo.Etag(before+1))
 }

@@ -66,7 +66,7 @@ func TestEtagMismatch_NamesTheCurrentEtag(t *testing.T) {
 		p := e.mustProgramme(t, "p", 10_000_000, -1)
 		sp := e.mustCreate(t, vb, sampleSubproject(p.GetName(), 1000))
 		_, err := e.subs.SubmitSubproject(e.admin(t, vb).Ctx(t), &fundingv1.SubmitSubprojectRequest{Name: sp.GetName(), Etag: "99"})
-		if status.Code(err) != codes.Aborted || !strings.Contains(status.Convert(err).Message(), "has etag "+sp.GetEtag()) {
+		if status.Code(err) != codes.Aborted || !strings.Contains(status.Convert(err).Message(), "its etag is now "+sp.GetEtag()) {
 			t.Errorf("stale etag: %v, want ABORTED naming etag %s", err, sp.GetEtag())
 		}
 	})

@@ -175,23 +175,23 @@ func (s *Subprojects) reconcileOne(ctx context.Context, a *fundingv1.Allocation,
 	if err != nil {
 		return "", err
 	}
-	if !strings.HasPrefix(a.GetName(), r.sp.GetProgramme()+"/") {
+	if !strings.HasPrefix(a.GetName(), r.Msg.GetProgramme()+"/") {
 		if !open {
 			return "", nil
 		}
 		return "released", s.releaseOrphan(ctx, a) // not the programme this subproject draws on
 	}
-	switch st := r.sp.GetStatus(); {
+	switch st := r.Msg.GetStatus(); {
 	case st == fundingv1.SubprojectStatus_SUBPROJECT_STATUS_APPROVED && open:
 		return "", nil
 	case st == fundingv1.SubprojectStatus_SUBPROJECT_STATUS_APPROVED:
-		_, err := s.finishClose(ctx, reconciler, r, a)
+		_, err := s.finishClose(ctx, reconciler, name, a)
 		return "closed", err
 	case st == fundingv1.SubprojectStatus_SUBPROJECT_STATUS_SUBMITTED && open:
-		_, err := s.finishApproval(ctx, reconciler, r, a)
+		_, err := s.finishApproval(ctx, reconciler, name, a)
 		return "approved", err
 	case open:
-		_, err := s.release(ctx, reconciler, r.sp)
+		_, err := s.release(ctx, reconciler, r.Msg)
 		return "released", err
 	}
 	return "", nil

@@ -5,6 +5,8 @@ import (
 
 	"github.com/innovationsmotorer/motor/internal/resource"
 	"github.com/innovationsmotorer/motor/internal/store"
+	"github.com/innovationsmotorer/motor/internal/store/filter"
+	"github.com/innovationsmotorer/motor/internal/store/repo"
 	fundingv1 "github.com/innovationsmotorer/motor/proto/innovation/funding/v1"
 )
 
@@ -19,33 +21,24 @@ func (s *Subprojects) GetSubprojectStats(ctx context.Context, req *fundingv1.Get
 		return nil, err
 	}
 	what := "figures of " + region
-	counts, err := resource.CountByEnum(ctx, s.store, regionNS(region), "status", fundingv1.SubprojectStatus(0).Descriptor())
+	counts, err := resource.CountByEnum(ctx, s.store, s.subprojects.NS(region), "status", fundingv1.SubprojectStatus(0).Descriptor())
 	if err != nil {
 		return nil, domain.Store(err, "SUBPROJECT_STATS", what)
 	}
 	out := &fundingv1.SubprojectStats{Name: req.GetName(), SubprojectsByStatus: counts}
 	for _, st := range []fundingv1.SubprojectStatus{fundingv1.SubprojectStatus_SUBPROJECT_STATUS_APPROVED, fundingv1.SubprojectStatus_SUBPROJECT_STATUS_CLOSED} {
-		q := store.Query{Index: "status", Prefix: st.String() + "/", Limit: resource.MaxPageSize}
-		for {
-			page, err := s.store.Scan(ctx, regionNS(region), q)
-			if err != nil {
-				return nil, domain.Store(err, "SUBPROJECT_STATS", what)
-			}
-			for _, it := range page.Items {
-				var sp fundingv1.Subproject
-				if err := decode(it.Record, &sp); err != nil {
-					return nil, domain.Store(err, "SUBPROJECT_STATS", what)
-				}
-				// What :close released went back to the programme: the
-				// region no longer holds it, as the ledger's balance says.
-				out.GrantedOre += sp.GetGrantedOre() - sp.GetReleasedOre()
-				out.ReleasedOre += sp.GetReleasedOre()
-				out.PaidOre += sp.GetPaidOre()
-			}
-			if !page.More || len(page.Items) == 0 {
-				break
-			}
-			q.After = page.Items[len(page.Items)-1].Cursor
+		// Size 0: every subproject of the status, however many.
+		page := repo.Page[*fundingv1.Subproject]{Plan: filter.Plan[*fundingv1.Subproject]{Query: store.Query{Index: "status", Prefix: st.String() + "/"}}}
+		if _, err := s.subprojects.List(ctx, region, page, func(r *subRecord) (bool, error) {
+			sp := r.Msg
+			// What :close released went back to the programme: the
+			// region no longer holds it, as the ledger's balance says.
+			out.GrantedOre += sp.GetGrantedOre() - sp.GetReleasedOre()
+			out.ReleasedOre += sp.GetReleasedOre()
+			out.PaidOre += sp.GetPaidOre()
+			return true, nil
+		}); err != nil {
+			return nil, err
 		}
 	}
 	return out, nil

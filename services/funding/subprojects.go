@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"slices"
 	"strings"
 	"time"
 
@@ -15,10 +16,13 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/innovationsmotorer/motor/internal/auth"
+	"github.com/innovationsmotorer/motor/internal/backlink"
 	"github.com/innovationsmotorer/motor/internal/config"
 	"github.com/innovationsmotorer/motor/internal/rpc"
 	"github.com/innovationsmotorer/motor/internal/rpc/errs"
 	"github.com/innovationsmotorer/motor/internal/store"
+	"github.com/innovationsmotorer/motor/internal/store/filter"
+	"github.com/innovationsmotorer/motor/internal/store/repo"
 	fundingv1 "github.com/innovationsmotorer/motor/proto/innovation/funding/v1"
 )
 
@@ -41,6 +45,9 @@ type Config struct {
 	References References
 	Logger     *slog.Logger
 	Now        func() time.Time
+	// IdempotencyTTL is how long a request_id is answered with its first
+	// result; a day when zero.
+	IdempotencyTTL time.Duration
 }
 
 // Subprojects implements fundingv1.SubprojectServiceServer.
@@ -57,6 +64,11 @@ type Subprojects struct {
 	refs          References
 	logger        *slog.Logger
 	now           func() time.Time
+	subprojects   *repo.Repo[*fundingv1.Subproject]
+	reports       *repo.Repo[*fundingv1.CostReport]
+	// upgrades drop, once per region and process, the request-id keys
+	// earlier code kept for ever under the raw subject.
+	upgrades repo.Upgrades
 }
 
 // NewSubprojects returns the subproject service.
@@ -78,6 +90,14 @@ func NewSubprojects(cfg Config) *Subprojects {
 	if s.now == nil {
 		s.now = time.Now
 	}
+	s.subprojects = repo.New(repo.Config[*fundingv1.Subproject]{
+		Store: s.store, Service: service, Domain: domain, Kind: "subproject", Now: s.now, IdempotencyTTL: cfg.IdempotencyTTL,
+		New: func() *fundingv1.Subproject { return &fundingv1.Subproject{} }, Index: subprojectIndex,
+	})
+	s.reports = repo.New(repo.Config[*fundingv1.CostReport]{
+		Store: s.store, Service: service, Domain: domain, Kind: "cost report", Now: s.now, IdempotencyTTL: cfg.IdempotencyTTL,
+		New: func() *fundingv1.CostReport { return &fundingv1.CostReport{} }, Index: reportIndex,
+	})
 	return s
 }
 
@@ -101,73 +121,38 @@ func (s *Subprojects) resolveSubproject(ctx context.Context, raw, field string, 
 	return name, who, err
 }
 
-// subRecord is a subproject as read, with the version to compare-and-set
-// against.
-type subRecord struct {
-	name    subprojectName
-	sp      *fundingv1.Subproject
-	version int64
-	// linked are the ideas and needs the subproject had when read, so a
-	// save can tell their services what changed (backlinks.go).
-	linked []string
+// subRecord is a subproject as the repository keeps it, with the version
+// to compare-and-set against.
+type subRecord = repo.Entry[*fundingv1.Subproject]
+
+func (s *Subprojects) loadSubproject(ctx context.Context, name subprojectName) (*subRecord, error) {
+	return s.subprojects.Get(ctx, name.ref())
 }
 
-func (s *Subprojects) loadSubproject(ctx context.Context, name subprojectName) (subRecord, error) {
-	rec, err := s.store.Get(ctx, regionNS(name.Region), name.key())
-	if err != nil {
-		return subRecord{}, domain.Store(err, "SUBPROJECT", "subproject "+name.String())
-	}
-	sp := &fundingv1.Subproject{}
-	if err := decode(rec, sp); err != nil {
-		return subRecord{}, domain.Store(err, "SUBPROJECT", "subproject "+name.String())
-	}
-	return subRecord{name: name, sp: sp, version: rec.Version, linked: linkedRefs(sp.GetIdeas(), sp.GetNeeds())}, nil
+// legacyKeys is where earlier code kept request ids: under the raw subject,
+// for ever ("create/{kind}/{subject}/{request_id}").
+const legacyKeys = "create/"
+
+// upgraded drops, once per region and process, the request-id keys earlier
+// code kept; the repository's keys are hashed per caller and expire. A
+// retry of a create sent before the upgrade is then a new create.
+func (s *Subprojects) upgraded(ctx context.Context, region string) error {
+	return s.upgrades.Once(ctx, region, func(ctx context.Context) error {
+		return s.subprojects.ForgetKeys(ctx, region, legacyKeys)
+	})
 }
 
 // newestFirst turns a create time into an index term that sorts the newest
 // first.
 func newestFirst(t time.Time) string { return fmt.Sprintf("%019d", math.MaxInt64-t.UnixNano()) }
 
-func subprojectIndex(sp *fundingv1.Subproject) []store.IndexEntry {
+func subprojectIndex(e *subRecord) []store.IndexEntry {
+	sp := e.Msg
 	t := newestFirst(sp.GetCreateTime().AsTime())
 	return []store.IndexEntry{
 		{Index: "subprojects", Term: t},
 		{Index: "status", Term: sp.GetStatus().String() + "/" + t},
 	}
-}
-
-func putSubproject(r subRecord) (store.Put, error) {
-	v, err := encode(r.sp)
-	if err != nil {
-		return store.Put{}, err
-	}
-	return store.Put{Key: r.name.key(), Value: v, Version: r.version, Index: subprojectIndex(r.sp)}, nil
-}
-
-// save commits a changed subproject against the version it was read at. It
-// returns store errors as they are, so callers can tell a lost
-// compare-and-set from a failure.
-func (s *Subprojects) save(ctx context.Context, who *auth.Identity, r subRecord, action string, now time.Time) (*fundingv1.Subproject, error) {
-	r.sp.UpdateTime = timestamppb.New(now)
-	put, err := putSubproject(r)
-	if err != nil {
-		return nil, err
-	}
-	links, msgs, err := backlinkPuts(r.name.String(), r.linked, linkedRefs(r.sp.GetIdeas(), r.sp.GetNeeds()), r.version+1)
-	if err != nil {
-		return nil, err
-	}
-	res, err := s.store.Commit(ctx, regionNS(r.name.Region), store.Write{
-		Puts: append([]store.Put{put}, links...),
-		Events: []store.Event{{Time: now, Actor: who.Subject, Action: action, Key: r.name.String(),
-			EtagBefore: etagOf(r.version), EtagAfter: etagOf(r.version + 1)}},
-	})
-	if err != nil {
-		return nil, err
-	}
-	s.flushBacklinks(ctx, r.name.Region, msgs)
-	r.sp.Etag = etagOf(res.Versions[0])
-	return r.sp, nil
 }
 
 // transition moves sp to status to and keeps the decision in its history.
@@ -180,23 +165,27 @@ func transition(sp *fundingv1.Subproject, to fundingv1.SubprojectStatus, who *au
 
 // change reads a subproject, checks the caller's etag, applies f and
 // commits: the shape of every region-only change.
-func (s *Subprojects) change(ctx context.Context, who *auth.Identity, name subprojectName, etag, action string, f func(r subRecord, now time.Time) error) (*fundingv1.Subproject, error) {
-	r, err := s.loadSubproject(ctx, name)
+func (s *Subprojects) change(ctx context.Context, who *auth.Identity, name subprojectName, etag, action string, f func(r *subRecord, now time.Time) error) (*fundingv1.Subproject, error) {
+	// The ideas and needs it links are told of what changed through the
+	// outbox committed with the change (backlinks.go).
+	var msgs []backlink.Message
+	r, _, err := s.subprojects.Update(ctx, name.ref(), etag, who.Subject, func(r *subRecord, now time.Time) (repo.Change, error) {
+		before := linkedRefs(r.Msg.GetIdeas(), r.Msg.GetNeeds())
+		if err := f(r, now); err != nil {
+			return repo.Change{}, err
+		}
+		links, m, err := backlinkPuts(name.String(), before, linkedRefs(r.Msg.GetIdeas(), r.Msg.GetNeeds()), r.Version+1)
+		if err != nil {
+			return repo.Change{}, err
+		}
+		msgs = m
+		return repo.Change{Action: action, Puts: links}, nil
+	})
 	if err != nil {
 		return nil, err
 	}
-	if err := checkEtag(etag, r.version, "subproject "+name.String()); err != nil {
-		return nil, err
-	}
-	now := s.now()
-	if err := f(r, now); err != nil {
-		return nil, err
-	}
-	out, err := s.save(ctx, who, r, action, now)
-	if err != nil {
-		return nil, domain.Store(err, "SUBPROJECT", "subproject "+name.String())
-	}
-	return out, nil
+	s.flushBacklinks(ctx, name.Region, msgs)
+	return r.Msg, nil
 }
 
 // newSubproject builds the stored subproject from validated input: input
@@ -291,10 +280,13 @@ func (s *Subprojects) CreateSubproject(ctx context.Context, req *fundingv1.Creat
 		return nil, err
 	}
 
+	if err := s.upgraded(ctx, region); err != nil {
+		return nil, err
+	}
 	now := s.now()
-	r := subRecord{name: subprojectName{Region: region, ID: resource.NewID()}, sp: newSubproject(req.GetSubproject())}
-	sp := r.sp
-	sp.Name = r.name.String()
+	name := subprojectName{Region: region, ID: resource.NewID()}
+	sp := newSubproject(req.GetSubproject())
+	sp.Name = name.String()
 	sp.CoFinancingRateBp = rate
 	sp.Status = fundingv1.SubprojectStatus_SUBPROJECT_STATUS_UNSPECIFIED
 	transition(sp, fundingv1.SubprojectStatus_SUBPROJECT_STATUS_DRAFT, who, "", now)
@@ -303,40 +295,23 @@ func (s *Subprojects) CreateSubproject(ctx context.Context, req *fundingv1.Creat
 	if err := setTotals(sp); err != nil {
 		return nil, domain.InvalidArgument("subproject", err)
 	}
-	put, err := putSubproject(r)
-	if err != nil {
-		return nil, domain.Store(err, "SUBPROJECT", "subproject")
-	}
 	links, msgs, err := backlinkPuts(sp.GetName(), nil, linkedRefs(sp.GetIdeas(), sp.GetNeeds()), 1)
 	if err != nil {
 		return nil, domain.Store(err, "SUBPROJECT", "subproject")
 	}
-	w := store.Write{
-		Puts:   append([]store.Put{put}, links...),
-		Events: []store.Event{{Time: now, Actor: who.Subject, Action: "CreateSubproject", Key: sp.GetName(), EtagAfter: "1"}},
-	}
-	if rid := req.GetRequestId(); rid != "" {
-		w.Idempotency = &store.Idempotency{
-			Key:         createKey("subproject", who, rid),
-			Fingerprint: resource.Fingerprint(&fundingv1.CreateSubprojectRequest{Parent: req.GetParent(), Subproject: req.GetSubproject()}),
-			Result:      []byte(sp.GetName()),
-		}
-	}
-	res, err := s.store.Commit(ctx, regionNS(region), w)
+	r, replayed, err := s.subprojects.Create(ctx, &subRecord{Ref: name.ref(), Msg: sp}, repo.Create{
+		Actor: who.Subject, Action: "CreateSubproject", Puts: links,
+		// Keyed per caller: one person's request_id never returns another's subproject.
+		Request: &repo.Request{ID: req.GetRequestId(), Subject: who.Subject, Kind: "subproject",
+			Body: &fundingv1.CreateSubprojectRequest{Parent: req.GetParent(), Subproject: req.GetSubproject()}},
+	})
 	if err != nil {
-		return nil, domain.Store(err, "SUBPROJECT", "subproject "+sp.GetName())
+		return nil, err
 	}
-	if res.Replayed {
-		first, err := parseSubprojectName(string(res.Result))
-		if err != nil {
-			return nil, domain.Store(err, "SUBPROJECT", "replayed subproject")
-		}
-		fr, err := s.loadSubproject(ctx, first)
-		return fr.sp, err
+	if !replayed {
+		s.flushBacklinks(ctx, region, msgs)
 	}
-	s.flushBacklinks(ctx, region, msgs)
-	sp.Etag = etagOf(res.Versions[0])
-	return sp, nil
+	return r.Msg, nil
 }
 
 // GetSubproject returns one subproject.
@@ -346,7 +321,10 @@ func (s *Subprojects) GetSubproject(ctx context.Context, req *fundingv1.GetSubpr
 		return nil, err
 	}
 	r, err := s.loadSubproject(ctx, name)
-	return r.sp, err
+	if err != nil {
+		return nil, err
+	}
+	return r.Msg, nil
 }
 
 // ListSubprojects pages through a region's subprojects, newest first,
@@ -358,44 +336,39 @@ func (s *Subprojects) ListSubprojects(ctx context.Context, req *fundingv1.ListSu
 	}
 	var v errs.Violations
 	size := resource.PageSize(&v, req.GetPageSize())
-	q := store.Query{Index: "subprojects", Limit: size}
-	if f := strings.TrimSpace(req.GetFilter()); f != "" {
-		st, err := parseStatusFilter(f)
-		if err != nil {
-			v.Add("filter", "%v", err)
-		}
-		q = store.Query{Index: "status", Prefix: st.String() + "/", Limit: size}
+	plan, err := compileFilter(req.GetFilter())
+	if err != nil {
+		v.Add("filter", "%v", err)
 	}
-	query := resource.Digest(region, q.Index, q.Prefix)
-	q.After = resource.DecodeToken(&v, req.GetPageToken(), query)
+	page := repo.Page[*fundingv1.Subproject]{Plan: plan, Size: size}
+	page.Digest = resource.Digest(region, plan.Query.Index, plan.Query.Prefix, plan.Filter)
+	page.After = resource.DecodeToken(&v, req.GetPageToken(), page.Digest)
 	if err := v.Err(domain); err != nil {
 		return nil, err
 	}
 	resp := &fundingv1.ListSubprojectsResponse{}
-	next, err := scanPage(ctx, s.store, regionNS(region), q, query, func(rec store.Record) error {
-		sp := &fundingv1.Subproject{}
-		resp.Subprojects = append(resp.Subprojects, sp)
-		return decode(rec, sp)
+	resp.NextPageToken, err = s.subprojects.List(ctx, region, page, func(r *subRecord) (bool, error) {
+		resp.Subprojects = append(resp.Subprojects, r.Msg)
+		return true, nil
 	})
 	if err != nil {
-		return nil, domain.Store(err, "SUBPROJECT", "subprojects of "+region)
+		return nil, err
 	}
-	resp.NextPageToken = next
 	return resp, nil
 }
 
-// parseStatusFilter reads `status = SUBPROJECT_STATUS_…`.
-func parseStatusFilter(f string) (fundingv1.SubprojectStatus, error) {
-	field, value, ok := strings.Cut(f, "=")
-	field, value = strings.TrimSpace(field), strings.Trim(strings.TrimSpace(value), `"`)
-	if !ok || field != "status" {
-		return 0, fmt.Errorf("%q is not of the form status = SUBPROJECT_STATUS_…", f)
-	}
-	n, ok := fundingv1.SubprojectStatus_value[value]
-	if !ok || n == 0 {
-		return 0, fmt.Errorf("%q is not a subproject status (e.g. SUBPROJECT_STATUS_SUBMITTED)", value)
-	}
-	return fundingv1.SubprojectStatus(n), nil
+// compileFilter plans a subproject list's filter onto the indexes: status
+// has one, the rest is checked on each subproject.
+func compileFilter(f string) (filter.Plan[*fundingv1.Subproject], error) {
+	return filter.Compile(f, store.Query{Index: "subprojects"}, []filter.Field[*fundingv1.Subproject]{
+		{
+			Name: "status", Values: filter.EnumValues(fundingv1.SubprojectStatus(0).Descriptor()),
+			Get: func(sp *fundingv1.Subproject) []string { return []string{sp.GetStatus().String()} },
+			Index: func(v string) (store.Query, bool) {
+				return store.Query{Index: "status", Prefix: v + "/"}, true
+			},
+		},
+	})
 }
 
 // UpdateSubproject changes the masked fields of a DRAFT subproject.
@@ -412,21 +385,21 @@ func (s *Subprojects) UpdateSubproject(ctx context.Context, req *fundingv1.Updat
 	if err := s.checkReferences(ctx, in, paths); err != nil {
 		return nil, err
 	}
-	return s.change(ctx, who, name, in.GetEtag(), "UpdateSubproject", func(r subRecord, _ time.Time) error {
-		if st := r.sp.GetStatus(); st != fundingv1.SubprojectStatus_SUBPROJECT_STATUS_DRAFT {
+	return s.change(ctx, who, name, in.GetEtag(), "UpdateSubproject", func(r *subRecord, _ time.Time) error {
+		if st := r.Msg.GetStatus(); st != fundingv1.SubprojectStatus_SUBPROJECT_STATUS_DRAFT {
 			return domain.FailedPrecondition("SUBPROJECT_NOT_EDITABLE", "subproject %s is %s: only a DRAFT is edited", name, st)
 		}
 		for _, p := range paths {
-			if p == "programme" && in.GetProgramme() != r.sp.GetProgramme() {
+			if p == "programme" && in.GetProgramme() != r.Msg.GetProgramme() {
 				rate, err := s.draftRate(ctx, who, in.GetProgramme())
 				if err != nil {
 					return err
 				}
-				r.sp.CoFinancingRateBp = rate
+				r.Msg.CoFinancingRateBp = rate
 			}
-			setField(r.sp, in, p)
+			setField(r.Msg, in, p)
 		}
-		if err := setTotals(r.sp); err != nil {
+		if err := setTotals(r.Msg); err != nil {
 			return domain.InvalidArgument("subproject", err)
 		}
 		return nil
@@ -445,8 +418,8 @@ func (s *Subprojects) SubmitSubproject(ctx context.Context, req *fundingv1.Submi
 	if err := v.Err(domain); err != nil {
 		return nil, err
 	}
-	return s.change(ctx, who, name, req.GetEtag(), "SubmitSubproject", func(r subRecord, now time.Time) error {
-		sp := r.sp
+	return s.change(ctx, who, name, req.GetEtag(), "SubmitSubproject", func(r *subRecord, now time.Time) error {
+		sp := r.Msg
 		if sp.GetStatus() == fundingv1.SubprojectStatus_SUBPROJECT_STATUS_DRAFT && sp.GetCoFinancingRateBp() == 0 {
 			// Saved while the ledger was away: its rate, and with it the
 			// shares, are settled now, before anything is checked.
@@ -516,34 +489,26 @@ func (s *Subprojects) WithdrawSubproject(ctx context.Context, req *fundingv1.Wit
 // Repeating the call on a subproject already at status finishes that
 // release, in case the first call's failed.
 func (s *Subprojects) endUnapproved(ctx context.Context, who *auth.Identity, name subprojectName, etag string, to fundingv1.SubprojectStatus, reason, action string, from ...fundingv1.SubprojectStatus) (*fundingv1.Subproject, error) {
-	r, err := s.loadSubproject(ctx, name)
+	r, _, err := s.subprojects.Update(ctx, name.ref(), etag, who.Subject, func(r *subRecord, now time.Time) (repo.Change, error) {
+		if r.Msg.GetStatus() == to {
+			return repo.Change{Noop: true}, nil // a repeated call: finish the release below
+		}
+		if !slices.Contains(from, r.Msg.GetStatus()) {
+			return repo.Change{}, domain.FailedPrecondition("SUBPROJECT_STATUS", "subproject %s is %s: it cannot become %s", name, r.Msg.GetStatus(), to)
+		}
+		transition(r.Msg, to, who, reason, now)
+		return repo.Change{Action: action}, nil
+	})
 	if err != nil {
 		return nil, err
 	}
-	if r.sp.GetStatus() != to {
-		if err := checkEtag(etag, r.version, "subproject "+name.String()); err != nil {
-			return nil, err
-		}
-		ok := false
-		for _, f := range from {
-			ok = ok || r.sp.GetStatus() == f
-		}
-		if !ok {
-			return nil, domain.FailedPrecondition("SUBPROJECT_STATUS", "subproject %s is %s: it cannot become %s", name, r.sp.GetStatus(), to)
-		}
-		now := s.now()
-		transition(r.sp, to, who, reason, now)
-		if _, err := s.save(ctx, who, r, action, now); err != nil {
-			return nil, domain.Store(err, "SUBPROJECT", "subproject "+name.String())
-		}
-	}
-	h := r.sp.GetHistory()
+	h := r.Msg.GetHistory()
 	if len(h) > 0 && h[len(h)-1].GetFrom() == fundingv1.SubprojectStatus_SUBPROJECT_STATUS_SUBMITTED {
-		if _, err := s.release(ctx, who, r.sp); err != nil {
+		if _, err := s.release(ctx, who, r.Msg); err != nil {
 			return nil, ledgerErr(err, fmt.Sprintf("subproject %s is %s; what it held on the ledger may have been released or not: repeat the call, which completes the release", name, to))
 		}
 	}
-	return r.sp, nil
+	return r.Msg, nil
 }
 
 // release gives back on the ledger what the subproject holds and was not
@@ -578,7 +543,7 @@ func (s *Subprojects) callLedger(ctx context.Context, call func(ctx context.Cont
 		if !s.ledgerRetries.Failed() || n >= s.ledgerAttempts {
 			return err
 		}
-		if backoff(ctx, n, 50*time.Millisecond, 500*time.Millisecond) != nil {
+		if repo.Backoff(ctx, n, 50*time.Millisecond, 500*time.Millisecond) != nil {
 			return err
 		}
 	}

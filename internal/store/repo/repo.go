@@ -311,7 +311,8 @@ type Change struct {
 	Action string // audit action
 	Detail string // audit detail; never personal data
 	Puts   []store.Put
-	// Events are the audit events of the other records, after the record's.
+	// Events are the audit events of the other records Puts changes, after
+	// the record's own.
 	Events []store.Event
 	// Request makes the change idempotent; Result is what a retry gets.
 	Request *Request
@@ -320,6 +321,10 @@ type Change struct {
 	Noop bool
 	// Delete: the change removes the record (with its index entries).
 	Delete bool
+	// Quiet writes without an audit event: only for a record that is a
+	// copy of figures kept elsewhere, refreshed with nothing in it changed
+	// but when it was taken (an event per refresh would record nothing).
+	Quiet bool
 }
 
 // Outcome reports a change that was a retry of an earlier one.
@@ -369,14 +374,18 @@ func (r *Repo[T]) Update(ctx context.Context, ref Ref, etag, actor string, apply
 		if c.Delete {
 			p = store.Put{Key: p.Key, Version: p.Version, Delete: true}
 		}
-		res, err := r.cfg.Store.Commit(ctx, r.NS(ref.Region), store.Write{
+		w := store.Write{
 			Puts:        append([]store.Put{p}, c.Puts...),
 			Idempotency: r.idempotency(c.Request, c.Result),
 			Events: append([]store.Event{{
 				Time: now, Actor: actor, Action: c.Action, Key: ref.Name,
 				EtagBefore: before, EtagAfter: Etag(e.Version + 1), Detail: c.Detail,
 			}}, c.Events...),
-		})
+		}
+		if c.Quiet {
+			w.Events = nil
+		}
+		res, err := r.cfg.Store.Commit(ctx, r.NS(ref.Region), w)
 		if errors.Is(err, store.ErrConflict) {
 			if etag == "" && attempt < r.cfg.Attempts {
 				if err := sleep(ctx, attempt); err != nil {
@@ -407,10 +416,22 @@ func (r *Repo[T]) Update(ctx context.Context, ref Ref, etag, actor string, apply
 	}
 }
 
-// sleep waits before try attempt+1: exponential from 1 ms, at most 50 ms,
-// with full jitter so that writers that collided do not collide again.
+// sleep waits before try attempt+1 of a compare-and-set: exponential from
+// 1 ms, at most 50 ms.
 func sleep(ctx context.Context, attempt int) error {
-	d := min(backoffBase<<min(attempt-1, 16), backoffMax)
+	return Backoff(ctx, attempt, backoffBase, backoffMax)
+}
+
+// Wait is the pause of the repository's compare-and-set policy before try
+// attempt+1, for a service whose commit spans several records and so
+// retries around Create or Update itself.
+func Wait(ctx context.Context, attempt int) error { return sleep(ctx, attempt) }
+
+// Backoff waits before try attempt+1 (attempt from 1): exponential from
+// base, at most ceiling, with full jitter so that callers that collided do
+// not collide again in lockstep. It returns ctx's error if ctx ends first.
+func Backoff(ctx context.Context, attempt int, base, ceiling time.Duration) error {
+	d := min(base<<min(attempt-1, 16), ceiling)
 	d = d/2 + rand.N(d/2+1)
 	t := time.NewTimer(d)
 	defer t.Stop()

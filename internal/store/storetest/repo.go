@@ -442,3 +442,46 @@ func testRepoIdempotentChange(t *testing.T, s store.Store) {
 	}
 	wantMissing(t, s, ns, "part/2")
 }
+
+// testRepoAuditOfOtherRecords: a create's detail, the events of the other
+// records a change writes, and a quiet change, which writes no event.
+func testRepoAuditOfOtherRecords(t *testing.T, s store.Store) {
+	ns := nsFor(t, "")
+	md := widgetSchema(t, false)
+	r := widgetRepo(t, s, ns, md)
+	m := newWidget(md, "a")
+	setString(m, "name", "widgets/w")
+	if _, _, err := r.Create(t.Context(), &repo.Entry[widget]{Ref: ref(ns, "w"), Msg: m}, repo.Create{Actor: "ann", Action: "CreateWidget", Detail: "one of two"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := r.Update(t.Context(), ref(ns, "w"), "1", "ann", func(e *repo.Entry[widget], now time.Time) (repo.Change, error) {
+		setString(e.Msg, "title", "b")
+		return repo.Change{
+			Action: "PairWidget", Puts: []store.Put{put("part/1", "p", 0)},
+			Events: []store.Event{{Time: now, Actor: "ann", Action: "PairWidget", Key: "parts/1", EtagAfter: "1"}},
+		}, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := r.Update(t.Context(), ref(ns, "w"), "2", "ann", func(e *repo.Entry[widget], _ time.Time) (repo.Change, error) {
+		return repo.Change{Action: "RefreshWidget", Quiet: true}, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	after, err := r.Get(t.Context(), ref(ns, "w"))
+	if err != nil || after.Etag() != "3" {
+		t.Fatalf("after the quiet change: %v, %v; want etag 3", after, err)
+	}
+	evs, err := s.Events(t.Context(), ns, 0, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, ev := range evs {
+		got = append(got, fmt.Sprintf("%s %s %s→%s %s", ev.Action, ev.Key, ev.EtagBefore, ev.EtagAfter, ev.Detail))
+	}
+	want := []string{"CreateWidget widgets/w →1 one of two", "PairWidget widgets/w 1→2 ", "PairWidget parts/1 →1 "}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("audit events %q, want %q", got, want)
+	}
+}

@@ -64,6 +64,7 @@ func Run(t *testing.T, open func(t testing.TB) store.Store) {
 		{"RepoRewrite", testRepoRewrite},
 		{"RepoIdempotentChange", testRepoIdempotentChange},
 		{"RepoChangeParts", testRepoChangeParts},
+		{"RepoAuditOfOtherRecords", testRepoAuditOfOtherRecords},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
