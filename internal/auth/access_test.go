@@ -42,6 +42,14 @@ func TestTable_SystemCalls(t *testing.T) {
 		"/innovation.idea.v1.IdeaService/AdoptIdea":         {peer: auth.RegionSpreadsIdea, field: "spread_from", internal: true, noUser: true},
 		"/innovation.partner.v1.PartnerService/GetPartner":  {internal: true},
 	}
+	// The person service gathers and erases a person's data in every
+	// service as this process, never a token or another deployment.
+	for _, svc := range []string{"idea.v1.IdeaService", "needs.v1.NeedsService", "partner.v1.PartnerService",
+		"funding.v1.SubprojectService", "notify.v1.NotificationService", "reports.v1.ReportService"} {
+		for _, m := range []string{"ExportPersonData", "ErasePersonData"} {
+			want["/innovation."+svc+"/"+m] = sys{internal: true, noUser: true}
+		}
+	}
 	for method, r := range auth.Table() {
 		w, ok := want[method]
 		got := sys{peer: r.Peer, field: r.Field, internal: r.Internal, noUser: len(r.Roles) == 0}

@@ -94,12 +94,6 @@ func (s *Server) resolve(ctx context.Context, name, email string) (target, error
 	if !ok || region == "" || person == "" || strings.Contains(person, "/") || strings.Contains(region, "/") {
 		v.Add("name", "must be regions/{region}/persons/{person}, person a subject or %q", Me)
 	}
-	email = strings.TrimSpace(email)
-	if email != "" {
-		if _, err := mail.ParseAddress(email); err != nil {
-			v.Add("email", "is not an e-mail address")
-		}
-	}
 	if err := v.Err(domain); err != nil {
 		return target{}, err
 	}
@@ -108,6 +102,15 @@ func (s *Server) resolve(ctx context.Context, name, email string) (target, error
 	}
 	who, err := auth.Require(ctx, region, auth.Submitter, auth.Advisor, auth.RegionAdmin, auth.Partner)
 	if err != nil {
+		return target{}, err
+	}
+	email = strings.TrimSpace(email)
+	if email != "" {
+		if _, err := mail.ParseAddress(email); err != nil {
+			v.Add("email", "is not an e-mail address")
+		}
+	}
+	if err := v.Err(domain); err != nil {
 		return target{}, err
 	}
 	admin := who.Region == region && who.Has(auth.RegionAdmin)
