@@ -375,7 +375,7 @@ func (s *Server) UpdateNotificationSettings(ctx context.Context, req *notifyv1.U
 		return nil, domain.Store(err, "SETTINGS", "notification settings")
 	}
 	res, err := s.store.Commit(ctx, ns(region), store.Write{
-		Puts:   []store.Put{{Key: settingsKey(who.Subject), Value: b, Version: version}},
+		Puts: []store.Put{{Key: settingsKey(who.Subject), Value: b, Version: version}},
 		// The event names the settings as "me": a person changes only
 		// their own, the actor says whose, and an erasure can redact an
 		// actor but not a key.
