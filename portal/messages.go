@@ -284,7 +284,10 @@ func lookup(key string) ([2]string, bool) {
 	if m, ok := messages[key]; ok {
 		return m, true
 	}
-	m, ok := workMessages[key]
+	if m, ok := workMessages[key]; ok {
+		return m, true
+	}
+	m, ok := personMessages[key]
 	return m, ok
 }
 

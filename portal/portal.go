@@ -31,6 +31,7 @@ import (
 	ideav1 "github.com/innovationsmotorer/motor/proto/innovation/idea/v1"
 	needsv1 "github.com/innovationsmotorer/motor/proto/innovation/needs/v1"
 	partnerv1 "github.com/innovationsmotorer/motor/proto/innovation/partner/v1"
+	personv1 "github.com/innovationsmotorer/motor/proto/innovation/person/v1"
 )
 
 //go:embed templates/*.html
@@ -51,6 +52,9 @@ type Config struct {
 	Programmes fundingv1.ProgrammeServiceClient
 	// Coordinator is the national coordinator; nil on a region.
 	Coordinator coordinatorv1.CoordinatorServiceClient
+	// Persons gathers the signed-in person's own data ("Mina uppgifter");
+	// nil: the page is not offered.
+	Persons personv1.PersonServiceClient
 	// RegionFunding reaches the funding service of a region this
 	// deployment does not serve itself, for the coordinator's approvals;
 	// nil: only Subprojects.
@@ -194,6 +198,7 @@ func (p *Portal) Handler() http.Handler {
 	mux.HandleFunc("GET /offers", p.signedIn(p.offers))
 	mux.HandleFunc("POST /regions/{region}/offers/{offer}/route", p.signedIn(p.routeOffer))
 	p.workRoutes(mux)
+	p.personRoutes(mux)
 	mux.HandleFunc("/", p.notFound)
 
 	cop := http.NewCrossOriginProtection()
