@@ -44,9 +44,21 @@ func (s *Server) personRequest(ctx context.Context, parent, subject, email strin
 	return person{region: region, subject: subject, email: strings.ToLower(strings.TrimSpace(email))}, nil
 }
 
-// submitted reports whether the submitter details name p by e-mail.
+// mailOf reports whether submitter details name p by e-mail.
 func (p person) mailOf(sub *ideav1.Submitter) bool {
 	return p.email != "" && strings.EqualFold(strings.TrimSpace(sub.GetEmail()), p.email)
+}
+
+// own is the idea as the person's copy holds it: other people's details
+// left out (the submitter of an idea their duplicate was merged into, the
+// co-submitters of theirs).
+func (p person) own(r *record) *ideav1.Idea {
+	i := proto.Clone(r.idea).(*ideav1.Idea)
+	if r.owner != p.subject && !p.mailOf(i.GetSubmitter()) {
+		i.Submitter = nil
+	}
+	i.CoSubmitters = slices.DeleteFunc(i.CoSubmitters, func(c *ideav1.Submitter) bool { return !p.mailOf(c) })
+	return i
 }
 
 // ExportPersonData returns the ideas the person submitted (or that carry
@@ -64,7 +76,7 @@ func (s *Server) ExportPersonData(ctx context.Context, req *ideav1.ExportPersonD
 			return err
 		}
 		if r.owner == p.subject || slices.Contains(r.coOwners, p.subject) || p.mailOf(r.idea.GetSubmitter()) {
-			out.Ideas = append(out.Ideas, r.idea)
+			out.Ideas = append(out.Ideas, p.own(r))
 		}
 		for _, h := range r.history {
 			if h.GetActor() == p.subject {
