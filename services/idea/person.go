@@ -172,12 +172,13 @@ func (s *Server) erasePerson(ctx context.Context, p person) (*ideav1.ErasePerson
 				return nil, nil, false, err
 			}
 			before, _ := r.encode()
-			if r.owner == p.subject || p.mailOf(r.idea.GetSubmitter()) {
-				owner := r.owner
-				if owner != p.subject {
-					owner = "" // named by e-mail only: the submitter is someone's account
-				}
-				erase(r, owner)
+			switch {
+			case r.owner == p.subject:
+				erase(r, r.owner)
+			case p.mailOf(r.idea.GetSubmitter()):
+				// Their details on an idea another account sent (a relative):
+				// the details go, that account keeps its idea.
+				r.idea.Submitter, r.idea.Consent = nil, &ideav1.Consent{}
 			}
 			for _, h := range r.history {
 				if h.GetActor() == p.subject {
