@@ -110,6 +110,30 @@ func (s *Server) ExportPersonData(ctx context.Context, req *ideav1.ExportPersonD
 		})
 	}
 	if err == nil {
+		err = s.scanAll(ctx, p.region, store.Query{Index: "categories"}, func(rec store.Record) error {
+			c := &ideav1.Category{}
+			if err := decodeKept(rec, c); err != nil {
+				return err
+			}
+			if slices.Contains(c.GetOwners(), p.subject) {
+				out.Categories = append(out.Categories, c)
+			}
+			return nil
+		})
+	}
+	if err == nil {
+		err = s.scanAll(ctx, p.region, store.Query{Index: "testplans"}, func(rec store.Record) error {
+			tp := &ideav1.TestPlan{}
+			if err := decodeKept(rec, tp); err != nil {
+				return err
+			}
+			if tp.GetApprovedBy() == p.subject {
+				out.TestPlans = append(out.TestPlans, tp)
+			}
+			return nil
+		})
+	}
+	if err == nil {
 		out.AuditEvents, err = audit.PersonEvents(ctx, s.store, ns(p.region), p.subject)
 	}
 	if err != nil {
@@ -249,6 +273,41 @@ func (s *Server) erasePerson(ctx context.Context, p person) (*ideav1.ErasePerson
 			}
 			v, err := encodeKept(w)
 			return v, idx, true, err
+		}},
+		{"categories", func(v []byte) string {
+			c := &ideav1.Category{}
+			_ = protojson.Unmarshal(v, c)
+			return c.GetName()
+		}, func(rec store.Record) ([]byte, []store.IndexEntry, bool, error) {
+			c := &ideav1.Category{}
+			if err := decodeKept(rec, c); err != nil {
+				return nil, nil, false, err
+			}
+			n, err := parseCategoryName(c.GetName())
+			if err != nil || !slices.Contains(c.GetOwners(), p.subject) {
+				return nil, nil, false, nil
+			}
+			c.Owners = slices.DeleteFunc(c.Owners, func(o string) bool { return o == p.subject })
+			v, err := encodeKept(c)
+			return v, categoryIndex(n.ID), true, err
+		}},
+		{"testplans", func(v []byte) string {
+			tp := &ideav1.TestPlan{}
+			_ = protojson.Unmarshal(v, tp)
+			return tp.GetName()
+		}, func(rec store.Record) ([]byte, []store.IndexEntry, bool, error) {
+			tp := &ideav1.TestPlan{}
+			if err := decodeKept(rec, tp); err != nil {
+				return nil, nil, false, err
+			}
+			n, nerr := parseTestPlanName(tp.GetName())
+			bed, berr := parseTestBedName(tp.GetTestBed())
+			if nerr != nil || berr != nil || tp.GetApprovedBy() != p.subject {
+				return nil, nil, false, nil
+			}
+			tp.ApprovedBy = erasedActor
+			v, err := encodeKept(tp)
+			return v, testPlanIndex(n, bed), true, err
 		}},
 	} {
 		err := s.scanAll(ctx, p.region, store.Query{Index: kind.index}, func(rec store.Record) error {

@@ -4609,7 +4609,11 @@ type ExportPersonDataResponse struct {
 	// Workshops they run or take part in.
 	Workshops []*Workshop `protobuf:"bytes,4,rep,name=workshops,proto3" json:"workshops,omitempty"`
 	// Audit records with them as actor.
-	AuditEvents   []*v1.AuditEvent `protobuf:"bytes,5,rep,name=audit_events,json=auditEvents,proto3" json:"audit_events,omitempty"`
+	AuditEvents []*v1.AuditEvent `protobuf:"bytes,5,rep,name=audit_events,json=auditEvents,proto3" json:"audit_events,omitempty"`
+	// Categories they own.
+	Categories []*Category `protobuf:"bytes,6,rep,name=categories,proto3" json:"categories,omitempty"`
+	// Test plans they approved.
+	TestPlans     []*TestPlan `protobuf:"bytes,7,rep,name=test_plans,json=testPlans,proto3" json:"test_plans,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -4675,6 +4679,20 @@ func (x *ExportPersonDataResponse) GetWorkshops() []*Workshop {
 func (x *ExportPersonDataResponse) GetAuditEvents() []*v1.AuditEvent {
 	if x != nil {
 		return x.AuditEvents
+	}
+	return nil
+}
+
+func (x *ExportPersonDataResponse) GetCategories() []*Category {
+	if x != nil {
+		return x.Categories
+	}
+	return nil
+}
+
+func (x *ExportPersonDataResponse) GetTestPlans() []*TestPlan {
+	if x != nil {
+		return x.TestPlans
 	}
 	return nil
 }
@@ -5020,13 +5038,18 @@ const file_innovation_idea_v1_idea_proto_rawDesc = "" +
 	"\x15audit_events_redacted\x18\x02 \x01(\x05R\x13auditEventsRedacted\"`\n" +
 	"\x12PersonHistoryEntry\x12\x12\n" +
 	"\x04idea\x18\x01 \x01(\tR\x04idea\x126\n" +
-	"\x05entry\x18\x02 \x01(\v2 .innovation.idea.v1.HistoryEntryR\x05entry\"\xce\x02\n" +
+	"\x05entry\x18\x02 \x01(\v2 .innovation.idea.v1.HistoryEntryR\x05entry\"\xc9\x03\n" +
 	"\x18ExportPersonDataResponse\x12.\n" +
 	"\x05ideas\x18\x01 \x03(\v2\x18.innovation.idea.v1.IdeaR\x05ideas\x12@\n" +
 	"\ahistory\x18\x02 \x03(\v2&.innovation.idea.v1.PersonHistoryEntryR\ahistory\x12@\n" +
 	"\vassessments\x18\x03 \x03(\v2\x1e.innovation.idea.v1.AssessmentR\vassessments\x12:\n" +
 	"\tworkshops\x18\x04 \x03(\v2\x1c.innovation.idea.v1.WorkshopR\tworkshops\x12B\n" +
-	"\faudit_events\x18\x05 \x03(\v2\x1f.innovation.audit.v1.AuditEventR\vauditEvents*\x96\x02\n" +
+	"\faudit_events\x18\x05 \x03(\v2\x1f.innovation.audit.v1.AuditEventR\vauditEvents\x12<\n" +
+	"\n" +
+	"categories\x18\x06 \x03(\v2\x1c.innovation.idea.v1.CategoryR\n" +
+	"categories\x12;\n" +
+	"\n" +
+	"test_plans\x18\a \x03(\v2\x1c.innovation.idea.v1.TestPlanR\ttestPlans*\x96\x02\n" +
 	"\x05Stage\x12\x15\n" +
 	"\x11STAGE_UNSPECIFIED\x10\x00\x12\x13\n" +
 	"\x0fSTAGE_SUBMITTED\x10\x01\x12\x13\n" +
@@ -5262,81 +5285,83 @@ var file_innovation_idea_v1_idea_proto_depIdxs = []int32{
 	19, // 52: innovation.idea.v1.ExportPersonDataResponse.assessments:type_name -> innovation.idea.v1.Assessment
 	33, // 53: innovation.idea.v1.ExportPersonDataResponse.workshops:type_name -> innovation.idea.v1.Workshop
 	73, // 54: innovation.idea.v1.ExportPersonDataResponse.audit_events:type_name -> innovation.audit.v1.AuditEvent
-	10, // 55: innovation.idea.v1.IdeaService.CreateIdea:input_type -> innovation.idea.v1.CreateIdeaRequest
-	11, // 56: innovation.idea.v1.IdeaService.GetIdea:input_type -> innovation.idea.v1.GetIdeaRequest
-	12, // 57: innovation.idea.v1.IdeaService.ListIdeas:input_type -> innovation.idea.v1.ListIdeasRequest
-	14, // 58: innovation.idea.v1.IdeaService.UpdateIdea:input_type -> innovation.idea.v1.UpdateIdeaRequest
-	15, // 59: innovation.idea.v1.IdeaService.TransitionIdea:input_type -> innovation.idea.v1.TransitionIdeaRequest
-	17, // 60: innovation.idea.v1.IdeaService.ListIdeaHistory:input_type -> innovation.idea.v1.ListIdeaHistoryRequest
-	20, // 61: innovation.idea.v1.IdeaService.CreateAssessment:input_type -> innovation.idea.v1.CreateAssessmentRequest
-	21, // 62: innovation.idea.v1.IdeaService.ListAssessments:input_type -> innovation.idea.v1.ListAssessmentsRequest
-	23, // 63: innovation.idea.v1.IdeaService.FindSimilarIdeas:input_type -> innovation.idea.v1.FindSimilarIdeasRequest
-	26, // 64: innovation.idea.v1.IdeaService.EraseSubmitter:input_type -> innovation.idea.v1.EraseSubmitterRequest
-	27, // 65: innovation.idea.v1.IdeaService.SpreadIdea:input_type -> innovation.idea.v1.SpreadIdeaRequest
-	28, // 66: innovation.idea.v1.IdeaService.AdoptIdea:input_type -> innovation.idea.v1.AdoptIdeaRequest
-	29, // 67: innovation.idea.v1.IdeaService.ListAuditEvents:input_type -> innovation.idea.v1.ListAuditEventsRequest
-	32, // 68: innovation.idea.v1.IdeaService.GetIdeaStats:input_type -> innovation.idea.v1.GetIdeaStatsRequest
-	34, // 69: innovation.idea.v1.IdeaService.CreateWorkshop:input_type -> innovation.idea.v1.CreateWorkshopRequest
-	35, // 70: innovation.idea.v1.IdeaService.GetWorkshop:input_type -> innovation.idea.v1.GetWorkshopRequest
-	36, // 71: innovation.idea.v1.IdeaService.ListWorkshops:input_type -> innovation.idea.v1.ListWorkshopsRequest
-	38, // 72: innovation.idea.v1.IdeaService.GetWorkshopResult:input_type -> innovation.idea.v1.GetWorkshopResultRequest
-	41, // 73: innovation.idea.v1.IdeaService.DecideWorkshopIdea:input_type -> innovation.idea.v1.DecideWorkshopIdeaRequest
-	43, // 74: innovation.idea.v1.IdeaService.CreateCategory:input_type -> innovation.idea.v1.CreateCategoryRequest
-	44, // 75: innovation.idea.v1.IdeaService.GetCategory:input_type -> innovation.idea.v1.GetCategoryRequest
-	45, // 76: innovation.idea.v1.IdeaService.ListCategories:input_type -> innovation.idea.v1.ListCategoriesRequest
-	47, // 77: innovation.idea.v1.IdeaService.UpdateCategory:input_type -> innovation.idea.v1.UpdateCategoryRequest
-	48, // 78: innovation.idea.v1.IdeaService.DeleteCategory:input_type -> innovation.idea.v1.DeleteCategoryRequest
-	52, // 79: innovation.idea.v1.IdeaService.CreateFocusGroupSession:input_type -> innovation.idea.v1.CreateFocusGroupSessionRequest
-	54, // 80: innovation.idea.v1.IdeaService.CreateTestBed:input_type -> innovation.idea.v1.CreateTestBedRequest
-	55, // 81: innovation.idea.v1.IdeaService.GetTestBed:input_type -> innovation.idea.v1.GetTestBedRequest
-	56, // 82: innovation.idea.v1.IdeaService.ListTestBeds:input_type -> innovation.idea.v1.ListTestBedsRequest
-	59, // 83: innovation.idea.v1.IdeaService.CreateTestPlan:input_type -> innovation.idea.v1.CreateTestPlanRequest
-	60, // 84: innovation.idea.v1.IdeaService.ListTestPlans:input_type -> innovation.idea.v1.ListTestPlansRequest
-	62, // 85: innovation.idea.v1.IdeaService.ApproveTestPlan:input_type -> innovation.idea.v1.ApproveTestPlanRequest
-	63, // 86: innovation.idea.v1.IdeaService.RecordTestOutcome:input_type -> innovation.idea.v1.RecordTestOutcomeRequest
-	64, // 87: innovation.idea.v1.IdeaService.MergeIdea:input_type -> innovation.idea.v1.MergeIdeaRequest
-	65, // 88: innovation.idea.v1.IdeaService.ExportPersonData:input_type -> innovation.idea.v1.ExportPersonDataRequest
-	66, // 89: innovation.idea.v1.IdeaService.ErasePersonData:input_type -> innovation.idea.v1.ErasePersonDataRequest
-	9,  // 90: innovation.idea.v1.IdeaService.CreateIdea:output_type -> innovation.idea.v1.Idea
-	9,  // 91: innovation.idea.v1.IdeaService.GetIdea:output_type -> innovation.idea.v1.Idea
-	13, // 92: innovation.idea.v1.IdeaService.ListIdeas:output_type -> innovation.idea.v1.ListIdeasResponse
-	9,  // 93: innovation.idea.v1.IdeaService.UpdateIdea:output_type -> innovation.idea.v1.Idea
-	9,  // 94: innovation.idea.v1.IdeaService.TransitionIdea:output_type -> innovation.idea.v1.Idea
-	18, // 95: innovation.idea.v1.IdeaService.ListIdeaHistory:output_type -> innovation.idea.v1.ListIdeaHistoryResponse
-	19, // 96: innovation.idea.v1.IdeaService.CreateAssessment:output_type -> innovation.idea.v1.Assessment
-	22, // 97: innovation.idea.v1.IdeaService.ListAssessments:output_type -> innovation.idea.v1.ListAssessmentsResponse
-	25, // 98: innovation.idea.v1.IdeaService.FindSimilarIdeas:output_type -> innovation.idea.v1.FindSimilarIdeasResponse
-	9,  // 99: innovation.idea.v1.IdeaService.EraseSubmitter:output_type -> innovation.idea.v1.Idea
-	9,  // 100: innovation.idea.v1.IdeaService.SpreadIdea:output_type -> innovation.idea.v1.Idea
-	9,  // 101: innovation.idea.v1.IdeaService.AdoptIdea:output_type -> innovation.idea.v1.Idea
-	30, // 102: innovation.idea.v1.IdeaService.ListAuditEvents:output_type -> innovation.idea.v1.ListAuditEventsResponse
-	31, // 103: innovation.idea.v1.IdeaService.GetIdeaStats:output_type -> innovation.idea.v1.IdeaStats
-	33, // 104: innovation.idea.v1.IdeaService.CreateWorkshop:output_type -> innovation.idea.v1.Workshop
-	33, // 105: innovation.idea.v1.IdeaService.GetWorkshop:output_type -> innovation.idea.v1.Workshop
-	37, // 106: innovation.idea.v1.IdeaService.ListWorkshops:output_type -> innovation.idea.v1.ListWorkshopsResponse
-	40, // 107: innovation.idea.v1.IdeaService.GetWorkshopResult:output_type -> innovation.idea.v1.WorkshopResult
-	9,  // 108: innovation.idea.v1.IdeaService.DecideWorkshopIdea:output_type -> innovation.idea.v1.Idea
-	42, // 109: innovation.idea.v1.IdeaService.CreateCategory:output_type -> innovation.idea.v1.Category
-	42, // 110: innovation.idea.v1.IdeaService.GetCategory:output_type -> innovation.idea.v1.Category
-	46, // 111: innovation.idea.v1.IdeaService.ListCategories:output_type -> innovation.idea.v1.ListCategoriesResponse
-	42, // 112: innovation.idea.v1.IdeaService.UpdateCategory:output_type -> innovation.idea.v1.Category
-	49, // 113: innovation.idea.v1.IdeaService.DeleteCategory:output_type -> innovation.idea.v1.DeleteCategoryResponse
-	51, // 114: innovation.idea.v1.IdeaService.CreateFocusGroupSession:output_type -> innovation.idea.v1.FocusGroupSession
-	53, // 115: innovation.idea.v1.IdeaService.CreateTestBed:output_type -> innovation.idea.v1.TestBed
-	53, // 116: innovation.idea.v1.IdeaService.GetTestBed:output_type -> innovation.idea.v1.TestBed
-	57, // 117: innovation.idea.v1.IdeaService.ListTestBeds:output_type -> innovation.idea.v1.ListTestBedsResponse
-	58, // 118: innovation.idea.v1.IdeaService.CreateTestPlan:output_type -> innovation.idea.v1.TestPlan
-	61, // 119: innovation.idea.v1.IdeaService.ListTestPlans:output_type -> innovation.idea.v1.ListTestPlansResponse
-	58, // 120: innovation.idea.v1.IdeaService.ApproveTestPlan:output_type -> innovation.idea.v1.TestPlan
-	58, // 121: innovation.idea.v1.IdeaService.RecordTestOutcome:output_type -> innovation.idea.v1.TestPlan
-	9,  // 122: innovation.idea.v1.IdeaService.MergeIdea:output_type -> innovation.idea.v1.Idea
-	69, // 123: innovation.idea.v1.IdeaService.ExportPersonData:output_type -> innovation.idea.v1.ExportPersonDataResponse
-	67, // 124: innovation.idea.v1.IdeaService.ErasePersonData:output_type -> innovation.idea.v1.ErasePersonDataResponse
-	90, // [90:125] is the sub-list for method output_type
-	55, // [55:90] is the sub-list for method input_type
-	55, // [55:55] is the sub-list for extension type_name
-	55, // [55:55] is the sub-list for extension extendee
-	0,  // [0:55] is the sub-list for field type_name
+	42, // 55: innovation.idea.v1.ExportPersonDataResponse.categories:type_name -> innovation.idea.v1.Category
+	58, // 56: innovation.idea.v1.ExportPersonDataResponse.test_plans:type_name -> innovation.idea.v1.TestPlan
+	10, // 57: innovation.idea.v1.IdeaService.CreateIdea:input_type -> innovation.idea.v1.CreateIdeaRequest
+	11, // 58: innovation.idea.v1.IdeaService.GetIdea:input_type -> innovation.idea.v1.GetIdeaRequest
+	12, // 59: innovation.idea.v1.IdeaService.ListIdeas:input_type -> innovation.idea.v1.ListIdeasRequest
+	14, // 60: innovation.idea.v1.IdeaService.UpdateIdea:input_type -> innovation.idea.v1.UpdateIdeaRequest
+	15, // 61: innovation.idea.v1.IdeaService.TransitionIdea:input_type -> innovation.idea.v1.TransitionIdeaRequest
+	17, // 62: innovation.idea.v1.IdeaService.ListIdeaHistory:input_type -> innovation.idea.v1.ListIdeaHistoryRequest
+	20, // 63: innovation.idea.v1.IdeaService.CreateAssessment:input_type -> innovation.idea.v1.CreateAssessmentRequest
+	21, // 64: innovation.idea.v1.IdeaService.ListAssessments:input_type -> innovation.idea.v1.ListAssessmentsRequest
+	23, // 65: innovation.idea.v1.IdeaService.FindSimilarIdeas:input_type -> innovation.idea.v1.FindSimilarIdeasRequest
+	26, // 66: innovation.idea.v1.IdeaService.EraseSubmitter:input_type -> innovation.idea.v1.EraseSubmitterRequest
+	27, // 67: innovation.idea.v1.IdeaService.SpreadIdea:input_type -> innovation.idea.v1.SpreadIdeaRequest
+	28, // 68: innovation.idea.v1.IdeaService.AdoptIdea:input_type -> innovation.idea.v1.AdoptIdeaRequest
+	29, // 69: innovation.idea.v1.IdeaService.ListAuditEvents:input_type -> innovation.idea.v1.ListAuditEventsRequest
+	32, // 70: innovation.idea.v1.IdeaService.GetIdeaStats:input_type -> innovation.idea.v1.GetIdeaStatsRequest
+	34, // 71: innovation.idea.v1.IdeaService.CreateWorkshop:input_type -> innovation.idea.v1.CreateWorkshopRequest
+	35, // 72: innovation.idea.v1.IdeaService.GetWorkshop:input_type -> innovation.idea.v1.GetWorkshopRequest
+	36, // 73: innovation.idea.v1.IdeaService.ListWorkshops:input_type -> innovation.idea.v1.ListWorkshopsRequest
+	38, // 74: innovation.idea.v1.IdeaService.GetWorkshopResult:input_type -> innovation.idea.v1.GetWorkshopResultRequest
+	41, // 75: innovation.idea.v1.IdeaService.DecideWorkshopIdea:input_type -> innovation.idea.v1.DecideWorkshopIdeaRequest
+	43, // 76: innovation.idea.v1.IdeaService.CreateCategory:input_type -> innovation.idea.v1.CreateCategoryRequest
+	44, // 77: innovation.idea.v1.IdeaService.GetCategory:input_type -> innovation.idea.v1.GetCategoryRequest
+	45, // 78: innovation.idea.v1.IdeaService.ListCategories:input_type -> innovation.idea.v1.ListCategoriesRequest
+	47, // 79: innovation.idea.v1.IdeaService.UpdateCategory:input_type -> innovation.idea.v1.UpdateCategoryRequest
+	48, // 80: innovation.idea.v1.IdeaService.DeleteCategory:input_type -> innovation.idea.v1.DeleteCategoryRequest
+	52, // 81: innovation.idea.v1.IdeaService.CreateFocusGroupSession:input_type -> innovation.idea.v1.CreateFocusGroupSessionRequest
+	54, // 82: innovation.idea.v1.IdeaService.CreateTestBed:input_type -> innovation.idea.v1.CreateTestBedRequest
+	55, // 83: innovation.idea.v1.IdeaService.GetTestBed:input_type -> innovation.idea.v1.GetTestBedRequest
+	56, // 84: innovation.idea.v1.IdeaService.ListTestBeds:input_type -> innovation.idea.v1.ListTestBedsRequest
+	59, // 85: innovation.idea.v1.IdeaService.CreateTestPlan:input_type -> innovation.idea.v1.CreateTestPlanRequest
+	60, // 86: innovation.idea.v1.IdeaService.ListTestPlans:input_type -> innovation.idea.v1.ListTestPlansRequest
+	62, // 87: innovation.idea.v1.IdeaService.ApproveTestPlan:input_type -> innovation.idea.v1.ApproveTestPlanRequest
+	63, // 88: innovation.idea.v1.IdeaService.RecordTestOutcome:input_type -> innovation.idea.v1.RecordTestOutcomeRequest
+	64, // 89: innovation.idea.v1.IdeaService.MergeIdea:input_type -> innovation.idea.v1.MergeIdeaRequest
+	65, // 90: innovation.idea.v1.IdeaService.ExportPersonData:input_type -> innovation.idea.v1.ExportPersonDataRequest
+	66, // 91: innovation.idea.v1.IdeaService.ErasePersonData:input_type -> innovation.idea.v1.ErasePersonDataRequest
+	9,  // 92: innovation.idea.v1.IdeaService.CreateIdea:output_type -> innovation.idea.v1.Idea
+	9,  // 93: innovation.idea.v1.IdeaService.GetIdea:output_type -> innovation.idea.v1.Idea
+	13, // 94: innovation.idea.v1.IdeaService.ListIdeas:output_type -> innovation.idea.v1.ListIdeasResponse
+	9,  // 95: innovation.idea.v1.IdeaService.UpdateIdea:output_type -> innovation.idea.v1.Idea
+	9,  // 96: innovation.idea.v1.IdeaService.TransitionIdea:output_type -> innovation.idea.v1.Idea
+	18, // 97: innovation.idea.v1.IdeaService.ListIdeaHistory:output_type -> innovation.idea.v1.ListIdeaHistoryResponse
+	19, // 98: innovation.idea.v1.IdeaService.CreateAssessment:output_type -> innovation.idea.v1.Assessment
+	22, // 99: innovation.idea.v1.IdeaService.ListAssessments:output_type -> innovation.idea.v1.ListAssessmentsResponse
+	25, // 100: innovation.idea.v1.IdeaService.FindSimilarIdeas:output_type -> innovation.idea.v1.FindSimilarIdeasResponse
+	9,  // 101: innovation.idea.v1.IdeaService.EraseSubmitter:output_type -> innovation.idea.v1.Idea
+	9,  // 102: innovation.idea.v1.IdeaService.SpreadIdea:output_type -> innovation.idea.v1.Idea
+	9,  // 103: innovation.idea.v1.IdeaService.AdoptIdea:output_type -> innovation.idea.v1.Idea
+	30, // 104: innovation.idea.v1.IdeaService.ListAuditEvents:output_type -> innovation.idea.v1.ListAuditEventsResponse
+	31, // 105: innovation.idea.v1.IdeaService.GetIdeaStats:output_type -> innovation.idea.v1.IdeaStats
+	33, // 106: innovation.idea.v1.IdeaService.CreateWorkshop:output_type -> innovation.idea.v1.Workshop
+	33, // 107: innovation.idea.v1.IdeaService.GetWorkshop:output_type -> innovation.idea.v1.Workshop
+	37, // 108: innovation.idea.v1.IdeaService.ListWorkshops:output_type -> innovation.idea.v1.ListWorkshopsResponse
+	40, // 109: innovation.idea.v1.IdeaService.GetWorkshopResult:output_type -> innovation.idea.v1.WorkshopResult
+	9,  // 110: innovation.idea.v1.IdeaService.DecideWorkshopIdea:output_type -> innovation.idea.v1.Idea
+	42, // 111: innovation.idea.v1.IdeaService.CreateCategory:output_type -> innovation.idea.v1.Category
+	42, // 112: innovation.idea.v1.IdeaService.GetCategory:output_type -> innovation.idea.v1.Category
+	46, // 113: innovation.idea.v1.IdeaService.ListCategories:output_type -> innovation.idea.v1.ListCategoriesResponse
+	42, // 114: innovation.idea.v1.IdeaService.UpdateCategory:output_type -> innovation.idea.v1.Category
+	49, // 115: innovation.idea.v1.IdeaService.DeleteCategory:output_type -> innovation.idea.v1.DeleteCategoryResponse
+	51, // 116: innovation.idea.v1.IdeaService.CreateFocusGroupSession:output_type -> innovation.idea.v1.FocusGroupSession
+	53, // 117: innovation.idea.v1.IdeaService.CreateTestBed:output_type -> innovation.idea.v1.TestBed
+	53, // 118: innovation.idea.v1.IdeaService.GetTestBed:output_type -> innovation.idea.v1.TestBed
+	57, // 119: innovation.idea.v1.IdeaService.ListTestBeds:output_type -> innovation.idea.v1.ListTestBedsResponse
+	58, // 120: innovation.idea.v1.IdeaService.CreateTestPlan:output_type -> innovation.idea.v1.TestPlan
+	61, // 121: innovation.idea.v1.IdeaService.ListTestPlans:output_type -> innovation.idea.v1.ListTestPlansResponse
+	58, // 122: innovation.idea.v1.IdeaService.ApproveTestPlan:output_type -> innovation.idea.v1.TestPlan
+	58, // 123: innovation.idea.v1.IdeaService.RecordTestOutcome:output_type -> innovation.idea.v1.TestPlan
+	9,  // 124: innovation.idea.v1.IdeaService.MergeIdea:output_type -> innovation.idea.v1.Idea
+	69, // 125: innovation.idea.v1.IdeaService.ExportPersonData:output_type -> innovation.idea.v1.ExportPersonDataResponse
+	67, // 126: innovation.idea.v1.IdeaService.ErasePersonData:output_type -> innovation.idea.v1.ErasePersonDataResponse
+	92, // [92:127] is the sub-list for method output_type
+	57, // [57:92] is the sub-list for method input_type
+	57, // [57:57] is the sub-list for extension type_name
+	57, // [57:57] is the sub-list for extension extendee
+	0,  // [0:57] is the sub-list for field type_name
 }
 
 func init() { file_innovation_idea_v1_idea_proto_init() }
