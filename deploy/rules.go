@@ -19,7 +19,7 @@ import (
 )
 
 // Targets are the `motor serve -target` values a pod may run.
-var Targets = []string{"idea", "needs", "partner", "funding", "notify", "gateway", "portal", "national"}
+var Targets = []string{"idea", "needs", "partner", "funding", "notify", "reports", "gateway", "portal", "national"}
 
 // Placeholder is the reserved top-level domain of the base's identity
 // provider, Ingress host and telemetry backend: an overlay that keeps one
@@ -83,6 +83,7 @@ func Check(m *Manifests) []string {
 	dep := c.deploymentConfig()
 	c.motorPods(dep)
 	c.notifyRuns(dep)
+	c.callees(dep)
 	c.nationalReachesRegion(dep)
 	c.redis()
 	c.collector()
@@ -675,6 +676,57 @@ func (c *checker) motorPods(d *config.Deployment) {
 					return v.Secret != nil && slices.ContainsFunc(c.m.Certificates, func(cert Certificate) bool { return cert.Spec.SecretName == v.Secret.SecretName })
 				}) {
 					c.add("%s: TLS file %s is not mounted from the Secret of a Certificate", where, f)
+				}
+			}
+		}
+	}
+}
+
+// calls lists the services each target calls as part of its own work
+// (cmd/motor/services.go wires them): needs checks the ideas it links,
+// partner asks needs for matching needs, funding checks the ideas, needs and
+// partners a subproject names, reports reads what the audit logs name.
+var calls = map[string][]string{
+	"needs":   {"idea"},
+	"partner": {"needs"},
+	"funding": {"idea", "needs", "partner"},
+	"reports": {"idea", "needs", "partner"},
+}
+
+// callees: in a region deployment, a pod that calls a service it does not
+// run names it in -upstreams, and that service's NetworkPolicy lets the pod
+// in. Without it the call goes to the pod's own listener, which does not
+// serve it, and fails at run time only.
+func (c *checker) callees(d *config.Deployment) {
+	if d == nil || len(d.Regions) == 0 {
+		return
+	}
+	for _, w := range c.m.workloads() {
+		for _, ct := range w.template.Spec.Containers {
+			if !isMotor(ct) {
+				continue
+			}
+			targets := strings.Split(flagValue(ct.Args, "target"), ",")
+			upstreams := map[string]string{}
+			for _, kv := range strings.Split(flagValue(ct.Args, "upstreams"), ",") {
+				if name, addr, ok := strings.Cut(kv, "="); ok {
+					upstreams[name] = addr
+				}
+			}
+			for _, t := range targets {
+				for _, callee := range calls[t] {
+					if slices.Contains(targets, callee) {
+						continue
+					}
+					addr, ok := upstreams[callee]
+					if !ok {
+						c.add("%s container %s: -target %s calls the %s service but -upstreams does not say where it is", w, ct.Name, t, callee)
+						continue
+					}
+					host, _, _ := net.SplitHostPort(addr)
+					if s := c.service(host); s != nil && !c.admits(labels.Set(s.Spec.Selector), nil, labels.Set(w.template.Labels)) {
+						c.add("%s: no NetworkPolicy lets it reach the %s service (%s)", w, callee, addr)
+					}
 				}
 			}
 		}

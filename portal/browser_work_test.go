@@ -100,6 +100,8 @@ func TestBrowserWorkFlows(t *testing.T) {
 	admin.check("subproject")
 	admin.open("/subprojects")
 	admin.check("subprojects")
+	admin.open("/reports")
+	admin.check("reports")
 
 	// The coordinator approves it on the dashboard; the programme's
 	// figures move by exactly the share.

@@ -32,6 +32,7 @@ import (
 	needsv1 "github.com/innovationsmotorer/motor/proto/innovation/needs/v1"
 	partnerv1 "github.com/innovationsmotorer/motor/proto/innovation/partner/v1"
 	personv1 "github.com/innovationsmotorer/motor/proto/innovation/person/v1"
+	reportsv1 "github.com/innovationsmotorer/motor/proto/innovation/reports/v1"
 )
 
 //go:embed templates/*.html
@@ -50,6 +51,12 @@ type Config struct {
 	Subprojects fundingv1.SubprojectServiceClient
 	// Programmes is the programme ledger (the national deployment's).
 	Programmes fundingv1.ProgrammeServiceClient
+	// Reports are the region's reports over time (nil: no reports page).
+	Reports reportsv1.ReportServiceClient
+	// Exports serves the gateway's export routes
+	// (/regions/{region}/exports/{file}) for the portal's downloads; nil:
+	// none offered.
+	Exports http.Handler
 	// Coordinator is the national coordinator; nil on a region.
 	Coordinator coordinatorv1.CoordinatorServiceClient
 	// Persons gathers the signed-in person's own data ("Mina uppgifter");
@@ -132,10 +139,12 @@ func newPortal(ctx context.Context, cfg Config) (*Portal, error) {
 // parsePages parses every page with the shared layout.
 func parsePages() (map[string]*template.Template, error) {
 	base, err := template.New("layout.html").Funcs(template.FuncMap{
-		"join": strings.Join,
-		"add":  func(a, b int) int { return a + b },
-		"add2": func(a, b any) float64 { return toFloat(a) + toFloat(b) },
-		"half": func(f float64) float64 { return f / 2 },
+		"join":  strings.Join,
+		"add":   func(a, b int) int { return a + b },
+		"add2":  func(a, b any) float64 { return toFloat(a) + toFloat(b) },
+		"half":  func(f float64) float64 { return f / 2 },
+		"list":  func(v ...any) []any { return v },
+		"lower": strings.ToLower,
 		"chart": func(v *view, c funnelChart, id, title string) funnelView {
 			return funnelView{V: v, Chart: c, ID: id, Title: title}
 		},
@@ -198,7 +207,10 @@ func (p *Portal) Handler() http.Handler {
 	mux.HandleFunc("GET /offers", p.signedIn(p.offers))
 	mux.HandleFunc("POST /regions/{region}/offers/{offer}/route", p.signedIn(p.routeOffer))
 	p.workRoutes(mux)
+	mux.HandleFunc("GET /reports", p.signedIn(p.reportsPage))
+	mux.HandleFunc("GET /regions/{region}/exports/{file}", p.signedIn(p.export))
 	p.personRoutes(mux)
+
 	mux.HandleFunc("/", p.notFound)
 
 	cop := http.NewCrossOriginProtection()

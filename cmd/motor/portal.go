@@ -16,6 +16,9 @@ import (
 	"slices"
 	"strings"
 
+	"google.golang.org/grpc"
+
+	"github.com/innovationsmotorer/motor/gateway/exports"
 	"github.com/innovationsmotorer/motor/internal/auth"
 	"github.com/innovationsmotorer/motor/portal"
 	coordinatorv1 "github.com/innovationsmotorer/motor/proto/innovation/coordinator/v1"
@@ -24,6 +27,7 @@ import (
 	needsv1 "github.com/innovationsmotorer/motor/proto/innovation/needs/v1"
 	partnerv1 "github.com/innovationsmotorer/motor/proto/innovation/partner/v1"
 	personv1 "github.com/innovationsmotorer/motor/proto/innovation/person/v1"
+	reportsv1 "github.com/innovationsmotorer/motor/proto/innovation/reports/v1"
 )
 
 // portalOptions are the portal's own flags of `motor serve`.
@@ -143,6 +147,16 @@ func portalWork(c serveConfig, conns *connPool, cfg *portal.Config) error {
 			return err
 		}
 		cfg.Subprojects = fundingv1.NewSubprojectServiceClient(conn)
+		// The region's reports, and its exports through the gateway's
+		// export handler (each download made with the person's token).
+		byName := map[string]*grpc.ClientConn{}
+		for _, name := range []string{"idea", "needs", "funding", "partner", "reports"} {
+			if byName[name], err = conns.get(name); err != nil {
+				return err
+			}
+		}
+		cfg.Reports = reportsv1.NewReportServiceClient(byName["reports"])
+		cfg.Exports = exports.Handler(byName, nil)
 	}
 	ledger, err := conns.get("ledger")
 	if err != nil {

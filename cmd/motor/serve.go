@@ -193,7 +193,7 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 			// The national parts: the programme ledger, hosted by the
 			// funding service, and the coordinator. Running them makes this
 			// the national deployment.
-			c.targets = append(c.targets, "funding", "coordinator")
+			c.targets = append(c.targets, "funding", "coordinator", "reports")
 			c.national = true
 		case t == "gateway" || t == "portal" || slices.Contains(serviceTargets(), t):
 			c.targets = append(c.targets, t)

@@ -76,6 +76,10 @@ func (id *Identity) Actor() string {
 // it in place of a token, and only for rows marked Internal. Its holder's
 // calls go to this process's own listener (over its own certificate when
 // TLS is on), so it never leaves the machine and dies with the process.
+// When a deployment's services run in several processes (one Kubernetes
+// Deployment per target), a call to another process of the same
+// deployment is proven by the deployment's own certificate instead, which
+// every process of it holds; without TLS such a call is refused.
 type ServiceCredential struct {
 	secret string
 	self   string
@@ -95,12 +99,14 @@ func (c *ServiceCredential) valid(v string) bool {
 	return c != nil && subtle.ConstantTimeCompare([]byte(v), []byte(c.secret)) == 1
 }
 
-func (c *ServiceCredential) identity() *Identity {
-	name := c.self
+// serviceIdentity is deployment self calling as itself ("" in a
+// deployment without TLS).
+func serviceIdentity(self string) *Identity {
+	name := self
 	if name == "" {
 		name = "local"
 	}
-	return &Identity{Subject: "service:" + name, Name: name, Roles: []Role{Service}, Deployment: c.self, Kind: CallerInternal}
+	return &Identity{Subject: "service:" + name, Name: name, Roles: []Role{Service}, Deployment: self, Kind: CallerInternal}
 }
 
 // AsService wraps a connection so that every call on it is made as the
@@ -251,10 +257,19 @@ func (g *Gate) identify(ctx context.Context) (context.Context, error) {
 	}
 	md, _ := metadata.FromIncomingContext(ctx)
 	if vals := md.Get(serviceMetadata); len(vals) > 0 {
-		if len(vals) != 1 || !g.cred.valid(vals[0]) || (deployment != "" && deployment != self) {
-			return nil, unauthenticated("invalid_service_credential", "invalid service credential")
+		// The proof is this process's credential or, across the pods of one
+		// deployment (the targets split over Kubernetes Deployments), the
+		// deployment's own certificate: every pod holds it, none holds
+		// another pod's in-memory credential.
+		ownCert := deployment != "" && deployment == self
+		switch {
+		case len(vals) != 1 || (deployment != "" && !ownCert):
+		case ownCert:
+			return NewContext(ctx, serviceIdentity(self)), nil
+		case g.cred.valid(vals[0]):
+			return NewContext(ctx, serviceIdentity(g.cred.self)), nil
 		}
-		return NewContext(ctx, g.cred.identity()), nil
+		return nil, unauthenticated("invalid_service_credential", "invalid service credential")
 	}
 	if deployment != "" && deployment != self {
 		if _, listed := g.peers.Peers[deployment]; !listed {
