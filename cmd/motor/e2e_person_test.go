@@ -206,7 +206,9 @@ func TestPerson_ExportAndEraseEverywhere(t *testing.T) {
 				}
 			}
 
+			began := time.Now()
 			erased := mustCall(t, "POST", u+"/persons/"+gretaSub+":erase", admin, `{"email":"`+gretaMail+`"}`)
+			t.Logf("%s: erasure across six services took %v", backend, time.Since(began).Round(time.Millisecond))
 			if b, _ := json.Marshal(erased); len(erased["services"].([]any)) != 6 {
 				t.Errorf("erasure answer: %s, want six services", b)
 			}
