@@ -73,6 +73,11 @@ type deps struct {
 	// reconcile is when the funding service compares its subprojects with
 	// the ledger.
 	reconcile reconcileTiming
+	// idempotencyTTL is how long a create's request_id is answered with its
+	// first result (config idempotency.ttl, -idempotency-ttl), the same for
+	// every service's repositories: each service's Config takes it as its
+	// IdempotencyTTL.
+	idempotencyTTL time.Duration
 }
 
 // reconcileTiming is the funding reconciler's interval and grace period.
@@ -175,7 +180,8 @@ func allServices() []service {
 				if err != nil {
 					return nil, fmt.Errorf("connect to the idea service: %w", err)
 				}
-				srv, err := needs.New(needs.Config{Store: d.store, Regions: d.regions, Logger: d.logger, Ideas: ideav1.NewIdeaServiceClient(conn), Weights: needWeights(d.weights)})
+				srv, err := needs.New(needs.Config{Store: d.store, Regions: d.regions, Logger: d.logger, Ideas: ideav1.NewIdeaServiceClient(conn), Weights: needWeights(d.weights),
+					IdempotencyTTL: d.idempotencyTTL})
 				if err != nil {
 					return nil, err
 				}
@@ -193,7 +199,8 @@ func allServices() []service {
 				if err != nil {
 					return nil, fmt.Errorf("connect to the needs service: %w", err)
 				}
-				srv, err := partner.New(partner.Config{Store: d.store, Regions: d.regions, Logger: d.logger, Needs: needsv1.NewNeedsServiceClient(conn)})
+				srv, err := partner.New(partner.Config{Store: d.store, Regions: d.regions, Logger: d.logger, Needs: needsv1.NewNeedsServiceClient(conn),
+					IdempotencyTTL: d.idempotencyTTL})
 				if err != nil {
 					return nil, err
 				}

@@ -74,49 +74,6 @@ func PublicMethod(fullMethod string) bool {
 		strings.HasPrefix(fullMethod, "/grpc.reflection.")
 }
 
-// UnaryServerInterceptor verifies the caller's bearer token and puts their
-// Identity in the handler's context. Methods for which public reports true
-// need no token; public may be nil.
-func UnaryServerInterceptor(v *Verifier, public func(fullMethod string) bool) grpc.UnaryServerInterceptor {
-	return UnaryPeerInterceptor(v, public, nil)
-}
-
-// StreamServerInterceptor is UnaryServerInterceptor for streaming methods.
-func StreamServerInterceptor(v *Verifier, public func(fullMethod string) bool) grpc.StreamServerInterceptor {
-	return StreamPeerInterceptor(v, public, nil)
-}
-
-// UnaryPeerInterceptor is UnaryServerInterceptor for a server that takes
-// calls from other deployments over mTLS: peers applies the rules of
-// PeerPolicy to calls with a verified client certificate. A nil peers is
-// UnaryServerInterceptor.
-func UnaryPeerInterceptor(v *Verifier, public func(fullMethod string) bool, peers *PeerPolicy) grpc.UnaryServerInterceptor {
-	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-		if public != nil && public(info.FullMethod) {
-			return handler(ctx, req)
-		}
-		ctx, err := authenticatePeer(ctx, v, peers)
-		if err != nil {
-			return nil, err
-		}
-		return handler(ctx, req)
-	}
-}
-
-// StreamPeerInterceptor is UnaryPeerInterceptor for streaming methods.
-func StreamPeerInterceptor(v *Verifier, public func(fullMethod string) bool, peers *PeerPolicy) grpc.StreamServerInterceptor {
-	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
-		if public != nil && public(info.FullMethod) {
-			return handler(srv, ss)
-		}
-		ctx, err := authenticatePeer(ss.Context(), v, peers)
-		if err != nil {
-			return err
-		}
-		return handler(srv, &identityStream{ServerStream: ss, ctx: ctx})
-	}
-}
-
 // authenticatePeer is authenticate plus, with peers, the deployment behind
 // a verified client certificate.
 func authenticatePeer(ctx context.Context, v *Verifier, peers *PeerPolicy) (context.Context, error) {

@@ -64,15 +64,18 @@ func whoamiDesc() *grpc.ServiceDesc {
 	}
 }
 
-// startServer runs a gRPC server with the auth interceptors on bufconn and
-// returns a client connection to it.
+// startServer runs a gRPC server behind the Gate on bufconn and returns a
+// client connection to it. Any advisor may call test.Whoami; public nil
+// makes every method need a caller, health included.
 func startServer(t *testing.T, v *Verifier, public func(string) bool) *grpc.ClientConn {
 	t.Helper()
+	if public == nil {
+		public = func(string) bool { return false }
+	}
+	rule := Rule{Roles: []Role{Advisor}}
+	gate := NewGate(GateConfig{Verifier: v, Public: public, Rules: map[string]Rule{"/test.Whoami/Get": rule, "/test.Whoami/Watch": rule}})
 	lis := bufconn.Listen(1 << 20)
-	srv := grpc.NewServer(
-		grpc.ChainUnaryInterceptor(UnaryServerInterceptor(v, public)),
-		grpc.ChainStreamInterceptor(StreamServerInterceptor(v, public)),
-	)
+	srv := grpc.NewServer(grpc.ChainUnaryInterceptor(gate.Unary()), grpc.ChainStreamInterceptor(gate.Stream()))
 	srv.RegisterService(whoamiDesc(), whoami{})
 	healthpb.RegisterHealthServer(srv, health.NewServer())
 	go srv.Serve(lis)

@@ -55,6 +55,8 @@ type Deployment struct {
 	// CORS lists the origins whose pages may call the REST gateway; none
 	// by default.
 	CORS CORS `json:"cors"`
+	// Idempotency says how long request ids are kept (idempotency.go).
+	Idempotency Idempotency `json:"idempotency"`
 }
 
 // CORS is the deployment's cross-origin policy for browsers.
@@ -274,7 +276,7 @@ func parseDeployment(raw []byte, dir string) (Deployment, []string) {
 func decodeDeployment(raw []byte) (Deployment, []string) {
 	var d Deployment
 	var problems []string
-	top := members(&problems, "", raw, []string{"name", "national", "regions", "targets", "http", "grpc", "admin", "data", "store", "tls", "insecurePeers", "peers", "devKey", "weights", "notify", "limits", "cors"})
+	top := members(&problems, "", raw, []string{"name", "national", "regions", "targets", "http", "grpc", "admin", "data", "store", "tls", "insecurePeers", "peers", "devKey", "weights", "notify", "limits", "cors", "idempotency"})
 	if top == nil {
 		return d, problems
 	}
@@ -299,6 +301,8 @@ func decodeDeployment(raw []byte) (Deployment, []string) {
 			}
 		case "limits":
 			d.Limits = parseLimits(&problems, top[k])
+		case "idempotency":
+			d.Idempotency = parseIdempotency(&problems, top[k])
 		case "weights":
 			var byRegion map[string]json.RawMessage
 			if err := json.Unmarshal(top[k], &byRegion); err != nil {

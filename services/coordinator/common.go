@@ -1,17 +1,14 @@
 package coordinator
 
 import (
-	"cmp"
 	"context"
 	"fmt"
-	"slices"
 	"strings"
 	"sync"
 
 	"github.com/innovationsmotorer/motor/internal/auth"
 	"github.com/innovationsmotorer/motor/internal/resource"
 	"github.com/innovationsmotorer/motor/internal/rpc/errs"
-	"github.com/innovationsmotorer/motor/internal/trigram"
 	coordinatorv1 "github.com/innovationsmotorer/motor/proto/innovation/coordinator/v1"
 	needsv1 "github.com/innovationsmotorer/motor/proto/innovation/needs/v1"
 )
@@ -59,7 +56,7 @@ func (s *Server) ListCommonNeeds(ctx context.Context, req *coordinatorv1.ListCom
 		}
 		all = append(all, needs[i]...)
 	}
-	resp.CommonNeeds, resp.NextPageToken = pageOf(clusterNeeds(all), start, size, query)
+	resp.CommonNeeds, resp.NextPageToken = pageClusters(s.common.clustersOf(all), start, size, query)
 	return resp, nil
 }
 
@@ -95,95 +92,6 @@ func (s *Server) publishedNeeds(ctx context.Context, who *auth.Identity, region 
 			return out, nil
 		}
 	}
-}
-
-// clusterNeeds joins needs of different regions whose statements are at
-// least commonThreshold similar, transitively (single linkage), and returns
-// the clusters that span two or more regions: most regions first, then
-// most needs, then by the first need's name, so pages are stable.
-//
-// Candidate pairs come from an inverted index of trigrams, as pg_trgm's GIN
-// index finds them, so needs that share no trigram are never compared.
-func clusterNeeds(needs []*needsv1.Need) []*coordinatorv1.CommonNeed {
-	slices.SortFunc(needs, func(a, b *needsv1.Need) int { return cmp.Compare(a.GetName(), b.GetName()) })
-	grams := make([]trigram.Set, len(needs))
-	regions := make([]string, len(needs))
-	posting := map[string][]int{}
-	for i, n := range needs {
-		grams[i] = trigram.Of(n.GetProblem() + " " + n.GetPopulation() + " " + n.GetOutcome())
-		regions[i] = regionOf(n.GetName())
-		for g := range grams[i] {
-			posting[g] = append(posting[g], i)
-		}
-	}
-
-	parent := make([]int, len(needs))
-	for i := range parent {
-		parent[i] = i
-	}
-	var find func(int) int
-	find = func(i int) int {
-		for parent[i] != i {
-			parent[i] = parent[parent[i]]
-			i = parent[i]
-		}
-		return i
-	}
-	best := make([]float64, len(needs))
-	for i := range needs {
-		shared := map[int]int{}
-		for g := range grams[i] {
-			for _, j := range posting[g] {
-				if j > i && regions[j] != regions[i] {
-					shared[j]++
-				}
-			}
-		}
-		for j, n := range shared {
-			sim := float64(n) / float64(len(grams[i])+len(grams[j])-n)
-			if sim < commonThreshold {
-				continue
-			}
-			best[i], best[j] = max(best[i], sim), max(best[j], sim)
-			if a, b := find(i), find(j); a != b {
-				parent[max(a, b)] = min(a, b)
-			}
-		}
-	}
-
-	byRoot := map[int]*coordinatorv1.CommonNeed{}
-	var clusters []*coordinatorv1.CommonNeed
-	for i, n := range needs {
-		if best[i] == 0 {
-			continue // similar to no need of another region
-		}
-		root := find(i)
-		c := byRoot[root]
-		if c == nil {
-			c = &coordinatorv1.CommonNeed{}
-			byRoot[root] = c
-			clusters = append(clusters, c)
-		}
-		c.Needs = append(c.Needs, &coordinatorv1.CommonNeedMember{
-			Name: n.GetName(), Region: regions[i], Statement: n.GetStatement(), Similarity: best[i],
-		})
-		if !slices.Contains(c.Regions, regions[i]) {
-			c.Regions = append(c.Regions, regions[i])
-		}
-	}
-	for _, c := range clusters {
-		slices.Sort(c.Regions)
-	}
-	// Every linked pair is of two regions, so every cluster spans two or
-	// more; the sort puts the widest first.
-	slices.SortStableFunc(clusters, func(a, b *coordinatorv1.CommonNeed) int {
-		return cmp.Or(
-			cmp.Compare(len(b.GetRegions()), len(a.GetRegions())),
-			cmp.Compare(len(b.GetNeeds()), len(a.GetNeeds())),
-			cmp.Compare(a.GetNeeds()[0].GetName(), b.GetNeeds()[0].GetName()),
-		)
-	})
-	return clusters
 }
 
 // regionOf reads the region of a resource name regions/{region}/….

@@ -80,6 +80,8 @@ type Server struct {
 	kept       map[string]*coordinatorv1.RegionFigures
 	unwritten  map[string]keptBy
 	persisting map[string]bool
+
+	common commonCache
 }
 
 // New returns the coordinator service.
