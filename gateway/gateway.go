@@ -34,6 +34,7 @@ import (
 	needsv1 "github.com/innovationsmotorer/motor/proto/innovation/needs/v1"
 	notifyv1 "github.com/innovationsmotorer/motor/proto/innovation/notify/v1"
 	partnerv1 "github.com/innovationsmotorer/motor/proto/innovation/partner/v1"
+	personv1 "github.com/innovationsmotorer/motor/proto/innovation/person/v1"
 	reportsv1 "github.com/innovationsmotorer/motor/proto/innovation/reports/v1"
 )
 
@@ -60,6 +61,7 @@ func routes() map[string]func(context.Context, *runtime.ServeMux, *grpc.ClientCo
 		"coordinator": coordinatorv1.RegisterCoordinatorServiceHandler,
 		"notify":      notifyv1.RegisterNotificationServiceHandler,
 		"reports":     reportsv1.RegisterReportServiceHandler,
+		"person":      personv1.RegisterPersonServiceHandler,
 	}
 }
 

@@ -288,7 +288,10 @@ func lookup(key string) ([2]string, bool) {
 	if m, ok := workMessages[key]; ok {
 		return m, true
 	}
-	m, ok := reportMessages[key]
+	if m, ok := reportMessages[key]; ok {
+		return m, true
+	}
+	m, ok := personMessages[key]
 	return m, ok
 }
 

@@ -31,6 +31,7 @@ import (
 	ideav1 "github.com/innovationsmotorer/motor/proto/innovation/idea/v1"
 	needsv1 "github.com/innovationsmotorer/motor/proto/innovation/needs/v1"
 	partnerv1 "github.com/innovationsmotorer/motor/proto/innovation/partner/v1"
+	personv1 "github.com/innovationsmotorer/motor/proto/innovation/person/v1"
 	reportsv1 "github.com/innovationsmotorer/motor/proto/innovation/reports/v1"
 )
 
@@ -58,6 +59,9 @@ type Config struct {
 	Exports http.Handler
 	// Coordinator is the national coordinator; nil on a region.
 	Coordinator coordinatorv1.CoordinatorServiceClient
+	// Persons gathers the signed-in person's own data ("Mina uppgifter");
+	// nil: the page is not offered.
+	Persons personv1.PersonServiceClient
 	// RegionFunding reaches the funding service of a region this
 	// deployment does not serve itself, for the coordinator's approvals;
 	// nil: only Subprojects.
@@ -205,6 +209,7 @@ func (p *Portal) Handler() http.Handler {
 	p.workRoutes(mux)
 	mux.HandleFunc("GET /reports", p.signedIn(p.reportsPage))
 	mux.HandleFunc("GET /regions/{region}/exports/{file}", p.signedIn(p.export))
+	p.personRoutes(mux)
 
 	mux.HandleFunc("/", p.notFound)
 

@@ -26,6 +26,7 @@ import (
 	ideav1 "github.com/innovationsmotorer/motor/proto/innovation/idea/v1"
 	needsv1 "github.com/innovationsmotorer/motor/proto/innovation/needs/v1"
 	partnerv1 "github.com/innovationsmotorer/motor/proto/innovation/partner/v1"
+	personv1 "github.com/innovationsmotorer/motor/proto/innovation/person/v1"
 	reportsv1 "github.com/innovationsmotorer/motor/proto/innovation/reports/v1"
 )
 
@@ -79,6 +80,10 @@ func withPortal(ctx context.Context, c serveConfig, gw http.Handler, conns *conn
 		case "partner":
 			cfg.Partners = partnerv1.NewPartnerServiceClient(conn)
 		}
+	}
+	// "Mina uppgifter": the person service, with the person's own token.
+	if conn, err := conns.get("person"); err == nil {
+		cfg.Persons = personv1.NewPersonServiceClient(conn)
 	}
 	if err := portalWork(c, conns, &cfg); err != nil {
 		return nil, err

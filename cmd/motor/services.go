@@ -20,6 +20,7 @@ import (
 	needsv1 "github.com/innovationsmotorer/motor/proto/innovation/needs/v1"
 	notifyv1 "github.com/innovationsmotorer/motor/proto/innovation/notify/v1"
 	partnerv1 "github.com/innovationsmotorer/motor/proto/innovation/partner/v1"
+	personv1 "github.com/innovationsmotorer/motor/proto/innovation/person/v1"
 	reportsv1 "github.com/innovationsmotorer/motor/proto/innovation/reports/v1"
 	"github.com/innovationsmotorer/motor/services/coordinator"
 	"github.com/innovationsmotorer/motor/services/funding"
@@ -27,6 +28,7 @@ import (
 	"github.com/innovationsmotorer/motor/services/needs"
 	"github.com/innovationsmotorer/motor/services/notify"
 	"github.com/innovationsmotorer/motor/services/partner"
+	"github.com/innovationsmotorer/motor/services/person"
 	"github.com/innovationsmotorer/motor/services/reports"
 )
 
@@ -362,6 +364,39 @@ func allServices() []service {
 				if d.background != nil {
 					d.background(srv.Run)
 				}
+				return nil, nil
+			},
+		},
+		{
+			name:       "person",
+			healthName: personv1.PersonService_ServiceDesc.ServiceName,
+			register: func(s *grpc.Server, d deps) (func(context.Context) error, error) {
+				// A person's data is gathered from every service as this
+				// deployment (its service credential): the caller's token
+				// reaches only what they may list, and the person service
+				// has checked who they are.
+				names := []string{"idea", "needs", "partner", "funding", "notify", "reports"}
+				conns := map[string]grpc.ClientConnInterface{}
+				for _, name := range names {
+					conn, err := d.conn(name)
+					if err != nil {
+						return nil, fmt.Errorf("connect to the %s service: %w", name, err)
+					}
+					conns[name] = d.asService(conn, true)
+				}
+				srv, err := person.New(person.Config{
+					Regions: d.regions, Logger: d.logger,
+					Ideas:   ideav1.NewIdeaServiceClient(conns["idea"]),
+					Needs:   needsv1.NewNeedsServiceClient(conns["needs"]),
+					Partner: partnerv1.NewPartnerServiceClient(conns["partner"]),
+					Funding: fundingv1.NewSubprojectServiceClient(conns["funding"]),
+					Notify:  notifyv1.NewNotificationServiceClient(conns["notify"]),
+					Reports: reportsv1.NewReportServiceClient(conns["reports"]),
+				})
+				if err != nil {
+					return nil, err
+				}
+				personv1.RegisterPersonServiceServer(s, srv)
 				return nil, nil
 			},
 		},

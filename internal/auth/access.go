@@ -7,6 +7,7 @@ import (
 	needsv1 "github.com/innovationsmotorer/motor/proto/innovation/needs/v1"
 	notifyv1 "github.com/innovationsmotorer/motor/proto/innovation/notify/v1"
 	partnerv1 "github.com/innovationsmotorer/motor/proto/innovation/partner/v1"
+	personv1 "github.com/innovationsmotorer/motor/proto/innovation/person/v1"
 	reportsv1 "github.com/innovationsmotorer/motor/proto/innovation/reports/v1"
 )
 
@@ -268,5 +269,23 @@ func Table() map[string]Rule {
 		notifyv1.NotificationService_DeleteWebhookSubscription_FullMethodName:  {Roles: admins},
 		notifyv1.NotificationService_ListWebhookDeliveries_FullMethodName:      {Roles: admins},
 		notifyv1.NotificationService_RedeliverWebhookDelivery_FullMethodName:   {Roles: admins},
+		// a person's data: the person service fans out to each service's
+		// internal export and erasure as this process; people reach only the
+		// person service, which checks the person is the caller or the
+		// caller the region's admin.
+		personv1.PersonService_ExportPersonData_FullMethodName:       {Roles: []Role{Submitter, Advisor, RegionAdmin, Partner}},
+		personv1.PersonService_ErasePerson_FullMethodName:            {Roles: []Role{Submitter, Advisor, RegionAdmin, Partner}},
+		ideav1.IdeaService_ExportPersonData_FullMethodName:           {Internal: true},
+		ideav1.IdeaService_ErasePersonData_FullMethodName:            {Internal: true},
+		needsv1.NeedsService_ExportPersonData_FullMethodName:         {Internal: true},
+		needsv1.NeedsService_ErasePersonData_FullMethodName:          {Internal: true},
+		partnerv1.PartnerService_ExportPersonData_FullMethodName:     {Internal: true},
+		partnerv1.PartnerService_ErasePersonData_FullMethodName:      {Internal: true},
+		fundingv1.SubprojectService_ExportPersonData_FullMethodName:  {Internal: true},
+		fundingv1.SubprojectService_ErasePersonData_FullMethodName:   {Internal: true},
+		notifyv1.NotificationService_ExportPersonData_FullMethodName: {Internal: true},
+		notifyv1.NotificationService_ErasePersonData_FullMethodName:  {Internal: true},
+		reportsv1.ReportService_ExportPersonData_FullMethodName:      {Internal: true},
+		reportsv1.ReportService_ErasePersonData_FullMethodName:       {Internal: true},
 	}
 }

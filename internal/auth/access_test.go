@@ -50,6 +50,14 @@ func TestTable_SystemCalls(t *testing.T) {
 		// The idea service's DEVELOPMENT gate reads an idea's agreements.
 		"/innovation.partner.v1.PartnerService/ListAgreements": {internal: true},
 	}
+	// The person service gathers and erases a person's data in every
+	// service as this process, never a token or another deployment.
+	for _, svc := range []string{"idea.v1.IdeaService", "needs.v1.NeedsService", "partner.v1.PartnerService",
+		"funding.v1.SubprojectService", "notify.v1.NotificationService", "reports.v1.ReportService"} {
+		for _, m := range []string{"ExportPersonData", "ErasePersonData"} {
+			want["/innovation."+svc+"/"+m] = sys{internal: true, noUser: true}
+		}
+	}
 	for method, r := range auth.Table() {
 		w, ok := want[method]
 		got := sys{peer: r.Peer, field: r.Field, internal: r.Internal, noUser: len(r.Roles) == 0, relay: r.Relay}

@@ -375,8 +375,11 @@ func (s *Server) UpdateNotificationSettings(ctx context.Context, req *notifyv1.U
 		return nil, domain.Store(err, "SETTINGS", "notification settings")
 	}
 	res, err := s.store.Commit(ctx, ns(region), store.Write{
-		Puts:   []store.Put{{Key: settingsKey(who.Subject), Value: b, Version: version}},
-		Events: []store.Event{{Time: s.now(), Actor: who.Subject, Action: "UpdateNotificationSettings", Key: set.GetName(), EtagBefore: strconv.FormatInt(version, 10), EtagAfter: strconv.FormatInt(version+1, 10)}},
+		Puts: []store.Put{{Key: settingsKey(who.Subject), Value: b, Version: version}},
+		// The event names the settings as "me": a person changes only
+		// their own, the actor says whose, and an erasure can redact an
+		// actor but not a key.
+		Events: []store.Event{{Time: s.now(), Actor: who.Subject, Action: "UpdateNotificationSettings", Key: "regions/" + region + "/users/me/notificationSettings", EtagBefore: strconv.FormatInt(version, 10), EtagAfter: strconv.FormatInt(version+1, 10)}},
 	})
 	if errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrExists) {
 		return nil, domain.New(codes.Aborted, "ETAG_MISMATCH", "your notification settings were changed elsewhere: read them again and retry")

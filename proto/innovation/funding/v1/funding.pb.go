@@ -3265,6 +3265,243 @@ func (x *ListLedgerEventsResponse) GetNextPageToken() string {
 	return ""
 }
 
+// ExportPersonDataRequest names one person in one region.
+type ExportPersonDataRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// regions/{region}
+	Parent string `protobuf:"bytes,1,opt,name=parent,proto3" json:"parent,omitempty"`
+	// The person's token subject.
+	Subject string `protobuf:"bytes,2,opt,name=subject,proto3" json:"subject,omitempty"`
+	// An e-mail address records may name the person by; optional.
+	Email         string `protobuf:"bytes,3,opt,name=email,proto3" json:"email,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExportPersonDataRequest) Reset() {
+	*x = ExportPersonDataRequest{}
+	mi := &file_innovation_funding_v1_funding_proto_msgTypes[45]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExportPersonDataRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExportPersonDataRequest) ProtoMessage() {}
+
+func (x *ExportPersonDataRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_innovation_funding_v1_funding_proto_msgTypes[45]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExportPersonDataRequest.ProtoReflect.Descriptor instead.
+func (*ExportPersonDataRequest) Descriptor() ([]byte, []int) {
+	return file_innovation_funding_v1_funding_proto_rawDescGZIP(), []int{45}
+}
+
+func (x *ExportPersonDataRequest) GetParent() string {
+	if x != nil {
+		return x.Parent
+	}
+	return ""
+}
+
+func (x *ExportPersonDataRequest) GetSubject() string {
+	if x != nil {
+		return x.Subject
+	}
+	return ""
+}
+
+func (x *ExportPersonDataRequest) GetEmail() string {
+	if x != nil {
+		return x.Email
+	}
+	return ""
+}
+
+// ErasePersonDataRequest names the person to erase, as ExportPersonDataRequest.
+type ErasePersonDataRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// regions/{region}
+	Parent        string `protobuf:"bytes,1,opt,name=parent,proto3" json:"parent,omitempty"`
+	Subject       string `protobuf:"bytes,2,opt,name=subject,proto3" json:"subject,omitempty"`
+	Email         string `protobuf:"bytes,3,opt,name=email,proto3" json:"email,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ErasePersonDataRequest) Reset() {
+	*x = ErasePersonDataRequest{}
+	mi := &file_innovation_funding_v1_funding_proto_msgTypes[46]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ErasePersonDataRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ErasePersonDataRequest) ProtoMessage() {}
+
+func (x *ErasePersonDataRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_innovation_funding_v1_funding_proto_msgTypes[46]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ErasePersonDataRequest.ProtoReflect.Descriptor instead.
+func (*ErasePersonDataRequest) Descriptor() ([]byte, []int) {
+	return file_innovation_funding_v1_funding_proto_rawDescGZIP(), []int{46}
+}
+
+func (x *ErasePersonDataRequest) GetParent() string {
+	if x != nil {
+		return x.Parent
+	}
+	return ""
+}
+
+func (x *ErasePersonDataRequest) GetSubject() string {
+	if x != nil {
+		return x.Subject
+	}
+	return ""
+}
+
+func (x *ErasePersonDataRequest) GetEmail() string {
+	if x != nil {
+		return x.Email
+	}
+	return ""
+}
+
+// ErasePersonDataResponse says what the erasure changed; a repeat changes
+// nothing.
+type ErasePersonDataResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Records rewritten or deleted.
+	RecordsChanged int32 `protobuf:"varint,1,opt,name=records_changed,json=recordsChanged,proto3" json:"records_changed,omitempty"`
+	// Audit records whose actor was the person.
+	AuditEventsRedacted int32 `protobuf:"varint,2,opt,name=audit_events_redacted,json=auditEventsRedacted,proto3" json:"audit_events_redacted,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
+}
+
+func (x *ErasePersonDataResponse) Reset() {
+	*x = ErasePersonDataResponse{}
+	mi := &file_innovation_funding_v1_funding_proto_msgTypes[47]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ErasePersonDataResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ErasePersonDataResponse) ProtoMessage() {}
+
+func (x *ErasePersonDataResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_innovation_funding_v1_funding_proto_msgTypes[47]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ErasePersonDataResponse.ProtoReflect.Descriptor instead.
+func (*ErasePersonDataResponse) Descriptor() ([]byte, []int) {
+	return file_innovation_funding_v1_funding_proto_rawDescGZIP(), []int{47}
+}
+
+func (x *ErasePersonDataResponse) GetRecordsChanged() int32 {
+	if x != nil {
+		return x.RecordsChanged
+	}
+	return 0
+}
+
+func (x *ErasePersonDataResponse) GetAuditEventsRedacted() int32 {
+	if x != nil {
+		return x.AuditEventsRedacted
+	}
+	return 0
+}
+
+// ExportPersonDataResponse is what the funding service keeps about a person.
+type ExportPersonDataResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Audit records with them as actor.
+	AuditEvents []*v1.AuditEvent `protobuf:"bytes,1,rep,name=audit_events,json=auditEvents,proto3" json:"audit_events,omitempty"`
+	// Decisions on subprojects they took (regions/{region}/subprojects/{subproject}).
+	Subprojects   []string `protobuf:"bytes,2,rep,name=subprojects,proto3" json:"subprojects,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExportPersonDataResponse) Reset() {
+	*x = ExportPersonDataResponse{}
+	mi := &file_innovation_funding_v1_funding_proto_msgTypes[48]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExportPersonDataResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExportPersonDataResponse) ProtoMessage() {}
+
+func (x *ExportPersonDataResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_innovation_funding_v1_funding_proto_msgTypes[48]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExportPersonDataResponse.ProtoReflect.Descriptor instead.
+func (*ExportPersonDataResponse) Descriptor() ([]byte, []int) {
+	return file_innovation_funding_v1_funding_proto_rawDescGZIP(), []int{48}
+}
+
+func (x *ExportPersonDataResponse) GetAuditEvents() []*v1.AuditEvent {
+	if x != nil {
+		return x.AuditEvents
+	}
+	return nil
+}
+
+func (x *ExportPersonDataResponse) GetSubprojects() []string {
+	if x != nil {
+		return x.Subprojects
+	}
+	return nil
+}
+
 var File_innovation_funding_v1_funding_proto protoreflect.FileDescriptor
 
 const file_innovation_funding_v1_funding_proto_rawDesc = "" +
@@ -3533,7 +3770,21 @@ const file_innovation_funding_v1_funding_proto_rawDesc = "" +
 	"page_token\x18\x02 \x01(\tR\tpageToken\"{\n" +
 	"\x18ListLedgerEventsResponse\x127\n" +
 	"\x06events\x18\x01 \x03(\v2\x1f.innovation.audit.v1.AuditEventR\x06events\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken*\xf2\x01\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"a\n" +
+	"\x17ExportPersonDataRequest\x12\x16\n" +
+	"\x06parent\x18\x01 \x01(\tR\x06parent\x12\x18\n" +
+	"\asubject\x18\x02 \x01(\tR\asubject\x12\x14\n" +
+	"\x05email\x18\x03 \x01(\tR\x05email\"`\n" +
+	"\x16ErasePersonDataRequest\x12\x16\n" +
+	"\x06parent\x18\x01 \x01(\tR\x06parent\x12\x18\n" +
+	"\asubject\x18\x02 \x01(\tR\asubject\x12\x14\n" +
+	"\x05email\x18\x03 \x01(\tR\x05email\"v\n" +
+	"\x17ErasePersonDataResponse\x12'\n" +
+	"\x0frecords_changed\x18\x01 \x01(\x05R\x0erecordsChanged\x122\n" +
+	"\x15audit_events_redacted\x18\x02 \x01(\x05R\x13auditEventsRedacted\"\x80\x01\n" +
+	"\x18ExportPersonDataResponse\x12B\n" +
+	"\faudit_events\x18\x01 \x03(\v2\x1f.innovation.audit.v1.AuditEventR\vauditEvents\x12 \n" +
+	"\vsubprojects\x18\x02 \x03(\tR\vsubprojects*\xf2\x01\n" +
 	"\x10SubprojectStatus\x12!\n" +
 	"\x1dSUBPROJECT_STATUS_UNSPECIFIED\x10\x00\x12\x1b\n" +
 	"\x17SUBPROJECT_STATUS_DRAFT\x10\x01\x12\x1f\n" +
@@ -3559,7 +3810,7 @@ const file_innovation_funding_v1_funding_proto_rawDesc = "" +
 	"\x10ContributionKind\x12!\n" +
 	"\x1dCONTRIBUTION_KIND_UNSPECIFIED\x10\x00\x12\x1a\n" +
 	"\x16CONTRIBUTION_KIND_CASH\x10\x01\x12\x1d\n" +
-	"\x19CONTRIBUTION_KIND_IN_KIND\x10\x022\x8e\x0e\n" +
+	"\x19CONTRIBUTION_KIND_IN_KIND\x10\x022\xf5\x0f\n" +
 	"\x11SubprojectService\x12e\n" +
 	"\x10CreateSubproject\x12..innovation.funding.v1.CreateSubprojectRequest\x1a!.innovation.funding.v1.Subproject\x12_\n" +
 	"\rGetSubproject\x12+.innovation.funding.v1.GetSubprojectRequest\x1a!.innovation.funding.v1.Subproject\x12p\n" +
@@ -3577,7 +3828,9 @@ const file_innovation_funding_v1_funding_proto_rawDesc = "" +
 	"\x11CertifyCostReport\x12/.innovation.funding.v1.CertifyCostReportRequest\x1a!.innovation.funding.v1.CostReport\x12e\n" +
 	"\x10ReturnCostReport\x12..innovation.funding.v1.ReturnCostReportRequest\x1a!.innovation.funding.v1.CostReport\x12p\n" +
 	"\x0fListAuditEvents\x12-.innovation.funding.v1.ListAuditEventsRequest\x1a..innovation.funding.v1.ListAuditEventsResponse\x12n\n" +
-	"\x12GetSubprojectStats\x120.innovation.funding.v1.GetSubprojectStatsRequest\x1a&.innovation.funding.v1.SubprojectStats2\xd4\x06\n" +
+	"\x12GetSubprojectStats\x120.innovation.funding.v1.GetSubprojectStatsRequest\x1a&.innovation.funding.v1.SubprojectStats\x12s\n" +
+	"\x10ExportPersonData\x12..innovation.funding.v1.ExportPersonDataRequest\x1a/.innovation.funding.v1.ExportPersonDataResponse\x12p\n" +
+	"\x0fErasePersonData\x12-.innovation.funding.v1.ErasePersonDataRequest\x1a..innovation.funding.v1.ErasePersonDataResponse2\xd4\x06\n" +
 	"\x10ProgrammeService\x12b\n" +
 	"\x0fCreateProgramme\x12-.innovation.funding.v1.CreateProgrammeRequest\x1a .innovation.funding.v1.Programme\x12\\\n" +
 	"\fGetProgramme\x12*.innovation.funding.v1.GetProgrammeRequest\x1a .innovation.funding.v1.Programme\x12m\n" +
@@ -3601,7 +3854,7 @@ func file_innovation_funding_v1_funding_proto_rawDescGZIP() []byte {
 }
 
 var file_innovation_funding_v1_funding_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_innovation_funding_v1_funding_proto_msgTypes = make([]protoimpl.MessageInfo, 46)
+var file_innovation_funding_v1_funding_proto_msgTypes = make([]protoimpl.MessageInfo, 50)
 var file_innovation_funding_v1_funding_proto_goTypes = []any{
 	(SubprojectStatus)(0),             // 0: innovation.funding.v1.SubprojectStatus
 	(CostReportStatus)(0),             // 1: innovation.funding.v1.CostReportStatus
@@ -3652,43 +3905,47 @@ var file_innovation_funding_v1_funding_proto_goTypes = []any{
 	(*GetSubprojectStatsRequest)(nil), // 46: innovation.funding.v1.GetSubprojectStatsRequest
 	(*ListLedgerEventsRequest)(nil),   // 47: innovation.funding.v1.ListLedgerEventsRequest
 	(*ListLedgerEventsResponse)(nil),  // 48: innovation.funding.v1.ListLedgerEventsResponse
-	nil,                               // 49: innovation.funding.v1.SubprojectStats.SubprojectsByStatusEntry
-	(*timestamppb.Timestamp)(nil),     // 50: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil),     // 51: google.protobuf.FieldMask
-	(*v1.AuditEvent)(nil),             // 52: innovation.audit.v1.AuditEvent
+	(*ExportPersonDataRequest)(nil),   // 49: innovation.funding.v1.ExportPersonDataRequest
+	(*ErasePersonDataRequest)(nil),    // 50: innovation.funding.v1.ErasePersonDataRequest
+	(*ErasePersonDataResponse)(nil),   // 51: innovation.funding.v1.ErasePersonDataResponse
+	(*ExportPersonDataResponse)(nil),  // 52: innovation.funding.v1.ExportPersonDataResponse
+	nil,                               // 53: innovation.funding.v1.SubprojectStats.SubprojectsByStatusEntry
+	(*timestamppb.Timestamp)(nil),     // 54: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil),     // 55: google.protobuf.FieldMask
+	(*v1.AuditEvent)(nil),             // 56: innovation.audit.v1.AuditEvent
 }
 var file_innovation_funding_v1_funding_proto_depIdxs = []int32{
 	4,  // 0: innovation.funding.v1.Programme.balance:type_name -> innovation.funding.v1.Balance
-	50, // 1: innovation.funding.v1.Programme.create_time:type_name -> google.protobuf.Timestamp
-	50, // 2: innovation.funding.v1.Programme.update_time:type_name -> google.protobuf.Timestamp
-	50, // 3: innovation.funding.v1.Allocation.reserve_time:type_name -> google.protobuf.Timestamp
-	50, // 4: innovation.funding.v1.Allocation.release_time:type_name -> google.protobuf.Timestamp
-	50, // 5: innovation.funding.v1.Payment.create_time:type_name -> google.protobuf.Timestamp
+	54, // 1: innovation.funding.v1.Programme.create_time:type_name -> google.protobuf.Timestamp
+	54, // 2: innovation.funding.v1.Programme.update_time:type_name -> google.protobuf.Timestamp
+	54, // 3: innovation.funding.v1.Allocation.reserve_time:type_name -> google.protobuf.Timestamp
+	54, // 4: innovation.funding.v1.Allocation.release_time:type_name -> google.protobuf.Timestamp
+	54, // 5: innovation.funding.v1.Payment.create_time:type_name -> google.protobuf.Timestamp
 	2,  // 6: innovation.funding.v1.BudgetLine.category:type_name -> innovation.funding.v1.CostCategory
 	3,  // 7: innovation.funding.v1.Contribution.kind:type_name -> innovation.funding.v1.ContributionKind
 	0,  // 8: innovation.funding.v1.SubprojectStatusChange.from:type_name -> innovation.funding.v1.SubprojectStatus
 	0,  // 9: innovation.funding.v1.SubprojectStatusChange.to:type_name -> innovation.funding.v1.SubprojectStatus
-	50, // 10: innovation.funding.v1.SubprojectStatusChange.time:type_name -> google.protobuf.Timestamp
+	54, // 10: innovation.funding.v1.SubprojectStatusChange.time:type_name -> google.protobuf.Timestamp
 	8,  // 11: innovation.funding.v1.Subproject.partners:type_name -> innovation.funding.v1.SubprojectPartner
 	9,  // 12: innovation.funding.v1.Subproject.budget_lines:type_name -> innovation.funding.v1.BudgetLine
 	10, // 13: innovation.funding.v1.Subproject.contributions:type_name -> innovation.funding.v1.Contribution
 	0,  // 14: innovation.funding.v1.Subproject.status:type_name -> innovation.funding.v1.SubprojectStatus
 	11, // 15: innovation.funding.v1.Subproject.history:type_name -> innovation.funding.v1.SubprojectStatusChange
-	50, // 16: innovation.funding.v1.Subproject.create_time:type_name -> google.protobuf.Timestamp
-	50, // 17: innovation.funding.v1.Subproject.update_time:type_name -> google.protobuf.Timestamp
+	54, // 16: innovation.funding.v1.Subproject.create_time:type_name -> google.protobuf.Timestamp
+	54, // 17: innovation.funding.v1.Subproject.update_time:type_name -> google.protobuf.Timestamp
 	2,  // 18: innovation.funding.v1.CostReportLine.category:type_name -> innovation.funding.v1.CostCategory
 	1,  // 19: innovation.funding.v1.CostReportStatusChange.from:type_name -> innovation.funding.v1.CostReportStatus
 	1,  // 20: innovation.funding.v1.CostReportStatusChange.to:type_name -> innovation.funding.v1.CostReportStatus
-	50, // 21: innovation.funding.v1.CostReportStatusChange.time:type_name -> google.protobuf.Timestamp
+	54, // 21: innovation.funding.v1.CostReportStatusChange.time:type_name -> google.protobuf.Timestamp
 	13, // 22: innovation.funding.v1.CostReport.lines:type_name -> innovation.funding.v1.CostReportLine
 	1,  // 23: innovation.funding.v1.CostReport.status:type_name -> innovation.funding.v1.CostReportStatus
 	14, // 24: innovation.funding.v1.CostReport.history:type_name -> innovation.funding.v1.CostReportStatusChange
-	50, // 25: innovation.funding.v1.CostReport.create_time:type_name -> google.protobuf.Timestamp
-	50, // 26: innovation.funding.v1.CostReport.update_time:type_name -> google.protobuf.Timestamp
+	54, // 25: innovation.funding.v1.CostReport.create_time:type_name -> google.protobuf.Timestamp
+	54, // 26: innovation.funding.v1.CostReport.update_time:type_name -> google.protobuf.Timestamp
 	12, // 27: innovation.funding.v1.CreateSubprojectRequest.subproject:type_name -> innovation.funding.v1.Subproject
 	12, // 28: innovation.funding.v1.ListSubprojectsResponse.subprojects:type_name -> innovation.funding.v1.Subproject
 	12, // 29: innovation.funding.v1.UpdateSubprojectRequest.subproject:type_name -> innovation.funding.v1.Subproject
-	51, // 30: innovation.funding.v1.UpdateSubprojectRequest.update_mask:type_name -> google.protobuf.FieldMask
+	55, // 30: innovation.funding.v1.UpdateSubprojectRequest.update_mask:type_name -> google.protobuf.FieldMask
 	15, // 31: innovation.funding.v1.CreateCostReportRequest.cost_report:type_name -> innovation.funding.v1.CostReport
 	15, // 32: innovation.funding.v1.ListCostReportsResponse.cost_reports:type_name -> innovation.funding.v1.CostReport
 	5,  // 33: innovation.funding.v1.CreateProgrammeRequest.programme:type_name -> innovation.funding.v1.Programme
@@ -3696,64 +3953,69 @@ var file_innovation_funding_v1_funding_proto_depIdxs = []int32{
 	6,  // 35: innovation.funding.v1.ListAllocationsResponse.allocations:type_name -> innovation.funding.v1.Allocation
 	6,  // 36: innovation.funding.v1.RecordPaymentResponse.allocation:type_name -> innovation.funding.v1.Allocation
 	7,  // 37: innovation.funding.v1.RecordPaymentResponse.payment:type_name -> innovation.funding.v1.Payment
-	52, // 38: innovation.funding.v1.ListAuditEventsResponse.events:type_name -> innovation.audit.v1.AuditEvent
-	49, // 39: innovation.funding.v1.SubprojectStats.subprojects_by_status:type_name -> innovation.funding.v1.SubprojectStats.SubprojectsByStatusEntry
-	52, // 40: innovation.funding.v1.ListLedgerEventsResponse.events:type_name -> innovation.audit.v1.AuditEvent
-	16, // 41: innovation.funding.v1.SubprojectService.CreateSubproject:input_type -> innovation.funding.v1.CreateSubprojectRequest
-	17, // 42: innovation.funding.v1.SubprojectService.GetSubproject:input_type -> innovation.funding.v1.GetSubprojectRequest
-	18, // 43: innovation.funding.v1.SubprojectService.ListSubprojects:input_type -> innovation.funding.v1.ListSubprojectsRequest
-	20, // 44: innovation.funding.v1.SubprojectService.UpdateSubproject:input_type -> innovation.funding.v1.UpdateSubprojectRequest
-	21, // 45: innovation.funding.v1.SubprojectService.SubmitSubproject:input_type -> innovation.funding.v1.SubmitSubprojectRequest
-	22, // 46: innovation.funding.v1.SubprojectService.ApproveSubproject:input_type -> innovation.funding.v1.ApproveSubprojectRequest
-	23, // 47: innovation.funding.v1.SubprojectService.RejectSubproject:input_type -> innovation.funding.v1.RejectSubprojectRequest
-	24, // 48: innovation.funding.v1.SubprojectService.WithdrawSubproject:input_type -> innovation.funding.v1.WithdrawSubprojectRequest
-	25, // 49: innovation.funding.v1.SubprojectService.CloseSubproject:input_type -> innovation.funding.v1.CloseSubprojectRequest
-	26, // 50: innovation.funding.v1.SubprojectService.CreateCostReport:input_type -> innovation.funding.v1.CreateCostReportRequest
-	27, // 51: innovation.funding.v1.SubprojectService.GetCostReport:input_type -> innovation.funding.v1.GetCostReportRequest
-	28, // 52: innovation.funding.v1.SubprojectService.ListCostReports:input_type -> innovation.funding.v1.ListCostReportsRequest
-	30, // 53: innovation.funding.v1.SubprojectService.SubmitCostReport:input_type -> innovation.funding.v1.SubmitCostReportRequest
-	31, // 54: innovation.funding.v1.SubprojectService.CertifyCostReport:input_type -> innovation.funding.v1.CertifyCostReportRequest
-	32, // 55: innovation.funding.v1.SubprojectService.ReturnCostReport:input_type -> innovation.funding.v1.ReturnCostReportRequest
-	43, // 56: innovation.funding.v1.SubprojectService.ListAuditEvents:input_type -> innovation.funding.v1.ListAuditEventsRequest
-	46, // 57: innovation.funding.v1.SubprojectService.GetSubprojectStats:input_type -> innovation.funding.v1.GetSubprojectStatsRequest
-	33, // 58: innovation.funding.v1.ProgrammeService.CreateProgramme:input_type -> innovation.funding.v1.CreateProgrammeRequest
-	34, // 59: innovation.funding.v1.ProgrammeService.GetProgramme:input_type -> innovation.funding.v1.GetProgrammeRequest
-	35, // 60: innovation.funding.v1.ProgrammeService.ListProgrammes:input_type -> innovation.funding.v1.ListProgrammesRequest
-	37, // 61: innovation.funding.v1.ProgrammeService.ListAllocations:input_type -> innovation.funding.v1.ListAllocationsRequest
-	39, // 62: innovation.funding.v1.ProgrammeService.ReserveFunds:input_type -> innovation.funding.v1.ReserveFundsRequest
-	40, // 63: innovation.funding.v1.ProgrammeService.RecordPayment:input_type -> innovation.funding.v1.RecordPaymentRequest
-	42, // 64: innovation.funding.v1.ProgrammeService.ReleaseFunds:input_type -> innovation.funding.v1.ReleaseFundsRequest
-	47, // 65: innovation.funding.v1.ProgrammeService.ListLedgerEvents:input_type -> innovation.funding.v1.ListLedgerEventsRequest
-	12, // 66: innovation.funding.v1.SubprojectService.CreateSubproject:output_type -> innovation.funding.v1.Subproject
-	12, // 67: innovation.funding.v1.SubprojectService.GetSubproject:output_type -> innovation.funding.v1.Subproject
-	19, // 68: innovation.funding.v1.SubprojectService.ListSubprojects:output_type -> innovation.funding.v1.ListSubprojectsResponse
-	12, // 69: innovation.funding.v1.SubprojectService.UpdateSubproject:output_type -> innovation.funding.v1.Subproject
-	12, // 70: innovation.funding.v1.SubprojectService.SubmitSubproject:output_type -> innovation.funding.v1.Subproject
-	12, // 71: innovation.funding.v1.SubprojectService.ApproveSubproject:output_type -> innovation.funding.v1.Subproject
-	12, // 72: innovation.funding.v1.SubprojectService.RejectSubproject:output_type -> innovation.funding.v1.Subproject
-	12, // 73: innovation.funding.v1.SubprojectService.WithdrawSubproject:output_type -> innovation.funding.v1.Subproject
-	12, // 74: innovation.funding.v1.SubprojectService.CloseSubproject:output_type -> innovation.funding.v1.Subproject
-	15, // 75: innovation.funding.v1.SubprojectService.CreateCostReport:output_type -> innovation.funding.v1.CostReport
-	15, // 76: innovation.funding.v1.SubprojectService.GetCostReport:output_type -> innovation.funding.v1.CostReport
-	29, // 77: innovation.funding.v1.SubprojectService.ListCostReports:output_type -> innovation.funding.v1.ListCostReportsResponse
-	15, // 78: innovation.funding.v1.SubprojectService.SubmitCostReport:output_type -> innovation.funding.v1.CostReport
-	15, // 79: innovation.funding.v1.SubprojectService.CertifyCostReport:output_type -> innovation.funding.v1.CostReport
-	15, // 80: innovation.funding.v1.SubprojectService.ReturnCostReport:output_type -> innovation.funding.v1.CostReport
-	44, // 81: innovation.funding.v1.SubprojectService.ListAuditEvents:output_type -> innovation.funding.v1.ListAuditEventsResponse
-	45, // 82: innovation.funding.v1.SubprojectService.GetSubprojectStats:output_type -> innovation.funding.v1.SubprojectStats
-	5,  // 83: innovation.funding.v1.ProgrammeService.CreateProgramme:output_type -> innovation.funding.v1.Programme
-	5,  // 84: innovation.funding.v1.ProgrammeService.GetProgramme:output_type -> innovation.funding.v1.Programme
-	36, // 85: innovation.funding.v1.ProgrammeService.ListProgrammes:output_type -> innovation.funding.v1.ListProgrammesResponse
-	38, // 86: innovation.funding.v1.ProgrammeService.ListAllocations:output_type -> innovation.funding.v1.ListAllocationsResponse
-	6,  // 87: innovation.funding.v1.ProgrammeService.ReserveFunds:output_type -> innovation.funding.v1.Allocation
-	41, // 88: innovation.funding.v1.ProgrammeService.RecordPayment:output_type -> innovation.funding.v1.RecordPaymentResponse
-	6,  // 89: innovation.funding.v1.ProgrammeService.ReleaseFunds:output_type -> innovation.funding.v1.Allocation
-	48, // 90: innovation.funding.v1.ProgrammeService.ListLedgerEvents:output_type -> innovation.funding.v1.ListLedgerEventsResponse
-	66, // [66:91] is the sub-list for method output_type
-	41, // [41:66] is the sub-list for method input_type
-	41, // [41:41] is the sub-list for extension type_name
-	41, // [41:41] is the sub-list for extension extendee
-	0,  // [0:41] is the sub-list for field type_name
+	56, // 38: innovation.funding.v1.ListAuditEventsResponse.events:type_name -> innovation.audit.v1.AuditEvent
+	53, // 39: innovation.funding.v1.SubprojectStats.subprojects_by_status:type_name -> innovation.funding.v1.SubprojectStats.SubprojectsByStatusEntry
+	56, // 40: innovation.funding.v1.ListLedgerEventsResponse.events:type_name -> innovation.audit.v1.AuditEvent
+	56, // 41: innovation.funding.v1.ExportPersonDataResponse.audit_events:type_name -> innovation.audit.v1.AuditEvent
+	16, // 42: innovation.funding.v1.SubprojectService.CreateSubproject:input_type -> innovation.funding.v1.CreateSubprojectRequest
+	17, // 43: innovation.funding.v1.SubprojectService.GetSubproject:input_type -> innovation.funding.v1.GetSubprojectRequest
+	18, // 44: innovation.funding.v1.SubprojectService.ListSubprojects:input_type -> innovation.funding.v1.ListSubprojectsRequest
+	20, // 45: innovation.funding.v1.SubprojectService.UpdateSubproject:input_type -> innovation.funding.v1.UpdateSubprojectRequest
+	21, // 46: innovation.funding.v1.SubprojectService.SubmitSubproject:input_type -> innovation.funding.v1.SubmitSubprojectRequest
+	22, // 47: innovation.funding.v1.SubprojectService.ApproveSubproject:input_type -> innovation.funding.v1.ApproveSubprojectRequest
+	23, // 48: innovation.funding.v1.SubprojectService.RejectSubproject:input_type -> innovation.funding.v1.RejectSubprojectRequest
+	24, // 49: innovation.funding.v1.SubprojectService.WithdrawSubproject:input_type -> innovation.funding.v1.WithdrawSubprojectRequest
+	25, // 50: innovation.funding.v1.SubprojectService.CloseSubproject:input_type -> innovation.funding.v1.CloseSubprojectRequest
+	26, // 51: innovation.funding.v1.SubprojectService.CreateCostReport:input_type -> innovation.funding.v1.CreateCostReportRequest
+	27, // 52: innovation.funding.v1.SubprojectService.GetCostReport:input_type -> innovation.funding.v1.GetCostReportRequest
+	28, // 53: innovation.funding.v1.SubprojectService.ListCostReports:input_type -> innovation.funding.v1.ListCostReportsRequest
+	30, // 54: innovation.funding.v1.SubprojectService.SubmitCostReport:input_type -> innovation.funding.v1.SubmitCostReportRequest
+	31, // 55: innovation.funding.v1.SubprojectService.CertifyCostReport:input_type -> innovation.funding.v1.CertifyCostReportRequest
+	32, // 56: innovation.funding.v1.SubprojectService.ReturnCostReport:input_type -> innovation.funding.v1.ReturnCostReportRequest
+	43, // 57: innovation.funding.v1.SubprojectService.ListAuditEvents:input_type -> innovation.funding.v1.ListAuditEventsRequest
+	46, // 58: innovation.funding.v1.SubprojectService.GetSubprojectStats:input_type -> innovation.funding.v1.GetSubprojectStatsRequest
+	49, // 59: innovation.funding.v1.SubprojectService.ExportPersonData:input_type -> innovation.funding.v1.ExportPersonDataRequest
+	50, // 60: innovation.funding.v1.SubprojectService.ErasePersonData:input_type -> innovation.funding.v1.ErasePersonDataRequest
+	33, // 61: innovation.funding.v1.ProgrammeService.CreateProgramme:input_type -> innovation.funding.v1.CreateProgrammeRequest
+	34, // 62: innovation.funding.v1.ProgrammeService.GetProgramme:input_type -> innovation.funding.v1.GetProgrammeRequest
+	35, // 63: innovation.funding.v1.ProgrammeService.ListProgrammes:input_type -> innovation.funding.v1.ListProgrammesRequest
+	37, // 64: innovation.funding.v1.ProgrammeService.ListAllocations:input_type -> innovation.funding.v1.ListAllocationsRequest
+	39, // 65: innovation.funding.v1.ProgrammeService.ReserveFunds:input_type -> innovation.funding.v1.ReserveFundsRequest
+	40, // 66: innovation.funding.v1.ProgrammeService.RecordPayment:input_type -> innovation.funding.v1.RecordPaymentRequest
+	42, // 67: innovation.funding.v1.ProgrammeService.ReleaseFunds:input_type -> innovation.funding.v1.ReleaseFundsRequest
+	47, // 68: innovation.funding.v1.ProgrammeService.ListLedgerEvents:input_type -> innovation.funding.v1.ListLedgerEventsRequest
+	12, // 69: innovation.funding.v1.SubprojectService.CreateSubproject:output_type -> innovation.funding.v1.Subproject
+	12, // 70: innovation.funding.v1.SubprojectService.GetSubproject:output_type -> innovation.funding.v1.Subproject
+	19, // 71: innovation.funding.v1.SubprojectService.ListSubprojects:output_type -> innovation.funding.v1.ListSubprojectsResponse
+	12, // 72: innovation.funding.v1.SubprojectService.UpdateSubproject:output_type -> innovation.funding.v1.Subproject
+	12, // 73: innovation.funding.v1.SubprojectService.SubmitSubproject:output_type -> innovation.funding.v1.Subproject
+	12, // 74: innovation.funding.v1.SubprojectService.ApproveSubproject:output_type -> innovation.funding.v1.Subproject
+	12, // 75: innovation.funding.v1.SubprojectService.RejectSubproject:output_type -> innovation.funding.v1.Subproject
+	12, // 76: innovation.funding.v1.SubprojectService.WithdrawSubproject:output_type -> innovation.funding.v1.Subproject
+	12, // 77: innovation.funding.v1.SubprojectService.CloseSubproject:output_type -> innovation.funding.v1.Subproject
+	15, // 78: innovation.funding.v1.SubprojectService.CreateCostReport:output_type -> innovation.funding.v1.CostReport
+	15, // 79: innovation.funding.v1.SubprojectService.GetCostReport:output_type -> innovation.funding.v1.CostReport
+	29, // 80: innovation.funding.v1.SubprojectService.ListCostReports:output_type -> innovation.funding.v1.ListCostReportsResponse
+	15, // 81: innovation.funding.v1.SubprojectService.SubmitCostReport:output_type -> innovation.funding.v1.CostReport
+	15, // 82: innovation.funding.v1.SubprojectService.CertifyCostReport:output_type -> innovation.funding.v1.CostReport
+	15, // 83: innovation.funding.v1.SubprojectService.ReturnCostReport:output_type -> innovation.funding.v1.CostReport
+	44, // 84: innovation.funding.v1.SubprojectService.ListAuditEvents:output_type -> innovation.funding.v1.ListAuditEventsResponse
+	45, // 85: innovation.funding.v1.SubprojectService.GetSubprojectStats:output_type -> innovation.funding.v1.SubprojectStats
+	52, // 86: innovation.funding.v1.SubprojectService.ExportPersonData:output_type -> innovation.funding.v1.ExportPersonDataResponse
+	51, // 87: innovation.funding.v1.SubprojectService.ErasePersonData:output_type -> innovation.funding.v1.ErasePersonDataResponse
+	5,  // 88: innovation.funding.v1.ProgrammeService.CreateProgramme:output_type -> innovation.funding.v1.Programme
+	5,  // 89: innovation.funding.v1.ProgrammeService.GetProgramme:output_type -> innovation.funding.v1.Programme
+	36, // 90: innovation.funding.v1.ProgrammeService.ListProgrammes:output_type -> innovation.funding.v1.ListProgrammesResponse
+	38, // 91: innovation.funding.v1.ProgrammeService.ListAllocations:output_type -> innovation.funding.v1.ListAllocationsResponse
+	6,  // 92: innovation.funding.v1.ProgrammeService.ReserveFunds:output_type -> innovation.funding.v1.Allocation
+	41, // 93: innovation.funding.v1.ProgrammeService.RecordPayment:output_type -> innovation.funding.v1.RecordPaymentResponse
+	6,  // 94: innovation.funding.v1.ProgrammeService.ReleaseFunds:output_type -> innovation.funding.v1.Allocation
+	48, // 95: innovation.funding.v1.ProgrammeService.ListLedgerEvents:output_type -> innovation.funding.v1.ListLedgerEventsResponse
+	69, // [69:96] is the sub-list for method output_type
+	42, // [42:69] is the sub-list for method input_type
+	42, // [42:42] is the sub-list for extension type_name
+	42, // [42:42] is the sub-list for extension extendee
+	0,  // [0:42] is the sub-list for field type_name
 }
 
 func init() { file_innovation_funding_v1_funding_proto_init() }
@@ -3769,7 +4031,7 @@ func file_innovation_funding_v1_funding_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_innovation_funding_v1_funding_proto_rawDesc), len(file_innovation_funding_v1_funding_proto_rawDesc)),
 			NumEnums:      4,
-			NumMessages:   46,
+			NumMessages:   50,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

@@ -40,6 +40,8 @@ const (
 	SubprojectService_ReturnCostReport_FullMethodName   = "/innovation.funding.v1.SubprojectService/ReturnCostReport"
 	SubprojectService_ListAuditEvents_FullMethodName    = "/innovation.funding.v1.SubprojectService/ListAuditEvents"
 	SubprojectService_GetSubprojectStats_FullMethodName = "/innovation.funding.v1.SubprojectService/GetSubprojectStats"
+	SubprojectService_ExportPersonData_FullMethodName   = "/innovation.funding.v1.SubprojectService/ExportPersonData"
+	SubprojectService_ErasePersonData_FullMethodName    = "/innovation.funding.v1.SubprojectService/ErasePersonData"
 )
 
 // SubprojectServiceClient is the client API for SubprojectService service.
@@ -95,6 +97,15 @@ type SubprojectServiceClient interface {
 	// national dashboards. The region's staff, coordinators and other
 	// deployments may read it.
 	GetSubprojectStats(ctx context.Context, in *GetSubprojectStatsRequest, opts ...grpc.CallOption) (*SubprojectStats, error)
+	// ExportPersonData returns what this service keeps about one person in a
+	// region, for the person service's export (GDPR articles 15 and 20). Only
+	// this deployment's own services call it, as themselves.
+	ExportPersonData(ctx context.Context, in *ExportPersonDataRequest, opts ...grpc.CallOption) (*ExportPersonDataResponse, error)
+	// ErasePersonData removes one person's personal data from every record,
+	// history entry, audit record and idempotency key of this service in a
+	// region and keeps the records themselves (GDPR article 17). Internal,
+	// like ExportPersonData.
+	ErasePersonData(ctx context.Context, in *ErasePersonDataRequest, opts ...grpc.CallOption) (*ErasePersonDataResponse, error)
 }
 
 type subprojectServiceClient struct {
@@ -275,6 +286,26 @@ func (c *subprojectServiceClient) GetSubprojectStats(ctx context.Context, in *Ge
 	return out, nil
 }
 
+func (c *subprojectServiceClient) ExportPersonData(ctx context.Context, in *ExportPersonDataRequest, opts ...grpc.CallOption) (*ExportPersonDataResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ExportPersonDataResponse)
+	err := c.cc.Invoke(ctx, SubprojectService_ExportPersonData_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *subprojectServiceClient) ErasePersonData(ctx context.Context, in *ErasePersonDataRequest, opts ...grpc.CallOption) (*ErasePersonDataResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ErasePersonDataResponse)
+	err := c.cc.Invoke(ctx, SubprojectService_ErasePersonData_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // SubprojectServiceServer is the server API for SubprojectService service.
 // All implementations must embed UnimplementedSubprojectServiceServer
 // for forward compatibility.
@@ -328,6 +359,15 @@ type SubprojectServiceServer interface {
 	// national dashboards. The region's staff, coordinators and other
 	// deployments may read it.
 	GetSubprojectStats(context.Context, *GetSubprojectStatsRequest) (*SubprojectStats, error)
+	// ExportPersonData returns what this service keeps about one person in a
+	// region, for the person service's export (GDPR articles 15 and 20). Only
+	// this deployment's own services call it, as themselves.
+	ExportPersonData(context.Context, *ExportPersonDataRequest) (*ExportPersonDataResponse, error)
+	// ErasePersonData removes one person's personal data from every record,
+	// history entry, audit record and idempotency key of this service in a
+	// region and keeps the records themselves (GDPR article 17). Internal,
+	// like ExportPersonData.
+	ErasePersonData(context.Context, *ErasePersonDataRequest) (*ErasePersonDataResponse, error)
 	mustEmbedUnimplementedSubprojectServiceServer()
 }
 
@@ -388,6 +428,12 @@ func (UnimplementedSubprojectServiceServer) ListAuditEvents(context.Context, *Li
 }
 func (UnimplementedSubprojectServiceServer) GetSubprojectStats(context.Context, *GetSubprojectStatsRequest) (*SubprojectStats, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetSubprojectStats not implemented")
+}
+func (UnimplementedSubprojectServiceServer) ExportPersonData(context.Context, *ExportPersonDataRequest) (*ExportPersonDataResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ExportPersonData not implemented")
+}
+func (UnimplementedSubprojectServiceServer) ErasePersonData(context.Context, *ErasePersonDataRequest) (*ErasePersonDataResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ErasePersonData not implemented")
 }
 func (UnimplementedSubprojectServiceServer) mustEmbedUnimplementedSubprojectServiceServer() {}
 func (UnimplementedSubprojectServiceServer) testEmbeddedByValue()                           {}
@@ -716,6 +762,42 @@ func _SubprojectService_GetSubprojectStats_Handler(srv interface{}, ctx context.
 	return interceptor(ctx, in, info, handler)
 }
 
+func _SubprojectService_ExportPersonData_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ExportPersonDataRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SubprojectServiceServer).ExportPersonData(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SubprojectService_ExportPersonData_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SubprojectServiceServer).ExportPersonData(ctx, req.(*ExportPersonDataRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _SubprojectService_ErasePersonData_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ErasePersonDataRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SubprojectServiceServer).ErasePersonData(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SubprojectService_ErasePersonData_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SubprojectServiceServer).ErasePersonData(ctx, req.(*ErasePersonDataRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // SubprojectService_ServiceDesc is the grpc.ServiceDesc for SubprojectService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -790,6 +872,14 @@ var SubprojectService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetSubprojectStats",
 			Handler:    _SubprojectService_GetSubprojectStats_Handler,
+		},
+		{
+			MethodName: "ExportPersonData",
+			Handler:    _SubprojectService_ExportPersonData_Handler,
+		},
+		{
+			MethodName: "ErasePersonData",
+			Handler:    _SubprojectService_ErasePersonData_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -4495,6 +4495,342 @@ func (x *SetBacklinkResponse) GetApplied() bool {
 	return false
 }
 
+// ExportPersonDataRequest names one person in one region.
+type ExportPersonDataRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// regions/{region}
+	Parent string `protobuf:"bytes,1,opt,name=parent,proto3" json:"parent,omitempty"`
+	// The person's token subject.
+	Subject string `protobuf:"bytes,2,opt,name=subject,proto3" json:"subject,omitempty"`
+	// An e-mail address records may name the person by; optional.
+	Email         string `protobuf:"bytes,3,opt,name=email,proto3" json:"email,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExportPersonDataRequest) Reset() {
+	*x = ExportPersonDataRequest{}
+	mi := &file_innovation_idea_v1_idea_proto_msgTypes[61]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExportPersonDataRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExportPersonDataRequest) ProtoMessage() {}
+
+func (x *ExportPersonDataRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_innovation_idea_v1_idea_proto_msgTypes[61]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExportPersonDataRequest.ProtoReflect.Descriptor instead.
+func (*ExportPersonDataRequest) Descriptor() ([]byte, []int) {
+	return file_innovation_idea_v1_idea_proto_rawDescGZIP(), []int{61}
+}
+
+func (x *ExportPersonDataRequest) GetParent() string {
+	if x != nil {
+		return x.Parent
+	}
+	return ""
+}
+
+func (x *ExportPersonDataRequest) GetSubject() string {
+	if x != nil {
+		return x.Subject
+	}
+	return ""
+}
+
+func (x *ExportPersonDataRequest) GetEmail() string {
+	if x != nil {
+		return x.Email
+	}
+	return ""
+}
+
+// ErasePersonDataRequest names the person to erase, as ExportPersonDataRequest.
+type ErasePersonDataRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// regions/{region}
+	Parent        string `protobuf:"bytes,1,opt,name=parent,proto3" json:"parent,omitempty"`
+	Subject       string `protobuf:"bytes,2,opt,name=subject,proto3" json:"subject,omitempty"`
+	Email         string `protobuf:"bytes,3,opt,name=email,proto3" json:"email,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ErasePersonDataRequest) Reset() {
+	*x = ErasePersonDataRequest{}
+	mi := &file_innovation_idea_v1_idea_proto_msgTypes[62]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ErasePersonDataRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ErasePersonDataRequest) ProtoMessage() {}
+
+func (x *ErasePersonDataRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_innovation_idea_v1_idea_proto_msgTypes[62]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ErasePersonDataRequest.ProtoReflect.Descriptor instead.
+func (*ErasePersonDataRequest) Descriptor() ([]byte, []int) {
+	return file_innovation_idea_v1_idea_proto_rawDescGZIP(), []int{62}
+}
+
+func (x *ErasePersonDataRequest) GetParent() string {
+	if x != nil {
+		return x.Parent
+	}
+	return ""
+}
+
+func (x *ErasePersonDataRequest) GetSubject() string {
+	if x != nil {
+		return x.Subject
+	}
+	return ""
+}
+
+func (x *ErasePersonDataRequest) GetEmail() string {
+	if x != nil {
+		return x.Email
+	}
+	return ""
+}
+
+// ErasePersonDataResponse says what the erasure changed; a repeat changes
+// nothing.
+type ErasePersonDataResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Records rewritten or deleted.
+	RecordsChanged int32 `protobuf:"varint,1,opt,name=records_changed,json=recordsChanged,proto3" json:"records_changed,omitempty"`
+	// Audit records whose actor was the person.
+	AuditEventsRedacted int32 `protobuf:"varint,2,opt,name=audit_events_redacted,json=auditEventsRedacted,proto3" json:"audit_events_redacted,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
+}
+
+func (x *ErasePersonDataResponse) Reset() {
+	*x = ErasePersonDataResponse{}
+	mi := &file_innovation_idea_v1_idea_proto_msgTypes[63]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ErasePersonDataResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ErasePersonDataResponse) ProtoMessage() {}
+
+func (x *ErasePersonDataResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_innovation_idea_v1_idea_proto_msgTypes[63]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ErasePersonDataResponse.ProtoReflect.Descriptor instead.
+func (*ErasePersonDataResponse) Descriptor() ([]byte, []int) {
+	return file_innovation_idea_v1_idea_proto_rawDescGZIP(), []int{63}
+}
+
+func (x *ErasePersonDataResponse) GetRecordsChanged() int32 {
+	if x != nil {
+		return x.RecordsChanged
+	}
+	return 0
+}
+
+func (x *ErasePersonDataResponse) GetAuditEventsRedacted() int32 {
+	if x != nil {
+		return x.AuditEventsRedacted
+	}
+	return 0
+}
+
+// PersonHistoryEntry is one decision of an idea's history that names the person.
+type PersonHistoryEntry struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// regions/{region}/ideas/{idea}
+	Idea          string        `protobuf:"bytes,1,opt,name=idea,proto3" json:"idea,omitempty"`
+	Entry         *HistoryEntry `protobuf:"bytes,2,opt,name=entry,proto3" json:"entry,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PersonHistoryEntry) Reset() {
+	*x = PersonHistoryEntry{}
+	mi := &file_innovation_idea_v1_idea_proto_msgTypes[64]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PersonHistoryEntry) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PersonHistoryEntry) ProtoMessage() {}
+
+func (x *PersonHistoryEntry) ProtoReflect() protoreflect.Message {
+	mi := &file_innovation_idea_v1_idea_proto_msgTypes[64]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PersonHistoryEntry.ProtoReflect.Descriptor instead.
+func (*PersonHistoryEntry) Descriptor() ([]byte, []int) {
+	return file_innovation_idea_v1_idea_proto_rawDescGZIP(), []int{64}
+}
+
+func (x *PersonHistoryEntry) GetIdea() string {
+	if x != nil {
+		return x.Idea
+	}
+	return ""
+}
+
+func (x *PersonHistoryEntry) GetEntry() *HistoryEntry {
+	if x != nil {
+		return x.Entry
+	}
+	return nil
+}
+
+// ExportPersonDataResponse is what the idea service keeps about a person.
+type ExportPersonDataResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Ideas they submitted (or whose submitter details carry their e-mail).
+	Ideas []*Idea `protobuf:"bytes,1,rep,name=ideas,proto3" json:"ideas,omitempty"`
+	// Decisions they took or that name them.
+	History []*PersonHistoryEntry `protobuf:"bytes,2,rep,name=history,proto3" json:"history,omitempty"`
+	// Scorecards they gave.
+	Assessments []*Assessment `protobuf:"bytes,3,rep,name=assessments,proto3" json:"assessments,omitempty"`
+	// Workshops they run or take part in.
+	Workshops []*Workshop `protobuf:"bytes,4,rep,name=workshops,proto3" json:"workshops,omitempty"`
+	// Audit records with them as actor.
+	AuditEvents []*v1.AuditEvent `protobuf:"bytes,5,rep,name=audit_events,json=auditEvents,proto3" json:"audit_events,omitempty"`
+	// Categories they own.
+	Categories []*Category `protobuf:"bytes,6,rep,name=categories,proto3" json:"categories,omitempty"`
+	// Test plans they approved.
+	TestPlans     []*TestPlan `protobuf:"bytes,7,rep,name=test_plans,json=testPlans,proto3" json:"test_plans,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExportPersonDataResponse) Reset() {
+	*x = ExportPersonDataResponse{}
+	mi := &file_innovation_idea_v1_idea_proto_msgTypes[65]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExportPersonDataResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExportPersonDataResponse) ProtoMessage() {}
+
+func (x *ExportPersonDataResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_innovation_idea_v1_idea_proto_msgTypes[65]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExportPersonDataResponse.ProtoReflect.Descriptor instead.
+func (*ExportPersonDataResponse) Descriptor() ([]byte, []int) {
+	return file_innovation_idea_v1_idea_proto_rawDescGZIP(), []int{65}
+}
+
+func (x *ExportPersonDataResponse) GetIdeas() []*Idea {
+	if x != nil {
+		return x.Ideas
+	}
+	return nil
+}
+
+func (x *ExportPersonDataResponse) GetHistory() []*PersonHistoryEntry {
+	if x != nil {
+		return x.History
+	}
+	return nil
+}
+
+func (x *ExportPersonDataResponse) GetAssessments() []*Assessment {
+	if x != nil {
+		return x.Assessments
+	}
+	return nil
+}
+
+func (x *ExportPersonDataResponse) GetWorkshops() []*Workshop {
+	if x != nil {
+		return x.Workshops
+	}
+	return nil
+}
+
+func (x *ExportPersonDataResponse) GetAuditEvents() []*v1.AuditEvent {
+	if x != nil {
+		return x.AuditEvents
+	}
+	return nil
+}
+
+func (x *ExportPersonDataResponse) GetCategories() []*Category {
+	if x != nil {
+		return x.Categories
+	}
+	return nil
+}
+
+func (x *ExportPersonDataResponse) GetTestPlans() []*TestPlan {
+	if x != nil {
+		return x.TestPlans
+	}
+	return nil
+}
+
 var File_innovation_idea_v1_idea_proto protoreflect.FileDescriptor
 
 const file_innovation_idea_v1_idea_proto_rawDesc = "" +
@@ -4831,7 +5167,32 @@ const file_innovation_idea_v1_idea_proto_rawDesc = "" +
 	"\x06linked\x18\x03 \x01(\bR\x06linked\x12%\n" +
 	"\x0esource_version\x18\x04 \x01(\x03R\rsourceVersion\"/\n" +
 	"\x13SetBacklinkResponse\x12\x18\n" +
-	"\aapplied\x18\x01 \x01(\bR\aapplied*\x96\x02\n" +
+	"\aapplied\x18\x01 \x01(\bR\aapplied\"a\n" +
+	"\x17ExportPersonDataRequest\x12\x16\n" +
+	"\x06parent\x18\x01 \x01(\tR\x06parent\x12\x18\n" +
+	"\asubject\x18\x02 \x01(\tR\asubject\x12\x14\n" +
+	"\x05email\x18\x03 \x01(\tR\x05email\"`\n" +
+	"\x16ErasePersonDataRequest\x12\x16\n" +
+	"\x06parent\x18\x01 \x01(\tR\x06parent\x12\x18\n" +
+	"\asubject\x18\x02 \x01(\tR\asubject\x12\x14\n" +
+	"\x05email\x18\x03 \x01(\tR\x05email\"v\n" +
+	"\x17ErasePersonDataResponse\x12'\n" +
+	"\x0frecords_changed\x18\x01 \x01(\x05R\x0erecordsChanged\x122\n" +
+	"\x15audit_events_redacted\x18\x02 \x01(\x05R\x13auditEventsRedacted\"`\n" +
+	"\x12PersonHistoryEntry\x12\x12\n" +
+	"\x04idea\x18\x01 \x01(\tR\x04idea\x126\n" +
+	"\x05entry\x18\x02 \x01(\v2 .innovation.idea.v1.HistoryEntryR\x05entry\"\xc9\x03\n" +
+	"\x18ExportPersonDataResponse\x12.\n" +
+	"\x05ideas\x18\x01 \x03(\v2\x18.innovation.idea.v1.IdeaR\x05ideas\x12@\n" +
+	"\ahistory\x18\x02 \x03(\v2&.innovation.idea.v1.PersonHistoryEntryR\ahistory\x12@\n" +
+	"\vassessments\x18\x03 \x03(\v2\x1e.innovation.idea.v1.AssessmentR\vassessments\x12:\n" +
+	"\tworkshops\x18\x04 \x03(\v2\x1c.innovation.idea.v1.WorkshopR\tworkshops\x12B\n" +
+	"\faudit_events\x18\x05 \x03(\v2\x1f.innovation.audit.v1.AuditEventR\vauditEvents\x12<\n" +
+	"\n" +
+	"categories\x18\x06 \x03(\v2\x1c.innovation.idea.v1.CategoryR\n" +
+	"categories\x12;\n" +
+	"\n" +
+	"test_plans\x18\a \x03(\v2\x1c.innovation.idea.v1.TestPlanR\ttestPlans*\x96\x02\n" +
 	"\x05Stage\x12\x15\n" +
 	"\x11STAGE_UNSPECIFIED\x10\x00\x12\x13\n" +
 	"\x0fSTAGE_SUBMITTED\x10\x01\x12\x13\n" +
@@ -4879,7 +5240,7 @@ const file_innovation_idea_v1_idea_proto_rawDesc = "" +
 	"\x18TEST_OUTCOME_UNSPECIFIED\x10\x00\x12\x15\n" +
 	"\x11TEST_OUTCOME_KEPT\x10\x01\x12\x1a\n" +
 	"\x16TEST_OUTCOME_SCALED_UP\x10\x02\x12\x18\n" +
-	"\x14TEST_OUTCOME_STOPPED\x10\x032\xec\x18\n" +
+	"\x14TEST_OUTCOME_STOPPED\x10\x032\xc7\x1a\n" +
 	"\vIdeaService\x12M\n" +
 	"\n" +
 	"CreateIdea\x12%.innovation.idea.v1.CreateIdeaRequest\x1a\x18.innovation.idea.v1.Idea\x12G\n" +
@@ -4918,7 +5279,9 @@ const file_innovation_idea_v1_idea_proto_rawDesc = "" +
 	"\x0fApproveTestPlan\x12*.innovation.idea.v1.ApproveTestPlanRequest\x1a\x1c.innovation.idea.v1.TestPlan\x12_\n" +
 	"\x11RecordTestOutcome\x12,.innovation.idea.v1.RecordTestOutcomeRequest\x1a\x1c.innovation.idea.v1.TestPlan\x12K\n" +
 	"\tMergeIdea\x12$.innovation.idea.v1.MergeIdeaRequest\x1a\x18.innovation.idea.v1.Idea\x12^\n" +
-	"\vSetBacklink\x12&.innovation.idea.v1.SetBacklinkRequest\x1a'.innovation.idea.v1.SetBacklinkResponseBEZCgithub.com/innovationsmotorer/motor/proto/innovation/idea/v1;ideav1b\x06proto3"
+	"\vSetBacklink\x12&.innovation.idea.v1.SetBacklinkRequest\x1a'.innovation.idea.v1.SetBacklinkResponse\x12m\n" +
+	"\x10ExportPersonData\x12+.innovation.idea.v1.ExportPersonDataRequest\x1a,.innovation.idea.v1.ExportPersonDataResponse\x12j\n" +
+	"\x0fErasePersonData\x12*.innovation.idea.v1.ErasePersonDataRequest\x1a+.innovation.idea.v1.ErasePersonDataResponseBEZCgithub.com/innovationsmotorer/motor/proto/innovation/idea/v1;ideav1b\x06proto3"
 
 var (
 	file_innovation_idea_v1_idea_proto_rawDescOnce sync.Once
@@ -4933,7 +5296,7 @@ func file_innovation_idea_v1_idea_proto_rawDescGZIP() []byte {
 }
 
 var file_innovation_idea_v1_idea_proto_enumTypes = make([]protoimpl.EnumInfo, 6)
-var file_innovation_idea_v1_idea_proto_msgTypes = make([]protoimpl.MessageInfo, 62)
+var file_innovation_idea_v1_idea_proto_msgTypes = make([]protoimpl.MessageInfo, 67)
 var file_innovation_idea_v1_idea_proto_goTypes = []any{
 	(Stage)(0),                             // 0: innovation.idea.v1.Stage
 	(Origin)(0),                            // 1: innovation.idea.v1.Origin
@@ -5002,10 +5365,15 @@ var file_innovation_idea_v1_idea_proto_goTypes = []any{
 	(*MergeIdeaRequest)(nil),               // 64: innovation.idea.v1.MergeIdeaRequest
 	(*SetBacklinkRequest)(nil),             // 65: innovation.idea.v1.SetBacklinkRequest
 	(*SetBacklinkResponse)(nil),            // 66: innovation.idea.v1.SetBacklinkResponse
-	nil,                                    // 67: innovation.idea.v1.IdeaStats.IdeasByStageEntry
-	(*timestamppb.Timestamp)(nil),          // 68: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil),          // 69: google.protobuf.FieldMask
-	(*v1.AuditEvent)(nil),                  // 70: innovation.audit.v1.AuditEvent
+	(*ExportPersonDataRequest)(nil),        // 67: innovation.idea.v1.ExportPersonDataRequest
+	(*ErasePersonDataRequest)(nil),         // 68: innovation.idea.v1.ErasePersonDataRequest
+	(*ErasePersonDataResponse)(nil),        // 69: innovation.idea.v1.ErasePersonDataResponse
+	(*PersonHistoryEntry)(nil),             // 70: innovation.idea.v1.PersonHistoryEntry
+	(*ExportPersonDataResponse)(nil),       // 71: innovation.idea.v1.ExportPersonDataResponse
+	nil,                                    // 72: innovation.idea.v1.IdeaStats.IdeasByStageEntry
+	(*timestamppb.Timestamp)(nil),          // 73: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil),          // 74: google.protobuf.FieldMask
+	(*v1.AuditEvent)(nil),                  // 75: innovation.audit.v1.AuditEvent
 }
 var file_innovation_idea_v1_idea_proto_depIdxs = []int32{
 	1,  // 0: innovation.idea.v1.Idea.origin:type_name -> innovation.idea.v1.Origin
@@ -5014,27 +5382,27 @@ var file_innovation_idea_v1_idea_proto_depIdxs = []int32{
 	0,  // 3: innovation.idea.v1.Idea.stage:type_name -> innovation.idea.v1.Stage
 	2,  // 4: innovation.idea.v1.Idea.ip_owner:type_name -> innovation.idea.v1.IpOwner
 	8,  // 5: innovation.idea.v1.Idea.assessment_summary:type_name -> innovation.idea.v1.AssessmentSummary
-	68, // 6: innovation.idea.v1.Idea.create_time:type_name -> google.protobuf.Timestamp
-	68, // 7: innovation.idea.v1.Idea.update_time:type_name -> google.protobuf.Timestamp
+	73, // 6: innovation.idea.v1.Idea.create_time:type_name -> google.protobuf.Timestamp
+	73, // 7: innovation.idea.v1.Idea.update_time:type_name -> google.protobuf.Timestamp
 	6,  // 8: innovation.idea.v1.Idea.co_submitters:type_name -> innovation.idea.v1.Submitter
 	9,  // 9: innovation.idea.v1.CreateIdeaRequest.idea:type_name -> innovation.idea.v1.Idea
 	9,  // 10: innovation.idea.v1.ListIdeasResponse.ideas:type_name -> innovation.idea.v1.Idea
 	9,  // 11: innovation.idea.v1.UpdateIdeaRequest.idea:type_name -> innovation.idea.v1.Idea
-	69, // 12: innovation.idea.v1.UpdateIdeaRequest.update_mask:type_name -> google.protobuf.FieldMask
+	74, // 12: innovation.idea.v1.UpdateIdeaRequest.update_mask:type_name -> google.protobuf.FieldMask
 	0,  // 13: innovation.idea.v1.TransitionIdeaRequest.stage:type_name -> innovation.idea.v1.Stage
 	0,  // 14: innovation.idea.v1.HistoryEntry.from_stage:type_name -> innovation.idea.v1.Stage
 	0,  // 15: innovation.idea.v1.HistoryEntry.to_stage:type_name -> innovation.idea.v1.Stage
-	68, // 16: innovation.idea.v1.HistoryEntry.time:type_name -> google.protobuf.Timestamp
+	73, // 16: innovation.idea.v1.HistoryEntry.time:type_name -> google.protobuf.Timestamp
 	16, // 17: innovation.idea.v1.ListIdeaHistoryResponse.entries:type_name -> innovation.idea.v1.HistoryEntry
-	68, // 18: innovation.idea.v1.Assessment.create_time:type_name -> google.protobuf.Timestamp
+	73, // 18: innovation.idea.v1.Assessment.create_time:type_name -> google.protobuf.Timestamp
 	19, // 19: innovation.idea.v1.CreateAssessmentRequest.assessment:type_name -> innovation.idea.v1.Assessment
 	19, // 20: innovation.idea.v1.ListAssessmentsResponse.assessments:type_name -> innovation.idea.v1.Assessment
 	9,  // 21: innovation.idea.v1.SimilarIdea.idea:type_name -> innovation.idea.v1.Idea
 	24, // 22: innovation.idea.v1.FindSimilarIdeasResponse.results:type_name -> innovation.idea.v1.SimilarIdea
 	9,  // 23: innovation.idea.v1.AdoptIdeaRequest.idea:type_name -> innovation.idea.v1.Idea
-	70, // 24: innovation.idea.v1.ListAuditEventsResponse.events:type_name -> innovation.audit.v1.AuditEvent
-	67, // 25: innovation.idea.v1.IdeaStats.ideas_by_stage:type_name -> innovation.idea.v1.IdeaStats.IdeasByStageEntry
-	68, // 26: innovation.idea.v1.Workshop.create_time:type_name -> google.protobuf.Timestamp
+	75, // 24: innovation.idea.v1.ListAuditEventsResponse.events:type_name -> innovation.audit.v1.AuditEvent
+	72, // 25: innovation.idea.v1.IdeaStats.ideas_by_stage:type_name -> innovation.idea.v1.IdeaStats.IdeasByStageEntry
+	73, // 26: innovation.idea.v1.Workshop.create_time:type_name -> google.protobuf.Timestamp
 	33, // 27: innovation.idea.v1.CreateWorkshopRequest.workshop:type_name -> innovation.idea.v1.Workshop
 	33, // 28: innovation.idea.v1.ListWorkshopsResponse.workshops:type_name -> innovation.idea.v1.Workshop
 	0,  // 29: innovation.idea.v1.RankedIdea.stage:type_name -> innovation.idea.v1.Stage
@@ -5043,93 +5411,105 @@ var file_innovation_idea_v1_idea_proto_depIdxs = []int32{
 	42, // 32: innovation.idea.v1.CreateCategoryRequest.category:type_name -> innovation.idea.v1.Category
 	42, // 33: innovation.idea.v1.ListCategoriesResponse.categories:type_name -> innovation.idea.v1.Category
 	42, // 34: innovation.idea.v1.UpdateCategoryRequest.category:type_name -> innovation.idea.v1.Category
-	69, // 35: innovation.idea.v1.UpdateCategoryRequest.update_mask:type_name -> google.protobuf.FieldMask
+	74, // 35: innovation.idea.v1.UpdateCategoryRequest.update_mask:type_name -> google.protobuf.FieldMask
 	50, // 36: innovation.idea.v1.FocusGroupSession.assignments:type_name -> innovation.idea.v1.CategoryAssignment
-	68, // 37: innovation.idea.v1.FocusGroupSession.create_time:type_name -> google.protobuf.Timestamp
+	73, // 37: innovation.idea.v1.FocusGroupSession.create_time:type_name -> google.protobuf.Timestamp
 	51, // 38: innovation.idea.v1.CreateFocusGroupSessionRequest.session:type_name -> innovation.idea.v1.FocusGroupSession
 	3,  // 39: innovation.idea.v1.TestBed.kind:type_name -> innovation.idea.v1.TestBedKind
-	68, // 40: innovation.idea.v1.TestBed.create_time:type_name -> google.protobuf.Timestamp
+	73, // 40: innovation.idea.v1.TestBed.create_time:type_name -> google.protobuf.Timestamp
 	53, // 41: innovation.idea.v1.CreateTestBedRequest.test_bed:type_name -> innovation.idea.v1.TestBed
 	53, // 42: innovation.idea.v1.ListTestBedsResponse.test_beds:type_name -> innovation.idea.v1.TestBed
 	4,  // 43: innovation.idea.v1.TestPlan.state:type_name -> innovation.idea.v1.TestPlanState
 	5,  // 44: innovation.idea.v1.TestPlan.outcome:type_name -> innovation.idea.v1.TestOutcome
-	68, // 45: innovation.idea.v1.TestPlan.create_time:type_name -> google.protobuf.Timestamp
+	73, // 45: innovation.idea.v1.TestPlan.create_time:type_name -> google.protobuf.Timestamp
 	58, // 46: innovation.idea.v1.CreateTestPlanRequest.test_plan:type_name -> innovation.idea.v1.TestPlan
 	58, // 47: innovation.idea.v1.ListTestPlansResponse.test_plans:type_name -> innovation.idea.v1.TestPlan
 	5,  // 48: innovation.idea.v1.RecordTestOutcomeRequest.outcome:type_name -> innovation.idea.v1.TestOutcome
-	10, // 49: innovation.idea.v1.IdeaService.CreateIdea:input_type -> innovation.idea.v1.CreateIdeaRequest
-	11, // 50: innovation.idea.v1.IdeaService.GetIdea:input_type -> innovation.idea.v1.GetIdeaRequest
-	12, // 51: innovation.idea.v1.IdeaService.ListIdeas:input_type -> innovation.idea.v1.ListIdeasRequest
-	14, // 52: innovation.idea.v1.IdeaService.UpdateIdea:input_type -> innovation.idea.v1.UpdateIdeaRequest
-	15, // 53: innovation.idea.v1.IdeaService.TransitionIdea:input_type -> innovation.idea.v1.TransitionIdeaRequest
-	17, // 54: innovation.idea.v1.IdeaService.ListIdeaHistory:input_type -> innovation.idea.v1.ListIdeaHistoryRequest
-	20, // 55: innovation.idea.v1.IdeaService.CreateAssessment:input_type -> innovation.idea.v1.CreateAssessmentRequest
-	21, // 56: innovation.idea.v1.IdeaService.ListAssessments:input_type -> innovation.idea.v1.ListAssessmentsRequest
-	23, // 57: innovation.idea.v1.IdeaService.FindSimilarIdeas:input_type -> innovation.idea.v1.FindSimilarIdeasRequest
-	26, // 58: innovation.idea.v1.IdeaService.EraseSubmitter:input_type -> innovation.idea.v1.EraseSubmitterRequest
-	27, // 59: innovation.idea.v1.IdeaService.SpreadIdea:input_type -> innovation.idea.v1.SpreadIdeaRequest
-	28, // 60: innovation.idea.v1.IdeaService.AdoptIdea:input_type -> innovation.idea.v1.AdoptIdeaRequest
-	29, // 61: innovation.idea.v1.IdeaService.ListAuditEvents:input_type -> innovation.idea.v1.ListAuditEventsRequest
-	32, // 62: innovation.idea.v1.IdeaService.GetIdeaStats:input_type -> innovation.idea.v1.GetIdeaStatsRequest
-	34, // 63: innovation.idea.v1.IdeaService.CreateWorkshop:input_type -> innovation.idea.v1.CreateWorkshopRequest
-	35, // 64: innovation.idea.v1.IdeaService.GetWorkshop:input_type -> innovation.idea.v1.GetWorkshopRequest
-	36, // 65: innovation.idea.v1.IdeaService.ListWorkshops:input_type -> innovation.idea.v1.ListWorkshopsRequest
-	38, // 66: innovation.idea.v1.IdeaService.GetWorkshopResult:input_type -> innovation.idea.v1.GetWorkshopResultRequest
-	41, // 67: innovation.idea.v1.IdeaService.DecideWorkshopIdea:input_type -> innovation.idea.v1.DecideWorkshopIdeaRequest
-	43, // 68: innovation.idea.v1.IdeaService.CreateCategory:input_type -> innovation.idea.v1.CreateCategoryRequest
-	44, // 69: innovation.idea.v1.IdeaService.GetCategory:input_type -> innovation.idea.v1.GetCategoryRequest
-	45, // 70: innovation.idea.v1.IdeaService.ListCategories:input_type -> innovation.idea.v1.ListCategoriesRequest
-	47, // 71: innovation.idea.v1.IdeaService.UpdateCategory:input_type -> innovation.idea.v1.UpdateCategoryRequest
-	48, // 72: innovation.idea.v1.IdeaService.DeleteCategory:input_type -> innovation.idea.v1.DeleteCategoryRequest
-	52, // 73: innovation.idea.v1.IdeaService.CreateFocusGroupSession:input_type -> innovation.idea.v1.CreateFocusGroupSessionRequest
-	54, // 74: innovation.idea.v1.IdeaService.CreateTestBed:input_type -> innovation.idea.v1.CreateTestBedRequest
-	55, // 75: innovation.idea.v1.IdeaService.GetTestBed:input_type -> innovation.idea.v1.GetTestBedRequest
-	56, // 76: innovation.idea.v1.IdeaService.ListTestBeds:input_type -> innovation.idea.v1.ListTestBedsRequest
-	59, // 77: innovation.idea.v1.IdeaService.CreateTestPlan:input_type -> innovation.idea.v1.CreateTestPlanRequest
-	60, // 78: innovation.idea.v1.IdeaService.ListTestPlans:input_type -> innovation.idea.v1.ListTestPlansRequest
-	62, // 79: innovation.idea.v1.IdeaService.ApproveTestPlan:input_type -> innovation.idea.v1.ApproveTestPlanRequest
-	63, // 80: innovation.idea.v1.IdeaService.RecordTestOutcome:input_type -> innovation.idea.v1.RecordTestOutcomeRequest
-	64, // 81: innovation.idea.v1.IdeaService.MergeIdea:input_type -> innovation.idea.v1.MergeIdeaRequest
-	65, // 82: innovation.idea.v1.IdeaService.SetBacklink:input_type -> innovation.idea.v1.SetBacklinkRequest
-	9,  // 83: innovation.idea.v1.IdeaService.CreateIdea:output_type -> innovation.idea.v1.Idea
-	9,  // 84: innovation.idea.v1.IdeaService.GetIdea:output_type -> innovation.idea.v1.Idea
-	13, // 85: innovation.idea.v1.IdeaService.ListIdeas:output_type -> innovation.idea.v1.ListIdeasResponse
-	9,  // 86: innovation.idea.v1.IdeaService.UpdateIdea:output_type -> innovation.idea.v1.Idea
-	9,  // 87: innovation.idea.v1.IdeaService.TransitionIdea:output_type -> innovation.idea.v1.Idea
-	18, // 88: innovation.idea.v1.IdeaService.ListIdeaHistory:output_type -> innovation.idea.v1.ListIdeaHistoryResponse
-	19, // 89: innovation.idea.v1.IdeaService.CreateAssessment:output_type -> innovation.idea.v1.Assessment
-	22, // 90: innovation.idea.v1.IdeaService.ListAssessments:output_type -> innovation.idea.v1.ListAssessmentsResponse
-	25, // 91: innovation.idea.v1.IdeaService.FindSimilarIdeas:output_type -> innovation.idea.v1.FindSimilarIdeasResponse
-	9,  // 92: innovation.idea.v1.IdeaService.EraseSubmitter:output_type -> innovation.idea.v1.Idea
-	9,  // 93: innovation.idea.v1.IdeaService.SpreadIdea:output_type -> innovation.idea.v1.Idea
-	9,  // 94: innovation.idea.v1.IdeaService.AdoptIdea:output_type -> innovation.idea.v1.Idea
-	30, // 95: innovation.idea.v1.IdeaService.ListAuditEvents:output_type -> innovation.idea.v1.ListAuditEventsResponse
-	31, // 96: innovation.idea.v1.IdeaService.GetIdeaStats:output_type -> innovation.idea.v1.IdeaStats
-	33, // 97: innovation.idea.v1.IdeaService.CreateWorkshop:output_type -> innovation.idea.v1.Workshop
-	33, // 98: innovation.idea.v1.IdeaService.GetWorkshop:output_type -> innovation.idea.v1.Workshop
-	37, // 99: innovation.idea.v1.IdeaService.ListWorkshops:output_type -> innovation.idea.v1.ListWorkshopsResponse
-	40, // 100: innovation.idea.v1.IdeaService.GetWorkshopResult:output_type -> innovation.idea.v1.WorkshopResult
-	9,  // 101: innovation.idea.v1.IdeaService.DecideWorkshopIdea:output_type -> innovation.idea.v1.Idea
-	42, // 102: innovation.idea.v1.IdeaService.CreateCategory:output_type -> innovation.idea.v1.Category
-	42, // 103: innovation.idea.v1.IdeaService.GetCategory:output_type -> innovation.idea.v1.Category
-	46, // 104: innovation.idea.v1.IdeaService.ListCategories:output_type -> innovation.idea.v1.ListCategoriesResponse
-	42, // 105: innovation.idea.v1.IdeaService.UpdateCategory:output_type -> innovation.idea.v1.Category
-	49, // 106: innovation.idea.v1.IdeaService.DeleteCategory:output_type -> innovation.idea.v1.DeleteCategoryResponse
-	51, // 107: innovation.idea.v1.IdeaService.CreateFocusGroupSession:output_type -> innovation.idea.v1.FocusGroupSession
-	53, // 108: innovation.idea.v1.IdeaService.CreateTestBed:output_type -> innovation.idea.v1.TestBed
-	53, // 109: innovation.idea.v1.IdeaService.GetTestBed:output_type -> innovation.idea.v1.TestBed
-	57, // 110: innovation.idea.v1.IdeaService.ListTestBeds:output_type -> innovation.idea.v1.ListTestBedsResponse
-	58, // 111: innovation.idea.v1.IdeaService.CreateTestPlan:output_type -> innovation.idea.v1.TestPlan
-	61, // 112: innovation.idea.v1.IdeaService.ListTestPlans:output_type -> innovation.idea.v1.ListTestPlansResponse
-	58, // 113: innovation.idea.v1.IdeaService.ApproveTestPlan:output_type -> innovation.idea.v1.TestPlan
-	58, // 114: innovation.idea.v1.IdeaService.RecordTestOutcome:output_type -> innovation.idea.v1.TestPlan
-	9,  // 115: innovation.idea.v1.IdeaService.MergeIdea:output_type -> innovation.idea.v1.Idea
-	66, // 116: innovation.idea.v1.IdeaService.SetBacklink:output_type -> innovation.idea.v1.SetBacklinkResponse
-	83, // [83:117] is the sub-list for method output_type
-	49, // [49:83] is the sub-list for method input_type
-	49, // [49:49] is the sub-list for extension type_name
-	49, // [49:49] is the sub-list for extension extendee
-	0,  // [0:49] is the sub-list for field type_name
+	16, // 49: innovation.idea.v1.PersonHistoryEntry.entry:type_name -> innovation.idea.v1.HistoryEntry
+	9,  // 50: innovation.idea.v1.ExportPersonDataResponse.ideas:type_name -> innovation.idea.v1.Idea
+	70, // 51: innovation.idea.v1.ExportPersonDataResponse.history:type_name -> innovation.idea.v1.PersonHistoryEntry
+	19, // 52: innovation.idea.v1.ExportPersonDataResponse.assessments:type_name -> innovation.idea.v1.Assessment
+	33, // 53: innovation.idea.v1.ExportPersonDataResponse.workshops:type_name -> innovation.idea.v1.Workshop
+	75, // 54: innovation.idea.v1.ExportPersonDataResponse.audit_events:type_name -> innovation.audit.v1.AuditEvent
+	42, // 55: innovation.idea.v1.ExportPersonDataResponse.categories:type_name -> innovation.idea.v1.Category
+	58, // 56: innovation.idea.v1.ExportPersonDataResponse.test_plans:type_name -> innovation.idea.v1.TestPlan
+	10, // 57: innovation.idea.v1.IdeaService.CreateIdea:input_type -> innovation.idea.v1.CreateIdeaRequest
+	11, // 58: innovation.idea.v1.IdeaService.GetIdea:input_type -> innovation.idea.v1.GetIdeaRequest
+	12, // 59: innovation.idea.v1.IdeaService.ListIdeas:input_type -> innovation.idea.v1.ListIdeasRequest
+	14, // 60: innovation.idea.v1.IdeaService.UpdateIdea:input_type -> innovation.idea.v1.UpdateIdeaRequest
+	15, // 61: innovation.idea.v1.IdeaService.TransitionIdea:input_type -> innovation.idea.v1.TransitionIdeaRequest
+	17, // 62: innovation.idea.v1.IdeaService.ListIdeaHistory:input_type -> innovation.idea.v1.ListIdeaHistoryRequest
+	20, // 63: innovation.idea.v1.IdeaService.CreateAssessment:input_type -> innovation.idea.v1.CreateAssessmentRequest
+	21, // 64: innovation.idea.v1.IdeaService.ListAssessments:input_type -> innovation.idea.v1.ListAssessmentsRequest
+	23, // 65: innovation.idea.v1.IdeaService.FindSimilarIdeas:input_type -> innovation.idea.v1.FindSimilarIdeasRequest
+	26, // 66: innovation.idea.v1.IdeaService.EraseSubmitter:input_type -> innovation.idea.v1.EraseSubmitterRequest
+	27, // 67: innovation.idea.v1.IdeaService.SpreadIdea:input_type -> innovation.idea.v1.SpreadIdeaRequest
+	28, // 68: innovation.idea.v1.IdeaService.AdoptIdea:input_type -> innovation.idea.v1.AdoptIdeaRequest
+	29, // 69: innovation.idea.v1.IdeaService.ListAuditEvents:input_type -> innovation.idea.v1.ListAuditEventsRequest
+	32, // 70: innovation.idea.v1.IdeaService.GetIdeaStats:input_type -> innovation.idea.v1.GetIdeaStatsRequest
+	34, // 71: innovation.idea.v1.IdeaService.CreateWorkshop:input_type -> innovation.idea.v1.CreateWorkshopRequest
+	35, // 72: innovation.idea.v1.IdeaService.GetWorkshop:input_type -> innovation.idea.v1.GetWorkshopRequest
+	36, // 73: innovation.idea.v1.IdeaService.ListWorkshops:input_type -> innovation.idea.v1.ListWorkshopsRequest
+	38, // 74: innovation.idea.v1.IdeaService.GetWorkshopResult:input_type -> innovation.idea.v1.GetWorkshopResultRequest
+	41, // 75: innovation.idea.v1.IdeaService.DecideWorkshopIdea:input_type -> innovation.idea.v1.DecideWorkshopIdeaRequest
+	43, // 76: innovation.idea.v1.IdeaService.CreateCategory:input_type -> innovation.idea.v1.CreateCategoryRequest
+	44, // 77: innovation.idea.v1.IdeaService.GetCategory:input_type -> innovation.idea.v1.GetCategoryRequest
+	45, // 78: innovation.idea.v1.IdeaService.ListCategories:input_type -> innovation.idea.v1.ListCategoriesRequest
+	47, // 79: innovation.idea.v1.IdeaService.UpdateCategory:input_type -> innovation.idea.v1.UpdateCategoryRequest
+	48, // 80: innovation.idea.v1.IdeaService.DeleteCategory:input_type -> innovation.idea.v1.DeleteCategoryRequest
+	52, // 81: innovation.idea.v1.IdeaService.CreateFocusGroupSession:input_type -> innovation.idea.v1.CreateFocusGroupSessionRequest
+	54, // 82: innovation.idea.v1.IdeaService.CreateTestBed:input_type -> innovation.idea.v1.CreateTestBedRequest
+	55, // 83: innovation.idea.v1.IdeaService.GetTestBed:input_type -> innovation.idea.v1.GetTestBedRequest
+	56, // 84: innovation.idea.v1.IdeaService.ListTestBeds:input_type -> innovation.idea.v1.ListTestBedsRequest
+	59, // 85: innovation.idea.v1.IdeaService.CreateTestPlan:input_type -> innovation.idea.v1.CreateTestPlanRequest
+	60, // 86: innovation.idea.v1.IdeaService.ListTestPlans:input_type -> innovation.idea.v1.ListTestPlansRequest
+	62, // 87: innovation.idea.v1.IdeaService.ApproveTestPlan:input_type -> innovation.idea.v1.ApproveTestPlanRequest
+	63, // 88: innovation.idea.v1.IdeaService.RecordTestOutcome:input_type -> innovation.idea.v1.RecordTestOutcomeRequest
+	64, // 89: innovation.idea.v1.IdeaService.MergeIdea:input_type -> innovation.idea.v1.MergeIdeaRequest
+	65, // 90: innovation.idea.v1.IdeaService.SetBacklink:input_type -> innovation.idea.v1.SetBacklinkRequest
+	67, // 91: innovation.idea.v1.IdeaService.ExportPersonData:input_type -> innovation.idea.v1.ExportPersonDataRequest
+	68, // 92: innovation.idea.v1.IdeaService.ErasePersonData:input_type -> innovation.idea.v1.ErasePersonDataRequest
+	9,  // 93: innovation.idea.v1.IdeaService.CreateIdea:output_type -> innovation.idea.v1.Idea
+	9,  // 94: innovation.idea.v1.IdeaService.GetIdea:output_type -> innovation.idea.v1.Idea
+	13, // 95: innovation.idea.v1.IdeaService.ListIdeas:output_type -> innovation.idea.v1.ListIdeasResponse
+	9,  // 96: innovation.idea.v1.IdeaService.UpdateIdea:output_type -> innovation.idea.v1.Idea
+	9,  // 97: innovation.idea.v1.IdeaService.TransitionIdea:output_type -> innovation.idea.v1.Idea
+	18, // 98: innovation.idea.v1.IdeaService.ListIdeaHistory:output_type -> innovation.idea.v1.ListIdeaHistoryResponse
+	19, // 99: innovation.idea.v1.IdeaService.CreateAssessment:output_type -> innovation.idea.v1.Assessment
+	22, // 100: innovation.idea.v1.IdeaService.ListAssessments:output_type -> innovation.idea.v1.ListAssessmentsResponse
+	25, // 101: innovation.idea.v1.IdeaService.FindSimilarIdeas:output_type -> innovation.idea.v1.FindSimilarIdeasResponse
+	9,  // 102: innovation.idea.v1.IdeaService.EraseSubmitter:output_type -> innovation.idea.v1.Idea
+	9,  // 103: innovation.idea.v1.IdeaService.SpreadIdea:output_type -> innovation.idea.v1.Idea
+	9,  // 104: innovation.idea.v1.IdeaService.AdoptIdea:output_type -> innovation.idea.v1.Idea
+	30, // 105: innovation.idea.v1.IdeaService.ListAuditEvents:output_type -> innovation.idea.v1.ListAuditEventsResponse
+	31, // 106: innovation.idea.v1.IdeaService.GetIdeaStats:output_type -> innovation.idea.v1.IdeaStats
+	33, // 107: innovation.idea.v1.IdeaService.CreateWorkshop:output_type -> innovation.idea.v1.Workshop
+	33, // 108: innovation.idea.v1.IdeaService.GetWorkshop:output_type -> innovation.idea.v1.Workshop
+	37, // 109: innovation.idea.v1.IdeaService.ListWorkshops:output_type -> innovation.idea.v1.ListWorkshopsResponse
+	40, // 110: innovation.idea.v1.IdeaService.GetWorkshopResult:output_type -> innovation.idea.v1.WorkshopResult
+	9,  // 111: innovation.idea.v1.IdeaService.DecideWorkshopIdea:output_type -> innovation.idea.v1.Idea
+	42, // 112: innovation.idea.v1.IdeaService.CreateCategory:output_type -> innovation.idea.v1.Category
+	42, // 113: innovation.idea.v1.IdeaService.GetCategory:output_type -> innovation.idea.v1.Category
+	46, // 114: innovation.idea.v1.IdeaService.ListCategories:output_type -> innovation.idea.v1.ListCategoriesResponse
+	42, // 115: innovation.idea.v1.IdeaService.UpdateCategory:output_type -> innovation.idea.v1.Category
+	49, // 116: innovation.idea.v1.IdeaService.DeleteCategory:output_type -> innovation.idea.v1.DeleteCategoryResponse
+	51, // 117: innovation.idea.v1.IdeaService.CreateFocusGroupSession:output_type -> innovation.idea.v1.FocusGroupSession
+	53, // 118: innovation.idea.v1.IdeaService.CreateTestBed:output_type -> innovation.idea.v1.TestBed
+	53, // 119: innovation.idea.v1.IdeaService.GetTestBed:output_type -> innovation.idea.v1.TestBed
+	57, // 120: innovation.idea.v1.IdeaService.ListTestBeds:output_type -> innovation.idea.v1.ListTestBedsResponse
+	58, // 121: innovation.idea.v1.IdeaService.CreateTestPlan:output_type -> innovation.idea.v1.TestPlan
+	61, // 122: innovation.idea.v1.IdeaService.ListTestPlans:output_type -> innovation.idea.v1.ListTestPlansResponse
+	58, // 123: innovation.idea.v1.IdeaService.ApproveTestPlan:output_type -> innovation.idea.v1.TestPlan
+	58, // 124: innovation.idea.v1.IdeaService.RecordTestOutcome:output_type -> innovation.idea.v1.TestPlan
+	9,  // 125: innovation.idea.v1.IdeaService.MergeIdea:output_type -> innovation.idea.v1.Idea
+	66, // 126: innovation.idea.v1.IdeaService.SetBacklink:output_type -> innovation.idea.v1.SetBacklinkResponse
+	71, // 127: innovation.idea.v1.IdeaService.ExportPersonData:output_type -> innovation.idea.v1.ExportPersonDataResponse
+	69, // 128: innovation.idea.v1.IdeaService.ErasePersonData:output_type -> innovation.idea.v1.ErasePersonDataResponse
+	93, // [93:129] is the sub-list for method output_type
+	57, // [57:93] is the sub-list for method input_type
+	57, // [57:57] is the sub-list for extension type_name
+	57, // [57:57] is the sub-list for extension extendee
+	0,  // [0:57] is the sub-list for field type_name
 }
 
 func init() { file_innovation_idea_v1_idea_proto_init() }
@@ -5143,7 +5523,7 @@ func file_innovation_idea_v1_idea_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_innovation_idea_v1_idea_proto_rawDesc), len(file_innovation_idea_v1_idea_proto_rawDesc)),
 			NumEnums:      6,
-			NumMessages:   62,
+			NumMessages:   67,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -56,6 +56,8 @@ const (
 	IdeaService_RecordTestOutcome_FullMethodName       = "/innovation.idea.v1.IdeaService/RecordTestOutcome"
 	IdeaService_MergeIdea_FullMethodName               = "/innovation.idea.v1.IdeaService/MergeIdea"
 	IdeaService_SetBacklink_FullMethodName             = "/innovation.idea.v1.IdeaService/SetBacklink"
+	IdeaService_ExportPersonData_FullMethodName        = "/innovation.idea.v1.IdeaService/ExportPersonData"
+	IdeaService_ErasePersonData_FullMethodName         = "/innovation.idea.v1.IdeaService/ErasePersonData"
 )
 
 // IdeaServiceClient is the client API for IdeaService service.
@@ -162,6 +164,15 @@ type IdeaServiceClient interface {
 	// it, as themselves, after writing their own side; the source's version
 	// orders the calls, so a retry or a late call never undoes a newer one.
 	SetBacklink(ctx context.Context, in *SetBacklinkRequest, opts ...grpc.CallOption) (*SetBacklinkResponse, error)
+	// ExportPersonData returns what this service keeps about one person in a
+	// region, for the person service's export (GDPR articles 15 and 20). Only
+	// this deployment's own services call it, as themselves.
+	ExportPersonData(ctx context.Context, in *ExportPersonDataRequest, opts ...grpc.CallOption) (*ExportPersonDataResponse, error)
+	// ErasePersonData removes one person's personal data from every record,
+	// history entry, audit record and idempotency key of this service in a
+	// region and keeps the records themselves (GDPR article 17). Internal,
+	// like ExportPersonData.
+	ErasePersonData(ctx context.Context, in *ErasePersonDataRequest, opts ...grpc.CallOption) (*ErasePersonDataResponse, error)
 }
 
 type ideaServiceClient struct {
@@ -512,6 +523,26 @@ func (c *ideaServiceClient) SetBacklink(ctx context.Context, in *SetBacklinkRequ
 	return out, nil
 }
 
+func (c *ideaServiceClient) ExportPersonData(ctx context.Context, in *ExportPersonDataRequest, opts ...grpc.CallOption) (*ExportPersonDataResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ExportPersonDataResponse)
+	err := c.cc.Invoke(ctx, IdeaService_ExportPersonData_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *ideaServiceClient) ErasePersonData(ctx context.Context, in *ErasePersonDataRequest, opts ...grpc.CallOption) (*ErasePersonDataResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ErasePersonDataResponse)
+	err := c.cc.Invoke(ctx, IdeaService_ErasePersonData_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // IdeaServiceServer is the server API for IdeaService service.
 // All implementations must embed UnimplementedIdeaServiceServer
 // for forward compatibility.
@@ -616,6 +647,15 @@ type IdeaServiceServer interface {
 	// it, as themselves, after writing their own side; the source's version
 	// orders the calls, so a retry or a late call never undoes a newer one.
 	SetBacklink(context.Context, *SetBacklinkRequest) (*SetBacklinkResponse, error)
+	// ExportPersonData returns what this service keeps about one person in a
+	// region, for the person service's export (GDPR articles 15 and 20). Only
+	// this deployment's own services call it, as themselves.
+	ExportPersonData(context.Context, *ExportPersonDataRequest) (*ExportPersonDataResponse, error)
+	// ErasePersonData removes one person's personal data from every record,
+	// history entry, audit record and idempotency key of this service in a
+	// region and keeps the records themselves (GDPR article 17). Internal,
+	// like ExportPersonData.
+	ErasePersonData(context.Context, *ErasePersonDataRequest) (*ErasePersonDataResponse, error)
 	mustEmbedUnimplementedIdeaServiceServer()
 }
 
@@ -727,6 +767,12 @@ func (UnimplementedIdeaServiceServer) MergeIdea(context.Context, *MergeIdeaReque
 }
 func (UnimplementedIdeaServiceServer) SetBacklink(context.Context, *SetBacklinkRequest) (*SetBacklinkResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method SetBacklink not implemented")
+}
+func (UnimplementedIdeaServiceServer) ExportPersonData(context.Context, *ExportPersonDataRequest) (*ExportPersonDataResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ExportPersonData not implemented")
+}
+func (UnimplementedIdeaServiceServer) ErasePersonData(context.Context, *ErasePersonDataRequest) (*ErasePersonDataResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ErasePersonData not implemented")
 }
 func (UnimplementedIdeaServiceServer) mustEmbedUnimplementedIdeaServiceServer() {}
 func (UnimplementedIdeaServiceServer) testEmbeddedByValue()                     {}
@@ -1361,6 +1407,42 @@ func _IdeaService_SetBacklink_Handler(srv interface{}, ctx context.Context, dec 
 	return interceptor(ctx, in, info, handler)
 }
 
+func _IdeaService_ExportPersonData_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ExportPersonDataRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IdeaServiceServer).ExportPersonData(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IdeaService_ExportPersonData_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IdeaServiceServer).ExportPersonData(ctx, req.(*ExportPersonDataRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IdeaService_ErasePersonData_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ErasePersonDataRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IdeaServiceServer).ErasePersonData(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IdeaService_ErasePersonData_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IdeaServiceServer).ErasePersonData(ctx, req.(*ErasePersonDataRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // IdeaService_ServiceDesc is the grpc.ServiceDesc for IdeaService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -1503,6 +1585,14 @@ var IdeaService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "SetBacklink",
 			Handler:    _IdeaService_SetBacklink_Handler,
+		},
+		{
+			MethodName: "ExportPersonData",
+			Handler:    _IdeaService_ExportPersonData_Handler,
+		},
+		{
+			MethodName: "ErasePersonData",
+			Handler:    _IdeaService_ErasePersonData_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

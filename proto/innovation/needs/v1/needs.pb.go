@@ -1807,6 +1807,315 @@ func (x *GetNeedStatsRequest) GetName() string {
 	return ""
 }
 
+// ExportPersonDataRequest names one person in one region.
+type ExportPersonDataRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// regions/{region}
+	Parent string `protobuf:"bytes,1,opt,name=parent,proto3" json:"parent,omitempty"`
+	// The person's token subject.
+	Subject string `protobuf:"bytes,2,opt,name=subject,proto3" json:"subject,omitempty"`
+	// An e-mail address records may name the person by; optional.
+	Email         string `protobuf:"bytes,3,opt,name=email,proto3" json:"email,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExportPersonDataRequest) Reset() {
+	*x = ExportPersonDataRequest{}
+	mi := &file_innovation_needs_v1_needs_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExportPersonDataRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExportPersonDataRequest) ProtoMessage() {}
+
+func (x *ExportPersonDataRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_innovation_needs_v1_needs_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExportPersonDataRequest.ProtoReflect.Descriptor instead.
+func (*ExportPersonDataRequest) Descriptor() ([]byte, []int) {
+	return file_innovation_needs_v1_needs_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *ExportPersonDataRequest) GetParent() string {
+	if x != nil {
+		return x.Parent
+	}
+	return ""
+}
+
+func (x *ExportPersonDataRequest) GetSubject() string {
+	if x != nil {
+		return x.Subject
+	}
+	return ""
+}
+
+func (x *ExportPersonDataRequest) GetEmail() string {
+	if x != nil {
+		return x.Email
+	}
+	return ""
+}
+
+// ErasePersonDataRequest names the person to erase, as ExportPersonDataRequest.
+type ErasePersonDataRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// regions/{region}
+	Parent        string `protobuf:"bytes,1,opt,name=parent,proto3" json:"parent,omitempty"`
+	Subject       string `protobuf:"bytes,2,opt,name=subject,proto3" json:"subject,omitempty"`
+	Email         string `protobuf:"bytes,3,opt,name=email,proto3" json:"email,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ErasePersonDataRequest) Reset() {
+	*x = ErasePersonDataRequest{}
+	mi := &file_innovation_needs_v1_needs_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ErasePersonDataRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ErasePersonDataRequest) ProtoMessage() {}
+
+func (x *ErasePersonDataRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_innovation_needs_v1_needs_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ErasePersonDataRequest.ProtoReflect.Descriptor instead.
+func (*ErasePersonDataRequest) Descriptor() ([]byte, []int) {
+	return file_innovation_needs_v1_needs_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *ErasePersonDataRequest) GetParent() string {
+	if x != nil {
+		return x.Parent
+	}
+	return ""
+}
+
+func (x *ErasePersonDataRequest) GetSubject() string {
+	if x != nil {
+		return x.Subject
+	}
+	return ""
+}
+
+func (x *ErasePersonDataRequest) GetEmail() string {
+	if x != nil {
+		return x.Email
+	}
+	return ""
+}
+
+// ErasePersonDataResponse says what the erasure changed; a repeat changes
+// nothing.
+type ErasePersonDataResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Records rewritten or deleted.
+	RecordsChanged int32 `protobuf:"varint,1,opt,name=records_changed,json=recordsChanged,proto3" json:"records_changed,omitempty"`
+	// Audit records whose actor was the person.
+	AuditEventsRedacted int32 `protobuf:"varint,2,opt,name=audit_events_redacted,json=auditEventsRedacted,proto3" json:"audit_events_redacted,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
+}
+
+func (x *ErasePersonDataResponse) Reset() {
+	*x = ErasePersonDataResponse{}
+	mi := &file_innovation_needs_v1_needs_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ErasePersonDataResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ErasePersonDataResponse) ProtoMessage() {}
+
+func (x *ErasePersonDataResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_innovation_needs_v1_needs_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ErasePersonDataResponse.ProtoReflect.Descriptor instead.
+func (*ErasePersonDataResponse) Descriptor() ([]byte, []int) {
+	return file_innovation_needs_v1_needs_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *ErasePersonDataResponse) GetRecordsChanged() int32 {
+	if x != nil {
+		return x.RecordsChanged
+	}
+	return 0
+}
+
+func (x *ErasePersonDataResponse) GetAuditEventsRedacted() int32 {
+	if x != nil {
+		return x.AuditEventsRedacted
+	}
+	return 0
+}
+
+// PersonHistoryEntry is one decision of a need's history that names the person.
+type PersonHistoryEntry struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// regions/{region}/needs/{need}
+	Need          string        `protobuf:"bytes,1,opt,name=need,proto3" json:"need,omitempty"`
+	Entry         *HistoryEntry `protobuf:"bytes,2,opt,name=entry,proto3" json:"entry,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PersonHistoryEntry) Reset() {
+	*x = PersonHistoryEntry{}
+	mi := &file_innovation_needs_v1_needs_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PersonHistoryEntry) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PersonHistoryEntry) ProtoMessage() {}
+
+func (x *PersonHistoryEntry) ProtoReflect() protoreflect.Message {
+	mi := &file_innovation_needs_v1_needs_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PersonHistoryEntry.ProtoReflect.Descriptor instead.
+func (*PersonHistoryEntry) Descriptor() ([]byte, []int) {
+	return file_innovation_needs_v1_needs_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *PersonHistoryEntry) GetNeed() string {
+	if x != nil {
+		return x.Need
+	}
+	return ""
+}
+
+func (x *PersonHistoryEntry) GetEntry() *HistoryEntry {
+	if x != nil {
+		return x.Entry
+	}
+	return nil
+}
+
+// ExportPersonDataResponse is what the needs service keeps about a person.
+type ExportPersonDataResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Needs they reported.
+	Needs []*Need `protobuf:"bytes,1,rep,name=needs,proto3" json:"needs,omitempty"`
+	// Decisions they took.
+	History []*PersonHistoryEntry `protobuf:"bytes,2,rep,name=history,proto3" json:"history,omitempty"`
+	// Screening rounds they scored.
+	Screenings []*Screening `protobuf:"bytes,3,rep,name=screenings,proto3" json:"screenings,omitempty"`
+	// Audit records with them as actor.
+	AuditEvents   []*v11.AuditEvent `protobuf:"bytes,4,rep,name=audit_events,json=auditEvents,proto3" json:"audit_events,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExportPersonDataResponse) Reset() {
+	*x = ExportPersonDataResponse{}
+	mi := &file_innovation_needs_v1_needs_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExportPersonDataResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExportPersonDataResponse) ProtoMessage() {}
+
+func (x *ExportPersonDataResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_innovation_needs_v1_needs_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExportPersonDataResponse.ProtoReflect.Descriptor instead.
+func (*ExportPersonDataResponse) Descriptor() ([]byte, []int) {
+	return file_innovation_needs_v1_needs_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *ExportPersonDataResponse) GetNeeds() []*Need {
+	if x != nil {
+		return x.Needs
+	}
+	return nil
+}
+
+func (x *ExportPersonDataResponse) GetHistory() []*PersonHistoryEntry {
+	if x != nil {
+		return x.History
+	}
+	return nil
+}
+
+func (x *ExportPersonDataResponse) GetScreenings() []*Screening {
+	if x != nil {
+		return x.Screenings
+	}
+	return nil
+}
+
+func (x *ExportPersonDataResponse) GetAuditEvents() []*v11.AuditEvent {
+	if x != nil {
+		return x.AuditEvents
+	}
+	return nil
+}
+
 var File_innovation_needs_v1_needs_proto protoreflect.FileDescriptor
 
 const file_innovation_needs_v1_needs_proto_rawDesc = "" +
@@ -1953,7 +2262,28 @@ const file_innovation_needs_v1_needs_proto_rawDesc = "" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\x03R\x05value:\x028\x01\")\n" +
 	"\x13GetNeedStatsRequest\x12\x12\n" +
-	"\x04name\x18\x01 \x01(\tR\x04name*\xea\x01\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\"a\n" +
+	"\x17ExportPersonDataRequest\x12\x16\n" +
+	"\x06parent\x18\x01 \x01(\tR\x06parent\x12\x18\n" +
+	"\asubject\x18\x02 \x01(\tR\asubject\x12\x14\n" +
+	"\x05email\x18\x03 \x01(\tR\x05email\"`\n" +
+	"\x16ErasePersonDataRequest\x12\x16\n" +
+	"\x06parent\x18\x01 \x01(\tR\x06parent\x12\x18\n" +
+	"\asubject\x18\x02 \x01(\tR\asubject\x12\x14\n" +
+	"\x05email\x18\x03 \x01(\tR\x05email\"v\n" +
+	"\x17ErasePersonDataResponse\x12'\n" +
+	"\x0frecords_changed\x18\x01 \x01(\x05R\x0erecordsChanged\x122\n" +
+	"\x15audit_events_redacted\x18\x02 \x01(\x05R\x13auditEventsRedacted\"a\n" +
+	"\x12PersonHistoryEntry\x12\x12\n" +
+	"\x04need\x18\x01 \x01(\tR\x04need\x127\n" +
+	"\x05entry\x18\x02 \x01(\v2!.innovation.needs.v1.HistoryEntryR\x05entry\"\x92\x02\n" +
+	"\x18ExportPersonDataResponse\x12/\n" +
+	"\x05needs\x18\x01 \x03(\v2\x19.innovation.needs.v1.NeedR\x05needs\x12A\n" +
+	"\ahistory\x18\x02 \x03(\v2'.innovation.needs.v1.PersonHistoryEntryR\ahistory\x12>\n" +
+	"\n" +
+	"screenings\x18\x03 \x03(\v2\x1e.innovation.needs.v1.ScreeningR\n" +
+	"screenings\x12B\n" +
+	"\faudit_events\x18\x04 \x03(\v2\x1f.innovation.audit.v1.AuditEventR\vauditEvents*\xea\x01\n" +
 	"\n" +
 	"NeedStatus\x12\x1b\n" +
 	"\x17NEED_STATUS_UNSPECIFIED\x10\x00\x12\x1a\n" +
@@ -1963,8 +2293,7 @@ const file_innovation_needs_v1_needs_proto_rawDesc = "" +
 	"\x1bNEED_STATUS_SOLUTION_SEARCH\x10\x04\x12\x17\n" +
 	"\x13NEED_STATUS_MATCHED\x10\x05\x12\x19\n" +
 	"\x15NEED_STATUS_ADDRESSED\x10\x06\x12\x16\n" +
-	"\x12NEED_STATUS_CLOSED\x10\a2\xa2\n" +
-	"\n" +
+	"\x12NEED_STATUS_CLOSED\x10\a2\x81\f\n" +
 	"\fNeedsService\x12O\n" +
 	"\n" +
 	"CreateNeed\x12&.innovation.needs.v1.CreateNeedRequest\x1a\x19.innovation.needs.v1.Need\x12I\n" +
@@ -1982,7 +2311,9 @@ const file_innovation_needs_v1_needs_proto_rawDesc = "" +
 	"\vSetBacklink\x12'.innovation.needs.v1.SetBacklinkRequest\x1a(.innovation.needs.v1.SetBacklinkResponse\x12o\n" +
 	"\x10FindSimilarNeeds\x12,.innovation.needs.v1.FindSimilarNeedsRequest\x1a-.innovation.needs.v1.FindSimilarNeedsResponse\x12l\n" +
 	"\x0fListAuditEvents\x12+.innovation.needs.v1.ListAuditEventsRequest\x1a,.innovation.needs.v1.ListAuditEventsResponse\x12X\n" +
-	"\fGetNeedStats\x12(.innovation.needs.v1.GetNeedStatsRequest\x1a\x1e.innovation.needs.v1.NeedStatsBGZEgithub.com/innovationsmotorer/motor/proto/innovation/needs/v1;needsv1b\x06proto3"
+	"\fGetNeedStats\x12(.innovation.needs.v1.GetNeedStatsRequest\x1a\x1e.innovation.needs.v1.NeedStats\x12o\n" +
+	"\x10ExportPersonData\x12,.innovation.needs.v1.ExportPersonDataRequest\x1a-.innovation.needs.v1.ExportPersonDataResponse\x12l\n" +
+	"\x0fErasePersonData\x12+.innovation.needs.v1.ErasePersonDataRequest\x1a,.innovation.needs.v1.ErasePersonDataResponseBGZEgithub.com/innovationsmotorer/motor/proto/innovation/needs/v1;needsv1b\x06proto3"
 
 var (
 	file_innovation_needs_v1_needs_proto_rawDescOnce sync.Once
@@ -1997,7 +2328,7 @@ func file_innovation_needs_v1_needs_proto_rawDescGZIP() []byte {
 }
 
 var file_innovation_needs_v1_needs_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_innovation_needs_v1_needs_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
+var file_innovation_needs_v1_needs_proto_msgTypes = make([]protoimpl.MessageInfo, 31)
 var file_innovation_needs_v1_needs_proto_goTypes = []any{
 	(NeedStatus)(0),                  // 0: innovation.needs.v1.NeedStatus
 	(*Need)(nil),                     // 1: innovation.needs.v1.Need
@@ -2025,66 +2356,80 @@ var file_innovation_needs_v1_needs_proto_goTypes = []any{
 	(*ListAuditEventsResponse)(nil),  // 23: innovation.needs.v1.ListAuditEventsResponse
 	(*NeedStats)(nil),                // 24: innovation.needs.v1.NeedStats
 	(*GetNeedStatsRequest)(nil),      // 25: innovation.needs.v1.GetNeedStatsRequest
-	nil,                              // 26: innovation.needs.v1.NeedStats.NeedsByStatusEntry
-	(v1.Origin)(0),                   // 27: innovation.idea.v1.Origin
-	(*timestamppb.Timestamp)(nil),    // 28: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil),    // 29: google.protobuf.FieldMask
-	(*v11.AuditEvent)(nil),           // 30: innovation.audit.v1.AuditEvent
+	(*ExportPersonDataRequest)(nil),  // 26: innovation.needs.v1.ExportPersonDataRequest
+	(*ErasePersonDataRequest)(nil),   // 27: innovation.needs.v1.ErasePersonDataRequest
+	(*ErasePersonDataResponse)(nil),  // 28: innovation.needs.v1.ErasePersonDataResponse
+	(*PersonHistoryEntry)(nil),       // 29: innovation.needs.v1.PersonHistoryEntry
+	(*ExportPersonDataResponse)(nil), // 30: innovation.needs.v1.ExportPersonDataResponse
+	nil,                              // 31: innovation.needs.v1.NeedStats.NeedsByStatusEntry
+	(v1.Origin)(0),                   // 32: innovation.idea.v1.Origin
+	(*timestamppb.Timestamp)(nil),    // 33: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil),    // 34: google.protobuf.FieldMask
+	(*v11.AuditEvent)(nil),           // 35: innovation.audit.v1.AuditEvent
 }
 var file_innovation_needs_v1_needs_proto_depIdxs = []int32{
-	27, // 0: innovation.needs.v1.Need.reported_by:type_name -> innovation.idea.v1.Origin
+	32, // 0: innovation.needs.v1.Need.reported_by:type_name -> innovation.idea.v1.Origin
 	0,  // 1: innovation.needs.v1.Need.status:type_name -> innovation.needs.v1.NeedStatus
-	28, // 2: innovation.needs.v1.Need.create_time:type_name -> google.protobuf.Timestamp
-	28, // 3: innovation.needs.v1.Need.update_time:type_name -> google.protobuf.Timestamp
+	33, // 2: innovation.needs.v1.Need.create_time:type_name -> google.protobuf.Timestamp
+	33, // 3: innovation.needs.v1.Need.update_time:type_name -> google.protobuf.Timestamp
 	1,  // 4: innovation.needs.v1.CreateNeedRequest.need:type_name -> innovation.needs.v1.Need
 	1,  // 5: innovation.needs.v1.ListNeedsResponse.needs:type_name -> innovation.needs.v1.Need
 	1,  // 6: innovation.needs.v1.UpdateNeedRequest.need:type_name -> innovation.needs.v1.Need
-	29, // 7: innovation.needs.v1.UpdateNeedRequest.update_mask:type_name -> google.protobuf.FieldMask
+	34, // 7: innovation.needs.v1.UpdateNeedRequest.update_mask:type_name -> google.protobuf.FieldMask
 	0,  // 8: innovation.needs.v1.TransitionNeedRequest.status:type_name -> innovation.needs.v1.NeedStatus
 	0,  // 9: innovation.needs.v1.HistoryEntry.from_status:type_name -> innovation.needs.v1.NeedStatus
 	0,  // 10: innovation.needs.v1.HistoryEntry.to_status:type_name -> innovation.needs.v1.NeedStatus
-	28, // 11: innovation.needs.v1.HistoryEntry.time:type_name -> google.protobuf.Timestamp
+	33, // 11: innovation.needs.v1.HistoryEntry.time:type_name -> google.protobuf.Timestamp
 	8,  // 12: innovation.needs.v1.ListNeedHistoryResponse.entries:type_name -> innovation.needs.v1.HistoryEntry
-	28, // 13: innovation.needs.v1.Screening.create_time:type_name -> google.protobuf.Timestamp
+	33, // 13: innovation.needs.v1.Screening.create_time:type_name -> google.protobuf.Timestamp
 	11, // 14: innovation.needs.v1.CreateScreeningRequest.screening:type_name -> innovation.needs.v1.Screening
 	11, // 15: innovation.needs.v1.ListScreeningsResponse.screenings:type_name -> innovation.needs.v1.Screening
 	1,  // 16: innovation.needs.v1.SimilarNeed.need:type_name -> innovation.needs.v1.Need
 	20, // 17: innovation.needs.v1.FindSimilarNeedsResponse.results:type_name -> innovation.needs.v1.SimilarNeed
-	30, // 18: innovation.needs.v1.ListAuditEventsResponse.events:type_name -> innovation.audit.v1.AuditEvent
-	26, // 19: innovation.needs.v1.NeedStats.needs_by_status:type_name -> innovation.needs.v1.NeedStats.NeedsByStatusEntry
-	2,  // 20: innovation.needs.v1.NeedsService.CreateNeed:input_type -> innovation.needs.v1.CreateNeedRequest
-	3,  // 21: innovation.needs.v1.NeedsService.GetNeed:input_type -> innovation.needs.v1.GetNeedRequest
-	4,  // 22: innovation.needs.v1.NeedsService.ListNeeds:input_type -> innovation.needs.v1.ListNeedsRequest
-	6,  // 23: innovation.needs.v1.NeedsService.UpdateNeed:input_type -> innovation.needs.v1.UpdateNeedRequest
-	7,  // 24: innovation.needs.v1.NeedsService.TransitionNeed:input_type -> innovation.needs.v1.TransitionNeedRequest
-	9,  // 25: innovation.needs.v1.NeedsService.ListNeedHistory:input_type -> innovation.needs.v1.ListNeedHistoryRequest
-	12, // 26: innovation.needs.v1.NeedsService.CreateScreening:input_type -> innovation.needs.v1.CreateScreeningRequest
-	13, // 27: innovation.needs.v1.NeedsService.ListScreenings:input_type -> innovation.needs.v1.ListScreeningsRequest
-	15, // 28: innovation.needs.v1.NeedsService.LinkNeed:input_type -> innovation.needs.v1.LinkNeedRequest
-	16, // 29: innovation.needs.v1.NeedsService.UnlinkNeed:input_type -> innovation.needs.v1.UnlinkNeedRequest
-	17, // 30: innovation.needs.v1.NeedsService.SetBacklink:input_type -> innovation.needs.v1.SetBacklinkRequest
-	19, // 31: innovation.needs.v1.NeedsService.FindSimilarNeeds:input_type -> innovation.needs.v1.FindSimilarNeedsRequest
-	22, // 32: innovation.needs.v1.NeedsService.ListAuditEvents:input_type -> innovation.needs.v1.ListAuditEventsRequest
-	25, // 33: innovation.needs.v1.NeedsService.GetNeedStats:input_type -> innovation.needs.v1.GetNeedStatsRequest
-	1,  // 34: innovation.needs.v1.NeedsService.CreateNeed:output_type -> innovation.needs.v1.Need
-	1,  // 35: innovation.needs.v1.NeedsService.GetNeed:output_type -> innovation.needs.v1.Need
-	5,  // 36: innovation.needs.v1.NeedsService.ListNeeds:output_type -> innovation.needs.v1.ListNeedsResponse
-	1,  // 37: innovation.needs.v1.NeedsService.UpdateNeed:output_type -> innovation.needs.v1.Need
-	1,  // 38: innovation.needs.v1.NeedsService.TransitionNeed:output_type -> innovation.needs.v1.Need
-	10, // 39: innovation.needs.v1.NeedsService.ListNeedHistory:output_type -> innovation.needs.v1.ListNeedHistoryResponse
-	11, // 40: innovation.needs.v1.NeedsService.CreateScreening:output_type -> innovation.needs.v1.Screening
-	14, // 41: innovation.needs.v1.NeedsService.ListScreenings:output_type -> innovation.needs.v1.ListScreeningsResponse
-	1,  // 42: innovation.needs.v1.NeedsService.LinkNeed:output_type -> innovation.needs.v1.Need
-	1,  // 43: innovation.needs.v1.NeedsService.UnlinkNeed:output_type -> innovation.needs.v1.Need
-	18, // 44: innovation.needs.v1.NeedsService.SetBacklink:output_type -> innovation.needs.v1.SetBacklinkResponse
-	21, // 45: innovation.needs.v1.NeedsService.FindSimilarNeeds:output_type -> innovation.needs.v1.FindSimilarNeedsResponse
-	23, // 46: innovation.needs.v1.NeedsService.ListAuditEvents:output_type -> innovation.needs.v1.ListAuditEventsResponse
-	24, // 47: innovation.needs.v1.NeedsService.GetNeedStats:output_type -> innovation.needs.v1.NeedStats
-	34, // [34:48] is the sub-list for method output_type
-	20, // [20:34] is the sub-list for method input_type
-	20, // [20:20] is the sub-list for extension type_name
-	20, // [20:20] is the sub-list for extension extendee
-	0,  // [0:20] is the sub-list for field type_name
+	35, // 18: innovation.needs.v1.ListAuditEventsResponse.events:type_name -> innovation.audit.v1.AuditEvent
+	31, // 19: innovation.needs.v1.NeedStats.needs_by_status:type_name -> innovation.needs.v1.NeedStats.NeedsByStatusEntry
+	8,  // 20: innovation.needs.v1.PersonHistoryEntry.entry:type_name -> innovation.needs.v1.HistoryEntry
+	1,  // 21: innovation.needs.v1.ExportPersonDataResponse.needs:type_name -> innovation.needs.v1.Need
+	29, // 22: innovation.needs.v1.ExportPersonDataResponse.history:type_name -> innovation.needs.v1.PersonHistoryEntry
+	11, // 23: innovation.needs.v1.ExportPersonDataResponse.screenings:type_name -> innovation.needs.v1.Screening
+	35, // 24: innovation.needs.v1.ExportPersonDataResponse.audit_events:type_name -> innovation.audit.v1.AuditEvent
+	2,  // 25: innovation.needs.v1.NeedsService.CreateNeed:input_type -> innovation.needs.v1.CreateNeedRequest
+	3,  // 26: innovation.needs.v1.NeedsService.GetNeed:input_type -> innovation.needs.v1.GetNeedRequest
+	4,  // 27: innovation.needs.v1.NeedsService.ListNeeds:input_type -> innovation.needs.v1.ListNeedsRequest
+	6,  // 28: innovation.needs.v1.NeedsService.UpdateNeed:input_type -> innovation.needs.v1.UpdateNeedRequest
+	7,  // 29: innovation.needs.v1.NeedsService.TransitionNeed:input_type -> innovation.needs.v1.TransitionNeedRequest
+	9,  // 30: innovation.needs.v1.NeedsService.ListNeedHistory:input_type -> innovation.needs.v1.ListNeedHistoryRequest
+	12, // 31: innovation.needs.v1.NeedsService.CreateScreening:input_type -> innovation.needs.v1.CreateScreeningRequest
+	13, // 32: innovation.needs.v1.NeedsService.ListScreenings:input_type -> innovation.needs.v1.ListScreeningsRequest
+	15, // 33: innovation.needs.v1.NeedsService.LinkNeed:input_type -> innovation.needs.v1.LinkNeedRequest
+	16, // 34: innovation.needs.v1.NeedsService.UnlinkNeed:input_type -> innovation.needs.v1.UnlinkNeedRequest
+	17, // 35: innovation.needs.v1.NeedsService.SetBacklink:input_type -> innovation.needs.v1.SetBacklinkRequest
+	19, // 36: innovation.needs.v1.NeedsService.FindSimilarNeeds:input_type -> innovation.needs.v1.FindSimilarNeedsRequest
+	22, // 37: innovation.needs.v1.NeedsService.ListAuditEvents:input_type -> innovation.needs.v1.ListAuditEventsRequest
+	25, // 38: innovation.needs.v1.NeedsService.GetNeedStats:input_type -> innovation.needs.v1.GetNeedStatsRequest
+	26, // 39: innovation.needs.v1.NeedsService.ExportPersonData:input_type -> innovation.needs.v1.ExportPersonDataRequest
+	27, // 40: innovation.needs.v1.NeedsService.ErasePersonData:input_type -> innovation.needs.v1.ErasePersonDataRequest
+	1,  // 41: innovation.needs.v1.NeedsService.CreateNeed:output_type -> innovation.needs.v1.Need
+	1,  // 42: innovation.needs.v1.NeedsService.GetNeed:output_type -> innovation.needs.v1.Need
+	5,  // 43: innovation.needs.v1.NeedsService.ListNeeds:output_type -> innovation.needs.v1.ListNeedsResponse
+	1,  // 44: innovation.needs.v1.NeedsService.UpdateNeed:output_type -> innovation.needs.v1.Need
+	1,  // 45: innovation.needs.v1.NeedsService.TransitionNeed:output_type -> innovation.needs.v1.Need
+	10, // 46: innovation.needs.v1.NeedsService.ListNeedHistory:output_type -> innovation.needs.v1.ListNeedHistoryResponse
+	11, // 47: innovation.needs.v1.NeedsService.CreateScreening:output_type -> innovation.needs.v1.Screening
+	14, // 48: innovation.needs.v1.NeedsService.ListScreenings:output_type -> innovation.needs.v1.ListScreeningsResponse
+	1,  // 49: innovation.needs.v1.NeedsService.LinkNeed:output_type -> innovation.needs.v1.Need
+	1,  // 50: innovation.needs.v1.NeedsService.UnlinkNeed:output_type -> innovation.needs.v1.Need
+	18, // 51: innovation.needs.v1.NeedsService.SetBacklink:output_type -> innovation.needs.v1.SetBacklinkResponse
+	21, // 52: innovation.needs.v1.NeedsService.FindSimilarNeeds:output_type -> innovation.needs.v1.FindSimilarNeedsResponse
+	23, // 53: innovation.needs.v1.NeedsService.ListAuditEvents:output_type -> innovation.needs.v1.ListAuditEventsResponse
+	24, // 54: innovation.needs.v1.NeedsService.GetNeedStats:output_type -> innovation.needs.v1.NeedStats
+	30, // 55: innovation.needs.v1.NeedsService.ExportPersonData:output_type -> innovation.needs.v1.ExportPersonDataResponse
+	28, // 56: innovation.needs.v1.NeedsService.ErasePersonData:output_type -> innovation.needs.v1.ErasePersonDataResponse
+	41, // [41:57] is the sub-list for method output_type
+	25, // [25:41] is the sub-list for method input_type
+	25, // [25:25] is the sub-list for extension type_name
+	25, // [25:25] is the sub-list for extension extendee
+	0,  // [0:25] is the sub-list for field type_name
 }
 
 func init() { file_innovation_needs_v1_needs_proto_init() }
@@ -2098,7 +2443,7 @@ func file_innovation_needs_v1_needs_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_innovation_needs_v1_needs_proto_rawDesc), len(file_innovation_needs_v1_needs_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   26,
+			NumMessages:   31,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -37,6 +37,8 @@ const (
 	NeedsService_FindSimilarNeeds_FullMethodName = "/innovation.needs.v1.NeedsService/FindSimilarNeeds"
 	NeedsService_ListAuditEvents_FullMethodName  = "/innovation.needs.v1.NeedsService/ListAuditEvents"
 	NeedsService_GetNeedStats_FullMethodName     = "/innovation.needs.v1.NeedsService/GetNeedStats"
+	NeedsService_ExportPersonData_FullMethodName = "/innovation.needs.v1.NeedsService/ExportPersonData"
+	NeedsService_ErasePersonData_FullMethodName  = "/innovation.needs.v1.NeedsService/ErasePersonData"
 )
 
 // NeedsServiceClient is the client API for NeedsService service.
@@ -84,6 +86,15 @@ type NeedsServiceClient interface {
 	// national dashboards. The region's staff, coordinators and other
 	// deployments may read it.
 	GetNeedStats(ctx context.Context, in *GetNeedStatsRequest, opts ...grpc.CallOption) (*NeedStats, error)
+	// ExportPersonData returns what this service keeps about one person in a
+	// region, for the person service's export (GDPR articles 15 and 20). Only
+	// this deployment's own services call it, as themselves.
+	ExportPersonData(ctx context.Context, in *ExportPersonDataRequest, opts ...grpc.CallOption) (*ExportPersonDataResponse, error)
+	// ErasePersonData removes one person's personal data from every record,
+	// history entry, audit record and idempotency key of this service in a
+	// region and keeps the records themselves (GDPR article 17). Internal,
+	// like ExportPersonData.
+	ErasePersonData(ctx context.Context, in *ErasePersonDataRequest, opts ...grpc.CallOption) (*ErasePersonDataResponse, error)
 }
 
 type needsServiceClient struct {
@@ -234,6 +245,26 @@ func (c *needsServiceClient) GetNeedStats(ctx context.Context, in *GetNeedStatsR
 	return out, nil
 }
 
+func (c *needsServiceClient) ExportPersonData(ctx context.Context, in *ExportPersonDataRequest, opts ...grpc.CallOption) (*ExportPersonDataResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ExportPersonDataResponse)
+	err := c.cc.Invoke(ctx, NeedsService_ExportPersonData_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *needsServiceClient) ErasePersonData(ctx context.Context, in *ErasePersonDataRequest, opts ...grpc.CallOption) (*ErasePersonDataResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ErasePersonDataResponse)
+	err := c.cc.Invoke(ctx, NeedsService_ErasePersonData_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // NeedsServiceServer is the server API for NeedsService service.
 // All implementations must embed UnimplementedNeedsServiceServer
 // for forward compatibility.
@@ -279,6 +310,15 @@ type NeedsServiceServer interface {
 	// national dashboards. The region's staff, coordinators and other
 	// deployments may read it.
 	GetNeedStats(context.Context, *GetNeedStatsRequest) (*NeedStats, error)
+	// ExportPersonData returns what this service keeps about one person in a
+	// region, for the person service's export (GDPR articles 15 and 20). Only
+	// this deployment's own services call it, as themselves.
+	ExportPersonData(context.Context, *ExportPersonDataRequest) (*ExportPersonDataResponse, error)
+	// ErasePersonData removes one person's personal data from every record,
+	// history entry, audit record and idempotency key of this service in a
+	// region and keeps the records themselves (GDPR article 17). Internal,
+	// like ExportPersonData.
+	ErasePersonData(context.Context, *ErasePersonDataRequest) (*ErasePersonDataResponse, error)
 	mustEmbedUnimplementedNeedsServiceServer()
 }
 
@@ -330,6 +370,12 @@ func (UnimplementedNeedsServiceServer) ListAuditEvents(context.Context, *ListAud
 }
 func (UnimplementedNeedsServiceServer) GetNeedStats(context.Context, *GetNeedStatsRequest) (*NeedStats, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetNeedStats not implemented")
+}
+func (UnimplementedNeedsServiceServer) ExportPersonData(context.Context, *ExportPersonDataRequest) (*ExportPersonDataResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ExportPersonData not implemented")
+}
+func (UnimplementedNeedsServiceServer) ErasePersonData(context.Context, *ErasePersonDataRequest) (*ErasePersonDataResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ErasePersonData not implemented")
 }
 func (UnimplementedNeedsServiceServer) mustEmbedUnimplementedNeedsServiceServer() {}
 func (UnimplementedNeedsServiceServer) testEmbeddedByValue()                      {}
@@ -604,6 +650,42 @@ func _NeedsService_GetNeedStats_Handler(srv interface{}, ctx context.Context, de
 	return interceptor(ctx, in, info, handler)
 }
 
+func _NeedsService_ExportPersonData_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ExportPersonDataRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(NeedsServiceServer).ExportPersonData(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: NeedsService_ExportPersonData_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(NeedsServiceServer).ExportPersonData(ctx, req.(*ExportPersonDataRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _NeedsService_ErasePersonData_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ErasePersonDataRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(NeedsServiceServer).ErasePersonData(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: NeedsService_ErasePersonData_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(NeedsServiceServer).ErasePersonData(ctx, req.(*ErasePersonDataRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // NeedsService_ServiceDesc is the grpc.ServiceDesc for NeedsService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -666,6 +748,14 @@ var NeedsService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetNeedStats",
 			Handler:    _NeedsService_GetNeedStats_Handler,
+		},
+		{
+			MethodName: "ExportPersonData",
+			Handler:    _NeedsService_ExportPersonData_Handler,
+		},
+		{
+			MethodName: "ErasePersonData",
+			Handler:    _NeedsService_ErasePersonData_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

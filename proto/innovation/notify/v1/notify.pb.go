@@ -1391,6 +1391,252 @@ func (x *RedeliverWebhookDeliveryRequest) GetName() string {
 	return ""
 }
 
+// ExportPersonDataRequest names one person in one region.
+type ExportPersonDataRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// regions/{region}
+	Parent string `protobuf:"bytes,1,opt,name=parent,proto3" json:"parent,omitempty"`
+	// The person's token subject.
+	Subject string `protobuf:"bytes,2,opt,name=subject,proto3" json:"subject,omitempty"`
+	// An e-mail address records may name the person by; optional.
+	Email         string `protobuf:"bytes,3,opt,name=email,proto3" json:"email,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExportPersonDataRequest) Reset() {
+	*x = ExportPersonDataRequest{}
+	mi := &file_innovation_notify_v1_notify_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExportPersonDataRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExportPersonDataRequest) ProtoMessage() {}
+
+func (x *ExportPersonDataRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_innovation_notify_v1_notify_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExportPersonDataRequest.ProtoReflect.Descriptor instead.
+func (*ExportPersonDataRequest) Descriptor() ([]byte, []int) {
+	return file_innovation_notify_v1_notify_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *ExportPersonDataRequest) GetParent() string {
+	if x != nil {
+		return x.Parent
+	}
+	return ""
+}
+
+func (x *ExportPersonDataRequest) GetSubject() string {
+	if x != nil {
+		return x.Subject
+	}
+	return ""
+}
+
+func (x *ExportPersonDataRequest) GetEmail() string {
+	if x != nil {
+		return x.Email
+	}
+	return ""
+}
+
+// ErasePersonDataRequest names the person to erase, as ExportPersonDataRequest.
+type ErasePersonDataRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// regions/{region}
+	Parent        string `protobuf:"bytes,1,opt,name=parent,proto3" json:"parent,omitempty"`
+	Subject       string `protobuf:"bytes,2,opt,name=subject,proto3" json:"subject,omitempty"`
+	Email         string `protobuf:"bytes,3,opt,name=email,proto3" json:"email,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ErasePersonDataRequest) Reset() {
+	*x = ErasePersonDataRequest{}
+	mi := &file_innovation_notify_v1_notify_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ErasePersonDataRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ErasePersonDataRequest) ProtoMessage() {}
+
+func (x *ErasePersonDataRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_innovation_notify_v1_notify_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ErasePersonDataRequest.ProtoReflect.Descriptor instead.
+func (*ErasePersonDataRequest) Descriptor() ([]byte, []int) {
+	return file_innovation_notify_v1_notify_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *ErasePersonDataRequest) GetParent() string {
+	if x != nil {
+		return x.Parent
+	}
+	return ""
+}
+
+func (x *ErasePersonDataRequest) GetSubject() string {
+	if x != nil {
+		return x.Subject
+	}
+	return ""
+}
+
+func (x *ErasePersonDataRequest) GetEmail() string {
+	if x != nil {
+		return x.Email
+	}
+	return ""
+}
+
+// ErasePersonDataResponse says what the erasure changed; a repeat changes
+// nothing.
+type ErasePersonDataResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Records rewritten or deleted.
+	RecordsChanged int32 `protobuf:"varint,1,opt,name=records_changed,json=recordsChanged,proto3" json:"records_changed,omitempty"`
+	// Audit records whose actor was the person.
+	AuditEventsRedacted int32 `protobuf:"varint,2,opt,name=audit_events_redacted,json=auditEventsRedacted,proto3" json:"audit_events_redacted,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
+}
+
+func (x *ErasePersonDataResponse) Reset() {
+	*x = ErasePersonDataResponse{}
+	mi := &file_innovation_notify_v1_notify_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ErasePersonDataResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ErasePersonDataResponse) ProtoMessage() {}
+
+func (x *ErasePersonDataResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_innovation_notify_v1_notify_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ErasePersonDataResponse.ProtoReflect.Descriptor instead.
+func (*ErasePersonDataResponse) Descriptor() ([]byte, []int) {
+	return file_innovation_notify_v1_notify_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *ErasePersonDataResponse) GetRecordsChanged() int32 {
+	if x != nil {
+		return x.RecordsChanged
+	}
+	return 0
+}
+
+func (x *ErasePersonDataResponse) GetAuditEventsRedacted() int32 {
+	if x != nil {
+		return x.AuditEventsRedacted
+	}
+	return 0
+}
+
+// ExportPersonDataResponse is what the notification service keeps about a person.
+type ExportPersonDataResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Their inbox in person (not the role inboxes they share).
+	Notifications []*Notification `protobuf:"bytes,1,rep,name=notifications,proto3" json:"notifications,omitempty"`
+	// Their settings, when they changed them.
+	Settings *NotificationSettings `protobuf:"bytes,2,opt,name=settings,proto3" json:"settings,omitempty"`
+	// E-mails to them that wait to be sent.
+	MailsPending  int32 `protobuf:"varint,3,opt,name=mails_pending,json=mailsPending,proto3" json:"mails_pending,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExportPersonDataResponse) Reset() {
+	*x = ExportPersonDataResponse{}
+	mi := &file_innovation_notify_v1_notify_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExportPersonDataResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExportPersonDataResponse) ProtoMessage() {}
+
+func (x *ExportPersonDataResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_innovation_notify_v1_notify_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExportPersonDataResponse.ProtoReflect.Descriptor instead.
+func (*ExportPersonDataResponse) Descriptor() ([]byte, []int) {
+	return file_innovation_notify_v1_notify_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *ExportPersonDataResponse) GetNotifications() []*Notification {
+	if x != nil {
+		return x.Notifications
+	}
+	return nil
+}
+
+func (x *ExportPersonDataResponse) GetSettings() *NotificationSettings {
+	if x != nil {
+		return x.Settings
+	}
+	return nil
+}
+
+func (x *ExportPersonDataResponse) GetMailsPending() int32 {
+	if x != nil {
+		return x.MailsPending
+	}
+	return 0
+}
+
 var File_innovation_notify_v1_notify_proto protoreflect.FileDescriptor
 
 const file_innovation_notify_v1_notify_proto_rawDesc = "" +
@@ -1501,12 +1747,27 @@ const file_innovation_notify_v1_notify_proto_rawDesc = "" +
 	"deliveries\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"5\n" +
 	"\x1fRedeliverWebhookDeliveryRequest\x12\x12\n" +
-	"\x04name\x18\x01 \x01(\tR\x04name*\x8b\x01\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\"a\n" +
+	"\x17ExportPersonDataRequest\x12\x16\n" +
+	"\x06parent\x18\x01 \x01(\tR\x06parent\x12\x18\n" +
+	"\asubject\x18\x02 \x01(\tR\asubject\x12\x14\n" +
+	"\x05email\x18\x03 \x01(\tR\x05email\"`\n" +
+	"\x16ErasePersonDataRequest\x12\x16\n" +
+	"\x06parent\x18\x01 \x01(\tR\x06parent\x12\x18\n" +
+	"\asubject\x18\x02 \x01(\tR\asubject\x12\x14\n" +
+	"\x05email\x18\x03 \x01(\tR\x05email\"v\n" +
+	"\x17ErasePersonDataResponse\x12'\n" +
+	"\x0frecords_changed\x18\x01 \x01(\x05R\x0erecordsChanged\x122\n" +
+	"\x15audit_events_redacted\x18\x02 \x01(\x05R\x13auditEventsRedacted\"\xd1\x01\n" +
+	"\x18ExportPersonDataResponse\x12H\n" +
+	"\rnotifications\x18\x01 \x03(\v2\".innovation.notify.v1.NotificationR\rnotifications\x12F\n" +
+	"\bsettings\x18\x02 \x01(\v2*.innovation.notify.v1.NotificationSettingsR\bsettings\x12#\n" +
+	"\rmails_pending\x18\x03 \x01(\x05R\fmailsPending*\x8b\x01\n" +
 	"\rDeliveryState\x12\x1e\n" +
 	"\x1aDELIVERY_STATE_UNSPECIFIED\x10\x00\x12\x1a\n" +
 	"\x16DELIVERY_STATE_PENDING\x10\x01\x12\x1c\n" +
 	"\x18DELIVERY_STATE_DELIVERED\x10\x02\x12 \n" +
-	"\x1cDELIVERY_STATE_DEAD_LETTERED\x10\x032\xa1\v\n" +
+	"\x1cDELIVERY_STATE_DEAD_LETTERED\x10\x032\x84\r\n" +
 	"\x13NotificationService\x12t\n" +
 	"\x11ListNotifications\x12..innovation.notify.v1.ListNotificationsRequest\x1a/.innovation.notify.v1.ListNotificationsResponse\x12\x80\x01\n" +
 	"\x15MarkNotificationsRead\x122.innovation.notify.v1.MarkNotificationsReadRequest\x1a3.innovation.notify.v1.MarkNotificationsReadResponse\x12{\n" +
@@ -1518,7 +1779,9 @@ const file_innovation_notify_v1_notify_proto_rawDesc = "" +
 	"\x19UpdateWebhookSubscription\x126.innovation.notify.v1.UpdateWebhookSubscriptionRequest\x1a).innovation.notify.v1.WebhookSubscription\x12\x8c\x01\n" +
 	"\x19DeleteWebhookSubscription\x126.innovation.notify.v1.DeleteWebhookSubscriptionRequest\x1a7.innovation.notify.v1.DeleteWebhookSubscriptionResponse\x12\x80\x01\n" +
 	"\x15ListWebhookDeliveries\x122.innovation.notify.v1.ListWebhookDeliveriesRequest\x1a3.innovation.notify.v1.ListWebhookDeliveriesResponse\x12x\n" +
-	"\x18RedeliverWebhookDelivery\x125.innovation.notify.v1.RedeliverWebhookDeliveryRequest\x1a%.innovation.notify.v1.WebhookDeliveryBIZGgithub.com/innovationsmotorer/motor/proto/innovation/notify/v1;notifyv1b\x06proto3"
+	"\x18RedeliverWebhookDelivery\x125.innovation.notify.v1.RedeliverWebhookDeliveryRequest\x1a%.innovation.notify.v1.WebhookDelivery\x12q\n" +
+	"\x10ExportPersonData\x12-.innovation.notify.v1.ExportPersonDataRequest\x1a..innovation.notify.v1.ExportPersonDataResponse\x12n\n" +
+	"\x0fErasePersonData\x12,.innovation.notify.v1.ErasePersonDataRequest\x1a-.innovation.notify.v1.ErasePersonDataResponseBIZGgithub.com/innovationsmotorer/motor/proto/innovation/notify/v1;notifyv1b\x06proto3"
 
 var (
 	file_innovation_notify_v1_notify_proto_rawDescOnce sync.Once
@@ -1533,7 +1796,7 @@ func file_innovation_notify_v1_notify_proto_rawDescGZIP() []byte {
 }
 
 var file_innovation_notify_v1_notify_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_innovation_notify_v1_notify_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
+var file_innovation_notify_v1_notify_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
 var file_innovation_notify_v1_notify_proto_goTypes = []any{
 	(DeliveryState)(0),                        // 0: innovation.notify.v1.DeliveryState
 	(*Notification)(nil),                      // 1: innovation.notify.v1.Notification
@@ -1557,55 +1820,65 @@ var file_innovation_notify_v1_notify_proto_goTypes = []any{
 	(*ListWebhookDeliveriesRequest)(nil),      // 19: innovation.notify.v1.ListWebhookDeliveriesRequest
 	(*ListWebhookDeliveriesResponse)(nil),     // 20: innovation.notify.v1.ListWebhookDeliveriesResponse
 	(*RedeliverWebhookDeliveryRequest)(nil),   // 21: innovation.notify.v1.RedeliverWebhookDeliveryRequest
-	nil,                                       // 22: innovation.notify.v1.Notification.DetailsEntry
-	(*timestamppb.Timestamp)(nil),             // 23: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil),             // 24: google.protobuf.FieldMask
+	(*ExportPersonDataRequest)(nil),           // 22: innovation.notify.v1.ExportPersonDataRequest
+	(*ErasePersonDataRequest)(nil),            // 23: innovation.notify.v1.ErasePersonDataRequest
+	(*ErasePersonDataResponse)(nil),           // 24: innovation.notify.v1.ErasePersonDataResponse
+	(*ExportPersonDataResponse)(nil),          // 25: innovation.notify.v1.ExportPersonDataResponse
+	nil,                                       // 26: innovation.notify.v1.Notification.DetailsEntry
+	(*timestamppb.Timestamp)(nil),             // 27: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil),             // 28: google.protobuf.FieldMask
 }
 var file_innovation_notify_v1_notify_proto_depIdxs = []int32{
-	22, // 0: innovation.notify.v1.Notification.details:type_name -> innovation.notify.v1.Notification.DetailsEntry
-	23, // 1: innovation.notify.v1.Notification.create_time:type_name -> google.protobuf.Timestamp
+	26, // 0: innovation.notify.v1.Notification.details:type_name -> innovation.notify.v1.Notification.DetailsEntry
+	27, // 1: innovation.notify.v1.Notification.create_time:type_name -> google.protobuf.Timestamp
 	1,  // 2: innovation.notify.v1.ListNotificationsResponse.notifications:type_name -> innovation.notify.v1.Notification
 	6,  // 3: innovation.notify.v1.UpdateNotificationSettingsRequest.settings:type_name -> innovation.notify.v1.NotificationSettings
-	24, // 4: innovation.notify.v1.UpdateNotificationSettingsRequest.update_mask:type_name -> google.protobuf.FieldMask
-	23, // 5: innovation.notify.v1.WebhookSubscription.create_time:type_name -> google.protobuf.Timestamp
+	28, // 4: innovation.notify.v1.UpdateNotificationSettingsRequest.update_mask:type_name -> google.protobuf.FieldMask
+	27, // 5: innovation.notify.v1.WebhookSubscription.create_time:type_name -> google.protobuf.Timestamp
 	9,  // 6: innovation.notify.v1.CreateWebhookSubscriptionRequest.subscription:type_name -> innovation.notify.v1.WebhookSubscription
 	9,  // 7: innovation.notify.v1.ListWebhookSubscriptionsResponse.subscriptions:type_name -> innovation.notify.v1.WebhookSubscription
 	9,  // 8: innovation.notify.v1.UpdateWebhookSubscriptionRequest.subscription:type_name -> innovation.notify.v1.WebhookSubscription
-	24, // 9: innovation.notify.v1.UpdateWebhookSubscriptionRequest.update_mask:type_name -> google.protobuf.FieldMask
-	23, // 10: innovation.notify.v1.WebhookAttempt.time:type_name -> google.protobuf.Timestamp
+	28, // 9: innovation.notify.v1.UpdateWebhookSubscriptionRequest.update_mask:type_name -> google.protobuf.FieldMask
+	27, // 10: innovation.notify.v1.WebhookAttempt.time:type_name -> google.protobuf.Timestamp
 	0,  // 11: innovation.notify.v1.WebhookDelivery.state:type_name -> innovation.notify.v1.DeliveryState
 	17, // 12: innovation.notify.v1.WebhookDelivery.attempts:type_name -> innovation.notify.v1.WebhookAttempt
-	23, // 13: innovation.notify.v1.WebhookDelivery.next_attempt_time:type_name -> google.protobuf.Timestamp
-	23, // 14: innovation.notify.v1.WebhookDelivery.create_time:type_name -> google.protobuf.Timestamp
+	27, // 13: innovation.notify.v1.WebhookDelivery.next_attempt_time:type_name -> google.protobuf.Timestamp
+	27, // 14: innovation.notify.v1.WebhookDelivery.create_time:type_name -> google.protobuf.Timestamp
 	0,  // 15: innovation.notify.v1.ListWebhookDeliveriesRequest.state:type_name -> innovation.notify.v1.DeliveryState
 	18, // 16: innovation.notify.v1.ListWebhookDeliveriesResponse.deliveries:type_name -> innovation.notify.v1.WebhookDelivery
-	2,  // 17: innovation.notify.v1.NotificationService.ListNotifications:input_type -> innovation.notify.v1.ListNotificationsRequest
-	4,  // 18: innovation.notify.v1.NotificationService.MarkNotificationsRead:input_type -> innovation.notify.v1.MarkNotificationsReadRequest
-	7,  // 19: innovation.notify.v1.NotificationService.GetNotificationSettings:input_type -> innovation.notify.v1.GetNotificationSettingsRequest
-	8,  // 20: innovation.notify.v1.NotificationService.UpdateNotificationSettings:input_type -> innovation.notify.v1.UpdateNotificationSettingsRequest
-	10, // 21: innovation.notify.v1.NotificationService.CreateWebhookSubscription:input_type -> innovation.notify.v1.CreateWebhookSubscriptionRequest
-	11, // 22: innovation.notify.v1.NotificationService.GetWebhookSubscription:input_type -> innovation.notify.v1.GetWebhookSubscriptionRequest
-	12, // 23: innovation.notify.v1.NotificationService.ListWebhookSubscriptions:input_type -> innovation.notify.v1.ListWebhookSubscriptionsRequest
-	14, // 24: innovation.notify.v1.NotificationService.UpdateWebhookSubscription:input_type -> innovation.notify.v1.UpdateWebhookSubscriptionRequest
-	15, // 25: innovation.notify.v1.NotificationService.DeleteWebhookSubscription:input_type -> innovation.notify.v1.DeleteWebhookSubscriptionRequest
-	19, // 26: innovation.notify.v1.NotificationService.ListWebhookDeliveries:input_type -> innovation.notify.v1.ListWebhookDeliveriesRequest
-	21, // 27: innovation.notify.v1.NotificationService.RedeliverWebhookDelivery:input_type -> innovation.notify.v1.RedeliverWebhookDeliveryRequest
-	3,  // 28: innovation.notify.v1.NotificationService.ListNotifications:output_type -> innovation.notify.v1.ListNotificationsResponse
-	5,  // 29: innovation.notify.v1.NotificationService.MarkNotificationsRead:output_type -> innovation.notify.v1.MarkNotificationsReadResponse
-	6,  // 30: innovation.notify.v1.NotificationService.GetNotificationSettings:output_type -> innovation.notify.v1.NotificationSettings
-	6,  // 31: innovation.notify.v1.NotificationService.UpdateNotificationSettings:output_type -> innovation.notify.v1.NotificationSettings
-	9,  // 32: innovation.notify.v1.NotificationService.CreateWebhookSubscription:output_type -> innovation.notify.v1.WebhookSubscription
-	9,  // 33: innovation.notify.v1.NotificationService.GetWebhookSubscription:output_type -> innovation.notify.v1.WebhookSubscription
-	13, // 34: innovation.notify.v1.NotificationService.ListWebhookSubscriptions:output_type -> innovation.notify.v1.ListWebhookSubscriptionsResponse
-	9,  // 35: innovation.notify.v1.NotificationService.UpdateWebhookSubscription:output_type -> innovation.notify.v1.WebhookSubscription
-	16, // 36: innovation.notify.v1.NotificationService.DeleteWebhookSubscription:output_type -> innovation.notify.v1.DeleteWebhookSubscriptionResponse
-	20, // 37: innovation.notify.v1.NotificationService.ListWebhookDeliveries:output_type -> innovation.notify.v1.ListWebhookDeliveriesResponse
-	18, // 38: innovation.notify.v1.NotificationService.RedeliverWebhookDelivery:output_type -> innovation.notify.v1.WebhookDelivery
-	28, // [28:39] is the sub-list for method output_type
-	17, // [17:28] is the sub-list for method input_type
-	17, // [17:17] is the sub-list for extension type_name
-	17, // [17:17] is the sub-list for extension extendee
-	0,  // [0:17] is the sub-list for field type_name
+	1,  // 17: innovation.notify.v1.ExportPersonDataResponse.notifications:type_name -> innovation.notify.v1.Notification
+	6,  // 18: innovation.notify.v1.ExportPersonDataResponse.settings:type_name -> innovation.notify.v1.NotificationSettings
+	2,  // 19: innovation.notify.v1.NotificationService.ListNotifications:input_type -> innovation.notify.v1.ListNotificationsRequest
+	4,  // 20: innovation.notify.v1.NotificationService.MarkNotificationsRead:input_type -> innovation.notify.v1.MarkNotificationsReadRequest
+	7,  // 21: innovation.notify.v1.NotificationService.GetNotificationSettings:input_type -> innovation.notify.v1.GetNotificationSettingsRequest
+	8,  // 22: innovation.notify.v1.NotificationService.UpdateNotificationSettings:input_type -> innovation.notify.v1.UpdateNotificationSettingsRequest
+	10, // 23: innovation.notify.v1.NotificationService.CreateWebhookSubscription:input_type -> innovation.notify.v1.CreateWebhookSubscriptionRequest
+	11, // 24: innovation.notify.v1.NotificationService.GetWebhookSubscription:input_type -> innovation.notify.v1.GetWebhookSubscriptionRequest
+	12, // 25: innovation.notify.v1.NotificationService.ListWebhookSubscriptions:input_type -> innovation.notify.v1.ListWebhookSubscriptionsRequest
+	14, // 26: innovation.notify.v1.NotificationService.UpdateWebhookSubscription:input_type -> innovation.notify.v1.UpdateWebhookSubscriptionRequest
+	15, // 27: innovation.notify.v1.NotificationService.DeleteWebhookSubscription:input_type -> innovation.notify.v1.DeleteWebhookSubscriptionRequest
+	19, // 28: innovation.notify.v1.NotificationService.ListWebhookDeliveries:input_type -> innovation.notify.v1.ListWebhookDeliveriesRequest
+	21, // 29: innovation.notify.v1.NotificationService.RedeliverWebhookDelivery:input_type -> innovation.notify.v1.RedeliverWebhookDeliveryRequest
+	22, // 30: innovation.notify.v1.NotificationService.ExportPersonData:input_type -> innovation.notify.v1.ExportPersonDataRequest
+	23, // 31: innovation.notify.v1.NotificationService.ErasePersonData:input_type -> innovation.notify.v1.ErasePersonDataRequest
+	3,  // 32: innovation.notify.v1.NotificationService.ListNotifications:output_type -> innovation.notify.v1.ListNotificationsResponse
+	5,  // 33: innovation.notify.v1.NotificationService.MarkNotificationsRead:output_type -> innovation.notify.v1.MarkNotificationsReadResponse
+	6,  // 34: innovation.notify.v1.NotificationService.GetNotificationSettings:output_type -> innovation.notify.v1.NotificationSettings
+	6,  // 35: innovation.notify.v1.NotificationService.UpdateNotificationSettings:output_type -> innovation.notify.v1.NotificationSettings
+	9,  // 36: innovation.notify.v1.NotificationService.CreateWebhookSubscription:output_type -> innovation.notify.v1.WebhookSubscription
+	9,  // 37: innovation.notify.v1.NotificationService.GetWebhookSubscription:output_type -> innovation.notify.v1.WebhookSubscription
+	13, // 38: innovation.notify.v1.NotificationService.ListWebhookSubscriptions:output_type -> innovation.notify.v1.ListWebhookSubscriptionsResponse
+	9,  // 39: innovation.notify.v1.NotificationService.UpdateWebhookSubscription:output_type -> innovation.notify.v1.WebhookSubscription
+	16, // 40: innovation.notify.v1.NotificationService.DeleteWebhookSubscription:output_type -> innovation.notify.v1.DeleteWebhookSubscriptionResponse
+	20, // 41: innovation.notify.v1.NotificationService.ListWebhookDeliveries:output_type -> innovation.notify.v1.ListWebhookDeliveriesResponse
+	18, // 42: innovation.notify.v1.NotificationService.RedeliverWebhookDelivery:output_type -> innovation.notify.v1.WebhookDelivery
+	25, // 43: innovation.notify.v1.NotificationService.ExportPersonData:output_type -> innovation.notify.v1.ExportPersonDataResponse
+	24, // 44: innovation.notify.v1.NotificationService.ErasePersonData:output_type -> innovation.notify.v1.ErasePersonDataResponse
+	32, // [32:45] is the sub-list for method output_type
+	19, // [19:32] is the sub-list for method input_type
+	19, // [19:19] is the sub-list for extension type_name
+	19, // [19:19] is the sub-list for extension extendee
+	0,  // [0:19] is the sub-list for field type_name
 }
 
 func init() { file_innovation_notify_v1_notify_proto_init() }
@@ -1619,7 +1892,7 @@ func file_innovation_notify_v1_notify_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_innovation_notify_v1_notify_proto_rawDesc), len(file_innovation_notify_v1_notify_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   22,
+			NumMessages:   26,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

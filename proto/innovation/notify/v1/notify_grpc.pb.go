@@ -35,6 +35,8 @@ const (
 	NotificationService_DeleteWebhookSubscription_FullMethodName  = "/innovation.notify.v1.NotificationService/DeleteWebhookSubscription"
 	NotificationService_ListWebhookDeliveries_FullMethodName      = "/innovation.notify.v1.NotificationService/ListWebhookDeliveries"
 	NotificationService_RedeliverWebhookDelivery_FullMethodName   = "/innovation.notify.v1.NotificationService/RedeliverWebhookDelivery"
+	NotificationService_ExportPersonData_FullMethodName           = "/innovation.notify.v1.NotificationService/ExportPersonData"
+	NotificationService_ErasePersonData_FullMethodName            = "/innovation.notify.v1.NotificationService/ErasePersonData"
 )
 
 // NotificationServiceClient is the client API for NotificationService service.
@@ -73,6 +75,15 @@ type NotificationServiceClient interface {
 	// RedeliverWebhookDelivery sends a delivery again (a dead letter, or a
 	// delivered one a receiver lost), with the same event id.
 	RedeliverWebhookDelivery(ctx context.Context, in *RedeliverWebhookDeliveryRequest, opts ...grpc.CallOption) (*WebhookDelivery, error)
+	// ExportPersonData returns what this service keeps about one person in a
+	// region, for the person service's export (GDPR articles 15 and 20). Only
+	// this deployment's own services call it, as themselves.
+	ExportPersonData(ctx context.Context, in *ExportPersonDataRequest, opts ...grpc.CallOption) (*ExportPersonDataResponse, error)
+	// ErasePersonData removes one person's personal data from every record,
+	// history entry, audit record and idempotency key of this service in a
+	// region and keeps the records themselves (GDPR article 17). Internal,
+	// like ExportPersonData.
+	ErasePersonData(ctx context.Context, in *ErasePersonDataRequest, opts ...grpc.CallOption) (*ErasePersonDataResponse, error)
 }
 
 type notificationServiceClient struct {
@@ -193,6 +204,26 @@ func (c *notificationServiceClient) RedeliverWebhookDelivery(ctx context.Context
 	return out, nil
 }
 
+func (c *notificationServiceClient) ExportPersonData(ctx context.Context, in *ExportPersonDataRequest, opts ...grpc.CallOption) (*ExportPersonDataResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ExportPersonDataResponse)
+	err := c.cc.Invoke(ctx, NotificationService_ExportPersonData_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *notificationServiceClient) ErasePersonData(ctx context.Context, in *ErasePersonDataRequest, opts ...grpc.CallOption) (*ErasePersonDataResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ErasePersonDataResponse)
+	err := c.cc.Invoke(ctx, NotificationService_ErasePersonData_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // NotificationServiceServer is the server API for NotificationService service.
 // All implementations must embed UnimplementedNotificationServiceServer
 // for forward compatibility.
@@ -229,6 +260,15 @@ type NotificationServiceServer interface {
 	// RedeliverWebhookDelivery sends a delivery again (a dead letter, or a
 	// delivered one a receiver lost), with the same event id.
 	RedeliverWebhookDelivery(context.Context, *RedeliverWebhookDeliveryRequest) (*WebhookDelivery, error)
+	// ExportPersonData returns what this service keeps about one person in a
+	// region, for the person service's export (GDPR articles 15 and 20). Only
+	// this deployment's own services call it, as themselves.
+	ExportPersonData(context.Context, *ExportPersonDataRequest) (*ExportPersonDataResponse, error)
+	// ErasePersonData removes one person's personal data from every record,
+	// history entry, audit record and idempotency key of this service in a
+	// region and keeps the records themselves (GDPR article 17). Internal,
+	// like ExportPersonData.
+	ErasePersonData(context.Context, *ErasePersonDataRequest) (*ErasePersonDataResponse, error)
 	mustEmbedUnimplementedNotificationServiceServer()
 }
 
@@ -271,6 +311,12 @@ func (UnimplementedNotificationServiceServer) ListWebhookDeliveries(context.Cont
 }
 func (UnimplementedNotificationServiceServer) RedeliverWebhookDelivery(context.Context, *RedeliverWebhookDeliveryRequest) (*WebhookDelivery, error) {
 	return nil, status.Error(codes.Unimplemented, "method RedeliverWebhookDelivery not implemented")
+}
+func (UnimplementedNotificationServiceServer) ExportPersonData(context.Context, *ExportPersonDataRequest) (*ExportPersonDataResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ExportPersonData not implemented")
+}
+func (UnimplementedNotificationServiceServer) ErasePersonData(context.Context, *ErasePersonDataRequest) (*ErasePersonDataResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ErasePersonData not implemented")
 }
 func (UnimplementedNotificationServiceServer) mustEmbedUnimplementedNotificationServiceServer() {}
 func (UnimplementedNotificationServiceServer) testEmbeddedByValue()                             {}
@@ -491,6 +537,42 @@ func _NotificationService_RedeliverWebhookDelivery_Handler(srv interface{}, ctx 
 	return interceptor(ctx, in, info, handler)
 }
 
+func _NotificationService_ExportPersonData_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ExportPersonDataRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(NotificationServiceServer).ExportPersonData(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: NotificationService_ExportPersonData_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(NotificationServiceServer).ExportPersonData(ctx, req.(*ExportPersonDataRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _NotificationService_ErasePersonData_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ErasePersonDataRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(NotificationServiceServer).ErasePersonData(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: NotificationService_ErasePersonData_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(NotificationServiceServer).ErasePersonData(ctx, req.(*ErasePersonDataRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // NotificationService_ServiceDesc is the grpc.ServiceDesc for NotificationService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -541,6 +623,14 @@ var NotificationService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "RedeliverWebhookDelivery",
 			Handler:    _NotificationService_RedeliverWebhookDelivery_Handler,
+		},
+		{
+			MethodName: "ExportPersonData",
+			Handler:    _NotificationService_ExportPersonData_Handler,
+		},
+		{
+			MethodName: "ErasePersonData",
+			Handler:    _NotificationService_ErasePersonData_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

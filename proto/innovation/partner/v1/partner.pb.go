@@ -2256,6 +2256,306 @@ func (x *GetPartnerStatsRequest) GetName() string {
 	return ""
 }
 
+// ExportPersonDataRequest names one person in one region.
+type ExportPersonDataRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// regions/{region}
+	Parent string `protobuf:"bytes,1,opt,name=parent,proto3" json:"parent,omitempty"`
+	// The person's token subject.
+	Subject string `protobuf:"bytes,2,opt,name=subject,proto3" json:"subject,omitempty"`
+	// An e-mail address records may name the person by; optional.
+	Email         string `protobuf:"bytes,3,opt,name=email,proto3" json:"email,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExportPersonDataRequest) Reset() {
+	*x = ExportPersonDataRequest{}
+	mi := &file_innovation_partner_v1_partner_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExportPersonDataRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExportPersonDataRequest) ProtoMessage() {}
+
+func (x *ExportPersonDataRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_innovation_partner_v1_partner_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExportPersonDataRequest.ProtoReflect.Descriptor instead.
+func (*ExportPersonDataRequest) Descriptor() ([]byte, []int) {
+	return file_innovation_partner_v1_partner_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *ExportPersonDataRequest) GetParent() string {
+	if x != nil {
+		return x.Parent
+	}
+	return ""
+}
+
+func (x *ExportPersonDataRequest) GetSubject() string {
+	if x != nil {
+		return x.Subject
+	}
+	return ""
+}
+
+func (x *ExportPersonDataRequest) GetEmail() string {
+	if x != nil {
+		return x.Email
+	}
+	return ""
+}
+
+// ErasePersonDataRequest names the person to erase, as ExportPersonDataRequest.
+type ErasePersonDataRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// regions/{region}
+	Parent        string `protobuf:"bytes,1,opt,name=parent,proto3" json:"parent,omitempty"`
+	Subject       string `protobuf:"bytes,2,opt,name=subject,proto3" json:"subject,omitempty"`
+	Email         string `protobuf:"bytes,3,opt,name=email,proto3" json:"email,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ErasePersonDataRequest) Reset() {
+	*x = ErasePersonDataRequest{}
+	mi := &file_innovation_partner_v1_partner_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ErasePersonDataRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ErasePersonDataRequest) ProtoMessage() {}
+
+func (x *ErasePersonDataRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_innovation_partner_v1_partner_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ErasePersonDataRequest.ProtoReflect.Descriptor instead.
+func (*ErasePersonDataRequest) Descriptor() ([]byte, []int) {
+	return file_innovation_partner_v1_partner_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *ErasePersonDataRequest) GetParent() string {
+	if x != nil {
+		return x.Parent
+	}
+	return ""
+}
+
+func (x *ErasePersonDataRequest) GetSubject() string {
+	if x != nil {
+		return x.Subject
+	}
+	return ""
+}
+
+func (x *ErasePersonDataRequest) GetEmail() string {
+	if x != nil {
+		return x.Email
+	}
+	return ""
+}
+
+// ErasePersonDataResponse says what the erasure changed; a repeat changes
+// nothing.
+type ErasePersonDataResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Records rewritten or deleted.
+	RecordsChanged int32 `protobuf:"varint,1,opt,name=records_changed,json=recordsChanged,proto3" json:"records_changed,omitempty"`
+	// Audit records whose actor was the person.
+	AuditEventsRedacted int32 `protobuf:"varint,2,opt,name=audit_events_redacted,json=auditEventsRedacted,proto3" json:"audit_events_redacted,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
+}
+
+func (x *ErasePersonDataResponse) Reset() {
+	*x = ErasePersonDataResponse{}
+	mi := &file_innovation_partner_v1_partner_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ErasePersonDataResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ErasePersonDataResponse) ProtoMessage() {}
+
+func (x *ErasePersonDataResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_innovation_partner_v1_partner_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ErasePersonDataResponse.ProtoReflect.Descriptor instead.
+func (*ErasePersonDataResponse) Descriptor() ([]byte, []int) {
+	return file_innovation_partner_v1_partner_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *ErasePersonDataResponse) GetRecordsChanged() int32 {
+	if x != nil {
+		return x.RecordsChanged
+	}
+	return 0
+}
+
+func (x *ErasePersonDataResponse) GetAuditEventsRedacted() int32 {
+	if x != nil {
+		return x.AuditEventsRedacted
+	}
+	return 0
+}
+
+// PersonContact is a partner's contact entry that names the person.
+type PersonContact struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// regions/{region}/partners/{partner}
+	Partner       string   `protobuf:"bytes,1,opt,name=partner,proto3" json:"partner,omitempty"`
+	Contact       *Contact `protobuf:"bytes,2,opt,name=contact,proto3" json:"contact,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PersonContact) Reset() {
+	*x = PersonContact{}
+	mi := &file_innovation_partner_v1_partner_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PersonContact) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PersonContact) ProtoMessage() {}
+
+func (x *PersonContact) ProtoReflect() protoreflect.Message {
+	mi := &file_innovation_partner_v1_partner_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PersonContact.ProtoReflect.Descriptor instead.
+func (*PersonContact) Descriptor() ([]byte, []int) {
+	return file_innovation_partner_v1_partner_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *PersonContact) GetPartner() string {
+	if x != nil {
+		return x.Partner
+	}
+	return ""
+}
+
+func (x *PersonContact) GetContact() *Contact {
+	if x != nil {
+		return x.Contact
+	}
+	return nil
+}
+
+// ExportPersonDataResponse is what the partner service keeps about a person.
+type ExportPersonDataResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Contact entries with their e-mail.
+	Contacts []*PersonContact `protobuf:"bytes,1,rep,name=contacts,proto3" json:"contacts,omitempty"`
+	// Offers they sent.
+	Offers []*Offer `protobuf:"bytes,2,rep,name=offers,proto3" json:"offers,omitempty"`
+	// Audit records with them as actor.
+	AuditEvents   []*v1.AuditEvent `protobuf:"bytes,3,rep,name=audit_events,json=auditEvents,proto3" json:"audit_events,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExportPersonDataResponse) Reset() {
+	*x = ExportPersonDataResponse{}
+	mi := &file_innovation_partner_v1_partner_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExportPersonDataResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExportPersonDataResponse) ProtoMessage() {}
+
+func (x *ExportPersonDataResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_innovation_partner_v1_partner_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExportPersonDataResponse.ProtoReflect.Descriptor instead.
+func (*ExportPersonDataResponse) Descriptor() ([]byte, []int) {
+	return file_innovation_partner_v1_partner_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *ExportPersonDataResponse) GetContacts() []*PersonContact {
+	if x != nil {
+		return x.Contacts
+	}
+	return nil
+}
+
+func (x *ExportPersonDataResponse) GetOffers() []*Offer {
+	if x != nil {
+		return x.Offers
+	}
+	return nil
+}
+
+func (x *ExportPersonDataResponse) GetAuditEvents() []*v1.AuditEvent {
+	if x != nil {
+		return x.AuditEvents
+	}
+	return nil
+}
+
 var File_innovation_partner_v1_partner_proto protoreflect.FileDescriptor
 
 const file_innovation_partner_v1_partner_proto_rawDesc = "" +
@@ -2422,7 +2722,25 @@ const file_innovation_partner_v1_partner_proto_rawDesc = "" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\x03R\x05value:\x028\x01\",\n" +
 	"\x16GetPartnerStatsRequest\x12\x12\n" +
-	"\x04name\x18\x01 \x01(\tR\x04name*\x86\x02\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\"a\n" +
+	"\x17ExportPersonDataRequest\x12\x16\n" +
+	"\x06parent\x18\x01 \x01(\tR\x06parent\x12\x18\n" +
+	"\asubject\x18\x02 \x01(\tR\asubject\x12\x14\n" +
+	"\x05email\x18\x03 \x01(\tR\x05email\"`\n" +
+	"\x16ErasePersonDataRequest\x12\x16\n" +
+	"\x06parent\x18\x01 \x01(\tR\x06parent\x12\x18\n" +
+	"\asubject\x18\x02 \x01(\tR\asubject\x12\x14\n" +
+	"\x05email\x18\x03 \x01(\tR\x05email\"v\n" +
+	"\x17ErasePersonDataResponse\x12'\n" +
+	"\x0frecords_changed\x18\x01 \x01(\x05R\x0erecordsChanged\x122\n" +
+	"\x15audit_events_redacted\x18\x02 \x01(\x05R\x13auditEventsRedacted\"c\n" +
+	"\rPersonContact\x12\x18\n" +
+	"\apartner\x18\x01 \x01(\tR\apartner\x128\n" +
+	"\acontact\x18\x02 \x01(\v2\x1e.innovation.partner.v1.ContactR\acontact\"\xd6\x01\n" +
+	"\x18ExportPersonDataResponse\x12@\n" +
+	"\bcontacts\x18\x01 \x03(\v2$.innovation.partner.v1.PersonContactR\bcontacts\x124\n" +
+	"\x06offers\x18\x02 \x03(\v2\x1c.innovation.partner.v1.OfferR\x06offers\x12B\n" +
+	"\faudit_events\x18\x03 \x03(\v2\x1f.innovation.audit.v1.AuditEventR\vauditEvents*\x86\x02\n" +
 	"\vPartnerKind\x12\x1c\n" +
 	"\x18PARTNER_KIND_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14PARTNER_KIND_COMPANY\x10\x01\x12\x19\n" +
@@ -2456,7 +2774,7 @@ const file_innovation_partner_v1_partner_proto_rawDesc = "" +
 	"\x10OFFER_STATUS_NEW\x10\x01\x12\x17\n" +
 	"\x13OFFER_STATUS_ROUTED\x10\x02\x12\x1c\n" +
 	"\x18OFFER_STATUS_IN_DIALOGUE\x10\x03\x12\x17\n" +
-	"\x13OFFER_STATUS_CLOSED\x10\x042\x8e\x0e\n" +
+	"\x13OFFER_STATUS_CLOSED\x10\x042\xf5\x0f\n" +
 	"\x0ePartnerService\x12\\\n" +
 	"\rCreatePartner\x12+.innovation.partner.v1.CreatePartnerRequest\x1a\x1e.innovation.partner.v1.Partner\x12V\n" +
 	"\n" +
@@ -2478,7 +2796,9 @@ const file_innovation_partner_v1_partner_proto_rawDesc = "" +
 	"RouteOffer\x12(.innovation.partner.v1.RouteOfferRequest\x1a\x1c.innovation.partner.v1.Offer\x12^\n" +
 	"\x0fTransitionOffer\x12-.innovation.partner.v1.TransitionOfferRequest\x1a\x1c.innovation.partner.v1.Offer\x12p\n" +
 	"\x0fListAuditEvents\x12-.innovation.partner.v1.ListAuditEventsRequest\x1a..innovation.partner.v1.ListAuditEventsResponse\x12e\n" +
-	"\x0fGetPartnerStats\x12-.innovation.partner.v1.GetPartnerStatsRequest\x1a#.innovation.partner.v1.PartnerStatsBKZIgithub.com/innovationsmotorer/motor/proto/innovation/partner/v1;partnerv1b\x06proto3"
+	"\x0fGetPartnerStats\x12-.innovation.partner.v1.GetPartnerStatsRequest\x1a#.innovation.partner.v1.PartnerStats\x12s\n" +
+	"\x10ExportPersonData\x12..innovation.partner.v1.ExportPersonDataRequest\x1a/.innovation.partner.v1.ExportPersonDataResponse\x12p\n" +
+	"\x0fErasePersonData\x12-.innovation.partner.v1.ErasePersonDataRequest\x1a..innovation.partner.v1.ErasePersonDataResponseBKZIgithub.com/innovationsmotorer/motor/proto/innovation/partner/v1;partnerv1b\x06proto3"
 
 var (
 	file_innovation_partner_v1_partner_proto_rawDescOnce sync.Once
@@ -2493,7 +2813,7 @@ func file_innovation_partner_v1_partner_proto_rawDescGZIP() []byte {
 }
 
 var file_innovation_partner_v1_partner_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
-var file_innovation_partner_v1_partner_proto_msgTypes = make([]protoimpl.MessageInfo, 29)
+var file_innovation_partner_v1_partner_proto_msgTypes = make([]protoimpl.MessageInfo, 34)
 var file_innovation_partner_v1_partner_proto_goTypes = []any{
 	(PartnerKind)(0),                       // 0: innovation.partner.v1.PartnerKind
 	(CompanySize)(0),                       // 1: innovation.partner.v1.CompanySize
@@ -2528,82 +2848,95 @@ var file_innovation_partner_v1_partner_proto_goTypes = []any{
 	(*ListAuditEventsResponse)(nil),        // 30: innovation.partner.v1.ListAuditEventsResponse
 	(*PartnerStats)(nil),                   // 31: innovation.partner.v1.PartnerStats
 	(*GetPartnerStatsRequest)(nil),         // 32: innovation.partner.v1.GetPartnerStatsRequest
-	nil,                                    // 33: innovation.partner.v1.PartnerStats.PartnersByKindEntry
-	(*timestamppb.Timestamp)(nil),          // 34: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil),          // 35: google.protobuf.FieldMask
-	(*v1.AuditEvent)(nil),                  // 36: innovation.audit.v1.AuditEvent
+	(*ExportPersonDataRequest)(nil),        // 33: innovation.partner.v1.ExportPersonDataRequest
+	(*ErasePersonDataRequest)(nil),         // 34: innovation.partner.v1.ErasePersonDataRequest
+	(*ErasePersonDataResponse)(nil),        // 35: innovation.partner.v1.ErasePersonDataResponse
+	(*PersonContact)(nil),                  // 36: innovation.partner.v1.PersonContact
+	(*ExportPersonDataResponse)(nil),       // 37: innovation.partner.v1.ExportPersonDataResponse
+	nil,                                    // 38: innovation.partner.v1.PartnerStats.PartnersByKindEntry
+	(*timestamppb.Timestamp)(nil),          // 39: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil),          // 40: google.protobuf.FieldMask
+	(*v1.AuditEvent)(nil),                  // 41: innovation.audit.v1.AuditEvent
 }
 var file_innovation_partner_v1_partner_proto_depIdxs = []int32{
 	0,  // 0: innovation.partner.v1.Partner.kind:type_name -> innovation.partner.v1.PartnerKind
 	1,  // 1: innovation.partner.v1.Partner.size:type_name -> innovation.partner.v1.CompanySize
 	5,  // 2: innovation.partner.v1.Partner.contacts:type_name -> innovation.partner.v1.Contact
-	34, // 3: innovation.partner.v1.Partner.create_time:type_name -> google.protobuf.Timestamp
-	34, // 4: innovation.partner.v1.Partner.update_time:type_name -> google.protobuf.Timestamp
+	39, // 3: innovation.partner.v1.Partner.create_time:type_name -> google.protobuf.Timestamp
+	39, // 4: innovation.partner.v1.Partner.update_time:type_name -> google.protobuf.Timestamp
 	6,  // 5: innovation.partner.v1.CreatePartnerRequest.partner:type_name -> innovation.partner.v1.Partner
 	6,  // 6: innovation.partner.v1.ListPartnersResponse.partners:type_name -> innovation.partner.v1.Partner
 	6,  // 7: innovation.partner.v1.UpdatePartnerRequest.partner:type_name -> innovation.partner.v1.Partner
-	35, // 8: innovation.partner.v1.UpdatePartnerRequest.update_mask:type_name -> google.protobuf.FieldMask
+	40, // 8: innovation.partner.v1.UpdatePartnerRequest.update_mask:type_name -> google.protobuf.FieldMask
 	2,  // 9: innovation.partner.v1.Agreement.kind:type_name -> innovation.partner.v1.AgreementKind
-	34, // 10: innovation.partner.v1.Agreement.signed_time:type_name -> google.protobuf.Timestamp
+	39, // 10: innovation.partner.v1.Agreement.signed_time:type_name -> google.protobuf.Timestamp
 	3,  // 11: innovation.partner.v1.Agreement.state:type_name -> innovation.partner.v1.AgreementState
-	34, // 12: innovation.partner.v1.Agreement.create_time:type_name -> google.protobuf.Timestamp
-	34, // 13: innovation.partner.v1.Agreement.terminate_time:type_name -> google.protobuf.Timestamp
-	34, // 14: innovation.partner.v1.Agreement.update_time:type_name -> google.protobuf.Timestamp
+	39, // 12: innovation.partner.v1.Agreement.create_time:type_name -> google.protobuf.Timestamp
+	39, // 13: innovation.partner.v1.Agreement.terminate_time:type_name -> google.protobuf.Timestamp
+	39, // 14: innovation.partner.v1.Agreement.update_time:type_name -> google.protobuf.Timestamp
 	12, // 15: innovation.partner.v1.CreateAgreementRequest.agreement:type_name -> innovation.partner.v1.Agreement
 	12, // 16: innovation.partner.v1.ListAgreementsResponse.agreements:type_name -> innovation.partner.v1.Agreement
-	34, // 17: innovation.partner.v1.SignAgreementRequest.signed_time:type_name -> google.protobuf.Timestamp
+	39, // 17: innovation.partner.v1.SignAgreementRequest.signed_time:type_name -> google.protobuf.Timestamp
 	12, // 18: innovation.partner.v1.AmendAgreementRequest.agreement:type_name -> innovation.partner.v1.Agreement
-	35, // 19: innovation.partner.v1.AmendAgreementRequest.update_mask:type_name -> google.protobuf.FieldMask
+	40, // 19: innovation.partner.v1.AmendAgreementRequest.update_mask:type_name -> google.protobuf.FieldMask
 	12, // 20: innovation.partner.v1.ListAgreementRevisionsResponse.agreements:type_name -> innovation.partner.v1.Agreement
 	4,  // 21: innovation.partner.v1.Offer.status:type_name -> innovation.partner.v1.OfferStatus
-	34, // 22: innovation.partner.v1.Offer.create_time:type_name -> google.protobuf.Timestamp
-	34, // 23: innovation.partner.v1.Offer.update_time:type_name -> google.protobuf.Timestamp
+	39, // 22: innovation.partner.v1.Offer.create_time:type_name -> google.protobuf.Timestamp
+	39, // 23: innovation.partner.v1.Offer.update_time:type_name -> google.protobuf.Timestamp
 	22, // 24: innovation.partner.v1.CreateOfferRequest.offer:type_name -> innovation.partner.v1.Offer
 	22, // 25: innovation.partner.v1.ListOffersResponse.offers:type_name -> innovation.partner.v1.Offer
 	4,  // 26: innovation.partner.v1.TransitionOfferRequest.status:type_name -> innovation.partner.v1.OfferStatus
-	36, // 27: innovation.partner.v1.ListAuditEventsResponse.events:type_name -> innovation.audit.v1.AuditEvent
-	33, // 28: innovation.partner.v1.PartnerStats.partners_by_kind:type_name -> innovation.partner.v1.PartnerStats.PartnersByKindEntry
-	7,  // 29: innovation.partner.v1.PartnerService.CreatePartner:input_type -> innovation.partner.v1.CreatePartnerRequest
-	8,  // 30: innovation.partner.v1.PartnerService.GetPartner:input_type -> innovation.partner.v1.GetPartnerRequest
-	9,  // 31: innovation.partner.v1.PartnerService.ListPartners:input_type -> innovation.partner.v1.ListPartnersRequest
-	11, // 32: innovation.partner.v1.PartnerService.UpdatePartner:input_type -> innovation.partner.v1.UpdatePartnerRequest
-	13, // 33: innovation.partner.v1.PartnerService.CreateAgreement:input_type -> innovation.partner.v1.CreateAgreementRequest
-	14, // 34: innovation.partner.v1.PartnerService.GetAgreement:input_type -> innovation.partner.v1.GetAgreementRequest
-	15, // 35: innovation.partner.v1.PartnerService.ListAgreements:input_type -> innovation.partner.v1.ListAgreementsRequest
-	17, // 36: innovation.partner.v1.PartnerService.SignAgreement:input_type -> innovation.partner.v1.SignAgreementRequest
-	18, // 37: innovation.partner.v1.PartnerService.AmendAgreement:input_type -> innovation.partner.v1.AmendAgreementRequest
-	19, // 38: innovation.partner.v1.PartnerService.TerminateAgreement:input_type -> innovation.partner.v1.TerminateAgreementRequest
-	20, // 39: innovation.partner.v1.PartnerService.ListAgreementRevisions:input_type -> innovation.partner.v1.ListAgreementRevisionsRequest
-	23, // 40: innovation.partner.v1.PartnerService.CreateOffer:input_type -> innovation.partner.v1.CreateOfferRequest
-	24, // 41: innovation.partner.v1.PartnerService.GetOffer:input_type -> innovation.partner.v1.GetOfferRequest
-	25, // 42: innovation.partner.v1.PartnerService.ListOffers:input_type -> innovation.partner.v1.ListOffersRequest
-	27, // 43: innovation.partner.v1.PartnerService.RouteOffer:input_type -> innovation.partner.v1.RouteOfferRequest
-	28, // 44: innovation.partner.v1.PartnerService.TransitionOffer:input_type -> innovation.partner.v1.TransitionOfferRequest
-	29, // 45: innovation.partner.v1.PartnerService.ListAuditEvents:input_type -> innovation.partner.v1.ListAuditEventsRequest
-	32, // 46: innovation.partner.v1.PartnerService.GetPartnerStats:input_type -> innovation.partner.v1.GetPartnerStatsRequest
-	6,  // 47: innovation.partner.v1.PartnerService.CreatePartner:output_type -> innovation.partner.v1.Partner
-	6,  // 48: innovation.partner.v1.PartnerService.GetPartner:output_type -> innovation.partner.v1.Partner
-	10, // 49: innovation.partner.v1.PartnerService.ListPartners:output_type -> innovation.partner.v1.ListPartnersResponse
-	6,  // 50: innovation.partner.v1.PartnerService.UpdatePartner:output_type -> innovation.partner.v1.Partner
-	12, // 51: innovation.partner.v1.PartnerService.CreateAgreement:output_type -> innovation.partner.v1.Agreement
-	12, // 52: innovation.partner.v1.PartnerService.GetAgreement:output_type -> innovation.partner.v1.Agreement
-	16, // 53: innovation.partner.v1.PartnerService.ListAgreements:output_type -> innovation.partner.v1.ListAgreementsResponse
-	12, // 54: innovation.partner.v1.PartnerService.SignAgreement:output_type -> innovation.partner.v1.Agreement
-	12, // 55: innovation.partner.v1.PartnerService.AmendAgreement:output_type -> innovation.partner.v1.Agreement
-	12, // 56: innovation.partner.v1.PartnerService.TerminateAgreement:output_type -> innovation.partner.v1.Agreement
-	21, // 57: innovation.partner.v1.PartnerService.ListAgreementRevisions:output_type -> innovation.partner.v1.ListAgreementRevisionsResponse
-	22, // 58: innovation.partner.v1.PartnerService.CreateOffer:output_type -> innovation.partner.v1.Offer
-	22, // 59: innovation.partner.v1.PartnerService.GetOffer:output_type -> innovation.partner.v1.Offer
-	26, // 60: innovation.partner.v1.PartnerService.ListOffers:output_type -> innovation.partner.v1.ListOffersResponse
-	22, // 61: innovation.partner.v1.PartnerService.RouteOffer:output_type -> innovation.partner.v1.Offer
-	22, // 62: innovation.partner.v1.PartnerService.TransitionOffer:output_type -> innovation.partner.v1.Offer
-	30, // 63: innovation.partner.v1.PartnerService.ListAuditEvents:output_type -> innovation.partner.v1.ListAuditEventsResponse
-	31, // 64: innovation.partner.v1.PartnerService.GetPartnerStats:output_type -> innovation.partner.v1.PartnerStats
-	47, // [47:65] is the sub-list for method output_type
-	29, // [29:47] is the sub-list for method input_type
-	29, // [29:29] is the sub-list for extension type_name
-	29, // [29:29] is the sub-list for extension extendee
-	0,  // [0:29] is the sub-list for field type_name
+	41, // 27: innovation.partner.v1.ListAuditEventsResponse.events:type_name -> innovation.audit.v1.AuditEvent
+	38, // 28: innovation.partner.v1.PartnerStats.partners_by_kind:type_name -> innovation.partner.v1.PartnerStats.PartnersByKindEntry
+	5,  // 29: innovation.partner.v1.PersonContact.contact:type_name -> innovation.partner.v1.Contact
+	36, // 30: innovation.partner.v1.ExportPersonDataResponse.contacts:type_name -> innovation.partner.v1.PersonContact
+	22, // 31: innovation.partner.v1.ExportPersonDataResponse.offers:type_name -> innovation.partner.v1.Offer
+	41, // 32: innovation.partner.v1.ExportPersonDataResponse.audit_events:type_name -> innovation.audit.v1.AuditEvent
+	7,  // 33: innovation.partner.v1.PartnerService.CreatePartner:input_type -> innovation.partner.v1.CreatePartnerRequest
+	8,  // 34: innovation.partner.v1.PartnerService.GetPartner:input_type -> innovation.partner.v1.GetPartnerRequest
+	9,  // 35: innovation.partner.v1.PartnerService.ListPartners:input_type -> innovation.partner.v1.ListPartnersRequest
+	11, // 36: innovation.partner.v1.PartnerService.UpdatePartner:input_type -> innovation.partner.v1.UpdatePartnerRequest
+	13, // 37: innovation.partner.v1.PartnerService.CreateAgreement:input_type -> innovation.partner.v1.CreateAgreementRequest
+	14, // 38: innovation.partner.v1.PartnerService.GetAgreement:input_type -> innovation.partner.v1.GetAgreementRequest
+	15, // 39: innovation.partner.v1.PartnerService.ListAgreements:input_type -> innovation.partner.v1.ListAgreementsRequest
+	17, // 40: innovation.partner.v1.PartnerService.SignAgreement:input_type -> innovation.partner.v1.SignAgreementRequest
+	18, // 41: innovation.partner.v1.PartnerService.AmendAgreement:input_type -> innovation.partner.v1.AmendAgreementRequest
+	19, // 42: innovation.partner.v1.PartnerService.TerminateAgreement:input_type -> innovation.partner.v1.TerminateAgreementRequest
+	20, // 43: innovation.partner.v1.PartnerService.ListAgreementRevisions:input_type -> innovation.partner.v1.ListAgreementRevisionsRequest
+	23, // 44: innovation.partner.v1.PartnerService.CreateOffer:input_type -> innovation.partner.v1.CreateOfferRequest
+	24, // 45: innovation.partner.v1.PartnerService.GetOffer:input_type -> innovation.partner.v1.GetOfferRequest
+	25, // 46: innovation.partner.v1.PartnerService.ListOffers:input_type -> innovation.partner.v1.ListOffersRequest
+	27, // 47: innovation.partner.v1.PartnerService.RouteOffer:input_type -> innovation.partner.v1.RouteOfferRequest
+	28, // 48: innovation.partner.v1.PartnerService.TransitionOffer:input_type -> innovation.partner.v1.TransitionOfferRequest
+	29, // 49: innovation.partner.v1.PartnerService.ListAuditEvents:input_type -> innovation.partner.v1.ListAuditEventsRequest
+	32, // 50: innovation.partner.v1.PartnerService.GetPartnerStats:input_type -> innovation.partner.v1.GetPartnerStatsRequest
+	33, // 51: innovation.partner.v1.PartnerService.ExportPersonData:input_type -> innovation.partner.v1.ExportPersonDataRequest
+	34, // 52: innovation.partner.v1.PartnerService.ErasePersonData:input_type -> innovation.partner.v1.ErasePersonDataRequest
+	6,  // 53: innovation.partner.v1.PartnerService.CreatePartner:output_type -> innovation.partner.v1.Partner
+	6,  // 54: innovation.partner.v1.PartnerService.GetPartner:output_type -> innovation.partner.v1.Partner
+	10, // 55: innovation.partner.v1.PartnerService.ListPartners:output_type -> innovation.partner.v1.ListPartnersResponse
+	6,  // 56: innovation.partner.v1.PartnerService.UpdatePartner:output_type -> innovation.partner.v1.Partner
+	12, // 57: innovation.partner.v1.PartnerService.CreateAgreement:output_type -> innovation.partner.v1.Agreement
+	12, // 58: innovation.partner.v1.PartnerService.GetAgreement:output_type -> innovation.partner.v1.Agreement
+	16, // 59: innovation.partner.v1.PartnerService.ListAgreements:output_type -> innovation.partner.v1.ListAgreementsResponse
+	12, // 60: innovation.partner.v1.PartnerService.SignAgreement:output_type -> innovation.partner.v1.Agreement
+	12, // 61: innovation.partner.v1.PartnerService.AmendAgreement:output_type -> innovation.partner.v1.Agreement
+	12, // 62: innovation.partner.v1.PartnerService.TerminateAgreement:output_type -> innovation.partner.v1.Agreement
+	21, // 63: innovation.partner.v1.PartnerService.ListAgreementRevisions:output_type -> innovation.partner.v1.ListAgreementRevisionsResponse
+	22, // 64: innovation.partner.v1.PartnerService.CreateOffer:output_type -> innovation.partner.v1.Offer
+	22, // 65: innovation.partner.v1.PartnerService.GetOffer:output_type -> innovation.partner.v1.Offer
+	26, // 66: innovation.partner.v1.PartnerService.ListOffers:output_type -> innovation.partner.v1.ListOffersResponse
+	22, // 67: innovation.partner.v1.PartnerService.RouteOffer:output_type -> innovation.partner.v1.Offer
+	22, // 68: innovation.partner.v1.PartnerService.TransitionOffer:output_type -> innovation.partner.v1.Offer
+	30, // 69: innovation.partner.v1.PartnerService.ListAuditEvents:output_type -> innovation.partner.v1.ListAuditEventsResponse
+	31, // 70: innovation.partner.v1.PartnerService.GetPartnerStats:output_type -> innovation.partner.v1.PartnerStats
+	37, // 71: innovation.partner.v1.PartnerService.ExportPersonData:output_type -> innovation.partner.v1.ExportPersonDataResponse
+	35, // 72: innovation.partner.v1.PartnerService.ErasePersonData:output_type -> innovation.partner.v1.ErasePersonDataResponse
+	53, // [53:73] is the sub-list for method output_type
+	33, // [33:53] is the sub-list for method input_type
+	33, // [33:33] is the sub-list for extension type_name
+	33, // [33:33] is the sub-list for extension extendee
+	0,  // [0:33] is the sub-list for field type_name
 }
 
 func init() { file_innovation_partner_v1_partner_proto_init() }
@@ -2617,7 +2950,7 @@ func file_innovation_partner_v1_partner_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_innovation_partner_v1_partner_proto_rawDesc), len(file_innovation_partner_v1_partner_proto_rawDesc)),
 			NumEnums:      5,
-			NumMessages:   29,
+			NumMessages:   34,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

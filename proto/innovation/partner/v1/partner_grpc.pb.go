@@ -42,6 +42,8 @@ const (
 	PartnerService_TransitionOffer_FullMethodName        = "/innovation.partner.v1.PartnerService/TransitionOffer"
 	PartnerService_ListAuditEvents_FullMethodName        = "/innovation.partner.v1.PartnerService/ListAuditEvents"
 	PartnerService_GetPartnerStats_FullMethodName        = "/innovation.partner.v1.PartnerService/GetPartnerStats"
+	PartnerService_ExportPersonData_FullMethodName       = "/innovation.partner.v1.PartnerService/ExportPersonData"
+	PartnerService_ErasePersonData_FullMethodName        = "/innovation.partner.v1.PartnerService/ErasePersonData"
 )
 
 // PartnerServiceClient is the client API for PartnerService service.
@@ -105,6 +107,15 @@ type PartnerServiceClient interface {
 	// national dashboards. The region's staff, coordinators and other
 	// deployments may read it.
 	GetPartnerStats(ctx context.Context, in *GetPartnerStatsRequest, opts ...grpc.CallOption) (*PartnerStats, error)
+	// ExportPersonData returns what this service keeps about one person in a
+	// region, for the person service's export (GDPR articles 15 and 20). Only
+	// this deployment's own services call it, as themselves.
+	ExportPersonData(ctx context.Context, in *ExportPersonDataRequest, opts ...grpc.CallOption) (*ExportPersonDataResponse, error)
+	// ErasePersonData removes one person's personal data from every record,
+	// history entry, audit record and idempotency key of this service in a
+	// region and keeps the records themselves (GDPR article 17). Internal,
+	// like ExportPersonData.
+	ErasePersonData(ctx context.Context, in *ErasePersonDataRequest, opts ...grpc.CallOption) (*ErasePersonDataResponse, error)
 }
 
 type partnerServiceClient struct {
@@ -295,6 +306,26 @@ func (c *partnerServiceClient) GetPartnerStats(ctx context.Context, in *GetPartn
 	return out, nil
 }
 
+func (c *partnerServiceClient) ExportPersonData(ctx context.Context, in *ExportPersonDataRequest, opts ...grpc.CallOption) (*ExportPersonDataResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ExportPersonDataResponse)
+	err := c.cc.Invoke(ctx, PartnerService_ExportPersonData_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *partnerServiceClient) ErasePersonData(ctx context.Context, in *ErasePersonDataRequest, opts ...grpc.CallOption) (*ErasePersonDataResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ErasePersonDataResponse)
+	err := c.cc.Invoke(ctx, PartnerService_ErasePersonData_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // PartnerServiceServer is the server API for PartnerService service.
 // All implementations must embed UnimplementedPartnerServiceServer
 // for forward compatibility.
@@ -356,6 +387,15 @@ type PartnerServiceServer interface {
 	// national dashboards. The region's staff, coordinators and other
 	// deployments may read it.
 	GetPartnerStats(context.Context, *GetPartnerStatsRequest) (*PartnerStats, error)
+	// ExportPersonData returns what this service keeps about one person in a
+	// region, for the person service's export (GDPR articles 15 and 20). Only
+	// this deployment's own services call it, as themselves.
+	ExportPersonData(context.Context, *ExportPersonDataRequest) (*ExportPersonDataResponse, error)
+	// ErasePersonData removes one person's personal data from every record,
+	// history entry, audit record and idempotency key of this service in a
+	// region and keeps the records themselves (GDPR article 17). Internal,
+	// like ExportPersonData.
+	ErasePersonData(context.Context, *ErasePersonDataRequest) (*ErasePersonDataResponse, error)
 	mustEmbedUnimplementedPartnerServiceServer()
 }
 
@@ -419,6 +459,12 @@ func (UnimplementedPartnerServiceServer) ListAuditEvents(context.Context, *ListA
 }
 func (UnimplementedPartnerServiceServer) GetPartnerStats(context.Context, *GetPartnerStatsRequest) (*PartnerStats, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetPartnerStats not implemented")
+}
+func (UnimplementedPartnerServiceServer) ExportPersonData(context.Context, *ExportPersonDataRequest) (*ExportPersonDataResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ExportPersonData not implemented")
+}
+func (UnimplementedPartnerServiceServer) ErasePersonData(context.Context, *ErasePersonDataRequest) (*ErasePersonDataResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ErasePersonData not implemented")
 }
 func (UnimplementedPartnerServiceServer) mustEmbedUnimplementedPartnerServiceServer() {}
 func (UnimplementedPartnerServiceServer) testEmbeddedByValue()                        {}
@@ -765,6 +811,42 @@ func _PartnerService_GetPartnerStats_Handler(srv interface{}, ctx context.Contex
 	return interceptor(ctx, in, info, handler)
 }
 
+func _PartnerService_ExportPersonData_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ExportPersonDataRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PartnerServiceServer).ExportPersonData(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: PartnerService_ExportPersonData_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PartnerServiceServer).ExportPersonData(ctx, req.(*ExportPersonDataRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _PartnerService_ErasePersonData_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ErasePersonDataRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PartnerServiceServer).ErasePersonData(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: PartnerService_ErasePersonData_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PartnerServiceServer).ErasePersonData(ctx, req.(*ErasePersonDataRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // PartnerService_ServiceDesc is the grpc.ServiceDesc for PartnerService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -843,6 +925,14 @@ var PartnerService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetPartnerStats",
 			Handler:    _PartnerService_GetPartnerStats_Handler,
+		},
+		{
+			MethodName: "ExportPersonData",
+			Handler:    _PartnerService_ExportPersonData_Handler,
+		},
+		{
+			MethodName: "ErasePersonData",
+			Handler:    _PartnerService_ErasePersonData_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -1992,6 +1992,234 @@ func (x *NationalIdeaReport) GetPartial() bool {
 	return false
 }
 
+// ExportPersonDataRequest names one person in one region.
+type ExportPersonDataRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// regions/{region}
+	Parent string `protobuf:"bytes,1,opt,name=parent,proto3" json:"parent,omitempty"`
+	// The person's token subject.
+	Subject string `protobuf:"bytes,2,opt,name=subject,proto3" json:"subject,omitempty"`
+	// An e-mail address records may name the person by; optional.
+	Email         string `protobuf:"bytes,3,opt,name=email,proto3" json:"email,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExportPersonDataRequest) Reset() {
+	*x = ExportPersonDataRequest{}
+	mi := &file_innovation_reports_v1_reports_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExportPersonDataRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExportPersonDataRequest) ProtoMessage() {}
+
+func (x *ExportPersonDataRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_innovation_reports_v1_reports_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExportPersonDataRequest.ProtoReflect.Descriptor instead.
+func (*ExportPersonDataRequest) Descriptor() ([]byte, []int) {
+	return file_innovation_reports_v1_reports_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *ExportPersonDataRequest) GetParent() string {
+	if x != nil {
+		return x.Parent
+	}
+	return ""
+}
+
+func (x *ExportPersonDataRequest) GetSubject() string {
+	if x != nil {
+		return x.Subject
+	}
+	return ""
+}
+
+func (x *ExportPersonDataRequest) GetEmail() string {
+	if x != nil {
+		return x.Email
+	}
+	return ""
+}
+
+// ErasePersonDataRequest names the person to erase, as ExportPersonDataRequest.
+type ErasePersonDataRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// regions/{region}
+	Parent        string `protobuf:"bytes,1,opt,name=parent,proto3" json:"parent,omitempty"`
+	Subject       string `protobuf:"bytes,2,opt,name=subject,proto3" json:"subject,omitempty"`
+	Email         string `protobuf:"bytes,3,opt,name=email,proto3" json:"email,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ErasePersonDataRequest) Reset() {
+	*x = ErasePersonDataRequest{}
+	mi := &file_innovation_reports_v1_reports_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ErasePersonDataRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ErasePersonDataRequest) ProtoMessage() {}
+
+func (x *ErasePersonDataRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_innovation_reports_v1_reports_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ErasePersonDataRequest.ProtoReflect.Descriptor instead.
+func (*ErasePersonDataRequest) Descriptor() ([]byte, []int) {
+	return file_innovation_reports_v1_reports_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *ErasePersonDataRequest) GetParent() string {
+	if x != nil {
+		return x.Parent
+	}
+	return ""
+}
+
+func (x *ErasePersonDataRequest) GetSubject() string {
+	if x != nil {
+		return x.Subject
+	}
+	return ""
+}
+
+func (x *ErasePersonDataRequest) GetEmail() string {
+	if x != nil {
+		return x.Email
+	}
+	return ""
+}
+
+// ErasePersonDataResponse says what the erasure changed; a repeat changes
+// nothing.
+type ErasePersonDataResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Records rewritten or deleted.
+	RecordsChanged int32 `protobuf:"varint,1,opt,name=records_changed,json=recordsChanged,proto3" json:"records_changed,omitempty"`
+	// Audit records whose actor was the person.
+	AuditEventsRedacted int32 `protobuf:"varint,2,opt,name=audit_events_redacted,json=auditEventsRedacted,proto3" json:"audit_events_redacted,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
+}
+
+func (x *ErasePersonDataResponse) Reset() {
+	*x = ErasePersonDataResponse{}
+	mi := &file_innovation_reports_v1_reports_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ErasePersonDataResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ErasePersonDataResponse) ProtoMessage() {}
+
+func (x *ErasePersonDataResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_innovation_reports_v1_reports_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ErasePersonDataResponse.ProtoReflect.Descriptor instead.
+func (*ErasePersonDataResponse) Descriptor() ([]byte, []int) {
+	return file_innovation_reports_v1_reports_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *ErasePersonDataResponse) GetRecordsChanged() int32 {
+	if x != nil {
+		return x.RecordsChanged
+	}
+	return 0
+}
+
+func (x *ErasePersonDataResponse) GetAuditEventsRedacted() int32 {
+	if x != nil {
+		return x.AuditEventsRedacted
+	}
+	return 0
+}
+
+// ExportPersonDataResponse is what the reports service keeps about a person.
+type ExportPersonDataResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Audit records with them as actor (the exports they made).
+	AuditEvents   []*v1.AuditEvent `protobuf:"bytes,1,rep,name=audit_events,json=auditEvents,proto3" json:"audit_events,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExportPersonDataResponse) Reset() {
+	*x = ExportPersonDataResponse{}
+	mi := &file_innovation_reports_v1_reports_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExportPersonDataResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExportPersonDataResponse) ProtoMessage() {}
+
+func (x *ExportPersonDataResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_innovation_reports_v1_reports_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExportPersonDataResponse.ProtoReflect.Descriptor instead.
+func (*ExportPersonDataResponse) Descriptor() ([]byte, []int) {
+	return file_innovation_reports_v1_reports_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *ExportPersonDataResponse) GetAuditEvents() []*v1.AuditEvent {
+	if x != nil {
+		return x.AuditEvents
+	}
+	return nil
+}
+
 var File_innovation_reports_v1_reports_proto protoreflect.FileDescriptor
 
 const file_innovation_reports_v1_reports_proto_rawDesc = "" +
@@ -2166,7 +2394,20 @@ const file_innovation_reports_v1_reports_proto_rawDesc = "" +
 	"\aregions\x18\x03 \x03(\v2'.innovation.reports.v1.RegionIdeaReportR\aregions\x129\n" +
 	"\x06totals\x18\x04 \x01(\v2!.innovation.reports.v1.IdeaReportR\x06totals\x12)\n" +
 	"\x10included_regions\x18\x05 \x03(\tR\x0fincludedRegions\x12\x18\n" +
-	"\apartial\x18\x06 \x01(\bR\apartial2\xe5\x05\n" +
+	"\apartial\x18\x06 \x01(\bR\apartial\"a\n" +
+	"\x17ExportPersonDataRequest\x12\x16\n" +
+	"\x06parent\x18\x01 \x01(\tR\x06parent\x12\x18\n" +
+	"\asubject\x18\x02 \x01(\tR\asubject\x12\x14\n" +
+	"\x05email\x18\x03 \x01(\tR\x05email\"`\n" +
+	"\x16ErasePersonDataRequest\x12\x16\n" +
+	"\x06parent\x18\x01 \x01(\tR\x06parent\x12\x18\n" +
+	"\asubject\x18\x02 \x01(\tR\asubject\x12\x14\n" +
+	"\x05email\x18\x03 \x01(\tR\x05email\"v\n" +
+	"\x17ErasePersonDataResponse\x12'\n" +
+	"\x0frecords_changed\x18\x01 \x01(\x05R\x0erecordsChanged\x122\n" +
+	"\x15audit_events_redacted\x18\x02 \x01(\x05R\x13auditEventsRedacted\"^\n" +
+	"\x18ExportPersonDataResponse\x12B\n" +
+	"\faudit_events\x18\x01 \x03(\v2\x1f.innovation.audit.v1.AuditEventR\vauditEvents2\xcc\a\n" +
 	"\rReportService\x12_\n" +
 	"\rGetIdeaReport\x12+.innovation.reports.v1.GetIdeaReportRequest\x1a!.innovation.reports.v1.IdeaReport\x12_\n" +
 	"\rGetNeedReport\x12+.innovation.reports.v1.GetNeedReportRequest\x1a!.innovation.reports.v1.NeedReport\x12b\n" +
@@ -2174,7 +2415,9 @@ const file_innovation_reports_v1_reports_proto_rawDesc = "" +
 	"\x0eGetMoneyReport\x12,.innovation.reports.v1.GetMoneyReportRequest\x1a\".innovation.reports.v1.MoneyReport\x12w\n" +
 	"\x15GetNationalIdeaReport\x123.innovation.reports.v1.GetNationalIdeaReportRequest\x1a).innovation.reports.v1.NationalIdeaReport\x12_\n" +
 	"\fRecordExport\x12*.innovation.reports.v1.RecordExportRequest\x1a#.innovation.reports.v1.ExportRecord\x12p\n" +
-	"\x0fListAuditEvents\x12-.innovation.reports.v1.ListAuditEventsRequest\x1a..innovation.reports.v1.ListAuditEventsResponseBKZIgithub.com/innovationsmotorer/motor/proto/innovation/reports/v1;reportsv1b\x06proto3"
+	"\x0fListAuditEvents\x12-.innovation.reports.v1.ListAuditEventsRequest\x1a..innovation.reports.v1.ListAuditEventsResponse\x12s\n" +
+	"\x10ExportPersonData\x12..innovation.reports.v1.ExportPersonDataRequest\x1a/.innovation.reports.v1.ExportPersonDataResponse\x12p\n" +
+	"\x0fErasePersonData\x12-.innovation.reports.v1.ErasePersonDataRequest\x1a..innovation.reports.v1.ErasePersonDataResponseBKZIgithub.com/innovationsmotorer/motor/proto/innovation/reports/v1;reportsv1b\x06proto3"
 
 var (
 	file_innovation_reports_v1_reports_proto_rawDescOnce sync.Once
@@ -2188,7 +2431,7 @@ func file_innovation_reports_v1_reports_proto_rawDescGZIP() []byte {
 	return file_innovation_reports_v1_reports_proto_rawDescData
 }
 
-var file_innovation_reports_v1_reports_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
+var file_innovation_reports_v1_reports_proto_msgTypes = make([]protoimpl.MessageInfo, 28)
 var file_innovation_reports_v1_reports_proto_goTypes = []any{
 	(*GetIdeaReportRequest)(nil),         // 0: innovation.reports.v1.GetIdeaReportRequest
 	(*Count)(nil),                        // 1: innovation.reports.v1.Count
@@ -2214,8 +2457,12 @@ var file_innovation_reports_v1_reports_proto_goTypes = []any{
 	(*GetNationalIdeaReportRequest)(nil), // 21: innovation.reports.v1.GetNationalIdeaReportRequest
 	(*RegionIdeaReport)(nil),             // 22: innovation.reports.v1.RegionIdeaReport
 	(*NationalIdeaReport)(nil),           // 23: innovation.reports.v1.NationalIdeaReport
-	(*timestamppb.Timestamp)(nil),        // 24: google.protobuf.Timestamp
-	(*v1.AuditEvent)(nil),                // 25: innovation.audit.v1.AuditEvent
+	(*ExportPersonDataRequest)(nil),      // 24: innovation.reports.v1.ExportPersonDataRequest
+	(*ErasePersonDataRequest)(nil),       // 25: innovation.reports.v1.ErasePersonDataRequest
+	(*ErasePersonDataResponse)(nil),      // 26: innovation.reports.v1.ErasePersonDataResponse
+	(*ExportPersonDataResponse)(nil),     // 27: innovation.reports.v1.ExportPersonDataResponse
+	(*timestamppb.Timestamp)(nil),        // 28: google.protobuf.Timestamp
+	(*v1.AuditEvent)(nil),                // 29: innovation.audit.v1.AuditEvent
 }
 var file_innovation_reports_v1_reports_proto_depIdxs = []int32{
 	1,  // 0: innovation.reports.v1.IdeaInterval.by_origin:type_name -> innovation.reports.v1.Count
@@ -2236,31 +2483,36 @@ var file_innovation_reports_v1_reports_proto_depIdxs = []int32{
 	10, // 15: innovation.reports.v1.OfferReport.total:type_name -> innovation.reports.v1.OfferInterval
 	13, // 16: innovation.reports.v1.MoneyReport.rows:type_name -> innovation.reports.v1.MoneyRow
 	13, // 17: innovation.reports.v1.MoneyReport.totals:type_name -> innovation.reports.v1.MoneyRow
-	24, // 18: innovation.reports.v1.ExportRecord.time:type_name -> google.protobuf.Timestamp
-	25, // 19: innovation.reports.v1.ListAuditEventsResponse.events:type_name -> innovation.audit.v1.AuditEvent
+	28, // 18: innovation.reports.v1.ExportRecord.time:type_name -> google.protobuf.Timestamp
+	29, // 19: innovation.reports.v1.ListAuditEventsResponse.events:type_name -> innovation.audit.v1.AuditEvent
 	20, // 20: innovation.reports.v1.ProgrammeReport.rows:type_name -> innovation.reports.v1.ProgrammeReportRow
 	5,  // 21: innovation.reports.v1.RegionIdeaReport.report:type_name -> innovation.reports.v1.IdeaReport
 	22, // 22: innovation.reports.v1.NationalIdeaReport.regions:type_name -> innovation.reports.v1.RegionIdeaReport
 	5,  // 23: innovation.reports.v1.NationalIdeaReport.totals:type_name -> innovation.reports.v1.IdeaReport
-	0,  // 24: innovation.reports.v1.ReportService.GetIdeaReport:input_type -> innovation.reports.v1.GetIdeaReportRequest
-	6,  // 25: innovation.reports.v1.ReportService.GetNeedReport:input_type -> innovation.reports.v1.GetNeedReportRequest
-	9,  // 26: innovation.reports.v1.ReportService.GetOfferReport:input_type -> innovation.reports.v1.GetOfferReportRequest
-	12, // 27: innovation.reports.v1.ReportService.GetMoneyReport:input_type -> innovation.reports.v1.GetMoneyReportRequest
-	21, // 28: innovation.reports.v1.ReportService.GetNationalIdeaReport:input_type -> innovation.reports.v1.GetNationalIdeaReportRequest
-	15, // 29: innovation.reports.v1.ReportService.RecordExport:input_type -> innovation.reports.v1.RecordExportRequest
-	17, // 30: innovation.reports.v1.ReportService.ListAuditEvents:input_type -> innovation.reports.v1.ListAuditEventsRequest
-	5,  // 31: innovation.reports.v1.ReportService.GetIdeaReport:output_type -> innovation.reports.v1.IdeaReport
-	8,  // 32: innovation.reports.v1.ReportService.GetNeedReport:output_type -> innovation.reports.v1.NeedReport
-	11, // 33: innovation.reports.v1.ReportService.GetOfferReport:output_type -> innovation.reports.v1.OfferReport
-	14, // 34: innovation.reports.v1.ReportService.GetMoneyReport:output_type -> innovation.reports.v1.MoneyReport
-	23, // 35: innovation.reports.v1.ReportService.GetNationalIdeaReport:output_type -> innovation.reports.v1.NationalIdeaReport
-	16, // 36: innovation.reports.v1.ReportService.RecordExport:output_type -> innovation.reports.v1.ExportRecord
-	18, // 37: innovation.reports.v1.ReportService.ListAuditEvents:output_type -> innovation.reports.v1.ListAuditEventsResponse
-	31, // [31:38] is the sub-list for method output_type
-	24, // [24:31] is the sub-list for method input_type
-	24, // [24:24] is the sub-list for extension type_name
-	24, // [24:24] is the sub-list for extension extendee
-	0,  // [0:24] is the sub-list for field type_name
+	29, // 24: innovation.reports.v1.ExportPersonDataResponse.audit_events:type_name -> innovation.audit.v1.AuditEvent
+	0,  // 25: innovation.reports.v1.ReportService.GetIdeaReport:input_type -> innovation.reports.v1.GetIdeaReportRequest
+	6,  // 26: innovation.reports.v1.ReportService.GetNeedReport:input_type -> innovation.reports.v1.GetNeedReportRequest
+	9,  // 27: innovation.reports.v1.ReportService.GetOfferReport:input_type -> innovation.reports.v1.GetOfferReportRequest
+	12, // 28: innovation.reports.v1.ReportService.GetMoneyReport:input_type -> innovation.reports.v1.GetMoneyReportRequest
+	21, // 29: innovation.reports.v1.ReportService.GetNationalIdeaReport:input_type -> innovation.reports.v1.GetNationalIdeaReportRequest
+	15, // 30: innovation.reports.v1.ReportService.RecordExport:input_type -> innovation.reports.v1.RecordExportRequest
+	17, // 31: innovation.reports.v1.ReportService.ListAuditEvents:input_type -> innovation.reports.v1.ListAuditEventsRequest
+	24, // 32: innovation.reports.v1.ReportService.ExportPersonData:input_type -> innovation.reports.v1.ExportPersonDataRequest
+	25, // 33: innovation.reports.v1.ReportService.ErasePersonData:input_type -> innovation.reports.v1.ErasePersonDataRequest
+	5,  // 34: innovation.reports.v1.ReportService.GetIdeaReport:output_type -> innovation.reports.v1.IdeaReport
+	8,  // 35: innovation.reports.v1.ReportService.GetNeedReport:output_type -> innovation.reports.v1.NeedReport
+	11, // 36: innovation.reports.v1.ReportService.GetOfferReport:output_type -> innovation.reports.v1.OfferReport
+	14, // 37: innovation.reports.v1.ReportService.GetMoneyReport:output_type -> innovation.reports.v1.MoneyReport
+	23, // 38: innovation.reports.v1.ReportService.GetNationalIdeaReport:output_type -> innovation.reports.v1.NationalIdeaReport
+	16, // 39: innovation.reports.v1.ReportService.RecordExport:output_type -> innovation.reports.v1.ExportRecord
+	18, // 40: innovation.reports.v1.ReportService.ListAuditEvents:output_type -> innovation.reports.v1.ListAuditEventsResponse
+	27, // 41: innovation.reports.v1.ReportService.ExportPersonData:output_type -> innovation.reports.v1.ExportPersonDataResponse
+	26, // 42: innovation.reports.v1.ReportService.ErasePersonData:output_type -> innovation.reports.v1.ErasePersonDataResponse
+	34, // [34:43] is the sub-list for method output_type
+	25, // [25:34] is the sub-list for method input_type
+	25, // [25:25] is the sub-list for extension type_name
+	25, // [25:25] is the sub-list for extension extendee
+	0,  // [0:25] is the sub-list for field type_name
 }
 
 func init() { file_innovation_reports_v1_reports_proto_init() }
@@ -2274,7 +2526,7 @@ func file_innovation_reports_v1_reports_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_innovation_reports_v1_reports_proto_rawDesc), len(file_innovation_reports_v1_reports_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   24,
+			NumMessages:   28,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

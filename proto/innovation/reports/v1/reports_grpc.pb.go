@@ -30,6 +30,8 @@ const (
 	ReportService_GetNationalIdeaReport_FullMethodName = "/innovation.reports.v1.ReportService/GetNationalIdeaReport"
 	ReportService_RecordExport_FullMethodName          = "/innovation.reports.v1.ReportService/RecordExport"
 	ReportService_ListAuditEvents_FullMethodName       = "/innovation.reports.v1.ReportService/ListAuditEvents"
+	ReportService_ExportPersonData_FullMethodName      = "/innovation.reports.v1.ReportService/ExportPersonData"
+	ReportService_ErasePersonData_FullMethodName       = "/innovation.reports.v1.ReportService/ErasePersonData"
 )
 
 // ReportServiceClient is the client API for ReportService service.
@@ -69,6 +71,15 @@ type ReportServiceClient interface {
 	// ListAuditEvents lets a region admin read the exports recorded for the
 	// region, oldest first.
 	ListAuditEvents(ctx context.Context, in *ListAuditEventsRequest, opts ...grpc.CallOption) (*ListAuditEventsResponse, error)
+	// ExportPersonData returns what this service keeps about one person in a
+	// region, for the person service's export (GDPR articles 15 and 20). Only
+	// this deployment's own services call it, as themselves.
+	ExportPersonData(ctx context.Context, in *ExportPersonDataRequest, opts ...grpc.CallOption) (*ExportPersonDataResponse, error)
+	// ErasePersonData removes one person's personal data from every record,
+	// history entry, audit record and idempotency key of this service in a
+	// region and keeps the records themselves (GDPR article 17). Internal,
+	// like ExportPersonData.
+	ErasePersonData(ctx context.Context, in *ErasePersonDataRequest, opts ...grpc.CallOption) (*ErasePersonDataResponse, error)
 }
 
 type reportServiceClient struct {
@@ -149,6 +160,26 @@ func (c *reportServiceClient) ListAuditEvents(ctx context.Context, in *ListAudit
 	return out, nil
 }
 
+func (c *reportServiceClient) ExportPersonData(ctx context.Context, in *ExportPersonDataRequest, opts ...grpc.CallOption) (*ExportPersonDataResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ExportPersonDataResponse)
+	err := c.cc.Invoke(ctx, ReportService_ExportPersonData_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *reportServiceClient) ErasePersonData(ctx context.Context, in *ErasePersonDataRequest, opts ...grpc.CallOption) (*ErasePersonDataResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ErasePersonDataResponse)
+	err := c.cc.Invoke(ctx, ReportService_ErasePersonData_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ReportServiceServer is the server API for ReportService service.
 // All implementations must embed UnimplementedReportServiceServer
 // for forward compatibility.
@@ -186,6 +217,15 @@ type ReportServiceServer interface {
 	// ListAuditEvents lets a region admin read the exports recorded for the
 	// region, oldest first.
 	ListAuditEvents(context.Context, *ListAuditEventsRequest) (*ListAuditEventsResponse, error)
+	// ExportPersonData returns what this service keeps about one person in a
+	// region, for the person service's export (GDPR articles 15 and 20). Only
+	// this deployment's own services call it, as themselves.
+	ExportPersonData(context.Context, *ExportPersonDataRequest) (*ExportPersonDataResponse, error)
+	// ErasePersonData removes one person's personal data from every record,
+	// history entry, audit record and idempotency key of this service in a
+	// region and keeps the records themselves (GDPR article 17). Internal,
+	// like ExportPersonData.
+	ErasePersonData(context.Context, *ErasePersonDataRequest) (*ErasePersonDataResponse, error)
 	mustEmbedUnimplementedReportServiceServer()
 }
 
@@ -216,6 +256,12 @@ func (UnimplementedReportServiceServer) RecordExport(context.Context, *RecordExp
 }
 func (UnimplementedReportServiceServer) ListAuditEvents(context.Context, *ListAuditEventsRequest) (*ListAuditEventsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListAuditEvents not implemented")
+}
+func (UnimplementedReportServiceServer) ExportPersonData(context.Context, *ExportPersonDataRequest) (*ExportPersonDataResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ExportPersonData not implemented")
+}
+func (UnimplementedReportServiceServer) ErasePersonData(context.Context, *ErasePersonDataRequest) (*ErasePersonDataResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ErasePersonData not implemented")
 }
 func (UnimplementedReportServiceServer) mustEmbedUnimplementedReportServiceServer() {}
 func (UnimplementedReportServiceServer) testEmbeddedByValue()                       {}
@@ -364,6 +410,42 @@ func _ReportService_ListAuditEvents_Handler(srv interface{}, ctx context.Context
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ReportService_ExportPersonData_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ExportPersonDataRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ReportServiceServer).ExportPersonData(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ReportService_ExportPersonData_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ReportServiceServer).ExportPersonData(ctx, req.(*ExportPersonDataRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ReportService_ErasePersonData_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ErasePersonDataRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ReportServiceServer).ErasePersonData(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ReportService_ErasePersonData_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ReportServiceServer).ErasePersonData(ctx, req.(*ErasePersonDataRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // ReportService_ServiceDesc is the grpc.ServiceDesc for ReportService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -398,6 +480,14 @@ var ReportService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListAuditEvents",
 			Handler:    _ReportService_ListAuditEvents_Handler,
+		},
+		{
+			MethodName: "ExportPersonData",
+			Handler:    _ReportService_ExportPersonData_Handler,
+		},
+		{
+			MethodName: "ErasePersonData",
+			Handler:    _ReportService_ErasePersonData_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
