@@ -121,7 +121,7 @@ func (v *Verifier) refetch(ctx context.Context, kid string) (*keySet, error) {
 // an unknown kid. A failed reload keeps the keys already loaded (an
 // identity provider that is down for a moment must not sign everybody out)
 // and is logged.
-func (v *Verifier) keepFresh(ctx context.Context) {
+func (v *Verifier) keepFresh(ctx context.Context, seen string) {
 	file, isFile := v.source.(fileSource)
 	check := v.refresh
 	if isFile && check > fileCheckInterval {
@@ -129,10 +129,6 @@ func (v *Verifier) keepFresh(ctx context.Context) {
 	}
 	// Every ticksPerRefresh-th tick reloads whatever happened in between.
 	ticksPerRefresh := int((v.refresh + check - 1) / check)
-	var seen string
-	if isFile {
-		seen = file.version()
-	}
 	tick := time.NewTicker(check)
 	defer tick.Stop()
 	for n := 1; ; n++ {

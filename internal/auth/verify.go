@@ -128,12 +128,18 @@ func NewVerifier(ctx context.Context, cfg Config) (*Verifier, error) {
 		}
 		v.source = urlSource{url: jwksURL, client: client}
 	}
+	// The file's version is taken before it is read, here and not in the
+	// goroutine (which may start late): a change from then on reloads it.
+	var seen string
+	if f, ok := v.source.(fileSource); ok {
+		seen = f.version()
+	}
 	set, err := loadKeySet(ctx, v.source)
 	if err != nil {
 		return nil, fmt.Errorf("auth.NewVerifier: %w", err)
 	}
 	v.keys.Store(set)
-	go v.keepFresh(ctx)
+	go v.keepFresh(ctx, seen)
 	return v, nil
 }
 
