@@ -2,6 +2,8 @@ package resource
 
 import (
 	"context"
+	"errors"
+	"strings"
 
 	"github.com/innovationsmotorer/motor/internal/auth"
 	"github.com/innovationsmotorer/motor/internal/config"
@@ -31,4 +33,22 @@ func Caller(ctx context.Context, d errs.Domain, served config.Served, region str
 		return nil, err
 	}
 	return auth.Require(ctx, region, roles...)
+}
+
+// PersonRegion checks a request for one person's data (export or erasure)
+// as the person service makes it: parent is regions/{region} of a region
+// this deployment serves, subject names the person, and the caller is this
+// deployment's own service — nobody else reaches a person's data whole.
+func PersonRegion(ctx context.Context, d errs.Domain, served config.Served, parent, subject string) (string, error) {
+	region, err := ParseRegion(parent)
+	if err != nil {
+		return "", d.InvalidArgument("parent", err)
+	}
+	if strings.TrimSpace(subject) == "" {
+		return "", d.InvalidArgument("subject", errors.New("is required"))
+	}
+	if _, err := Caller(ctx, d, served, region, auth.Service); err != nil {
+		return "", err
+	}
+	return region, nil
 }

@@ -2,11 +2,8 @@ package funding
 
 import (
 	"context"
-	"errors"
-	"strings"
 
 	"github.com/innovationsmotorer/motor/internal/audit"
-	"github.com/innovationsmotorer/motor/internal/auth"
 	"github.com/innovationsmotorer/motor/internal/resource"
 	"github.com/innovationsmotorer/motor/internal/store"
 	fundingv1 "github.com/innovationsmotorer/motor/proto/innovation/funding/v1"
@@ -15,20 +12,7 @@ import (
 // personRequest checks an internal call about a person: a served region,
 // a subject, and this process as the caller (access.go lets nobody else in).
 func (s *Subprojects) personRequest(ctx context.Context, parent, subject string) (string, error) {
-	region, err := resource.ParseRegion(parent)
-	if err != nil {
-		return "", domain.InvalidArgument("parent", err)
-	}
-	if strings.TrimSpace(subject) == "" {
-		return "", domain.InvalidArgument("subject", errors.New("is required"))
-	}
-	if err := resource.Served(domain, s.regions, region); err != nil {
-		return "", err
-	}
-	if _, err := auth.Require(ctx, region, auth.Service); err != nil {
-		return "", err
-	}
-	return region, nil
+	return resource.PersonRegion(ctx, domain, s.regions, parent, subject)
 }
 
 // ExportPersonData returns the person's audit records and the subprojects

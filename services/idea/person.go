@@ -2,14 +2,12 @@ package idea
 
 import (
 	"context"
-	"errors"
 	"slices"
 	"strings"
 
 	"google.golang.org/protobuf/proto"
 
 	"github.com/innovationsmotorer/motor/internal/audit"
-	"github.com/innovationsmotorer/motor/internal/auth"
 	"github.com/innovationsmotorer/motor/internal/resource"
 	"github.com/innovationsmotorer/motor/internal/store/repo"
 	ideav1 "github.com/innovationsmotorer/motor/proto/innovation/idea/v1"
@@ -25,17 +23,8 @@ type person struct {
 // deployment serves, a subject, and this process as the caller (the person
 // service checked the person; access.go lets nobody else in).
 func (s *Server) personRequest(ctx context.Context, parent, subject, email string) (person, error) {
-	region, err := resource.ParseRegion(parent)
+	region, err := resource.PersonRegion(ctx, domain, s.regions, parent, subject)
 	if err != nil {
-		return person{}, domain.InvalidArgument("parent", err)
-	}
-	if strings.TrimSpace(subject) == "" {
-		return person{}, domain.InvalidArgument("subject", errors.New("is required"))
-	}
-	if err := s.servedRegion(region); err != nil {
-		return person{}, err
-	}
-	if _, err := auth.Require(ctx, region, auth.Service); err != nil {
 		return person{}, err
 	}
 	return person{region: region, subject: subject, email: strings.ToLower(strings.TrimSpace(email))}, nil

@@ -10,7 +10,6 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/innovationsmotorer/motor/internal/audit"
-	"github.com/innovationsmotorer/motor/internal/auth"
 	"github.com/innovationsmotorer/motor/internal/resource"
 	"github.com/innovationsmotorer/motor/internal/store"
 	notifyv1 "github.com/innovationsmotorer/motor/proto/innovation/notify/v1"
@@ -19,20 +18,7 @@ import (
 // personRequest checks an internal call about a person: a served region,
 // a subject, and this process as the caller (access.go lets nobody else in).
 func (s *Server) personRequest(ctx context.Context, parent, subject string) (string, error) {
-	region, err := resource.ParseRegion(parent)
-	if err != nil {
-		return "", domain.InvalidArgument("parent", err)
-	}
-	if strings.TrimSpace(subject) == "" {
-		return "", domain.InvalidArgument("subject", errors.New("is required"))
-	}
-	if err := resource.Served(domain, s.cfg.Regions, region); err != nil {
-		return "", err
-	}
-	if _, err := auth.Require(ctx, region, auth.Service); err != nil {
-		return "", err
-	}
-	return region, nil
+	return resource.PersonRegion(ctx, domain, s.cfg.Regions, parent, subject)
 }
 
 // each calls f with every item of q, page by page.

@@ -2,11 +2,8 @@ package reports
 
 import (
 	"context"
-	"errors"
-	"strings"
 
 	"github.com/innovationsmotorer/motor/internal/audit"
-	"github.com/innovationsmotorer/motor/internal/auth"
 	"github.com/innovationsmotorer/motor/internal/resource"
 	"github.com/innovationsmotorer/motor/internal/store"
 	reportsv1 "github.com/innovationsmotorer/motor/proto/innovation/reports/v1"
@@ -16,20 +13,7 @@ import (
 // name no one; a person appears only as the actor of the exports they made.
 
 func (s *Server) personRequest(ctx context.Context, parent, subject string) (string, error) {
-	region, err := resource.ParseRegion(parent)
-	if err != nil {
-		return "", domain.InvalidArgument("parent", err)
-	}
-	if strings.TrimSpace(subject) == "" {
-		return "", domain.InvalidArgument("subject", errors.New("is required"))
-	}
-	if err := resource.Served(domain, s.regions, region); err != nil {
-		return "", err
-	}
-	if _, err := auth.Require(ctx, region, auth.Service); err != nil {
-		return "", err
-	}
-	return region, nil
+	return resource.PersonRegion(ctx, domain, s.regions, parent, subject)
 }
 
 // ExportPersonData returns the audit records of the exports the person made.
