@@ -15,8 +15,8 @@ func TestCalleesReported(t *testing.T) {
 				"    - op: remove\n      path: /spec/template/spec/containers/0/args/7\n"),
 			"Deployment/funding container motor: -target funding calls the idea service but -upstreams does not say where it is"},
 		{"reports shut out of the idea service", patch("NetworkPolicy", "idea",
-			"    - op: test\n      path: /spec/ingress/0/from/4/podSelector/matchLabels/app.kubernetes.io~1component\n      value: reports\n"+
-				"    - op: remove\n      path: /spec/ingress/0/from/4\n"),
+			"    - op: test\n      path: /spec/ingress/0/from/5/podSelector/matchLabels/app.kubernetes.io~1component\n      value: reports\n"+
+				"    - op: remove\n      path: /spec/ingress/0/from/5\n"),
 			"Deployment/reports: no NetworkPolicy lets it reach the idea service (idea:9090)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) { expectBroken(t, tc.kustomization, nil, tc.want) })

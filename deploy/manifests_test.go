@@ -61,9 +61,9 @@ func TestOverlayContents(t *testing.T) {
 		fsync                string
 	}{
 		{"regions/vasterbotten", "motor-vasterbotten", "vasterbotten", []string{"vasterbotten"},
-			[]string{"funding", "gateway", "idea", "needs", "notify", "otel-collector", "partner", "portal", "reports"}, "everysec"},
+			[]string{"funding", "gateway", "idea", "needs", "notify", "otel-collector", "partner", "person", "portal", "reports"}, "everysec"},
 		{"regions/uppsala", "motor-uppsala", "uppsala", []string{"uppsala"},
-			[]string{"funding", "gateway", "idea", "needs", "notify", "otel-collector", "partner", "portal", "reports"}, "everysec"},
+			[]string{"funding", "gateway", "idea", "needs", "notify", "otel-collector", "partner", "person", "portal", "reports"}, "everysec"},
 		// The programme ledger is money: its Redis fsyncs every write.
 		{"national", "motor-national", "national", nil,
 			[]string{"funding", "gateway", "otel-collector", "portal"}, "always"},

@@ -19,7 +19,7 @@ import (
 )
 
 // Targets are the `motor serve -target` values a pod may run.
-var Targets = []string{"idea", "needs", "partner", "funding", "notify", "reports", "gateway", "portal", "national"}
+var Targets = []string{"idea", "needs", "partner", "funding", "notify", "reports", "person", "gateway", "portal", "national"}
 
 // Placeholder is the reserved top-level domain of the base's identity
 // provider, Ingress host and telemetry backend: an overlay that keeps one
@@ -693,6 +693,7 @@ var calls = map[string][]string{
 	"partner": {"needs"},
 	"funding": {"idea", "needs", "partner"},
 	"reports": {"idea", "needs", "partner"},
+	"person":  {"idea", "needs", "partner", "funding", "notify", "reports"},
 }
 
 // callees: in a region deployment, a pod that calls a service it does not

@@ -180,7 +180,7 @@ func (c *checker) notifyEgress(w workload, from labels.Set, n config.Notify) {
 // store).
 func runsService(target string) bool {
 	for _, t := range strings.Split(target, ",") {
-		if slices.Contains(regionServices, t) || t == "national" || t == "coordinator" || t == "notify" || t == "reports" {
+		if slices.Contains(regionServices, t) || t == "national" || t == "coordinator" || t == "notify" || t == "reports" || t == "person" {
 			return true
 		}
 	}
