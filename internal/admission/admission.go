@@ -49,8 +49,24 @@ func NewLimiter() *Limiter {
 // Allow takes one token from key's bucket (created with r on first use). When
 // none is left it reports how long until one is.
 func (l *Limiter) Allow(key string, r Rates) (ok bool, retryAfter time.Duration) {
+	q := l.Take(key, r)
+	return q.OK, q.RetryAfter
+}
+
+// Quota is what one call left of a caller's bucket: whether it was let in,
+// how long until the next token when not, the whole tokens left, and how
+// long until the bucket is full again.
+type Quota struct {
+	OK         bool
+	RetryAfter time.Duration
+	Remaining  int
+	Reset      time.Duration
+}
+
+// Take is Allow, also telling what is left (the RateLimit headers).
+func (l *Limiter) Take(key string, r Rates) Quota {
 	if r.PerSecond <= 0 {
-		return true, 0
+		return Quota{OK: true, Remaining: -1}
 	}
 	now := l.now()
 	l.mu.Lock()
@@ -65,13 +81,17 @@ func (l *Limiter) Allow(key string, r Rates) (ok bool, retryAfter time.Duration)
 
 	res := b.lim.ReserveN(now, 1)
 	if !res.OK() {
-		return false, time.Second
+		return Quota{RetryAfter: time.Second}
 	}
+	q := Quota{OK: true}
 	if d := res.DelayFrom(now); d > 0 {
 		res.CancelAt(now)
-		return false, d
+		q = Quota{RetryAfter: d}
 	}
-	return true, 0
+	left := b.lim.TokensAt(now)
+	q.Remaining = max(int(left), 0)
+	q.Reset = time.Duration((float64(max(r.Burst, 1)) - left) / r.PerSecond * float64(time.Second))
+	return q
 }
 
 // sweep forgets buckets idle for longer than a full refill takes; they

@@ -92,15 +92,24 @@ func TestHTTP_ShedsAndLimits(t *testing.T) {
 	close(release)
 	<-done
 
-	// "x" spent one token on /slow; two more are left of its burst of 3.
-	for range 2 {
-		if resp := get("/fast", "x"); resp.StatusCode != 200 {
+	// "x" spent one token on /slow; two more are left of its burst of 3,
+	// and each answer says how many remain.
+	for _, left := range []string{"1", "0"} {
+		resp := get("/fast", "x")
+		if resp.StatusCode != 200 {
 			t.Fatalf("within the burst: %d", resp.StatusCode)
+		}
+		if got := resp.Header.Get("RateLimit-Remaining"); got != left || resp.Header.Get("RateLimit-Limit") != "3" || resp.Header.Get("RateLimit-Policy") != "3;w=300" {
+			t.Errorf("RateLimit headers %q/%q/%q, want 3 of which %s left, policy 3;w=300", resp.Header.Get("RateLimit-Limit"),
+				got, resp.Header.Get("RateLimit-Policy"), left)
+		}
+		if n, err := strconv.Atoi(resp.Header.Get("RateLimit-Reset")); err != nil || n < 1 || n > 300 {
+			t.Errorf("RateLimit-Reset %q, want the seconds until the bucket is full", resp.Header.Get("RateLimit-Reset"))
 		}
 	}
 	resp := get("/fast", "x")
-	if resp.StatusCode != http.StatusTooManyRequests {
-		t.Fatalf("past the burst: %d, want 429", resp.StatusCode)
+	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("RateLimit-Remaining") != "0" {
+		t.Fatalf("past the burst: %d (remaining %q), want 429 with none remaining", resp.StatusCode, resp.Header.Get("RateLimit-Remaining"))
 	}
 	if n, err := strconv.Atoi(resp.Header.Get("Retry-After")); err != nil || n < 1 {
 		t.Errorf("Retry-After %q, want whole seconds ≥ 1", resp.Header.Get("Retry-After"))

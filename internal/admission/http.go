@@ -3,6 +3,8 @@ package admission
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
+	"math"
 	"net"
 	"net/http"
 	"strconv"
@@ -63,17 +65,35 @@ func HTTP(next http.Handler, cfg HTTPConfig) http.Handler {
 		}
 		defer cfg.InFlight.Release()
 		if cfg.Limiter != nil {
-			if ok, after := cfg.Limiter.Allow(httpCaller(r, cfg.Caller), cfg.Rates); !ok {
+			q := cfg.Limiter.Take(httpCaller(r, cfg.Caller), cfg.Rates)
+			rateLimitHeaders(w.Header(), cfg.Rates, q)
+			if !q.OK {
 				if cfg.OnShed != nil {
 					cfg.OnShed(r, ReasonRateLimited)
 				}
-				writeRefusal(w, http.StatusTooManyRequests, codes.ResourceExhausted, ReasonRateLimited, after,
+				writeRefusal(w, http.StatusTooManyRequests, codes.ResourceExhausted, ReasonRateLimited, q.RetryAfter,
 					"too many requests from this caller; slow down and retry later")
 				return
 			}
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// rateLimitHeaders tell a client its budget before it runs out, in the
+// fields of the IETF httpapi draft "RateLimit header fields for HTTP"
+// (RateLimit-Limit, -Remaining and -Reset in seconds) and the policy as
+// burst;w=seconds to refill it, so a client can pace itself instead of
+// meeting a 429.
+func rateLimitHeaders(h http.Header, r Rates, q Quota) {
+	if r.PerSecond <= 0 || q.Remaining < 0 {
+		return
+	}
+	burst := max(r.Burst, 1)
+	h.Set("RateLimit-Limit", strconv.Itoa(burst))
+	h.Set("RateLimit-Remaining", strconv.Itoa(q.Remaining))
+	h.Set("RateLimit-Reset", strconv.Itoa(int(math.Ceil(q.Reset.Seconds()))))
+	h.Set("RateLimit-Policy", fmt.Sprintf("%d;w=%d", burst, int(math.Ceil(float64(burst)/r.PerSecond))))
 }
 
 // httpCaller names the caller of r for its token bucket.
