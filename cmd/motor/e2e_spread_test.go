@@ -33,7 +33,14 @@ func implementedIdea(t *testing.T, m *multiRegion, r *region) map[string]any {
 	mustCall(t, "POST", base+"/v1/"+name+"/assessments", adv, `{"patientBenefit":5,"careBenefit":4,"feasibility":4,"novelty":3,"marketPotential":3,"risk":4}`)
 	i = mustCall(t, "GET", base+"/v1/"+name, adv, "")
 	step("STAGE_SELECTED")
-	i = mustCall(t, "PATCH", base+"/v1/"+name, adv, `{"ipOwner":"IP_OWNER_REGION","agreementsInPlace":true,"etag":"`+jsonField(i, "etag")+`"}`)
+	i = mustCall(t, "PATCH", base+"/v1/"+name, adv, `{"ipOwner":"IP_OWNER_REGION","etag":"`+jsonField(i, "etag")+`"}`)
+	// The legal prerequisite: a signed collaboration agreement about the idea.
+	admin := m.token(t, "-role", "region_admin", "-region", r.name)
+	org := mustCall(t, "POST", base+"/v1/regions/"+r.name+"/partners", adv,
+		`{"displayName":"Kvarkens tekniska universitet","orgNumber":"2021996315","kind":"PARTNER_KIND_ACADEMIA"}`)
+	deal := mustCall(t, "POST", base+"/v1/"+jsonField(org, "name")+"/agreements", adv,
+		`{"kind":"AGREEMENT_KIND_COLLABORATION","subject":"`+name+`","validFrom":"2026-01-01","validTo":"2030-12-31"}`)
+	mustCall(t, "POST", base+"/v1/"+jsonField(deal, "name")+":sign", admin, `{"etag":"`+jsonField(deal, "etag")+`"}`)
 	step("STAGE_DEVELOPMENT")
 	bed := mustCall(t, "POST", base+"/v1/regions/"+r.name+"/testBeds", adv,
 		`{"displayName":"Innovationsklinik NUS","kind":"TEST_BED_KIND_INNOVATION_CLINIC","capacity":3}`)
