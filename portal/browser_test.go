@@ -353,6 +353,12 @@ func TestBrowserFlows(t *testing.T) {
 		t.Fatalf("my ideas: %q", got)
 	}
 	patient.check("my-ideas")
+	// What Motor keeps about them, as a page they can read and download.
+	patient.open("/me/data")
+	if got := patient.text("main"); !strings.Contains(got, title) {
+		t.Fatalf("my data does not show the idea: %q", got)
+	}
+	patient.check("my-data")
 
 	// An advisor of the same region finds it on the board and works it.
 	advisor := b.person("advisor", "vasterbotten", "Anna Rådgivare")
