@@ -53,8 +53,8 @@ func boardFilter(r *http.Request) string {
 	return strings.Join(terms, " AND ")
 }
 
-// loadBoard makes the board's gRPC calls: the region's ideas, and each
-// idea's history for when it entered its stage.
+// loadBoard lists the region's open ideas; each says when it entered its
+// stage (stageTime), so the board makes no call per idea.
 func (p *Portal) loadBoard(ctx context.Context, s *session, filter string) (*boardData, error) {
 	ideas, err := listAll(ctx, p.cfg.Ideas, "regions/"+s.Region, filter)
 	if err != nil {
@@ -66,28 +66,24 @@ func (p *Portal) loadBoard(ctx context.Context, s *session, filter string) (*boa
 			open = append(open, idea)
 		}
 	}
-	hist, err := histories(ctx, p.cfg.Ideas, open)
-	if err != nil {
-		return nil, err
-	}
-	return buildBoard(open, hist, p.now()), nil
+	return buildBoard(open, p.now()), nil
 }
 
-func buildBoard(ideas []*ideav1.Idea, hist [][]*ideav1.HistoryEntry, now time.Time) *boardData {
+func buildBoard(ideas []*ideav1.Idea, now time.Time) *boardData {
 	d := &boardData{}
 	col := map[ideav1.Stage]int{}
 	for i, st := range boardStages {
 		d.Columns = append(d.Columns, boardColumn{Stage: st})
 		col[st] = i
 	}
-	for i, idea := range ideas {
+	for _, idea := range ideas {
 		i2, ok := col[idea.GetStage()]
 		if !ok {
 			continue
 		}
 		since := idea.GetCreateTime().AsTime()
-		if h := hist[i]; len(h) > 0 {
-			since = h[len(h)-1].GetTime().AsTime()
+		if st := idea.GetStageTime(); st != nil {
+			since = st.AsTime()
 		}
 		days := daysBetween(since, now)
 		d.Columns[i2].Cards = append(d.Columns[i2].Cards, boardCard{Idea: idea, Days: days, Stale: days > staleAfter})

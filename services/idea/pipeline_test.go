@@ -297,6 +297,18 @@ func TestHistory(t *testing.T) {
 		if last["fromStage"] != "STAGE_SCREENING" || last["toStage"] != "STAGE_REJECTED" || last["rationale"] != "Liknande lösning finns redan" || last["actor"] != "advisor-vasterbotten" {
 			t.Errorf("rejection entry %v", last)
 		}
+		// stageTime is when the idea entered its stage, in the idea itself
+		// and in every list, so a board needs no history call per idea.
+		_, got := restCall(t, e, adv, "GET", "/v1/"+idea.name, "")
+		if got["stageTime"] == nil || got["stageTime"] != last["time"] {
+			t.Errorf("stageTime %v, want the rejection's time %v", got["stageTime"], last["time"])
+		}
+		_, list := restCall(t, e, adv, "GET", "/v1/regions/vasterbotten/ideas", "")
+		for _, it := range list["ideas"].([]any) {
+			if m := it.(map[string]any); m["name"] == idea.name && m["stageTime"] != last["time"] {
+				t.Errorf("listed stageTime %v, want %v", m["stageTime"], last["time"])
+			}
+		}
 		// The coordinator sees the decisions, not who submitted.
 		_, body = restCall(t, e, e.As(t, auth.Coordinator, auth.NationalRegion), "GET", "/v1/"+idea.name+"/history", "")
 		entries, _ = body["entries"].([]any)

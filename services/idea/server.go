@@ -101,8 +101,9 @@ func New(cfg Config) *Server {
 	s.ideas = repo.New(repo.Config[*ideav1.Idea]{
 		Store: s.store, Service: service, Domain: domain, Kind: "idea", Now: s.now, IdempotencyTTL: cfg.IdempotencyTTL,
 		New: func() *ideav1.Idea { return &ideav1.Idea{} }, Index: indexEntries,
-		Side:   func() proto.Message { return &ideav1.IdeaRecord{} },
-		Legacy: repo.Legacy{Wrapped: "idea"},
+		Side:        func() proto.Message { return &ideav1.IdeaRecord{} },
+		DeriveEntry: stageTime,
+		Legacy:      repo.Legacy{Wrapped: "idea"},
 	})
 	ttl := cfg.IdempotencyTTL
 	s.assessments = keptRepo(s, ttl, "assessment", func() *ideav1.Assessment { return &ideav1.Assessment{} }, keyIndex[*ideav1.Assessment]("assessments", "assessment/"))
@@ -134,6 +135,19 @@ func side(r *record) *ideav1.IdeaRecord {
 		r.Side = k
 	}
 	return k
+}
+
+// stageTime sets when the idea entered its current stage: the time of the
+// latest decision into it, else its creation.
+func stageTime(r *record) {
+	h := side(r).GetHistory()
+	for i := len(h) - 1; i >= 0; i-- {
+		if h[i].GetToStage() == r.Msg.GetStage() {
+			r.Msg.StageTime = h[i].GetTime()
+			return
+		}
+	}
+	r.Msg.StageTime = r.Msg.GetCreateTime()
 }
 
 // upgraded drops the request-id keys earlier code kept for ever under its

@@ -54,6 +54,9 @@ type Config[T proto.Message] struct {
 	Index func(e *Entry[T]) []store.IndexEntry
 	// Derive sets fields that are computed on read, never stored (nil: none).
 	Derive func(T)
+	// DeriveEntry is Derive for fields computed from what the service keeps
+	// beside the record (Side); nil: none.
+	DeriveEntry func(e *Entry[T])
 	// Side returns an empty message of what the service keeps beside the
 	// resource in the same record and never shows (an idea's history):
 	// Entry.Side (nil: nothing beside).
@@ -216,6 +219,9 @@ func (r *Repo[T]) stamp(e *Entry[T]) {
 	}
 	if r.cfg.Derive != nil {
 		r.cfg.Derive(e.Msg)
+	}
+	if r.cfg.DeriveEntry != nil {
+		r.cfg.DeriveEntry(e)
 	}
 }
 

@@ -624,7 +624,11 @@ type Idea struct {
 	TestPlans []string `protobuf:"bytes,24,rep,name=test_plans,json=testPlans,proto3" json:"test_plans,omitempty"`
 	// The resource names of the needs and subprojects that link to this idea,
 	// in name order (output only, on GetIdea; kept by the linking services).
-	LinkedFrom    []string `protobuf:"bytes,25,rep,name=linked_from,json=linkedFrom,proto3" json:"linked_from,omitempty"`
+	LinkedFrom []string `protobuf:"bytes,25,rep,name=linked_from,json=linkedFrom,proto3" json:"linked_from,omitempty"`
+	// Output only. When the idea entered its current stage: its latest
+	// decision into that stage, or its creation. A board marks ideas that
+	// have waited long without reading their history.
+	StageTime     *timestamppb.Timestamp `protobuf:"bytes,26,opt,name=stage_time,json=stageTime,proto3" json:"stage_time,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -830,6 +834,13 @@ func (x *Idea) GetTestPlans() []string {
 func (x *Idea) GetLinkedFrom() []string {
 	if x != nil {
 		return x.LinkedFrom
+	}
+	return nil
+}
+
+func (x *Idea) GetStageTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.StageTime
 	}
 	return nil
 }
@@ -4846,7 +4857,7 @@ const file_innovation_idea_v1_idea_proto_rawDesc = "" +
 	"\x13store_personal_data\x18\x02 \x01(\bR\x11storePersonalData\"P\n" +
 	"\x11AssessmentSummary\x12\x14\n" +
 	"\x05count\x18\x01 \x01(\x05R\x05count\x12%\n" +
-	"\x0eweighted_score\x18\x02 \x01(\x01R\rweightedScore\"\x85\b\n" +
+	"\x0eweighted_score\x18\x02 \x01(\x01R\rweightedScore\"\xc0\b\n" +
 	"\x04Idea\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
 	"\x05title\x18\x02 \x01(\tR\x05title\x12\x18\n" +
@@ -4880,7 +4891,9 @@ const file_innovation_idea_v1_idea_proto_rawDesc = "" +
 	"\n" +
 	"test_plans\x18\x18 \x03(\tR\ttestPlans\x12\x1f\n" +
 	"\vlinked_from\x18\x19 \x03(\tR\n" +
-	"linkedFrom\"x\n" +
+	"linkedFrom\x129\n" +
+	"\n" +
+	"stage_time\x18\x1a \x01(\v2\x1a.google.protobuf.TimestampR\tstageTime\"x\n" +
 	"\x11CreateIdeaRequest\x12\x16\n" +
 	"\x06parent\x18\x01 \x01(\tR\x06parent\x12,\n" +
 	"\x04idea\x18\x02 \x01(\v2\x18.innovation.idea.v1.IdeaR\x04idea\x12\x1d\n" +
@@ -5385,131 +5398,132 @@ var file_innovation_idea_v1_idea_proto_depIdxs = []int32{
 	73, // 6: innovation.idea.v1.Idea.create_time:type_name -> google.protobuf.Timestamp
 	73, // 7: innovation.idea.v1.Idea.update_time:type_name -> google.protobuf.Timestamp
 	6,  // 8: innovation.idea.v1.Idea.co_submitters:type_name -> innovation.idea.v1.Submitter
-	9,  // 9: innovation.idea.v1.CreateIdeaRequest.idea:type_name -> innovation.idea.v1.Idea
-	9,  // 10: innovation.idea.v1.ListIdeasResponse.ideas:type_name -> innovation.idea.v1.Idea
-	9,  // 11: innovation.idea.v1.UpdateIdeaRequest.idea:type_name -> innovation.idea.v1.Idea
-	74, // 12: innovation.idea.v1.UpdateIdeaRequest.update_mask:type_name -> google.protobuf.FieldMask
-	0,  // 13: innovation.idea.v1.TransitionIdeaRequest.stage:type_name -> innovation.idea.v1.Stage
-	0,  // 14: innovation.idea.v1.HistoryEntry.from_stage:type_name -> innovation.idea.v1.Stage
-	0,  // 15: innovation.idea.v1.HistoryEntry.to_stage:type_name -> innovation.idea.v1.Stage
-	73, // 16: innovation.idea.v1.HistoryEntry.time:type_name -> google.protobuf.Timestamp
-	16, // 17: innovation.idea.v1.ListIdeaHistoryResponse.entries:type_name -> innovation.idea.v1.HistoryEntry
-	73, // 18: innovation.idea.v1.Assessment.create_time:type_name -> google.protobuf.Timestamp
-	19, // 19: innovation.idea.v1.CreateAssessmentRequest.assessment:type_name -> innovation.idea.v1.Assessment
-	19, // 20: innovation.idea.v1.ListAssessmentsResponse.assessments:type_name -> innovation.idea.v1.Assessment
-	9,  // 21: innovation.idea.v1.SimilarIdea.idea:type_name -> innovation.idea.v1.Idea
-	24, // 22: innovation.idea.v1.FindSimilarIdeasResponse.results:type_name -> innovation.idea.v1.SimilarIdea
-	9,  // 23: innovation.idea.v1.AdoptIdeaRequest.idea:type_name -> innovation.idea.v1.Idea
-	75, // 24: innovation.idea.v1.ListAuditEventsResponse.events:type_name -> innovation.audit.v1.AuditEvent
-	72, // 25: innovation.idea.v1.IdeaStats.ideas_by_stage:type_name -> innovation.idea.v1.IdeaStats.IdeasByStageEntry
-	73, // 26: innovation.idea.v1.Workshop.create_time:type_name -> google.protobuf.Timestamp
-	33, // 27: innovation.idea.v1.CreateWorkshopRequest.workshop:type_name -> innovation.idea.v1.Workshop
-	33, // 28: innovation.idea.v1.ListWorkshopsResponse.workshops:type_name -> innovation.idea.v1.Workshop
-	0,  // 29: innovation.idea.v1.RankedIdea.stage:type_name -> innovation.idea.v1.Stage
-	39, // 30: innovation.idea.v1.WorkshopResult.ideas:type_name -> innovation.idea.v1.RankedIdea
-	0,  // 31: innovation.idea.v1.DecideWorkshopIdeaRequest.stage:type_name -> innovation.idea.v1.Stage
-	42, // 32: innovation.idea.v1.CreateCategoryRequest.category:type_name -> innovation.idea.v1.Category
-	42, // 33: innovation.idea.v1.ListCategoriesResponse.categories:type_name -> innovation.idea.v1.Category
-	42, // 34: innovation.idea.v1.UpdateCategoryRequest.category:type_name -> innovation.idea.v1.Category
-	74, // 35: innovation.idea.v1.UpdateCategoryRequest.update_mask:type_name -> google.protobuf.FieldMask
-	50, // 36: innovation.idea.v1.FocusGroupSession.assignments:type_name -> innovation.idea.v1.CategoryAssignment
-	73, // 37: innovation.idea.v1.FocusGroupSession.create_time:type_name -> google.protobuf.Timestamp
-	51, // 38: innovation.idea.v1.CreateFocusGroupSessionRequest.session:type_name -> innovation.idea.v1.FocusGroupSession
-	3,  // 39: innovation.idea.v1.TestBed.kind:type_name -> innovation.idea.v1.TestBedKind
-	73, // 40: innovation.idea.v1.TestBed.create_time:type_name -> google.protobuf.Timestamp
-	53, // 41: innovation.idea.v1.CreateTestBedRequest.test_bed:type_name -> innovation.idea.v1.TestBed
-	53, // 42: innovation.idea.v1.ListTestBedsResponse.test_beds:type_name -> innovation.idea.v1.TestBed
-	4,  // 43: innovation.idea.v1.TestPlan.state:type_name -> innovation.idea.v1.TestPlanState
-	5,  // 44: innovation.idea.v1.TestPlan.outcome:type_name -> innovation.idea.v1.TestOutcome
-	73, // 45: innovation.idea.v1.TestPlan.create_time:type_name -> google.protobuf.Timestamp
-	58, // 46: innovation.idea.v1.CreateTestPlanRequest.test_plan:type_name -> innovation.idea.v1.TestPlan
-	58, // 47: innovation.idea.v1.ListTestPlansResponse.test_plans:type_name -> innovation.idea.v1.TestPlan
-	5,  // 48: innovation.idea.v1.RecordTestOutcomeRequest.outcome:type_name -> innovation.idea.v1.TestOutcome
-	16, // 49: innovation.idea.v1.PersonHistoryEntry.entry:type_name -> innovation.idea.v1.HistoryEntry
-	9,  // 50: innovation.idea.v1.ExportPersonDataResponse.ideas:type_name -> innovation.idea.v1.Idea
-	70, // 51: innovation.idea.v1.ExportPersonDataResponse.history:type_name -> innovation.idea.v1.PersonHistoryEntry
-	19, // 52: innovation.idea.v1.ExportPersonDataResponse.assessments:type_name -> innovation.idea.v1.Assessment
-	33, // 53: innovation.idea.v1.ExportPersonDataResponse.workshops:type_name -> innovation.idea.v1.Workshop
-	75, // 54: innovation.idea.v1.ExportPersonDataResponse.audit_events:type_name -> innovation.audit.v1.AuditEvent
-	42, // 55: innovation.idea.v1.ExportPersonDataResponse.categories:type_name -> innovation.idea.v1.Category
-	58, // 56: innovation.idea.v1.ExportPersonDataResponse.test_plans:type_name -> innovation.idea.v1.TestPlan
-	10, // 57: innovation.idea.v1.IdeaService.CreateIdea:input_type -> innovation.idea.v1.CreateIdeaRequest
-	11, // 58: innovation.idea.v1.IdeaService.GetIdea:input_type -> innovation.idea.v1.GetIdeaRequest
-	12, // 59: innovation.idea.v1.IdeaService.ListIdeas:input_type -> innovation.idea.v1.ListIdeasRequest
-	14, // 60: innovation.idea.v1.IdeaService.UpdateIdea:input_type -> innovation.idea.v1.UpdateIdeaRequest
-	15, // 61: innovation.idea.v1.IdeaService.TransitionIdea:input_type -> innovation.idea.v1.TransitionIdeaRequest
-	17, // 62: innovation.idea.v1.IdeaService.ListIdeaHistory:input_type -> innovation.idea.v1.ListIdeaHistoryRequest
-	20, // 63: innovation.idea.v1.IdeaService.CreateAssessment:input_type -> innovation.idea.v1.CreateAssessmentRequest
-	21, // 64: innovation.idea.v1.IdeaService.ListAssessments:input_type -> innovation.idea.v1.ListAssessmentsRequest
-	23, // 65: innovation.idea.v1.IdeaService.FindSimilarIdeas:input_type -> innovation.idea.v1.FindSimilarIdeasRequest
-	26, // 66: innovation.idea.v1.IdeaService.EraseSubmitter:input_type -> innovation.idea.v1.EraseSubmitterRequest
-	27, // 67: innovation.idea.v1.IdeaService.SpreadIdea:input_type -> innovation.idea.v1.SpreadIdeaRequest
-	28, // 68: innovation.idea.v1.IdeaService.AdoptIdea:input_type -> innovation.idea.v1.AdoptIdeaRequest
-	29, // 69: innovation.idea.v1.IdeaService.ListAuditEvents:input_type -> innovation.idea.v1.ListAuditEventsRequest
-	32, // 70: innovation.idea.v1.IdeaService.GetIdeaStats:input_type -> innovation.idea.v1.GetIdeaStatsRequest
-	34, // 71: innovation.idea.v1.IdeaService.CreateWorkshop:input_type -> innovation.idea.v1.CreateWorkshopRequest
-	35, // 72: innovation.idea.v1.IdeaService.GetWorkshop:input_type -> innovation.idea.v1.GetWorkshopRequest
-	36, // 73: innovation.idea.v1.IdeaService.ListWorkshops:input_type -> innovation.idea.v1.ListWorkshopsRequest
-	38, // 74: innovation.idea.v1.IdeaService.GetWorkshopResult:input_type -> innovation.idea.v1.GetWorkshopResultRequest
-	41, // 75: innovation.idea.v1.IdeaService.DecideWorkshopIdea:input_type -> innovation.idea.v1.DecideWorkshopIdeaRequest
-	43, // 76: innovation.idea.v1.IdeaService.CreateCategory:input_type -> innovation.idea.v1.CreateCategoryRequest
-	44, // 77: innovation.idea.v1.IdeaService.GetCategory:input_type -> innovation.idea.v1.GetCategoryRequest
-	45, // 78: innovation.idea.v1.IdeaService.ListCategories:input_type -> innovation.idea.v1.ListCategoriesRequest
-	47, // 79: innovation.idea.v1.IdeaService.UpdateCategory:input_type -> innovation.idea.v1.UpdateCategoryRequest
-	48, // 80: innovation.idea.v1.IdeaService.DeleteCategory:input_type -> innovation.idea.v1.DeleteCategoryRequest
-	52, // 81: innovation.idea.v1.IdeaService.CreateFocusGroupSession:input_type -> innovation.idea.v1.CreateFocusGroupSessionRequest
-	54, // 82: innovation.idea.v1.IdeaService.CreateTestBed:input_type -> innovation.idea.v1.CreateTestBedRequest
-	55, // 83: innovation.idea.v1.IdeaService.GetTestBed:input_type -> innovation.idea.v1.GetTestBedRequest
-	56, // 84: innovation.idea.v1.IdeaService.ListTestBeds:input_type -> innovation.idea.v1.ListTestBedsRequest
-	59, // 85: innovation.idea.v1.IdeaService.CreateTestPlan:input_type -> innovation.idea.v1.CreateTestPlanRequest
-	60, // 86: innovation.idea.v1.IdeaService.ListTestPlans:input_type -> innovation.idea.v1.ListTestPlansRequest
-	62, // 87: innovation.idea.v1.IdeaService.ApproveTestPlan:input_type -> innovation.idea.v1.ApproveTestPlanRequest
-	63, // 88: innovation.idea.v1.IdeaService.RecordTestOutcome:input_type -> innovation.idea.v1.RecordTestOutcomeRequest
-	64, // 89: innovation.idea.v1.IdeaService.MergeIdea:input_type -> innovation.idea.v1.MergeIdeaRequest
-	65, // 90: innovation.idea.v1.IdeaService.SetBacklink:input_type -> innovation.idea.v1.SetBacklinkRequest
-	67, // 91: innovation.idea.v1.IdeaService.ExportPersonData:input_type -> innovation.idea.v1.ExportPersonDataRequest
-	68, // 92: innovation.idea.v1.IdeaService.ErasePersonData:input_type -> innovation.idea.v1.ErasePersonDataRequest
-	9,  // 93: innovation.idea.v1.IdeaService.CreateIdea:output_type -> innovation.idea.v1.Idea
-	9,  // 94: innovation.idea.v1.IdeaService.GetIdea:output_type -> innovation.idea.v1.Idea
-	13, // 95: innovation.idea.v1.IdeaService.ListIdeas:output_type -> innovation.idea.v1.ListIdeasResponse
-	9,  // 96: innovation.idea.v1.IdeaService.UpdateIdea:output_type -> innovation.idea.v1.Idea
-	9,  // 97: innovation.idea.v1.IdeaService.TransitionIdea:output_type -> innovation.idea.v1.Idea
-	18, // 98: innovation.idea.v1.IdeaService.ListIdeaHistory:output_type -> innovation.idea.v1.ListIdeaHistoryResponse
-	19, // 99: innovation.idea.v1.IdeaService.CreateAssessment:output_type -> innovation.idea.v1.Assessment
-	22, // 100: innovation.idea.v1.IdeaService.ListAssessments:output_type -> innovation.idea.v1.ListAssessmentsResponse
-	25, // 101: innovation.idea.v1.IdeaService.FindSimilarIdeas:output_type -> innovation.idea.v1.FindSimilarIdeasResponse
-	9,  // 102: innovation.idea.v1.IdeaService.EraseSubmitter:output_type -> innovation.idea.v1.Idea
-	9,  // 103: innovation.idea.v1.IdeaService.SpreadIdea:output_type -> innovation.idea.v1.Idea
-	9,  // 104: innovation.idea.v1.IdeaService.AdoptIdea:output_type -> innovation.idea.v1.Idea
-	30, // 105: innovation.idea.v1.IdeaService.ListAuditEvents:output_type -> innovation.idea.v1.ListAuditEventsResponse
-	31, // 106: innovation.idea.v1.IdeaService.GetIdeaStats:output_type -> innovation.idea.v1.IdeaStats
-	33, // 107: innovation.idea.v1.IdeaService.CreateWorkshop:output_type -> innovation.idea.v1.Workshop
-	33, // 108: innovation.idea.v1.IdeaService.GetWorkshop:output_type -> innovation.idea.v1.Workshop
-	37, // 109: innovation.idea.v1.IdeaService.ListWorkshops:output_type -> innovation.idea.v1.ListWorkshopsResponse
-	40, // 110: innovation.idea.v1.IdeaService.GetWorkshopResult:output_type -> innovation.idea.v1.WorkshopResult
-	9,  // 111: innovation.idea.v1.IdeaService.DecideWorkshopIdea:output_type -> innovation.idea.v1.Idea
-	42, // 112: innovation.idea.v1.IdeaService.CreateCategory:output_type -> innovation.idea.v1.Category
-	42, // 113: innovation.idea.v1.IdeaService.GetCategory:output_type -> innovation.idea.v1.Category
-	46, // 114: innovation.idea.v1.IdeaService.ListCategories:output_type -> innovation.idea.v1.ListCategoriesResponse
-	42, // 115: innovation.idea.v1.IdeaService.UpdateCategory:output_type -> innovation.idea.v1.Category
-	49, // 116: innovation.idea.v1.IdeaService.DeleteCategory:output_type -> innovation.idea.v1.DeleteCategoryResponse
-	51, // 117: innovation.idea.v1.IdeaService.CreateFocusGroupSession:output_type -> innovation.idea.v1.FocusGroupSession
-	53, // 118: innovation.idea.v1.IdeaService.CreateTestBed:output_type -> innovation.idea.v1.TestBed
-	53, // 119: innovation.idea.v1.IdeaService.GetTestBed:output_type -> innovation.idea.v1.TestBed
-	57, // 120: innovation.idea.v1.IdeaService.ListTestBeds:output_type -> innovation.idea.v1.ListTestBedsResponse
-	58, // 121: innovation.idea.v1.IdeaService.CreateTestPlan:output_type -> innovation.idea.v1.TestPlan
-	61, // 122: innovation.idea.v1.IdeaService.ListTestPlans:output_type -> innovation.idea.v1.ListTestPlansResponse
-	58, // 123: innovation.idea.v1.IdeaService.ApproveTestPlan:output_type -> innovation.idea.v1.TestPlan
-	58, // 124: innovation.idea.v1.IdeaService.RecordTestOutcome:output_type -> innovation.idea.v1.TestPlan
-	9,  // 125: innovation.idea.v1.IdeaService.MergeIdea:output_type -> innovation.idea.v1.Idea
-	66, // 126: innovation.idea.v1.IdeaService.SetBacklink:output_type -> innovation.idea.v1.SetBacklinkResponse
-	71, // 127: innovation.idea.v1.IdeaService.ExportPersonData:output_type -> innovation.idea.v1.ExportPersonDataResponse
-	69, // 128: innovation.idea.v1.IdeaService.ErasePersonData:output_type -> innovation.idea.v1.ErasePersonDataResponse
-	93, // [93:129] is the sub-list for method output_type
-	57, // [57:93] is the sub-list for method input_type
-	57, // [57:57] is the sub-list for extension type_name
-	57, // [57:57] is the sub-list for extension extendee
-	0,  // [0:57] is the sub-list for field type_name
+	73, // 9: innovation.idea.v1.Idea.stage_time:type_name -> google.protobuf.Timestamp
+	9,  // 10: innovation.idea.v1.CreateIdeaRequest.idea:type_name -> innovation.idea.v1.Idea
+	9,  // 11: innovation.idea.v1.ListIdeasResponse.ideas:type_name -> innovation.idea.v1.Idea
+	9,  // 12: innovation.idea.v1.UpdateIdeaRequest.idea:type_name -> innovation.idea.v1.Idea
+	74, // 13: innovation.idea.v1.UpdateIdeaRequest.update_mask:type_name -> google.protobuf.FieldMask
+	0,  // 14: innovation.idea.v1.TransitionIdeaRequest.stage:type_name -> innovation.idea.v1.Stage
+	0,  // 15: innovation.idea.v1.HistoryEntry.from_stage:type_name -> innovation.idea.v1.Stage
+	0,  // 16: innovation.idea.v1.HistoryEntry.to_stage:type_name -> innovation.idea.v1.Stage
+	73, // 17: innovation.idea.v1.HistoryEntry.time:type_name -> google.protobuf.Timestamp
+	16, // 18: innovation.idea.v1.ListIdeaHistoryResponse.entries:type_name -> innovation.idea.v1.HistoryEntry
+	73, // 19: innovation.idea.v1.Assessment.create_time:type_name -> google.protobuf.Timestamp
+	19, // 20: innovation.idea.v1.CreateAssessmentRequest.assessment:type_name -> innovation.idea.v1.Assessment
+	19, // 21: innovation.idea.v1.ListAssessmentsResponse.assessments:type_name -> innovation.idea.v1.Assessment
+	9,  // 22: innovation.idea.v1.SimilarIdea.idea:type_name -> innovation.idea.v1.Idea
+	24, // 23: innovation.idea.v1.FindSimilarIdeasResponse.results:type_name -> innovation.idea.v1.SimilarIdea
+	9,  // 24: innovation.idea.v1.AdoptIdeaRequest.idea:type_name -> innovation.idea.v1.Idea
+	75, // 25: innovation.idea.v1.ListAuditEventsResponse.events:type_name -> innovation.audit.v1.AuditEvent
+	72, // 26: innovation.idea.v1.IdeaStats.ideas_by_stage:type_name -> innovation.idea.v1.IdeaStats.IdeasByStageEntry
+	73, // 27: innovation.idea.v1.Workshop.create_time:type_name -> google.protobuf.Timestamp
+	33, // 28: innovation.idea.v1.CreateWorkshopRequest.workshop:type_name -> innovation.idea.v1.Workshop
+	33, // 29: innovation.idea.v1.ListWorkshopsResponse.workshops:type_name -> innovation.idea.v1.Workshop
+	0,  // 30: innovation.idea.v1.RankedIdea.stage:type_name -> innovation.idea.v1.Stage
+	39, // 31: innovation.idea.v1.WorkshopResult.ideas:type_name -> innovation.idea.v1.RankedIdea
+	0,  // 32: innovation.idea.v1.DecideWorkshopIdeaRequest.stage:type_name -> innovation.idea.v1.Stage
+	42, // 33: innovation.idea.v1.CreateCategoryRequest.category:type_name -> innovation.idea.v1.Category
+	42, // 34: innovation.idea.v1.ListCategoriesResponse.categories:type_name -> innovation.idea.v1.Category
+	42, // 35: innovation.idea.v1.UpdateCategoryRequest.category:type_name -> innovation.idea.v1.Category
+	74, // 36: innovation.idea.v1.UpdateCategoryRequest.update_mask:type_name -> google.protobuf.FieldMask
+	50, // 37: innovation.idea.v1.FocusGroupSession.assignments:type_name -> innovation.idea.v1.CategoryAssignment
+	73, // 38: innovation.idea.v1.FocusGroupSession.create_time:type_name -> google.protobuf.Timestamp
+	51, // 39: innovation.idea.v1.CreateFocusGroupSessionRequest.session:type_name -> innovation.idea.v1.FocusGroupSession
+	3,  // 40: innovation.idea.v1.TestBed.kind:type_name -> innovation.idea.v1.TestBedKind
+	73, // 41: innovation.idea.v1.TestBed.create_time:type_name -> google.protobuf.Timestamp
+	53, // 42: innovation.idea.v1.CreateTestBedRequest.test_bed:type_name -> innovation.idea.v1.TestBed
+	53, // 43: innovation.idea.v1.ListTestBedsResponse.test_beds:type_name -> innovation.idea.v1.TestBed
+	4,  // 44: innovation.idea.v1.TestPlan.state:type_name -> innovation.idea.v1.TestPlanState
+	5,  // 45: innovation.idea.v1.TestPlan.outcome:type_name -> innovation.idea.v1.TestOutcome
+	73, // 46: innovation.idea.v1.TestPlan.create_time:type_name -> google.protobuf.Timestamp
+	58, // 47: innovation.idea.v1.CreateTestPlanRequest.test_plan:type_name -> innovation.idea.v1.TestPlan
+	58, // 48: innovation.idea.v1.ListTestPlansResponse.test_plans:type_name -> innovation.idea.v1.TestPlan
+	5,  // 49: innovation.idea.v1.RecordTestOutcomeRequest.outcome:type_name -> innovation.idea.v1.TestOutcome
+	16, // 50: innovation.idea.v1.PersonHistoryEntry.entry:type_name -> innovation.idea.v1.HistoryEntry
+	9,  // 51: innovation.idea.v1.ExportPersonDataResponse.ideas:type_name -> innovation.idea.v1.Idea
+	70, // 52: innovation.idea.v1.ExportPersonDataResponse.history:type_name -> innovation.idea.v1.PersonHistoryEntry
+	19, // 53: innovation.idea.v1.ExportPersonDataResponse.assessments:type_name -> innovation.idea.v1.Assessment
+	33, // 54: innovation.idea.v1.ExportPersonDataResponse.workshops:type_name -> innovation.idea.v1.Workshop
+	75, // 55: innovation.idea.v1.ExportPersonDataResponse.audit_events:type_name -> innovation.audit.v1.AuditEvent
+	42, // 56: innovation.idea.v1.ExportPersonDataResponse.categories:type_name -> innovation.idea.v1.Category
+	58, // 57: innovation.idea.v1.ExportPersonDataResponse.test_plans:type_name -> innovation.idea.v1.TestPlan
+	10, // 58: innovation.idea.v1.IdeaService.CreateIdea:input_type -> innovation.idea.v1.CreateIdeaRequest
+	11, // 59: innovation.idea.v1.IdeaService.GetIdea:input_type -> innovation.idea.v1.GetIdeaRequest
+	12, // 60: innovation.idea.v1.IdeaService.ListIdeas:input_type -> innovation.idea.v1.ListIdeasRequest
+	14, // 61: innovation.idea.v1.IdeaService.UpdateIdea:input_type -> innovation.idea.v1.UpdateIdeaRequest
+	15, // 62: innovation.idea.v1.IdeaService.TransitionIdea:input_type -> innovation.idea.v1.TransitionIdeaRequest
+	17, // 63: innovation.idea.v1.IdeaService.ListIdeaHistory:input_type -> innovation.idea.v1.ListIdeaHistoryRequest
+	20, // 64: innovation.idea.v1.IdeaService.CreateAssessment:input_type -> innovation.idea.v1.CreateAssessmentRequest
+	21, // 65: innovation.idea.v1.IdeaService.ListAssessments:input_type -> innovation.idea.v1.ListAssessmentsRequest
+	23, // 66: innovation.idea.v1.IdeaService.FindSimilarIdeas:input_type -> innovation.idea.v1.FindSimilarIdeasRequest
+	26, // 67: innovation.idea.v1.IdeaService.EraseSubmitter:input_type -> innovation.idea.v1.EraseSubmitterRequest
+	27, // 68: innovation.idea.v1.IdeaService.SpreadIdea:input_type -> innovation.idea.v1.SpreadIdeaRequest
+	28, // 69: innovation.idea.v1.IdeaService.AdoptIdea:input_type -> innovation.idea.v1.AdoptIdeaRequest
+	29, // 70: innovation.idea.v1.IdeaService.ListAuditEvents:input_type -> innovation.idea.v1.ListAuditEventsRequest
+	32, // 71: innovation.idea.v1.IdeaService.GetIdeaStats:input_type -> innovation.idea.v1.GetIdeaStatsRequest
+	34, // 72: innovation.idea.v1.IdeaService.CreateWorkshop:input_type -> innovation.idea.v1.CreateWorkshopRequest
+	35, // 73: innovation.idea.v1.IdeaService.GetWorkshop:input_type -> innovation.idea.v1.GetWorkshopRequest
+	36, // 74: innovation.idea.v1.IdeaService.ListWorkshops:input_type -> innovation.idea.v1.ListWorkshopsRequest
+	38, // 75: innovation.idea.v1.IdeaService.GetWorkshopResult:input_type -> innovation.idea.v1.GetWorkshopResultRequest
+	41, // 76: innovation.idea.v1.IdeaService.DecideWorkshopIdea:input_type -> innovation.idea.v1.DecideWorkshopIdeaRequest
+	43, // 77: innovation.idea.v1.IdeaService.CreateCategory:input_type -> innovation.idea.v1.CreateCategoryRequest
+	44, // 78: innovation.idea.v1.IdeaService.GetCategory:input_type -> innovation.idea.v1.GetCategoryRequest
+	45, // 79: innovation.idea.v1.IdeaService.ListCategories:input_type -> innovation.idea.v1.ListCategoriesRequest
+	47, // 80: innovation.idea.v1.IdeaService.UpdateCategory:input_type -> innovation.idea.v1.UpdateCategoryRequest
+	48, // 81: innovation.idea.v1.IdeaService.DeleteCategory:input_type -> innovation.idea.v1.DeleteCategoryRequest
+	52, // 82: innovation.idea.v1.IdeaService.CreateFocusGroupSession:input_type -> innovation.idea.v1.CreateFocusGroupSessionRequest
+	54, // 83: innovation.idea.v1.IdeaService.CreateTestBed:input_type -> innovation.idea.v1.CreateTestBedRequest
+	55, // 84: innovation.idea.v1.IdeaService.GetTestBed:input_type -> innovation.idea.v1.GetTestBedRequest
+	56, // 85: innovation.idea.v1.IdeaService.ListTestBeds:input_type -> innovation.idea.v1.ListTestBedsRequest
+	59, // 86: innovation.idea.v1.IdeaService.CreateTestPlan:input_type -> innovation.idea.v1.CreateTestPlanRequest
+	60, // 87: innovation.idea.v1.IdeaService.ListTestPlans:input_type -> innovation.idea.v1.ListTestPlansRequest
+	62, // 88: innovation.idea.v1.IdeaService.ApproveTestPlan:input_type -> innovation.idea.v1.ApproveTestPlanRequest
+	63, // 89: innovation.idea.v1.IdeaService.RecordTestOutcome:input_type -> innovation.idea.v1.RecordTestOutcomeRequest
+	64, // 90: innovation.idea.v1.IdeaService.MergeIdea:input_type -> innovation.idea.v1.MergeIdeaRequest
+	65, // 91: innovation.idea.v1.IdeaService.SetBacklink:input_type -> innovation.idea.v1.SetBacklinkRequest
+	67, // 92: innovation.idea.v1.IdeaService.ExportPersonData:input_type -> innovation.idea.v1.ExportPersonDataRequest
+	68, // 93: innovation.idea.v1.IdeaService.ErasePersonData:input_type -> innovation.idea.v1.ErasePersonDataRequest
+	9,  // 94: innovation.idea.v1.IdeaService.CreateIdea:output_type -> innovation.idea.v1.Idea
+	9,  // 95: innovation.idea.v1.IdeaService.GetIdea:output_type -> innovation.idea.v1.Idea
+	13, // 96: innovation.idea.v1.IdeaService.ListIdeas:output_type -> innovation.idea.v1.ListIdeasResponse
+	9,  // 97: innovation.idea.v1.IdeaService.UpdateIdea:output_type -> innovation.idea.v1.Idea
+	9,  // 98: innovation.idea.v1.IdeaService.TransitionIdea:output_type -> innovation.idea.v1.Idea
+	18, // 99: innovation.idea.v1.IdeaService.ListIdeaHistory:output_type -> innovation.idea.v1.ListIdeaHistoryResponse
+	19, // 100: innovation.idea.v1.IdeaService.CreateAssessment:output_type -> innovation.idea.v1.Assessment
+	22, // 101: innovation.idea.v1.IdeaService.ListAssessments:output_type -> innovation.idea.v1.ListAssessmentsResponse
+	25, // 102: innovation.idea.v1.IdeaService.FindSimilarIdeas:output_type -> innovation.idea.v1.FindSimilarIdeasResponse
+	9,  // 103: innovation.idea.v1.IdeaService.EraseSubmitter:output_type -> innovation.idea.v1.Idea
+	9,  // 104: innovation.idea.v1.IdeaService.SpreadIdea:output_type -> innovation.idea.v1.Idea
+	9,  // 105: innovation.idea.v1.IdeaService.AdoptIdea:output_type -> innovation.idea.v1.Idea
+	30, // 106: innovation.idea.v1.IdeaService.ListAuditEvents:output_type -> innovation.idea.v1.ListAuditEventsResponse
+	31, // 107: innovation.idea.v1.IdeaService.GetIdeaStats:output_type -> innovation.idea.v1.IdeaStats
+	33, // 108: innovation.idea.v1.IdeaService.CreateWorkshop:output_type -> innovation.idea.v1.Workshop
+	33, // 109: innovation.idea.v1.IdeaService.GetWorkshop:output_type -> innovation.idea.v1.Workshop
+	37, // 110: innovation.idea.v1.IdeaService.ListWorkshops:output_type -> innovation.idea.v1.ListWorkshopsResponse
+	40, // 111: innovation.idea.v1.IdeaService.GetWorkshopResult:output_type -> innovation.idea.v1.WorkshopResult
+	9,  // 112: innovation.idea.v1.IdeaService.DecideWorkshopIdea:output_type -> innovation.idea.v1.Idea
+	42, // 113: innovation.idea.v1.IdeaService.CreateCategory:output_type -> innovation.idea.v1.Category
+	42, // 114: innovation.idea.v1.IdeaService.GetCategory:output_type -> innovation.idea.v1.Category
+	46, // 115: innovation.idea.v1.IdeaService.ListCategories:output_type -> innovation.idea.v1.ListCategoriesResponse
+	42, // 116: innovation.idea.v1.IdeaService.UpdateCategory:output_type -> innovation.idea.v1.Category
+	49, // 117: innovation.idea.v1.IdeaService.DeleteCategory:output_type -> innovation.idea.v1.DeleteCategoryResponse
+	51, // 118: innovation.idea.v1.IdeaService.CreateFocusGroupSession:output_type -> innovation.idea.v1.FocusGroupSession
+	53, // 119: innovation.idea.v1.IdeaService.CreateTestBed:output_type -> innovation.idea.v1.TestBed
+	53, // 120: innovation.idea.v1.IdeaService.GetTestBed:output_type -> innovation.idea.v1.TestBed
+	57, // 121: innovation.idea.v1.IdeaService.ListTestBeds:output_type -> innovation.idea.v1.ListTestBedsResponse
+	58, // 122: innovation.idea.v1.IdeaService.CreateTestPlan:output_type -> innovation.idea.v1.TestPlan
+	61, // 123: innovation.idea.v1.IdeaService.ListTestPlans:output_type -> innovation.idea.v1.ListTestPlansResponse
+	58, // 124: innovation.idea.v1.IdeaService.ApproveTestPlan:output_type -> innovation.idea.v1.TestPlan
+	58, // 125: innovation.idea.v1.IdeaService.RecordTestOutcome:output_type -> innovation.idea.v1.TestPlan
+	9,  // 126: innovation.idea.v1.IdeaService.MergeIdea:output_type -> innovation.idea.v1.Idea
+	66, // 127: innovation.idea.v1.IdeaService.SetBacklink:output_type -> innovation.idea.v1.SetBacklinkResponse
+	71, // 128: innovation.idea.v1.IdeaService.ExportPersonData:output_type -> innovation.idea.v1.ExportPersonDataResponse
+	69, // 129: innovation.idea.v1.IdeaService.ErasePersonData:output_type -> innovation.idea.v1.ErasePersonDataResponse
+	94, // [94:130] is the sub-list for method output_type
+	58, // [58:94] is the sub-list for method input_type
+	58, // [58:58] is the sub-list for extension type_name
+	58, // [58:58] is the sub-list for extension extendee
+	0,  // [0:58] is the sub-list for field type_name
 }
 
 func init() { file_innovation_idea_v1_idea_proto_init() }
