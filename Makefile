@@ -52,12 +52,17 @@ check-generate:
 # The linters and the TypeScript generator, exactly as package-lock.json
 # pins them.
 api-tools:
+	@command -v npm >/dev/null || { echo "api-tools: npm is missing: install Node.js 18.18 or later with npm (Debian: apt-get install nodejs npm)"; exit 1; }
 	cd $(API_TOOLS) && npm ci
 
+# npm ci again only when the lock file changed since the last install.
+$(API_TOOLS)/node_modules/.package-lock.json: $(API_TOOLS)/package-lock.json
+	@$(MAKE) --no-print-directory api-tools
+
 # The committed OpenAPI document against Redocly's recommended rules and
-# Spectral's oas ruleset; either's error fails. Needs `make api-tools`.
-api-lint:
-	@test -d $(API_TOOLS)/node_modules || { echo "api-lint: run 'make api-tools' first (npm ci in $(API_TOOLS))"; exit 1; }
+# Spectral's oas ruleset; either's error fails. Installs the pinned tools
+# first when they are missing.
+api-lint: $(API_TOOLS)/node_modules/.package-lock.json
 	cd $(API_TOOLS) && npm run --silent lint:redocly && npm run --silent lint:spectral
 
 # The Kubernetes manifests: a module of their own (deploy/go.mod), so the
