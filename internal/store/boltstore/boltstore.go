@@ -24,7 +24,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -48,10 +47,9 @@ const (
 // Store is a store.Store on one bbolt file. It is safe for concurrent use.
 type Store struct {
 	db *bolt.DB
-	// writers counts Commits in flight. A lone writer commits directly
-	// because db.Batch would hold it for MaxBatchDelay waiting for company;
-	// concurrent writers share one fsync through db.Batch.
-	writers atomic.Int64
+	// group commits concurrent Commits in one transaction and one fsync
+	// (see group.go).
+	group group
 }
 
 var _ store.Store = (*Store)(nil)
@@ -64,12 +62,9 @@ func Open(path string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("boltstore.Open: %w", err)
 	}
-	// Commits that arrive while a batch waits for the writer lock (another
-	// batch's fsync) join it anyway, so grouping adapts to the disk; the
-	// delay only adds latency. 1ms measured best against bbolt's 10ms
-	// default and 2ms/5ms with 32 writers (see BenchmarkCommitParallel).
-	db.MaxBatchDelay = time.Millisecond
-	return &Store{db: db}, nil
+	s := &Store{db: db}
+	s.group.db = db
+	return s, nil
 }
 
 // Close closes the file. Calls after Close fail with store.ErrUnavailable.
@@ -229,8 +224,9 @@ func decodeIdem(raw []byte) (fingerprint string, result []byte, err error) {
 
 func seqKey(seq uint64) []byte { return binary.BigEndian.AppendUint64(nil, seq) }
 
-// Commit applies w in one transaction. Concurrent Commits are grouped with
-// db.Batch; every transaction is fsynced before Commit returns.
+// Commit applies w in one transaction. Concurrent Commits share one
+// transaction (group.update); every transaction is fsynced before Commit
+// returns.
 func (s *Store) Commit(ctx context.Context, ns store.Namespace, w store.Write) (store.WriteResult, error) {
 	if err := ctx.Err(); err != nil {
 		return store.WriteResult{}, fmt.Errorf("boltstore.Commit: %w", err)
@@ -244,26 +240,34 @@ func (s *Store) Commit(ctx context.Context, ns store.Namespace, w store.Write) (
 	}
 	// Computed once outside fn so a retried fn stamps the same time.
 	now := time.Now().UTC()
+	// Events are encoded here, outside the transaction that every writer
+	// waits for. Seq is the event's key, assigned in the transaction and
+	// set from the key when reading; the JSON carries 0.
+	events := make([][]byte, len(w.Events))
+	for i, ev := range w.Events {
+		ev.Seq = 0
+		if ev.Time.IsZero() {
+			ev.Time = now
+		}
+		data, err := json.Marshal(ev)
+		if err != nil {
+			return store.WriteResult{}, fmt.Errorf("boltstore.Commit: encode event: %w", err)
+		}
+		events[i] = data
+	}
 
-	// db.Batch may run fn several times (when another function in the same
-	// batch fails, the whole transaction is rolled back and rerun), and the
+	// The group may run fn several times (when another function in the same
+	// transaction fails, the transaction is rolled back and rerun), and the
 	// commit itself may fail after fn returned. fn therefore only assigns
 	// out, afresh on every run, and they are read only once
 	// the transaction is known to be committed.
 	var out txOutcome
 	fn := func(tx *bolt.Tx) error {
 		var err error
-		out, err = commitTx(tx, ns, puts, w, now)
+		out, err = commitTx(tx, ns, puts, w, events, now)
 		return err
 	}
-	var err error
-	if s.writers.Add(1) == 1 {
-		err = s.db.Update(fn)
-	} else {
-		err = s.db.Batch(fn)
-	}
-	s.writers.Add(-1)
-	if err != nil {
+	if err := s.group.update(fn); err != nil {
 		return store.WriteResult{}, unavailable("boltstore.Commit", err)
 	}
 	if out.rejected != nil {
@@ -290,7 +294,7 @@ func reject(err error) (txOutcome, error) { return txOutcome{rejected: err}, nil
 // commitTx returns a bbolt error only for failures that must abort the
 // transaction. Rejections are not transaction errors, so that a losing
 // compare-and-set does not roll back the other writes of its batch.
-func commitTx(tx *bolt.Tx, ns store.Namespace, puts []preparedPut, w store.Write, now time.Time) (txOutcome, error) {
+func commitTx(tx *bolt.Tx, ns store.Namespace, puts []preparedPut, w store.Write, encodedEvents [][]byte, now time.Time) (txOutcome, error) {
 	// Checks first, read-only: a failing write must leave no trace, not
 	// even an empty namespace bucket.
 	if w.Idempotency != nil {
@@ -416,16 +420,8 @@ func commitTx(tx *bolt.Tx, ns store.Namespace, puts []preparedPut, w store.Write
 		res.Result = w.Idempotency.Result
 	}
 	events := buckets[bucketEvents]
-	for _, ev := range w.Events {
+	for _, data := range encodedEvents {
 		seq, err := events.NextSequence()
-		if err != nil {
-			return txOutcome{}, err
-		}
-		ev.Seq = int64(seq)
-		if ev.Time.IsZero() {
-			ev.Time = now
-		}
-		data, err := json.Marshal(ev)
 		if err != nil {
 			return txOutcome{}, err
 		}
