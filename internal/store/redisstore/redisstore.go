@@ -98,7 +98,11 @@ end
 local out = {'ok'}
 for _, put in ipairs(puts) do
   local rk = p .. 'r:' .. put.key
-  local old = redis.call('HGET', rk, 'x') or ''
+  -- A record that does not exist yet has no entries to compare with.
+  local old = ''
+  if put.cur > 0 then
+    old = redis.call('HGET', rk, 'x') or ''
+  end
   if old ~= put.x then
     local new = entries(put.x)
     local keep, had = {}, {}
