@@ -43,6 +43,7 @@ type benchOptions struct {
 	redis    bool
 	keep     string
 	profile  string
+	block    string
 }
 
 func parseBench(args []string, stderr io.Writer) (benchOptions, error) {
@@ -58,12 +59,13 @@ func parseBench(args []string, stderr io.Writer) (benchOptions, error) {
 	redis := fs.Bool("redis", true, "run the Redis scenario (needs redis-server on PATH)")
 	keep := fs.String("data", "", "data folder to use (default: a temporary one, removed after)")
 	profile := fs.String("cpuprofile", "", "write a CPU profile of the whole run (both sides) to this file")
+	block := fs.String("blockprofile", "", "write a profile of where goroutines waited (channels, locks, the store's fsync batches) to this file")
 	if err := fs.Parse(args); err != nil {
 		return benchOptions{}, err
 	}
 	o := benchOptions{
 		load:   perf.Load{Concurrency: *c, Rate: *rate, Duration: *round},
-		rounds: *rounds, jsonPath: *jsonPath, redis: *redis, keep: *keep, profile: *profile, only: map[string]bool{},
+		rounds: *rounds, jsonPath: *jsonPath, redis: *redis, keep: *keep, profile: *profile, block: *block, only: map[string]bool{},
 	}
 	var problems []string
 	if *c < 1 {
@@ -132,6 +134,18 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return fmt.Errorf("pprof.StartCPUProfile: %w", err)
 		}
 		defer pprof.StopCPUProfile()
+	}
+	if o.block != "" {
+		// Every wait longer than 10 µs is sampled: enough to see where a
+		// call spends its time off the CPU, cheap enough to leave on.
+		runtime.SetBlockProfileRate(10_000)
+		defer func() {
+			runtime.SetBlockProfileRate(0)
+			if f, err := os.Create(o.block); err == nil {
+				_ = pprof.Lookup("block").WriteTo(f, 0)
+				f.Close()
+			}
+		}()
 	}
 	rep := perf.Report{Concurrency: o.load.Concurrency, Rate: o.load.Rate, Rounds: o.rounds, RoundMs: o.load.Duration.Milliseconds(),
 		CPUs: runtime.GOMAXPROCS(0), Started: time.Now().UTC(), Note: perf.Note}
@@ -391,7 +405,7 @@ func boltScenarios(ctx context.Context, o benchOptions, m *benchMotor, data stri
 		value, _ := proto.Marshal(idea)
 		db, err := bolt.Open(filepath.Join(data, "raw.db"), 0o600, nil)
 		if err == nil {
-			db.MaxBatchDelay = time.Millisecond // as Motor's store (boltstore)
+			db.MaxBatchDelay = time.Millisecond // the baseline S3 is defined against (README)
 		}
 		if err != nil {
 			return fmt.Errorf("bolt.Open: %w", err)

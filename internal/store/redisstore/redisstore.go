@@ -98,7 +98,11 @@ end
 local out = {'ok'}
 for _, put in ipairs(puts) do
   local rk = p .. 'r:' .. put.key
-  local old = redis.call('HGET', rk, 'x') or ''
+  -- A record that does not exist yet has no entries to compare with.
+  local old = ''
+  if put.cur > 0 then
+    old = redis.call('HGET', rk, 'x') or ''
+  end
   if old ~= put.x then
     local new = entries(put.x)
     local keep, had = {}, {}
@@ -244,6 +248,8 @@ const intersectBudget = 2000
 // Store is a store.Store on one Redis server. It is safe for concurrent use.
 type Store struct {
 	rdb *redis.Client
+	// commits pipelines concurrent Commits (group.go).
+	commits commits
 	// stopMetrics unregisters the pool-stats callbacks on Close.
 	stopMetrics chan struct{}
 	closeOnce   sync.Once
@@ -287,6 +293,7 @@ func Open(ctx context.Context, url string) (*Store, error) {
 
 	rdb := redis.NewClient(opt)
 	s := &Store{rdb: rdb, stopMetrics: make(chan struct{})}
+	s.commits.rdb = rdb
 	// Statements stay out of spans: they carry record values, which may
 	// hold personal data. The caller attribute would always name this
 	// package and costs a stack walk per command.
@@ -421,7 +428,8 @@ func encodeEntries(p store.Put) string {
 	return b.String()
 }
 
-// Commit applies w with one script call.
+// Commit applies w with one script call (EVALSHA), pipelined with the
+// Commits of other callers under concurrency (group.go).
 func (s *Store) Commit(ctx context.Context, ns store.Namespace, w store.Write) (store.WriteResult, error) {
 	if err := store.ValidWrite(ns, w); err != nil {
 		return store.WriteResult{}, fmt.Errorf("redisstore.Commit: %w", err)
@@ -460,7 +468,7 @@ func (s *Store) Commit(ctx context.Context, ns store.Namespace, w store.Write) (
 		args = append(args, data)
 	}
 
-	reply, err := commitScript.Run(ctx, s.rdb, []string{p + "e"}, args...).Slice()
+	reply, err := s.commits.run(ctx, []string{p + "e"}, args)
 	if err != nil {
 		return store.WriteResult{}, mapErr("redisstore.Commit", err)
 	}

@@ -262,23 +262,25 @@ func (r *Repo[T]) listUnion(ctx context.Context, region string, p Page[T], keep 
 // keys earlier code built) once per process, before the first call that
 // relies on it. A step that fails is tried again by the next call.
 type Upgrades struct {
-	mu   sync.Mutex
-	done map[string]bool
+	mu   sync.Mutex // held while a step runs
+	done sync.Map   // region → true once its step succeeded
 }
 
 // Once runs step for region unless it already succeeded in this process.
+// Once it has, a call costs a map read and no lock: it sits in front of
+// every create.
 func (u *Upgrades) Once(ctx context.Context, region string, step func(ctx context.Context) error) error {
+	if _, ok := u.done.Load(region); ok {
+		return nil
+	}
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	if u.done[region] {
+	if _, ok := u.done.Load(region); ok {
 		return nil
 	}
 	if err := step(ctx); err != nil {
 		return err
 	}
-	if u.done == nil {
-		u.done = map[string]bool{}
-	}
-	u.done[region] = true
+	u.done.Store(region, true)
 	return nil
 }

@@ -10,6 +10,7 @@ import (
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protodesc"
 	"google.golang.org/protobuf/reflect/protoreflect"
@@ -214,6 +215,24 @@ func testRepoEtag(t *testing.T, s store.Store) {
 	_, _, err := r.Update(t.Context(), ref(ns, "missing"), "", "bo", retitle("x"))
 	if status.Code(err) != codes.NotFound || !strings.Contains(err.Error(), "widget widgets/missing not found") {
 		t.Errorf("update of a missing record: %v", err)
+	}
+	// The etag is derived, never stored: the stored record has none, and
+	// encoding an entry leaves the entry's etag as it was.
+	e, err := r.Get(t.Context(), ref(ns, "w"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	enc, err := r.Encode(e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if getString(e.Msg, "etag") != "2" {
+		t.Errorf("after Encode the entry's etag is %q, want 2", getString(e.Msg, "etag"))
+	}
+	for _, value := range [][]byte{enc, get(t, s, ns, "widget/w").Value} {
+		if etag := storedEtag(t, md, value); etag != "" {
+			t.Errorf("etag %q stored in the record", etag)
+		}
 	}
 	evs := events(t, s, ns, 0, 10)
 	if len(evs) != 2 || evs[1].Action != "RetitleWidget" || evs[1].EtagBefore != "1" || evs[1].EtagAfter != "2" || evs[1].Key != "widgets/w" || evs[1].Actor != "bo" {
@@ -484,4 +503,31 @@ func testRepoAuditOfOtherRecords(t *testing.T, s store.Store) {
 	if strings.Join(got, "|") != strings.Join(want, "|") {
 		t.Errorf("audit events %q, want %q", got, want)
 	}
+}
+
+// storedEtag reads the etag field of the resource inside a stored envelope
+// (field 2), bypassing the repository, which sets it on every read.
+func storedEtag(t *testing.T, md protoreflect.MessageDescriptor, value []byte) string {
+	t.Helper()
+	for b := value; len(b) > 0; {
+		num, typ, n := protowire.ConsumeTag(b)
+		if n < 0 {
+			t.Fatalf("envelope: %v", protowire.ParseError(n))
+		}
+		m := protowire.ConsumeFieldValue(num, typ, b[n:])
+		if m < 0 {
+			t.Fatalf("envelope: %v", protowire.ParseError(m))
+		}
+		if num == 2 && typ == protowire.BytesType {
+			body, _ := protowire.ConsumeBytes(b[n : n+m])
+			msg := dynamicpb.NewMessage(md)
+			if err := proto.Unmarshal(body, msg); err != nil {
+				t.Fatal(err)
+			}
+			return getString(msg, "etag")
+		}
+		b = b[n+m:]
+	}
+	t.Fatal("envelope without a resource")
+	return ""
 }
