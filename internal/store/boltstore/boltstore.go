@@ -57,7 +57,10 @@ type Store struct {
 	group group
 }
 
-var _ store.Store = (*Store)(nil)
+var (
+	_ store.Store     = (*Store)(nil)
+	_ store.EventTail = (*Store)(nil)
+)
 
 // Open opens or creates the database file at path. Only one process may
 // have the file open; a second Open fails after a second instead of hanging
@@ -767,6 +770,29 @@ func (s *Store) Events(ctx context.Context, ns store.Namespace, after int64, lim
 		return nil, unavailable("boltstore.Events", err)
 	}
 	return out, nil
+}
+
+// LastSeq is the key of the last event: events are keyed by their Seq.
+func (s *Store) LastSeq(ctx context.Context, ns store.Namespace) (int64, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, fmt.Errorf("boltstore.LastSeq: %w", err)
+	}
+	if err := store.ValidNamespace(ns); err != nil {
+		return 0, fmt.Errorf("boltstore.LastSeq: %w", err)
+	}
+	var seq int64
+	err := s.db.View(func(tx *bolt.Tx) error {
+		if events := sub(tx, ns, bucketEvents); events != nil {
+			if k, _ := events.Cursor().Last(); k != nil {
+				seq = int64(binary.BigEndian.Uint64(k))
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, unavailable("boltstore.LastSeq", err)
+	}
+	return seq, nil
 }
 
 // RedactActor rewrites matching events in one transaction.

@@ -256,8 +256,9 @@ type Store struct {
 }
 
 var (
-	_ store.Store    = (*Store)(nil)
-	_ store.Scrubber = (*Store)(nil)
+	_ store.Store     = (*Store)(nil)
+	_ store.Scrubber  = (*Store)(nil)
+	_ store.EventTail = (*Store)(nil)
 )
 
 // Open connects to url ("redis://host:port[/db]"; go-redis URL options such
@@ -682,6 +683,19 @@ func (s *Store) Events(ctx context.Context, ns store.Namespace, after int64, lim
 		out = append(out, ev)
 	}
 	return out, nil
+}
+
+// LastSeq is the length of the namespace's event list: events are
+// numbered by their place in it, and it only grows.
+func (s *Store) LastSeq(ctx context.Context, ns store.Namespace) (int64, error) {
+	if err := store.ValidNamespace(ns); err != nil {
+		return 0, fmt.Errorf("redisstore.LastSeq: %w", err)
+	}
+	n, err := s.rdb.LLen(ctx, prefix(ns)+"e").Result()
+	if err != nil {
+		return 0, mapErr("redisstore.LastSeq", err)
+	}
+	return n, nil
 }
 
 // ForgetIdempotency finds the keys with SCAN (they share the namespace's
