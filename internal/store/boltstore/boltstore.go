@@ -590,20 +590,12 @@ func (s *Store) Scan(ctx context.Context, ns store.Namespace, q store.Query) (st
 		}
 		prefix := []byte(q.Prefix)
 		c := idx.Cursor()
-		var k []byte
-		// A cursor below the prefix range (a stale or foreign one) must not
-		// let terms outside the prefix through, so start at the later of
-		// the two positions.
-		if q.After != "" && q.After >= q.Prefix {
-			after := []byte(q.After)
-			k, _ = c.Seek(after)
-			if bytes.Equal(k, after) {
-				k, _ = c.Next()
-			}
-		} else {
-			k, _ = c.Seek(prefix)
+		k := first(c, q)
+		step := c.Next
+		if q.Reverse {
+			step = c.Prev
 		}
-		for ; k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+		for ; k != nil && bytes.HasPrefix(k, prefix); k, _ = step() {
 			term, key, ok := bytes.Cut(k, []byte{0})
 			if !ok {
 				return fmt.Errorf("corrupt index entry %q", k)
@@ -628,6 +620,46 @@ func (s *Store) Scan(ctx context.Context, ns store.Namespace, q store.Query) (st
 		return store.Page{}, unavailable("boltstore.Scan", err)
 	}
 	return page, nil
+}
+
+// first positions c on the first entry of q's scan: after the cursor, or
+// at the start of the prefix range (its end when reversed).
+func first(c *bolt.Cursor, q store.Query) []byte {
+	prefix := []byte(q.Prefix)
+	if !q.Reverse {
+		// A cursor below the prefix range (a stale or foreign one) must not
+		// let terms outside the prefix through, so start at the later of
+		// the two positions.
+		if q.After != "" && q.After >= q.Prefix {
+			after := []byte(q.After)
+			k, _ := c.Seek(after)
+			if bytes.Equal(k, after) {
+				k, _ = c.Next()
+			}
+			return k
+		}
+		k, _ := c.Seek(prefix)
+		return k
+	}
+	// Reversed: the entry just before the cursor, or before the end of the
+	// prefix range, whichever comes first. A cursor above the range starts
+	// at its end; one below it yields an entry outside the prefix, which
+	// ends the scan.
+	from := store.PrefixEnd(q.Prefix)
+	if q.After != "" && (from == "" || q.After < from) {
+		from = q.After
+	}
+	if from == "" {
+		k, _ := c.Last()
+		return k
+	}
+	k, _ := c.Seek([]byte(from))
+	if k == nil {
+		k, _ = c.Last()
+		return k
+	}
+	k, _ = c.Prev()
+	return k
 }
 
 // Events returns events with Seq > after, oldest first. limit ≤ 0 means 50.

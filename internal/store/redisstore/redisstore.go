@@ -143,12 +143,18 @@ return out
 // scanScript reads one page of an index together with its records, in one
 // atomic step, so an item never points at a record that is already gone.
 //
-// ARGV: prefix, index, ZRANGEBYLEX min, max, limit. Reply: more (0/1), then
+// ARGV: prefix, index, ZRANGEBYLEX min, max, limit, reverse (1: highest
+// first, ZREVRANGEBYLEX). Reply: more (0/1), then
 // member, version, value per item. KEYS[1] is the index (slot routing).
 var scanScript = redis.NewScript(`
 local p = ARGV[1]
 local limit = tonumber(ARGV[5])
-local members = redis.call('ZRANGEBYLEX', p .. 'i:' .. ARGV[2], ARGV[3], ARGV[4], 'LIMIT', 0, limit + 1)
+local members
+if ARGV[6] == '1' then
+  members = redis.call('ZREVRANGEBYLEX', p .. 'i:' .. ARGV[2], ARGV[4], ARGV[3], 'LIMIT', 0, limit + 1)
+else
+  members = redis.call('ZRANGEBYLEX', p .. 'i:' .. ARGV[2], ARGV[3], ARGV[4], 'LIMIT', 0, limit + 1)
+end
 local out = {0}
 local n = 0
 for _, m in ipairs(members) do
@@ -422,28 +428,29 @@ func (s *Store) Commit(ctx context.Context, ns store.Namespace, w store.Write) (
 }
 
 // lexRange turns a query into ZRANGEBYLEX bounds over term\x00key members.
+// The cursor bounds the range from below, or from above when reversed.
 func lexRange(q store.Query) (lo, hi string) {
 	lo = "[" + q.Prefix
 	// Start at the later of prefix and cursor, so that a cursor from below
 	// the prefix range cannot let other terms through.
-	if q.After != "" && q.After >= q.Prefix {
+	if !q.Reverse && q.After != "" && q.After >= q.Prefix {
 		lo = "(" + q.After
 	}
 	hi = "+"
-	// The smallest string above every string with the prefix: drop trailing
-	// 0xff bytes and increment the last remaining one.
-	end := []byte(q.Prefix)
-	for len(end) > 0 && end[len(end)-1] == 0xff {
-		end = end[:len(end)-1]
+	end := store.PrefixEnd(q.Prefix)
+	if end != "" {
+		hi = "(" + end
 	}
-	if len(end) > 0 {
-		end[len(end)-1]++
-		hi = "(" + string(end)
+	// Reversed, end at the earlier of the range's end and the cursor; a
+	// cursor below the prefix range leaves the range empty.
+	if q.Reverse && q.After != "" && (end == "" || q.After < end) {
+		hi = "(" + q.After
 	}
 	return lo, hi
 }
 
-// Scan reads one page of an index in term, then key order.
+// Scan reads one page of an index in term, then key order (the reverse of
+// it for a reversed query).
 func (s *Store) Scan(ctx context.Context, ns store.Namespace, q store.Query) (store.Page, error) {
 	if err := store.ValidQuery(ns, q); err != nil {
 		return store.Page{}, fmt.Errorf("redisstore.Scan: %w", err)
@@ -454,7 +461,11 @@ func (s *Store) Scan(ctx context.Context, ns store.Namespace, q store.Query) (st
 	}
 	p := prefix(ns)
 	lo, hi := lexRange(q)
-	reply, err := scanScript.Run(ctx, s.rdb, []string{p + "i:" + q.Index}, p, q.Index, lo, hi, limit).Slice()
+	reverse := 0
+	if q.Reverse {
+		reverse = 1
+	}
+	reply, err := scanScript.Run(ctx, s.rdb, []string{p + "i:" + q.Index}, p, q.Index, lo, hi, limit, reverse).Slice()
 	if err != nil {
 		return store.Page{}, mapErr("redisstore.Scan", err)
 	}
