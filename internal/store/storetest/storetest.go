@@ -64,6 +64,7 @@ func Run(t *testing.T, open func(t testing.TB) store.Store) {
 		{"RepoIdempotentCreate", testRepoIdempotentCreate},
 		{"RepoList", testRepoList},
 		{"RepoRewrite", testRepoRewrite},
+		{"RepoReindex", testRepoReindex},
 		{"RepoIdempotentChange", testRepoIdempotentChange},
 		{"RepoChangeParts", testRepoChangeParts},
 		{"RepoAuditOfOtherRecords", testRepoAuditOfOtherRecords},
