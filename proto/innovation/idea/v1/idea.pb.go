@@ -962,7 +962,13 @@ type ListIdeasRequest struct {
 	PageToken string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	// Equality terms joined by AND, e.g. `stage = STAGE_SCREENING AND origin = ORIGIN_STAFF`.
 	// Fields: stage, origin, tag, care_area, category (a category id).
-	Filter        string `protobuf:"bytes,4,opt,name=filter,proto3" json:"filter,omitempty"`
+	Filter string `protobuf:"bytes,4,opt,name=filter,proto3" json:"filter,omitempty"`
+	// AIP-132: `create_time desc` (the default), `create_time`,
+	// `update_time desc`, `update_time`, `assessment_summary.weighted_score desc`
+	// (best assessed first, unassessed last) or
+	// `assessment_summary.weighted_score`. A submitter's list (their own
+	// ideas) is ordered by create_time only.
+	OrderBy       string `protobuf:"bytes,5,opt,name=order_by,json=orderBy,proto3" json:"order_by,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1021,6 +1027,13 @@ func (x *ListIdeasRequest) GetPageToken() string {
 func (x *ListIdeasRequest) GetFilter() string {
 	if x != nil {
 		return x.Filter
+	}
+	return ""
+}
+
+func (x *ListIdeasRequest) GetOrderBy() string {
+	if x != nil {
+		return x.OrderBy
 	}
 	return ""
 }
@@ -4900,13 +4913,14 @@ const file_innovation_idea_v1_idea_proto_rawDesc = "" +
 	"\n" +
 	"request_id\x18\x03 \x01(\tR\trequestId\"$\n" +
 	"\x0eGetIdeaRequest\x12\x12\n" +
-	"\x04name\x18\x01 \x01(\tR\x04name\"~\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\"\x99\x01\n" +
 	"\x10ListIdeasRequest\x12\x16\n" +
 	"\x06parent\x18\x01 \x01(\tR\x06parent\x12\x1b\n" +
 	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
 	"page_token\x18\x03 \x01(\tR\tpageToken\x12\x16\n" +
-	"\x06filter\x18\x04 \x01(\tR\x06filter\"k\n" +
+	"\x06filter\x18\x04 \x01(\tR\x06filter\x12\x19\n" +
+	"\border_by\x18\x05 \x01(\tR\aorderBy\"k\n" +
 	"\x11ListIdeasResponse\x12.\n" +
 	"\x05ideas\x18\x01 \x03(\v2\x18.innovation.idea.v1.IdeaR\x05ideas\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"~\n" +

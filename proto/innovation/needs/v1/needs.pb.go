@@ -409,7 +409,12 @@ type ListNeedsRequest struct {
 	// `status = NEED_STATUS_PRIORITISED AND published = true AND care_unit = "Akutmottagningen"`.
 	// Fields: status, published, care_unit.
 	Filter string `protobuf:"bytes,4,opt,name=filter,proto3" json:"filter,omitempty"`
-	// `create_time desc` (the default) or `priority_score desc`.
+	// AIP-132: `create_time desc` (the default), `create_time`,
+	// `priority_score desc` (highest first, then newest; unscreened needs
+	// last), `priority_score` (its reverse), `update_time desc` or
+	// `update_time`. The update_time orders list the whole region, so they
+	// are for staff and national callers; partners and reporters list by
+	// create_time or priority_score.
 	OrderBy       string `protobuf:"bytes,5,opt,name=order_by,json=orderBy,proto3" json:"order_by,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
