@@ -10,6 +10,9 @@ import (
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+
+	"github.com/innovationsmotorer/motor/internal/resource"
+	"github.com/innovationsmotorer/motor/internal/store"
 )
 
 // Lister reads one page of a list in order (an AIP-132 order_by), of at
@@ -58,9 +61,15 @@ func CheckOrders(t *testing.T, list Lister, cases ...Ordered) {
 	if len(cases) < 2 {
 		return
 	}
+	canon := func(o string) string { s, _ := resource.CanonicalOrder(o); return s }
 	for i, c := range cases {
+		// The next case of another order ("" and the default spelled out
+		// are not told apart: a call has one or the other).
 		other := cases[(i+1)%len(cases)]
-		if other.Order == c.Order {
+		for j := 2; canon(other.Order) == canon(c.Order) && j < len(cases); j++ {
+			other = cases[(i+j)%len(cases)]
+		}
+		if canon(other.Order) == canon(c.Order) {
 			continue
 		}
 		_, token, err := list(t, c.Order, 1, "")
@@ -120,5 +129,46 @@ func (e *Env) CheckBadOrderREST(t *testing.T, c Caller, path string, supported .
 		if !strings.Contains(desc, s) {
 			t.Errorf("order_by violation %q does not name the order %q", desc, s)
 		}
+	}
+}
+
+// KeepIndexes rewrites every record of ns that one of indexes lists with
+// exactly its entries on those indexes, values as they are: records as an
+// earlier version of a service indexed them, before it added an index.
+func (e *Env) KeepIndexes(t testing.TB, ns store.Namespace, indexes ...string) {
+	t.Helper()
+	entries := map[string][]store.IndexEntry{}
+	records := map[string]store.Record{}
+	var keys []string
+	for _, index := range indexes {
+		q := store.Query{Index: index, Limit: 1000}
+		for {
+			page, err := e.Store.Scan(t.Context(), ns, q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, it := range page.Items {
+				if _, ok := records[it.Record.Key]; !ok {
+					keys = append(keys, it.Record.Key)
+				}
+				records[it.Record.Key] = it.Record
+				entries[it.Record.Key] = append(entries[it.Record.Key], store.IndexEntry{Index: index, Term: it.Term})
+				q.After = it.Cursor
+			}
+			if !page.More {
+				break
+			}
+		}
+	}
+	var w store.Write
+	for _, k := range keys {
+		r := records[k]
+		w.Puts = append(w.Puts, store.Put{Key: k, Value: r.Value, Version: r.Version, Index: entries[k]})
+	}
+	if len(w.Puts) == 0 {
+		t.Fatalf("no records on %v", indexes)
+	}
+	if _, err := e.Store.Commit(t.Context(), ns, w); err != nil {
+		t.Fatal(err)
 	}
 }
