@@ -31,6 +31,14 @@ var (
 	}
 )
 
+// The funding service's other lists come in the order of their index, the
+// default, or its reverse (a reversed scan).
+var (
+	reportOrders     = resource.Orders{"create_time", "create_time desc"}
+	programmeOrders  = resource.Orders{"name", "name desc"}
+	allocationOrders = resource.Orders{"reserve_time", "reserve_time desc"}
+)
+
 // listOrder is the index an order scans and in which direction.
 type listOrder struct {
 	index   string

@@ -91,3 +91,14 @@ func (s *Server) ordersIndexed(ctx context.Context, region string) error {
 		return nil
 	})
 }
+
+// The orders of the idea service's other lists: each the order of its
+// index, the default, and its reverse (a reversed scan). An idea's history
+// is kept inside the idea, a bounded list, read either way round.
+var (
+	workshopOrders = resource.Orders{"date desc", "date"}
+	categoryOrders = resource.Orders{"name", "name desc"}
+	testBedOrders  = resource.Orders{"display_name", "display_name desc"}
+	testPlanOrders = resource.Orders{"name", "name desc"}
+	historyOrders  = resource.Orders{"time", "time desc"}
+)

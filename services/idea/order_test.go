@@ -123,3 +123,134 @@ func TestListIdeas_OrdersOfEarlierIdeas(t *testing.T) {
 		)
 	})
 }
+
+// pick returns the names of items is, in that order.
+func pick(names []string, is ...int) []string {
+	var out []string
+	for _, i := range is {
+		out = append(out, names[i])
+	}
+	return out
+}
+
+// namesOf lists the names of a page's items.
+func namesOf[T interface{ GetName() string }](items []T) []string {
+	var out []string
+	for _, it := range items {
+		out = append(out, it.GetName())
+	}
+	return out
+}
+
+// TestIdeaChildLists_Orders: the idea service's other lists in the order
+// of their index and its reverse, over pages, with tokens of one order
+// refused in the other and a bad order refused over REST naming both.
+func TestIdeaChildLists_Orders(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, e *regionEnv) {
+		adv := e.As(t, auth.Advisor, "vasterbotten", "anna")
+		admin := e.As(t, auth.RegionAdmin, "vasterbotten", "bo")
+		sub := e.As(t, auth.Submitter, "vasterbotten", "patient-1")
+		c := e.client
+		idea := e.mustCreate(t, sub, "vasterbotten", sampleIdea())
+
+		var workshops []string
+		for _, date := range []string{"2026-03-01", "2026-01-15", "2026-02-10"} {
+			w, err := c.CreateWorkshop(adv.Ctx(t), &ideav1.CreateWorkshopRequest{Parent: "regions/vasterbotten", Workshop: &ideav1.Workshop{
+				Title: "Urval " + date, Date: date, Participants: []string{"anna"}, Agenda: []string{idea.GetName()}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			workshops = append(workshops, w.GetName())
+		}
+		var categories []string
+		for _, id := range []string{"c-b", "c-a", "c-c"} {
+			cat, err := c.CreateCategory(admin.Ctx(t), &ideav1.CreateCategoryRequest{Parent: "regions/vasterbotten", CategoryId: id, Category: &ideav1.Category{DisplayName: id}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			categories = append(categories, cat.GetName())
+		}
+		var beds []string
+		for _, name := range []string{"Bäddar B", "Bäddar A", "Bäddar C"} {
+			bed, err := c.CreateTestBed(adv.Ctx(t), &ideav1.CreateTestBedRequest{Parent: "regions/vasterbotten", TestBed: &ideav1.TestBed{
+				DisplayName: name, Unit: "NUS", Kind: ideav1.TestBedKind_TEST_BED_KIND_INNOVATION_CLINIC, Capacity: 5}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			beds = append(beds, bed.GetName())
+		}
+		var plans []string
+		for range 3 {
+			p, err := c.CreateTestPlan(adv.Ctx(t), &ideav1.CreateTestPlanRequest{Parent: e.mustCreate(t, sub, "vasterbotten", sampleIdea()).GetName(), TestPlan: &ideav1.TestPlan{
+				TestBed: beds[0], StartDate: "2026-05-01", EndDate: "2026-08-31", Protocol: "Tjugo patienter."}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			plans = append(plans, p.GetName())
+		}
+		slices.Sort(plans)
+		// Five decisions: submitted, screened, parked, screened again, parked again.
+		moved := idea
+		for _, stage := range []ideav1.Stage{ideav1.Stage_STAGE_SCREENING, ideav1.Stage_STAGE_PARKED, ideav1.Stage_STAGE_SCREENING, ideav1.Stage_STAGE_PARKED} {
+			var err error
+			moved, err = c.TransitionIdea(adv.Ctx(t), &ideav1.TransitionIdeaRequest{Name: moved.GetName(), Stage: stage, Etag: moved.GetEtag(), Rationale: "vänta på budget"})
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		stages := func(entries []*ideav1.HistoryEntry) []string {
+			var out []string
+			for _, h := range entries {
+				out = append(out, h.GetFromStage().String()+">"+h.GetToStage().String())
+			}
+			return out
+		}
+		decisions := []string{"STAGE_UNSPECIFIED>STAGE_SUBMITTED", "STAGE_SUBMITTED>STAGE_SCREENING", "STAGE_SCREENING>STAGE_PARKED", "STAGE_PARKED>STAGE_SCREENING", "STAGE_SCREENING>STAGE_PARKED"}
+
+		for _, tc := range []struct {
+			name   string
+			path   string // REST route
+			orders []string
+			want   []string // in the default order
+			list   stack.Lister
+		}{
+			{"workshops", "/v1/regions/vasterbotten/workshops", []string{"date desc", "date"}, pick(workshops, 0, 2, 1),
+				func(t testing.TB, order string, size int32, token string) ([]string, string, error) {
+					r, err := c.ListWorkshops(adv.Ctx(t), &ideav1.ListWorkshopsRequest{Parent: "regions/vasterbotten", OrderBy: order, PageSize: size, PageToken: token})
+					return namesOf(r.GetWorkshops()), r.GetNextPageToken(), err
+				}},
+			{"categories", "/v1/regions/vasterbotten/categories", []string{"name", "name desc"}, pick(categories, 1, 0, 2),
+				func(t testing.TB, order string, size int32, token string) ([]string, string, error) {
+					r, err := c.ListCategories(adv.Ctx(t), &ideav1.ListCategoriesRequest{Parent: "regions/vasterbotten", OrderBy: order, PageSize: size, PageToken: token})
+					return namesOf(r.GetCategories()), r.GetNextPageToken(), err
+				}},
+			{"test beds", "/v1/regions/vasterbotten/testBeds", []string{"display_name", "display_name desc"}, pick(beds, 1, 0, 2),
+				func(t testing.TB, order string, size int32, token string) ([]string, string, error) {
+					r, err := c.ListTestBeds(adv.Ctx(t), &ideav1.ListTestBedsRequest{Parent: "regions/vasterbotten", OrderBy: order, PageSize: size, PageToken: token})
+					return namesOf(r.GetTestBeds()), r.GetNextPageToken(), err
+				}},
+			{"test plans", "/v1/" + beds[0] + "/testPlans", []string{"name", "name desc"}, plans,
+				func(t testing.TB, order string, size int32, token string) ([]string, string, error) {
+					r, err := c.ListTestPlans(adv.Ctx(t), &ideav1.ListTestPlansRequest{Parent: beds[0], OrderBy: order, PageSize: size, PageToken: token})
+					return namesOf(r.GetTestPlans()), r.GetNextPageToken(), err
+				}},
+			{"history", "/v1/" + idea.GetName() + "/history", []string{"time", "time desc"}, decisions,
+				func(t testing.TB, order string, size int32, token string) ([]string, string, error) {
+					r, err := c.ListIdeaHistory(adv.Ctx(t), &ideav1.ListIdeaHistoryRequest{Parent: idea.GetName(), OrderBy: order, PageSize: size, PageToken: token})
+					return stages(r.GetEntries()), r.GetNextPageToken(), err
+				}},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				stack.CheckOrders(t, tc.list,
+					stack.Ordered{Order: "", Want: tc.want},
+					stack.Ordered{Order: tc.orders[1], Want: reversed(tc.want)},
+				)
+				stack.CheckOrders(t, tc.list,
+					stack.Ordered{Order: tc.orders[0], Want: tc.want},
+					stack.Ordered{Order: tc.orders[1], Want: reversed(tc.want)},
+				)
+				e.CheckBadOrderREST(t, admin, tc.path, tc.orders[0]+" (the default)", tc.orders[1])
+			})
+		}
+	})
+}

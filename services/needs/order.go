@@ -39,6 +39,13 @@ var (
 	}
 )
 
+// A need's decisions and screening rounds are listed in the order of their
+// sequence, oldest first, or newest first (the same index reversed).
+var (
+	historyOrders   = resource.Orders{"time", "time desc"}
+	screeningOrders = resource.Orders{"create_time", "create_time desc"}
+)
+
 // parseNeedOrder reads order_by for a caller who lists the whole region
 // (wide) or only part of it; an order it does not serve is an order_by
 // violation and the default.

@@ -46,6 +46,10 @@ var (
 	agreementIndexes = []listOrder{{"agreements", false}, {"agreements", true}, {"agreements_updated", false}, {"agreements_updated", true}}
 )
 
+// revisionOrders: an agreement's earlier revisions, highest first (the
+// index's order) or lowest first.
+var revisionOrders = resource.Orders{"revision desc", "revision"}
+
 // unindexed drops the indexes of fields: the filter of an order whose index
 // has no per-field sets is checked on each record.
 func unindexed[T any](fields []filter.Field[T]) []filter.Field[T] {

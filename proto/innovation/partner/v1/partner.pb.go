@@ -1423,9 +1423,11 @@ func (x *TerminateAgreementRequest) GetEtag() string {
 type ListAgreementRevisionsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// regions/{region}/partners/{partner}/agreements/{agreement}
-	Name          string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
-	PageSize      int32  `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
-	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	Name      string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	PageSize  int32  `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageToken string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// AIP-132: `revision desc` (the default) or `revision`.
+	OrderBy       string `protobuf:"bytes,4,opt,name=order_by,json=orderBy,proto3" json:"order_by,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1477,6 +1479,13 @@ func (x *ListAgreementRevisionsRequest) GetPageSize() int32 {
 func (x *ListAgreementRevisionsRequest) GetPageToken() string {
 	if x != nil {
 		return x.PageToken
+	}
+	return ""
+}
+
+func (x *ListAgreementRevisionsRequest) GetOrderBy() string {
+	if x != nil {
+		return x.OrderBy
 	}
 	return ""
 }
@@ -2686,12 +2695,13 @@ const file_innovation_partner_v1_partner_proto_rawDesc = "" +
 	"\x19TerminateAgreementRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x16\n" +
 	"\x06reason\x18\x02 \x01(\tR\x06reason\x12\x12\n" +
-	"\x04etag\x18\x03 \x01(\tR\x04etag\"o\n" +
+	"\x04etag\x18\x03 \x01(\tR\x04etag\"\x8a\x01\n" +
 	"\x1dListAgreementRevisionsRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1b\n" +
 	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
-	"page_token\x18\x03 \x01(\tR\tpageToken\"\x8a\x01\n" +
+	"page_token\x18\x03 \x01(\tR\tpageToken\x12\x19\n" +
+	"\border_by\x18\x04 \x01(\tR\aorderBy\"\x8a\x01\n" +
 	"\x1eListAgreementRevisionsResponse\x12@\n" +
 	"\n" +
 	"agreements\x18\x01 \x03(\v2 .innovation.partner.v1.AgreementR\n" +
