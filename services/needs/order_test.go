@@ -130,3 +130,47 @@ func TestList_UpdateTimeOfEarlierNeeds(t *testing.T) {
 		}
 	})
 }
+
+// TestNeedChildLists_Orders: a need's decisions and screening rounds,
+// oldest first (the default) and newest first, over pages.
+func TestNeedChildLists_Orders(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, e *env) {
+		adv := e.As(t, auth.Advisor, "uppsala")
+		need := e.mustCreate(t, adv, "uppsala", sampleNeed())
+		var rounds []string
+		for _, s := range []int32{2, 4, 3} {
+			rounds = append(rounds, e.mustScreen(t, adv, need, s, s, s, s, s).GetName())
+		}
+		need = e.mustGet(t, adv, need.GetName())
+		for _, to := range []needsv1.NeedStatus{needsv1.NeedStatus_NEED_STATUS_VALIDATED, needsv1.NeedStatus_NEED_STATUS_PRIORITISED, needsv1.NeedStatus_NEED_STATUS_SOLUTION_SEARCH} {
+			need = e.mustTransition(t, adv, need, to, "")
+		}
+		moves := []string{"NEED_STATUS_VALIDATED", "NEED_STATUS_PRIORITISED", "NEED_STATUS_SOLUTION_SEARCH"}
+		screenings := func(t testing.TB, order string, size int32, token string) ([]string, string, error) {
+			r, err := e.client.ListScreenings(adv.Ctx(t), &needsv1.ListScreeningsRequest{Parent: need.GetName(), OrderBy: order, PageSize: size, PageToken: token})
+			var out []string
+			for _, s := range r.GetScreenings() {
+				out = append(out, s.GetName())
+			}
+			return out, r.GetNextPageToken(), err
+		}
+		history := func(t testing.TB, order string, size int32, token string) ([]string, string, error) {
+			r, err := e.client.ListNeedHistory(adv.Ctx(t), &needsv1.ListNeedHistoryRequest{Parent: need.GetName(), OrderBy: order, PageSize: size, PageToken: token})
+			var out []string
+			for _, h := range r.GetEntries() {
+				out = append(out, h.GetToStatus().String())
+			}
+			return out, r.GetNextPageToken(), err
+		}
+		stack.CheckOrders(t, screenings,
+			stack.Ordered{Order: "", Want: rounds},
+			stack.Ordered{Order: "createTime desc", Want: reverse(rounds)},
+		)
+		stack.CheckOrders(t, history,
+			stack.Ordered{Order: "time", Want: moves},
+			stack.Ordered{Order: "time desc", Want: reverse(moves)},
+		)
+		e.CheckBadOrderREST(t, adv, "/v1/"+need.GetName()+"/screenings", "create_time (the default)", "create_time desc")
+		e.CheckBadOrderREST(t, adv, "/v1/"+need.GetName()+"/history", "time (the default)", "time desc")
+	})
+}
