@@ -117,6 +117,15 @@ type Query struct {
 	After   string
 	Limit   int
 	Reverse bool
+	// Also narrows the scan to the records that are on every one of these
+	// indexes too: an entry is kept when, for each query of Also, its index
+	// holds an entry for the same record whose term continues after that
+	// query's Prefix exactly as this entry's term continues after Prefix.
+	// It is how an AND of two indexed filter terms is read without decoding
+	// the records only one of them holds. The indexes must order what
+	// follows their prefixes alike (the same term suffix, then the key);
+	// only Index and Prefix of each are used.
+	Also []Query
 }
 
 // Item is one index hit with its record.

@@ -80,7 +80,21 @@ func ValidQuery(ns Namespace, q Query) error {
 	if err := validName("index name", q.Index, false); err != nil {
 		return err
 	}
-	return validName("prefix", q.Prefix, true)
+	if err := validName("prefix", q.Prefix, true); err != nil {
+		return err
+	}
+	for _, a := range q.Also {
+		if len(a.Also) > 0 || a.After != "" {
+			return fmt.Errorf("invalid query: an Also query takes only an index and a prefix")
+		}
+		if err := validName("index name", a.Index, false); err != nil {
+			return err
+		}
+		if err := validName("prefix", a.Prefix, true); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // ValidKey checks a namespace and a record key for Get.

@@ -192,6 +192,9 @@ func (s *Subprojects) SubmitCostReport(ctx context.Context, req *fundingv1.Submi
 			return repo.Change{}, err
 		}
 		reportTransition(r.Msg, fundingv1.CostReportStatus_COST_REPORT_STATUS_SUBMITTED, who, "", now)
+		// The certifier sees the warnings before deciding, not only in the
+		// answer to :certify.
+		r.Msg.Warnings = overBudget(sr.Msg, r.Msg)
 		return repo.Change{Action: "SubmitCostReport"}, nil
 	})
 	if err != nil {

@@ -174,10 +174,11 @@ func (s *Server) UpdateWebhookSubscription(ctx context.Context, req *notifyv1.Up
 	if err != nil {
 		return nil, err
 	}
-	paths := resource.UpdatePaths(req.GetUpdateMask().GetPaths())
+	// create_time is output only: named in the mask, it is ignored (AIP-203).
+	paths, ignored := resource.WithoutOutputOnly(resource.UpdatePaths(req.GetUpdateMask().GetPaths()), func(f string) bool { return f == "create_time" })
 	var v errs.Violations
 	if len(paths) == 0 {
-		v.Add("update_mask", "name the fields to change")
+		v.Add("update_mask", "name the fields to change%s", resource.IgnoredNote(ignored, nil))
 	}
 	s.checkHook(&v, in, in.GetSecret(), paths)
 	if err := v.Err(domain); err != nil {

@@ -119,6 +119,16 @@ func amendable() []string {
 	return []string{"kind", "subject", "valid_from", "valid_to", "signed_time"}
 }
 
+// agreementOutputOnly are the fields of an agreement the server sets, with
+// how they change.
+func agreementOutputOnly() map[string]string {
+	return map[string]string{
+		"state": "is derived from the dates and the lifecycle", "revision": "counts the amendments",
+		"amendment_note": "is the note of the amendment", "terminate_time": "is set by :terminate",
+		"termination_reason": "is set by :terminate", "create_time": "is set by the server", "update_time": "is set by the server",
+	}
+}
+
 // AmendAgreement replaces an agreement's terms with a new revision and keeps
 // the one it replaces.
 func (s *Server) AmendAgreement(ctx context.Context, req *partnerv1.AmendAgreementRequest) (*partnerv1.Agreement, error) {
@@ -138,9 +148,11 @@ func (s *Server) AmendAgreement(ctx context.Context, req *partnerv1.AmendAgreeme
 	case utf8.RuneCountInString(note) > maxReason:
 		v.Add("note", "is longer than %d characters", maxReason)
 	}
-	paths := resource.UpdatePaths(req.GetUpdateMask().GetPaths())
+	// Output-only fields named in the mask are ignored (AIP-203), so an
+	// agreement as read may be sent back with the terms changed.
+	paths, ignored := resource.WithoutOutputOnly(resource.UpdatePaths(req.GetUpdateMask().GetPaths()), func(f string) bool { return agreementOutputOnly()[f] != "" })
 	if len(paths) == 0 {
-		v.Add("update_mask", "name at least one field to amend (%s)", strings.Join(amendable(), ", "))
+		v.Add("update_mask", "name at least one field to amend (%s)%s", strings.Join(amendable(), ", "), resource.IgnoredNote(ignored, agreementOutputOnly()))
 	}
 	for _, p := range paths {
 		if !slices.Contains(amendable(), p) {

@@ -236,11 +236,11 @@ func (s *Server) UpdatePartner(ctx context.Context, req *partnerv1.UpdatePartner
 	if in.GetEtag() == "" {
 		v.Add("partner.etag", "is required: send the etag of the partner as you read it")
 	}
+	// The times are output only: named in the mask, they are ignored (AIP-203).
+	named, ignored := resource.WithoutOutputOnly(resource.UpdatePaths(req.GetUpdateMask().GetPaths()), func(f string) bool { return f == "create_time" || f == "update_time" })
 	var paths []string
-	for _, p := range resource.UpdatePaths(req.GetUpdateMask().GetPaths()) {
+	for _, p := range named {
 		switch {
-		case p == "create_time" || p == "update_time":
-			v.Add("update_mask", "%s is set by the server", p)
 		case !slices.Contains(partnerFields(), p):
 			v.Add("update_mask", "%q is not a field of a partner (fields: %s)", p, strings.Join(partnerFields(), ", "))
 		case !slices.Contains(paths, p):
@@ -248,7 +248,7 @@ func (s *Server) UpdatePartner(ctx context.Context, req *partnerv1.UpdatePartner
 		}
 	}
 	if len(paths) == 0 && v.Len() == 0 {
-		v.Add("update_mask", "name at least one field to change")
+		v.Add("update_mask", "name at least one field to change%s", resource.IgnoredNote(ignored, nil))
 	}
 	if err := v.Err(domain); err != nil {
 		return nil, err

@@ -595,13 +595,40 @@ func (s *Store) Scan(ctx context.Context, ns store.Namespace, q store.Query) (st
 		if q.Reverse {
 			step = c.Prev
 		}
-		for ; k != nil && bytes.HasPrefix(k, prefix); k, _ = step() {
+		also := make([]alsoCursor, len(q.Also))
+		for i, a := range q.Also {
+			b := indexes.Bucket([]byte(a.Index))
+			if b == nil {
+				return nil // an index nothing is on: the intersection is empty
+			}
+			also[i] = alsoCursor{c: b.Cursor(), prefix: []byte(a.Prefix)}
+		}
+		for k != nil && bytes.HasPrefix(k, prefix) {
+			if len(also) > 0 {
+				next, found, ok := leapfrog(k[len(prefix):], also)
+				switch {
+				case found:
+				case q.Reverse:
+					// The jumps look upwards: reversed, step to the next
+					// entry below and look again.
+					k, _ = step()
+					continue
+				case !ok:
+					k = nil
+					continue
+				default:
+					// Jump to the first entry that may be on every index.
+					k, _ = c.Seek(append(append([]byte{}, prefix...), next...))
+					continue
+				}
+			}
 			term, key, ok := bytes.Cut(k, []byte{0})
 			if !ok {
 				return fmt.Errorf("corrupt index entry %q", k)
 			}
 			raw := records.Get(key)
 			if raw == nil {
+				k, _ = step()
 				continue
 			}
 			if len(page.Items) == limit {
@@ -613,6 +640,7 @@ func (s *Store) Scan(ctx context.Context, ns store.Namespace, q store.Query) (st
 				Record: decodeRecord(string(key), raw),
 				Cursor: string(k),
 			})
+			k, _ = step()
 		}
 		return nil
 	})
@@ -660,6 +688,31 @@ func first(c *bolt.Cursor, q store.Query) []byte {
 	}
 	k, _ = c.Prev()
 	return k
+}
+
+// alsoCursor is one index of an intersection (Query.Also).
+type alsoCursor struct {
+	c      *bolt.Cursor
+	prefix []byte
+}
+
+// leapfrog looks for the entry whose term continues with rest (rest of the
+// term, NUL, key) on every index of also. found: all hold it. Otherwise
+// next is the smallest rest that one of them holds above it, where the scan
+// may jump, and ok false means one of them has nothing left: no entry of
+// the scan from here on is on all of them.
+func leapfrog(rest []byte, also []alsoCursor) (next []byte, found, ok bool) {
+	for _, a := range also {
+		target := append(append(make([]byte, 0, len(a.prefix)+len(rest)), a.prefix...), rest...)
+		k, _ := a.c.Seek(target)
+		if k == nil || !bytes.HasPrefix(k, a.prefix) {
+			return nil, false, false
+		}
+		if !bytes.Equal(k, target) {
+			return k[len(a.prefix):], false, true
+		}
+	}
+	return nil, true, true
 }
 
 // Events returns events with Seq > after, oldest first. limit ≤ 0 means 50.

@@ -39,6 +39,8 @@ func Run(t *testing.T, open func(t testing.TB) store.Store) {
 		{"IndexOrdering", testIndexOrdering},
 		{"IndexPrefix", testIndexPrefix},
 		{"Count", testCount},
+		{"Intersection", testIntersection},
+		{"IntersectionSparse", testIntersectionSparse},
 		{"Pagination", testPagination},
 		{"ReverseScan", testReverseScan},
 		{"PaginationDefaultLimit", testPaginationDefaultLimit},
@@ -1334,5 +1336,123 @@ func testConcurrentIdempotentCreate(t *testing.T, s store.Store) {
 	wantScan(t, s, ns, store.Query{Index: "i"}, []hit{{"t", "once", "v", 1}})
 	if got := events(t, s, ns, 0, 1000); len(got) != 1 {
 		t.Errorf("events = %+v, want exactly one", got)
+	}
+}
+
+// testIntersection reads an AND of two and three indexes (Query.Also): the
+// records on all of them, in the scanned index's order, paged like any scan.
+func testIntersection(t *testing.T, s store.Store) {
+	ns := nsFor(t, "")
+	// Ideas by care area and by stage, both newest first after the prefix,
+	// as the services index them; a third index by origin.
+	areas, stages, origins := []string{"lung", "psyk", "akut"}, []string{"SUBMITTED", "SELECTED"}, []string{"STAFF", "PATIENT", "OTHER", "STAFF"}
+	type rec struct{ key, area, stage, origin, when string }
+	var recs []rec
+	var puts []store.Put
+	for i := range 40 {
+		r := rec{fmt.Sprintf("k%02d", i), areas[i%3], stages[min(i%5, 1)], origins[i%4], fmt.Sprintf("%03d", 100-i/2)}
+		recs = append(recs, r)
+		puts = append(puts, put(r.key, "v"+r.key, 0,
+			ix("area", r.area+"/"+r.when), ix("stage", r.stage+"/"+r.when), ix("origin", r.origin+"/"+r.when), ix("all", r.when)))
+	}
+	commit(t, s, ns, store.Write{Puts: puts})
+	// A record deleted afterwards leaves none of its entries behind.
+	commit(t, s, ns, store.Write{Puts: []store.Put{{Key: "k05", Version: 1, Delete: true}}})
+
+	want := func(area, stage, origin string) []hit {
+		var out []hit
+		for _, r := range recs {
+			if r.key == "k05" || (area != "" && r.area != area) || (stage != "" && r.stage != stage) || (origin != "" && r.origin != origin) {
+				continue
+			}
+			term := r.when
+			if area != "" {
+				term = r.area + "/" + r.when
+			}
+			out = append(out, hit{term, r.key, "v" + r.key, 1})
+		}
+		// Scan order: term, then key.
+		slices.SortFunc(out, func(a, b hit) int {
+			if c := strings.Compare(a.Term, b.Term); c != 0 {
+				return c
+			}
+			return strings.Compare(a.Key, b.Key)
+		})
+		return out
+	}
+	tests := []struct {
+		name                string
+		q                   store.Query
+		area, stage, origin string
+	}{
+		{"area and stage", store.Query{Index: "area", Prefix: "psyk/", Also: []store.Query{{Index: "stage", Prefix: "SUBMITTED/"}}}, "psyk", "SUBMITTED", ""},
+		{"area and rare stage", store.Query{Index: "area", Prefix: "lung/", Also: []store.Query{{Index: "stage", Prefix: "SELECTED/"}}}, "lung", "SELECTED", ""},
+		{"three indexes", store.Query{Index: "area", Prefix: "akut/", Also: []store.Query{{Index: "stage", Prefix: "SELECTED/"}, {Index: "origin", Prefix: "STAFF/"}}}, "akut", "SELECTED", "STAFF"},
+		{"unprefixed scan", store.Query{Index: "all", Also: []store.Query{{Index: "origin", Prefix: "PATIENT/"}}}, "", "", "PATIENT"},
+		{"nothing in common", store.Query{Index: "area", Prefix: "lung/", Also: []store.Query{{Index: "stage", Prefix: "WITHDRAWN/"}}}, "lung", "WITHDRAWN", ""},
+		{"an index nothing is on", store.Query{Index: "area", Prefix: "lung/", Also: []store.Query{{Index: "nosuch", Prefix: ""}}}, "lung", "WITHDRAWN", ""},
+	}
+	for _, tc := range tests {
+		for _, limit := range []int{0, 1, 2, 3} {
+			t.Run(fmt.Sprintf("%s/limit=%d", tc.name, limit), func(t *testing.T) {
+				q := tc.q
+				q.Limit = limit
+				wantScan(t, s, ns, q, want(tc.area, tc.stage, tc.origin))
+				// Reversed: the same records, highest first.
+				q.Reverse = true
+				backwards := slices.Clone(want(tc.area, tc.stage, tc.origin))
+				slices.Reverse(backwards)
+				wantScan(t, s, ns, q, backwards)
+			})
+		}
+	}
+
+	t.Run("cursor before prefix", func(t *testing.T) {
+		q := store.Query{Index: "area", Prefix: "psyk/", After: "akut/\x00k99", Also: []store.Query{{Index: "stage", Prefix: "SUBMITTED/"}}}
+		wantScan(t, s, ns, q, want("psyk", "SUBMITTED", ""))
+	})
+	t.Run("an Also query with a cursor is refused", func(t *testing.T) {
+		_, err := s.Scan(t.Context(), ns, store.Query{Index: "area", Also: []store.Query{{Index: "stage", After: "x"}}})
+		if err == nil {
+			t.Fatal("Scan with a cursor on an Also query: no error")
+		}
+	})
+}
+
+// testIntersectionSparse has the scan leap thousands of times between two
+// indexes that share few records, more than one bounded step of a backend.
+func testIntersectionSparse(t *testing.T, s store.Store) {
+	ns := nsFor(t, "")
+	var wantKeys []string
+	for chunk := range 9 {
+		var puts []store.Put
+		for i := chunk * 500; i < (chunk+1)*500; i++ {
+			key := fmt.Sprintf("k%05d", i)
+			term := fmt.Sprintf("%05d", i)
+			entries := []store.IndexEntry{ix("a", "x/"+term)}
+			// b holds every other record of a, and a few of its own; both
+			// hold only every 1 000th.
+			if i%2 == 1 || i%1000 == 0 {
+				entries = append(entries, ix("b", "y/"+term))
+			}
+			if i%1000 == 0 {
+				wantKeys = append(wantKeys, key)
+			} else if i%2 == 1 {
+				entries = entries[1:]
+			}
+			puts = append(puts, put(key, "", 0, entries...))
+		}
+		commit(t, s, ns, store.Write{Puts: puts})
+	}
+	for _, limit := range []int{0, 2} {
+		t.Run(fmt.Sprintf("limit=%d", limit), func(t *testing.T) {
+			var got []string
+			for _, h := range scanAll(t, s, ns, store.Query{Index: "a", Prefix: "x/", Limit: limit, Also: []store.Query{{Index: "b", Prefix: "y/"}}}) {
+				got = append(got, h.Key)
+			}
+			if diff := cmp.Diff(wantKeys, got); diff != "" {
+				t.Errorf("keys mismatch (-want +got):\n%s", diff)
+			}
+		})
 	}
 }

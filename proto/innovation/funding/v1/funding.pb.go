@@ -902,9 +902,10 @@ type Subproject struct {
 	// Output only: what the programme reserved on approval.
 	GrantedOre int64 `protobuf:"varint,13,opt,name=granted_ore,json=grantedOre,proto3" json:"granted_ore,omitempty"`
 	// Output only: what the programme paid on certified cost reports.
-	PaidOre int64            `protobuf:"varint,14,opt,name=paid_ore,json=paidOre,proto3" json:"paid_ore,omitempty"`
-	Status  SubprojectStatus `protobuf:"varint,15,opt,name=status,proto3,enum=innovation.funding.v1.SubprojectStatus" json:"status,omitempty"`
-	Etag    string           `protobuf:"bytes,16,opt,name=etag,proto3" json:"etag,omitempty"`
+	PaidOre int64 `protobuf:"varint,14,opt,name=paid_ore,json=paidOre,proto3" json:"paid_ore,omitempty"`
+	// Output only; changed by :submit, :approve, :reject, :withdraw and :close.
+	Status SubprojectStatus `protobuf:"varint,15,opt,name=status,proto3,enum=innovation.funding.v1.SubprojectStatus" json:"status,omitempty"`
+	Etag   string           `protobuf:"bytes,16,opt,name=etag,proto3" json:"etag,omitempty"`
 	// Output only: the programme's rate, in basis points.
 	CoFinancingRateBp int32 `protobuf:"varint,17,opt,name=co_financing_rate_bp,json=coFinancingRateBp,proto3" json:"co_financing_rate_bp,omitempty"`
 	// Output only: the sum of the contributions.
@@ -1252,8 +1253,9 @@ type CostReport struct {
 	PeriodEnd string            `protobuf:"bytes,3,opt,name=period_end,json=periodEnd,proto3" json:"period_end,omitempty"`
 	Lines     []*CostReportLine `protobuf:"bytes,4,rep,name=lines,proto3" json:"lines,omitempty"`
 	// Output only: the sum of the lines.
-	ReportedOre int64            `protobuf:"varint,5,opt,name=reported_ore,json=reportedOre,proto3" json:"reported_ore,omitempty"`
-	Status      CostReportStatus `protobuf:"varint,6,opt,name=status,proto3,enum=innovation.funding.v1.CostReportStatus" json:"status,omitempty"`
+	ReportedOre int64 `protobuf:"varint,5,opt,name=reported_ore,json=reportedOre,proto3" json:"reported_ore,omitempty"`
+	// Output only; changed by :submit, :certify and :return.
+	Status CostReportStatus `protobuf:"varint,6,opt,name=status,proto3,enum=innovation.funding.v1.CostReportStatus" json:"status,omitempty"`
 	// Output only: the eligible costs the coordinator certified.
 	CertifiedOre int64 `protobuf:"varint,7,opt,name=certified_ore,json=certifiedOre,proto3" json:"certified_ore,omitempty"`
 	// Output only: what the programme paid for this report.

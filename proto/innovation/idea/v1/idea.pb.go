@@ -594,8 +594,9 @@ type Idea struct {
 	Tags      []string   `protobuf:"bytes,7,rep,name=tags,proto3" json:"tags,omitempty"`
 	Submitter *Submitter `protobuf:"bytes,8,opt,name=submitter,proto3" json:"submitter,omitempty"`
 	Consent   *Consent   `protobuf:"bytes,9,opt,name=consent,proto3" json:"consent,omitempty"`
-	Stage     Stage      `protobuf:"varint,10,opt,name=stage,proto3,enum=innovation.idea.v1.Stage" json:"stage,omitempty"`
-	IpOwner   IpOwner    `protobuf:"varint,11,opt,name=ip_owner,json=ipOwner,proto3,enum=innovation.idea.v1.IpOwner" json:"ip_owner,omitempty"`
+	// Output only; changed by TransitionIdea and the workshop's decisions.
+	Stage   Stage   `protobuf:"varint,10,opt,name=stage,proto3,enum=innovation.idea.v1.Stage" json:"stage,omitempty"`
+	IpOwner IpOwner `protobuf:"varint,11,opt,name=ip_owner,json=ipOwner,proto3,enum=innovation.idea.v1.IpOwner" json:"ip_owner,omitempty"`
 	// Output only: true once the DEVELOPMENT gate found the idea's legal
 	// prerequisites in the partner service (a signed, active collaboration or
 	// IP agreement whose subject is the idea). It is derived, never set by
@@ -604,11 +605,13 @@ type Idea struct {
 	// Where the idea is tested: an innovation clinic, a testbed, a ward.
 	TestEnvironment string `protobuf:"bytes,13,opt,name=test_environment,json=testEnvironment,proto3" json:"test_environment,omitempty"`
 	// The name of the partner that commercialises the idea.
-	Partner           string             `protobuf:"bytes,14,opt,name=partner,proto3" json:"partner,omitempty"`
+	Partner string `protobuf:"bytes,14,opt,name=partner,proto3" json:"partner,omitempty"`
+	// Output only: the selection workshop's scorecards condensed.
 	AssessmentSummary *AssessmentSummary `protobuf:"bytes,15,opt,name=assessment_summary,json=assessmentSummary,proto3" json:"assessment_summary,omitempty"`
-	// The idea this one was spread from (regions/{region}/ideas/{idea}).
+	// The idea this one was spread from (regions/{region}/ideas/{idea});
+	// output only, set by AdoptIdea.
 	SpreadFrom string `protobuf:"bytes,16,opt,name=spread_from,json=spreadFrom,proto3" json:"spread_from,omitempty"`
-	// The ideas this one was spread to.
+	// The ideas this one was spread to (output only, set by SpreadIdea).
 	SpreadTo   []string               `protobuf:"bytes,17,rep,name=spread_to,json=spreadTo,proto3" json:"spread_to,omitempty"`
 	CreateTime *timestamppb.Timestamp `protobuf:"bytes,18,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
 	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,19,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
@@ -1440,7 +1443,7 @@ type Assessment struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// regions/{region}/ideas/{idea}/assessments/{assessment}
 	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
-	// Subject of the reviewer (set by the server).
+	// Subject of the reviewer (output only, set by the server).
 	Reviewer        string `protobuf:"bytes,2,opt,name=reviewer,proto3" json:"reviewer,omitempty"`
 	PatientBenefit  int32  `protobuf:"varint,3,opt,name=patient_benefit,json=patientBenefit,proto3" json:"patient_benefit,omitempty"`
 	CareBenefit     int32  `protobuf:"varint,4,opt,name=care_benefit,json=careBenefit,proto3" json:"care_benefit,omitempty"`
@@ -1449,10 +1452,11 @@ type Assessment struct {
 	MarketPotential int32  `protobuf:"varint,7,opt,name=market_potential,json=marketPotential,proto3" json:"market_potential,omitempty"`
 	Risk            int32  `protobuf:"varint,8,opt,name=risk,proto3" json:"risk,omitempty"`
 	Comment         string `protobuf:"bytes,9,opt,name=comment,proto3" json:"comment,omitempty"`
-	// The scores' mean with the region's weights (set by the server).
+	// The scores' mean with the region's weights (output only, set by the
+	// server).
 	WeightedScore float64                `protobuf:"fixed64,10,opt,name=weighted_score,json=weightedScore,proto3" json:"weighted_score,omitempty"`
 	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
-	// Display name of the reviewer (set by the server).
+	// Display name of the reviewer (output only, set by the server).
 	ReviewerName string `protobuf:"bytes,12,opt,name=reviewer_name,json=reviewerName,proto3" json:"reviewer_name,omitempty"`
 	// The selection workshop the score was given in
 	// (regions/{region}/workshops/{workshop}); optional. The reviewer must be
@@ -3941,7 +3945,7 @@ type TestPlan struct {
 	State TestPlanState `protobuf:"varint,6,opt,name=state,proto3,enum=innovation.idea.v1.TestPlanState" json:"state,omitempty"`
 	// Output only; set by :recordOutcome.
 	Outcome TestOutcome `protobuf:"varint,7,opt,name=outcome,proto3,enum=innovation.idea.v1.TestOutcome" json:"outcome,omitempty"`
-	// What was learned; set by :recordOutcome.
+	// What was learned (output only; set by :recordOutcome).
 	Learned string `protobuf:"bytes,8,opt,name=learned,proto3" json:"learned,omitempty"`
 	// Subject of who approved it (output only).
 	ApprovedBy string                 `protobuf:"bytes,9,opt,name=approved_by,json=approvedBy,proto3" json:"approved_by,omitempty"`

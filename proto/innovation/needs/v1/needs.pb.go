@@ -887,11 +887,12 @@ type Screening struct {
 	StrategicFit int32  `protobuf:"varint,5,opt,name=strategic_fit,json=strategicFit,proto3" json:"strategic_fit,omitempty"`
 	Feasibility  int32  `protobuf:"varint,6,opt,name=feasibility,proto3" json:"feasibility,omitempty"`
 	Comment      string `protobuf:"bytes,7,opt,name=comment,proto3" json:"comment,omitempty"`
-	// Subject of the reviewer (set by the server).
+	// Subject of the reviewer (output only, set by the server).
 	Reviewer string `protobuf:"bytes,8,opt,name=reviewer,proto3" json:"reviewer,omitempty"`
-	// Display name of the reviewer (set by the server).
+	// Display name of the reviewer (output only, set by the server).
 	ReviewerName string `protobuf:"bytes,9,opt,name=reviewer_name,json=reviewerName,proto3" json:"reviewer_name,omitempty"`
-	// The scores' mean with the region's weights (set by the server).
+	// The scores' mean with the region's weights (output only, set by the
+	// server).
 	WeightedScore float64                `protobuf:"fixed64,10,opt,name=weighted_score,json=weightedScore,proto3" json:"weighted_score,omitempty"`
 	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
 	unknownFields protoimpl.UnknownFields

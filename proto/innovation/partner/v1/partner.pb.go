@@ -850,12 +850,12 @@ type Agreement struct {
 	Revision int32 `protobuf:"varint,9,opt,name=revision,proto3" json:"revision,omitempty"`
 	// Output only: what the amendment that made this revision changed.
 	AmendmentNote string `protobuf:"bytes,10,opt,name=amendment_note,json=amendmentNote,proto3" json:"amendment_note,omitempty"`
-	// Output only: when the agreement was terminated, and why.
-	TerminateTime     *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=terminate_time,json=terminateTime,proto3" json:"terminate_time,omitempty"`
+	// Output only: when the agreement was terminated (:terminate).
+	TerminateTime *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=terminate_time,json=terminateTime,proto3" json:"terminate_time,omitempty"`
+	// Output only: why it was terminated (:terminate).
 	TerminationReason string                 `protobuf:"bytes,12,opt,name=termination_reason,json=terminationReason,proto3" json:"termination_reason,omitempty"`
 	UpdateTime        *timestamppb.Timestamp `protobuf:"bytes,13,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
-	// Output only: sign, amend and terminate take it to act on the agreement
-	// as read.
+	// Sign, amend and terminate take it to act on the agreement as read.
 	Etag          string `protobuf:"bytes,14,opt,name=etag,proto3" json:"etag,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
