@@ -108,12 +108,15 @@ type WriteResult struct {
 
 // Query scans one index in order. Prefix limits the scan to terms with that
 // prefix. After is the Cursor of the last item of the previous page ("" for
-// the first page). Limit ≤ 0 means 50.
+// the first page). Limit ≤ 0 means 50. Reverse scans from the last entry
+// to the first (term, then key, descending), so one index serves both
+// directions of its order; After then continues before the cursor.
 type Query struct {
-	Index  string
-	Prefix string
-	After  string
-	Limit  int
+	Index   string
+	Prefix  string
+	After   string
+	Limit   int
+	Reverse bool
 	// Also narrows the scan to the records that are on every one of these
 	// indexes too: an entry is kept when, for each query of Also, its index
 	// holds an entry for the same record whose term continues after that

@@ -104,3 +104,18 @@ func ValidKey(ns Namespace, key string) error {
 	}
 	return validName("key", key, false)
 }
+
+// PrefixEnd is the smallest string above every string with prefix: prefix
+// without its trailing 0xff bytes, the last remaining byte incremented; ""
+// when there is none (every string has the empty prefix).
+func PrefixEnd(prefix string) string {
+	end := []byte(prefix)
+	for len(end) > 0 && end[len(end)-1] == 0xff {
+		end = end[:len(end)-1]
+	}
+	if len(end) == 0 {
+		return ""
+	}
+	end[len(end)-1]++
+	return string(end)
+}

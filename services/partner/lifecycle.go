@@ -247,7 +247,7 @@ func (s *Server) TerminateAgreement(ctx context.Context, req *partnerv1.Terminat
 }
 
 // ListAgreementRevisions pages through the revisions an agreement's
-// amendments replaced, newest first.
+// amendments replaced, newest first or oldest first.
 func (s *Server) ListAgreementRevisions(ctx context.Context, req *partnerv1.ListAgreementRevisionsRequest) (*partnerv1.ListAgreementRevisionsResponse, error) {
 	name, who, err := s.resolveAgreement(ctx, req.GetName(), "name", readers()...)
 	if err != nil {
@@ -255,7 +255,8 @@ func (s *Server) ListAgreementRevisions(ctx context.Context, req *partnerv1.List
 	}
 	var v errs.Violations
 	size := resource.PageSize(&v, req.GetPageSize())
-	query := resource.Digest(req.GetName())
+	o := revisionOrders.Parse(&v, req.GetOrderBy())
+	query := resource.Digest(req.GetName(), revisionOrders[o])
 	after := resource.DecodeToken(&v, req.GetPageToken(), query)
 	if err := v.Err(domain); err != nil {
 		return nil, err
@@ -267,7 +268,7 @@ func (s *Server) ListAgreementRevisions(ctx context.Context, req *partnerv1.List
 		return nil, err
 	}
 	resp := &partnerv1.ListAgreementRevisionsResponse{}
-	plan := store.Query{Index: "agreement_revisions", Prefix: name.Partner.ID + "/" + name.ID + "/"}
+	plan := store.Query{Index: "agreement_revisions", Prefix: name.Partner.ID + "/" + name.ID + "/", Reverse: o == 1}
 	page := repo.Page[*partnerv1.Agreement]{After: after, Size: size, Digest: query}
 	page.Plan.Query = plan
 	resp.NextPageToken, err = s.revisions.List(ctx, name.Partner.Region, page, func(e *repo.Entry[*partnerv1.Agreement]) (bool, error) {

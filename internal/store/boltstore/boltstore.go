@@ -651,18 +651,10 @@ func (s *Store) Scan(ctx context.Context, ns store.Namespace, q store.Query) (st
 		}
 		prefix := []byte(q.Prefix)
 		c := idx.Cursor()
-		var k []byte
-		// A cursor below the prefix range (a stale or foreign one) must not
-		// let terms outside the prefix through, so start at the later of
-		// the two positions.
-		if q.After != "" && q.After >= q.Prefix {
-			after := []byte(q.After)
-			k, _ = c.Seek(after)
-			if bytes.Equal(k, after) {
-				k, _ = c.Next()
-			}
-		} else {
-			k, _ = c.Seek(prefix)
+		k := first(c, q)
+		step := c.Next
+		if q.Reverse {
+			step = c.Prev
 		}
 		also := make([]alsoCursor, len(q.Also))
 		for i, a := range q.Also {
@@ -675,10 +667,17 @@ func (s *Store) Scan(ctx context.Context, ns store.Namespace, q store.Query) (st
 		for k != nil && bytes.HasPrefix(k, prefix) {
 			if len(also) > 0 {
 				next, found, ok := leapfrog(k[len(prefix):], also)
-				if !ok {
-					break
-				}
-				if !found {
+				switch {
+				case found:
+				case q.Reverse:
+					// The jumps look upwards: reversed, step to the next
+					// entry below and look again.
+					k, _ = step()
+					continue
+				case !ok:
+					k = nil
+					continue
+				default:
 					// Jump to the first entry that may be on every index.
 					k, _ = c.Seek(append(append([]byte{}, prefix...), next...))
 					continue
@@ -690,7 +689,7 @@ func (s *Store) Scan(ctx context.Context, ns store.Namespace, q store.Query) (st
 			}
 			raw := records.Get(key)
 			if raw == nil {
-				k, _ = c.Next()
+				k, _ = step()
 				continue
 			}
 			if len(page.Items) == limit {
@@ -702,7 +701,7 @@ func (s *Store) Scan(ctx context.Context, ns store.Namespace, q store.Query) (st
 				Record: decodeRecord(string(key), raw),
 				Cursor: string(k),
 			})
-			k, _ = c.Next()
+			k, _ = step()
 		}
 		return nil
 	})
@@ -710,6 +709,46 @@ func (s *Store) Scan(ctx context.Context, ns store.Namespace, q store.Query) (st
 		return store.Page{}, unavailable("boltstore.Scan", err)
 	}
 	return page, nil
+}
+
+// first positions c on the first entry of q's scan: after the cursor, or
+// at the start of the prefix range (its end when reversed).
+func first(c *bolt.Cursor, q store.Query) []byte {
+	prefix := []byte(q.Prefix)
+	if !q.Reverse {
+		// A cursor below the prefix range (a stale or foreign one) must not
+		// let terms outside the prefix through, so start at the later of
+		// the two positions.
+		if q.After != "" && q.After >= q.Prefix {
+			after := []byte(q.After)
+			k, _ := c.Seek(after)
+			if bytes.Equal(k, after) {
+				k, _ = c.Next()
+			}
+			return k
+		}
+		k, _ := c.Seek(prefix)
+		return k
+	}
+	// Reversed: the entry just before the cursor, or before the end of the
+	// prefix range, whichever comes first. A cursor above the range starts
+	// at its end; one below it yields an entry outside the prefix, which
+	// ends the scan.
+	from := store.PrefixEnd(q.Prefix)
+	if q.After != "" && (from == "" || q.After < from) {
+		from = q.After
+	}
+	if from == "" {
+		k, _ := c.Last()
+		return k
+	}
+	k, _ := c.Seek([]byte(from))
+	if k == nil {
+		k, _ = c.Last()
+		return k
+	}
+	k, _ = c.Prev()
+	return k
 }
 
 // alsoCursor is one index of an intersection (Query.Also).

@@ -147,12 +147,18 @@ return out
 // scanScript reads one page of an index together with its records, in one
 // atomic step, so an item never points at a record that is already gone.
 //
-// ARGV: prefix, index, ZRANGEBYLEX min, max, limit. Reply: more (0/1), then
+// ARGV: prefix, index, ZRANGEBYLEX min, max, limit, reverse (1: highest
+// first, ZREVRANGEBYLEX). Reply: more (0/1), then
 // member, version, value per item. KEYS[1] is the index (slot routing).
 var scanScript = redis.NewScript(`
 local p = ARGV[1]
 local limit = tonumber(ARGV[5])
-local members = redis.call('ZRANGEBYLEX', p .. 'i:' .. ARGV[2], ARGV[3], ARGV[4], 'LIMIT', 0, limit + 1)
+local members
+if ARGV[6] == '1' then
+  members = redis.call('ZREVRANGEBYLEX', p .. 'i:' .. ARGV[2], ARGV[4], ARGV[3], 'LIMIT', 0, limit + 1)
+else
+  members = redis.call('ZRANGEBYLEX', p .. 'i:' .. ARGV[2], ARGV[3], ARGV[4], 'LIMIT', 0, limit + 1)
+end
 local out = {0}
 local n = 0
 for _, m in ipairs(members) do
@@ -502,28 +508,29 @@ func (s *Store) Commit(ctx context.Context, ns store.Namespace, w store.Write) (
 }
 
 // lexRange turns a query into ZRANGEBYLEX bounds over term\x00key members.
+// The cursor bounds the range from below, or from above when reversed.
 func lexRange(q store.Query) (lo, hi string) {
 	lo = "[" + q.Prefix
 	// Start at the later of prefix and cursor, so that a cursor from below
 	// the prefix range cannot let other terms through.
-	if q.After != "" && q.After >= q.Prefix {
+	if !q.Reverse && q.After != "" && q.After >= q.Prefix {
 		lo = "(" + q.After
 	}
 	hi = "+"
-	// The smallest string above every string with the prefix: drop trailing
-	// 0xff bytes and increment the last remaining one.
-	end := []byte(q.Prefix)
-	for len(end) > 0 && end[len(end)-1] == 0xff {
-		end = end[:len(end)-1]
+	end := store.PrefixEnd(q.Prefix)
+	if end != "" {
+		hi = "(" + end
 	}
-	if len(end) > 0 {
-		end[len(end)-1]++
-		hi = "(" + string(end)
+	// Reversed, end at the earlier of the range's end and the cursor; a
+	// cursor below the prefix range leaves the range empty.
+	if q.Reverse && q.After != "" && (end == "" || q.After < end) {
+		hi = "(" + q.After
 	}
 	return lo, hi
 }
 
-// Scan reads one page of an index in term, then key order.
+// Scan reads one page of an index in term, then key order (the reverse of
+// it for a reversed query).
 func (s *Store) Scan(ctx context.Context, ns store.Namespace, q store.Query) (store.Page, error) {
 	if err := store.ValidQuery(ns, q); err != nil {
 		return store.Page{}, fmt.Errorf("redisstore.Scan: %w", err)
@@ -534,10 +541,17 @@ func (s *Store) Scan(ctx context.Context, ns store.Namespace, q store.Query) (st
 	}
 	p := prefix(ns)
 	lo, hi := lexRange(q)
+	if len(q.Also) > 0 && q.Reverse {
+		return s.intersectReversed(ctx, ns, q, limit)
+	}
 	if len(q.Also) > 0 {
 		return s.intersect(ctx, ns, q, lo, hi, limit)
 	}
-	reply, err := scanScript.Run(ctx, s.rdb, []string{p + "i:" + q.Index}, p, q.Index, lo, hi, limit).Slice()
+	reverse := 0
+	if q.Reverse {
+		reverse = 1
+	}
+	reply, err := scanScript.Run(ctx, s.rdb, []string{p + "i:" + q.Index}, p, q.Index, lo, hi, limit, reverse).Slice()
 	if err != nil {
 		return store.Page{}, mapErr("redisstore.Scan", err)
 	}
@@ -600,6 +614,59 @@ func (s *Store) intersect(ctx context.Context, ns store.Namespace, q store.Query
 		// The budget ran out: go on where the script stopped (with the page
 		// full, only to learn whether another match follows).
 		lo, _ = reply[1].(string)
+		if err := ctx.Err(); err != nil {
+			return store.Page{}, fmt.Errorf("redisstore.Scan: %w", err)
+		}
+	}
+}
+
+// intersectReversed is an intersection read highest first: the reversed
+// scan of q's index, a batch at a time, keeping the entries every index of
+// Also holds too (one ZSCORE each, pipelined). The intersection script
+// jumps upwards only, so a reversed one steps entry by entry instead.
+func (s *Store) intersectReversed(ctx context.Context, ns store.Namespace, q store.Query, limit int) (store.Page, error) {
+	p := prefix(ns)
+	scan := q
+	scan.Also, scan.Limit = nil, max(limit, 50)
+	var page store.Page
+	for {
+		batch, err := s.Scan(ctx, ns, scan)
+		if err != nil {
+			return store.Page{}, err
+		}
+		pipe := s.rdb.Pipeline()
+		checks := make([][]*redis.FloatCmd, len(batch.Items))
+		for i, it := range batch.Items {
+			rest := strings.TrimPrefix(it.Cursor, q.Prefix)
+			for _, a := range q.Also {
+				checks[i] = append(checks[i], pipe.ZScore(ctx, p+"i:"+a.Index, a.Prefix+rest))
+			}
+		}
+		if len(batch.Items) > 0 {
+			if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+				return store.Page{}, mapErr("redisstore.Scan", err)
+			}
+		}
+		for i, it := range batch.Items {
+			on := true
+			for _, c := range checks[i] {
+				if c.Err() != nil {
+					on = false
+				}
+			}
+			if !on {
+				continue
+			}
+			if len(page.Items) == limit {
+				page.More = true
+				return page, nil
+			}
+			page.Items = append(page.Items, it)
+		}
+		if !batch.More {
+			return page, nil
+		}
+		scan.After = batch.Items[len(batch.Items)-1].Cursor
 		if err := ctx.Err(); err != nil {
 			return store.Page{}, fmt.Errorf("redisstore.Scan: %w", err)
 		}

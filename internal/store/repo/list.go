@@ -135,6 +135,70 @@ func (r *Repo[T]) Rewrite(ctx context.Context, region, index string, name func(k
 	}
 }
 
+// Reindex puts every record listed on base onto index too: records
+// written before index existed lack its entries until they are written
+// again. It reads the keys index holds, then rewrites each record of base
+// that is not among them with the index entries of today, a batch per
+// commit, with an audit event each, as Rewrite does; a record changed
+// meanwhile is left to its writer, which indexes it too. Index must hold
+// every record of base (else they are rewritten on every call). It returns
+// how many records it rewrote.
+func (r *Repo[T]) Reindex(ctx context.Context, region, base, index string, name func(key string) string) (int, error) {
+	const batch = 100
+	have := map[string]bool{}
+	q := store.Query{Index: index, Limit: resource.MaxPageSize}
+	for {
+		page, err := r.cfg.Store.Scan(ctx, r.NS(region), q)
+		if err != nil {
+			return 0, r.fail(err, "records of "+region)
+		}
+		for _, it := range page.Items {
+			have[it.Record.Key] = true
+			q.After = it.Cursor
+		}
+		if !page.More {
+			break
+		}
+	}
+	q = store.Query{Index: base, Limit: batch}
+	n := 0
+	for {
+		page, err := r.cfg.Store.Scan(ctx, r.NS(region), q)
+		if err != nil {
+			return n, r.fail(err, "records of "+region)
+		}
+		var w store.Write
+		for _, it := range page.Items {
+			q.After = it.Cursor
+			if have[it.Record.Key] {
+				continue
+			}
+			have[it.Record.Key] = true // listed twice on base: once is enough
+			e, err := r.Decode(Ref{Region: region, Name: name(it.Record.Key)}, it.Record)
+			if err != nil {
+				return n, r.fail(err, it.Record.Key)
+			}
+			p, err := r.Put(e)
+			if err != nil {
+				return n, r.fail(err, it.Record.Key)
+			}
+			w.Puts = append(w.Puts, p)
+			w.Events = append(w.Events, store.Event{
+				Actor: "system:" + r.cfg.Service, Action: "RewriteRecord", Key: e.Ref.Name,
+				EtagBefore: e.Etag(), EtagAfter: Etag(e.Version + 1), Detail: "listed on the " + index + " index",
+			})
+		}
+		done, err := r.rewrite(ctx, region, w)
+		n += done
+		if err != nil {
+			return n, err
+		}
+		if !page.More {
+			return n, nil
+		}
+	}
+}
+
 // rewrite commits one batch of Rewrite, or its records one by one when the
 // batch conflicts, skipping those changed meanwhile.
 func (r *Repo[T]) rewrite(ctx context.Context, region string, w store.Write) (int, error) {
@@ -210,9 +274,19 @@ func (r *Repo[T]) listUnion(ctx context.Context, region string, p Page[T], keep 
 		b, _ := json.Marshal(pos)
 		return resource.EncodeToken(string(b), p.Digest)
 	}
+	// Reversed scans (all of a union's are alike) merge highest first.
+	reverse := p.Union[0].Reverse
+	before := func(a, b *stream) bool {
+		ra, rb, ka, kb := a.rest(), b.rest(), a.items[0].Record.Key, b.items[0].Record.Key
+		if reverse {
+			return ra > rb || ra == rb && ka > kb
+		}
+		return ra < rb || ra == rb && ka < kb
+	}
 	kept := 0
 	for {
-		// The next item is the lowest (rest of term, key) of all streams.
+		// The next item is the lowest (rest of term, key) of all streams,
+		// or the highest when reversed.
 		var next *stream
 		for _, s := range streams {
 			ok, err := fill(s)
@@ -222,7 +296,7 @@ func (r *Repo[T]) listUnion(ctx context.Context, region string, p Page[T], keep 
 			if !ok {
 				continue
 			}
-			if next == nil || s.rest() < next.rest() || s.rest() == next.rest() && s.items[0].Record.Key < next.items[0].Record.Key {
+			if next == nil || before(s, next) {
 				next = s
 			}
 		}

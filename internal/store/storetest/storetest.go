@@ -42,6 +42,7 @@ func Run(t *testing.T, open func(t testing.TB) store.Store) {
 		{"Intersection", testIntersection},
 		{"IntersectionSparse", testIntersectionSparse},
 		{"Pagination", testPagination},
+		{"ReverseScan", testReverseScan},
 		{"PaginationDefaultLimit", testPaginationDefaultLimit},
 		{"CursorAfterDeletedItem", testCursorAfterDeletedItem},
 		{"IdempotentReplay", testIdempotentReplay},
@@ -65,6 +66,7 @@ func Run(t *testing.T, open func(t testing.TB) store.Store) {
 		{"RepoIdempotentCreate", testRepoIdempotentCreate},
 		{"RepoList", testRepoList},
 		{"RepoRewrite", testRepoRewrite},
+		{"RepoReindex", testRepoReindex},
 		{"RepoIdempotentChange", testRepoIdempotentChange},
 		{"RepoChangeParts", testRepoChangeParts},
 		{"RepoAuditOfOtherRecords", testRepoAuditOfOtherRecords},
@@ -608,6 +610,97 @@ func testPagination(t *testing.T, s store.Store) {
 		}
 		if len(page.Items) != 0 || page.More {
 			t.Errorf("Scan after last = %+v, want empty page without More", page)
+		}
+	})
+}
+
+// testReverseScan checks that a reversed scan yields exactly the forward
+// scan's items backwards, with and without prefixes, for every page size,
+// and that its cursors continue before the item (a deleted one too, and a
+// cursor from outside the prefix range).
+func testReverseScan(t *testing.T, s store.Store) {
+	ns := nsFor(t, "")
+	commit(t, s, ns, store.Write{Puts: []store.Put{
+		put("1", "", 0, ix("by", "2024-01-05")),
+		put("2", "", 0, ix("by", "2024-02-01")),
+		put("3", "", 0, ix("by", "2024-02-17")),
+		put("3b", "", 0, ix("by", "2024-02-17")),
+		put("4", "", 0, ix("by", "2025-01-01")),
+		put("5", "", 0, ix("by", "2024")),
+		put("6", "", 0, ix("by", "\xff\xff")),
+		put("7", "", 0, ix("by", "\xff\xff\x01")),
+		put("8", "", 0, ix("by", "\xff")),
+		put("9", "", 0, ix("by", "")),
+	}})
+	reversed := func(h []hit) []hit {
+		out := slices.Clone(h)
+		slices.Reverse(out)
+		return out
+	}
+	for _, prefix := range []string{"", "2024", "2024-02", "2024-02-17", "2024-03", "2", "3", "\xff", "\xff\xff", "\xff\xff\x01"} {
+		forward := scanAll(t, s, ns, store.Query{Index: "by", Prefix: prefix})
+		for _, limit := range []int{0, 1, 2, 3} {
+			t.Run(fmt.Sprintf("%q/limit=%d", prefix, limit), func(t *testing.T) {
+				got := scanAll(t, s, ns, store.Query{Index: "by", Prefix: prefix, Limit: limit, Reverse: true})
+				if diff := cmp.Diff(reversed(forward), got, equateEmpty()); diff != "" {
+					t.Errorf("reverse scan is not the forward scan backwards (-want +got):\n%s", diff)
+				}
+			})
+		}
+	}
+	if got := scanAll(t, s, ns, store.Query{Index: "by", Prefix: "2024-02", Reverse: true}); len(got) != 3 || got[0].Key != "3b" || got[2].Key != "2" {
+		t.Errorf("reverse of prefix 2024-02 = %+v, want 3b, 3, 2", got)
+	}
+
+	cursorOf := func(prefix, key string) string {
+		page, err := s.Scan(t.Context(), ns, store.Query{Index: "by", Prefix: prefix, Limit: 100})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, it := range page.Items {
+			if it.Record.Key == key {
+				return it.Cursor
+			}
+		}
+		t.Fatalf("no item %q", key)
+		return ""
+	}
+	keys := func(q store.Query) []string {
+		t.Helper()
+		page, err := s.Scan(t.Context(), ns, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, it := range page.Items {
+			out = append(out, it.Record.Key)
+		}
+		return out
+	}
+	t.Run("cursor continues before its item", func(t *testing.T) {
+		after := cursorOf("", "3")
+		if diff := cmp.Diff([]string{"2", "1", "5"}, keys(store.Query{Index: "by", After: after, Limit: 3, Reverse: true})); diff != "" {
+			t.Errorf("mismatch (-want +got):\n%s", diff)
+		}
+		if diff := cmp.Diff([]string{"3b", "4"}, keys(store.Query{Index: "by", After: after, Limit: 2})); diff != "" {
+			t.Errorf("forward from the same cursor mismatch (-want +got):\n%s", diff)
+		}
+	})
+	t.Run("cursor outside the prefix range", func(t *testing.T) {
+		// Above the range: the scan starts at the range's end. Below it:
+		// nothing comes before the range.
+		if diff := cmp.Diff([]string{"3b", "3", "2"}, keys(store.Query{Index: "by", Prefix: "2024-02", After: cursorOf("", "4"), Reverse: true})); diff != "" {
+			t.Errorf("cursor above mismatch (-want +got):\n%s", diff)
+		}
+		if got := keys(store.Query{Index: "by", Prefix: "2024-02", After: cursorOf("", "1"), Reverse: true}); len(got) != 0 {
+			t.Errorf("cursor below the range = %q, want nothing", got)
+		}
+	})
+	t.Run("cursor of a deleted item", func(t *testing.T) {
+		after := cursorOf("2024", "2")
+		commit(t, s, ns, store.Write{Puts: []store.Put{{Key: "2", Version: 1, Delete: true}}})
+		if diff := cmp.Diff([]string{"1", "5"}, keys(store.Query{Index: "by", Prefix: "2024", After: after, Reverse: true})); diff != "" {
+			t.Errorf("mismatch (-want +got):\n%s", diff)
 		}
 	})
 }
@@ -1305,6 +1398,11 @@ func testIntersection(t *testing.T, s store.Store) {
 				q := tc.q
 				q.Limit = limit
 				wantScan(t, s, ns, q, want(tc.area, tc.stage, tc.origin))
+				// Reversed: the same records, highest first.
+				q.Reverse = true
+				backwards := slices.Clone(want(tc.area, tc.stage, tc.origin))
+				slices.Reverse(backwards)
+				wantScan(t, s, ns, q, backwards)
 			})
 		}
 	}
