@@ -556,20 +556,29 @@ func (s *Store) Scan(ctx context.Context, ns store.Namespace, q store.Query) (st
 		return store.Page{}, mapErr("redisstore.Scan", err)
 	}
 	more, _ := reply[0].(int64)
-	page := store.Page{More: more == 1, Items: make([]store.Item, 0, (len(reply)-1)/3)}
-	for i := 1; i+2 < len(reply); i += 3 {
+	items, err := scanItems(reply[1:], nil)
+	if err != nil {
+		return store.Page{}, err
+	}
+	return store.Page{More: more == 1, Items: items}, nil
+}
+
+// scanItems appends the items of a scan script's reply (member, version,
+// value per item) to items.
+func scanItems(reply []any, items []store.Item) ([]store.Item, error) {
+	for i := 0; i+2 < len(reply); i += 3 {
 		member, _ := reply[i].(string)
 		term, key, ok := strings.Cut(member, "\x00")
 		if !ok {
-			return store.Page{}, fmt.Errorf("redisstore.Scan: corrupt index member %q", member)
+			return nil, fmt.Errorf("redisstore.Scan: corrupt index member %q", member)
 		}
 		rec, err := decodeRecord(key, reply[i+1], reply[i+2])
 		if err != nil {
-			return store.Page{}, fmt.Errorf("redisstore.Scan: %w", err)
+			return nil, fmt.Errorf("redisstore.Scan: %w", err)
 		}
-		page.Items = append(page.Items, store.Item{Term: term, Record: rec, Cursor: member})
+		items = append(items, store.Item{Term: term, Record: rec, Cursor: member})
 	}
-	return page, nil
+	return items, nil
 }
 
 // intersect runs intersectScript until the page is full, the scan ends, or
@@ -592,17 +601,8 @@ func (s *Store) intersect(ctx context.Context, ns store.Namespace, q store.Query
 			return store.Page{}, mapErr("redisstore.Scan", err)
 		}
 		state, _ := reply[0].(int64)
-		for i := 2; i+2 < len(reply); i += 3 {
-			member, _ := reply[i].(string)
-			term, key, ok := strings.Cut(member, "\x00")
-			if !ok {
-				return store.Page{}, fmt.Errorf("redisstore.Scan: corrupt index member %q", member)
-			}
-			rec, err := decodeRecord(key, reply[i+1], reply[i+2])
-			if err != nil {
-				return store.Page{}, fmt.Errorf("redisstore.Scan: %w", err)
-			}
-			page.Items = append(page.Items, store.Item{Term: term, Record: rec, Cursor: member})
+		if page.Items, err = scanItems(reply[2:], page.Items); err != nil {
+			return store.Page{}, err
 		}
 		switch state {
 		case 0:
