@@ -110,19 +110,9 @@ func (r *Repo[T]) Rewrite(ctx context.Context, region, index string, name func(k
 			if !isLegacy(it.Record.Value) {
 				continue
 			}
-			e, err := r.Decode(Ref{Region: region, Name: name(it.Record.Key)}, it.Record)
-			if err != nil {
-				return n, r.fail(err, it.Record.Key)
+			if err := r.rewriteOne(&w, region, it.Record, name, "stored form upgraded"); err != nil {
+				return n, err
 			}
-			p, err := r.Put(e)
-			if err != nil {
-				return n, r.fail(err, it.Record.Key)
-			}
-			w.Puts = append(w.Puts, p)
-			w.Events = append(w.Events, store.Event{
-				Actor: "system:" + r.cfg.Service, Action: "RewriteRecord", Key: e.Ref.Name,
-				EtagBefore: e.Etag(), EtagAfter: Etag(e.Version + 1), Detail: "stored form upgraded",
-			})
 		}
 		done, err := r.rewrite(ctx, region, w)
 		n += done
@@ -174,19 +164,9 @@ func (r *Repo[T]) Reindex(ctx context.Context, region, base, index string, name 
 				continue
 			}
 			have[it.Record.Key] = true // listed twice on base: once is enough
-			e, err := r.Decode(Ref{Region: region, Name: name(it.Record.Key)}, it.Record)
-			if err != nil {
-				return n, r.fail(err, it.Record.Key)
+			if err := r.rewriteOne(&w, region, it.Record, name, "listed on the "+index+" index"); err != nil {
+				return n, err
 			}
-			p, err := r.Put(e)
-			if err != nil {
-				return n, r.fail(err, it.Record.Key)
-			}
-			w.Puts = append(w.Puts, p)
-			w.Events = append(w.Events, store.Event{
-				Actor: "system:" + r.cfg.Service, Action: "RewriteRecord", Key: e.Ref.Name,
-				EtagBefore: e.Etag(), EtagAfter: Etag(e.Version + 1), Detail: "listed on the " + index + " index",
-			})
 		}
 		done, err := r.rewrite(ctx, region, w)
 		n += done
@@ -223,6 +203,25 @@ func (r *Repo[T]) rewrite(ctx context.Context, region string, w store.Write) (in
 		n += done
 	}
 	return n, nil
+}
+
+// rewriteOne adds rec, written again as it stands with today's codec and
+// index entries, and its audit event to w.
+func (r *Repo[T]) rewriteOne(w *store.Write, region string, rec store.Record, name func(key string) string, detail string) error {
+	e, err := r.Decode(Ref{Region: region, Name: name(rec.Key)}, rec)
+	if err != nil {
+		return r.fail(err, rec.Key)
+	}
+	p, err := r.Put(e)
+	if err != nil {
+		return r.fail(err, rec.Key)
+	}
+	w.Puts = append(w.Puts, p)
+	w.Events = append(w.Events, store.Event{
+		Actor: "system:" + r.cfg.Service, Action: "RewriteRecord", Key: e.Ref.Name,
+		EtagBefore: e.Etag(), EtagAfter: Etag(e.Version + 1), Detail: detail,
+	})
+	return nil
 }
 
 func isConflict(err error) bool { return errors.Is(err, store.ErrConflict) }
