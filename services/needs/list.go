@@ -48,8 +48,7 @@ func orderTerm(need *needsv1.Need, order string) string {
 // indexEntries are every index a need is listed by: by create time and by
 // priority, each for all needs, per status, per owner (a reporter's own
 // needs, by their hashed subject) and for published needs only (what
-// partners list); and by update time, for all needs (orderUpdated). Each
-// index serves its order in both directions (a reversed scan).
+// partners list).
 func indexEntries(r *record) []store.IndexEntry {
 	need := r.Msg
 	status := need.GetStatus().String()
@@ -67,7 +66,7 @@ func indexEntries(r *record) []store.IndexEntry {
 			out = append(out, store.IndexEntry{Index: "owner_" + order, Term: repo.SubjectHash(r.Owner) + "/" + t})
 		}
 	}
-	return append(out, store.IndexEntry{Index: orderUpdated, Term: fmt.Sprintf("%019d", math.MaxInt64-need.GetUpdateTime().AsTime().UnixNano())})
+	return out
 }
 
 // childIndex lists a need's parts (screenings, decisions) in the order of
@@ -81,17 +80,8 @@ func childIndex[T proto.Message](index, prefix string) func(e *repo.Entry[T]) []
 // fold compares care units as people type them.
 func fold(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
 
-// filterFields are what ListNeeds filters on, the indexed first. The
-// update-time order has no index per status or publication: its filters
-// are checked on each need.
+// filterFields are what ListNeeds filters on, the indexed first.
 func filterFields(order string) []filter.Field[*needsv1.Need] {
-	if order == orderUpdated {
-		fields := filterFields(orderCreated)
-		for i := range fields {
-			fields[i].Index = nil
-		}
-		return fields
-	}
 	return []filter.Field[*needsv1.Need]{
 		{
 			Name: "status", Values: filter.EnumValues(needsv1.NeedStatus(0).Descriptor()),
@@ -114,8 +104,19 @@ func filterFields(order string) []filter.Field[*needsv1.Need] {
 	}
 }
 
-// ListNeeds pages through a region's needs on the secondary indexes, by
-// create time, priority or update time (either way round), narrowed to what the caller may see. Staff and
+// parseOrder accepts the orders the indexes serve.
+func parseOrder(s string) (string, error) {
+	switch strings.Join(strings.Fields(s), " ") {
+	case "", "create_time desc", "createTime desc":
+		return orderCreated, nil
+	case "priority_score desc", "priorityScore desc":
+		return orderPriority, nil
+	}
+	return "", fmt.Errorf("%q is not an order this list supports: use create_time desc (the default) or priority_score desc", s)
+}
+
+// ListNeeds pages through a region's needs on the secondary indexes, newest
+// first or by priority, narrowed to what the caller may see. Staff and
 // national callers list the region, on the index the filter asks for;
 // partners the published needs; submitters their own and the published
 // ones. A narrowed caller's list never walks needs they may not see.
@@ -126,9 +127,11 @@ func (s *Server) ListNeeds(ctx context.Context, req *needsv1.ListNeedsRequest) (
 	}
 
 	var v errs.Violations
-	wide := isStaff(who, region) || isNational(who)
-	by, orderBy := parseNeedOrder(&v, req.GetOrderBy(), wide)
-	order := by.index
+	order, oerr := parseOrder(req.GetOrderBy())
+	if oerr != nil {
+		v.Add("order_by", "%v", oerr)
+		order = orderCreated
+	}
 	plan, ferr := filter.Compile(req.GetFilter(), store.Query{Index: order}, filterFields(order))
 	if ferr != nil {
 		v.Add("filter", "%v", ferr)
@@ -136,27 +139,21 @@ func (s *Server) ListNeeds(ctx context.Context, req *needsv1.ListNeedsRequest) (
 	size := resource.PageSize(&v, req.GetPageSize())
 
 	page := repo.Page[*needsv1.Need]{Plan: plan, Size: size}
-	published := reversed(store.Query{Index: "published_" + order}, by.reverse)
+	published := store.Query{Index: "published_" + order}
 	switch {
-	case wide:
+	case isStaff(who, region) || isNational(who):
 	case who.Has(auth.Submitter):
-		page.Union = []store.Query{reversed(store.Query{Index: "owner_" + order, Prefix: repo.SubjectHash(who.Subject) + "/"}, by.reverse), published}
+		page.Union = []store.Query{{Index: "owner_" + order, Prefix: repo.SubjectHash(who.Subject) + "/"}, published}
 	default:
 		page.Plan.Query = published
 	}
-	page.Plan.Query.Reverse = by.reverse
-	page.Digest = resource.Digest(region, page.Plan.Query.Index, page.Plan.Query.Prefix, fmt.Sprint(page.Union), plan.Filter, orderBy)
+	page.Digest = resource.Digest(region, page.Plan.Query.Index, page.Plan.Query.Prefix, fmt.Sprint(page.Union), plan.Filter, order)
 	page.After = resource.DecodeToken(&v, req.GetPageToken(), page.Digest)
 	if err := v.Err(domain); err != nil {
 		return nil, err
 	}
 	if page.Union != nil {
 		if err := s.ownersIndexed(ctx, region); err != nil {
-			return nil, err
-		}
-	}
-	if order == orderUpdated {
-		if err := s.updatedIndexed(ctx, region); err != nil {
 			return nil, err
 		}
 	}

@@ -125,13 +125,6 @@ func (s *Server) GetWebhookSubscription(ctx context.Context, req *notifyv1.GetWe
 	return h.Sub, nil
 }
 
-// Webhook subscriptions are listed by name (their index's order) and
-// deliveries newest first, or either the other way round (a reversed scan).
-var (
-	hookOrders     = resource.Orders{"name", "name desc"}
-	deliveryOrders = resource.Orders{"create_time desc", "create_time"}
-)
-
 // ListWebhookSubscriptions implements notifyv1.NotificationServiceServer.
 func (s *Server) ListWebhookSubscriptions(ctx context.Context, req *notifyv1.ListWebhookSubscriptionsRequest) (*notifyv1.ListWebhookSubscriptionsResponse, error) {
 	var v errs.Violations
@@ -140,8 +133,7 @@ func (s *Server) ListWebhookSubscriptions(ctx context.Context, req *notifyv1.Lis
 		v.Add("parent", "%v", err)
 	}
 	size := resource.PageSize(&v, req.GetPageSize())
-	o := hookOrders.Parse(&v, req.GetOrderBy())
-	query := resource.Digest("hooks", req.GetParent(), hookOrders[o])
+	query := resource.Digest("hooks", req.GetParent())
 	after := resource.DecodeToken(&v, req.GetPageToken(), query)
 	if err := v.Err(domain); err != nil {
 		return nil, err
@@ -149,7 +141,7 @@ func (s *Server) ListWebhookSubscriptions(ctx context.Context, req *notifyv1.Lis
 	if _, err := s.adminOf(ctx, region); err != nil {
 		return nil, err
 	}
-	p, err := s.store.Scan(ctx, ns(region), store.Query{Index: "hooks", After: after, Limit: size, Reverse: o == 1})
+	p, err := s.store.Scan(ctx, ns(region), store.Query{Index: "hooks", After: after, Limit: size})
 	if err != nil {
 		return nil, domain.Store(err, "WEBHOOK", "webhook subscriptions")
 	}
@@ -174,11 +166,10 @@ func (s *Server) UpdateWebhookSubscription(ctx context.Context, req *notifyv1.Up
 	if err != nil {
 		return nil, err
 	}
-	// create_time is output only: named in the mask, it is ignored (AIP-203).
-	paths, ignored := resource.WithoutOutputOnly(resource.UpdatePaths(req.GetUpdateMask().GetPaths()), func(f string) bool { return f == "create_time" })
+	paths := resource.UpdatePaths(req.GetUpdateMask().GetPaths())
 	var v errs.Violations
 	if len(paths) == 0 {
-		v.Add("update_mask", "name the fields to change%s", resource.IgnoredNote(ignored, nil))
+		v.Add("update_mask", "name the fields to change")
 	}
 	s.checkHook(&v, in, in.GetSecret(), paths)
 	if err := v.Err(domain); err != nil {
@@ -242,8 +233,7 @@ func (s *Server) DeleteWebhookSubscription(ctx context.Context, req *notifyv1.De
 func (s *Server) ListWebhookDeliveries(ctx context.Context, req *notifyv1.ListWebhookDeliveriesRequest) (*notifyv1.ListWebhookDeliveriesResponse, error) {
 	var v errs.Violations
 	size := resource.PageSize(&v, req.GetPageSize())
-	o := deliveryOrders.Parse(&v, req.GetOrderBy())
-	query := resource.Digest("deliveries", req.GetParent(), req.GetState().String(), deliveryOrders[o])
+	query := resource.Digest("deliveries", req.GetParent(), req.GetState().String())
 	after := resource.DecodeToken(&v, req.GetPageToken(), query)
 	if err := v.Err(domain); err != nil {
 		return nil, err
@@ -259,7 +249,7 @@ func (s *Server) ListWebhookDeliveries(ctx context.Context, req *notifyv1.ListWe
 		index, filter = "dead", notifyv1.DeliveryState_DELIVERY_STATE_UNSPECIFIED
 	}
 	resp := &notifyv1.ListWebhookDeliveriesResponse{}
-	q := store.Query{Index: index, Prefix: subID + "/", After: after, Limit: size, Reverse: o == 1}
+	q := store.Query{Index: index, Prefix: subID + "/", After: after, Limit: size}
 	for len(resp.Deliveries) < size {
 		p, err := s.store.Scan(ctx, ns(region), q)
 		if err != nil {
