@@ -212,6 +212,7 @@ var workMessages = map[string][2]string{
 	"dash.certify.none":      {"Inga kostnadsrapporter väntar.", "No cost reports are waiting."},
 	"dash.certify.button":    {"Attestera", "Certify"},
 	"dash.pays":              {"betalar ut", "pays"},
+	"dash.certify.warnings":  {"Över budget – kontrollera innan du attesterar:", "Above the budget – check before you certify:"},
 	"dash.common":            {"Behov som flera regioner delar", "Needs several regions share"},
 	"dash.common.none":       {"Inga gemensamma behov hittade.", "No common needs found."},
 	"dash.common.failed":     {"De gemensamma behoven kunde inte hämtas just nu.", "The common needs could not be read right now."},

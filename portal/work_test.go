@@ -214,7 +214,20 @@ func TestWorkPages(t *testing.T) {
 		t.Fatalf("the draft cost report cannot be submitted:\n%s", body)
 	}
 	admin.mustPost(report[1]+"/submit", url.Values{"etag": {etagIn(body, report[1]+"/submit")}})
+	// Staff costs above their budget line of 1 000,01 kr: the coordinator
+	// is warned on the dashboard before certifying.
+	admin.mustPost(sp+"/costReports", url.Values{"request_id": {"cr-2"}, "period_start": {"2026-04-01"}, "period_end": {"2026-06-30"},
+		"report_category": {"COST_CATEGORY_STAFF"}, "report_description": {"övertid"}, "report_amount": {"1200"}})
+	_, body, _ = admin.do("GET", sp+"?view=1", nil)
+	over := regexp.MustCompile(`action="(/` + regexp.QuoteMeta(sp[1:]) + `/costReports/[^"/]+)/submit"`).FindStringSubmatch(body)
+	if over == nil {
+		t.Fatalf("the second cost report cannot be submitted")
+	}
+	admin.mustPost(over[1]+"/submit", url.Values{"etag": {etagIn(body, over[1]+"/submit")}})
 	_, body, _ = coord.do("GET", "/dashboard", nil)
+	if !strings.Contains(body, "Över budget") || !strings.Contains(body, "COST_CATEGORY_STAFF: 120000 öre reported, 19999 öre above the budget line of 100001 öre") {
+		t.Errorf("the dashboard does not warn of the staff costs above their budget line")
+	}
 	// ⌊30001 × 5000 / 10000⌋ = 15000 öre.
 	if !strings.Contains(strings.ReplaceAll(body, "\u00a0", " "), "betalar ut 150,00 kr") {
 		t.Errorf("the dashboard does not say what certifying pays")

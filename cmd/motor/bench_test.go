@@ -51,7 +51,7 @@ func TestBench_Smoke(t *testing.T) {
 	if err := json.Unmarshal([]byte("{"+doc), &rep); err != nil {
 		t.Fatalf("JSON report: %v\n%s", err, doc)
 	}
-	want := []string{"S1 gRPC GetIdea", "S2 REST GET idea", "S3 bbolt create", "dashboard 21 regions", "two-term List 10 vs 5", "cold findSimilar 10"}
+	want := []string{"S1 gRPC GetIdea", "S2 REST GET idea", "S3 bbolt create", "dashboard 21 regions", "two-term List 10 vs 5", "selective two-term List 10 vs 5", "cold findSimilar 10"}
 	if redisErr == nil {
 		want = append(want, "S3 Redis create")
 		if _, err := exec.LookPath("redis-benchmark"); err == nil {

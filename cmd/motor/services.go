@@ -286,6 +286,14 @@ func allServices() []service {
 					References: refs,
 				})
 				fundingv1.RegisterSubprojectServiceServer(s, subs)
+				// A region's figures in one call for the national dashboard,
+				// from this process: it already reaches the region's idea,
+				// needs and partner services, and its own subprojects.
+				figures, err := regionFigures(d)
+				if err != nil {
+					return nil, err
+				}
+				coordinatorv1.RegisterRegionFiguresServiceServer(s, figures)
 				if d.ctx != nil && len(d.regions.IDs()) > 0 {
 					go subs.RunReconciler(d.ctx, d.reconcile.interval, d.reconcile.grace)
 					go subs.RunBacklinkSweep(d.ctx, backlink.DefaultSweepInterval)
@@ -342,9 +350,17 @@ func allServices() []service {
 				// The coordinator asks every region of the directory over
 				// gRPC: this deployment for its own regions, peers over mTLS
 				// for the others. It has no demo content of its own.
-				coordinatorv1.RegisterCoordinatorServiceServer(s, coordinator.New(coordinator.Config{
-					Store: d.store, Regions: d.directory, Conn: d.regionConn, Logger: d.logger,
-				}))
+				// The regions this deployment serves it counts itself, with no
+				// call and no second check of the caller's token.
+				cfg := coordinator.Config{Store: d.store, Regions: d.directory, Conn: d.regionConn, Logger: d.logger}
+				if len(d.regions.IDs()) > 0 {
+					figures, err := regionFigures(d)
+					if err != nil {
+						return nil, err
+					}
+					cfg.Figures = figures
+				}
+				coordinatorv1.RegisterCoordinatorServiceServer(s, coordinator.New(cfg))
 				return nil, nil
 			},
 		},
@@ -401,6 +417,26 @@ func allServices() []service {
 			},
 		},
 	}
+}
+
+// regionFigures is the region figures service of this deployment: it asks
+// the idea, needs, funding and partner services as the deployment itself,
+// since the caller was admitted by the figures service (or the dashboard)
+// and the four Get…Stats need not check the same token again.
+func regionFigures(d deps) (*coordinator.Figures, error) {
+	var conns [4]grpc.ClientConnInterface
+	for i, name := range []string{"idea", "needs", "funding", "partner"} {
+		conn, err := d.conn(name)
+		if err != nil {
+			return nil, fmt.Errorf("connect to the %s service: %w", name, err)
+		}
+		conns[i] = d.asService(conn, true)
+	}
+	return coordinator.NewFigures(coordinator.FiguresConfig{
+		Regions: d.regions,
+		Ideas:   ideav1.NewIdeaServiceClient(conns[0]), Needs: needsv1.NewNeedsServiceClient(conns[1]),
+		Subprojects: fundingv1.NewSubprojectServiceClient(conns[2]), Partners: partnerv1.NewPartnerServiceClient(conns[3]),
+	}), nil
 }
 
 // references are the services a subproject's ideas, needs and partners are

@@ -98,10 +98,19 @@ var (
 	reportReaders = []Role{Advisor, RegionAdmin, Coordinator}
 )
 
-// regionFigures is a Get…Stats row: the region's staff, national
-// coordinators, and the national deployment itself.
+// regionFigures is the row of a region's figures: the region's staff,
+// national coordinators, and the national deployment itself.
 func regionFigures() Rule {
 	return Rule{Roles: statsReaders, Peer: NationalReadsRegion}
+}
+
+// regionStats is a Get…Stats row: as regionFigures, and the deployment's
+// own figures service (and dashboard), which asks the four Get…Stats as
+// itself once it has admitted the caller.
+func regionStats() Rule {
+	r := regionFigures()
+	r.Internal = true
+	return r
 }
 
 // moneyCall is a mutating ledger row: no user token ever, only a funding
@@ -142,7 +151,7 @@ func Table() map[string]Rule {
 		// source region has no peer entry for (services/idea/relay.go).
 		ideav1.IdeaService_AdoptIdea_FullMethodName:       {Internal: true, Peer: RegionSpreadsIdea, Field: "spread_from", Relay: true},
 		ideav1.IdeaService_ListAuditEvents_FullMethodName: {Roles: auditReaders},
-		ideav1.IdeaService_GetIdeaStats_FullMethodName:    regionFigures(),
+		ideav1.IdeaService_GetIdeaStats_FullMethodName:    regionStats(),
 		ideav1.IdeaService_MergeIdea_FullMethodName:       {Roles: staff},
 		// back-references: the needs and funding services of this process
 		// record their links on the idea as themselves (links.go)
@@ -188,7 +197,7 @@ func Table() map[string]Rule {
 		needsv1.NeedsService_SetBacklink_FullMethodName:      {Internal: true},
 		needsv1.NeedsService_FindSimilarNeeds_FullMethodName: {Roles: needReaders},
 		needsv1.NeedsService_ListAuditEvents_FullMethodName:  {Roles: auditReaders},
-		needsv1.NeedsService_GetNeedStats_FullMethodName:     regionFigures(),
+		needsv1.NeedsService_GetNeedStats_FullMethodName:     regionStats(),
 
 		// partner
 		partnerv1.PartnerService_CreatePartner_FullMethodName:   {Roles: staff},
@@ -210,7 +219,7 @@ func Table() map[string]Rule {
 		partnerv1.PartnerService_RouteOffer_FullMethodName:             {Roles: staff},
 		partnerv1.PartnerService_TransitionOffer_FullMethodName:        {Roles: offerers},
 		partnerv1.PartnerService_ListAuditEvents_FullMethodName:        {Roles: auditReaders},
-		partnerv1.PartnerService_GetPartnerStats_FullMethodName:        regionFigures(),
+		partnerv1.PartnerService_GetPartnerStats_FullMethodName:        regionStats(),
 
 		// funding: a region's subprojects
 		fundingv1.SubprojectService_CreateSubproject_FullMethodName:   {Roles: []Role{RegionAdmin}},
@@ -229,7 +238,7 @@ func Table() map[string]Rule {
 		fundingv1.SubprojectService_CertifyCostReport_FullMethodName:  {Roles: []Role{Coordinator}},
 		fundingv1.SubprojectService_ReturnCostReport_FullMethodName:   {Roles: []Role{Coordinator}},
 		fundingv1.SubprojectService_ListAuditEvents_FullMethodName:    {Roles: auditReaders},
-		fundingv1.SubprojectService_GetSubprojectStats_FullMethodName: regionFigures(),
+		fundingv1.SubprojectService_GetSubprojectStats_FullMethodName: regionStats(),
 
 		// funding: the national programme ledger
 		fundingv1.ProgrammeService_CreateProgramme_FullMethodName:  {Roles: []Role{Coordinator}},
@@ -255,6 +264,10 @@ func Table() map[string]Rule {
 		coordinatorv1.CoordinatorService_GetDashboard_FullMethodName:    {Roles: national},
 		coordinatorv1.CoordinatorService_ListRegions_FullMethodName:     {Roles: national},
 		coordinatorv1.CoordinatorService_ListCommonNeeds_FullMethodName: {Roles: national},
+		// a region's figures in one call (every region deployment runs it
+		// next to its funding service): whoever may read each of its
+		// Get…Stats
+		coordinatorv1.RegionFiguresService_GetRegionFigures_FullMethodName: regionFigures(),
 
 		// notify: each person's own inbox and settings; a region's webhooks
 		// are its admins'.

@@ -22,17 +22,20 @@ func TestTable_SystemCalls(t *testing.T) {
 		relay    bool
 	}
 	want := map[string]sys{
-		"/innovation.idea.v1.IdeaService/GetIdeaStats":                {peer: auth.NationalReadsRegion},
-		"/innovation.needs.v1.NeedsService/GetNeedStats":              {peer: auth.NationalReadsRegion},
-		"/innovation.needs.v1.NeedsService/ListNeeds":                 {peer: auth.NationalReadsRegion},
-		"/innovation.partner.v1.PartnerService/GetPartnerStats":       {peer: auth.NationalReadsRegion},
-		"/innovation.funding.v1.SubprojectService/GetSubprojectStats": {peer: auth.NationalReadsRegion},
-		"/innovation.funding.v1.ProgrammeService/GetProgramme":        {peer: auth.RegionReadsLedger, internal: true},
-		"/innovation.funding.v1.ProgrammeService/ListProgrammes":      {peer: auth.RegionReadsLedger, internal: true},
-		"/innovation.funding.v1.ProgrammeService/ListAllocations":     {peer: auth.RegionReadsLedger, internal: true},
-		"/innovation.funding.v1.ProgrammeService/ReserveFunds":        {peer: auth.RegionFundsOnLedger, field: "subproject", internal: true, noUser: true},
-		"/innovation.funding.v1.ProgrammeService/RecordPayment":       {peer: auth.RegionFundsOnLedger, field: "subproject", internal: true, noUser: true},
-		"/innovation.funding.v1.ProgrammeService/ReleaseFunds":        {peer: auth.RegionFundsOnLedger, field: "subproject", internal: true, noUser: true},
+		"/innovation.idea.v1.IdeaService/GetIdeaStats":   {peer: auth.NationalReadsRegion, internal: true},
+		"/innovation.needs.v1.NeedsService/GetNeedStats": {peer: auth.NationalReadsRegion, internal: true},
+		"/innovation.needs.v1.NeedsService/ListNeeds":    {peer: auth.NationalReadsRegion},
+		// A region's figures are gathered in one call; the funding process
+		// reads the four stats as itself.
+		"/innovation.coordinator.v1.RegionFiguresService/GetRegionFigures": {peer: auth.NationalReadsRegion},
+		"/innovation.partner.v1.PartnerService/GetPartnerStats":            {peer: auth.NationalReadsRegion, internal: true},
+		"/innovation.funding.v1.SubprojectService/GetSubprojectStats":      {peer: auth.NationalReadsRegion, internal: true},
+		"/innovation.funding.v1.ProgrammeService/GetProgramme":             {peer: auth.RegionReadsLedger, internal: true},
+		"/innovation.funding.v1.ProgrammeService/ListProgrammes":           {peer: auth.RegionReadsLedger, internal: true},
+		"/innovation.funding.v1.ProgrammeService/ListAllocations":          {peer: auth.RegionReadsLedger, internal: true},
+		"/innovation.funding.v1.ProgrammeService/ReserveFunds":             {peer: auth.RegionFundsOnLedger, field: "subproject", internal: true, noUser: true},
+		"/innovation.funding.v1.ProgrammeService/RecordPayment":            {peer: auth.RegionFundsOnLedger, field: "subproject", internal: true, noUser: true},
+		"/innovation.funding.v1.ProgrammeService/ReleaseFunds":             {peer: auth.RegionFundsOnLedger, field: "subproject", internal: true, noUser: true},
 		// The reports service keeps its figures, and the funding service
 		// checks a subproject's references, as themselves.
 		"/innovation.idea.v1.IdeaService/GetIdea":           {internal: true},

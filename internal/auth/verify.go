@@ -86,6 +86,9 @@ type Verifier struct {
 	keys atomic.Pointer[keySet]
 	// cache holds tokens already verified (cache.go).
 	cache *tokenCache
+	// asked counts the tokens Verify was given, answered from the cache or
+	// not: what a call's path costs in token checks (Verifications).
+	asked atomic.Uint64
 
 	// refetchMu serialises reloads and guards the two fields after it. A
 	// mutex is enough because waiting callers re-check the key set after
@@ -297,10 +300,15 @@ func fail(kind error, format string, args ...any) error {
 // stamp formats times in messages; seconds are what tokens carry.
 func stamp(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 
+// Verifications is how many tokens this verifier has been asked to check
+// since it was made, those answered from its cache included.
+func (v *Verifier) Verifications() uint64 { return v.asked.Load() }
+
 // Verify checks raw and returns the identity it carries. The signature is
 // checked before any claim, so nothing an attacker wrote drives the outcome
 // of the later checks.
 func (v *Verifier) Verify(ctx context.Context, raw string) (*Identity, error) {
+	v.asked.Add(1)
 	var h [sha256.Size]byte
 	if len(raw) <= maxTokenBytes {
 		h = sha256.Sum256([]byte(raw))

@@ -199,3 +199,39 @@ func UpdatePaths(paths []string) []string {
 	}
 	return out
 }
+
+// WithoutOutputOnly drops the paths of an update_mask that name an
+// output-only field (or a field inside one), as AIP-203 asks: a client may
+// send back the resource it read, and what the server sets is not the
+// client's to change. It returns the paths left and the top-level fields
+// ignored, so that a mask with nothing else left can say why.
+func WithoutOutputOnly(paths []string, outputOnly func(field string) bool) (keep, ignored []string) {
+	for _, p := range paths {
+		top, _, _ := strings.Cut(p, ".")
+		if outputOnly(top) {
+			if !slices.Contains(ignored, top) {
+				ignored = append(ignored, top)
+			}
+			continue
+		}
+		keep = append(keep, p)
+	}
+	return keep, ignored
+}
+
+// IgnoredNote is what a mask left with nothing to change adds to its
+// refusal: the output-only fields it named, ignored, and how they change.
+func IgnoredNote(ignored []string, why map[string]string) string {
+	if len(ignored) == 0 {
+		return ""
+	}
+	var parts []string
+	for _, f := range ignored {
+		w := why[f]
+		if w == "" {
+			w = "is set by the server"
+		}
+		parts = append(parts, f+" "+w)
+	}
+	return " (output-only fields are ignored: " + strings.Join(parts, "; ") + ")"
+}

@@ -123,3 +123,53 @@ func TestUpdatePaths(t *testing.T) {
 		t.Errorf("UpdatePaths (-want +got):\n%s", diff)
 	}
 }
+
+func TestOrders(t *testing.T) {
+	orders := Orders{"create_time desc", "create_time", "update_time desc", "priority_score desc"}
+	for _, tc := range []struct {
+		in      string
+		want    int
+		wantErr []string // parts of the order_by violation; nil: none
+	}{
+		{"", 0, nil},
+		{"   ", 0, nil},
+		{"create_time desc", 0, nil},
+		{"createTime desc", 0, nil},
+		{"  createTime   DESC ", 0, nil},
+		{"create_time", 1, nil},
+		{"create_time asc", 1, nil},
+		{"createTime", 1, nil},
+		{"updateTime desc", 2, nil},
+		{"priority_score desc", 3, nil},
+		{"priorityScore\tdesc", 3, nil},
+		{"update_time", 0, []string{`"update_time" is not an order this list supports`, "create_time desc (the default)", "priority_score desc"}},
+		{"create_time desc, priority_score desc", 0, []string{"not an order this list supports"}},
+		{"title, owner desc, title", 0, []string{"cannot be ordered by title, owner;", "update_time desc"}},
+		{"create_time sideways", 0, []string{`"sideways" after create_time is not asc or desc`, "create_time desc (the default)"}},
+		{"create_time desc,", 0, []string{"part 2", "not `field` or `field desc`"}},
+		{"a b c", 0, []string{"part 1"}},
+		{"create-time", 0, []string{`"create-time" is not a field name`}},
+	} {
+		t.Run(tc.in, func(t *testing.T) {
+			var v errs.Violations
+			got := orders.Parse(&v, tc.in)
+			if got != tc.want {
+				t.Errorf("Parse(%q) = %d, want %d", tc.in, got, tc.want)
+			}
+			if tc.wantErr == nil {
+				if v.Len() != 0 {
+					t.Errorf("Parse(%q): unexpected violation %q", tc.in, v.Description("order_by"))
+				}
+				return
+			}
+			if diff := cmp.Diff([]string{"order_by"}, v.Fields()); diff != "" {
+				t.Fatalf("Parse(%q) violations (-want +got):\n%s", tc.in, diff)
+			}
+			for _, part := range tc.wantErr {
+				if msg := v.Description("order_by"); !strings.Contains(msg, part) {
+					t.Errorf("Parse(%q) violation %q does not mention %q", tc.in, msg, part)
+				}
+			}
+		})
+	}
+}

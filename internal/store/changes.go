@@ -6,6 +6,34 @@ import (
 	"fmt"
 )
 
+// EventTail is a backend that tells the Seq of the newest audit event of a
+// namespace (0: none) without reading the log. Both backends are one;
+// LastSeq reads the log to its end for any other Store.
+type EventTail interface {
+	LastSeq(ctx context.Context, ns Namespace) (int64, error)
+}
+
+// LastSeq is the Seq of the newest audit event of ns.
+func LastSeq(ctx context.Context, s Store, ns Namespace) (int64, error) {
+	if t, ok := s.(EventTail); ok {
+		return t.LastSeq(ctx, ns)
+	}
+	const page = 1000
+	var seq int64
+	for {
+		evs, err := s.Events(ctx, ns, seq, page)
+		if err != nil {
+			return 0, err
+		}
+		if len(evs) > 0 {
+			seq = evs[len(evs)-1].Seq
+		}
+		if len(evs) < page {
+			return seq, nil
+		}
+	}
+}
+
 // Follower keeps a cache built from the records of one index of a
 // namespace (a search index) current with later writes. The first Sync
 // hands put every record of the index; later ones the records named by
@@ -23,29 +51,19 @@ type Follower struct {
 	lastSeq int64
 }
 
-// Sync brings the cache up to date through put. The log is read to its end
-// before the first full load, so a write racing the load is seen by the
-// next Sync; a failed Sync is repeated in full by the next.
+// Sync brings the cache up to date through put. Where the log ends is
+// taken before the first full load (without reading the log where the
+// backend can tell), so a write racing the load is seen by the next Sync;
+// a failed Sync is repeated in full by the next.
 func (f *Follower) Sync(ctx context.Context, s Store, put func(Record) error) error {
 	const page = 1000
-	changed := map[string]bool{}
-	seq := f.lastSeq
-	for {
-		evs, err := s.Events(ctx, f.NS, seq, page)
-		if err != nil {
-			return fmt.Errorf("store.Events: %w", err)
-		}
-		for _, ev := range evs {
-			if k, ok := f.Key(ev.Key); ok {
-				changed[k] = true
-			}
-			seq = ev.Seq
-		}
-		if len(evs) < page {
-			break
-		}
-	}
 	if !f.built {
+		// The whole index is read anyway: only where the log ends now
+		// matters, not what it says.
+		seq, err := LastSeq(ctx, s, f.NS)
+		if err != nil {
+			return fmt.Errorf("store.LastSeq: %w", err)
+		}
 		q := Query{Index: f.Index, Limit: page}
 		for {
 			p, err := s.Scan(ctx, f.NS, q)
@@ -64,6 +82,23 @@ func (f *Follower) Sync(ctx context.Context, s Store, put func(Record) error) er
 		}
 		f.built, f.lastSeq = true, seq
 		return nil
+	}
+	changed := map[string]bool{}
+	seq := f.lastSeq
+	for {
+		evs, err := s.Events(ctx, f.NS, seq, page)
+		if err != nil {
+			return fmt.Errorf("store.Events: %w", err)
+		}
+		for _, ev := range evs {
+			if k, ok := f.Key(ev.Key); ok {
+				changed[k] = true
+			}
+			seq = ev.Seq
+		}
+		if len(evs) < page {
+			break
+		}
 	}
 	for key := range changed {
 		rec, err := s.Get(ctx, f.NS, key)

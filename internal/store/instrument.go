@@ -45,7 +45,7 @@ type instrumented struct {
 	ok      map[string]metric.MeasurementOption // read-only after Instrument
 }
 
-var operations = []string{"get", "commit", "scan", "count", "events", "redact_actor", "forget_idempotency", "ping", "scrub"}
+var operations = []string{"get", "commit", "scan", "count", "events", "last_seq", "redact_actor", "forget_idempotency", "ping", "scrub"}
 
 func (s *instrumented) attrs(op string, err error) attribute.Set {
 	return attribute.NewSet(s.backend, attribute.String("store.operation", op), attribute.String("error.type", outcome(err)))
@@ -131,6 +131,12 @@ func (s *instrumented) ForgetIdempotency(ctx context.Context, ns Namespace, pref
 func (s *instrumented) Ping(ctx context.Context) (err error) {
 	defer s.record(ctx, "ping", time.Now(), &err)
 	return s.next.Ping(ctx)
+}
+
+// LastSeq is the backend's own where it has one (store.EventTail).
+func (s *instrumented) LastSeq(ctx context.Context, ns Namespace) (n int64, err error) {
+	defer s.record(ctx, "last_seq", time.Now(), &err)
+	return LastSeq(ctx, s.next, ns)
 }
 
 func (s *instrumented) Close() error { return s.next.Close() }

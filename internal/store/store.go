@@ -108,12 +108,24 @@ type WriteResult struct {
 
 // Query scans one index in order. Prefix limits the scan to terms with that
 // prefix. After is the Cursor of the last item of the previous page ("" for
-// the first page). Limit ≤ 0 means 50.
+// the first page). Limit ≤ 0 means 50. Reverse scans from the last entry
+// to the first (term, then key, descending), so one index serves both
+// directions of its order; After then continues before the cursor.
 type Query struct {
-	Index  string
-	Prefix string
-	After  string
-	Limit  int
+	Index   string
+	Prefix  string
+	After   string
+	Limit   int
+	Reverse bool
+	// Also narrows the scan to the records that are on every one of these
+	// indexes too: an entry is kept when, for each query of Also, its index
+	// holds an entry for the same record whose term continues after that
+	// query's Prefix exactly as this entry's term continues after Prefix.
+	// It is how an AND of two indexed filter terms is read without decoding
+	// the records only one of them holds. The indexes must order what
+	// follows their prefixes alike (the same term suffix, then the key);
+	// only Index and Prefix of each are used.
+	Also []Query
 }
 
 // Item is one index hit with its record.

@@ -80,7 +80,21 @@ func ValidQuery(ns Namespace, q Query) error {
 	if err := validName("index name", q.Index, false); err != nil {
 		return err
 	}
-	return validName("prefix", q.Prefix, true)
+	if err := validName("prefix", q.Prefix, true); err != nil {
+		return err
+	}
+	for _, a := range q.Also {
+		if len(a.Also) > 0 || a.After != "" {
+			return fmt.Errorf("invalid query: an Also query takes only an index and a prefix")
+		}
+		if err := validName("index name", a.Index, false); err != nil {
+			return err
+		}
+		if err := validName("prefix", a.Prefix, true); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // ValidKey checks a namespace and a record key for Get.
@@ -89,4 +103,19 @@ func ValidKey(ns Namespace, key string) error {
 		return err
 	}
 	return validName("key", key, false)
+}
+
+// PrefixEnd is the smallest string above every string with prefix: prefix
+// without its trailing 0xff bytes, the last remaining byte incremented; ""
+// when there is none (every string has the empty prefix).
+func PrefixEnd(prefix string) string {
+	end := []byte(prefix)
+	for len(end) > 0 && end[len(end)-1] == 0xff {
+		end = end[:len(end)-1]
+	}
+	if len(end) == 0 {
+		return ""
+	}
+	end[len(end)-1]++
+	return string(end)
 }

@@ -9,22 +9,26 @@ import (
 // trigrams it shares with each text through the postings of its own
 // trigrams, instead of comparing with every text. Replacing a text gives it
 // a new slot and marks the old one dead, which keeps postings append-only.
-// An Index is not safe for concurrent use.
+// Trigrams are numbered as they first come (packed Keys, no strings, no
+// sort), so a text costs its postings and one map lookup per trigram. An Index is not safe
+// for concurrent use.
 type Index struct {
 	docs     []doc
 	byName   map[string]int32
-	postings map[string][]int32
+	ids      map[Key]int32 // trigram → its postings
+	postings [][]int32
+	last     []int32 // by trigram: the doc that last added it, +1
 }
 
 type doc struct {
 	name  string
-	grams int
+	grams int32
 	alive bool
 }
 
 // NewIndex returns an empty index.
 func NewIndex() *Index {
-	return &Index{byName: map[string]int32{}, postings: map[string][]int32{}}
+	return &Index{byName: map[string]int32{}, ids: map[Key]int32{}}
 }
 
 // Put adds the text of name, or replaces it.
@@ -32,13 +36,25 @@ func (x *Index) Put(name, text string) {
 	if old, ok := x.byName[name]; ok {
 		x.docs[old].alive = false
 	}
-	grams := Of(text)
 	id := int32(len(x.docs))
-	x.docs = append(x.docs, doc{name: name, grams: len(grams), alive: true})
+	grams := int32(0)
+	eachKey(text, func(k Key) {
+		t, ok := x.ids[k]
+		if !ok {
+			t = int32(len(x.postings))
+			x.ids[k] = t
+			x.postings = append(x.postings, nil)
+			x.last = append(x.last, 0)
+		}
+		if x.last[t] == id+1 { // a trigram the text had before
+			return
+		}
+		x.last[t] = id + 1
+		x.postings[t] = append(x.postings[t], id)
+		grams++
+	})
+	x.docs = append(x.docs, doc{name: name, grams: grams, alive: true})
 	x.byName[name] = id
-	for g := range grams {
-		x.postings[g] = append(x.postings[g], id)
-	}
 }
 
 // Len is the number of texts the index holds.
@@ -54,13 +70,17 @@ type Hit struct {
 // first and by name among equals, that keep accepts (nil accepts all), at
 // most limit of them. Similarity is Similarity's.
 func (x *Index) Search(text string, threshold float64, limit int, keep func(name string) bool) []Hit {
-	q := Of(text)
+	q := Keys(nil, text)
 	if len(q) == 0 {
 		return nil
 	}
 	counts := make([]uint16, len(x.docs))
-	for g := range q {
-		for _, d := range x.postings[g] {
+	for _, k := range q {
+		t, ok := x.ids[k]
+		if !ok {
+			continue
+		}
+		for _, d := range x.postings[t] {
 			counts[d]++
 		}
 	}
@@ -69,7 +89,7 @@ func (x *Index) Search(text string, threshold float64, limit int, keep func(name
 		if c == 0 || !x.docs[d].alive {
 			continue
 		}
-		if sim := Ratio(int(c), len(q), x.docs[d].grams); sim >= threshold {
+		if sim := Ratio(int(c), len(q), int(x.docs[d].grams)); sim >= threshold {
 			hits = append(hits, Hit{x.docs[d].name, sim})
 		}
 	}

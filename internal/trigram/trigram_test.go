@@ -25,3 +25,24 @@ func TestSimilarity(t *testing.T) {
 		t.Errorf("Of(word) has %d trigrams, want 5 (\"  w\", \" wo\", \"wor\", \"ord\", \"rd \")", n)
 	}
 }
+
+// TestKeys_AgreeWithOf: Keys finds the trigrams Of finds, each once.
+func TestKeys_AgreeWithOf(t *testing.T) {
+	for _, s := range []string{"", "word", "Fall! natt-sensor  larm", "ÅÄÖ åäö öl", "x", "ab 12 a1b2c3", "ǅemal ΣΑΣ straße İstanbul", "upptäcka fall nattetid på äldreboenden"} {
+		set := Of(s)
+		keys := Keys([]Key{7}, s)
+		if keys[0] != 7 {
+			t.Fatalf("%q: Keys overwrote the buffer", s)
+		}
+		keys = keys[1:]
+		if len(keys) != len(set) {
+			t.Errorf("%q: %d keys, %d trigrams", s, len(keys), len(set))
+		}
+		for _, k := range keys {
+			g := string([]rune{rune(k >> 42), rune(k >> 21 & (1<<21 - 1)), rune(k & (1<<21 - 1))})
+			if _, ok := set[g]; !ok {
+				t.Errorf("%q: key %q is no trigram of Of", s, g)
+			}
+		}
+	}
+}

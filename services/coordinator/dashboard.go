@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
 	"sync"
 	"time"
 
@@ -18,10 +17,6 @@ import (
 	"github.com/innovationsmotorer/motor/internal/store"
 	"github.com/innovationsmotorer/motor/internal/store/repo"
 	coordinatorv1 "github.com/innovationsmotorer/motor/proto/innovation/coordinator/v1"
-	fundingv1 "github.com/innovationsmotorer/motor/proto/innovation/funding/v1"
-	ideav1 "github.com/innovationsmotorer/motor/proto/innovation/idea/v1"
-	needsv1 "github.com/innovationsmotorer/motor/proto/innovation/needs/v1"
-	partnerv1 "github.com/innovationsmotorer/motor/proto/innovation/partner/v1"
 )
 
 // figuresRef is where the coordinator keeps a region's last good figures,
@@ -142,110 +137,36 @@ func regionError(err error) string {
 	return st.Code().String() + ": " + st.Message()
 }
 
-// gather asks the region's four services for their figures concurrently.
-// Each counts on its own indexes (Get…Stats), so a region's answer is a few
-// hundred bytes however many records it holds. The figures come back even
-// on error, with the deployment set when it is known.
+// gather asks the region for its figures in one call: this process's own
+// figures service for a region it serves (no call at all, and the caller's
+// token, checked once on the way in, is not checked again), else the figures
+// service of the deployment that serves the region, next to its funding
+// service, with the caller's token. The figures come back even on error,
+// with the deployment set when it is known.
 func (s *Server) gather(ctx context.Context, region string) (*coordinatorv1.RegionFigures, error) {
-	f := &coordinatorv1.RegionFigures{
-		Region:       region,
-		IdeasByStage: map[string]int64{}, NeedsByStatus: map[string]int64{},
-		SubprojectsByStatus: map[string]int64{}, PartnersByKind: map[string]int64{},
+	if s.local.serves(region) {
+		f, err := s.local.gather(ctx, region)
+		if _, deployment, derr := s.dial(svcFunding, region); derr == nil {
+			f.Deployment = deployment
+		}
+		return f, err
 	}
-	// One failed service fails the region: figures of three services out
-	// of four would read as a region with nothing in the fourth.
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var (
-		mu    sync.Mutex
-		first error
-		wg    sync.WaitGroup
-	)
-	fail := func(err error) {
-		mu.Lock()
-		defer mu.Unlock()
-		if first == nil {
-			first = err
-			cancel()
+	conn, deployment, err := s.dial(svcFunding, region)
+	if err != nil {
+		return &coordinatorv1.RegionFigures{Region: region, Deployment: deployment}, err
+	}
+	f, err := coordinatorv1.NewRegionFiguresServiceClient(conn).GetRegionFigures(ctx, &coordinatorv1.GetRegionFiguresRequest{Name: "regions/" + region + "/figures"})
+	if err != nil {
+		return &coordinatorv1.RegionFigures{Region: region, Deployment: deployment}, fmt.Errorf("GetRegionFigures %s: %w", region, err)
+	}
+	// The region says nothing of how the dashboard sees it.
+	f.Region, f.Deployment, f.Status, f.Stale, f.FiguresTime, f.Error = region, deployment, 0, false, nil, ""
+	for _, m := range []*map[string]int64{&f.IdeasByStage, &f.NeedsByStatus, &f.SubprojectsByStatus, &f.PartnersByKind} {
+		if *m == nil {
+			*m = map[string]int64{}
 		}
 	}
-	for _, count := range []struct {
-		service string
-		count   func(ctx context.Context, region string, f *coordinatorv1.RegionFigures) error
-	}{
-		{svcIdea, s.countIdeas},
-		{svcNeeds, s.countNeeds},
-		{svcFunding, s.countSubprojects},
-		{svcPartner, s.countPartners},
-	} {
-		wg.Go(func() {
-			if err := count.count(ctx, region, f); err != nil {
-				fail(err)
-			}
-		})
-	}
-	wg.Wait()
-	// Every service of a region is one deployment; any answer names it.
-	if _, deployment, err := s.dial(svcIdea, region); err == nil {
-		f.Deployment = deployment
-	}
-	return f, first
-}
-
-// Each counter writes only its own fields of f, so they run concurrently
-// without a lock.
-
-func (s *Server) countIdeas(ctx context.Context, region string, f *coordinatorv1.RegionFigures) error {
-	conn, _, err := s.dial(svcIdea, region)
-	if err != nil {
-		return err
-	}
-	st, err := ideav1.NewIdeaServiceClient(conn).GetIdeaStats(ctx, &ideav1.GetIdeaStatsRequest{Name: "regions/" + region + "/ideaStats"})
-	if err != nil {
-		return fmt.Errorf("GetIdeaStats %s: %w", region, err)
-	}
-	maps.Copy(f.IdeasByStage, st.GetIdeasByStage())
-	return nil
-}
-
-func (s *Server) countNeeds(ctx context.Context, region string, f *coordinatorv1.RegionFigures) error {
-	conn, _, err := s.dial(svcNeeds, region)
-	if err != nil {
-		return err
-	}
-	st, err := needsv1.NewNeedsServiceClient(conn).GetNeedStats(ctx, &needsv1.GetNeedStatsRequest{Name: "regions/" + region + "/needStats"})
-	if err != nil {
-		return fmt.Errorf("GetNeedStats %s: %w", region, err)
-	}
-	maps.Copy(f.NeedsByStatus, st.GetNeedsByStatus())
-	return nil
-}
-
-func (s *Server) countSubprojects(ctx context.Context, region string, f *coordinatorv1.RegionFigures) error {
-	conn, _, err := s.dial(svcFunding, region)
-	if err != nil {
-		return err
-	}
-	st, err := fundingv1.NewSubprojectServiceClient(conn).GetSubprojectStats(ctx, &fundingv1.GetSubprojectStatsRequest{Name: "regions/" + region + "/subprojectStats"})
-	if err != nil {
-		return fmt.Errorf("GetSubprojectStats %s: %w", region, err)
-	}
-	maps.Copy(f.SubprojectsByStatus, st.GetSubprojectsByStatus())
-	f.GrantedOre, f.PaidOre, f.ReleasedOre = st.GetGrantedOre(), st.GetPaidOre(), st.GetReleasedOre()
-	return nil
-}
-
-func (s *Server) countPartners(ctx context.Context, region string, f *coordinatorv1.RegionFigures) error {
-	conn, _, err := s.dial(svcPartner, region)
-	if err != nil {
-		return err
-	}
-	st, err := partnerv1.NewPartnerServiceClient(conn).GetPartnerStats(ctx, &partnerv1.GetPartnerStatsRequest{Name: "regions/" + region + "/partnerStats"})
-	if err != nil {
-		return fmt.Errorf("GetPartnerStats %s: %w", region, err)
-	}
-	maps.Copy(f.PartnersByKind, st.GetPartnersByKind())
-	return nil
+	return f, nil
 }
 
 // remember keeps f as the region's last good figures: one commit per

@@ -320,7 +320,9 @@ func TestDashboard_NeverAnswered(t *testing.T) {
 }
 
 // TestDashboard_OneTrace: the dashboard request and every region's answer
-// are one trace, so an engineer sees in one place which region was slow.
+// are one trace, so an engineer sees in one place which region was slow:
+// each region's one GetRegionFigures and, under it, the four Get…Stats its
+// figures service asked.
 func TestDashboard_OneTrace(t *testing.T) {
 	spans := tracetest.NewSpanRecorder()
 	tel := &telemetry.Telemetry{
@@ -346,11 +348,12 @@ func TestDashboard_OneTrace(t *testing.T) {
 		return out
 	}
 	want := map[string]int{
-		"innovation.coordinator.v1.CoordinatorService/GetDashboard":  1,
-		"innovation.idea.v1.IdeaService/GetIdeaStats":                2,
-		"innovation.needs.v1.NeedsService/GetNeedStats":              2,
-		"innovation.funding.v1.SubprojectService/GetSubprojectStats": 2,
-		"innovation.partner.v1.PartnerService/GetPartnerStats":       2,
+		"innovation.coordinator.v1.CoordinatorService/GetDashboard":       1,
+		"innovation.coordinator.v1.RegionFiguresService/GetRegionFigures": 2,
+		"innovation.idea.v1.IdeaService/GetIdeaStats":                     2,
+		"innovation.needs.v1.NeedsService/GetNeedStats":                   2,
+		"innovation.funding.v1.SubprojectService/GetSubprojectStats":      2,
+		"innovation.partner.v1.PartnerService/GetPartnerStats":            2,
 	}
 	// A server span ends after its answer is on the wire, so the client
 	// can hold the answer a moment before the span is recorded.

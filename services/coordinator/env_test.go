@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -67,6 +68,7 @@ func (l *lateConn) NewStream(ctx context.Context, desc *grpc.StreamDesc, method 
 type env struct {
 	*stack.Env
 	client coordinatorv1.CoordinatorServiceClient
+	tel    *telemetry.Telemetry
 
 	mu       sync.Mutex
 	override map[string]*grpc.ClientConn
@@ -78,6 +80,13 @@ type envOptions struct {
 	// nationalStore wraps the store the coordinator keeps figures in.
 	nationalStore func(store.Store) store.Store
 	logger        *slog.Logger
+	// localFigures has the coordinator count both regions itself, as a
+	// process serving them does, instead of asking each region's figures
+	// service through Conn as it asks a peer deployment.
+	localFigures bool
+	// regions are the regions served and in the directory (default
+	// västerbotten and uppsala).
+	regions []string
 }
 
 func newEnv(t testing.TB, b stack.Backend, opts ...func(*envOptions)) *env {
@@ -86,7 +95,11 @@ func newEnv(t testing.TB, b stack.Backend, opts ...func(*envOptions)) *env {
 	for _, f := range opts {
 		f(&o)
 	}
-	served, err := config.ParseServed(vb + "," + up)
+	regions := []string{vb, up}
+	if len(o.regions) > 0 {
+		regions = o.regions
+	}
+	served, err := config.ParseServed(strings.Join(regions, ","))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,19 +126,34 @@ func newEnv(t testing.TB, b stack.Backend, opts ...func(*envOptions)) *env {
 		if o.nationalStore != nil {
 			national = o.nationalStore(st)
 		}
-		coordinatorv1.RegisterCoordinatorServiceServer(s, coordinator.New(coordinator.Config{
+		// The figures service asks the four services as the deployment.
+		figures := coordinator.NewFigures(coordinator.FiguresConfig{
+			Regions: served,
+			Ideas:   ideav1.NewIdeaServiceClient(asService), Needs: needsv1.NewNeedsServiceClient(asService),
+			Subprojects: fundingv1.NewSubprojectServiceClient(asService), Partners: partnerv1.NewPartnerServiceClient(asService),
+		})
+		coordinatorv1.RegisterRegionFiguresServiceServer(s, figures)
+		cfg := coordinator.Config{
 			Store:         national,
-			Regions:       func() []string { return []string{vb, up} },
+			Regions:       func() []string { return regions },
 			Conn:          e.conn,
 			RegionTimeout: o.regionTimeout,
 			Logger:        o.logger,
-		}))
+		}
+		if o.localFigures {
+			cfg.Figures = figures
+		}
+		coordinatorv1.RegisterCoordinatorServiceServer(s, coordinator.New(cfg))
 	}
-	if o.tel != nil {
-		e.Env = stack.StartWith(t, st, o.tel, register)
-	} else {
-		e.Env = stack.Start(t, st, register)
+	if o.tel == nil {
+		// As stack.Start, kept so that other connections to the stack are
+		// instrumented as its own.
+		if o.tel, err = telemetry.Setup(t.Context(), telemetry.Options{Service: "motor-test", Target: "test"}); err != nil {
+			t.Fatal(err)
+		}
 	}
+	e.tel = o.tel
+	e.Env = stack.StartWith(t, st, o.tel, register)
 	self.p.Store(e.Conn)
 	asService.p.Store(e.Conn)
 	asService.cred.Store(e.Credential)

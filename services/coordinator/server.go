@@ -4,8 +4,13 @@
 // deadline, the last good figures of each region kept in the national store
 // and served marked stale while the region cannot be reached), and the
 // clusters of similar published needs that span several regions. It reads
-// the regions only through the other services' gRPC contracts, forwarding
-// the coordinator's own token, and never imports another service.
+// the regions only through the other services' gRPC contracts and never
+// imports another service. A region's figures are one call
+// (RegionFiguresService, figures.go, which every region deployment runs in
+// its funding process) that carries the coordinator's token; the figures
+// service, and the dashboard for regions its own process serves, ask the
+// four Get…Stats as the deployment itself, so the token is checked once per
+// deployment, not once per service.
 package coordinator
 
 import (
@@ -61,6 +66,11 @@ type Config struct {
 	RegionTimeout time.Duration
 	// HealthTimeout bounds one region's health check (1 s when zero).
 	HealthTimeout time.Duration
+	// Figures is this process's own region figures service, when it runs
+	// one: the dashboard asks it directly for the regions it serves, and
+	// asks the figures service of the deployment behind Conn("funding",
+	// region) for the others.
+	Figures *Figures
 }
 
 // Server implements coordinatorv1.CoordinatorServiceServer.
@@ -73,6 +83,7 @@ type Server struct {
 	now           func() time.Time
 	regionTimeout time.Duration
 	healthTimeout time.Duration
+	local         *Figures
 
 	// kept are the regions' last good figures in memory, so a dashboard
 	// serves them without waiting on the national store; the store copy
@@ -93,7 +104,7 @@ type Server struct {
 func New(cfg Config) *Server {
 	s := &Server{
 		store: cfg.Store, regions: cfg.Regions, conn: cfg.Conn, logger: cfg.Logger, now: cfg.Now,
-		regionTimeout: cfg.RegionTimeout, healthTimeout: cfg.HealthTimeout,
+		regionTimeout: cfg.RegionTimeout, healthTimeout: cfg.HealthTimeout, local: cfg.Figures,
 		kept: map[string]*coordinatorv1.RegionFigures{}, unwritten: map[string]keptBy{}, persisting: map[string]bool{},
 		written: map[string]time.Time{},
 	}

@@ -137,7 +137,8 @@ func (s *Subprojects) GetCostReport(ctx context.Context, req *fundingv1.GetCostR
 	return r.Msg, nil
 }
 
-// ListCostReports pages through a subproject's cost reports, oldest first.
+// ListCostReports pages through a subproject's cost reports, oldest first
+// or newest first.
 func (s *Subprojects) ListCostReports(ctx context.Context, req *fundingv1.ListCostReportsRequest) (*fundingv1.ListCostReportsResponse, error) {
 	parent, _, err := s.resolveSubproject(ctx, req.GetParent(), "parent", readers()...)
 	if err != nil {
@@ -145,9 +146,10 @@ func (s *Subprojects) ListCostReports(ctx context.Context, req *fundingv1.ListCo
 	}
 	var v errs.Violations
 	size := resource.PageSize(&v, req.GetPageSize())
+	o := reportOrders.Parse(&v, req.GetOrderBy())
 	page := repo.Page[*fundingv1.CostReport]{
-		Plan: filter.Plan[*fundingv1.CostReport]{Query: store.Query{Index: "reports", Prefix: parent.ID + "/"}},
-		Size: size, Digest: resource.Digest(parent.String(), "reports"),
+		Plan: filter.Plan[*fundingv1.CostReport]{Query: store.Query{Index: "reports", Prefix: parent.ID + "/", Reverse: o == 1}},
+		Size: size, Digest: resource.Digest(parent.String(), "reports", reportOrders[o]),
 	}
 	page.After = resource.DecodeToken(&v, req.GetPageToken(), page.Digest)
 	if err := v.Err(domain); err != nil {
@@ -190,6 +192,9 @@ func (s *Subprojects) SubmitCostReport(ctx context.Context, req *fundingv1.Submi
 			return repo.Change{}, err
 		}
 		reportTransition(r.Msg, fundingv1.CostReportStatus_COST_REPORT_STATUS_SUBMITTED, who, "", now)
+		// The certifier sees the warnings before deciding, not only in the
+		// answer to :certify.
+		r.Msg.Warnings = overBudget(sr.Msg, r.Msg)
 		return repo.Change{Action: "SubmitCostReport"}, nil
 	})
 	if err != nil {

@@ -263,16 +263,17 @@ func (l *Ledger) GetProgramme(ctx context.Context, req *fundingv1.GetProgrammeRe
 	return pr.Msg, nil
 }
 
-// ListProgrammes pages through the programmes by id.
+// ListProgrammes pages through the programmes by id, either way round.
 func (l *Ledger) ListProgrammes(ctx context.Context, req *fundingv1.ListProgrammesRequest) (*fundingv1.ListProgrammesResponse, error) {
 	if _, err := requireAnyRegion(ctx, ledgerReaders()...); err != nil {
 		return nil, err
 	}
 	var v errs.Violations
 	size := resource.PageSize(&v, req.GetPageSize())
+	o := programmeOrders.Parse(&v, req.GetOrderBy())
 	page := repo.Page[*fundingv1.Programme]{
-		Plan: filter.Plan[*fundingv1.Programme]{Query: store.Query{Index: "programmes"}},
-		Size: size, Digest: resource.Digest("programmes"),
+		Plan: filter.Plan[*fundingv1.Programme]{Query: store.Query{Index: "programmes", Reverse: o == 1}},
+		Size: size, Digest: resource.Digest("programmes", programmeOrders[o]),
 	}
 	page.After = resource.DecodeToken(&v, req.GetPageToken(), page.Digest)
 	if err := v.Err(domain); err != nil {
@@ -290,7 +291,8 @@ func (l *Ledger) ListProgrammes(ctx context.Context, req *fundingv1.ListProgramm
 	return resp, nil
 }
 
-// ListAllocations pages through a programme's reservations, oldest first.
+// ListAllocations pages through a programme's reservations, oldest first or
+// newest first.
 func (l *Ledger) ListAllocations(ctx context.Context, req *fundingv1.ListAllocationsRequest) (*fundingv1.ListAllocationsResponse, error) {
 	name, err := parseProgrammeName(req.GetParent())
 	if err != nil {
@@ -301,9 +303,10 @@ func (l *Ledger) ListAllocations(ctx context.Context, req *fundingv1.ListAllocat
 	}
 	var v errs.Violations
 	size := resource.PageSize(&v, req.GetPageSize())
+	o := allocationOrders.Parse(&v, req.GetOrderBy())
 	page := repo.Page[*fundingv1.Allocation]{
-		Plan: filter.Plan[*fundingv1.Allocation]{Query: store.Query{Index: "allocations", Prefix: name.ID + "/"}},
-		Size: size, Digest: resource.Digest("allocations", name.ID),
+		Plan: filter.Plan[*fundingv1.Allocation]{Query: store.Query{Index: "allocations", Prefix: name.ID + "/", Reverse: o == 1}},
+		Size: size, Digest: resource.Digest("allocations", name.ID, allocationOrders[o]),
 	}
 	page.After = resource.DecodeToken(&v, req.GetPageToken(), page.Digest)
 	if err := v.Err(domain); err != nil {

@@ -116,6 +116,9 @@ func TestCertify_WarnsAboveBudgetLine(t *testing.T) {
 		over := e.mustReport(t, sp, &fundingv1.CostReport{PeriodStart: "2026-01-01", PeriodEnd: "2026-03-31", Lines: []*fundingv1.CostReportLine{
 			{Category: fundingv1.CostCategory_COST_CATEGORY_STAFF, AmountOre: 150_000},
 		}})
+		if len(over.GetWarnings()) != 1 || !strings.Contains(over.GetWarnings()[0], "50000 öre above") {
+			t.Errorf("submitted with warnings %q, want the certifier told before certifying", over.GetWarnings())
+		}
 		got, err := e.certify(t, over, nil)
 		if err != nil {
 			t.Fatalf("certify: %v", err)

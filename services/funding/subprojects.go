@@ -69,6 +69,9 @@ type Subprojects struct {
 	// upgrades drop, once per region and process, the request-id keys
 	// earlier code kept for ever under the raw subject.
 	upgrades repo.Upgrades
+	// orderUpgrades put subprojects stored before the update-time and cost
+	// indexes on them (see ordersIndexed).
+	orderUpgrades repo.Upgrades
 }
 
 // NewSubprojects returns the subproject service.
@@ -149,10 +152,10 @@ func newestFirst(t time.Time) string { return fmt.Sprintf("%019d", math.MaxInt64
 func subprojectIndex(e *subRecord) []store.IndexEntry {
 	sp := e.Msg
 	t := newestFirst(sp.GetCreateTime().AsTime())
-	return []store.IndexEntry{
+	return append([]store.IndexEntry{
 		{Index: "subprojects", Term: t},
 		{Index: "status", Term: sp.GetStatus().String() + "/" + t},
-	}
+	}, subprojectOrderEntries(sp)...)
 }
 
 // transition moves sp to status to and keeps the decision in its history.
@@ -327,8 +330,8 @@ func (s *Subprojects) GetSubproject(ctx context.Context, req *fundingv1.GetSubpr
 	return r.Msg, nil
 }
 
-// ListSubprojects pages through a region's subprojects, newest first,
-// optionally of one status.
+// ListSubprojects pages through a region's subprojects, newest first or in
+// the order asked for (order.go), optionally of one status.
 func (s *Subprojects) ListSubprojects(ctx context.Context, req *fundingv1.ListSubprojectsRequest) (*fundingv1.ListSubprojectsResponse, error) {
 	region, _, err := resource.Region(ctx, domain, s.regions, req.GetParent(), readers()...)
 	if err != nil {
@@ -336,15 +339,23 @@ func (s *Subprojects) ListSubprojects(ctx context.Context, req *fundingv1.ListSu
 	}
 	var v errs.Violations
 	size := resource.PageSize(&v, req.GetPageSize())
-	plan, err := compileFilter(req.GetFilter())
+	o := subprojectOrders.Parse(&v, req.GetOrderBy())
+	order := subprojectOrderPlans[o]
+	plan, err := compileOrdered(req.GetFilter(), order)
 	if err != nil {
 		v.Add("filter", "%v", err)
 	}
+	plan.Query.Reverse = order.reverse
 	page := repo.Page[*fundingv1.Subproject]{Plan: plan, Size: size}
-	page.Digest = resource.Digest(region, plan.Query.Index, plan.Query.Prefix, plan.Filter)
+	page.Digest = resource.Digest(region, plan.Query.Index, plan.Query.Prefix, plan.Filter, subprojectOrders[o])
 	page.After = resource.DecodeToken(&v, req.GetPageToken(), page.Digest)
 	if err := v.Err(domain); err != nil {
 		return nil, err
+	}
+	if order.index != "subprojects" {
+		if err := s.ordersIndexed(ctx, region); err != nil {
+			return nil, err
+		}
 	}
 	resp := &fundingv1.ListSubprojectsResponse{}
 	resp.NextPageToken, err = s.subprojects.List(ctx, region, page, func(r *subRecord) (bool, error) {
@@ -360,15 +371,22 @@ func (s *Subprojects) ListSubprojects(ctx context.Context, req *fundingv1.ListSu
 // compileFilter plans a subproject list's filter onto the indexes: status
 // has one, the rest is checked on each subproject.
 func compileFilter(f string) (filter.Plan[*fundingv1.Subproject], error) {
-	return filter.Compile(f, store.Query{Index: "subprojects"}, []filter.Field[*fundingv1.Subproject]{
-		{
-			Name: "status", Values: filter.EnumValues(fundingv1.SubprojectStatus(0).Descriptor()),
-			Get: func(sp *fundingv1.Subproject) []string { return []string{sp.GetStatus().String()} },
-			Index: func(v string) (store.Query, bool) {
-				return store.Query{Index: "status", Prefix: v + "/"}, true
-			},
-		},
-	})
+	return filter.Compile(f, store.Query{Index: "subprojects"}, subprojectFilter(true))
+}
+
+// subprojectFilter are what a subproject list filters on; indexed, status
+// is planned onto its create-time index.
+func subprojectFilter(indexed bool) []filter.Field[*fundingv1.Subproject] {
+	status := filter.Field[*fundingv1.Subproject]{
+		Name: "status", Values: filter.EnumValues(fundingv1.SubprojectStatus(0).Descriptor()),
+		Get: func(sp *fundingv1.Subproject) []string { return []string{sp.GetStatus().String()} },
+	}
+	if indexed {
+		status.Index = func(v string) (store.Query, bool) {
+			return store.Query{Index: "status", Prefix: v + "/"}, true
+		}
+	}
+	return []filter.Field[*fundingv1.Subproject]{status}
 }
 
 // UpdateSubproject changes the masked fields of a DRAFT subproject.

@@ -182,13 +182,10 @@ func checkUpdateMask(req *fundingv1.UpdateSubprojectRequest) ([]string, *errs.Vi
 	if in.GetEtag() == "" {
 		v.Add("subproject.etag", "is required: send the etag of the subproject as you read it")
 	}
-	paths := resource.UpdatePaths(req.GetUpdateMask().GetPaths())
+	// Output-only fields named in the mask are ignored (AIP-203).
+	paths, ignored := resource.WithoutOutputOnly(resource.UpdatePaths(req.GetUpdateMask().GetPaths()), func(f string) bool { _, ok := outputOnly()[f]; return ok })
 	var out []string
 	for _, p := range paths {
-		if why, ok := outputOnly()[p]; ok {
-			v.Add("update_mask", "%s %s", p, why)
-			continue
-		}
 		if !slices.Contains(subprojectFields(), p) {
 			v.Add("update_mask", "%q is not a field of a subproject (%s)", p, strings.Join(subprojectFields(), ", "))
 			continue
@@ -196,7 +193,7 @@ func checkUpdateMask(req *fundingv1.UpdateSubprojectRequest) ([]string, *errs.Vi
 		out = append(out, p)
 	}
 	if len(out) == 0 && v.Len() == 0 {
-		v.Add("update_mask", "name at least one field to change (%s)", strings.Join(subprojectFields(), ", "))
+		v.Add("update_mask", "name at least one field to change (%s)%s", strings.Join(subprojectFields(), ", "), resource.IgnoredNote(ignored, outputOnly()))
 	}
 	for _, p := range out {
 		checkSubprojectField(v, "subproject.", in, p)

@@ -132,7 +132,7 @@ func (s *Server) ListCategories(ctx context.Context, req *ideav1.ListCategoriesR
 	}
 	resp := &ideav1.ListCategoriesResponse{}
 	resp.Categories, resp.NextPageToken, err = pageKept(ctx, s.categories, region, store.Query{Index: "categories"}, resource.Digest("categories", region),
-		req.GetPageSize(), req.GetPageToken())
+		categoryOrders, req.GetOrderBy(), req.GetPageSize(), req.GetPageToken())
 	if err != nil {
 		return nil, err
 	}

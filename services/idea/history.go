@@ -23,8 +23,10 @@ func (s *Server) ListIdeaHistory(ctx context.Context, req *ideav1.ListIdeaHistor
 	if err != nil {
 		return nil, err
 	}
-	query := resource.Digest("history", req.GetParent())
-	start, size, err := offsetPage(req.GetPageSize(), req.GetPageToken(), query)
+	var ov errs.Violations
+	o := historyOrders.Parse(&ov, req.GetOrderBy())
+	query := resource.Digest("history", req.GetParent(), historyOrders[o])
+	start, size, err := offsetPage(&ov, req.GetPageSize(), req.GetPageToken(), query)
 	if err != nil {
 		return nil, err
 	}
@@ -34,8 +36,15 @@ func (s *Server) ListIdeaHistory(ctx context.Context, req *ideav1.ListIdeaHistor
 	}
 	resp := &ideav1.ListIdeaHistoryResponse{}
 	personal := auth.CanSeePersonalData(who, name.Region, r.Owner)
-	for i := start; i < len(side(r).History) && len(resp.Entries) < size; i++ {
-		h := proto.Clone(side(r).History[i]).(*ideav1.HistoryEntry)
+	history := side(r).History
+	for i := start; i < len(history) && len(resp.Entries) < size; i++ {
+		// The history is one bounded list inside the idea: newest first
+		// is the same list read from its end, positions counted alike.
+		at := i
+		if o == 1 {
+			at = len(history) - 1 - i
+		}
+		h := proto.Clone(history[at]).(*ideav1.HistoryEntry)
 		if !personal && h.GetActor() == r.Owner {
 			// The submitter's own moves (submitting, withdrawing) would name them.
 			h.Actor, h.ActorName = "", ""
@@ -49,11 +58,10 @@ func (s *Server) ListIdeaHistory(ctx context.Context, req *ideav1.ListIdeaHistor
 }
 
 // offsetPage reads page_size and a page token that holds a position in a
-// short list kept inside one record.
-func offsetPage(pageSize int32, token, query string) (start, size int, err error) {
-	var v errs.Violations
-	size = resource.PageSize(&v, pageSize)
-	if after := resource.DecodeToken(&v, token, query); after != "" {
+// short list kept inside one record, adding to the violations v holds.
+func offsetPage(v *errs.Violations, pageSize int32, token, query string) (start, size int, err error) {
+	size = resource.PageSize(v, pageSize)
+	if after := resource.DecodeToken(v, token, query); after != "" {
 		n, err := strconv.Atoi(after)
 		if err != nil || n < 0 {
 			v.Add("page_token", "is not a page token returned by this list")

@@ -35,11 +35,18 @@ func keyIndex[T proto.Message](index, prefix string) func(e *repo.Entry[T]) []st
 	}
 }
 
-// pageKept is one page of a List of kept records: page_size and page_token
-// read against digest, one page of index q.
-func pageKept[T proto.Message](ctx context.Context, r *repo.Repo[T], region string, q store.Query, digest string, pageSize int32, token string) ([]T, string, error) {
-	size, after, err := listPage(pageSize, token, digest)
-	if err != nil {
+// pageKept is one page of a List of kept records: order_by read against
+// orders (two: the index's order, the default, and its reverse), page_size
+// and page_token read against digest and the order, one page of index q
+// read in that order.
+func pageKept[T proto.Message](ctx context.Context, r *repo.Repo[T], region string, q store.Query, digest string, orders resource.Orders, orderBy string, pageSize int32, token string) ([]T, string, error) {
+	var v errs.Violations
+	o := orders.Parse(&v, orderBy)
+	q.Reverse = o == 1
+	digest = resource.Digest(digest, orders[o])
+	size := resource.PageSize(&v, pageSize)
+	after := resource.DecodeToken(&v, token, digest)
+	if err := v.Err(domain); err != nil {
 		return nil, "", err
 	}
 	var out []T
@@ -60,14 +67,6 @@ func all[T proto.Message](ctx context.Context, r *repo.Repo[T], region string, q
 		return true, each(e)
 	})
 	return err
-}
-
-// listPage reads page_size and page_token of a List.
-func listPage(pageSize int32, token, query string) (int, string, error) {
-	var v errs.Violations
-	size := resource.PageSize(&v, pageSize)
-	after := resource.DecodeToken(&v, token, query)
-	return size, after, v.Err(domain)
 }
 
 var datePattern = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}$`)

@@ -23,7 +23,7 @@ func newestFirst(idea *ideav1.Idea) string {
 }
 
 // indexEntries are every index an idea is listed by. Each orders by create
-// time, newest first, within its prefix. Tags and care areas are folded to
+// time, newest first, within its prefix, but the two of orderEntries. Tags and care areas are folded to
 // lower case so a filter matches however a focus group spelled them.
 func indexEntries(r *record) []store.IndexEntry {
 	idea := r.Msg
@@ -39,6 +39,7 @@ func indexEntries(r *record) []store.IndexEntry {
 	for _, o := range side(r).CoOwners {
 		entries = append(entries, store.IndexEntry{Index: "owner", Term: subjectKey(o) + "/" + t})
 	}
+	entries = append(entries, orderEntries(idea)...)
 	if a := fold(idea.GetCareArea()); a != "" {
 		entries = append(entries, store.IndexEntry{Index: "care_area", Term: a + "/" + t})
 	}
@@ -89,8 +90,8 @@ func filterFields() []filter.Field[*ideav1.Idea] {
 	}
 }
 
-// ListIdeas pages through a region's ideas, newest first, on the secondary
-// indexes: a submitter's own ideas via the owner index, a filtered list via
+// ListIdeas pages through a region's ideas, newest first or in the order
+// asked for (order.go), on the secondary indexes: a submitter's own ideas via the owner index, a filtered list via
 // the index of its most selective term.
 func (s *Server) ListIdeas(ctx context.Context, req *ideav1.ListIdeasRequest) (*ideav1.ListIdeasResponse, error) {
 	region, who, err := resource.Region(ctx, domain, s.regions, req.GetParent(), readers()...)
@@ -99,19 +100,27 @@ func (s *Server) ListIdeas(ctx context.Context, req *ideav1.ListIdeasRequest) (*
 	}
 
 	var v errs.Violations
-	plan, ferr := filter.Compile(req.GetFilter(), store.Query{Index: "created"}, filterFields())
+	wide := isStaff(who, region) || isNational(who)
+	order, orderBy := parseIdeaOrder(&v, req.GetOrderBy(), wide)
+	plan, ferr := filter.Compile(req.GetFilter(), store.Query{Index: order.index}, orderedFields(order))
 	if ferr != nil {
 		v.Add("filter", "%v", ferr)
 	}
 	size := resource.PageSize(&v, req.GetPageSize())
 	page := repo.Page[*ideav1.Idea]{Plan: plan, Size: size}
-	if !isStaff(who, region) && !isNational(who) {
+	if !wide {
 		page.Plan.Query = store.Query{Index: "owner", Prefix: subjectKey(who.Subject) + "/"}
 	}
-	page.Digest = resource.Digest(region, page.Plan.Query.Index, page.Plan.Query.Prefix, plan.Filter)
+	page.Plan.Query.Reverse = order.reverse
+	page.Digest = resource.Digest(region, page.Plan.Query.Index, page.Plan.Query.Prefix, plan.Filter, orderBy)
 	page.After = resource.DecodeToken(&v, req.GetPageToken(), page.Digest)
 	if err := v.Err(domain); err != nil {
 		return nil, err
+	}
+	if order.index != "created" {
+		if err := s.ordersIndexed(ctx, region); err != nil {
+			return nil, err
+		}
 	}
 
 	resp := &ideav1.ListIdeasResponse{}

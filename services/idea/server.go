@@ -78,6 +78,9 @@ type Server struct {
 	// upgrades drop, once per region and process, the request ids earlier
 	// code kept for ever (see upgraded).
 	upgrades repo.Upgrades
+	// orderUpgrades put ideas stored before the update-time and score
+	// indexes on them (see ordersIndexed).
+	orderUpgrades repo.Upgrades
 
 	simMu   sync.Mutex
 	similar map[string]*simIndex // by region, built on first use

@@ -146,7 +146,7 @@ func (s *Server) ListTestBeds(ctx context.Context, req *ideav1.ListTestBedsReque
 	}
 	resp := &ideav1.ListTestBedsResponse{}
 	resp.TestBeds, resp.NextPageToken, err = pageKept(ctx, s.testBeds, region, store.Query{Index: "testbeds"}, resource.Digest("testbeds", region),
-		req.GetPageSize(), req.GetPageToken())
+		testBedOrders, req.GetOrderBy(), req.GetPageSize(), req.GetPageToken())
 	if err != nil {
 		return nil, err
 	}
@@ -239,7 +239,7 @@ func (s *Server) ListTestPlans(ctx context.Context, req *ideav1.ListTestPlansReq
 	resp := &ideav1.ListTestPlansResponse{}
 	var err error
 	resp.TestPlans, resp.NextPageToken, err = pageKept(ctx, s.testPlans, region, q, resource.Digest("testplans", req.GetParent()),
-		req.GetPageSize(), req.GetPageToken())
+		testPlanOrders, req.GetOrderBy(), req.GetPageSize(), req.GetPageToken())
 	if err != nil {
 		return nil, err
 	}

@@ -26,15 +26,19 @@ func workingFields() []string {
 	return []string{"tags", "care_area", "ip_owner", "test_environment", "partner"}
 }
 
-// outputOnly are fields the server owns; changing them takes a custom method.
+// outputOnly are fields the server owns, with how they change. An update
+// mask that names one is not refused: the field is ignored (AIP-203), so a
+// client may send back the idea it read.
 func outputOnly() map[string]string {
 	return map[string]string{
-		"stage":              "changes only through :transition",
-		"assessment_summary": "is computed from the assessments", "spread_from": "is set by :spread",
+		"agreements_in_place": "is derived from the partner service's agreements",
+		"stage":               "changes only through :transition",
+		"assessment_summary":  "is computed from the assessments", "spread_from": "is set by :spread",
 		"spread_to": "is set by :spread", "create_time": "is set by the server",
 		"update_time": "is set by the server",
 		"merged_into": "is set by :merge", "merged_from": "is set by :merge", "co_submitters": "is set by :merge",
-		"test_plans": "lists the approved test plans (:approve)",
+		"test_plans":  "lists the approved test plans (:approve)",
+		"linked_from": "is kept by the linking services", "stage_time": "follows the stage's decisions",
 	}
 }
 
@@ -112,21 +116,12 @@ func checkMask(req *ideav1.UpdateIdeaRequest, staff bool) ([]string, *errs.Viola
 	if in.GetEtag() == "" {
 		v.Add("idea.etag", "is required: send the etag of the idea as you read it")
 	}
-	paths := resource.UpdatePaths(req.GetUpdateMask().GetPaths())
+	paths, ignored := resource.WithoutOutputOnly(resource.UpdatePaths(req.GetUpdateMask().GetPaths()), func(f string) bool { _, ok := outputOnly()[f]; return ok })
 	if len(paths) == 0 {
-		v.Add("update_mask", "name at least one field to change")
+		v.Add("update_mask", "name at least one field to change%s", resource.IgnoredNote(ignored, outputOnly()))
 	}
 	var out []string
 	for _, p := range paths {
-		if p == "agreements_in_place" {
-			// Output only and derived from the agreements (agreements.go):
-			// ignored, as AIP-203 has it, so a client may send back what it read.
-			continue
-		}
-		if why, ok := outputOnly()[p]; ok {
-			v.Add("update_mask", "%s %s", p, why)
-			continue
-		}
 		if top := topField(p); top != p && !slices.Contains(nestedFields(), p) ||
 			!slices.Contains(submitterFields(), top) && !slices.Contains(workingFields(), top) {
 			v.Add("update_mask", "%q is not a field of an idea", p)

@@ -190,7 +190,7 @@ func (s *Server) ListWorkshops(ctx context.Context, req *ideav1.ListWorkshopsReq
 	}
 	resp := &ideav1.ListWorkshopsResponse{}
 	resp.Workshops, resp.NextPageToken, err = pageKept(ctx, s.workshops, region, store.Query{Index: "workshops"}, resource.Digest("workshops", region),
-		req.GetPageSize(), req.GetPageToken())
+		workshopOrders, req.GetOrderBy(), req.GetPageSize(), req.GetPageToken())
 	if err != nil {
 		return nil, err
 	}

@@ -74,8 +74,10 @@ func FuzzListParams(f *testing.F) {
 				t.Errorf("filter %q planned onto unknown status %q", filterText, status)
 			}
 		}
-		if o, err := parseOrder(order); err == nil && o != orderCreated && o != orderPriority {
-			t.Errorf("order %q parsed to %q", order, o)
+		var ov errs.Violations
+		o, name := parseNeedOrder(&ov, order, false)
+		if o.index == orderUpdated || ov.Len() > 0 && (o != needOrder{orderCreated, false} || name != "create_time desc") {
+			t.Errorf("order %q for a narrowed caller parsed to %+v %q", order, o, name)
 		}
 		var v errs.Violations
 		after := resource.DecodeToken(&v, token, "q")

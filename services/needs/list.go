@@ -48,7 +48,8 @@ func orderTerm(need *needsv1.Need, order string) string {
 // indexEntries are every index a need is listed by: by create time and by
 // priority, each for all needs, per status, per owner (a reporter's own
 // needs, by their hashed subject) and for published needs only (what
-// partners list).
+// partners list); and by update time, for all needs (orderUpdated). Each
+// index serves its order in both directions (a reversed scan).
 func indexEntries(r *record) []store.IndexEntry {
 	need := r.Msg
 	status := need.GetStatus().String()
@@ -66,7 +67,7 @@ func indexEntries(r *record) []store.IndexEntry {
 			out = append(out, store.IndexEntry{Index: "owner_" + order, Term: repo.SubjectHash(r.Owner) + "/" + t})
 		}
 	}
-	return out
+	return append(out, store.IndexEntry{Index: orderUpdated, Term: fmt.Sprintf("%019d", math.MaxInt64-need.GetUpdateTime().AsTime().UnixNano())})
 }
 
 // childIndex lists a need's parts (screenings, decisions) in the order of
@@ -80,8 +81,17 @@ func childIndex[T proto.Message](index, prefix string) func(e *repo.Entry[T]) []
 // fold compares care units as people type them.
 func fold(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
 
-// filterFields are what ListNeeds filters on, the indexed first.
+// filterFields are what ListNeeds filters on, the indexed first. The
+// update-time order has no index per status or publication: its filters
+// are checked on each need.
 func filterFields(order string) []filter.Field[*needsv1.Need] {
+	if order == orderUpdated {
+		fields := filterFields(orderCreated)
+		for i := range fields {
+			fields[i].Index = nil
+		}
+		return fields
+	}
 	return []filter.Field[*needsv1.Need]{
 		{
 			Name: "status", Values: filter.EnumValues(needsv1.NeedStatus(0).Descriptor()),
@@ -104,19 +114,8 @@ func filterFields(order string) []filter.Field[*needsv1.Need] {
 	}
 }
 
-// parseOrder accepts the orders the indexes serve.
-func parseOrder(s string) (string, error) {
-	switch strings.Join(strings.Fields(s), " ") {
-	case "", "create_time desc", "createTime desc":
-		return orderCreated, nil
-	case "priority_score desc", "priorityScore desc":
-		return orderPriority, nil
-	}
-	return "", fmt.Errorf("%q is not an order this list supports: use create_time desc (the default) or priority_score desc", s)
-}
-
-// ListNeeds pages through a region's needs on the secondary indexes, newest
-// first or by priority, narrowed to what the caller may see. Staff and
+// ListNeeds pages through a region's needs on the secondary indexes, by
+// create time, priority or update time (either way round), narrowed to what the caller may see. Staff and
 // national callers list the region, on the index the filter asks for;
 // partners the published needs; submitters their own and the published
 // ones. A narrowed caller's list never walks needs they may not see.
@@ -127,11 +126,9 @@ func (s *Server) ListNeeds(ctx context.Context, req *needsv1.ListNeedsRequest) (
 	}
 
 	var v errs.Violations
-	order, oerr := parseOrder(req.GetOrderBy())
-	if oerr != nil {
-		v.Add("order_by", "%v", oerr)
-		order = orderCreated
-	}
+	wide := isStaff(who, region) || isNational(who)
+	by, orderBy := parseNeedOrder(&v, req.GetOrderBy(), wide)
+	order := by.index
 	plan, ferr := filter.Compile(req.GetFilter(), store.Query{Index: order}, filterFields(order))
 	if ferr != nil {
 		v.Add("filter", "%v", ferr)
@@ -139,21 +136,27 @@ func (s *Server) ListNeeds(ctx context.Context, req *needsv1.ListNeedsRequest) (
 	size := resource.PageSize(&v, req.GetPageSize())
 
 	page := repo.Page[*needsv1.Need]{Plan: plan, Size: size}
-	published := store.Query{Index: "published_" + order}
+	published := reversed(store.Query{Index: "published_" + order}, by.reverse)
 	switch {
-	case isStaff(who, region) || isNational(who):
+	case wide:
 	case who.Has(auth.Submitter):
-		page.Union = []store.Query{{Index: "owner_" + order, Prefix: repo.SubjectHash(who.Subject) + "/"}, published}
+		page.Union = []store.Query{reversed(store.Query{Index: "owner_" + order, Prefix: repo.SubjectHash(who.Subject) + "/"}, by.reverse), published}
 	default:
 		page.Plan.Query = published
 	}
-	page.Digest = resource.Digest(region, page.Plan.Query.Index, page.Plan.Query.Prefix, fmt.Sprint(page.Union), plan.Filter, order)
+	page.Plan.Query.Reverse = by.reverse
+	page.Digest = resource.Digest(region, page.Plan.Query.Index, page.Plan.Query.Prefix, fmt.Sprint(page.Union), plan.Filter, orderBy)
 	page.After = resource.DecodeToken(&v, req.GetPageToken(), page.Digest)
 	if err := v.Err(domain); err != nil {
 		return nil, err
 	}
 	if page.Union != nil {
 		if err := s.ownersIndexed(ctx, region); err != nil {
+			return nil, err
+		}
+	}
+	if order == orderUpdated {
+		if err := s.updatedIndexed(ctx, region); err != nil {
 			return nil, err
 		}
 	}

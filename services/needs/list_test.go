@@ -148,7 +148,7 @@ func TestList_BadParameters(t *testing.T) {
 			{"dangling AND", &needsv1.ListNeedsRequest{Parent: "regions/uppsala", Filter: "published = true AND"}, []string{"filter"}},
 			{"field twice", &needsv1.ListNeedsRequest{Parent: "regions/uppsala", Filter: "published = true AND published = false"}, []string{"filter"}},
 			{"unclosed quote", &needsv1.ListNeedsRequest{Parent: "regions/uppsala", Filter: `care_unit = "Akut`}, []string{"filter"}},
-			{"ascending priority", &needsv1.ListNeedsRequest{Parent: "regions/uppsala", OrderBy: "priority_score"}, []string{"order_by"}},
+			{"two orders at once", &needsv1.ListNeedsRequest{Parent: "regions/uppsala", OrderBy: "priority_score desc, create_time"}, []string{"order_by"}},
 			{"unknown order", &needsv1.ListNeedsRequest{Parent: "regions/uppsala", OrderBy: "title desc"}, []string{"order_by"}},
 			{"negative page size", &needsv1.ListNeedsRequest{Parent: "regions/uppsala", PageSize: -1}, []string{"page_size"}},
 			{"everything at once", &needsv1.ListNeedsRequest{Parent: "regions/uppsala", PageSize: -5, Filter: "x", OrderBy: "y", PageToken: "z"}, []string{"filter", "order_by", "page_size", "page_token"}},

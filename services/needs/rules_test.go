@@ -435,9 +435,9 @@ func TestUpdate(t *testing.T) {
 		}{
 			{"stale etag", &needsv1.UpdateNeedRequest{Need: &needsv1.Need{Name: need.GetName(), Etag: "1", CareUnit: "x"}}, codes.Aborted, nil},
 			{"empty required part", &needsv1.UpdateNeedRequest{Need: &needsv1.Need{Name: need.GetName()}, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"problem", "population"}}}, codes.InvalidArgument, []string{"need.population", "need.problem"}},
-			{"status through update", &needsv1.UpdateNeedRequest{Need: &needsv1.Need{Name: need.GetName(), Status: matched}, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"status"}}}, codes.InvalidArgument, []string{"need.status"}},
-			{"priority through update", &needsv1.UpdateNeedRequest{Need: &needsv1.Need{Name: need.GetName(), PriorityScore: 5}, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"priority_score"}}}, codes.InvalidArgument, []string{"need.priority_score"}},
-			{"links through update", &needsv1.UpdateNeedRequest{Need: &needsv1.Need{Name: need.GetName(), Links: []string{"regions/vasterbotten/offers/x"}}, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"links"}}}, codes.InvalidArgument, []string{"need.links"}},
+			{"status alone in the mask", &needsv1.UpdateNeedRequest{Need: &needsv1.Need{Name: need.GetName(), Status: matched}, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"status"}}}, codes.InvalidArgument, []string{"update_mask"}},
+			{"priority alone in the mask", &needsv1.UpdateNeedRequest{Need: &needsv1.Need{Name: need.GetName(), PriorityScore: 5}, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"priority_score"}}}, codes.InvalidArgument, []string{"update_mask"}},
+			{"links alone in the mask", &needsv1.UpdateNeedRequest{Need: &needsv1.Need{Name: need.GetName(), Links: []string{"regions/vasterbotten/offers/x"}}, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"links"}}}, codes.InvalidArgument, []string{"update_mask"}},
 			{"unknown path", &needsv1.UpdateNeedRequest{Need: &needsv1.Need{Name: need.GetName()}, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"colour"}}}, codes.InvalidArgument, []string{"update_mask"}},
 			{"nothing to update", &needsv1.UpdateNeedRequest{Need: &needsv1.Need{Name: need.GetName(), Etag: "2"}}, codes.InvalidArgument, []string{"update_mask"}},
 			{"bad name", &needsv1.UpdateNeedRequest{Need: &needsv1.Need{Name: "needs/x", CareUnit: "x"}}, codes.InvalidArgument, []string{"need.name"}},
@@ -454,11 +454,15 @@ func TestUpdate(t *testing.T) {
 				}
 			})
 		}
-		// The status sent back unchanged (a PATCH of the need as read) is fine.
+		// Output-only fields in the mask are ignored (AIP-203), changed or not:
+		// the status, score and links change only through their methods.
 		current := e.mustGet(t, advisor, need.GetName())
-		current.CareUnit = "Äldreomsorg Skellefteå"
-		if _, err := e.client.UpdateNeed(advisor.Ctx(t), &needsv1.UpdateNeedRequest{Need: current, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"care_unit", "status", "links", "priority_score"}}}); err != nil {
-			t.Errorf("update with owned fields unchanged: %v", err)
+		sent := proto.Clone(current).(*needsv1.Need)
+		sent.CareUnit = "Äldreomsorg Skellefteå"
+		sent.Status, sent.PriorityScore, sent.Links = matched, 5, []string{"regions/vasterbotten/offers/x"}
+		got, err = e.client.UpdateNeed(advisor.Ctx(t), &needsv1.UpdateNeedRequest{Need: sent, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"care_unit", "status", "links", "priority_score"}}})
+		if err != nil || got.GetCareUnit() != sent.GetCareUnit() || got.GetStatus() != current.GetStatus() || got.GetPriorityScore() != current.GetPriorityScore() || len(got.GetLinks()) != len(current.GetLinks()) {
+			t.Errorf("update with output-only fields changed in the mask: %v %v, want the care unit changed and the rest as it was", got, err)
 		}
 
 		// A closed need keeps its statement; only published may change.

@@ -152,7 +152,8 @@ func redactScreening(who *auth.Identity, region string, sc *needsv1.Screening) *
 	return sc
 }
 
-// ListScreenings pages through a need's screening rounds, oldest first.
+// ListScreenings pages through a need's screening rounds, oldest first or
+// newest first.
 func (s *Server) ListScreenings(ctx context.Context, req *needsv1.ListScreeningsRequest) (*needsv1.ListScreeningsResponse, error) {
 	name, err := parseNeedName(req.GetParent())
 	if err != nil {
@@ -169,8 +170,9 @@ func (s *Server) ListScreenings(ctx context.Context, req *needsv1.ListScreenings
 	}
 	var v errs.Violations
 	size := resource.PageSize(&v, req.GetPageSize())
-	q := store.Query{Index: "screenings", Prefix: name.ID + "/"}
-	query := resource.Digest(name.String(), q.Index, q.Prefix)
+	o := screeningOrders.Parse(&v, req.GetOrderBy())
+	q := store.Query{Index: "screenings", Prefix: name.ID + "/", Reverse: o == 1}
+	query := resource.Digest(name.String(), q.Index, q.Prefix, screeningOrders[o])
 	after := resource.DecodeToken(&v, req.GetPageToken(), query)
 	if err := v.Err(domain); err != nil {
 		return nil, err

@@ -73,6 +73,9 @@ type Server struct {
 	// upgrades bring a region's needs stored by earlier code onto the
 	// owner index (see ownersIndexed).
 	upgrades repo.Upgrades
+	// updatedUpgrade puts needs stored before the update-time index on it
+	// (see updatedIndexed).
+	updatedUpgrade repo.Upgrades
 
 	simMu   sync.Mutex
 	similar map[string]*needIndex // by region, built on first use

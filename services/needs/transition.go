@@ -76,7 +76,8 @@ func (s *Server) TransitionNeed(ctx context.Context, req *needsv1.TransitionNeed
 	return speak(ctx, redact(who, name.Region, r.Owner, r.Msg)), nil
 }
 
-// ListNeedHistory pages through a need's decisions, oldest first.
+// ListNeedHistory pages through a need's decisions, oldest first or newest
+// first.
 func (s *Server) ListNeedHistory(ctx context.Context, req *needsv1.ListNeedHistoryRequest) (*needsv1.ListNeedHistoryResponse, error) {
 	name, err := parseNeedName(req.GetParent())
 	if err != nil {
@@ -91,8 +92,9 @@ func (s *Server) ListNeedHistory(ctx context.Context, req *needsv1.ListNeedHisto
 	}
 	var v errs.Violations
 	size := resource.PageSize(&v, req.GetPageSize())
-	q := store.Query{Index: "history", Prefix: name.ID + "/"}
-	query := resource.Digest(name.String(), q.Index, q.Prefix)
+	o := historyOrders.Parse(&v, req.GetOrderBy())
+	q := store.Query{Index: "history", Prefix: name.ID + "/", Reverse: o == 1}
+	query := resource.Digest(name.String(), q.Index, q.Prefix, historyOrders[o])
 	after := resource.DecodeToken(&v, req.GetPageToken(), query)
 	if err := v.Err(domain); err != nil {
 		return nil, err

@@ -22,27 +22,27 @@ func editable() []string {
 	return []string{"problem", "population", "outcome", "care_unit", "reported_by", "evidence", "patients_affected_per_year", "published"}
 }
 
-// ignoredPaths identify or are computed; AIP-203 has a service ignore
-// output-only fields in an update. grpc-gateway puts every field of a PATCH
-// body in the implied mask, etag and name included.
-func ignoredPaths() []string {
-	return []string{"name", "etag", "statement", "create_time", "update_time"}
-}
-
-// ownedPaths change through their own methods. Sending them unchanged (a
-// PATCH of a need as read) is fine; changing them here is refused rather
-// than silently dropped.
-func ownedPaths() map[string]string {
+// outputOnly are the fields of a need the server sets, with how they
+// change. AIP-203 has a service ignore output-only fields in an update, so a
+// client may send back the need it read: grpc-gateway puts every field of a
+// PATCH body in the implied mask.
+func outputOnly() map[string]string {
 	return map[string]string{
-		"status":         "the status changes through :transition",
-		"priority_score": "the priority score is the latest screening's (POST …/screenings)",
-		"links":          "links are added with :link",
+		"statement":      "follows its parts",
+		"status":         "changes through :transition",
+		"priority_score": "is the latest screening's (POST …/screenings)",
+		"links":          "are added with :link",
+		"referenced_by":  "is kept by the partner and funding services",
+		"create_time":    "is set by the server",
+		"update_time":    "is set by the server",
 	}
 }
 
 // maskPaths resolves an update's field mask: the paths named, every editable
-// field for "*", or, without a mask, the editable fields set in in.
-func maskPaths(v *errs.Violations, mask []string, in *needsv1.Need) []string {
+// field for "*", or, without a mask, the editable fields set in in. name and
+// etag identify the need, and output-only fields are ignored; it returns
+// those it ignored too.
+func maskPaths(v *errs.Violations, mask []string, in *needsv1.Need) (paths, ignored []string) {
 	if len(mask) == 0 {
 		var out []string
 		m := in.ProtoReflect()
@@ -51,23 +51,22 @@ func maskPaths(v *errs.Violations, mask []string, in *needsv1.Need) []string {
 				out = append(out, p)
 			}
 		}
-		return out
+		return out, nil
 	}
+	named, ignored := resource.WithoutOutputOnly(resource.UpdatePaths(mask), func(f string) bool { return outputOnly()[f] != "" })
 	var out []string
-	owned := ownedPaths()
-	for _, p := range mask {
+	for _, p := range named {
 		switch {
 		case p == "*":
 			out = append(out, editable()...)
-		case slices.Contains(editable(), p) || owned[p] != "":
+		case slices.Contains(editable(), p):
 			out = append(out, p)
-		case slices.Contains(ignoredPaths(), p):
 		default:
 			v.Add("update_mask", "%q is not a field of a need that can be updated (fields: %s)", p, strings.Join(editable(), ", "))
 		}
 	}
 	slices.Sort(out)
-	return slices.Compact(out)
+	return slices.Compact(out), ignored
 }
 
 // UpdateNeed sets the fields named in update_mask. The statement follows its
@@ -86,9 +85,9 @@ func (s *Server) UpdateNeed(ctx context.Context, req *needsv1.UpdateNeedRequest)
 		return nil, err
 	}
 	var v errs.Violations
-	paths := maskPaths(&v, req.GetUpdateMask().GetPaths(), in)
+	paths, ignored := maskPaths(&v, req.GetUpdateMask().GetPaths(), in)
 	if len(paths) == 0 && v.Len() == 0 {
-		v.Add("update_mask", "names no field to update (fields: %s)", strings.Join(editable(), ", "))
+		v.Add("update_mask", "names no field to update (fields: %s)%s", strings.Join(editable(), ", "), resource.IgnoredNote(ignored, outputOnly()))
 	}
 	checkEtag(&v, "need.etag", in.GetEtag())
 	if err := v.Err(domain); err != nil {
@@ -99,12 +98,6 @@ func (s *Server) UpdateNeed(ctx context.Context, req *needsv1.UpdateNeedRequest)
 		was := proto.Clone(r.Msg).(*needsv1.Need)
 		var v errs.Violations
 		for _, p := range paths {
-			if why := ownedPaths()[p]; why != "" {
-				if !sameField(p, in, was) {
-					v.Add("need."+p, "%s", why)
-				}
-				continue
-			}
 			setField(r.Msg, in, p)
 		}
 		checkNeed(&v, r.Msg)
@@ -144,18 +137,6 @@ func setField(dst, src *needsv1.Need, p string) {
 	case "published":
 		dst.Published = src.GetPublished()
 	}
-}
-
-func sameField(p string, a, b *needsv1.Need) bool {
-	switch p {
-	case "status":
-		return a.GetStatus() == b.GetStatus()
-	case "priority_score":
-		return a.GetPriorityScore() == b.GetPriorityScore()
-	case "links":
-		return slices.Equal(a.GetLinks(), b.GetLinks())
-	}
-	return false
 }
 
 // onlyPublished reports whether b differs from a in published at most.

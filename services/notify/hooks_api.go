@@ -125,6 +125,13 @@ func (s *Server) GetWebhookSubscription(ctx context.Context, req *notifyv1.GetWe
 	return h.Sub, nil
 }
 
+// Webhook subscriptions are listed by name (their index's order) and
+// deliveries newest first, or either the other way round (a reversed scan).
+var (
+	hookOrders     = resource.Orders{"name", "name desc"}
+	deliveryOrders = resource.Orders{"create_time desc", "create_time"}
+)
+
 // ListWebhookSubscriptions implements notifyv1.NotificationServiceServer.
 func (s *Server) ListWebhookSubscriptions(ctx context.Context, req *notifyv1.ListWebhookSubscriptionsRequest) (*notifyv1.ListWebhookSubscriptionsResponse, error) {
 	var v errs.Violations
@@ -133,7 +140,8 @@ func (s *Server) ListWebhookSubscriptions(ctx context.Context, req *notifyv1.Lis
 		v.Add("parent", "%v", err)
 	}
 	size := resource.PageSize(&v, req.GetPageSize())
-	query := resource.Digest("hooks", req.GetParent())
+	o := hookOrders.Parse(&v, req.GetOrderBy())
+	query := resource.Digest("hooks", req.GetParent(), hookOrders[o])
 	after := resource.DecodeToken(&v, req.GetPageToken(), query)
 	if err := v.Err(domain); err != nil {
 		return nil, err
@@ -141,7 +149,7 @@ func (s *Server) ListWebhookSubscriptions(ctx context.Context, req *notifyv1.Lis
 	if _, err := s.adminOf(ctx, region); err != nil {
 		return nil, err
 	}
-	p, err := s.store.Scan(ctx, ns(region), store.Query{Index: "hooks", After: after, Limit: size})
+	p, err := s.store.Scan(ctx, ns(region), store.Query{Index: "hooks", After: after, Limit: size, Reverse: o == 1})
 	if err != nil {
 		return nil, domain.Store(err, "WEBHOOK", "webhook subscriptions")
 	}
@@ -166,10 +174,11 @@ func (s *Server) UpdateWebhookSubscription(ctx context.Context, req *notifyv1.Up
 	if err != nil {
 		return nil, err
 	}
-	paths := resource.UpdatePaths(req.GetUpdateMask().GetPaths())
+	// create_time is output only: named in the mask, it is ignored (AIP-203).
+	paths, ignored := resource.WithoutOutputOnly(resource.UpdatePaths(req.GetUpdateMask().GetPaths()), func(f string) bool { return f == "create_time" })
 	var v errs.Violations
 	if len(paths) == 0 {
-		v.Add("update_mask", "name the fields to change")
+		v.Add("update_mask", "name the fields to change%s", resource.IgnoredNote(ignored, nil))
 	}
 	s.checkHook(&v, in, in.GetSecret(), paths)
 	if err := v.Err(domain); err != nil {
@@ -233,7 +242,8 @@ func (s *Server) DeleteWebhookSubscription(ctx context.Context, req *notifyv1.De
 func (s *Server) ListWebhookDeliveries(ctx context.Context, req *notifyv1.ListWebhookDeliveriesRequest) (*notifyv1.ListWebhookDeliveriesResponse, error) {
 	var v errs.Violations
 	size := resource.PageSize(&v, req.GetPageSize())
-	query := resource.Digest("deliveries", req.GetParent(), req.GetState().String())
+	o := deliveryOrders.Parse(&v, req.GetOrderBy())
+	query := resource.Digest("deliveries", req.GetParent(), req.GetState().String(), deliveryOrders[o])
 	after := resource.DecodeToken(&v, req.GetPageToken(), query)
 	if err := v.Err(domain); err != nil {
 		return nil, err
@@ -249,7 +259,7 @@ func (s *Server) ListWebhookDeliveries(ctx context.Context, req *notifyv1.ListWe
 		index, filter = "dead", notifyv1.DeliveryState_DELIVERY_STATE_UNSPECIFIED
 	}
 	resp := &notifyv1.ListWebhookDeliveriesResponse{}
-	q := store.Query{Index: index, Prefix: subID + "/", After: after, Limit: size}
+	q := store.Query{Index: index, Prefix: subID + "/", After: after, Limit: size, Reverse: o == 1}
 	for len(resp.Deliveries) < size {
 		p, err := s.store.Scan(ctx, ns(region), q)
 		if err != nil {

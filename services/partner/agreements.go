@@ -41,7 +41,10 @@ func (s *Server) today() time.Time {
 
 func agreementIndex(e *repo.Entry[*partnerv1.Agreement]) []store.IndexEntry {
 	pn, _ := parseAgreementName(e.Msg.GetName())
-	return []store.IndexEntry{{Index: "agreements", Term: pn.Partner.ID + "/" + newestFirst(e.Msg.GetCreateTime().AsTime())}}
+	return []store.IndexEntry{
+		{Index: "agreements", Term: pn.Partner.ID + "/" + newestFirst(e.Msg.GetCreateTime().AsTime())},
+		{Index: "agreements_updated", Term: pn.Partner.ID + "/" + newestFirst(e.Msg.GetUpdateTime().AsTime())},
+	}
 }
 
 // CreateAgreement records an agreement with a partner of the region.
@@ -132,9 +135,10 @@ func agreementFilter() []filter.Field[*partnerv1.Agreement] {
 // (AIP-159).
 const anyPartner = "-"
 
-// ListAgreements pages through a partner's agreements, newest first; with
-// the parent regions/{region}/partners/- those of every partner the caller
-// may read, partner by partner.
+// ListAgreements pages through a partner's agreements, newest first or in
+// the order asked for (order.go: by create or update time, either way);
+// with the parent regions/{region}/partners/- those of every partner the
+// caller may read, partner by partner (the partners' order turns with it).
 func (s *Server) ListAgreements(ctx context.Context, req *partnerv1.ListAgreementsRequest) (*partnerv1.ListAgreementsResponse, error) {
 	var (
 		pn  partnerName
@@ -152,7 +156,9 @@ func (s *Server) ListAgreements(ctx context.Context, req *partnerv1.ListAgreemen
 		return nil, err
 	}
 	var v errs.Violations
-	base := store.Query{Index: "agreements", Prefix: pn.ID + "/"}
+	o := agreementOrders.Parse(&v, req.GetOrderBy())
+	order := agreementIndexes[o]
+	base := store.Query{Index: order.index, Prefix: pn.ID + "/", Reverse: order.reverse}
 	if all {
 		base.Prefix = "" // every partner's, partner by partner
 	}
@@ -161,10 +167,15 @@ func (s *Server) ListAgreements(ctx context.Context, req *partnerv1.ListAgreemen
 		v.Add("filter", "%v", ferr)
 	}
 	size := resource.PageSize(&v, req.GetPageSize())
-	query := resource.Digest(req.GetParent(), plan.Filter)
+	query := resource.Digest(req.GetParent(), plan.Filter, agreementOrders[o])
 	after := resource.DecodeToken(&v, req.GetPageToken(), query)
 	if err := v.Err(domain); err != nil {
 		return nil, err
+	}
+	if order.index != "agreements" {
+		if err := s.ordersIndexed(ctx, pn.Region); err != nil {
+			return nil, err
+		}
 	}
 	if !all {
 		if _, err := s.readablePartner(ctx, who, pn); err != nil {

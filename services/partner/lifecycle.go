@@ -119,6 +119,16 @@ func amendable() []string {
 	return []string{"kind", "subject", "valid_from", "valid_to", "signed_time"}
 }
 
+// agreementOutputOnly are the fields of an agreement the server sets, with
+// how they change.
+func agreementOutputOnly() map[string]string {
+	return map[string]string{
+		"state": "is derived from the dates and the lifecycle", "revision": "counts the amendments",
+		"amendment_note": "is the note of the amendment", "terminate_time": "is set by :terminate",
+		"termination_reason": "is set by :terminate", "create_time": "is set by the server", "update_time": "is set by the server",
+	}
+}
+
 // AmendAgreement replaces an agreement's terms with a new revision and keeps
 // the one it replaces.
 func (s *Server) AmendAgreement(ctx context.Context, req *partnerv1.AmendAgreementRequest) (*partnerv1.Agreement, error) {
@@ -138,9 +148,11 @@ func (s *Server) AmendAgreement(ctx context.Context, req *partnerv1.AmendAgreeme
 	case utf8.RuneCountInString(note) > maxReason:
 		v.Add("note", "is longer than %d characters", maxReason)
 	}
-	paths := resource.UpdatePaths(req.GetUpdateMask().GetPaths())
+	// Output-only fields named in the mask are ignored (AIP-203), so an
+	// agreement as read may be sent back with the terms changed.
+	paths, ignored := resource.WithoutOutputOnly(resource.UpdatePaths(req.GetUpdateMask().GetPaths()), func(f string) bool { return agreementOutputOnly()[f] != "" })
 	if len(paths) == 0 {
-		v.Add("update_mask", "name at least one field to amend (%s)", strings.Join(amendable(), ", "))
+		v.Add("update_mask", "name at least one field to amend (%s)%s", strings.Join(amendable(), ", "), resource.IgnoredNote(ignored, agreementOutputOnly()))
 	}
 	for _, p := range paths {
 		if !slices.Contains(amendable(), p) {
@@ -235,7 +247,7 @@ func (s *Server) TerminateAgreement(ctx context.Context, req *partnerv1.Terminat
 }
 
 // ListAgreementRevisions pages through the revisions an agreement's
-// amendments replaced, newest first.
+// amendments replaced, newest first or oldest first.
 func (s *Server) ListAgreementRevisions(ctx context.Context, req *partnerv1.ListAgreementRevisionsRequest) (*partnerv1.ListAgreementRevisionsResponse, error) {
 	name, who, err := s.resolveAgreement(ctx, req.GetName(), "name", readers()...)
 	if err != nil {
@@ -243,7 +255,8 @@ func (s *Server) ListAgreementRevisions(ctx context.Context, req *partnerv1.List
 	}
 	var v errs.Violations
 	size := resource.PageSize(&v, req.GetPageSize())
-	query := resource.Digest(req.GetName())
+	o := revisionOrders.Parse(&v, req.GetOrderBy())
+	query := resource.Digest(req.GetName(), revisionOrders[o])
 	after := resource.DecodeToken(&v, req.GetPageToken(), query)
 	if err := v.Err(domain); err != nil {
 		return nil, err
@@ -255,7 +268,7 @@ func (s *Server) ListAgreementRevisions(ctx context.Context, req *partnerv1.List
 		return nil, err
 	}
 	resp := &partnerv1.ListAgreementRevisionsResponse{}
-	plan := store.Query{Index: "agreement_revisions", Prefix: name.Partner.ID + "/" + name.ID + "/"}
+	plan := store.Query{Index: "agreement_revisions", Prefix: name.Partner.ID + "/" + name.ID + "/", Reverse: o == 1}
 	page := repo.Page[*partnerv1.Agreement]{After: after, Size: size, Digest: query}
 	page.Plan.Query = plan
 	resp.NextPageToken, err = s.revisions.List(ctx, name.Partner.Region, page, func(e *repo.Entry[*partnerv1.Agreement]) (bool, error) {

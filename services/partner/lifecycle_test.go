@@ -81,7 +81,9 @@ func TestAgreement_Lifecycle(t *testing.T) {
 			t.Errorf("amend with a stale etag: %v, want Aborted naming etag %s", err, signed.GetEtag())
 		}
 		amend.Agreement.Etag = signed.GetEtag()
-		amend.UpdateMask.Paths = []string{"valid_to", "name", "state"}
+		// The name and output-only state are ignored; a field that is not
+		// a term is refused.
+		amend.UpdateMask.Paths = []string{"valid_to", "name", "state", "counterparty"}
 		amend.Note = ""
 		if _, err := e.client.AmendAgreement(admin.Ctx(t), amend); status.Code(err) != codes.InvalidArgument || !slices.Contains(fieldViolations(err), "note") || !slices.Contains(fieldViolations(err), "update_mask") {
 			t.Errorf("amend without a note and with fields that are not terms: %v %v", err, fieldViolations(err))

@@ -38,6 +38,7 @@ func offerIndex(e *repo.Entry[*partnerv1.Offer]) []store.IndexEntry {
 		{Index: "offers", Term: t},
 		{Index: "offer_partner", Term: pid + "/" + t},
 		{Index: "offer_status", Term: o.GetStatus().String() + "/" + t},
+		{Index: "offers_updated", Term: newestFirst(o.GetUpdateTime().AsTime())},
 	}
 }
 
@@ -236,21 +237,32 @@ func offerFilter(region string) []filter.Field[*partnerv1.Offer] {
 	}
 }
 
-// ListOffers pages through a region's offers, newest first. A company
-// user's list holds their own partner's offers only.
+// ListOffers pages through a region's offers, newest first or in the order
+// asked for (order.go). A company user's list holds their own partner's
+// offers only.
 func (s *Server) ListOffers(ctx context.Context, req *partnerv1.ListOffersRequest) (*partnerv1.ListOffersResponse, error) {
 	region, who, err := resource.Region(ctx, domain, s.regions, req.GetParent(), readers()...)
 	if err != nil {
 		return nil, err
 	}
 	var v errs.Violations
-	plan, ferr := filter.Compile(req.GetFilter(), store.Query{Index: "offers"}, offerFilter(region))
+	wide := isStaff(who, region) || isNational(who)
+	orders := offerOrders
+	if !wide {
+		orders = ownOfferOrders
+	}
+	o := orders.Parse(&v, req.GetOrderBy())
+	order, fields := offerOrderPlans[o], offerFilter(region)
+	if order.index != "offers" {
+		fields = unindexed(fields)
+	}
+	plan, ferr := filter.Compile(req.GetFilter(), store.Query{Index: order.index}, fields)
 	if ferr != nil {
 		v.Add("filter", "%v", ferr)
 	}
 	size := resource.PageSize(&v, req.GetPageSize())
 	resp := &partnerv1.ListOffersResponse{}
-	if !isStaff(who, region) && !isNational(who) {
+	if !wide {
 		own, err := parsePartnerName(ownPartner(who, region))
 		if err != nil {
 			return resp, nil // a partner claim of no partner here owns nothing
@@ -259,13 +271,19 @@ func (s *Server) ListOffers(ctx context.Context, req *partnerv1.ListOffersReques
 		// filter still applies to each offer.
 		plan.Query = store.Query{Index: "offer_partner", Prefix: own.ID + "/"}
 	}
-	query := resource.Digest(region, plan.Query.Index, plan.Query.Prefix, plan.Filter)
+	plan.Query.Reverse = order.reverse
+	query := resource.Digest(region, plan.Query.Index, plan.Query.Prefix, plan.Filter, orders[o])
 	after := resource.DecodeToken(&v, req.GetPageToken(), query)
 	if err := v.Err(domain); err != nil {
 		return nil, err
 	}
 	if err := s.upgraded(ctx, region); err != nil {
 		return nil, err
+	}
+	if order.index != "offers" {
+		if err := s.ordersIndexed(ctx, region); err != nil {
+			return nil, err
+		}
 	}
 	retries := 0
 	page := repo.Page[*partnerv1.Offer]{Plan: plan, After: after, Size: size, Digest: query}

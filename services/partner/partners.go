@@ -22,7 +22,7 @@ import (
 )
 
 // partnerIndex lists a partner by display name, in all, per kind and per
-// capability. Capabilities are folded so a filter matches however they were
+// capability, and by create and update time (partnerOrderEntries). Capabilities are folded so a filter matches however they were
 // spelled.
 func partnerIndex(e *repo.Entry[*partnerv1.Partner]) []store.IndexEntry {
 	p := e.Msg
@@ -31,6 +31,7 @@ func partnerIndex(e *repo.Entry[*partnerv1.Partner]) []store.IndexEntry {
 		{Index: "partners", Term: t},
 		{Index: "partner_kind", Term: p.GetKind().String() + "/" + t},
 	}
+	entries = append(entries, partnerOrderEntries(p)...)
 	seen := map[string]bool{}
 	for _, c := range p.GetCapabilities() {
 		if f := fold(c); f != "" && !seen[f] {
@@ -154,20 +155,27 @@ func partnerFilter() []filter.Field[*partnerv1.Partner] {
 	}
 }
 
-// ListPartners pages through a region's partners by display name. A company
-// user's list holds their own partner only.
+// ListPartners pages through a region's partners by display name, or in the
+// order asked for (order.go). A company user's list holds their own partner
+// only, so any order is theirs.
 func (s *Server) ListPartners(ctx context.Context, req *partnerv1.ListPartnersRequest) (*partnerv1.ListPartnersResponse, error) {
 	region, who, err := resource.Region(ctx, domain, s.regions, req.GetParent(), readers()...)
 	if err != nil {
 		return nil, err
 	}
 	var v errs.Violations
-	plan, ferr := filter.Compile(req.GetFilter(), store.Query{Index: "partners"}, partnerFilter())
+	o := partnerOrders.Parse(&v, req.GetOrderBy())
+	order, fields := partnerOrderPlans[o], partnerFilter()
+	if order.index != "partners" {
+		fields = unindexed(fields)
+	}
+	plan, ferr := filter.Compile(req.GetFilter(), store.Query{Index: order.index}, fields)
 	if ferr != nil {
 		v.Add("filter", "%v", ferr)
 	}
+	plan.Query.Reverse = order.reverse
 	size := resource.PageSize(&v, req.GetPageSize())
-	query := resource.Digest(region, plan.Query.Index, plan.Query.Prefix, plan.Filter)
+	query := resource.Digest(region, plan.Query.Index, plan.Query.Prefix, plan.Filter, partnerOrders[o])
 	after := resource.DecodeToken(&v, req.GetPageToken(), query)
 	if err := v.Err(domain); err != nil {
 		return nil, err
@@ -175,6 +183,11 @@ func (s *Server) ListPartners(ctx context.Context, req *partnerv1.ListPartnersRe
 
 	if err := s.upgraded(ctx, region); err != nil {
 		return nil, err
+	}
+	if order.index != "partners" {
+		if err := s.ordersIndexed(ctx, region); err != nil {
+			return nil, err
+		}
 	}
 	resp := &partnerv1.ListPartnersResponse{}
 	if !isStaff(who, region) && !isNational(who) {
@@ -223,11 +236,11 @@ func (s *Server) UpdatePartner(ctx context.Context, req *partnerv1.UpdatePartner
 	if in.GetEtag() == "" {
 		v.Add("partner.etag", "is required: send the etag of the partner as you read it")
 	}
+	// The times are output only: named in the mask, they are ignored (AIP-203).
+	named, ignored := resource.WithoutOutputOnly(resource.UpdatePaths(req.GetUpdateMask().GetPaths()), func(f string) bool { return f == "create_time" || f == "update_time" })
 	var paths []string
-	for _, p := range resource.UpdatePaths(req.GetUpdateMask().GetPaths()) {
+	for _, p := range named {
 		switch {
-		case p == "create_time" || p == "update_time":
-			v.Add("update_mask", "%s is set by the server", p)
 		case !slices.Contains(partnerFields(), p):
 			v.Add("update_mask", "%q is not a field of a partner (fields: %s)", p, strings.Join(partnerFields(), ", "))
 		case !slices.Contains(paths, p):
@@ -235,7 +248,7 @@ func (s *Server) UpdatePartner(ctx context.Context, req *partnerv1.UpdatePartner
 		}
 	}
 	if len(paths) == 0 && v.Len() == 0 {
-		v.Add("update_mask", "name at least one field to change")
+		v.Add("update_mask", "name at least one field to change%s", resource.IgnoredNote(ignored, nil))
 	}
 	if err := v.Err(domain); err != nil {
 		return nil, err

@@ -74,11 +74,14 @@ type Server struct {
 	retryAfter    time.Duration
 	loc           *time.Location // Sweden's, for dates and working days
 
-	upgrades   repo.Upgrades
-	partners   *repo.Repo[*partnerv1.Partner]
-	agreements *repo.Repo[*partnerv1.Agreement]
-	revisions  *repo.Repo[*partnerv1.Agreement] // agreements' earlier revisions
-	offers     *repo.Repo[*partnerv1.Offer]
+	upgrades repo.Upgrades
+	// orderUpgrades put records stored before the indexes of the orders
+	// added since on them (see ordersIndexed).
+	orderUpgrades repo.Upgrades
+	partners      *repo.Repo[*partnerv1.Partner]
+	agreements    *repo.Repo[*partnerv1.Agreement]
+	revisions     *repo.Repo[*partnerv1.Agreement] // agreements' earlier revisions
+	offers        *repo.Repo[*partnerv1.Offer]
 
 	mu        sync.Mutex
 	needsDown time.Time // reads skip matching until then

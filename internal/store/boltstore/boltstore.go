@@ -4,16 +4,21 @@
 // Layout: one top-level bucket per namespace ("svc:region") with the
 // sub-buckets
 //
-//	r  record key → 8-byte big-endian version ‖ value
-//	x  record key → the record's index entries (index\x00term\x00…)
+//	r  record key → 8-byte big-endian version with the top bit set ‖
+//	   uvarint(len(entries)) ‖ the record's index entries
+//	   (index\x00term\x00…) ‖ value
+//	x  record key → index entries of a record written before they moved
+//	   into r (its version there has the top bit clear and is followed by
+//	   the value alone); the record's next write moves them into r
 //	i  one nested bucket per index: term\x00key → empty
 //	k  idempotency key → uvarint(len(fingerprint)) ‖ fingerprint ‖ result
 //	t  idempotency key → 8-byte big-endian expiry (Unix ns), for keys with a TTL
 //	q  expiry ‖ idempotency key → empty: the keys in the order they expire
 //	e  8-byte big-endian sequence → JSON store.Event
 //
-// Keeping each record's entries next to it lets an update remove exactly the
-// index entries the record no longer has without scanning the indexes.
+// Keeping each record's entries in its own value lets an update remove
+// exactly the index entries the record no longer has without scanning the
+// indexes, and costs a create no key (and no page) of its own.
 package boltstore
 
 import (
@@ -24,7 +29,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -48,13 +52,15 @@ const (
 // Store is a store.Store on one bbolt file. It is safe for concurrent use.
 type Store struct {
 	db *bolt.DB
-	// writers counts Commits in flight. A lone writer commits directly
-	// because db.Batch would hold it for MaxBatchDelay waiting for company;
-	// concurrent writers share one fsync through db.Batch.
-	writers atomic.Int64
+	// group commits concurrent Commits in one transaction and one fsync
+	// (see group.go).
+	group group
 }
 
-var _ store.Store = (*Store)(nil)
+var (
+	_ store.Store     = (*Store)(nil)
+	_ store.EventTail = (*Store)(nil)
+)
 
 // Open opens or creates the database file at path. Only one process may
 // have the file open; a second Open fails after a second instead of hanging
@@ -64,12 +70,9 @@ func Open(path string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("boltstore.Open: %w", err)
 	}
-	// Commits that arrive while a batch waits for the writer lock (another
-	// batch's fsync) join it anyway, so grouping adapts to the disk; the
-	// delay only adds latency. 1ms measured best against bbolt's 10ms
-	// default and 2ms/5ms with 32 writers (see BenchmarkCommitParallel).
-	db.MaxBatchDelay = time.Millisecond
-	return &Store{db: db}, nil
+	s := &Store{db: db}
+	s.group.db = db
+	return s, nil
 }
 
 // Close closes the file. Calls after Close fail with store.ErrUnavailable.
@@ -137,20 +140,53 @@ func sub(tx *bolt.Tx, ns store.Namespace, name string) *bolt.Bucket {
 	return b.Bucket([]byte(name))
 }
 
-// decodeRecord copies out of raw: bbolt's slices point into the memory map
-// and are only valid until the transaction ends.
-func decodeRecord(key string, raw []byte) store.Record {
-	return store.Record{
-		Key:     key,
-		Version: int64(binary.BigEndian.Uint64(raw[:8])),
-		Value:   bytes.Clone(raw[8:]),
+// withEntries marks a stored version whose value starts with the record's
+// index entries. Versions are positive int64s, so the bit is free, and a
+// record stored before the entries moved into it has it clear.
+const withEntries = 1 << 63
+
+// splitRecord reads a stored record without copying: its version, its
+// index entries (encoded; nil when they are kept in x, the earlier layout)
+// and its value, all pointing into raw.
+func splitRecord(raw []byte) (version int64, entries, value []byte, err error) {
+	if len(raw) < 8 {
+		return 0, nil, nil, errors.New("corrupt record")
 	}
+	v := binary.BigEndian.Uint64(raw[:8])
+	if v&withEntries == 0 {
+		return int64(v), nil, raw[8:], nil
+	}
+	n, w := binary.Uvarint(raw[8:])
+	if w <= 0 || uint64(len(raw)-8-w) < n {
+		return 0, nil, nil, errors.New("corrupt record")
+	}
+	rest := raw[8+w:]
+	return int64(v &^ withEntries), rest[:n], rest[n:], nil
 }
 
-func encodeRecord(version int64, value []byte) []byte {
-	out := make([]byte, 8, 8+len(value))
-	binary.BigEndian.PutUint64(out, uint64(version))
+// decodeRecord copies out of raw: bbolt's slices point into the memory map
+// and are only valid until the transaction ends. A record that cannot be
+// split comes out with version 0 and its bytes as they are.
+func decodeRecord(key string, raw []byte) store.Record {
+	version, _, value, err := splitRecord(raw)
+	if err != nil {
+		return store.Record{Key: key, Value: bytes.Clone(raw)}
+	}
+	return store.Record{Key: key, Version: version, Value: bytes.Clone(value)}
+}
+
+// encodeRecord lays out a record with its index entries, the version left
+// for the transaction to fill in (setVersion): everything else is encoded
+// before the transaction.
+func encodeRecord(entries, value []byte) []byte {
+	out := make([]byte, 8, 8+binary.MaxVarintLen64+len(entries)+len(value))
+	out = binary.AppendUvarint(out, uint64(len(entries)))
+	out = append(out, entries...)
 	return append(out, value...)
+}
+
+func setVersion(rec []byte, version int64) {
+	binary.BigEndian.PutUint64(rec, uint64(version)|withEntries)
 }
 
 // entries returns p's index entries sorted and without duplicates, so that
@@ -229,8 +265,9 @@ func decodeIdem(raw []byte) (fingerprint string, result []byte, err error) {
 
 func seqKey(seq uint64) []byte { return binary.BigEndian.AppendUint64(nil, seq) }
 
-// Commit applies w in one transaction. Concurrent Commits are grouped with
-// db.Batch; every transaction is fsynced before Commit returns.
+// Commit applies w in one transaction. Concurrent Commits share one
+// transaction (group.update); every transaction is fsynced before Commit
+// returns.
 func (s *Store) Commit(ctx context.Context, ns store.Namespace, w store.Write) (store.WriteResult, error) {
 	if err := ctx.Err(); err != nil {
 		return store.WriteResult{}, fmt.Errorf("boltstore.Commit: %w", err)
@@ -240,30 +277,42 @@ func (s *Store) Commit(ctx context.Context, ns store.Namespace, w store.Write) (
 	}
 	puts := make([]preparedPut, len(w.Puts))
 	for i, p := range w.Puts {
-		puts[i] = preparedPut{Put: p, entries: entries(p)}
+		es := entries(p)
+		puts[i] = preparedPut{Put: p, entries: es}
+		if !p.Delete {
+			puts[i].record = encodeRecord(encodeEntries(es), p.Value)
+		}
 	}
 	// Computed once outside fn so a retried fn stamps the same time.
 	now := time.Now().UTC()
+	// Events are encoded here, outside the transaction that every writer
+	// waits for. Seq is the event's key, assigned in the transaction and
+	// set from the key when reading; the JSON carries 0.
+	events := make([][]byte, len(w.Events))
+	for i, ev := range w.Events {
+		ev.Seq = 0
+		if ev.Time.IsZero() {
+			ev.Time = now
+		}
+		data, err := json.Marshal(ev)
+		if err != nil {
+			return store.WriteResult{}, fmt.Errorf("boltstore.Commit: encode event: %w", err)
+		}
+		events[i] = data
+	}
 
-	// db.Batch may run fn several times (when another function in the same
-	// batch fails, the whole transaction is rolled back and rerun), and the
+	// The group may run fn several times (when another function in the same
+	// transaction fails, the transaction is rolled back and rerun), and the
 	// commit itself may fail after fn returned. fn therefore only assigns
 	// out, afresh on every run, and they are read only once
 	// the transaction is known to be committed.
 	var out txOutcome
 	fn := func(tx *bolt.Tx) error {
 		var err error
-		out, err = commitTx(tx, ns, puts, w, now)
+		out, err = commitTx(tx, ns, puts, w, events, now)
 		return err
 	}
-	var err error
-	if s.writers.Add(1) == 1 {
-		err = s.db.Update(fn)
-	} else {
-		err = s.db.Batch(fn)
-	}
-	s.writers.Add(-1)
-	if err != nil {
+	if err := s.group.update(fn); err != nil {
 		return store.WriteResult{}, unavailable("boltstore.Commit", err)
 	}
 	if out.rejected != nil {
@@ -275,6 +324,7 @@ func (s *Store) Commit(ctx context.Context, ns store.Namespace, w store.Write) (
 type preparedPut struct {
 	store.Put
 	entries []store.IndexEntry
+	record  []byte // the stored record but its version (encodeRecord)
 }
 
 // txOutcome is what one run of a Commit transaction decided: the write's
@@ -290,7 +340,7 @@ func reject(err error) (txOutcome, error) { return txOutcome{rejected: err}, nil
 // commitTx returns a bbolt error only for failures that must abort the
 // transaction. Rejections are not transaction errors, so that a losing
 // compare-and-set does not roll back the other writes of its batch.
-func commitTx(tx *bolt.Tx, ns store.Namespace, puts []preparedPut, w store.Write, now time.Time) (txOutcome, error) {
+func commitTx(tx *bolt.Tx, ns store.Namespace, puts []preparedPut, w store.Write, encodedEvents [][]byte, now time.Time) (txOutcome, error) {
 	// Checks first, read-only: a failing write must leave no trace, not
 	// even an empty namespace bucket.
 	if w.Idempotency != nil {
@@ -320,7 +370,11 @@ func commitTx(tx *bolt.Tx, ns store.Namespace, puts []preparedPut, w store.Write
 		case raw != nil && p.Version == 0:
 			return reject(fmt.Errorf("key %q: %w", p.Key, store.ErrExists))
 		case raw != nil:
-			current[i] = int64(binary.BigEndian.Uint64(raw[:8]))
+			v, _, _, err := splitRecord(raw)
+			if err != nil {
+				return txOutcome{}, fmt.Errorf("key %q: %w", p.Key, err)
+			}
+			current[i] = v
 			if current[i] != p.Version {
 				return reject(fmt.Errorf("key %q: version %d, expected %d: %w", p.Key, current[i], p.Version, store.ErrConflict))
 			}
@@ -331,22 +385,39 @@ func commitTx(tx *bolt.Tx, ns store.Namespace, puts []preparedPut, w store.Write
 	if err != nil {
 		return txOutcome{}, err
 	}
-	buckets := make(map[string]*bolt.Bucket, 7)
-	for _, name := range []string{bucketRecords, bucketEntries, bucketIndexes, bucketIdem, bucketExpiry, bucketExpiring, bucketEvents} {
+	buckets := make(map[string]*bolt.Bucket, 6)
+	for _, name := range []string{bucketRecords, bucketIndexes, bucketIdem, bucketExpiry, bucketExpiring, bucketEvents} {
 		b, err := nsb.CreateBucketIfNotExists([]byte(name))
 		if err != nil {
 			return txOutcome{}, err
 		}
 		buckets[name] = b
 	}
-	records, entriesB, indexes := buckets[bucketRecords], buckets[bucketEntries], buckets[bucketIndexes]
+	records, indexes := buckets[bucketRecords], buckets[bucketIndexes]
+	// Only a namespace written before the entries moved into the records
+	// has x; it is emptied record by record and never created anew.
+	legacyEntries := nsb.Bucket([]byte(bucketEntries))
 
 	res := store.WriteResult{Versions: make([]int64, len(puts))}
 	for i, p := range puts {
 		key := []byte(p.Key)
 		var old []store.IndexEntry
-		if raw := entriesB.Get(key); raw != nil {
-			if old, err = decodeEntries(raw); err != nil {
+		var oldRaw []byte
+		inX := false
+		if raw := records.Get(key); raw != nil {
+			_, es, _, err := splitRecord(raw)
+			if err != nil {
+				return txOutcome{}, fmt.Errorf("key %q: %w", p.Key, err)
+			}
+			oldRaw = es
+		}
+		if oldRaw == nil && legacyEntries != nil {
+			if oldRaw = legacyEntries.Get(key); oldRaw != nil {
+				inX = true
+			}
+		}
+		if len(oldRaw) > 0 {
+			if old, err = decodeEntries(oldRaw); err != nil {
 				return txOutcome{}, fmt.Errorf("key %q: %w", p.Key, err)
 			}
 		}
@@ -372,13 +443,10 @@ func commitTx(tx *bolt.Tx, ns store.Namespace, puts []preparedPut, w store.Write
 				return txOutcome{}, err
 			}
 		}
-		if len(p.entries) > 0 {
-			err = entriesB.Put(key, encodeEntries(p.entries))
-		} else if old != nil {
-			err = entriesB.Delete(key)
-		}
-		if err != nil {
-			return txOutcome{}, err
+		if inX {
+			if err := legacyEntries.Delete(key); err != nil {
+				return txOutcome{}, err
+			}
 		}
 		if p.Delete {
 			if err := records.Delete(key); err != nil {
@@ -387,7 +455,8 @@ func commitTx(tx *bolt.Tx, ns store.Namespace, puts []preparedPut, w store.Write
 			continue
 		}
 		res.Versions[i] = current[i] + 1
-		if err := records.Put(key, encodeRecord(res.Versions[i], p.Value)); err != nil {
+		setVersion(p.record, res.Versions[i])
+		if err := records.Put(key, p.record); err != nil {
 			return txOutcome{}, err
 		}
 	}
@@ -416,16 +485,8 @@ func commitTx(tx *bolt.Tx, ns store.Namespace, puts []preparedPut, w store.Write
 		res.Result = w.Idempotency.Result
 	}
 	events := buckets[bucketEvents]
-	for _, ev := range w.Events {
+	for _, data := range encodedEvents {
 		seq, err := events.NextSequence()
-		if err != nil {
-			return txOutcome{}, err
-		}
-		ev.Seq = int64(seq)
-		if ev.Time.IsZero() {
-			ev.Time = now
-		}
-		data, err := json.Marshal(ev)
 		if err != nil {
 			return txOutcome{}, err
 		}
@@ -590,26 +651,45 @@ func (s *Store) Scan(ctx context.Context, ns store.Namespace, q store.Query) (st
 		}
 		prefix := []byte(q.Prefix)
 		c := idx.Cursor()
-		var k []byte
-		// A cursor below the prefix range (a stale or foreign one) must not
-		// let terms outside the prefix through, so start at the later of
-		// the two positions.
-		if q.After != "" && q.After >= q.Prefix {
-			after := []byte(q.After)
-			k, _ = c.Seek(after)
-			if bytes.Equal(k, after) {
-				k, _ = c.Next()
-			}
-		} else {
-			k, _ = c.Seek(prefix)
+		k := first(c, q)
+		step := c.Next
+		if q.Reverse {
+			step = c.Prev
 		}
-		for ; k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+		also := make([]alsoCursor, len(q.Also))
+		for i, a := range q.Also {
+			b := indexes.Bucket([]byte(a.Index))
+			if b == nil {
+				return nil // an index nothing is on: the intersection is empty
+			}
+			also[i] = alsoCursor{c: b.Cursor(), prefix: []byte(a.Prefix)}
+		}
+		for k != nil && bytes.HasPrefix(k, prefix) {
+			if len(also) > 0 {
+				next, found, ok := leapfrog(k[len(prefix):], also)
+				switch {
+				case found:
+				case q.Reverse:
+					// The jumps look upwards: reversed, step to the next
+					// entry below and look again.
+					k, _ = step()
+					continue
+				case !ok:
+					k = nil
+					continue
+				default:
+					// Jump to the first entry that may be on every index.
+					k, _ = c.Seek(append(append([]byte{}, prefix...), next...))
+					continue
+				}
+			}
 			term, key, ok := bytes.Cut(k, []byte{0})
 			if !ok {
 				return fmt.Errorf("corrupt index entry %q", k)
 			}
 			raw := records.Get(key)
 			if raw == nil {
+				k, _ = step()
 				continue
 			}
 			if len(page.Items) == limit {
@@ -621,6 +701,7 @@ func (s *Store) Scan(ctx context.Context, ns store.Namespace, q store.Query) (st
 				Record: decodeRecord(string(key), raw),
 				Cursor: string(k),
 			})
+			k, _ = step()
 		}
 		return nil
 	})
@@ -628,6 +709,71 @@ func (s *Store) Scan(ctx context.Context, ns store.Namespace, q store.Query) (st
 		return store.Page{}, unavailable("boltstore.Scan", err)
 	}
 	return page, nil
+}
+
+// first positions c on the first entry of q's scan: after the cursor, or
+// at the start of the prefix range (its end when reversed).
+func first(c *bolt.Cursor, q store.Query) []byte {
+	prefix := []byte(q.Prefix)
+	if !q.Reverse {
+		// A cursor below the prefix range (a stale or foreign one) must not
+		// let terms outside the prefix through, so start at the later of
+		// the two positions.
+		if q.After != "" && q.After >= q.Prefix {
+			after := []byte(q.After)
+			k, _ := c.Seek(after)
+			if bytes.Equal(k, after) {
+				k, _ = c.Next()
+			}
+			return k
+		}
+		k, _ := c.Seek(prefix)
+		return k
+	}
+	// Reversed: the entry just before the cursor, or before the end of the
+	// prefix range, whichever comes first. A cursor above the range starts
+	// at its end; one below it yields an entry outside the prefix, which
+	// ends the scan.
+	from := store.PrefixEnd(q.Prefix)
+	if q.After != "" && (from == "" || q.After < from) {
+		from = q.After
+	}
+	if from == "" {
+		k, _ := c.Last()
+		return k
+	}
+	k, _ := c.Seek([]byte(from))
+	if k == nil {
+		k, _ = c.Last()
+		return k
+	}
+	k, _ = c.Prev()
+	return k
+}
+
+// alsoCursor is one index of an intersection (Query.Also).
+type alsoCursor struct {
+	c      *bolt.Cursor
+	prefix []byte
+}
+
+// leapfrog looks for the entry whose term continues with rest (rest of the
+// term, NUL, key) on every index of also. found: all hold it. Otherwise
+// next is the smallest rest that one of them holds above it, where the scan
+// may jump, and ok false means one of them has nothing left: no entry of
+// the scan from here on is on all of them.
+func leapfrog(rest []byte, also []alsoCursor) (next []byte, found, ok bool) {
+	for _, a := range also {
+		target := append(append(make([]byte, 0, len(a.prefix)+len(rest)), a.prefix...), rest...)
+		k, _ := a.c.Seek(target)
+		if k == nil || !bytes.HasPrefix(k, a.prefix) {
+			return nil, false, false
+		}
+		if !bytes.Equal(k, target) {
+			return k[len(a.prefix):], false, true
+		}
+	}
+	return nil, true, true
 }
 
 // Events returns events with Seq > after, oldest first. limit ≤ 0 means 50.
@@ -663,6 +809,29 @@ func (s *Store) Events(ctx context.Context, ns store.Namespace, after int64, lim
 		return nil, unavailable("boltstore.Events", err)
 	}
 	return out, nil
+}
+
+// LastSeq is the key of the last event: events are keyed by their Seq.
+func (s *Store) LastSeq(ctx context.Context, ns store.Namespace) (int64, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, fmt.Errorf("boltstore.LastSeq: %w", err)
+	}
+	if err := store.ValidNamespace(ns); err != nil {
+		return 0, fmt.Errorf("boltstore.LastSeq: %w", err)
+	}
+	var seq int64
+	err := s.db.View(func(tx *bolt.Tx) error {
+		if events := sub(tx, ns, bucketEvents); events != nil {
+			if k, _ := events.Cursor().Last(); k != nil {
+				seq = int64(binary.BigEndian.Uint64(k))
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, unavailable("boltstore.LastSeq", err)
+	}
+	return seq, nil
 }
 
 // RedactActor rewrites matching events in one transaction.

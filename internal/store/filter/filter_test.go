@@ -2,6 +2,7 @@ package filter
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -188,4 +189,37 @@ func FuzzCompile(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestCompileIntersects plans every further indexed term of an AND as an
+// index the scan leaps to (store.Query.Also); terms under OR or NOT, and
+// values without an index, stay checks on the records.
+func TestCompileIntersects(t *testing.T) {
+	for _, tc := range []struct {
+		filter string
+		scan   string
+		also   []store.Query
+	}{
+		{"status = OPEN", "by_status/OPEN/", nil},
+		{"status = OPEN AND tags : ai", "by_status/OPEN/", []store.Query{{Index: "by_tag", Prefix: "ai/"}}},
+		{"tags : ai AND status = OPEN AND flag = true", "by_status/OPEN/", []store.Query{{Index: "by_tag", Prefix: "ai/"}, {Index: "flagged"}}},
+		{"tags : ai AND tags : triage", "by_tag/ai/", []store.Query{{Index: "by_tag", Prefix: "triage/"}}},
+		{"status = OPEN AND flag = false", "by_status/OPEN/", nil},
+		{"status = OPEN AND NOT tags : ai", "by_status/OPEN/", nil},
+		{"status = OPEN AND (tags : ai OR flag = true)", "by_status/OPEN/", nil},
+		{"status = OPEN AND tags != ai", "by_status/OPEN/", nil},
+	} {
+		t.Run(tc.filter, func(t *testing.T) {
+			p, err := Compile(tc.filter, store.Query{Index: "all"}, fields())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := p.Query.Index + "/" + p.Query.Prefix; got != tc.scan {
+				t.Errorf("scan %s, want %s", got, tc.scan)
+			}
+			if fmt.Sprint(p.Query.Also) != fmt.Sprint(tc.also) {
+				t.Errorf("Also = %+v, want %+v", p.Query.Also, tc.also)
+			}
+		})
+	}
 }

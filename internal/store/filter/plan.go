@@ -11,6 +11,9 @@ import (
 )
 
 // Field is one field a list may be filtered on, as its service declares it.
+// The indexes of one list's fields order their entries alike after their
+// prefixes (the list's order, then the key), so an AND of two indexed terms
+// is read as an intersection of their scans (store.Query.Also).
 type Field[T any] struct {
 	Name    string   // the proto spelling: care_unit
 	Aliases []string // other accepted spellings: careUnit
@@ -82,17 +85,23 @@ func Compile[T any](s string, base store.Query, fields []Field[T]) (Plan[T], err
 	}
 	plan := Plan[T]{Query: base, Filter: e.String()}
 	indexed := ""
-pick:
 	for _, f := range fields {
 		if f.Index == nil {
 			continue
 		}
 		for _, c := range conjuncts {
-			if c.Op == OpCompare && c.Field == f.Name && c.Comparator != "!=" {
-				if q, ok := f.Index(c.Value); ok {
-					plan.Query, indexed = q, f.Name
-					break pick
-				}
+			if c.Op != OpCompare || c.Field != f.Name || c.Comparator == "!=" {
+				continue
+			}
+			q, ok := f.Index(c.Value)
+			switch {
+			case !ok:
+			case indexed == "":
+				plan.Query, indexed = q, f.Name
+			default:
+				// Another indexed term of the AND: the scan leaps between
+				// the indexes instead of decoding what only one holds.
+				plan.Query.Also = append(plan.Query.Also, store.Query{Index: q.Index, Prefix: q.Prefix})
 			}
 		}
 	}

@@ -98,7 +98,11 @@ end
 local out = {'ok'}
 for _, put in ipairs(puts) do
   local rk = p .. 'r:' .. put.key
-  local old = redis.call('HGET', rk, 'x') or ''
+  -- A record that does not exist yet has no entries to compare with.
+  local old = ''
+  if put.cur > 0 then
+    old = redis.call('HGET', rk, 'x') or ''
+  end
   if old ~= put.x then
     local new = entries(put.x)
     local keep, had = {}, {}
@@ -143,12 +147,18 @@ return out
 // scanScript reads one page of an index together with its records, in one
 // atomic step, so an item never points at a record that is already gone.
 //
-// ARGV: prefix, index, ZRANGEBYLEX min, max, limit. Reply: more (0/1), then
+// ARGV: prefix, index, ZRANGEBYLEX min, max, limit, reverse (1: highest
+// first, ZREVRANGEBYLEX). Reply: more (0/1), then
 // member, version, value per item. KEYS[1] is the index (slot routing).
 var scanScript = redis.NewScript(`
 local p = ARGV[1]
 local limit = tonumber(ARGV[5])
-local members = redis.call('ZRANGEBYLEX', p .. 'i:' .. ARGV[2], ARGV[3], ARGV[4], 'LIMIT', 0, limit + 1)
+local members
+if ARGV[6] == '1' then
+  members = redis.call('ZREVRANGEBYLEX', p .. 'i:' .. ARGV[2], ARGV[4], ARGV[3], 'LIMIT', 0, limit + 1)
+else
+  members = redis.call('ZRANGEBYLEX', p .. 'i:' .. ARGV[2], ARGV[3], ARGV[4], 'LIMIT', 0, limit + 1)
+end
 local out = {0}
 local n = 0
 for _, m in ipairs(members) do
@@ -170,17 +180,91 @@ end
 return out
 `)
 
+// intersectScript reads one page of an index narrowed to the records that
+// are on other indexes too (store.Query.Also), by leapfrogging: each step
+// seeks every other index to the entry the scan stands on, and a miss jumps
+// the scan to the next entry the other index holds. A script blocks the
+// server while it runs, so it stops after a budget of steps and answers
+// where to go on.
+//
+// ARGV: prefix, index, min, max, index prefix, limit, budget, n, then n
+// pairs of other index and its prefix. Reply: state (0 end, 1 more items,
+// 2 budget spent), resume min, then member, version, value per item.
+var intersectScript = redis.NewScript(`
+local p = ARGV[1]
+local akey = p .. 'i:' .. ARGV[2]
+local lo, hi, aprefix = ARGV[3], ARGV[4], ARGV[5]
+local limit, budget, n = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
+local others = {}
+for j = 1, n do
+  others[j] = {p .. 'i:' .. ARGV[7 + 2 * j], ARGV[8 + 2 * j]}
+end
+local out = {0, ''}
+local count, steps = 0, 0
+while true do
+  if steps == budget then
+    out[1] = 2
+    out[2] = lo
+    return out
+  end
+  steps = steps + 1
+  local m = redis.call('ZRANGEBYLEX', akey, lo, hi, 'LIMIT', 0, 1)[1]
+  if not m then
+    return out
+  end
+  local rest = string.sub(m, #aprefix + 1)
+  local jump = nil
+  for j = 1, n do
+    local target = others[j][2] .. rest
+    local hit = redis.call('ZRANGEBYLEX', others[j][1], '[' .. target, '+', 'LIMIT', 0, 1)[1]
+    if not hit or string.sub(hit, 1, #others[j][2]) ~= others[j][2] then
+      return out
+    end
+    if hit ~= target then
+      jump = string.sub(hit, #others[j][2] + 1)
+      break
+    end
+  end
+  if jump then
+    lo = '[' .. aprefix .. jump
+  else
+    local z = string.find(m, '\0', 1, true)
+    if z then
+      local rec = redis.call('HMGET', p .. 'r:' .. string.sub(m, z + 1), 'v', 'd')
+      if rec[1] then
+        if count == limit then
+          out[1] = 1
+          return out
+        end
+        count = count + 1
+        out[#out + 1] = m
+        out[#out + 1] = rec[1]
+        out[#out + 1] = rec[2]
+      end
+    end
+    lo = '(' .. m
+  end
+end
+`)
+
+// intersectBudget bounds the steps of one intersectScript call: about a
+// millisecond of the server's time.
+const intersectBudget = 2000
+
 // Store is a store.Store on one Redis server. It is safe for concurrent use.
 type Store struct {
 	rdb *redis.Client
+	// commits pipelines concurrent Commits (group.go).
+	commits commits
 	// stopMetrics unregisters the pool-stats callbacks on Close.
 	stopMetrics chan struct{}
 	closeOnce   sync.Once
 }
 
 var (
-	_ store.Store    = (*Store)(nil)
-	_ store.Scrubber = (*Store)(nil)
+	_ store.Store     = (*Store)(nil)
+	_ store.Scrubber  = (*Store)(nil)
+	_ store.EventTail = (*Store)(nil)
 )
 
 // Open connects to url ("redis://host:port[/db]"; go-redis URL options such
@@ -216,6 +300,7 @@ func Open(ctx context.Context, url string) (*Store, error) {
 
 	rdb := redis.NewClient(opt)
 	s := &Store{rdb: rdb, stopMetrics: make(chan struct{})}
+	s.commits.rdb = rdb
 	// Statements stay out of spans: they carry record values, which may
 	// hold personal data. The caller attribute would always name this
 	// package and costs a stack walk per command.
@@ -233,7 +318,7 @@ func Open(ctx context.Context, url string) (*Store, error) {
 	}
 	// Loading up front makes the first EVALSHA hit; Run still falls back to
 	// EVAL if the server's script cache is flushed later.
-	for _, script := range []*redis.Script{commitScript, scanScript} {
+	for _, script := range []*redis.Script{commitScript, scanScript, intersectScript} {
 		if err := script.Load(ctx, rdb).Err(); err != nil {
 			_ = s.Close()
 			return nil, mapErr("redisstore.Open", err)
@@ -350,7 +435,8 @@ func encodeEntries(p store.Put) string {
 	return b.String()
 }
 
-// Commit applies w with one script call.
+// Commit applies w with one script call (EVALSHA), pipelined with the
+// Commits of other callers under concurrency (group.go).
 func (s *Store) Commit(ctx context.Context, ns store.Namespace, w store.Write) (store.WriteResult, error) {
 	if err := store.ValidWrite(ns, w); err != nil {
 		return store.WriteResult{}, fmt.Errorf("redisstore.Commit: %w", err)
@@ -389,7 +475,7 @@ func (s *Store) Commit(ctx context.Context, ns store.Namespace, w store.Write) (
 		args = append(args, data)
 	}
 
-	reply, err := commitScript.Run(ctx, s.rdb, []string{p + "e"}, args...).Slice()
+	reply, err := s.commits.run(ctx, []string{p + "e"}, args)
 	if err != nil {
 		return store.WriteResult{}, mapErr("redisstore.Commit", err)
 	}
@@ -422,28 +508,29 @@ func (s *Store) Commit(ctx context.Context, ns store.Namespace, w store.Write) (
 }
 
 // lexRange turns a query into ZRANGEBYLEX bounds over term\x00key members.
+// The cursor bounds the range from below, or from above when reversed.
 func lexRange(q store.Query) (lo, hi string) {
 	lo = "[" + q.Prefix
 	// Start at the later of prefix and cursor, so that a cursor from below
 	// the prefix range cannot let other terms through.
-	if q.After != "" && q.After >= q.Prefix {
+	if !q.Reverse && q.After != "" && q.After >= q.Prefix {
 		lo = "(" + q.After
 	}
 	hi = "+"
-	// The smallest string above every string with the prefix: drop trailing
-	// 0xff bytes and increment the last remaining one.
-	end := []byte(q.Prefix)
-	for len(end) > 0 && end[len(end)-1] == 0xff {
-		end = end[:len(end)-1]
+	end := store.PrefixEnd(q.Prefix)
+	if end != "" {
+		hi = "(" + end
 	}
-	if len(end) > 0 {
-		end[len(end)-1]++
-		hi = "(" + string(end)
+	// Reversed, end at the earlier of the range's end and the cursor; a
+	// cursor below the prefix range leaves the range empty.
+	if q.Reverse && q.After != "" && (end == "" || q.After < end) {
+		hi = "(" + q.After
 	}
 	return lo, hi
 }
 
-// Scan reads one page of an index in term, then key order.
+// Scan reads one page of an index in term, then key order (the reverse of
+// it for a reversed query).
 func (s *Store) Scan(ctx context.Context, ns store.Namespace, q store.Query) (store.Page, error) {
 	if err := store.ValidQuery(ns, q); err != nil {
 		return store.Page{}, fmt.Errorf("redisstore.Scan: %w", err)
@@ -454,25 +541,136 @@ func (s *Store) Scan(ctx context.Context, ns store.Namespace, q store.Query) (st
 	}
 	p := prefix(ns)
 	lo, hi := lexRange(q)
-	reply, err := scanScript.Run(ctx, s.rdb, []string{p + "i:" + q.Index}, p, q.Index, lo, hi, limit).Slice()
+	if len(q.Also) > 0 && q.Reverse {
+		return s.intersectReversed(ctx, ns, q, limit)
+	}
+	if len(q.Also) > 0 {
+		return s.intersect(ctx, ns, q, lo, hi, limit)
+	}
+	reverse := 0
+	if q.Reverse {
+		reverse = 1
+	}
+	reply, err := scanScript.Run(ctx, s.rdb, []string{p + "i:" + q.Index}, p, q.Index, lo, hi, limit, reverse).Slice()
 	if err != nil {
 		return store.Page{}, mapErr("redisstore.Scan", err)
 	}
 	more, _ := reply[0].(int64)
-	page := store.Page{More: more == 1, Items: make([]store.Item, 0, (len(reply)-1)/3)}
-	for i := 1; i+2 < len(reply); i += 3 {
+	items, err := scanItems(reply[1:], nil)
+	if err != nil {
+		return store.Page{}, err
+	}
+	return store.Page{More: more == 1, Items: items}, nil
+}
+
+// scanItems appends the items of a scan script's reply (member, version,
+// value per item) to items.
+func scanItems(reply []any, items []store.Item) ([]store.Item, error) {
+	for i := 0; i+2 < len(reply); i += 3 {
 		member, _ := reply[i].(string)
 		term, key, ok := strings.Cut(member, "\x00")
 		if !ok {
-			return store.Page{}, fmt.Errorf("redisstore.Scan: corrupt index member %q", member)
+			return nil, fmt.Errorf("redisstore.Scan: corrupt index member %q", member)
 		}
 		rec, err := decodeRecord(key, reply[i+1], reply[i+2])
 		if err != nil {
+			return nil, fmt.Errorf("redisstore.Scan: %w", err)
+		}
+		items = append(items, store.Item{Term: term, Record: rec, Cursor: member})
+	}
+	return items, nil
+}
+
+// intersect runs intersectScript until the page is full, the scan ends, or
+// the context does; each run is bounded, so a sparse intersection costs
+// several short scripts instead of one long block of the server.
+func (s *Store) intersect(ctx context.Context, ns store.Namespace, q store.Query, lo, hi string, limit int) (store.Page, error) {
+	p := prefix(ns)
+	keys := []string{p + "i:" + q.Index}
+	for _, a := range q.Also {
+		keys = append(keys, p+"i:"+a.Index)
+	}
+	var page store.Page
+	for {
+		args := []any{p, q.Index, lo, hi, q.Prefix, limit - len(page.Items), intersectBudget, len(q.Also)}
+		for _, a := range q.Also {
+			args = append(args, a.Index, a.Prefix)
+		}
+		reply, err := intersectScript.Run(ctx, s.rdb, keys, args...).Slice()
+		if err != nil {
+			return store.Page{}, mapErr("redisstore.Scan", err)
+		}
+		state, _ := reply[0].(int64)
+		if page.Items, err = scanItems(reply[2:], page.Items); err != nil {
+			return store.Page{}, err
+		}
+		switch state {
+		case 0:
+			return page, nil
+		case 1:
+			page.More = true
+			return page, nil
+		}
+		// The budget ran out: go on where the script stopped (with the page
+		// full, only to learn whether another match follows).
+		lo, _ = reply[1].(string)
+		if err := ctx.Err(); err != nil {
 			return store.Page{}, fmt.Errorf("redisstore.Scan: %w", err)
 		}
-		page.Items = append(page.Items, store.Item{Term: term, Record: rec, Cursor: member})
 	}
-	return page, nil
+}
+
+// intersectReversed is an intersection read highest first: the reversed
+// scan of q's index, a batch at a time, keeping the entries every index of
+// Also holds too (one ZSCORE each, pipelined). The intersection script
+// jumps upwards only, so a reversed one steps entry by entry instead.
+func (s *Store) intersectReversed(ctx context.Context, ns store.Namespace, q store.Query, limit int) (store.Page, error) {
+	p := prefix(ns)
+	scan := q
+	scan.Also, scan.Limit = nil, max(limit, 50)
+	var page store.Page
+	for {
+		batch, err := s.Scan(ctx, ns, scan)
+		if err != nil {
+			return store.Page{}, err
+		}
+		pipe := s.rdb.Pipeline()
+		checks := make([][]*redis.FloatCmd, len(batch.Items))
+		for i, it := range batch.Items {
+			rest := strings.TrimPrefix(it.Cursor, q.Prefix)
+			for _, a := range q.Also {
+				checks[i] = append(checks[i], pipe.ZScore(ctx, p+"i:"+a.Index, a.Prefix+rest))
+			}
+		}
+		if len(batch.Items) > 0 {
+			if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+				return store.Page{}, mapErr("redisstore.Scan", err)
+			}
+		}
+		for i, it := range batch.Items {
+			on := true
+			for _, c := range checks[i] {
+				if c.Err() != nil {
+					on = false
+				}
+			}
+			if !on {
+				continue
+			}
+			if len(page.Items) == limit {
+				page.More = true
+				return page, nil
+			}
+			page.Items = append(page.Items, it)
+		}
+		if !batch.More {
+			return page, nil
+		}
+		scan.After = batch.Items[len(batch.Items)-1].Cursor
+		if err := ctx.Err(); err != nil {
+			return store.Page{}, fmt.Errorf("redisstore.Scan: %w", err)
+		}
+	}
 }
 
 // Count is one ZLEXCOUNT over the index's sorted set: the Lua scripts
@@ -552,6 +750,19 @@ func (s *Store) Events(ctx context.Context, ns store.Namespace, after int64, lim
 		out = append(out, ev)
 	}
 	return out, nil
+}
+
+// LastSeq is the length of the namespace's event list: events are
+// numbered by their place in it, and it only grows.
+func (s *Store) LastSeq(ctx context.Context, ns store.Namespace) (int64, error) {
+	if err := store.ValidNamespace(ns); err != nil {
+		return 0, fmt.Errorf("redisstore.LastSeq: %w", err)
+	}
+	n, err := s.rdb.LLen(ctx, prefix(ns)+"e").Result()
+	if err != nil {
+		return 0, mapErr("redisstore.LastSeq", err)
+	}
+	return n, nil
 }
 
 // ForgetIdempotency finds the keys with SCAN (they share the namespace's

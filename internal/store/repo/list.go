@@ -110,19 +110,63 @@ func (r *Repo[T]) Rewrite(ctx context.Context, region, index string, name func(k
 			if !isLegacy(it.Record.Value) {
 				continue
 			}
-			e, err := r.Decode(Ref{Region: region, Name: name(it.Record.Key)}, it.Record)
-			if err != nil {
-				return n, r.fail(err, it.Record.Key)
+			if err := r.rewriteOne(&w, region, it.Record, name, "stored form upgraded"); err != nil {
+				return n, err
 			}
-			p, err := r.Put(e)
-			if err != nil {
-				return n, r.fail(err, it.Record.Key)
+		}
+		done, err := r.rewrite(ctx, region, w)
+		n += done
+		if err != nil {
+			return n, err
+		}
+		if !page.More {
+			return n, nil
+		}
+	}
+}
+
+// Reindex puts every record listed on base onto index too: records
+// written before index existed lack its entries until they are written
+// again. It reads the keys index holds, then rewrites each record of base
+// that is not among them with the index entries of today, a batch per
+// commit, with an audit event each, as Rewrite does; a record changed
+// meanwhile is left to its writer, which indexes it too. Index must hold
+// every record of base (else they are rewritten on every call). It returns
+// how many records it rewrote.
+func (r *Repo[T]) Reindex(ctx context.Context, region, base, index string, name func(key string) string) (int, error) {
+	const batch = 100
+	have := map[string]bool{}
+	q := store.Query{Index: index, Limit: resource.MaxPageSize}
+	for {
+		page, err := r.cfg.Store.Scan(ctx, r.NS(region), q)
+		if err != nil {
+			return 0, r.fail(err, "records of "+region)
+		}
+		for _, it := range page.Items {
+			have[it.Record.Key] = true
+			q.After = it.Cursor
+		}
+		if !page.More {
+			break
+		}
+	}
+	q = store.Query{Index: base, Limit: batch}
+	n := 0
+	for {
+		page, err := r.cfg.Store.Scan(ctx, r.NS(region), q)
+		if err != nil {
+			return n, r.fail(err, "records of "+region)
+		}
+		var w store.Write
+		for _, it := range page.Items {
+			q.After = it.Cursor
+			if have[it.Record.Key] {
+				continue
 			}
-			w.Puts = append(w.Puts, p)
-			w.Events = append(w.Events, store.Event{
-				Actor: "system:" + r.cfg.Service, Action: "RewriteRecord", Key: e.Ref.Name,
-				EtagBefore: e.Etag(), EtagAfter: Etag(e.Version + 1), Detail: "stored form upgraded",
-			})
+			have[it.Record.Key] = true // listed twice on base: once is enough
+			if err := r.rewriteOne(&w, region, it.Record, name, "listed on the "+index+" index"); err != nil {
+				return n, err
+			}
 		}
 		done, err := r.rewrite(ctx, region, w)
 		n += done
@@ -159,6 +203,25 @@ func (r *Repo[T]) rewrite(ctx context.Context, region string, w store.Write) (in
 		n += done
 	}
 	return n, nil
+}
+
+// rewriteOne adds rec, written again as it stands with today's codec and
+// index entries, and its audit event to w.
+func (r *Repo[T]) rewriteOne(w *store.Write, region string, rec store.Record, name func(key string) string, detail string) error {
+	e, err := r.Decode(Ref{Region: region, Name: name(rec.Key)}, rec)
+	if err != nil {
+		return r.fail(err, rec.Key)
+	}
+	p, err := r.Put(e)
+	if err != nil {
+		return r.fail(err, rec.Key)
+	}
+	w.Puts = append(w.Puts, p)
+	w.Events = append(w.Events, store.Event{
+		Actor: "system:" + r.cfg.Service, Action: "RewriteRecord", Key: e.Ref.Name,
+		EtagBefore: e.Etag(), EtagAfter: Etag(e.Version + 1), Detail: detail,
+	})
+	return nil
 }
 
 func isConflict(err error) bool { return errors.Is(err, store.ErrConflict) }
@@ -210,9 +273,19 @@ func (r *Repo[T]) listUnion(ctx context.Context, region string, p Page[T], keep 
 		b, _ := json.Marshal(pos)
 		return resource.EncodeToken(string(b), p.Digest)
 	}
+	// Reversed scans (all of a union's are alike) merge highest first.
+	reverse := p.Union[0].Reverse
+	before := func(a, b *stream) bool {
+		ra, rb, ka, kb := a.rest(), b.rest(), a.items[0].Record.Key, b.items[0].Record.Key
+		if reverse {
+			return ra > rb || ra == rb && ka > kb
+		}
+		return ra < rb || ra == rb && ka < kb
+	}
 	kept := 0
 	for {
-		// The next item is the lowest (rest of term, key) of all streams.
+		// The next item is the lowest (rest of term, key) of all streams,
+		// or the highest when reversed.
 		var next *stream
 		for _, s := range streams {
 			ok, err := fill(s)
@@ -222,7 +295,7 @@ func (r *Repo[T]) listUnion(ctx context.Context, region string, p Page[T], keep 
 			if !ok {
 				continue
 			}
-			if next == nil || s.rest() < next.rest() || s.rest() == next.rest() && s.items[0].Record.Key < next.items[0].Record.Key {
+			if next == nil || before(s, next) {
 				next = s
 			}
 		}
@@ -262,23 +335,25 @@ func (r *Repo[T]) listUnion(ctx context.Context, region string, p Page[T], keep 
 // keys earlier code built) once per process, before the first call that
 // relies on it. A step that fails is tried again by the next call.
 type Upgrades struct {
-	mu   sync.Mutex
-	done map[string]bool
+	mu   sync.Mutex // held while a step runs
+	done sync.Map   // region → true once its step succeeded
 }
 
 // Once runs step for region unless it already succeeded in this process.
+// Once it has, a call costs a map read and no lock: it sits in front of
+// every create.
 func (u *Upgrades) Once(ctx context.Context, region string, step func(ctx context.Context) error) error {
+	if _, ok := u.done.Load(region); ok {
+		return nil
+	}
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	if u.done[region] {
+	if _, ok := u.done.Load(region); ok {
 		return nil
 	}
 	if err := step(ctx); err != nil {
 		return err
 	}
-	if u.done == nil {
-		u.done = map[string]bool{}
-	}
-	u.done[region] = true
+	u.done.Store(region, true)
 	return nil
 }

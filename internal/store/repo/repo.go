@@ -226,15 +226,20 @@ func (r *Repo[T]) stamp(e *Entry[T]) {
 }
 
 // Encode is the stored form of e: the etag is the version, never stored.
+// The etag is taken off e.Msg for the marshal and put back, instead of
+// marshalling a copy: e belongs to the call that encodes it.
 func (r *Repo[T]) Encode(e *Entry[T]) ([]byte, error) {
-	msg := e.Msg
-	if r.etag != nil {
-		msg = proto.CloneOf(e.Msg)
-		msg.ProtoReflect().Clear(r.etag)
-	}
 	env := e.env
 	env.owner, env.counts = e.Owner, e.Counts
-	return encode(msg, e.Side, env)
+	if r.etag != nil {
+		m := e.Msg.ProtoReflect()
+		if m.Has(r.etag) {
+			etag := m.Get(r.etag)
+			m.Clear(r.etag)
+			defer m.Set(r.etag, etag)
+		}
+	}
+	return encode(e.Msg, e.Side, env)
 }
 
 // Put is the store write of e at the version it was read (0: create).

@@ -10,6 +10,7 @@ import (
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protodesc"
 	"google.golang.org/protobuf/reflect/protoreflect"
@@ -215,6 +216,24 @@ func testRepoEtag(t *testing.T, s store.Store) {
 	if status.Code(err) != codes.NotFound || !strings.Contains(err.Error(), "widget widgets/missing not found") {
 		t.Errorf("update of a missing record: %v", err)
 	}
+	// The etag is derived, never stored: the stored record has none, and
+	// encoding an entry leaves the entry's etag as it was.
+	e, err := r.Get(t.Context(), ref(ns, "w"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	enc, err := r.Encode(e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if getString(e.Msg, "etag") != "2" {
+		t.Errorf("after Encode the entry's etag is %q, want 2", getString(e.Msg, "etag"))
+	}
+	for _, value := range [][]byte{enc, get(t, s, ns, "widget/w").Value} {
+		if etag := storedEtag(t, md, value); etag != "" {
+			t.Errorf("etag %q stored in the record", etag)
+		}
+	}
 	evs := events(t, s, ns, 0, 10)
 	if len(evs) != 2 || evs[1].Action != "RetitleWidget" || evs[1].EtagBefore != "1" || evs[1].EtagAfter != "2" || evs[1].Key != "widgets/w" || evs[1].Actor != "bo" {
 		t.Errorf("audit events %+v, want CreateWidget then RetitleWidget 1→2 by bo", evs)
@@ -340,6 +359,21 @@ func testRepoList(t *testing.T, s store.Store) {
 	if strings.Join(got, ",") != "t0,t1,t2,t3,t4" {
 		t.Errorf("union listed %v, want t0,t1,t2,t3,t4", got)
 	}
+
+	// The same union reversed: highest title first, t2 still once.
+	for i := range union {
+		union[i].Reverse = true
+	}
+	got = listPages(t, r, ns, repo.Page[widget]{Union: union, Size: 2, Digest: "u"}, func(*repo.Entry[widget]) bool { return true })
+	if strings.Join(got, ",") != "t4,t3,t2,t1,t0" {
+		t.Errorf("reversed union listed %v, want t4,t3,t2,t1,t0", got)
+	}
+	// A reversed plan, filtered, over pages of one.
+	plan.Query.Reverse = true
+	got = listPages(t, r, ns, repo.Page[widget]{Plan: plan, Size: 1, Digest: "q"}, func(*repo.Entry[widget]) bool { return true })
+	if strings.Join(got, ",") != "t4,t2,t0" {
+		t.Errorf("reversed list %v, want t4,t2,t0", got)
+	}
 }
 
 // listPages follows a list's page tokens to its end and returns the titles
@@ -409,6 +443,46 @@ func testRepoRewrite(t *testing.T, s store.Store) {
 	evs := events(t, s, ns, 0, 10)
 	if len(evs) != 4 || evs[1].Action != "RewriteRecord" || evs[1].Key != "widgets/a" {
 		t.Errorf("events %+v, want a create and three rewrites", evs)
+	}
+}
+
+// testRepoReindex: Reindex puts the records an earlier code indexed
+// without a new index onto it, once, and leaves indexed records alone.
+func testRepoReindex(t *testing.T, s store.Store) {
+	ns := nsFor(t, "")
+	md := widgetSchema(t, false)
+	old := widgetRepo(t, s, ns, md)
+	for _, id := range []string{"a", "b", "c"} {
+		create(t, old, ns, id, newWidget(md, id, "red"), nil)
+	}
+	withLength := func(cfg *repo.Config[widget]) {
+		index := cfg.Index
+		cfg.Index = func(e *repo.Entry[widget]) []store.IndexEntry {
+			return append(index(e), store.IndexEntry{Index: "widget_length", Term: fmt.Sprint(len(getString(e.Msg, "title")))})
+		}
+	}
+	r := widgetRepo(t, s, ns, md, withLength)
+	create(t, r, ns, "d", newWidget(md, "dd", "red"), nil)
+	name := func(key string) string { return "widgets/" + strings.TrimPrefix(key, "widget/") }
+	n, err := r.Reindex(t.Context(), ns.Region, "widgets", "widget_length", name)
+	if err != nil || n != 3 {
+		t.Fatalf("Reindex = %d, %v; want 3 records indexed", n, err)
+	}
+	if n, err := r.Reindex(t.Context(), ns.Region, "widgets", "widget_length", name); err != nil || n != 0 {
+		t.Errorf("second Reindex = %d, %v; want nothing to do", n, err)
+	}
+	var keys []string
+	for _, h := range scanAll(t, s, ns, store.Query{Index: "widget_length"}) {
+		keys = append(keys, h.Key)
+	}
+	if strings.Join(keys, ",") != "widget/a,widget/b,widget/c,widget/d" {
+		t.Errorf("new index holds %v, want all four widgets", keys)
+	}
+	if e, err := r.Get(t.Context(), ref(ns, "b")); err != nil || e.Etag() != "2" || getString(e.Msg, "title") != "b" {
+		t.Errorf("reindexed b: %+v, %v", e, err)
+	}
+	if e, err := r.Get(t.Context(), ref(ns, "d")); err != nil || e.Etag() != "1" {
+		t.Errorf("d, indexed when created, was rewritten: %+v, %v", e, err)
 	}
 }
 
@@ -484,4 +558,31 @@ func testRepoAuditOfOtherRecords(t *testing.T, s store.Store) {
 	if strings.Join(got, "|") != strings.Join(want, "|") {
 		t.Errorf("audit events %q, want %q", got, want)
 	}
+}
+
+// storedEtag reads the etag field of the resource inside a stored envelope
+// (field 2), bypassing the repository, which sets it on every read.
+func storedEtag(t *testing.T, md protoreflect.MessageDescriptor, value []byte) string {
+	t.Helper()
+	for b := value; len(b) > 0; {
+		num, typ, n := protowire.ConsumeTag(b)
+		if n < 0 {
+			t.Fatalf("envelope: %v", protowire.ParseError(n))
+		}
+		m := protowire.ConsumeFieldValue(num, typ, b[n:])
+		if m < 0 {
+			t.Fatalf("envelope: %v", protowire.ParseError(m))
+		}
+		if num == 2 && typ == protowire.BytesType {
+			body, _ := protowire.ConsumeBytes(b[n : n+m])
+			msg := dynamicpb.NewMessage(md)
+			if err := proto.Unmarshal(body, msg); err != nil {
+				t.Fatal(err)
+			}
+			return getString(msg, "etag")
+		}
+		b = b[n+m:]
+	}
+	t.Fatal("envelope without a resource")
+	return ""
 }

@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -38,7 +39,10 @@ func Run(t *testing.T, open func(t testing.TB) store.Store) {
 		{"IndexOrdering", testIndexOrdering},
 		{"IndexPrefix", testIndexPrefix},
 		{"Count", testCount},
+		{"Intersection", testIntersection},
+		{"IntersectionSparse", testIntersectionSparse},
 		{"Pagination", testPagination},
+		{"ReverseScan", testReverseScan},
 		{"PaginationDefaultLimit", testPaginationDefaultLimit},
 		{"CursorAfterDeletedItem", testCursorAfterDeletedItem},
 		{"IdempotentReplay", testIdempotentReplay},
@@ -62,6 +66,7 @@ func Run(t *testing.T, open func(t testing.TB) store.Store) {
 		{"RepoIdempotentCreate", testRepoIdempotentCreate},
 		{"RepoList", testRepoList},
 		{"RepoRewrite", testRepoRewrite},
+		{"RepoReindex", testRepoReindex},
 		{"RepoIdempotentChange", testRepoIdempotentChange},
 		{"RepoChangeParts", testRepoChangeParts},
 		{"RepoAuditOfOtherRecords", testRepoAuditOfOtherRecords},
@@ -605,6 +610,97 @@ func testPagination(t *testing.T, s store.Store) {
 		}
 		if len(page.Items) != 0 || page.More {
 			t.Errorf("Scan after last = %+v, want empty page without More", page)
+		}
+	})
+}
+
+// testReverseScan checks that a reversed scan yields exactly the forward
+// scan's items backwards, with and without prefixes, for every page size,
+// and that its cursors continue before the item (a deleted one too, and a
+// cursor from outside the prefix range).
+func testReverseScan(t *testing.T, s store.Store) {
+	ns := nsFor(t, "")
+	commit(t, s, ns, store.Write{Puts: []store.Put{
+		put("1", "", 0, ix("by", "2024-01-05")),
+		put("2", "", 0, ix("by", "2024-02-01")),
+		put("3", "", 0, ix("by", "2024-02-17")),
+		put("3b", "", 0, ix("by", "2024-02-17")),
+		put("4", "", 0, ix("by", "2025-01-01")),
+		put("5", "", 0, ix("by", "2024")),
+		put("6", "", 0, ix("by", "\xff\xff")),
+		put("7", "", 0, ix("by", "\xff\xff\x01")),
+		put("8", "", 0, ix("by", "\xff")),
+		put("9", "", 0, ix("by", "")),
+	}})
+	reversed := func(h []hit) []hit {
+		out := slices.Clone(h)
+		slices.Reverse(out)
+		return out
+	}
+	for _, prefix := range []string{"", "2024", "2024-02", "2024-02-17", "2024-03", "2", "3", "\xff", "\xff\xff", "\xff\xff\x01"} {
+		forward := scanAll(t, s, ns, store.Query{Index: "by", Prefix: prefix})
+		for _, limit := range []int{0, 1, 2, 3} {
+			t.Run(fmt.Sprintf("%q/limit=%d", prefix, limit), func(t *testing.T) {
+				got := scanAll(t, s, ns, store.Query{Index: "by", Prefix: prefix, Limit: limit, Reverse: true})
+				if diff := cmp.Diff(reversed(forward), got, equateEmpty()); diff != "" {
+					t.Errorf("reverse scan is not the forward scan backwards (-want +got):\n%s", diff)
+				}
+			})
+		}
+	}
+	if got := scanAll(t, s, ns, store.Query{Index: "by", Prefix: "2024-02", Reverse: true}); len(got) != 3 || got[0].Key != "3b" || got[2].Key != "2" {
+		t.Errorf("reverse of prefix 2024-02 = %+v, want 3b, 3, 2", got)
+	}
+
+	cursorOf := func(prefix, key string) string {
+		page, err := s.Scan(t.Context(), ns, store.Query{Index: "by", Prefix: prefix, Limit: 100})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, it := range page.Items {
+			if it.Record.Key == key {
+				return it.Cursor
+			}
+		}
+		t.Fatalf("no item %q", key)
+		return ""
+	}
+	keys := func(q store.Query) []string {
+		t.Helper()
+		page, err := s.Scan(t.Context(), ns, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, it := range page.Items {
+			out = append(out, it.Record.Key)
+		}
+		return out
+	}
+	t.Run("cursor continues before its item", func(t *testing.T) {
+		after := cursorOf("", "3")
+		if diff := cmp.Diff([]string{"2", "1", "5"}, keys(store.Query{Index: "by", After: after, Limit: 3, Reverse: true})); diff != "" {
+			t.Errorf("mismatch (-want +got):\n%s", diff)
+		}
+		if diff := cmp.Diff([]string{"3b", "4"}, keys(store.Query{Index: "by", After: after, Limit: 2})); diff != "" {
+			t.Errorf("forward from the same cursor mismatch (-want +got):\n%s", diff)
+		}
+	})
+	t.Run("cursor outside the prefix range", func(t *testing.T) {
+		// Above the range: the scan starts at the range's end. Below it:
+		// nothing comes before the range.
+		if diff := cmp.Diff([]string{"3b", "3", "2"}, keys(store.Query{Index: "by", Prefix: "2024-02", After: cursorOf("", "4"), Reverse: true})); diff != "" {
+			t.Errorf("cursor above mismatch (-want +got):\n%s", diff)
+		}
+		if got := keys(store.Query{Index: "by", Prefix: "2024-02", After: cursorOf("", "1"), Reverse: true}); len(got) != 0 {
+			t.Errorf("cursor below the range = %q, want nothing", got)
+		}
+	})
+	t.Run("cursor of a deleted item", func(t *testing.T) {
+		after := cursorOf("2024", "2")
+		commit(t, s, ns, store.Write{Puts: []store.Put{{Key: "2", Version: 1, Delete: true}}})
+		if diff := cmp.Diff([]string{"1", "5"}, keys(store.Query{Index: "by", Prefix: "2024", After: after, Reverse: true})); diff != "" {
+			t.Errorf("mismatch (-want +got):\n%s", diff)
 		}
 	})
 }
@@ -1240,5 +1336,123 @@ func testConcurrentIdempotentCreate(t *testing.T, s store.Store) {
 	wantScan(t, s, ns, store.Query{Index: "i"}, []hit{{"t", "once", "v", 1}})
 	if got := events(t, s, ns, 0, 1000); len(got) != 1 {
 		t.Errorf("events = %+v, want exactly one", got)
+	}
+}
+
+// testIntersection reads an AND of two and three indexes (Query.Also): the
+// records on all of them, in the scanned index's order, paged like any scan.
+func testIntersection(t *testing.T, s store.Store) {
+	ns := nsFor(t, "")
+	// Ideas by care area and by stage, both newest first after the prefix,
+	// as the services index them; a third index by origin.
+	areas, stages, origins := []string{"lung", "psyk", "akut"}, []string{"SUBMITTED", "SELECTED"}, []string{"STAFF", "PATIENT", "OTHER", "STAFF"}
+	type rec struct{ key, area, stage, origin, when string }
+	var recs []rec
+	var puts []store.Put
+	for i := range 40 {
+		r := rec{fmt.Sprintf("k%02d", i), areas[i%3], stages[min(i%5, 1)], origins[i%4], fmt.Sprintf("%03d", 100-i/2)}
+		recs = append(recs, r)
+		puts = append(puts, put(r.key, "v"+r.key, 0,
+			ix("area", r.area+"/"+r.when), ix("stage", r.stage+"/"+r.when), ix("origin", r.origin+"/"+r.when), ix("all", r.when)))
+	}
+	commit(t, s, ns, store.Write{Puts: puts})
+	// A record deleted afterwards leaves none of its entries behind.
+	commit(t, s, ns, store.Write{Puts: []store.Put{{Key: "k05", Version: 1, Delete: true}}})
+
+	want := func(area, stage, origin string) []hit {
+		var out []hit
+		for _, r := range recs {
+			if r.key == "k05" || (area != "" && r.area != area) || (stage != "" && r.stage != stage) || (origin != "" && r.origin != origin) {
+				continue
+			}
+			term := r.when
+			if area != "" {
+				term = r.area + "/" + r.when
+			}
+			out = append(out, hit{term, r.key, "v" + r.key, 1})
+		}
+		// Scan order: term, then key.
+		slices.SortFunc(out, func(a, b hit) int {
+			if c := strings.Compare(a.Term, b.Term); c != 0 {
+				return c
+			}
+			return strings.Compare(a.Key, b.Key)
+		})
+		return out
+	}
+	tests := []struct {
+		name                string
+		q                   store.Query
+		area, stage, origin string
+	}{
+		{"area and stage", store.Query{Index: "area", Prefix: "psyk/", Also: []store.Query{{Index: "stage", Prefix: "SUBMITTED/"}}}, "psyk", "SUBMITTED", ""},
+		{"area and rare stage", store.Query{Index: "area", Prefix: "lung/", Also: []store.Query{{Index: "stage", Prefix: "SELECTED/"}}}, "lung", "SELECTED", ""},
+		{"three indexes", store.Query{Index: "area", Prefix: "akut/", Also: []store.Query{{Index: "stage", Prefix: "SELECTED/"}, {Index: "origin", Prefix: "STAFF/"}}}, "akut", "SELECTED", "STAFF"},
+		{"unprefixed scan", store.Query{Index: "all", Also: []store.Query{{Index: "origin", Prefix: "PATIENT/"}}}, "", "", "PATIENT"},
+		{"nothing in common", store.Query{Index: "area", Prefix: "lung/", Also: []store.Query{{Index: "stage", Prefix: "WITHDRAWN/"}}}, "lung", "WITHDRAWN", ""},
+		{"an index nothing is on", store.Query{Index: "area", Prefix: "lung/", Also: []store.Query{{Index: "nosuch", Prefix: ""}}}, "lung", "WITHDRAWN", ""},
+	}
+	for _, tc := range tests {
+		for _, limit := range []int{0, 1, 2, 3} {
+			t.Run(fmt.Sprintf("%s/limit=%d", tc.name, limit), func(t *testing.T) {
+				q := tc.q
+				q.Limit = limit
+				wantScan(t, s, ns, q, want(tc.area, tc.stage, tc.origin))
+				// Reversed: the same records, highest first.
+				q.Reverse = true
+				backwards := slices.Clone(want(tc.area, tc.stage, tc.origin))
+				slices.Reverse(backwards)
+				wantScan(t, s, ns, q, backwards)
+			})
+		}
+	}
+
+	t.Run("cursor before prefix", func(t *testing.T) {
+		q := store.Query{Index: "area", Prefix: "psyk/", After: "akut/\x00k99", Also: []store.Query{{Index: "stage", Prefix: "SUBMITTED/"}}}
+		wantScan(t, s, ns, q, want("psyk", "SUBMITTED", ""))
+	})
+	t.Run("an Also query with a cursor is refused", func(t *testing.T) {
+		_, err := s.Scan(t.Context(), ns, store.Query{Index: "area", Also: []store.Query{{Index: "stage", After: "x"}}})
+		if err == nil {
+			t.Fatal("Scan with a cursor on an Also query: no error")
+		}
+	})
+}
+
+// testIntersectionSparse has the scan leap thousands of times between two
+// indexes that share few records, more than one bounded step of a backend.
+func testIntersectionSparse(t *testing.T, s store.Store) {
+	ns := nsFor(t, "")
+	var wantKeys []string
+	for chunk := range 9 {
+		var puts []store.Put
+		for i := chunk * 500; i < (chunk+1)*500; i++ {
+			key := fmt.Sprintf("k%05d", i)
+			term := fmt.Sprintf("%05d", i)
+			entries := []store.IndexEntry{ix("a", "x/"+term)}
+			// b holds every other record of a, and a few of its own; both
+			// hold only every 1 000th.
+			if i%2 == 1 || i%1000 == 0 {
+				entries = append(entries, ix("b", "y/"+term))
+			}
+			if i%1000 == 0 {
+				wantKeys = append(wantKeys, key)
+			} else if i%2 == 1 {
+				entries = entries[1:]
+			}
+			puts = append(puts, put(key, "", 0, entries...))
+		}
+		commit(t, s, ns, store.Write{Puts: puts})
+	}
+	for _, limit := range []int{0, 2} {
+		t.Run(fmt.Sprintf("limit=%d", limit), func(t *testing.T) {
+			var got []string
+			for _, h := range scanAll(t, s, ns, store.Query{Index: "a", Prefix: "x/", Limit: limit, Also: []store.Query{{Index: "b", Prefix: "y/"}}}) {
+				got = append(got, h.Key)
+			}
+			if diff := cmp.Diff(wantKeys, got); diff != "" {
+				t.Errorf("keys mismatch (-want +got):\n%s", diff)
+			}
+		})
 	}
 }

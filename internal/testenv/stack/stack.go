@@ -72,6 +72,8 @@ type Env struct {
 	// Credential is the server's service credential: wrap Conn with
 	// auth.AsService(Conn, Credential) for calls a service makes as itself.
 	Credential *auth.ServiceCredential
+	// Verifier checks the server's tokens; Verifications counts them.
+	Verifier *auth.Verifier
 }
 
 // Start serves the services register puts on the server, backed by st, and a
@@ -122,7 +124,7 @@ func StartWith(t testing.TB, st store.Store, tel *telemetry.Telemetry, register 
 	}
 	hs := httptest.NewServer(h)
 	t.Cleanup(hs.Close)
-	return &Env{Store: st, Signer: signer, Conn: conn, HTTP: hs, Credential: cred}
+	return &Env{Store: st, Signer: signer, Conn: conn, HTTP: hs, Credential: cred, Verifier: signer.Verifier()}
 }
 
 // Token signs a token for the claims, valid for an hour.

@@ -406,6 +406,51 @@ func (x *RegionFigures) GetReleasedOre() int64 {
 	return 0
 }
 
+type GetRegionFiguresRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// regions/{region}/figures
+	Name          string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetRegionFiguresRequest) Reset() {
+	*x = GetRegionFiguresRequest{}
+	mi := &file_innovation_coordinator_v1_coordinator_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetRegionFiguresRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetRegionFiguresRequest) ProtoMessage() {}
+
+func (x *GetRegionFiguresRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_innovation_coordinator_v1_coordinator_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetRegionFiguresRequest.ProtoReflect.Descriptor instead.
+func (*GetRegionFiguresRequest) Descriptor() ([]byte, []int) {
+	return file_innovation_coordinator_v1_coordinator_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *GetRegionFiguresRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
 // DashboardTotals are the sums of the figures of the regions in
 // included_regions only: stale figures of regions that did not answer are
 // shown per region, never added to the totals.
@@ -426,7 +471,7 @@ type DashboardTotals struct {
 
 func (x *DashboardTotals) Reset() {
 	*x = DashboardTotals{}
-	mi := &file_innovation_coordinator_v1_coordinator_proto_msgTypes[3]
+	mi := &file_innovation_coordinator_v1_coordinator_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -438,7 +483,7 @@ func (x *DashboardTotals) String() string {
 func (*DashboardTotals) ProtoMessage() {}
 
 func (x *DashboardTotals) ProtoReflect() protoreflect.Message {
-	mi := &file_innovation_coordinator_v1_coordinator_proto_msgTypes[3]
+	mi := &file_innovation_coordinator_v1_coordinator_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -451,7 +496,7 @@ func (x *DashboardTotals) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DashboardTotals.ProtoReflect.Descriptor instead.
 func (*DashboardTotals) Descriptor() ([]byte, []int) {
-	return file_innovation_coordinator_v1_coordinator_proto_rawDescGZIP(), []int{3}
+	return file_innovation_coordinator_v1_coordinator_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *DashboardTotals) GetIncludedRegions() []string {
@@ -521,7 +566,7 @@ type ListRegionsRequest struct {
 
 func (x *ListRegionsRequest) Reset() {
 	*x = ListRegionsRequest{}
-	mi := &file_innovation_coordinator_v1_coordinator_proto_msgTypes[4]
+	mi := &file_innovation_coordinator_v1_coordinator_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -533,7 +578,7 @@ func (x *ListRegionsRequest) String() string {
 func (*ListRegionsRequest) ProtoMessage() {}
 
 func (x *ListRegionsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innovation_coordinator_v1_coordinator_proto_msgTypes[4]
+	mi := &file_innovation_coordinator_v1_coordinator_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -546,7 +591,7 @@ func (x *ListRegionsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRegionsRequest.ProtoReflect.Descriptor instead.
 func (*ListRegionsRequest) Descriptor() ([]byte, []int) {
-	return file_innovation_coordinator_v1_coordinator_proto_rawDescGZIP(), []int{4}
+	return file_innovation_coordinator_v1_coordinator_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *ListRegionsRequest) GetPageSize() int32 {
@@ -574,7 +619,7 @@ type ListRegionsResponse struct {
 
 func (x *ListRegionsResponse) Reset() {
 	*x = ListRegionsResponse{}
-	mi := &file_innovation_coordinator_v1_coordinator_proto_msgTypes[5]
+	mi := &file_innovation_coordinator_v1_coordinator_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -586,7 +631,7 @@ func (x *ListRegionsResponse) String() string {
 func (*ListRegionsResponse) ProtoMessage() {}
 
 func (x *ListRegionsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_innovation_coordinator_v1_coordinator_proto_msgTypes[5]
+	mi := &file_innovation_coordinator_v1_coordinator_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -599,7 +644,7 @@ func (x *ListRegionsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRegionsResponse.ProtoReflect.Descriptor instead.
 func (*ListRegionsResponse) Descriptor() ([]byte, []int) {
-	return file_innovation_coordinator_v1_coordinator_proto_rawDescGZIP(), []int{5}
+	return file_innovation_coordinator_v1_coordinator_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *ListRegionsResponse) GetRegions() []*Region {
@@ -638,7 +683,7 @@ type Region struct {
 
 func (x *Region) Reset() {
 	*x = Region{}
-	mi := &file_innovation_coordinator_v1_coordinator_proto_msgTypes[6]
+	mi := &file_innovation_coordinator_v1_coordinator_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -650,7 +695,7 @@ func (x *Region) String() string {
 func (*Region) ProtoMessage() {}
 
 func (x *Region) ProtoReflect() protoreflect.Message {
-	mi := &file_innovation_coordinator_v1_coordinator_proto_msgTypes[6]
+	mi := &file_innovation_coordinator_v1_coordinator_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -663,7 +708,7 @@ func (x *Region) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Region.ProtoReflect.Descriptor instead.
 func (*Region) Descriptor() ([]byte, []int) {
-	return file_innovation_coordinator_v1_coordinator_proto_rawDescGZIP(), []int{6}
+	return file_innovation_coordinator_v1_coordinator_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *Region) GetRegion() string {
@@ -719,7 +764,7 @@ type ListCommonNeedsRequest struct {
 
 func (x *ListCommonNeedsRequest) Reset() {
 	*x = ListCommonNeedsRequest{}
-	mi := &file_innovation_coordinator_v1_coordinator_proto_msgTypes[7]
+	mi := &file_innovation_coordinator_v1_coordinator_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -731,7 +776,7 @@ func (x *ListCommonNeedsRequest) String() string {
 func (*ListCommonNeedsRequest) ProtoMessage() {}
 
 func (x *ListCommonNeedsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_innovation_coordinator_v1_coordinator_proto_msgTypes[7]
+	mi := &file_innovation_coordinator_v1_coordinator_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -744,7 +789,7 @@ func (x *ListCommonNeedsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCommonNeedsRequest.ProtoReflect.Descriptor instead.
 func (*ListCommonNeedsRequest) Descriptor() ([]byte, []int) {
-	return file_innovation_coordinator_v1_coordinator_proto_rawDescGZIP(), []int{7}
+	return file_innovation_coordinator_v1_coordinator_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *ListCommonNeedsRequest) GetPageSize() int32 {
@@ -777,7 +822,7 @@ type ListCommonNeedsResponse struct {
 
 func (x *ListCommonNeedsResponse) Reset() {
 	*x = ListCommonNeedsResponse{}
-	mi := &file_innovation_coordinator_v1_coordinator_proto_msgTypes[8]
+	mi := &file_innovation_coordinator_v1_coordinator_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -789,7 +834,7 @@ func (x *ListCommonNeedsResponse) String() string {
 func (*ListCommonNeedsResponse) ProtoMessage() {}
 
 func (x *ListCommonNeedsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_innovation_coordinator_v1_coordinator_proto_msgTypes[8]
+	mi := &file_innovation_coordinator_v1_coordinator_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -802,7 +847,7 @@ func (x *ListCommonNeedsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCommonNeedsResponse.ProtoReflect.Descriptor instead.
 func (*ListCommonNeedsResponse) Descriptor() ([]byte, []int) {
-	return file_innovation_coordinator_v1_coordinator_proto_rawDescGZIP(), []int{8}
+	return file_innovation_coordinator_v1_coordinator_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ListCommonNeedsResponse) GetCommonNeeds() []*CommonNeed {
@@ -845,7 +890,7 @@ type CommonNeed struct {
 
 func (x *CommonNeed) Reset() {
 	*x = CommonNeed{}
-	mi := &file_innovation_coordinator_v1_coordinator_proto_msgTypes[9]
+	mi := &file_innovation_coordinator_v1_coordinator_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -857,7 +902,7 @@ func (x *CommonNeed) String() string {
 func (*CommonNeed) ProtoMessage() {}
 
 func (x *CommonNeed) ProtoReflect() protoreflect.Message {
-	mi := &file_innovation_coordinator_v1_coordinator_proto_msgTypes[9]
+	mi := &file_innovation_coordinator_v1_coordinator_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -870,7 +915,7 @@ func (x *CommonNeed) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommonNeed.ProtoReflect.Descriptor instead.
 func (*CommonNeed) Descriptor() ([]byte, []int) {
-	return file_innovation_coordinator_v1_coordinator_proto_rawDescGZIP(), []int{9}
+	return file_innovation_coordinator_v1_coordinator_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *CommonNeed) GetNeeds() []*CommonNeedMember {
@@ -904,7 +949,7 @@ type CommonNeedMember struct {
 
 func (x *CommonNeedMember) Reset() {
 	*x = CommonNeedMember{}
-	mi := &file_innovation_coordinator_v1_coordinator_proto_msgTypes[10]
+	mi := &file_innovation_coordinator_v1_coordinator_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -916,7 +961,7 @@ func (x *CommonNeedMember) String() string {
 func (*CommonNeedMember) ProtoMessage() {}
 
 func (x *CommonNeedMember) ProtoReflect() protoreflect.Message {
-	mi := &file_innovation_coordinator_v1_coordinator_proto_msgTypes[10]
+	mi := &file_innovation_coordinator_v1_coordinator_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -929,7 +974,7 @@ func (x *CommonNeedMember) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommonNeedMember.ProtoReflect.Descriptor instead.
 func (*CommonNeedMember) Descriptor() ([]byte, []int) {
-	return file_innovation_coordinator_v1_coordinator_proto_rawDescGZIP(), []int{10}
+	return file_innovation_coordinator_v1_coordinator_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *CommonNeedMember) GetName() string {
@@ -1000,7 +1045,9 @@ const file_innovation_coordinator_v1_coordinator_proto_rawDesc = "" +
 	"\x05value\x18\x02 \x01(\x03R\x05value:\x028\x01\x1aA\n" +
 	"\x13PartnersByKindEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\x03R\x05value:\x028\x01\"\xd7\x06\n" +
+	"\x05value\x18\x02 \x01(\x03R\x05value:\x028\x01\"-\n" +
+	"\x17GetRegionFiguresRequest\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\"\xd7\x06\n" +
 	"\x0fDashboardTotals\x12)\n" +
 	"\x10included_regions\x18\x01 \x03(\tR\x0fincludedRegions\x12b\n" +
 	"\x0eideas_by_stage\x18\x02 \x03(\v2<.innovation.coordinator.v1.DashboardTotals.IdeasByStageEntryR\fideasByStage\x12e\n" +
@@ -1076,7 +1123,9 @@ const file_innovation_coordinator_v1_coordinator_proto_rawDesc = "" +
 	"\x12CoordinatorService\x12d\n" +
 	"\fGetDashboard\x12..innovation.coordinator.v1.GetDashboardRequest\x1a$.innovation.coordinator.v1.Dashboard\x12l\n" +
 	"\vListRegions\x12-.innovation.coordinator.v1.ListRegionsRequest\x1a..innovation.coordinator.v1.ListRegionsResponse\x12x\n" +
-	"\x0fListCommonNeeds\x121.innovation.coordinator.v1.ListCommonNeedsRequest\x1a2.innovation.coordinator.v1.ListCommonNeedsResponseBSZQgithub.com/innovationsmotorer/motor/proto/innovation/coordinator/v1;coordinatorv1b\x06proto3"
+	"\x0fListCommonNeeds\x121.innovation.coordinator.v1.ListCommonNeedsRequest\x1a2.innovation.coordinator.v1.ListCommonNeedsResponse2\x88\x01\n" +
+	"\x14RegionFiguresService\x12p\n" +
+	"\x10GetRegionFigures\x122.innovation.coordinator.v1.GetRegionFiguresRequest\x1a(.innovation.coordinator.v1.RegionFiguresBSZQgithub.com/innovationsmotorer/motor/proto/innovation/coordinator/v1;coordinatorv1b\x06proto3"
 
 var (
 	file_innovation_coordinator_v1_coordinator_proto_rawDescOnce sync.Once
@@ -1091,61 +1140,64 @@ func file_innovation_coordinator_v1_coordinator_proto_rawDescGZIP() []byte {
 }
 
 var file_innovation_coordinator_v1_coordinator_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_innovation_coordinator_v1_coordinator_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
+var file_innovation_coordinator_v1_coordinator_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
 var file_innovation_coordinator_v1_coordinator_proto_goTypes = []any{
 	(RegionStatus)(0),               // 0: innovation.coordinator.v1.RegionStatus
 	(RegionHealth)(0),               // 1: innovation.coordinator.v1.RegionHealth
 	(*GetDashboardRequest)(nil),     // 2: innovation.coordinator.v1.GetDashboardRequest
 	(*Dashboard)(nil),               // 3: innovation.coordinator.v1.Dashboard
 	(*RegionFigures)(nil),           // 4: innovation.coordinator.v1.RegionFigures
-	(*DashboardTotals)(nil),         // 5: innovation.coordinator.v1.DashboardTotals
-	(*ListRegionsRequest)(nil),      // 6: innovation.coordinator.v1.ListRegionsRequest
-	(*ListRegionsResponse)(nil),     // 7: innovation.coordinator.v1.ListRegionsResponse
-	(*Region)(nil),                  // 8: innovation.coordinator.v1.Region
-	(*ListCommonNeedsRequest)(nil),  // 9: innovation.coordinator.v1.ListCommonNeedsRequest
-	(*ListCommonNeedsResponse)(nil), // 10: innovation.coordinator.v1.ListCommonNeedsResponse
-	(*CommonNeed)(nil),              // 11: innovation.coordinator.v1.CommonNeed
-	(*CommonNeedMember)(nil),        // 12: innovation.coordinator.v1.CommonNeedMember
-	nil,                             // 13: innovation.coordinator.v1.RegionFigures.IdeasByStageEntry
-	nil,                             // 14: innovation.coordinator.v1.RegionFigures.NeedsByStatusEntry
-	nil,                             // 15: innovation.coordinator.v1.RegionFigures.SubprojectsByStatusEntry
-	nil,                             // 16: innovation.coordinator.v1.RegionFigures.PartnersByKindEntry
-	nil,                             // 17: innovation.coordinator.v1.DashboardTotals.IdeasByStageEntry
-	nil,                             // 18: innovation.coordinator.v1.DashboardTotals.NeedsByStatusEntry
-	nil,                             // 19: innovation.coordinator.v1.DashboardTotals.SubprojectsByStatusEntry
-	nil,                             // 20: innovation.coordinator.v1.DashboardTotals.PartnersByKindEntry
-	nil,                             // 21: innovation.coordinator.v1.Region.ServiceHealthEntry
-	(*timestamppb.Timestamp)(nil),   // 22: google.protobuf.Timestamp
+	(*GetRegionFiguresRequest)(nil), // 5: innovation.coordinator.v1.GetRegionFiguresRequest
+	(*DashboardTotals)(nil),         // 6: innovation.coordinator.v1.DashboardTotals
+	(*ListRegionsRequest)(nil),      // 7: innovation.coordinator.v1.ListRegionsRequest
+	(*ListRegionsResponse)(nil),     // 8: innovation.coordinator.v1.ListRegionsResponse
+	(*Region)(nil),                  // 9: innovation.coordinator.v1.Region
+	(*ListCommonNeedsRequest)(nil),  // 10: innovation.coordinator.v1.ListCommonNeedsRequest
+	(*ListCommonNeedsResponse)(nil), // 11: innovation.coordinator.v1.ListCommonNeedsResponse
+	(*CommonNeed)(nil),              // 12: innovation.coordinator.v1.CommonNeed
+	(*CommonNeedMember)(nil),        // 13: innovation.coordinator.v1.CommonNeedMember
+	nil,                             // 14: innovation.coordinator.v1.RegionFigures.IdeasByStageEntry
+	nil,                             // 15: innovation.coordinator.v1.RegionFigures.NeedsByStatusEntry
+	nil,                             // 16: innovation.coordinator.v1.RegionFigures.SubprojectsByStatusEntry
+	nil,                             // 17: innovation.coordinator.v1.RegionFigures.PartnersByKindEntry
+	nil,                             // 18: innovation.coordinator.v1.DashboardTotals.IdeasByStageEntry
+	nil,                             // 19: innovation.coordinator.v1.DashboardTotals.NeedsByStatusEntry
+	nil,                             // 20: innovation.coordinator.v1.DashboardTotals.SubprojectsByStatusEntry
+	nil,                             // 21: innovation.coordinator.v1.DashboardTotals.PartnersByKindEntry
+	nil,                             // 22: innovation.coordinator.v1.Region.ServiceHealthEntry
+	(*timestamppb.Timestamp)(nil),   // 23: google.protobuf.Timestamp
 }
 var file_innovation_coordinator_v1_coordinator_proto_depIdxs = []int32{
 	4,  // 0: innovation.coordinator.v1.Dashboard.regions:type_name -> innovation.coordinator.v1.RegionFigures
-	5,  // 1: innovation.coordinator.v1.Dashboard.totals:type_name -> innovation.coordinator.v1.DashboardTotals
-	22, // 2: innovation.coordinator.v1.Dashboard.generate_time:type_name -> google.protobuf.Timestamp
+	6,  // 1: innovation.coordinator.v1.Dashboard.totals:type_name -> innovation.coordinator.v1.DashboardTotals
+	23, // 2: innovation.coordinator.v1.Dashboard.generate_time:type_name -> google.protobuf.Timestamp
 	0,  // 3: innovation.coordinator.v1.RegionFigures.status:type_name -> innovation.coordinator.v1.RegionStatus
-	22, // 4: innovation.coordinator.v1.RegionFigures.figures_time:type_name -> google.protobuf.Timestamp
-	13, // 5: innovation.coordinator.v1.RegionFigures.ideas_by_stage:type_name -> innovation.coordinator.v1.RegionFigures.IdeasByStageEntry
-	14, // 6: innovation.coordinator.v1.RegionFigures.needs_by_status:type_name -> innovation.coordinator.v1.RegionFigures.NeedsByStatusEntry
-	15, // 7: innovation.coordinator.v1.RegionFigures.subprojects_by_status:type_name -> innovation.coordinator.v1.RegionFigures.SubprojectsByStatusEntry
-	16, // 8: innovation.coordinator.v1.RegionFigures.partners_by_kind:type_name -> innovation.coordinator.v1.RegionFigures.PartnersByKindEntry
-	17, // 9: innovation.coordinator.v1.DashboardTotals.ideas_by_stage:type_name -> innovation.coordinator.v1.DashboardTotals.IdeasByStageEntry
-	18, // 10: innovation.coordinator.v1.DashboardTotals.needs_by_status:type_name -> innovation.coordinator.v1.DashboardTotals.NeedsByStatusEntry
-	19, // 11: innovation.coordinator.v1.DashboardTotals.subprojects_by_status:type_name -> innovation.coordinator.v1.DashboardTotals.SubprojectsByStatusEntry
-	20, // 12: innovation.coordinator.v1.DashboardTotals.partners_by_kind:type_name -> innovation.coordinator.v1.DashboardTotals.PartnersByKindEntry
-	8,  // 13: innovation.coordinator.v1.ListRegionsResponse.regions:type_name -> innovation.coordinator.v1.Region
+	23, // 4: innovation.coordinator.v1.RegionFigures.figures_time:type_name -> google.protobuf.Timestamp
+	14, // 5: innovation.coordinator.v1.RegionFigures.ideas_by_stage:type_name -> innovation.coordinator.v1.RegionFigures.IdeasByStageEntry
+	15, // 6: innovation.coordinator.v1.RegionFigures.needs_by_status:type_name -> innovation.coordinator.v1.RegionFigures.NeedsByStatusEntry
+	16, // 7: innovation.coordinator.v1.RegionFigures.subprojects_by_status:type_name -> innovation.coordinator.v1.RegionFigures.SubprojectsByStatusEntry
+	17, // 8: innovation.coordinator.v1.RegionFigures.partners_by_kind:type_name -> innovation.coordinator.v1.RegionFigures.PartnersByKindEntry
+	18, // 9: innovation.coordinator.v1.DashboardTotals.ideas_by_stage:type_name -> innovation.coordinator.v1.DashboardTotals.IdeasByStageEntry
+	19, // 10: innovation.coordinator.v1.DashboardTotals.needs_by_status:type_name -> innovation.coordinator.v1.DashboardTotals.NeedsByStatusEntry
+	20, // 11: innovation.coordinator.v1.DashboardTotals.subprojects_by_status:type_name -> innovation.coordinator.v1.DashboardTotals.SubprojectsByStatusEntry
+	21, // 12: innovation.coordinator.v1.DashboardTotals.partners_by_kind:type_name -> innovation.coordinator.v1.DashboardTotals.PartnersByKindEntry
+	9,  // 13: innovation.coordinator.v1.ListRegionsResponse.regions:type_name -> innovation.coordinator.v1.Region
 	1,  // 14: innovation.coordinator.v1.Region.health:type_name -> innovation.coordinator.v1.RegionHealth
-	21, // 15: innovation.coordinator.v1.Region.service_health:type_name -> innovation.coordinator.v1.Region.ServiceHealthEntry
-	22, // 16: innovation.coordinator.v1.Region.check_time:type_name -> google.protobuf.Timestamp
-	11, // 17: innovation.coordinator.v1.ListCommonNeedsResponse.common_needs:type_name -> innovation.coordinator.v1.CommonNeed
-	12, // 18: innovation.coordinator.v1.CommonNeed.needs:type_name -> innovation.coordinator.v1.CommonNeedMember
+	22, // 15: innovation.coordinator.v1.Region.service_health:type_name -> innovation.coordinator.v1.Region.ServiceHealthEntry
+	23, // 16: innovation.coordinator.v1.Region.check_time:type_name -> google.protobuf.Timestamp
+	12, // 17: innovation.coordinator.v1.ListCommonNeedsResponse.common_needs:type_name -> innovation.coordinator.v1.CommonNeed
+	13, // 18: innovation.coordinator.v1.CommonNeed.needs:type_name -> innovation.coordinator.v1.CommonNeedMember
 	1,  // 19: innovation.coordinator.v1.Region.ServiceHealthEntry.value:type_name -> innovation.coordinator.v1.RegionHealth
 	2,  // 20: innovation.coordinator.v1.CoordinatorService.GetDashboard:input_type -> innovation.coordinator.v1.GetDashboardRequest
-	6,  // 21: innovation.coordinator.v1.CoordinatorService.ListRegions:input_type -> innovation.coordinator.v1.ListRegionsRequest
-	9,  // 22: innovation.coordinator.v1.CoordinatorService.ListCommonNeeds:input_type -> innovation.coordinator.v1.ListCommonNeedsRequest
-	3,  // 23: innovation.coordinator.v1.CoordinatorService.GetDashboard:output_type -> innovation.coordinator.v1.Dashboard
-	7,  // 24: innovation.coordinator.v1.CoordinatorService.ListRegions:output_type -> innovation.coordinator.v1.ListRegionsResponse
-	10, // 25: innovation.coordinator.v1.CoordinatorService.ListCommonNeeds:output_type -> innovation.coordinator.v1.ListCommonNeedsResponse
-	23, // [23:26] is the sub-list for method output_type
-	20, // [20:23] is the sub-list for method input_type
+	7,  // 21: innovation.coordinator.v1.CoordinatorService.ListRegions:input_type -> innovation.coordinator.v1.ListRegionsRequest
+	10, // 22: innovation.coordinator.v1.CoordinatorService.ListCommonNeeds:input_type -> innovation.coordinator.v1.ListCommonNeedsRequest
+	5,  // 23: innovation.coordinator.v1.RegionFiguresService.GetRegionFigures:input_type -> innovation.coordinator.v1.GetRegionFiguresRequest
+	3,  // 24: innovation.coordinator.v1.CoordinatorService.GetDashboard:output_type -> innovation.coordinator.v1.Dashboard
+	8,  // 25: innovation.coordinator.v1.CoordinatorService.ListRegions:output_type -> innovation.coordinator.v1.ListRegionsResponse
+	11, // 26: innovation.coordinator.v1.CoordinatorService.ListCommonNeeds:output_type -> innovation.coordinator.v1.ListCommonNeedsResponse
+	4,  // 27: innovation.coordinator.v1.RegionFiguresService.GetRegionFigures:output_type -> innovation.coordinator.v1.RegionFigures
+	24, // [24:28] is the sub-list for method output_type
+	20, // [20:24] is the sub-list for method input_type
 	20, // [20:20] is the sub-list for extension type_name
 	20, // [20:20] is the sub-list for extension extendee
 	0,  // [0:20] is the sub-list for field type_name
@@ -1162,9 +1214,9 @@ func file_innovation_coordinator_v1_coordinator_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_innovation_coordinator_v1_coordinator_proto_rawDesc), len(file_innovation_coordinator_v1_coordinator_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   20,
+			NumMessages:   21,
 			NumExtensions: 0,
-			NumServices:   1,
+			NumServices:   2,
 		},
 		GoTypes:           file_innovation_coordinator_v1_coordinator_proto_goTypes,
 		DependencyIndexes: file_innovation_coordinator_v1_coordinator_proto_depIdxs,

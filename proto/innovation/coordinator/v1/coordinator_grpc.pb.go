@@ -219,3 +219,129 @@ var CoordinatorService_ServiceDesc = grpc.ServiceDesc{
 	Streams:  []grpc.StreamDesc{},
 	Metadata: "innovation/coordinator/v1/coordinator.proto",
 }
+
+const (
+	RegionFiguresService_GetRegionFigures_FullMethodName = "/innovation.coordinator.v1.RegionFiguresService/GetRegionFigures"
+)
+
+// RegionFiguresServiceClient is the client API for RegionFiguresService service.
+//
+// For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
+//
+// RegionFiguresService gives one region's figures in one call, so the
+// dashboard asks each region once rather than once per service. Every
+// deployment that serves regions runs it in its funding service's process,
+// which asks the region's idea, needs, funding and partner services as the
+// deployment itself.
+type RegionFiguresServiceClient interface {
+	// GetRegionFigures returns a region's current figures: ideas per stage,
+	// needs per status, subprojects per status with the programme's money,
+	// and partners per kind. One of the region's services failing fails the
+	// call: three services' figures out of four would read as a region with
+	// nothing in the fourth. Status, stale and figures_time are left for the
+	// dashboard to set.
+	GetRegionFigures(ctx context.Context, in *GetRegionFiguresRequest, opts ...grpc.CallOption) (*RegionFigures, error)
+}
+
+type regionFiguresServiceClient struct {
+	cc grpc.ClientConnInterface
+}
+
+func NewRegionFiguresServiceClient(cc grpc.ClientConnInterface) RegionFiguresServiceClient {
+	return &regionFiguresServiceClient{cc}
+}
+
+func (c *regionFiguresServiceClient) GetRegionFigures(ctx context.Context, in *GetRegionFiguresRequest, opts ...grpc.CallOption) (*RegionFigures, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RegionFigures)
+	err := c.cc.Invoke(ctx, RegionFiguresService_GetRegionFigures_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// RegionFiguresServiceServer is the server API for RegionFiguresService service.
+// All implementations must embed UnimplementedRegionFiguresServiceServer
+// for forward compatibility.
+//
+// RegionFiguresService gives one region's figures in one call, so the
+// dashboard asks each region once rather than once per service. Every
+// deployment that serves regions runs it in its funding service's process,
+// which asks the region's idea, needs, funding and partner services as the
+// deployment itself.
+type RegionFiguresServiceServer interface {
+	// GetRegionFigures returns a region's current figures: ideas per stage,
+	// needs per status, subprojects per status with the programme's money,
+	// and partners per kind. One of the region's services failing fails the
+	// call: three services' figures out of four would read as a region with
+	// nothing in the fourth. Status, stale and figures_time are left for the
+	// dashboard to set.
+	GetRegionFigures(context.Context, *GetRegionFiguresRequest) (*RegionFigures, error)
+	mustEmbedUnimplementedRegionFiguresServiceServer()
+}
+
+// UnimplementedRegionFiguresServiceServer must be embedded to have
+// forward compatible implementations.
+//
+// NOTE: this should be embedded by value instead of pointer to avoid a nil
+// pointer dereference when methods are called.
+type UnimplementedRegionFiguresServiceServer struct{}
+
+func (UnimplementedRegionFiguresServiceServer) GetRegionFigures(context.Context, *GetRegionFiguresRequest) (*RegionFigures, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetRegionFigures not implemented")
+}
+func (UnimplementedRegionFiguresServiceServer) mustEmbedUnimplementedRegionFiguresServiceServer() {}
+func (UnimplementedRegionFiguresServiceServer) testEmbeddedByValue()                              {}
+
+// UnsafeRegionFiguresServiceServer may be embedded to opt out of forward compatibility for this service.
+// Use of this interface is not recommended, as added methods to RegionFiguresServiceServer will
+// result in compilation errors.
+type UnsafeRegionFiguresServiceServer interface {
+	mustEmbedUnimplementedRegionFiguresServiceServer()
+}
+
+func RegisterRegionFiguresServiceServer(s grpc.ServiceRegistrar, srv RegionFiguresServiceServer) {
+	// If the following call panics, it indicates UnimplementedRegionFiguresServiceServer was
+	// embedded by pointer and is nil.  This will cause panics if an
+	// unimplemented method is ever invoked, so we test this at initialization
+	// time to prevent it from happening at runtime later due to I/O.
+	if t, ok := srv.(interface{ testEmbeddedByValue() }); ok {
+		t.testEmbeddedByValue()
+	}
+	s.RegisterService(&RegionFiguresService_ServiceDesc, srv)
+}
+
+func _RegionFiguresService_GetRegionFigures_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetRegionFiguresRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RegionFiguresServiceServer).GetRegionFigures(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RegionFiguresService_GetRegionFigures_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RegionFiguresServiceServer).GetRegionFigures(ctx, req.(*GetRegionFiguresRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+// RegionFiguresService_ServiceDesc is the grpc.ServiceDesc for RegionFiguresService service.
+// It's only intended for direct use with grpc.RegisterService,
+// and not to be introspected or modified (even as a copy)
+var RegionFiguresService_ServiceDesc = grpc.ServiceDesc{
+	ServiceName: "innovation.coordinator.v1.RegionFiguresService",
+	HandlerType: (*RegionFiguresServiceServer)(nil),
+	Methods: []grpc.MethodDesc{
+		{
+			MethodName: "GetRegionFigures",
+			Handler:    _RegionFiguresService_GetRegionFigures_Handler,
+		},
+	},
+	Streams:  []grpc.StreamDesc{},
+	Metadata: "innovation/coordinator/v1/coordinator.proto",
+}

@@ -902,9 +902,10 @@ type Subproject struct {
 	// Output only: what the programme reserved on approval.
 	GrantedOre int64 `protobuf:"varint,13,opt,name=granted_ore,json=grantedOre,proto3" json:"granted_ore,omitempty"`
 	// Output only: what the programme paid on certified cost reports.
-	PaidOre int64            `protobuf:"varint,14,opt,name=paid_ore,json=paidOre,proto3" json:"paid_ore,omitempty"`
-	Status  SubprojectStatus `protobuf:"varint,15,opt,name=status,proto3,enum=innovation.funding.v1.SubprojectStatus" json:"status,omitempty"`
-	Etag    string           `protobuf:"bytes,16,opt,name=etag,proto3" json:"etag,omitempty"`
+	PaidOre int64 `protobuf:"varint,14,opt,name=paid_ore,json=paidOre,proto3" json:"paid_ore,omitempty"`
+	// Output only; changed by :submit, :approve, :reject, :withdraw and :close.
+	Status SubprojectStatus `protobuf:"varint,15,opt,name=status,proto3,enum=innovation.funding.v1.SubprojectStatus" json:"status,omitempty"`
+	Etag   string           `protobuf:"bytes,16,opt,name=etag,proto3" json:"etag,omitempty"`
 	// Output only: the programme's rate, in basis points.
 	CoFinancingRateBp int32 `protobuf:"varint,17,opt,name=co_financing_rate_bp,json=coFinancingRateBp,proto3" json:"co_financing_rate_bp,omitempty"`
 	// Output only: the sum of the contributions.
@@ -1252,8 +1253,9 @@ type CostReport struct {
 	PeriodEnd string            `protobuf:"bytes,3,opt,name=period_end,json=periodEnd,proto3" json:"period_end,omitempty"`
 	Lines     []*CostReportLine `protobuf:"bytes,4,rep,name=lines,proto3" json:"lines,omitempty"`
 	// Output only: the sum of the lines.
-	ReportedOre int64            `protobuf:"varint,5,opt,name=reported_ore,json=reportedOre,proto3" json:"reported_ore,omitempty"`
-	Status      CostReportStatus `protobuf:"varint,6,opt,name=status,proto3,enum=innovation.funding.v1.CostReportStatus" json:"status,omitempty"`
+	ReportedOre int64 `protobuf:"varint,5,opt,name=reported_ore,json=reportedOre,proto3" json:"reported_ore,omitempty"`
+	// Output only; changed by :submit, :certify and :return.
+	Status CostReportStatus `protobuf:"varint,6,opt,name=status,proto3,enum=innovation.funding.v1.CostReportStatus" json:"status,omitempty"`
 	// Output only: the eligible costs the coordinator certified.
 	CertifiedOre int64 `protobuf:"varint,7,opt,name=certified_ore,json=certifiedOre,proto3" json:"certified_ore,omitempty"`
 	// Output only: what the programme paid for this report.
@@ -1507,7 +1509,11 @@ type ListSubprojectsRequest struct {
 	PageSize  int32  `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
 	PageToken string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	// `status = SUBPROJECT_STATUS_SUBMITTED`, or empty.
-	Filter        string `protobuf:"bytes,4,opt,name=filter,proto3" json:"filter,omitempty"`
+	Filter string `protobuf:"bytes,4,opt,name=filter,proto3" json:"filter,omitempty"`
+	// AIP-132: `create_time desc` (the default), `create_time`,
+	// `update_time desc`, `update_time`, `eligible_cost_ore desc` (largest
+	// first) or `eligible_cost_ore`.
+	OrderBy       string `protobuf:"bytes,5,opt,name=order_by,json=orderBy,proto3" json:"order_by,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1566,6 +1572,13 @@ func (x *ListSubprojectsRequest) GetPageToken() string {
 func (x *ListSubprojectsRequest) GetFilter() string {
 	if x != nil {
 		return x.Filter
+	}
+	return ""
+}
+
+func (x *ListSubprojectsRequest) GetOrderBy() string {
+	if x != nil {
+		return x.OrderBy
 	}
 	return ""
 }
@@ -2065,9 +2078,11 @@ func (x *GetCostReportRequest) GetName() string {
 type ListCostReportsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// regions/{region}/subprojects/{subproject}
-	Parent        string `protobuf:"bytes,1,opt,name=parent,proto3" json:"parent,omitempty"`
-	PageSize      int32  `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
-	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	Parent    string `protobuf:"bytes,1,opt,name=parent,proto3" json:"parent,omitempty"`
+	PageSize  int32  `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageToken string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// AIP-132: `create_time` (the default) or `create_time desc`.
+	OrderBy       string `protobuf:"bytes,4,opt,name=order_by,json=orderBy,proto3" json:"order_by,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2119,6 +2134,13 @@ func (x *ListCostReportsRequest) GetPageSize() int32 {
 func (x *ListCostReportsRequest) GetPageToken() string {
 	if x != nil {
 		return x.PageToken
+	}
+	return ""
+}
+
+func (x *ListCostReportsRequest) GetOrderBy() string {
+	if x != nil {
+		return x.OrderBy
 	}
 	return ""
 }
@@ -2457,9 +2479,11 @@ func (x *GetProgrammeRequest) GetName() string {
 }
 
 type ListProgrammesRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	PageSize      int32                  `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
-	PageToken     string                 `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	PageSize  int32                  `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageToken string                 `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// AIP-132: `name` (the default) or `name desc`.
+	OrderBy       string `protobuf:"bytes,3,opt,name=order_by,json=orderBy,proto3" json:"order_by,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2504,6 +2528,13 @@ func (x *ListProgrammesRequest) GetPageSize() int32 {
 func (x *ListProgrammesRequest) GetPageToken() string {
 	if x != nil {
 		return x.PageToken
+	}
+	return ""
+}
+
+func (x *ListProgrammesRequest) GetOrderBy() string {
+	if x != nil {
+		return x.OrderBy
 	}
 	return ""
 }
@@ -2563,9 +2594,11 @@ func (x *ListProgrammesResponse) GetNextPageToken() string {
 type ListAllocationsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// programmes/{programme}
-	Parent        string `protobuf:"bytes,1,opt,name=parent,proto3" json:"parent,omitempty"`
-	PageSize      int32  `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
-	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	Parent    string `protobuf:"bytes,1,opt,name=parent,proto3" json:"parent,omitempty"`
+	PageSize  int32  `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageToken string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// AIP-132: `reserve_time` (the default) or `reserve_time desc`.
+	OrderBy       string `protobuf:"bytes,4,opt,name=order_by,json=orderBy,proto3" json:"order_by,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2617,6 +2650,13 @@ func (x *ListAllocationsRequest) GetPageSize() int32 {
 func (x *ListAllocationsRequest) GetPageToken() string {
 	if x != nil {
 		return x.PageToken
+	}
+	return ""
+}
+
+func (x *ListAllocationsRequest) GetOrderBy() string {
+	if x != nil {
+		return x.OrderBy
 	}
 	return ""
 }
@@ -3633,13 +3673,14 @@ const file_innovation_funding_v1_funding_proto_rawDesc = "" +
 	"\n" +
 	"request_id\x18\x03 \x01(\tR\trequestId\"*\n" +
 	"\x14GetSubprojectRequest\x12\x12\n" +
-	"\x04name\x18\x01 \x01(\tR\x04name\"\x84\x01\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\"\x9f\x01\n" +
 	"\x16ListSubprojectsRequest\x12\x16\n" +
 	"\x06parent\x18\x01 \x01(\tR\x06parent\x12\x1b\n" +
 	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
 	"page_token\x18\x03 \x01(\tR\tpageToken\x12\x16\n" +
-	"\x06filter\x18\x04 \x01(\tR\x06filter\"\x86\x01\n" +
+	"\x06filter\x18\x04 \x01(\tR\x06filter\x12\x19\n" +
+	"\border_by\x18\x05 \x01(\tR\aorderBy\"\x86\x01\n" +
 	"\x17ListSubprojectsResponse\x12C\n" +
 	"\vsubprojects\x18\x01 \x03(\v2!.innovation.funding.v1.SubprojectR\vsubprojects\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x99\x01\n" +
@@ -3673,12 +3714,13 @@ const file_innovation_funding_v1_funding_proto_rawDesc = "" +
 	"\n" +
 	"request_id\x18\x03 \x01(\tR\trequestId\"*\n" +
 	"\x14GetCostReportRequest\x12\x12\n" +
-	"\x04name\x18\x01 \x01(\tR\x04name\"l\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\"\x87\x01\n" +
 	"\x16ListCostReportsRequest\x12\x16\n" +
 	"\x06parent\x18\x01 \x01(\tR\x06parent\x12\x1b\n" +
 	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
-	"page_token\x18\x03 \x01(\tR\tpageToken\"\x87\x01\n" +
+	"page_token\x18\x03 \x01(\tR\tpageToken\x12\x19\n" +
+	"\border_by\x18\x04 \x01(\tR\aorderBy\"\x87\x01\n" +
 	"\x17ListCostReportsResponse\x12D\n" +
 	"\fcost_reports\x18\x01 \x03(\v2!.innovation.funding.v1.CostReportR\vcostReports\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"A\n" +
@@ -3700,21 +3742,23 @@ const file_innovation_funding_v1_funding_proto_rawDesc = "" +
 	"\n" +
 	"request_id\x18\x03 \x01(\tR\trequestId\")\n" +
 	"\x13GetProgrammeRequest\x12\x12\n" +
-	"\x04name\x18\x01 \x01(\tR\x04name\"S\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\"n\n" +
 	"\x15ListProgrammesRequest\x12\x1b\n" +
 	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
-	"page_token\x18\x02 \x01(\tR\tpageToken\"\x82\x01\n" +
+	"page_token\x18\x02 \x01(\tR\tpageToken\x12\x19\n" +
+	"\border_by\x18\x03 \x01(\tR\aorderBy\"\x82\x01\n" +
 	"\x16ListProgrammesResponse\x12@\n" +
 	"\n" +
 	"programmes\x18\x01 \x03(\v2 .innovation.funding.v1.ProgrammeR\n" +
 	"programmes\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"l\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x87\x01\n" +
 	"\x16ListAllocationsRequest\x12\x16\n" +
 	"\x06parent\x18\x01 \x01(\tR\x06parent\x12\x1b\n" +
 	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
-	"page_token\x18\x03 \x01(\tR\tpageToken\"\x86\x01\n" +
+	"page_token\x18\x03 \x01(\tR\tpageToken\x12\x19\n" +
+	"\border_by\x18\x04 \x01(\tR\aorderBy\"\x86\x01\n" +
 	"\x17ListAllocationsResponse\x12C\n" +
 	"\vallocations\x18\x01 \x03(\v2!.innovation.funding.v1.AllocationR\vallocations\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"r\n" +

@@ -594,8 +594,9 @@ type Idea struct {
 	Tags      []string   `protobuf:"bytes,7,rep,name=tags,proto3" json:"tags,omitempty"`
 	Submitter *Submitter `protobuf:"bytes,8,opt,name=submitter,proto3" json:"submitter,omitempty"`
 	Consent   *Consent   `protobuf:"bytes,9,opt,name=consent,proto3" json:"consent,omitempty"`
-	Stage     Stage      `protobuf:"varint,10,opt,name=stage,proto3,enum=innovation.idea.v1.Stage" json:"stage,omitempty"`
-	IpOwner   IpOwner    `protobuf:"varint,11,opt,name=ip_owner,json=ipOwner,proto3,enum=innovation.idea.v1.IpOwner" json:"ip_owner,omitempty"`
+	// Output only; changed by TransitionIdea and the workshop's decisions.
+	Stage   Stage   `protobuf:"varint,10,opt,name=stage,proto3,enum=innovation.idea.v1.Stage" json:"stage,omitempty"`
+	IpOwner IpOwner `protobuf:"varint,11,opt,name=ip_owner,json=ipOwner,proto3,enum=innovation.idea.v1.IpOwner" json:"ip_owner,omitempty"`
 	// Output only: true once the DEVELOPMENT gate found the idea's legal
 	// prerequisites in the partner service (a signed, active collaboration or
 	// IP agreement whose subject is the idea). It is derived, never set by
@@ -604,11 +605,13 @@ type Idea struct {
 	// Where the idea is tested: an innovation clinic, a testbed, a ward.
 	TestEnvironment string `protobuf:"bytes,13,opt,name=test_environment,json=testEnvironment,proto3" json:"test_environment,omitempty"`
 	// The name of the partner that commercialises the idea.
-	Partner           string             `protobuf:"bytes,14,opt,name=partner,proto3" json:"partner,omitempty"`
+	Partner string `protobuf:"bytes,14,opt,name=partner,proto3" json:"partner,omitempty"`
+	// Output only: the selection workshop's scorecards condensed.
 	AssessmentSummary *AssessmentSummary `protobuf:"bytes,15,opt,name=assessment_summary,json=assessmentSummary,proto3" json:"assessment_summary,omitempty"`
-	// The idea this one was spread from (regions/{region}/ideas/{idea}).
+	// The idea this one was spread from (regions/{region}/ideas/{idea});
+	// output only, set by AdoptIdea.
 	SpreadFrom string `protobuf:"bytes,16,opt,name=spread_from,json=spreadFrom,proto3" json:"spread_from,omitempty"`
-	// The ideas this one was spread to.
+	// The ideas this one was spread to (output only, set by SpreadIdea).
 	SpreadTo   []string               `protobuf:"bytes,17,rep,name=spread_to,json=spreadTo,proto3" json:"spread_to,omitempty"`
 	CreateTime *timestamppb.Timestamp `protobuf:"bytes,18,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
 	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,19,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
@@ -962,7 +965,13 @@ type ListIdeasRequest struct {
 	PageToken string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	// Equality terms joined by AND, e.g. `stage = STAGE_SCREENING AND origin = ORIGIN_STAFF`.
 	// Fields: stage, origin, tag, care_area, category (a category id).
-	Filter        string `protobuf:"bytes,4,opt,name=filter,proto3" json:"filter,omitempty"`
+	Filter string `protobuf:"bytes,4,opt,name=filter,proto3" json:"filter,omitempty"`
+	// AIP-132: `create_time desc` (the default), `create_time`,
+	// `update_time desc`, `update_time`, `assessment_summary.weighted_score desc`
+	// (best assessed first, unassessed last) or
+	// `assessment_summary.weighted_score`. A submitter's list (their own
+	// ideas) is ordered by create_time only.
+	OrderBy       string `protobuf:"bytes,5,opt,name=order_by,json=orderBy,proto3" json:"order_by,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1021,6 +1030,13 @@ func (x *ListIdeasRequest) GetPageToken() string {
 func (x *ListIdeasRequest) GetFilter() string {
 	if x != nil {
 		return x.Filter
+	}
+	return ""
+}
+
+func (x *ListIdeasRequest) GetOrderBy() string {
+	if x != nil {
+		return x.OrderBy
 	}
 	return ""
 }
@@ -1302,9 +1318,11 @@ func (x *HistoryEntry) GetWorkshop() string {
 type ListIdeaHistoryRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// regions/{region}/ideas/{idea}
-	Parent        string `protobuf:"bytes,1,opt,name=parent,proto3" json:"parent,omitempty"`
-	PageSize      int32  `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
-	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	Parent    string `protobuf:"bytes,1,opt,name=parent,proto3" json:"parent,omitempty"`
+	PageSize  int32  `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageToken string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// AIP-132: `time` (the default) or `time desc`.
+	OrderBy       string `protobuf:"bytes,4,opt,name=order_by,json=orderBy,proto3" json:"order_by,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1356,6 +1374,13 @@ func (x *ListIdeaHistoryRequest) GetPageSize() int32 {
 func (x *ListIdeaHistoryRequest) GetPageToken() string {
 	if x != nil {
 		return x.PageToken
+	}
+	return ""
+}
+
+func (x *ListIdeaHistoryRequest) GetOrderBy() string {
+	if x != nil {
+		return x.OrderBy
 	}
 	return ""
 }
@@ -1418,7 +1443,7 @@ type Assessment struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// regions/{region}/ideas/{idea}/assessments/{assessment}
 	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
-	// Subject of the reviewer (set by the server).
+	// Subject of the reviewer (output only, set by the server).
 	Reviewer        string `protobuf:"bytes,2,opt,name=reviewer,proto3" json:"reviewer,omitempty"`
 	PatientBenefit  int32  `protobuf:"varint,3,opt,name=patient_benefit,json=patientBenefit,proto3" json:"patient_benefit,omitempty"`
 	CareBenefit     int32  `protobuf:"varint,4,opt,name=care_benefit,json=careBenefit,proto3" json:"care_benefit,omitempty"`
@@ -1427,10 +1452,11 @@ type Assessment struct {
 	MarketPotential int32  `protobuf:"varint,7,opt,name=market_potential,json=marketPotential,proto3" json:"market_potential,omitempty"`
 	Risk            int32  `protobuf:"varint,8,opt,name=risk,proto3" json:"risk,omitempty"`
 	Comment         string `protobuf:"bytes,9,opt,name=comment,proto3" json:"comment,omitempty"`
-	// The scores' mean with the region's weights (set by the server).
+	// The scores' mean with the region's weights (output only, set by the
+	// server).
 	WeightedScore float64                `protobuf:"fixed64,10,opt,name=weighted_score,json=weightedScore,proto3" json:"weighted_score,omitempty"`
 	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
-	// Display name of the reviewer (set by the server).
+	// Display name of the reviewer (output only, set by the server).
 	ReviewerName string `protobuf:"bytes,12,opt,name=reviewer_name,json=reviewerName,proto3" json:"reviewer_name,omitempty"`
 	// The selection workshop the score was given in
 	// (regions/{region}/workshops/{workshop}); optional. The reviewer must be
@@ -2508,9 +2534,11 @@ func (x *GetWorkshopRequest) GetName() string {
 type ListWorkshopsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// regions/{region}
-	Parent        string `protobuf:"bytes,1,opt,name=parent,proto3" json:"parent,omitempty"`
-	PageSize      int32  `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
-	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	Parent    string `protobuf:"bytes,1,opt,name=parent,proto3" json:"parent,omitempty"`
+	PageSize  int32  `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageToken string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// AIP-132: `date desc` (the default) or `date`.
+	OrderBy       string `protobuf:"bytes,4,opt,name=order_by,json=orderBy,proto3" json:"order_by,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2562,6 +2590,13 @@ func (x *ListWorkshopsRequest) GetPageSize() int32 {
 func (x *ListWorkshopsRequest) GetPageToken() string {
 	if x != nil {
 		return x.PageToken
+	}
+	return ""
+}
+
+func (x *ListWorkshopsRequest) GetOrderBy() string {
+	if x != nil {
+		return x.OrderBy
 	}
 	return ""
 }
@@ -3103,9 +3138,11 @@ func (x *GetCategoryRequest) GetName() string {
 type ListCategoriesRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// regions/{region}
-	Parent        string `protobuf:"bytes,1,opt,name=parent,proto3" json:"parent,omitempty"`
-	PageSize      int32  `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
-	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	Parent    string `protobuf:"bytes,1,opt,name=parent,proto3" json:"parent,omitempty"`
+	PageSize  int32  `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageToken string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// AIP-132: `name` (the default) or `name desc`.
+	OrderBy       string `protobuf:"bytes,4,opt,name=order_by,json=orderBy,proto3" json:"order_by,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3157,6 +3194,13 @@ func (x *ListCategoriesRequest) GetPageSize() int32 {
 func (x *ListCategoriesRequest) GetPageToken() string {
 	if x != nil {
 		return x.PageToken
+	}
+	return ""
+}
+
+func (x *ListCategoriesRequest) GetOrderBy() string {
+	if x != nil {
+		return x.OrderBy
 	}
 	return ""
 }
@@ -3766,9 +3810,11 @@ func (x *GetTestBedRequest) GetName() string {
 type ListTestBedsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// regions/{region}
-	Parent        string `protobuf:"bytes,1,opt,name=parent,proto3" json:"parent,omitempty"`
-	PageSize      int32  `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
-	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	Parent    string `protobuf:"bytes,1,opt,name=parent,proto3" json:"parent,omitempty"`
+	PageSize  int32  `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageToken string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// AIP-132: `display_name` (the default) or `display_name desc`.
+	OrderBy       string `protobuf:"bytes,4,opt,name=order_by,json=orderBy,proto3" json:"order_by,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3820,6 +3866,13 @@ func (x *ListTestBedsRequest) GetPageSize() int32 {
 func (x *ListTestBedsRequest) GetPageToken() string {
 	if x != nil {
 		return x.PageToken
+	}
+	return ""
+}
+
+func (x *ListTestBedsRequest) GetOrderBy() string {
+	if x != nil {
+		return x.OrderBy
 	}
 	return ""
 }
@@ -3892,7 +3945,7 @@ type TestPlan struct {
 	State TestPlanState `protobuf:"varint,6,opt,name=state,proto3,enum=innovation.idea.v1.TestPlanState" json:"state,omitempty"`
 	// Output only; set by :recordOutcome.
 	Outcome TestOutcome `protobuf:"varint,7,opt,name=outcome,proto3,enum=innovation.idea.v1.TestOutcome" json:"outcome,omitempty"`
-	// What was learned; set by :recordOutcome.
+	// What was learned (output only; set by :recordOutcome).
 	Learned string `protobuf:"bytes,8,opt,name=learned,proto3" json:"learned,omitempty"`
 	// Subject of who approved it (output only).
 	ApprovedBy string                 `protobuf:"bytes,9,opt,name=approved_by,json=approvedBy,proto3" json:"approved_by,omitempty"`
@@ -4082,9 +4135,11 @@ func (x *CreateTestPlanRequest) GetRequestId() string {
 type ListTestPlansRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// regions/{region}/ideas/{idea} or regions/{region}/testBeds/{test_bed}
-	Parent        string `protobuf:"bytes,1,opt,name=parent,proto3" json:"parent,omitempty"`
-	PageSize      int32  `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
-	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	Parent    string `protobuf:"bytes,1,opt,name=parent,proto3" json:"parent,omitempty"`
+	PageSize  int32  `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageToken string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// AIP-132: `name` (the default) or `name desc`.
+	OrderBy       string `protobuf:"bytes,4,opt,name=order_by,json=orderBy,proto3" json:"order_by,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -4136,6 +4191,13 @@ func (x *ListTestPlansRequest) GetPageSize() int32 {
 func (x *ListTestPlansRequest) GetPageToken() string {
 	if x != nil {
 		return x.PageToken
+	}
+	return ""
+}
+
+func (x *ListTestPlansRequest) GetOrderBy() string {
+	if x != nil {
+		return x.OrderBy
 	}
 	return ""
 }
@@ -4900,13 +4962,14 @@ const file_innovation_idea_v1_idea_proto_rawDesc = "" +
 	"\n" +
 	"request_id\x18\x03 \x01(\tR\trequestId\"$\n" +
 	"\x0eGetIdeaRequest\x12\x12\n" +
-	"\x04name\x18\x01 \x01(\tR\x04name\"~\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\"\x99\x01\n" +
 	"\x10ListIdeasRequest\x12\x16\n" +
 	"\x06parent\x18\x01 \x01(\tR\x06parent\x12\x1b\n" +
 	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
 	"page_token\x18\x03 \x01(\tR\tpageToken\x12\x16\n" +
-	"\x06filter\x18\x04 \x01(\tR\x06filter\"k\n" +
+	"\x06filter\x18\x04 \x01(\tR\x06filter\x12\x19\n" +
+	"\border_by\x18\x05 \x01(\tR\aorderBy\"k\n" +
 	"\x11ListIdeasResponse\x12.\n" +
 	"\x05ideas\x18\x01 \x03(\v2\x18.innovation.idea.v1.IdeaR\x05ideas\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"~\n" +
@@ -4928,12 +4991,13 @@ const file_innovation_idea_v1_idea_proto_rawDesc = "" +
 	"\n" +
 	"actor_name\x18\x05 \x01(\tR\tactorName\x12.\n" +
 	"\x04time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12\x1a\n" +
-	"\bworkshop\x18\a \x01(\tR\bworkshop\"l\n" +
+	"\bworkshop\x18\a \x01(\tR\bworkshop\"\x87\x01\n" +
 	"\x16ListIdeaHistoryRequest\x12\x16\n" +
 	"\x06parent\x18\x01 \x01(\tR\x06parent\x12\x1b\n" +
 	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
-	"page_token\x18\x03 \x01(\tR\tpageToken\"}\n" +
+	"page_token\x18\x03 \x01(\tR\tpageToken\x12\x19\n" +
+	"\border_by\x18\x04 \x01(\tR\aorderBy\"}\n" +
 	"\x17ListIdeaHistoryResponse\x12:\n" +
 	"\aentries\x18\x01 \x03(\v2 .innovation.idea.v1.HistoryEntryR\aentries\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xc2\x03\n" +
@@ -5024,12 +5088,13 @@ const file_innovation_idea_v1_idea_proto_rawDesc = "" +
 	"\n" +
 	"request_id\x18\x03 \x01(\tR\trequestId\"(\n" +
 	"\x12GetWorkshopRequest\x12\x12\n" +
-	"\x04name\x18\x01 \x01(\tR\x04name\"j\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\"\x85\x01\n" +
 	"\x14ListWorkshopsRequest\x12\x16\n" +
 	"\x06parent\x18\x01 \x01(\tR\x06parent\x12\x1b\n" +
 	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
-	"page_token\x18\x03 \x01(\tR\tpageToken\"{\n" +
+	"page_token\x18\x03 \x01(\tR\tpageToken\x12\x19\n" +
+	"\border_by\x18\x04 \x01(\tR\aorderBy\"{\n" +
 	"\x15ListWorkshopsResponse\x12:\n" +
 	"\tworkshops\x18\x01 \x03(\v2\x1c.innovation.idea.v1.WorkshopR\tworkshops\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\".\n" +
@@ -5067,12 +5132,13 @@ const file_innovation_idea_v1_idea_proto_rawDesc = "" +
 	"categoryId\x128\n" +
 	"\bcategory\x18\x03 \x01(\v2\x1c.innovation.idea.v1.CategoryR\bcategory\"(\n" +
 	"\x12GetCategoryRequest\x12\x12\n" +
-	"\x04name\x18\x01 \x01(\tR\x04name\"k\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\"\x86\x01\n" +
 	"\x15ListCategoriesRequest\x12\x16\n" +
 	"\x06parent\x18\x01 \x01(\tR\x06parent\x12\x1b\n" +
 	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
-	"page_token\x18\x03 \x01(\tR\tpageToken\"~\n" +
+	"page_token\x18\x03 \x01(\tR\tpageToken\x12\x19\n" +
+	"\border_by\x18\x04 \x01(\tR\aorderBy\"~\n" +
 	"\x16ListCategoriesResponse\x12<\n" +
 	"\n" +
 	"categories\x18\x01 \x03(\v2\x1c.innovation.idea.v1.CategoryR\n" +
@@ -5119,12 +5185,13 @@ const file_innovation_idea_v1_idea_proto_rawDesc = "" +
 	"\n" +
 	"request_id\x18\x03 \x01(\tR\trequestId\"'\n" +
 	"\x11GetTestBedRequest\x12\x12\n" +
-	"\x04name\x18\x01 \x01(\tR\x04name\"i\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\"\x84\x01\n" +
 	"\x13ListTestBedsRequest\x12\x16\n" +
 	"\x06parent\x18\x01 \x01(\tR\x06parent\x12\x1b\n" +
 	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
-	"page_token\x18\x03 \x01(\tR\tpageToken\"x\n" +
+	"page_token\x18\x03 \x01(\tR\tpageToken\x12\x19\n" +
+	"\border_by\x18\x04 \x01(\tR\aorderBy\"x\n" +
 	"\x14ListTestBedsResponse\x128\n" +
 	"\ttest_beds\x18\x01 \x03(\v2\x1b.innovation.idea.v1.TestBedR\btestBeds\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xae\x03\n" +
@@ -5150,12 +5217,13 @@ const file_innovation_idea_v1_idea_proto_rawDesc = "" +
 	"\x06parent\x18\x01 \x01(\tR\x06parent\x129\n" +
 	"\ttest_plan\x18\x02 \x01(\v2\x1c.innovation.idea.v1.TestPlanR\btestPlan\x12\x1d\n" +
 	"\n" +
-	"request_id\x18\x03 \x01(\tR\trequestId\"j\n" +
+	"request_id\x18\x03 \x01(\tR\trequestId\"\x85\x01\n" +
 	"\x14ListTestPlansRequest\x12\x16\n" +
 	"\x06parent\x18\x01 \x01(\tR\x06parent\x12\x1b\n" +
 	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
-	"page_token\x18\x03 \x01(\tR\tpageToken\"|\n" +
+	"page_token\x18\x03 \x01(\tR\tpageToken\x12\x19\n" +
+	"\border_by\x18\x04 \x01(\tR\aorderBy\"|\n" +
 	"\x15ListTestPlansResponse\x12;\n" +
 	"\n" +
 	"test_plans\x18\x01 \x03(\v2\x1c.innovation.idea.v1.TestPlanR\ttestPlans\x12&\n" +

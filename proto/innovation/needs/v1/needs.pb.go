@@ -409,7 +409,12 @@ type ListNeedsRequest struct {
 	// `status = NEED_STATUS_PRIORITISED AND published = true AND care_unit = "Akutmottagningen"`.
 	// Fields: status, published, care_unit.
 	Filter string `protobuf:"bytes,4,opt,name=filter,proto3" json:"filter,omitempty"`
-	// `create_time desc` (the default) or `priority_score desc`.
+	// AIP-132: `create_time desc` (the default), `create_time`,
+	// `priority_score desc` (highest first, then newest; unscreened needs
+	// last), `priority_score` (its reverse), `update_time desc` or
+	// `update_time`. The update_time orders list the whole region, so they
+	// are for staff and national callers; partners and reporters list by
+	// create_time or priority_score.
 	OrderBy       string `protobuf:"bytes,5,opt,name=order_by,json=orderBy,proto3" json:"order_by,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -751,9 +756,11 @@ func (x *HistoryEntry) GetTime() *timestamppb.Timestamp {
 type ListNeedHistoryRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// regions/{region}/needs/{need}
-	Parent        string `protobuf:"bytes,1,opt,name=parent,proto3" json:"parent,omitempty"`
-	PageSize      int32  `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
-	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	Parent    string `protobuf:"bytes,1,opt,name=parent,proto3" json:"parent,omitempty"`
+	PageSize  int32  `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageToken string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// AIP-132: `time` (the default) or `time desc`.
+	OrderBy       string `protobuf:"bytes,4,opt,name=order_by,json=orderBy,proto3" json:"order_by,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -805,6 +812,13 @@ func (x *ListNeedHistoryRequest) GetPageSize() int32 {
 func (x *ListNeedHistoryRequest) GetPageToken() string {
 	if x != nil {
 		return x.PageToken
+	}
+	return ""
+}
+
+func (x *ListNeedHistoryRequest) GetOrderBy() string {
+	if x != nil {
+		return x.OrderBy
 	}
 	return ""
 }
@@ -873,11 +887,12 @@ type Screening struct {
 	StrategicFit int32  `protobuf:"varint,5,opt,name=strategic_fit,json=strategicFit,proto3" json:"strategic_fit,omitempty"`
 	Feasibility  int32  `protobuf:"varint,6,opt,name=feasibility,proto3" json:"feasibility,omitempty"`
 	Comment      string `protobuf:"bytes,7,opt,name=comment,proto3" json:"comment,omitempty"`
-	// Subject of the reviewer (set by the server).
+	// Subject of the reviewer (output only, set by the server).
 	Reviewer string `protobuf:"bytes,8,opt,name=reviewer,proto3" json:"reviewer,omitempty"`
-	// Display name of the reviewer (set by the server).
+	// Display name of the reviewer (output only, set by the server).
 	ReviewerName string `protobuf:"bytes,9,opt,name=reviewer_name,json=reviewerName,proto3" json:"reviewer_name,omitempty"`
-	// The scores' mean with the region's weights (set by the server).
+	// The scores' mean with the region's weights (output only, set by the
+	// server).
 	WeightedScore float64                `protobuf:"fixed64,10,opt,name=weighted_score,json=weightedScore,proto3" json:"weighted_score,omitempty"`
 	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
 	unknownFields protoimpl.UnknownFields
@@ -1055,9 +1070,11 @@ func (x *CreateScreeningRequest) GetRequestId() string {
 type ListScreeningsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// regions/{region}/needs/{need}
-	Parent        string `protobuf:"bytes,1,opt,name=parent,proto3" json:"parent,omitempty"`
-	PageSize      int32  `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
-	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	Parent    string `protobuf:"bytes,1,opt,name=parent,proto3" json:"parent,omitempty"`
+	PageSize  int32  `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageToken string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// AIP-132: `create_time` (the default) or `create_time desc`.
+	OrderBy       string `protobuf:"bytes,4,opt,name=order_by,json=orderBy,proto3" json:"order_by,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1109,6 +1126,13 @@ func (x *ListScreeningsRequest) GetPageSize() int32 {
 func (x *ListScreeningsRequest) GetPageToken() string {
 	if x != nil {
 		return x.PageToken
+	}
+	return ""
+}
+
+func (x *ListScreeningsRequest) GetOrderBy() string {
+	if x != nil {
+		return x.OrderBy
 	}
 	return ""
 }
@@ -2179,12 +2203,13 @@ const file_innovation_needs_v1_needs_proto_rawDesc = "" +
 	"\x05actor\x18\x04 \x01(\tR\x05actor\x12\x1d\n" +
 	"\n" +
 	"actor_name\x18\x05 \x01(\tR\tactorName\x12.\n" +
-	"\x04time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\"l\n" +
+	"\x04time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\"\x87\x01\n" +
 	"\x16ListNeedHistoryRequest\x12\x16\n" +
 	"\x06parent\x18\x01 \x01(\tR\x06parent\x12\x1b\n" +
 	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
-	"page_token\x18\x03 \x01(\tR\tpageToken\"~\n" +
+	"page_token\x18\x03 \x01(\tR\tpageToken\x12\x19\n" +
+	"\border_by\x18\x04 \x01(\tR\aorderBy\"~\n" +
 	"\x17ListNeedHistoryResponse\x12;\n" +
 	"\aentries\x18\x01 \x03(\v2!.innovation.needs.v1.HistoryEntryR\aentries\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x9e\x03\n" +
@@ -2206,12 +2231,13 @@ const file_innovation_needs_v1_needs_proto_rawDesc = "" +
 	"\x06parent\x18\x01 \x01(\tR\x06parent\x12<\n" +
 	"\tscreening\x18\x02 \x01(\v2\x1e.innovation.needs.v1.ScreeningR\tscreening\x12\x1d\n" +
 	"\n" +
-	"request_id\x18\x03 \x01(\tR\trequestId\"k\n" +
+	"request_id\x18\x03 \x01(\tR\trequestId\"\x86\x01\n" +
 	"\x15ListScreeningsRequest\x12\x16\n" +
 	"\x06parent\x18\x01 \x01(\tR\x06parent\x12\x1b\n" +
 	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
-	"page_token\x18\x03 \x01(\tR\tpageToken\"\x80\x01\n" +
+	"page_token\x18\x03 \x01(\tR\tpageToken\x12\x19\n" +
+	"\border_by\x18\x04 \x01(\tR\aorderBy\"\x80\x01\n" +
 	"\x16ListScreeningsResponse\x12>\n" +
 	"\n" +
 	"screenings\x18\x01 \x03(\v2\x1e.innovation.needs.v1.ScreeningR\n" +

@@ -816,10 +816,12 @@ func (x *GetWebhookSubscriptionRequest) GetName() string {
 }
 
 type ListWebhookSubscriptionsRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Parent        string                 `protobuf:"bytes,1,opt,name=parent,proto3" json:"parent,omitempty"`
-	PageSize      int32                  `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
-	PageToken     string                 `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Parent    string                 `protobuf:"bytes,1,opt,name=parent,proto3" json:"parent,omitempty"`
+	PageSize  int32                  `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageToken string                 `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// AIP-132: `name` (the default) or `name desc`.
+	OrderBy       string `protobuf:"bytes,4,opt,name=order_by,json=orderBy,proto3" json:"order_by,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -871,6 +873,13 @@ func (x *ListWebhookSubscriptionsRequest) GetPageSize() int32 {
 func (x *ListWebhookSubscriptionsRequest) GetPageToken() string {
 	if x != nil {
 		return x.PageToken
+	}
+	return ""
+}
+
+func (x *ListWebhookSubscriptionsRequest) GetOrderBy() string {
+	if x != nil {
+		return x.OrderBy
 	}
 	return ""
 }
@@ -1231,7 +1240,9 @@ type ListWebhookDeliveriesRequest struct {
 	PageSize  int32  `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
 	PageToken string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	// Only deliveries in this state (unspecified: all).
-	State         DeliveryState `protobuf:"varint,4,opt,name=state,proto3,enum=innovation.notify.v1.DeliveryState" json:"state,omitempty"`
+	State DeliveryState `protobuf:"varint,4,opt,name=state,proto3,enum=innovation.notify.v1.DeliveryState" json:"state,omitempty"`
+	// AIP-132: `create_time desc` (the default) or `create_time`.
+	OrderBy       string `protobuf:"bytes,5,opt,name=order_by,json=orderBy,proto3" json:"order_by,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1292,6 +1303,13 @@ func (x *ListWebhookDeliveriesRequest) GetState() DeliveryState {
 		return x.State
 	}
 	return DeliveryState_DELIVERY_STATE_UNSPECIFIED
+}
+
+func (x *ListWebhookDeliveriesRequest) GetOrderBy() string {
+	if x != nil {
+		return x.OrderBy
+	}
+	return ""
 }
 
 type ListWebhookDeliveriesResponse struct {
@@ -1704,12 +1722,13 @@ const file_innovation_notify_v1_notify_proto_rawDesc = "" +
 	"\n" +
 	"request_id\x18\x03 \x01(\tR\trequestId\"3\n" +
 	"\x1dGetWebhookSubscriptionRequest\x12\x12\n" +
-	"\x04name\x18\x01 \x01(\tR\x04name\"u\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\"\x90\x01\n" +
 	"\x1fListWebhookSubscriptionsRequest\x12\x16\n" +
 	"\x06parent\x18\x01 \x01(\tR\x06parent\x12\x1b\n" +
 	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
-	"page_token\x18\x03 \x01(\tR\tpageToken\"\x9b\x01\n" +
+	"page_token\x18\x03 \x01(\tR\tpageToken\x12\x19\n" +
+	"\border_by\x18\x04 \x01(\tR\aorderBy\"\x9b\x01\n" +
 	" ListWebhookSubscriptionsResponse\x12O\n" +
 	"\rsubscriptions\x18\x01 \x03(\v2).innovation.notify.v1.WebhookSubscriptionR\rsubscriptions\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xae\x01\n" +
@@ -1734,13 +1753,14 @@ const file_innovation_notify_v1_notify_proto_rawDesc = "" +
 	"\battempts\x18\x05 \x03(\v2$.innovation.notify.v1.WebhookAttemptR\battempts\x12F\n" +
 	"\x11next_attempt_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\x0fnextAttemptTime\x12;\n" +
 	"\vcreate_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"createTime\"\xad\x01\n" +
+	"createTime\"\xc8\x01\n" +
 	"\x1cListWebhookDeliveriesRequest\x12\x16\n" +
 	"\x06parent\x18\x01 \x01(\tR\x06parent\x12\x1b\n" +
 	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
 	"page_token\x18\x03 \x01(\tR\tpageToken\x129\n" +
-	"\x05state\x18\x04 \x01(\x0e2#.innovation.notify.v1.DeliveryStateR\x05state\"\x8e\x01\n" +
+	"\x05state\x18\x04 \x01(\x0e2#.innovation.notify.v1.DeliveryStateR\x05state\x12\x19\n" +
+	"\border_by\x18\x05 \x01(\tR\aorderBy\"\x8e\x01\n" +
 	"\x1dListWebhookDeliveriesResponse\x12E\n" +
 	"\n" +
 	"deliveries\x18\x01 \x03(\v2%.innovation.notify.v1.WebhookDeliveryR\n" +

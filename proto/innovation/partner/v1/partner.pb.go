@@ -646,7 +646,10 @@ type ListPartnersRequest struct {
 	// Equality terms joined by AND, e.g.
 	// `kind = PARTNER_KIND_COMPANY AND capability = "sensorer"`.
 	// Fields: kind, capability.
-	Filter        string `protobuf:"bytes,4,opt,name=filter,proto3" json:"filter,omitempty"`
+	Filter string `protobuf:"bytes,4,opt,name=filter,proto3" json:"filter,omitempty"`
+	// AIP-132: `display_name` (the default), `display_name desc`,
+	// `create_time desc`, `create_time`, `update_time desc` or `update_time`.
+	OrderBy       string `protobuf:"bytes,5,opt,name=order_by,json=orderBy,proto3" json:"order_by,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -705,6 +708,13 @@ func (x *ListPartnersRequest) GetPageToken() string {
 func (x *ListPartnersRequest) GetFilter() string {
 	if x != nil {
 		return x.Filter
+	}
+	return ""
+}
+
+func (x *ListPartnersRequest) GetOrderBy() string {
+	if x != nil {
+		return x.OrderBy
 	}
 	return ""
 }
@@ -840,12 +850,12 @@ type Agreement struct {
 	Revision int32 `protobuf:"varint,9,opt,name=revision,proto3" json:"revision,omitempty"`
 	// Output only: what the amendment that made this revision changed.
 	AmendmentNote string `protobuf:"bytes,10,opt,name=amendment_note,json=amendmentNote,proto3" json:"amendment_note,omitempty"`
-	// Output only: when the agreement was terminated, and why.
-	TerminateTime     *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=terminate_time,json=terminateTime,proto3" json:"terminate_time,omitempty"`
+	// Output only: when the agreement was terminated (:terminate).
+	TerminateTime *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=terminate_time,json=terminateTime,proto3" json:"terminate_time,omitempty"`
+	// Output only: why it was terminated (:terminate).
 	TerminationReason string                 `protobuf:"bytes,12,opt,name=termination_reason,json=terminationReason,proto3" json:"termination_reason,omitempty"`
 	UpdateTime        *timestamppb.Timestamp `protobuf:"bytes,13,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
-	// Output only: sign, amend and terminate take it to act on the agreement
-	// as read.
+	// Sign, amend and terminate take it to act on the agreement as read.
 	Etag          string `protobuf:"bytes,14,opt,name=etag,proto3" json:"etag,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1093,7 +1103,12 @@ type ListAgreementsRequest struct {
 	PageToken string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	// Equality terms joined by AND: kind, state
 	// (e.g. `state = AGREEMENT_STATE_ACTIVE`).
-	Filter        string `protobuf:"bytes,4,opt,name=filter,proto3" json:"filter,omitempty"`
+	Filter string `protobuf:"bytes,4,opt,name=filter,proto3" json:"filter,omitempty"`
+	// AIP-132: `create_time desc` (the default), `create_time`,
+	// `update_time desc` or `update_time`; with the parent
+	// regions/{region}/partners/- the partners come one after the other and
+	// the order holds within each.
+	OrderBy       string `protobuf:"bytes,5,opt,name=order_by,json=orderBy,proto3" json:"order_by,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1152,6 +1167,13 @@ func (x *ListAgreementsRequest) GetPageToken() string {
 func (x *ListAgreementsRequest) GetFilter() string {
 	if x != nil {
 		return x.Filter
+	}
+	return ""
+}
+
+func (x *ListAgreementsRequest) GetOrderBy() string {
+	if x != nil {
+		return x.OrderBy
 	}
 	return ""
 }
@@ -1401,9 +1423,11 @@ func (x *TerminateAgreementRequest) GetEtag() string {
 type ListAgreementRevisionsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// regions/{region}/partners/{partner}/agreements/{agreement}
-	Name          string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
-	PageSize      int32  `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
-	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	Name      string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	PageSize  int32  `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageToken string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// AIP-132: `revision desc` (the default) or `revision`.
+	OrderBy       string `protobuf:"bytes,4,opt,name=order_by,json=orderBy,proto3" json:"order_by,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1455,6 +1479,13 @@ func (x *ListAgreementRevisionsRequest) GetPageSize() int32 {
 func (x *ListAgreementRevisionsRequest) GetPageToken() string {
 	if x != nil {
 		return x.PageToken
+	}
+	return ""
+}
+
+func (x *ListAgreementRevisionsRequest) GetOrderBy() string {
+	if x != nil {
+		return x.OrderBy
 	}
 	return ""
 }
@@ -1788,7 +1819,10 @@ type ListOffersRequest struct {
 	PageToken string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	// Equality terms joined by AND: status, partner
 	// (e.g. `status = OFFER_STATUS_NEW`).
-	Filter        string `protobuf:"bytes,4,opt,name=filter,proto3" json:"filter,omitempty"`
+	Filter string `protobuf:"bytes,4,opt,name=filter,proto3" json:"filter,omitempty"`
+	// AIP-132: `create_time desc` (the default), `create_time`,
+	// `update_time desc` or `update_time`.
+	OrderBy       string `protobuf:"bytes,5,opt,name=order_by,json=orderBy,proto3" json:"order_by,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1847,6 +1881,13 @@ func (x *ListOffersRequest) GetPageToken() string {
 func (x *ListOffersRequest) GetFilter() string {
 	if x != nil {
 		return x.Filter
+	}
+	return ""
+}
+
+func (x *ListOffersRequest) GetOrderBy() string {
+	if x != nil {
+		return x.OrderBy
 	}
 	return ""
 }
@@ -2587,13 +2628,14 @@ const file_innovation_partner_v1_partner_proto_rawDesc = "" +
 	"\n" +
 	"request_id\x18\x03 \x01(\tR\trequestId\"'\n" +
 	"\x11GetPartnerRequest\x12\x12\n" +
-	"\x04name\x18\x01 \x01(\tR\x04name\"\x81\x01\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\"\x9c\x01\n" +
 	"\x13ListPartnersRequest\x12\x16\n" +
 	"\x06parent\x18\x01 \x01(\tR\x06parent\x12\x1b\n" +
 	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
 	"page_token\x18\x03 \x01(\tR\tpageToken\x12\x16\n" +
-	"\x06filter\x18\x04 \x01(\tR\x06filter\"z\n" +
+	"\x06filter\x18\x04 \x01(\tR\x06filter\x12\x19\n" +
+	"\border_by\x18\x05 \x01(\tR\aorderBy\"z\n" +
 	"\x14ListPartnersResponse\x12:\n" +
 	"\bpartners\x18\x01 \x03(\v2\x1e.innovation.partner.v1.PartnerR\bpartners\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x8d\x01\n" +
@@ -2627,13 +2669,14 @@ const file_innovation_partner_v1_partner_proto_rawDesc = "" +
 	"\n" +
 	"request_id\x18\x03 \x01(\tR\trequestId\")\n" +
 	"\x13GetAgreementRequest\x12\x12\n" +
-	"\x04name\x18\x01 \x01(\tR\x04name\"\x83\x01\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\"\x9e\x01\n" +
 	"\x15ListAgreementsRequest\x12\x16\n" +
 	"\x06parent\x18\x01 \x01(\tR\x06parent\x12\x1b\n" +
 	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
 	"page_token\x18\x03 \x01(\tR\tpageToken\x12\x16\n" +
-	"\x06filter\x18\x04 \x01(\tR\x06filter\"\x82\x01\n" +
+	"\x06filter\x18\x04 \x01(\tR\x06filter\x12\x19\n" +
+	"\border_by\x18\x05 \x01(\tR\aorderBy\"\x82\x01\n" +
 	"\x16ListAgreementsResponse\x12@\n" +
 	"\n" +
 	"agreements\x18\x01 \x03(\v2 .innovation.partner.v1.AgreementR\n" +
@@ -2652,12 +2695,13 @@ const file_innovation_partner_v1_partner_proto_rawDesc = "" +
 	"\x19TerminateAgreementRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x16\n" +
 	"\x06reason\x18\x02 \x01(\tR\x06reason\x12\x12\n" +
-	"\x04etag\x18\x03 \x01(\tR\x04etag\"o\n" +
+	"\x04etag\x18\x03 \x01(\tR\x04etag\"\x8a\x01\n" +
 	"\x1dListAgreementRevisionsRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1b\n" +
 	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
-	"page_token\x18\x03 \x01(\tR\tpageToken\"\x8a\x01\n" +
+	"page_token\x18\x03 \x01(\tR\tpageToken\x12\x19\n" +
+	"\border_by\x18\x04 \x01(\tR\aorderBy\"\x8a\x01\n" +
 	"\x1eListAgreementRevisionsResponse\x12@\n" +
 	"\n" +
 	"agreements\x18\x01 \x03(\v2 .innovation.partner.v1.AgreementR\n" +
@@ -2688,13 +2732,14 @@ const file_innovation_partner_v1_partner_proto_rawDesc = "" +
 	"\n" +
 	"request_id\x18\x03 \x01(\tR\trequestId\"%\n" +
 	"\x0fGetOfferRequest\x12\x12\n" +
-	"\x04name\x18\x01 \x01(\tR\x04name\"\x7f\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\"\x9a\x01\n" +
 	"\x11ListOffersRequest\x12\x16\n" +
 	"\x06parent\x18\x01 \x01(\tR\x06parent\x12\x1b\n" +
 	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
 	"page_token\x18\x03 \x01(\tR\tpageToken\x12\x16\n" +
-	"\x06filter\x18\x04 \x01(\tR\x06filter\"r\n" +
+	"\x06filter\x18\x04 \x01(\tR\x06filter\x12\x19\n" +
+	"\border_by\x18\x05 \x01(\tR\aorderBy\"r\n" +
 	"\x12ListOffersResponse\x124\n" +
 	"\x06offers\x18\x01 \x03(\v2\x1c.innovation.partner.v1.OfferR\x06offers\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"O\n" +
