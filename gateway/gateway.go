@@ -127,6 +127,7 @@ func New(ctx context.Context, cfg Config) (http.Handler, error) {
 		runtime.WithRoutingErrorHandler(routingErrorHandler),
 		runtime.WithMiddlewares(routeMiddleware),
 		runtime.WithOutgoingHeaderMatcher(noOutgoingMetadata),
+		runtime.WithIncomingHeaderMatcher(incomingMetadata),
 	)
 	for name, register := range routes() {
 		if conn := cfg.Upstreams[name]; conn != nil {
