@@ -14,7 +14,7 @@ import (
 // does not take with 405 and an Allow header listing those it does. Paths
 // outside the table pass through.
 func headAndAllow(routes []queryRoute) func(http.Handler) http.Handler {
-	groups := allowGroups(routes)
+	groups := allowIndex(allowGroups(routes))
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			allowed := allowedMethods(groups, r.URL.Path)
@@ -67,12 +67,38 @@ func withHead(methods []string) []string {
 	return slices.Compact(methods)
 }
 
+// allowTable is the groups by how many segments their paths have, so a
+// request is held against the templates it can match, not all of them;
+// those that keep a regexp are held against every path.
+type allowTable struct {
+	bySegments map[int][]allowGroup
+	regexps    []allowGroup
+}
+
+func allowIndex(groups []allowGroup) allowTable {
+	t := allowTable{bySegments: map[int][]allowGroup{}}
+	for _, g := range groups {
+		if g.path.segs == nil {
+			t.regexps = append(t.regexps, g)
+			continue
+		}
+		n := len(g.path.segs)
+		t.bySegments[n] = append(t.bySegments[n], g)
+	}
+	return t
+}
+
 // allowedMethods lists the methods of the routes matching path, with HEAD
 // beside GET, sorted. The list may be a group's own: callers do not change
 // it.
-func allowedMethods(groups []allowGroup, path string) []string {
-	var out []string
-	shared := false
+func allowedMethods(t allowTable, path string) []string {
+	out := matchingMethods(nil, t.bySegments[strings.Count(path, "/")+1], path)
+	return matchingMethods(out, t.regexps, path)
+}
+
+// matchingMethods adds to out the methods of the groups matching path.
+func matchingMethods(out []string, groups []allowGroup, path string) []string {
+	shared := out != nil
 	for _, g := range groups {
 		if !g.path.MatchString(path) {
 			continue
