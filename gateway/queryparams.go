@@ -23,6 +23,9 @@ type queryRoute struct {
 	method string
 	path   pathMatcher
 	params []string // lowerCamelCase, as the document names them
+	// service is the operation's tag: the gRPC service behind it
+	// ("IdeaService").
+	service string
 }
 
 // pathMatcher matches a request path against one path template of the
@@ -103,6 +106,7 @@ func segments(tmpl string, patterns map[string]string) ([]pathSegment, bool) {
 
 type openAPIDoc struct {
 	Paths map[string]map[string]struct {
+		Tags       []string `json:"tags"`
 		Parameters []struct {
 			Name    string `json:"name"`
 			In      string `json:"in"`
@@ -124,6 +128,9 @@ func queryRoutes(doc []byte) ([]queryRoute, error) {
 		for method, op := range ops {
 			patterns := map[string]string{}
 			r := queryRoute{method: strings.ToUpper(method)}
+			if len(op.Tags) > 0 {
+				r.service = op.Tags[0]
+			}
 			for _, p := range op.Parameters {
 				switch p.In {
 				case "path":
