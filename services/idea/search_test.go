@@ -73,7 +73,7 @@ func TestListIdeas_Search(t *testing.T) {
 			{adv, "videobesok", "", []string{video}},
 			{adv, "VIDEOBESÖK kol", "", []string{video}},
 			{adv, "ora nasa", "", []string{ear}}, // unfolded, "öra" holds one trigram of four of "ora"
-			{adv, "aldreomsorg", "", nil}, // care area is not searched
+			{adv, "aldreomsorg", "", nil},        // care area is not searched
 			{adv, "dialys hemmet", "", []string{twin, home}},
 			{adv, "fallsensr", "", []string{fall}}, // misspelt
 			{adv, "kommun", "", nil},
