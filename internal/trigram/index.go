@@ -178,19 +178,59 @@ func Share(query, text string) float64 {
 	if len(words) == 0 {
 		return 0
 	}
-	has := Keys(nil, text)
-	sum := 0.0
-	for _, w := range words {
-		k := Keys(nil, w)
+	// The query's trigrams, word after word, are few: the text's are
+	// looked up among them as they come, without collecting and sorting
+	// the text's.
+	var keys []Key
+	ends := make([]int, len(words))
+	for i, w := range words {
+		keys = Keys(keys, w)
+		ends[i] = len(keys)
+	}
+	seen := make([]bool, len(keys))
+	eachKey(text, func(k Key) {
+		for i, q := range keys {
+			if q == k {
+				seen[i] = true
+			}
+		}
+	})
+	sum, start := 0.0, 0
+	for _, end := range ends {
 		n := 0
-		for _, g := range k {
-			if _, ok := slices.BinarySearch(has, g); ok {
+		for _, ok := range seen[start:end] {
+			if ok {
 				n++
 			}
 		}
-		sum += float64(n) / float64(len(k))
+		sum += float64(n) / float64(end-start)
+		start = end
 	}
 	return sum / float64(len(words))
+}
+
+// Shares returns what Share gives the text of a name for query, counted
+// through the postings once for all texts instead of text by text (0 for a
+// name the index does not hold). The function is valid until the next Put.
+func (x *Index) Shares(query string) func(name string) float64 {
+	words := searchWords(query)
+	counts := make([][]uint16, len(words))
+	sizes := make([]int, len(words))
+	for i, w := range words {
+		k := Keys(nil, w)
+		counts[i], sizes[i] = x.count(k), len(k)
+	}
+	return func(name string) float64 {
+		d, ok := x.byName[name]
+		if !ok || len(words) == 0 {
+			return 0
+		}
+		sum := 0.0
+		for i := range words {
+			sum += float64(counts[i][d]) / float64(sizes[i])
+		}
+		return sum / float64(len(words))
+	}
 }
 
 // count is how many of the trigrams q each text holds, by slot.

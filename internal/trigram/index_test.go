@@ -2,6 +2,7 @@ package trigram
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -70,6 +71,43 @@ func TestIndex_AgreesWithSimilarity(t *testing.T) {
 	}
 	if got := x.Search("   ", 0.25, 10, nil); got != nil {
 		t.Errorf("empty query: %v", got)
+	}
+
+	// CoverWords finds the texts where Share of each word is at least the
+	// threshold, and Shares says what Share says of each text.
+	for range 30 {
+		q := text()
+		if r.IntN(3) == 0 {
+			q = words[r.IntN(len(words))][:2] + " " + q // a short word, left out
+		}
+		shares := x.Shares(q)
+		var want []Hit
+		for name, s := range texts {
+			share := Share(q, s)
+			if got := shares(name); math.Abs(got-share) > 1e-12 {
+				t.Fatalf("query %q, text %q: Shares %v, Share %v", q, s, got, share)
+			}
+			each := true
+			for _, w := range searchWords(q) {
+				each = each && Share(w, s) >= 0.6
+			}
+			if each {
+				want = append(want, Hit{name, share})
+			}
+		}
+		sortHits(want)
+		got := x.CoverWords(q, 0.6, nil)
+		if len(got) != len(want) {
+			t.Fatalf("query %q: CoverWords found %d, Share %d", q, len(got), len(want))
+		}
+		for i := range got {
+			if got[i].Name != want[i].Name || math.Abs(got[i].Similarity-want[i].Similarity) > 1e-12 {
+				t.Fatalf("query %q: CoverWords %v, Share %v", q, got, want)
+			}
+		}
+	}
+	if got := x.Shares("x")("nobody"); got != 0 {
+		t.Errorf("Shares of a name not held: %v", got)
 	}
 }
 

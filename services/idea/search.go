@@ -121,9 +121,9 @@ func (s *Server) searchIdeas(ctx context.Context, req *ideav1.ListIdeasRequest, 
 // a duplicate merged into it is ranked by that title. x.mu is held.
 func (x *simIndex) searchText(q string, mayList func(name string) bool) []searchHit {
 	best := map[string]float64{}
+	title := x.findTitles.Shares(q)
 	for _, h := range x.find.CoverWords(q, searchThreshold, mayList) {
-		title := trigram.Share(q, trigram.Fold(x.ideas[h.Name].GetTitle()))
-		best[h.Name] = (h.Similarity + title) / 2
+		best[h.Name] = (h.Similarity + title(h.Name)) / 2
 	}
 	for _, h := range x.dupTitles.CoverWords(q, searchThreshold, nil) {
 		into := x.mergedInto[h.Name]

@@ -34,10 +34,11 @@ type simIndex struct {
 	ideas  map[string]*ideav1.Idea // name, title, stage, care area, create time
 
 	// What ListIdeas' q searches (search.go): title and problem folded for
-	// case and accents, the titles of merged duplicates likewise (by the
-	// duplicate's name), where each duplicate went, and who besides staff
-	// may read each idea.
+	// case and accents, the title alone likewise (for the ranking), the
+	// titles of merged duplicates (by the duplicate's name), where each
+	// duplicate went, and who besides staff may read each idea.
 	find       *trigram.Index
+	findTitles *trigram.Index
 	dupTitles  *trigram.Index
 	mergedInto map[string]string
 	readers    map[string][]string
@@ -51,7 +52,7 @@ func newSimIndex(region string) *simIndex {
 			return n.key(), err == nil
 		}},
 		idx: trigram.NewIndex(), titles: trigram.NewIndex(), ideas: map[string]*ideav1.Idea{},
-		find: trigram.NewIndex(), dupTitles: trigram.NewIndex(), mergedInto: map[string]string{}, readers: map[string][]string{},
+		find: trigram.NewIndex(), findTitles: trigram.NewIndex(), dupTitles: trigram.NewIndex(), mergedInto: map[string]string{}, readers: map[string][]string{},
 	}
 }
 
@@ -62,10 +63,12 @@ func (x *simIndex) put(idea *ideav1.Idea, readers ...string) {
 	x.idx.Put(name, idea.GetTitle()+" "+idea.GetProblem())
 	x.titles.Put(name, idea.GetTitle())
 	x.ideas[name] = &ideav1.Idea{Name: name, Title: idea.GetTitle(), Stage: idea.GetStage(), CareArea: idea.GetCareArea(), CreateTime: idea.GetCreateTime()}
-	x.find.Put(name, trigram.Fold(idea.GetTitle()+" "+idea.GetProblem()))
+	title := trigram.Fold(idea.GetTitle())
+	x.find.Put(name, title+" "+trigram.Fold(idea.GetProblem()))
+	x.findTitles.Put(name, title)
 	if into := idea.GetMergedInto(); into != "" {
 		x.mergedInto[name] = into
-		x.dupTitles.Put(name, trigram.Fold(idea.GetTitle()))
+		x.dupTitles.Put(name, title)
 	}
 	x.readers[name] = readers
 }
