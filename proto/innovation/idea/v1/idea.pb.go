@@ -1651,9 +1651,13 @@ func (x *CreateAssessmentRequest) GetRequestId() string {
 type ListAssessmentsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// regions/{region}/ideas/{idea}
-	Parent        string `protobuf:"bytes,1,opt,name=parent,proto3" json:"parent,omitempty"`
-	PageSize      int32  `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
-	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	Parent    string `protobuf:"bytes,1,opt,name=parent,proto3" json:"parent,omitempty"`
+	PageSize  int32  `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageToken string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// AIP-132: `name` (the default), `name desc`, `create_time desc`,
+	// `create_time`, `weighted_score desc` (best first) or `weighted_score`.
+	// Equal times or scores come by name.
+	OrderBy       string `protobuf:"bytes,4,opt,name=order_by,json=orderBy,proto3" json:"order_by,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1705,6 +1709,13 @@ func (x *ListAssessmentsRequest) GetPageSize() int32 {
 func (x *ListAssessmentsRequest) GetPageToken() string {
 	if x != nil {
 		return x.PageToken
+	}
+	return ""
+}
+
+func (x *ListAssessmentsRequest) GetOrderBy() string {
+	if x != nil {
+		return x.OrderBy
 	}
 	return ""
 }
@@ -5035,12 +5046,13 @@ const file_innovation_idea_v1_idea_proto_rawDesc = "" +
 	"assessment\x18\x02 \x01(\v2\x1e.innovation.idea.v1.AssessmentR\n" +
 	"assessment\x12\x1d\n" +
 	"\n" +
-	"request_id\x18\x03 \x01(\tR\trequestId\"l\n" +
+	"request_id\x18\x03 \x01(\tR\trequestId\"\x87\x01\n" +
 	"\x16ListAssessmentsRequest\x12\x16\n" +
 	"\x06parent\x18\x01 \x01(\tR\x06parent\x12\x1b\n" +
 	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
-	"page_token\x18\x03 \x01(\tR\tpageToken\"\x83\x01\n" +
+	"page_token\x18\x03 \x01(\tR\tpageToken\x12\x19\n" +
+	"\border_by\x18\x04 \x01(\tR\aorderBy\"\x83\x01\n" +
 	"\x17ListAssessmentsResponse\x12@\n" +
 	"\vassessments\x18\x01 \x03(\v2\x1e.innovation.idea.v1.AssessmentR\vassessments\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"a\n" +
