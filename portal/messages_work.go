@@ -197,6 +197,7 @@ var workMessages = map[string][2]string{
 	"dash.held":              {"Reserverat, ej utbetalt", "Reserved, not paid"},
 	"dash.paid":              {"Utbetalt", "Paid"},
 	"dash.granted":           {"Beviljat", "Granted"},
+	"dash.released":          {"Återfört vid avslut", "Released at close"},
 	"dash.available":         {"Kvar att fördela", "Available"},
 	"dash.noprog":            {"Inga program ännu.", "No programmes yet."},
 	"dash.prog.failed":       {"Programmens siffror kunde inte hämtas just nu.", "The programmes' figures could not be read right now."},
