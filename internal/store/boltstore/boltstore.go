@@ -796,11 +796,10 @@ func (s *Store) Events(ctx context.Context, ns store.Namespace, after int64, lim
 		}
 		c := events.Cursor()
 		for k, v := c.Seek(seqKey(uint64(after) + 1)); k != nil && len(out) < limit; k, v = c.Next() {
-			var ev store.Event
-			if err := json.Unmarshal(v, &ev); err != nil {
-				return fmt.Errorf("event %d: %w", binary.BigEndian.Uint64(k), err)
+			ev, err := decodeEvent(k, v)
+			if err != nil {
+				return err
 			}
-			ev.Seq = int64(binary.BigEndian.Uint64(k))
 			out = append(out, ev)
 		}
 		return nil
@@ -844,11 +843,10 @@ func (s *Store) EventsBefore(ctx context.Context, ns store.Namespace, before int
 			k, v = c.Prev()
 		}
 		for ; k != nil && len(out) < limit; k, v = c.Prev() {
-			var ev store.Event
-			if err := json.Unmarshal(v, &ev); err != nil {
-				return fmt.Errorf("event %d: %w", binary.BigEndian.Uint64(k), err)
+			ev, err := decodeEvent(k, v)
+			if err != nil {
+				return err
 			}
-			ev.Seq = int64(binary.BigEndian.Uint64(k))
 			out = append(out, ev)
 		}
 		return nil
@@ -857,6 +855,16 @@ func (s *Store) EventsBefore(ctx context.Context, ns store.Namespace, before int
 		return nil, unavailable("boltstore.EventsBefore", err)
 	}
 	return out, nil
+}
+
+// decodeEvent is one entry of an events bucket: its key is the Seq.
+func decodeEvent(k, v []byte) (store.Event, error) {
+	var ev store.Event
+	if err := json.Unmarshal(v, &ev); err != nil {
+		return ev, fmt.Errorf("event %d: %w", binary.BigEndian.Uint64(k), err)
+	}
+	ev.Seq = int64(binary.BigEndian.Uint64(k))
+	return ev, nil
 }
 
 // LastSeq is the key of the last event: events are keyed by their Seq.
