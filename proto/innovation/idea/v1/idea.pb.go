@@ -971,7 +971,13 @@ type ListIdeasRequest struct {
 	// (best assessed first, unassessed last) or
 	// `assessment_summary.weighted_score`. A submitter's list (their own
 	// ideas) is ordered by create_time only.
-	OrderBy       string `protobuf:"bytes,5,opt,name=order_by,json=orderBy,proto3" json:"order_by,omitempty"`
+	OrderBy string `protobuf:"bytes,5,opt,name=order_by,json=orderBy,proto3" json:"order_by,omitempty"`
+	// Full-text search over the title, the problem and the titles of the
+	// ideas merged into each idea, by trigrams, folded for case and accents
+	// ("videobesok" finds "Videobesök"). At most 200 characters; empty is no
+	// search. The hits come by relevance, best first, newest first among
+	// equals, so order_by must be empty; filter narrows them (AND).
+	Q             string `protobuf:"bytes,6,opt,name=q,proto3" json:"q,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1037,6 +1043,13 @@ func (x *ListIdeasRequest) GetFilter() string {
 func (x *ListIdeasRequest) GetOrderBy() string {
 	if x != nil {
 		return x.OrderBy
+	}
+	return ""
+}
+
+func (x *ListIdeasRequest) GetQ() string {
+	if x != nil {
+		return x.Q
 	}
 	return ""
 }
@@ -4984,14 +4997,15 @@ const file_innovation_idea_v1_idea_proto_rawDesc = "" +
 	"\n" +
 	"request_id\x18\x03 \x01(\tR\trequestId\"$\n" +
 	"\x0eGetIdeaRequest\x12\x12\n" +
-	"\x04name\x18\x01 \x01(\tR\x04name\"\x99\x01\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\"\xa7\x01\n" +
 	"\x10ListIdeasRequest\x12\x16\n" +
 	"\x06parent\x18\x01 \x01(\tR\x06parent\x12\x1b\n" +
 	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
 	"page_token\x18\x03 \x01(\tR\tpageToken\x12\x16\n" +
 	"\x06filter\x18\x04 \x01(\tR\x06filter\x12\x19\n" +
-	"\border_by\x18\x05 \x01(\tR\aorderBy\"k\n" +
+	"\border_by\x18\x05 \x01(\tR\aorderBy\x12\f\n" +
+	"\x01q\x18\x06 \x01(\tR\x01q\"k\n" +
 	"\x11ListIdeasResponse\x12.\n" +
 	"\x05ideas\x18\x01 \x03(\v2\x18.innovation.idea.v1.IdeaR\x05ideas\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"~\n" +

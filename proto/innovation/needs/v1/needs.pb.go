@@ -415,7 +415,13 @@ type ListNeedsRequest struct {
 	// `update_time`. The update_time orders list the whole region, so they
 	// are for staff and national callers; partners and reporters list by
 	// create_time or priority_score.
-	OrderBy       string `protobuf:"bytes,5,opt,name=order_by,json=orderBy,proto3" json:"order_by,omitempty"`
+	OrderBy string `protobuf:"bytes,5,opt,name=order_by,json=orderBy,proto3" json:"order_by,omitempty"`
+	// Full-text search over the statement's parts (problem, population,
+	// outcome), by trigrams, folded for case and accents ("dialys" finds
+	// "Dialys"). At most 200 characters; empty is no search. The hits come by
+	// relevance, best first, newest first among equals, so order_by must be
+	// empty; filter narrows them (AND).
+	Q             string `protobuf:"bytes,6,opt,name=q,proto3" json:"q,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -481,6 +487,13 @@ func (x *ListNeedsRequest) GetFilter() string {
 func (x *ListNeedsRequest) GetOrderBy() string {
 	if x != nil {
 		return x.OrderBy
+	}
+	return ""
+}
+
+func (x *ListNeedsRequest) GetQ() string {
+	if x != nil {
+		return x.Q
 	}
 	return ""
 }
@@ -2186,14 +2199,15 @@ const file_innovation_needs_v1_needs_proto_rawDesc = "" +
 	"\n" +
 	"request_id\x18\x03 \x01(\tR\trequestId\"$\n" +
 	"\x0eGetNeedRequest\x12\x12\n" +
-	"\x04name\x18\x01 \x01(\tR\x04name\"\x99\x01\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\"\xa7\x01\n" +
 	"\x10ListNeedsRequest\x12\x16\n" +
 	"\x06parent\x18\x01 \x01(\tR\x06parent\x12\x1b\n" +
 	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
 	"page_token\x18\x03 \x01(\tR\tpageToken\x12\x16\n" +
 	"\x06filter\x18\x04 \x01(\tR\x06filter\x12\x19\n" +
-	"\border_by\x18\x05 \x01(\tR\aorderBy\"l\n" +
+	"\border_by\x18\x05 \x01(\tR\aorderBy\x12\f\n" +
+	"\x01q\x18\x06 \x01(\tR\x01q\"l\n" +
 	"\x11ListNeedsResponse\x12/\n" +
 	"\x05needs\x18\x01 \x03(\v2\x19.innovation.needs.v1.NeedR\x05needs\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x7f\n" +
