@@ -13,8 +13,8 @@ import (
 )
 
 // Query parameters a route does not know are refused: grpc-gateway would
-// ignore them, and `?q=dialys` answering every idea reads as a search that
-// found everything. The routes and the query parameters each takes come from
+// ignore them, and `?search=dialys` answering every idea reads as a search
+// that found everything (the lists search with q). The routes and the query parameters each takes come from
 // the OpenAPI document generated from the same HTTP rules, so they cannot
 // drift apart.
 

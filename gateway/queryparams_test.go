@@ -22,7 +22,9 @@ func TestRejectUnknownQuery(t *testing.T) {
 		want           int
 		mention        []string
 	}{
-		{"GET", "/v1/regions/vasterbotten/ideas?q=dialys", 400, []string{`"q"`, "UNKNOWN_QUERY_PARAMETER", "filter", "pageSize"}},
+		{"GET", "/v1/regions/vasterbotten/ideas?search=dialys", 400, []string{`"search"`, "UNKNOWN_QUERY_PARAMETER", "filter", "pageSize", "q"}},
+		{"GET", "/v1/regions/vasterbotten/ideas?q=dialys", 200, nil},
+		{"GET", "/v1/regions/vasterbotten/needs?q=dialys&pageSize=5", 200, nil},
 		{"GET", "/v1/regions/vasterbotten/ideas?pageSize=10&filter=stage%3DSTAGE_SCREENING", 200, nil},
 		{"GET", "/v1/regions/vasterbotten/ideas?page_size=10&page_token=x", 200, nil},
 		{"GET", "/v1/regions/vasterbotten/ideas/x1?view=full&colour=red", 400, []string{"colour", "view", "no query parameters"}},

@@ -39,7 +39,7 @@ func BenchmarkAdvisorBoard(b *testing.B) {
 	req.AddCookie(&http.Cookie{Name: sessionCookie, Value: cookie})
 	ctx := withToken(b.Context(), s)
 
-	d, err := e.portal.loadBoard(ctx, s, "")
+	d, err := e.portal.loadBoard(ctx, s, "", "")
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -52,7 +52,7 @@ func BenchmarkAdvisorBoard(b *testing.B) {
 	b.ResetTimer()
 	for b.Loop() {
 		start := time.Now()
-		d, err := e.portal.loadBoard(ctx, s, "")
+		d, err := e.portal.loadBoard(ctx, s, "", "")
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -35,6 +35,7 @@ type boardColumn struct {
 type boardData struct {
 	Columns []boardColumn
 	Total   int
+	Query   string // the search (q) the board shows the hits of
 }
 
 // boardFilter builds the ListIdeas filter from the board's form.
@@ -53,10 +54,11 @@ func boardFilter(r *http.Request) string {
 	return strings.Join(terms, " AND ")
 }
 
-// loadBoard lists the region's open ideas; each says when it entered its
-// stage (stageTime), so the board makes no call per idea.
-func (p *Portal) loadBoard(ctx context.Context, s *session, filter string) (*boardData, error) {
-	ideas, err := listAll(ctx, p.cfg.Ideas, "regions/"+s.Region, filter)
+// loadBoard lists the region's open ideas, or those a search q finds
+// (best first in each column); each says when it entered its stage
+// (stageTime), so the board makes no call per idea.
+func (p *Portal) loadBoard(ctx context.Context, s *session, filter, q string) (*boardData, error) {
+	ideas, err := listFound(ctx, p.cfg.Ideas, "regions/"+s.Region, filter, q)
 	if err != nil {
 		return nil, err
 	}
@@ -66,7 +68,9 @@ func (p *Portal) loadBoard(ctx context.Context, s *session, filter string) (*boa
 			open = append(open, idea)
 		}
 	}
-	return buildBoard(open, p.now()), nil
+	d := buildBoard(open, p.now())
+	d.Query = q
+	return d, nil
 }
 
 func buildBoard(ideas []*ideav1.Idea, now time.Time) *boardData {
@@ -99,7 +103,7 @@ func (p *Portal) board(w http.ResponseWriter, r *http.Request, s *session) {
 	}
 	ctx, cancel := p.rpcContext(r, s)
 	defer cancel()
-	d, err := p.loadBoard(ctx, s, boardFilter(r))
+	d, err := p.loadBoard(ctx, s, boardFilter(r), strings.TrimSpace(r.URL.Query().Get("q")))
 	if err != nil {
 		p.failRPC(w, r, err)
 		return

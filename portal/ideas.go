@@ -127,8 +127,14 @@ func (p *Portal) similarIdeas(w http.ResponseWriter, r *http.Request) {
 
 // listAll pages through a list call to the end (bounded).
 func listAll(ctx context.Context, c ideav1.IdeaServiceClient, parent, filter string) ([]*ideav1.Idea, error) {
+	return listFound(ctx, c, parent, filter, "")
+}
+
+// listFound is listAll of the ideas a search q finds, best first (all of
+// them when q is empty).
+func listFound(ctx context.Context, c ideav1.IdeaServiceClient, parent, filter, q string) ([]*ideav1.Idea, error) {
 	return collect(func(token string) ([]*ideav1.Idea, string, error) {
-		resp, err := c.ListIdeas(ctx, &ideav1.ListIdeasRequest{Parent: parent, PageSize: 1000, PageToken: token, Filter: filter})
+		resp, err := c.ListIdeas(ctx, &ideav1.ListIdeasRequest{Parent: parent, PageSize: 1000, PageToken: token, Filter: filter, Q: q})
 		return resp.GetIdeas(), resp.GetNextPageToken(), err
 	})
 }

@@ -145,11 +145,17 @@ var messages = map[string][2]string{
 	"board.count":  {"idéer", "ideas"},
 	"board.empty":  {"Inga idéer här.", "No ideas here."},
 	"board.total":  {"Antal idéer på tavlan", "Ideas on the board"},
+	"board.search": {"Sök i titel och problem", "Search titles and problems"},
+	"board.nohits": {"Inga idéer matchar sökningen.", "No ideas match the search."},
 
 	// Needs
 	"needs.title":          {"Behov", "Needs"},
 	"needs.intro":          {"Behoven sorterade efter prioritet (senaste screeningens viktade poäng).", "Needs sorted by priority (the latest screening's weighted score)."},
 	"needs.none":           {"Inga behov ännu.", "No needs yet."},
+	"needs.search":         {"Sök bland behoven", "Search the needs"},
+	"needs.searchbutton":   {"Sök", "Search"},
+	"needs.nohits":         {"Inga behov matchar sökningen.", "No needs match the search."},
+	"needs.byrelevance":    {"Träffarna visas med den som matchar sökningen bäst först.", "The hits are shown best match first."},
 	"need.new.title":       {"Beskriv ett behov", "Describe a need"},
 	"need.new.intro":       {"Ett behov beskrivs som: Ett sätt att … hos … för att …", "A need is written as: A way to … in … in order to …"},
 	"need.problem":         {"Ett sätt att …", "A way to …"},

@@ -12,8 +12,18 @@ import (
 )
 
 func listNeeds(ctx context.Context, c needsv1.NeedsServiceClient, parent, filter string) ([]*needsv1.Need, error) {
+	return findNeeds(ctx, c, parent, filter, "")
+}
+
+// findNeeds lists the needs by priority, or those a search q finds, best
+// first (a search has its own order).
+func findNeeds(ctx context.Context, c needsv1.NeedsServiceClient, parent, filter, q string) ([]*needsv1.Need, error) {
+	order := "priority_score desc"
+	if q != "" {
+		order = ""
+	}
 	return collect(func(token string) ([]*needsv1.Need, string, error) {
-		resp, err := c.ListNeeds(ctx, &needsv1.ListNeedsRequest{Parent: parent, PageSize: 1000, PageToken: token, Filter: filter, OrderBy: "priority_score desc"})
+		resp, err := c.ListNeeds(ctx, &needsv1.ListNeedsRequest{Parent: parent, PageSize: 1000, PageToken: token, Filter: filter, OrderBy: order, Q: q})
 		return resp.GetNeeds(), resp.GetNextPageToken(), err
 	})
 }
@@ -21,13 +31,15 @@ func listNeeds(ctx context.Context, c needsv1.NeedsServiceClient, parent, filter
 func (p *Portal) needsList(w http.ResponseWriter, r *http.Request, s *session) {
 	ctx, cancel := p.rpcContext(r, s)
 	defer cancel()
-	// The service orders by priority and shows a submitter their own needs.
-	list, err := listNeeds(ctx, p.cfg.Needs, "regions/"+s.Region, "")
+	// The service orders by priority, or by relevance for a search, and
+	// shows a submitter their own needs and the published ones.
+	q := strings.TrimSpace(r.URL.Query().Get("q"))
+	list, err := findNeeds(ctx, p.cfg.Needs, "regions/"+s.Region, "", q)
 	if err != nil {
 		p.failRPC(w, r, err)
 		return
 	}
-	p.render(w, r, http.StatusOK, "needs", &view{Title: "needs.title", Session: s, Data: list})
+	p.render(w, r, http.StatusOK, "needs", &view{Title: "needs.title", Session: s, Data: list, Form: url.Values{"q": {q}}})
 }
 
 func (p *Portal) newNeedPage(w http.ResponseWriter, r *http.Request, s *session) {

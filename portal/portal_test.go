@@ -428,3 +428,50 @@ func TestDuplicateHint(t *testing.T) {
 		t.Fatalf("hint without a session: %d %q, want 200 and nothing", code, body)
 	}
 }
+
+// TestBoardAndNeedsSearch: the board and the needs list search with a GET
+// form (no script needed), keep the words in the field, find without
+// accents and say so when nothing matches.
+func TestBoardAndNeedsSearch(t *testing.T) {
+	e := newEnv(t)
+	patient := e.signIn(t, "submitter", "vasterbotten", "Pia Patient")
+	fall := patient.submitIdea(sampleIdea())
+	other := sampleIdea()
+	other.Set("title", "Videobesök för KOL-kontroller")
+	other.Set("problem", "Långa resor till kontroller som kunde ske på distans.")
+	other.Set("request_id", "req-2")
+	video := patient.submitIdea(other)
+
+	advisor := e.signIn(t, "advisor", "vasterbotten", "Anna Rådgivare")
+	_, body, _ := advisor.get("/board")
+	if !strings.Contains(body, `<label for="f-q">Sök i titel och problem</label>`) || !strings.Contains(body, `name="q"`) {
+		t.Fatalf("the board has no labelled search field:\n%s", body)
+	}
+	_, body, _ = advisor.get("/board?q=videobesok")
+	if !strings.Contains(body, `href="`+video+`"`) || strings.Contains(body, `href="`+fall+`"`) || !strings.Contains(body, `value="videobesok"`) {
+		t.Fatalf("board search for videobesok: want %s alone and the words kept in the field:\n%s", video, body)
+	}
+	if strings.Contains(body, translate(langSV, "board.nohits")) {
+		t.Errorf("the board says no hits beside a hit")
+	}
+	_, body, _ = advisor.get("/board?q=dialys")
+	if !strings.Contains(body, translate(langSV, "board.nohits")) || strings.Contains(body, `href="`+video+`"`) {
+		t.Errorf("board search without hits does not say so:\n%s", body)
+	}
+
+	patient.get("/needs/new")
+	code, body, loc := patient.post("/needs/new", url.Values{"problem": {"upptäcka fall tidigare"}, "population": {"äldre i hemtjänst"},
+		"outcome": {"färre höftfrakturer"}, "reported_by": {"ORIGIN_STAFF"}, "request_id": {"n1"}})
+	if code != http.StatusSeeOther {
+		t.Fatalf("submit need: %d\n%s", code, body)
+	}
+	needPage, _, _ := strings.Cut(loc, "?")
+	_, body, _ = advisor.get("/needs?q=hoftfrakturer")
+	if !strings.Contains(body, `href="`+needPage+`"`) || !strings.Contains(body, `value="hoftfrakturer"`) || !strings.Contains(body, `<label for="f-q">Sök bland behoven</label>`) {
+		t.Fatalf("needs search for hoftfrakturer: want %s and the words kept in the labelled field:\n%s", needPage, body)
+	}
+	_, body, _ = advisor.get("/needs?q=dialys")
+	if !strings.Contains(body, translate(langSV, "needs.nohits")) || strings.Contains(body, `href="`+needPage+`"`) {
+		t.Errorf("needs search without hits does not say so:\n%s", body)
+	}
+}

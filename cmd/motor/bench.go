@@ -176,7 +176,8 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer func() { m.stop() }()
-	if err := boltScenarios(ctx, o, m, data, add); err != nil {
+	foot := func(f perf.Footprint) { rep.Footprint = append(rep.Footprint, f) }
+	if err := boltScenarios(ctx, o, m, data, add, foot); err != nil {
 		return err
 	}
 	if o.runs("s3-redis") && o.redis {
@@ -354,7 +355,7 @@ func seed(ctx context.Context, ideas ideav1.IdeaServiceClient, cred grpc.CallOpt
 	return first
 }
 
-func boltScenarios(ctx context.Context, o benchOptions, m *benchMotor, data string, add func(perf.Result)) error {
+func boltScenarios(ctx context.Context, o benchOptions, m *benchMotor, data string, add func(perf.Result), foot func(perf.Footprint)) error {
 	advTok, err := m.token("bench-advisor", "vasterbotten", auth.Advisor)
 	if err != nil {
 		return err
@@ -468,15 +469,24 @@ func boltScenarios(ctx context.Context, o benchOptions, m *benchMotor, data stri
 		if len(o.sizes) > len(sizeRegions) {
 			return fmt.Errorf("-sizes: at most %d sizes", len(sizeRegions))
 		}
+		before, seeded := measureUsage(m.data), 0
 		for i, n := range o.sizes {
 			tok, err := m.token("bench-seed", sizeRegions[i], auth.Advisor)
 			if err != nil {
 				return err
 			}
-			if err := seed(ctx, ideas, grpc.PerRPCCredentials(bearer(tok)), sizeRegions[i], n, 16); err != nil {
+			cred := grpc.PerRPCCredentials(bearer(tok))
+			if err := seed(ctx, ideas, cred, sizeRegions[i], n, 16); err != nil {
 				return err
 			}
+			// One similarity search, so the region's index holds its ideas
+			// when the footprint is taken.
+			if _, err := ideas.FindSimilarIdeas(ctx, &ideav1.FindSimilarIdeasRequest{Parent: "regions/" + sizeRegions[i], Title: "Videobesök"}, cred); err != nil {
+				return fmt.Errorf("FindSimilarIdeas: %w", err)
+			}
+			seeded += n
 		}
+		foot(footprint("bbolt", seeded, before, measureUsage(m.data)))
 		first, last := sizeRegions[0], sizeRegions[len(o.sizes)-1]
 		listOp := func(region, tok, filter string) perf.Op {
 			cred := grpc.PerRPCCredentials(bearer(tok))

@@ -47,6 +47,12 @@ func TestBench_Smoke(t *testing.T) {
 			Baseline side      `json:"baseline"`
 			Subject  side      `json:"subject"`
 		} `json:"results"`
+		Footprint []struct {
+			Store            string  `json:"store"`
+			Ideas            int     `json:"ideas"`
+			DiskBytesPerIdea float64 `json:"diskBytesPerIdea"`
+			HeapBytesPerIdea float64 `json:"heapBytesPerIdea"`
+		} `json:"footprint"`
 	}
 	if err := json.Unmarshal([]byte("{"+doc), &rep); err != nil {
 		t.Fatalf("JSON report: %v\n%s", err, doc)
@@ -77,6 +83,14 @@ func TestBench_Smoke(t *testing.T) {
 		if !got[w] {
 			t.Errorf("scenario %q missing from the report", w)
 		}
+	}
+	// At 5 + 10 ideas bbolt may reuse freed pages and the heap moves with
+	// the collector, so only the entry is checked, not its figures.
+	if len(rep.Footprint) != 1 || rep.Footprint[0].Store != "bbolt" || rep.Footprint[0].Ideas != 15 {
+		t.Errorf("footprint %+v, want one bbolt entry of 15 ideas", rep.Footprint)
+	}
+	if !strings.Contains(table, "footprint bbolt: 15 ideas") {
+		t.Errorf("table lacks the footprint:\n%s", table)
 	}
 	if len(rep.Results) != len(want) {
 		t.Errorf("%d scenarios, want %d", len(rep.Results), len(want))

@@ -222,6 +222,9 @@ func allServices() []service {
 				if d.ctx != nil && len(d.regions.IDs()) > 0 {
 					go srv.RunBacklinkSweep(d.ctx, backlink.DefaultSweepInterval)
 				}
+				if d.background != nil {
+					d.background(srv.WarmSimilar)
+				}
 				return func(ctx context.Context) error { return seedNeeds(ctx, srv, d.regions) }, nil
 			},
 		},

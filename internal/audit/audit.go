@@ -1,7 +1,7 @@
 // Package audit answers ListAuditEvents, the same way for every service: a
 // region admin pages through the audit records (docs/architecture.md, "Identity and access") that one service
-// wrote for their region, oldest first; national coordinators page through
-// the programme ledger's the same way.
+// wrote for their region, oldest first or newest first; national
+// coordinators page through the programme ledger's the same way.
 package audit
 
 import (
@@ -23,7 +23,14 @@ type Request interface {
 	GetParent() string
 	GetPageSize() int32
 	GetPageToken() string
+	GetOrderBy() string
 }
+
+// Orders are the orders of an audit log (AIP-132): the order the store
+// recorded the events in, which their sequence numbers count, read
+// forwards (the default) or backwards. Times are the writers' clocks and
+// follow the sequence.
+var Orders = resource.Orders{"time", "time desc"}
 
 // Log is one service's audit log as its region admins read it.
 type Log struct {
@@ -41,7 +48,7 @@ func (l Log) List(ctx context.Context, req Request) ([]*auditv1.AuditEvent, stri
 	if err != nil {
 		v.Add("parent", "%v", err)
 	}
-	size, after, query := l.page(&v, req.GetPageSize(), req.GetPageToken(), req.GetParent())
+	p := l.page(&v, req, req.GetParent())
 	if err := v.Err(l.Domain); err != nil {
 		return nil, "", err
 	}
@@ -51,48 +58,77 @@ func (l Log) List(ctx context.Context, req Request) ([]*auditv1.AuditEvent, stri
 	if _, err := auth.Require(ctx, region, auth.RegionAdmin); err != nil {
 		return nil, "", err
 	}
-	return l.read(ctx, region, size, after, query)
+	return l.read(ctx, region, p)
 }
 
 // ListNational returns one page of the service's national log (the
 // programme ledger's), which national coordinators read.
-func (l Log) ListNational(ctx context.Context, pageSize int32, pageToken string) ([]*auditv1.AuditEvent, string, error) {
+func (l Log) ListNational(ctx context.Context, req NationalRequest) ([]*auditv1.AuditEvent, string, error) {
 	var v errs.Violations
-	size, after, query := l.page(&v, pageSize, pageToken, auth.NationalRegion)
+	p := l.page(&v, req, auth.NationalRegion)
 	if err := v.Err(l.Domain); err != nil {
 		return nil, "", err
 	}
 	if _, err := auth.Require(ctx, auth.NationalRegion, auth.Coordinator); err != nil {
 		return nil, "", err
 	}
-	return l.read(ctx, auth.NationalRegion, size, after, query)
+	return l.read(ctx, auth.NationalRegion, p)
 }
 
-// page reads page_size and page_token; the token holds the sequence of the
-// last event handed out, and belongs to the log of scope.
-func (l Log) page(v *errs.Violations, pageSize int32, pageToken, scope string) (size int, after int64, query string) {
-	size = resource.PageSize(v, pageSize)
-	query = resource.Digest("audit", l.Service, scope)
-	if tok := resource.DecodeToken(v, pageToken, query); tok != "" {
+// NationalRequest is what a national log's list request carries: no
+// parent, the log is the service's one national log.
+type NationalRequest interface {
+	GetPageSize() int32
+	GetPageToken() string
+	GetOrderBy() string
+}
+
+// page is one page of a log to read.
+type page struct {
+	size    int
+	after   int64 // the sequence of the last event handed out, 0 for none
+	reverse bool
+	query   string
+}
+
+// page reads page_size, order_by and page_token; the token holds the
+// sequence of the last event handed out, and belongs to the log of scope
+// read in one order.
+func (l Log) page(v *errs.Violations, req NationalRequest, scope string) page {
+	o := Orders.Parse(v, req.GetOrderBy())
+	p := page{
+		size:    resource.PageSize(v, req.GetPageSize()),
+		reverse: o == 1,
+		query:   resource.Digest("audit", l.Service, scope, Orders[o]),
+	}
+	if tok := resource.DecodeToken(v, req.GetPageToken(), p.query); tok != "" {
 		n, err := strconv.ParseInt(tok, 10, 64)
-		if err != nil || n < 0 {
+		if err != nil || n < 0 || p.reverse && n == 0 {
 			v.Add("page_token", "is not a page token returned by this list")
 		}
-		after = n
+		p.after = n
 	}
-	return size, after, query
+	return p
 }
 
-func (l Log) read(ctx context.Context, region string, size int, after int64, query string) ([]*auditv1.AuditEvent, string, error) {
+func (l Log) read(ctx context.Context, region string, p page) ([]*auditv1.AuditEvent, string, error) {
+	ns := store.Namespace{Service: l.Service, Region: region}
 	// One more than a page tells whether another page follows.
-	evs, err := l.Store.Events(ctx, store.Namespace{Service: l.Service, Region: region}, after, size+1)
+	var evs []store.Event
+	var err error
+	if p.reverse {
+		// Newest first: before the last event handed out, or from the end.
+		evs, err = l.Store.EventsBefore(ctx, ns, p.after, p.size+1)
+	} else {
+		evs, err = l.Store.Events(ctx, ns, p.after, p.size+1)
+	}
 	if err != nil {
 		return nil, "", l.Domain.Store(err, "AUDIT_LOG", "audit log of "+l.Service+" in "+region)
 	}
 	next := ""
-	if len(evs) > size {
-		evs = evs[:size]
-		next = resource.EncodeToken(strconv.FormatInt(evs[size-1].Seq, 10), query)
+	if len(evs) > p.size {
+		evs = evs[:p.size]
+		next = resource.EncodeToken(strconv.FormatInt(evs[p.size-1].Seq, 10), p.query)
 	}
 	out := make([]*auditv1.AuditEvent, len(evs))
 	for i, e := range evs {

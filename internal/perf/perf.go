@@ -370,14 +370,28 @@ func summarise(name string, samples []Sample) Figures {
 
 // Report is a whole run: how it was driven and every scenario's result.
 type Report struct {
-	Concurrency int       `json:"concurrency"`
-	Rate        float64   `json:"rate,omitempty"`
-	Rounds      int       `json:"rounds"`
-	RoundMs     int64     `json:"roundMs"`
-	CPUs        int       `json:"cpus"`
-	Results     []Result  `json:"results"`
-	Note        string    `json:"note"`
-	Started     time.Time `json:"started"`
+	Concurrency int      `json:"concurrency"`
+	Rate        float64  `json:"rate,omitempty"`
+	Rounds      int      `json:"rounds"`
+	RoundMs     int64    `json:"roundMs"`
+	CPUs        int      `json:"cpus"`
+	Results     []Result `json:"results"`
+	// Footprint is what seeded ideas cost in memory and on disk, where the
+	// run seeded any.
+	Footprint []Footprint `json:"footprint,omitempty"`
+	Note      string      `json:"note"`
+	Started   time.Time   `json:"started"`
+}
+
+// Footprint is what a number of stored ideas add to a process and its
+// data: bytes on disk and of live heap (after a collection) per idea, and
+// the resident set once they are stored.
+type Footprint struct {
+	Store            string  `json:"store"`
+	Ideas            int     `json:"ideas"`
+	DiskBytesPerIdea float64 `json:"diskBytesPerIdea"`
+	HeapBytesPerIdea float64 `json:"heapBytesPerIdea"`
+	RSSMiB           float64 `json:"rssMiB"`
 }
 
 // Note is printed under every table: what the CPU and alloc columns hold.
@@ -407,6 +421,10 @@ func (rep Report) WriteTable(w io.Writer) error {
 				fmt.Fprintf(&b, "%-34s   first error: %s\n", "", f.FirstErr)
 			}
 		}
+	}
+	for _, f := range rep.Footprint {
+		fmt.Fprintf(&b, "footprint %s: %d ideas: disk %.1f KB/idea, live heap %.1f KB/idea, RSS %.0f MiB after\n",
+			f.Store, f.Ideas, f.DiskBytesPerIdea/1000, f.HeapBytesPerIdea/1000, f.RSSMiB)
 	}
 	b.WriteString(Note + "\n")
 	_, err := io.WriteString(w, b.String())

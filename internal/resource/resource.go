@@ -165,7 +165,7 @@ func DecodeToken(v *errs.Violations, s, query string) string {
 		return ""
 	}
 	if t.Query != query {
-		v.Add("page_token", "belongs to a list with other parameters (parent, filter or order changed)")
+		v.Add("page_token", "belongs to a list with other parameters (parent, filter, order or q changed)")
 		return ""
 	}
 	return t.After

@@ -118,6 +118,11 @@ func (s *instrumented) Events(ctx context.Context, ns Namespace, after int64, li
 	return s.next.Events(ctx, ns, after, limit)
 }
 
+func (s *instrumented) EventsBefore(ctx context.Context, ns Namespace, before int64, limit int) (es []Event, err error) {
+	defer s.record(ctx, "events_before", time.Now(), &err)
+	return s.next.EventsBefore(ctx, ns, before, limit)
+}
+
 func (s *instrumented) RedactActor(ctx context.Context, ns Namespace, actor, replacement string) (n int, err error) {
 	defer s.record(ctx, "redact_actor", time.Now(), &err)
 	return s.next.RedactActor(ctx, ns, actor, replacement)

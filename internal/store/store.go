@@ -159,6 +159,10 @@ type Store interface {
 	Count(ctx context.Context, ns Namespace, index, prefix string) (int64, error)
 	// Events returns audit events with Seq > after, oldest first, at most limit.
 	Events(ctx context.Context, ns Namespace, after int64, limit int) ([]Event, error)
+	// EventsBefore returns audit events with Seq < before, newest first, at
+	// most limit; before ≤ 0 starts at the newest event. It is the log read
+	// backwards, for a list that shows the latest events first.
+	EventsBefore(ctx context.Context, ns Namespace, before int64, limit int) ([]Event, error)
 	// RedactActor replaces actor with replacement in every event of ns whose
 	// Actor is actor, and returns how many it changed. It is how a person's
 	// identifier leaves the audit log when they ask to be erased; the log

@@ -3,6 +3,9 @@ package trigram
 import (
 	"cmp"
 	"slices"
+	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Index is an inverted trigram index of named texts: a search counts the
@@ -74,18 +77,8 @@ func (x *Index) Search(text string, threshold float64, limit int, keep func(name
 	if len(q) == 0 {
 		return nil
 	}
-	counts := make([]uint16, len(x.docs))
-	for _, k := range q {
-		t, ok := x.ids[k]
-		if !ok {
-			continue
-		}
-		for _, d := range x.postings[t] {
-			counts[d]++
-		}
-	}
 	var hits []Hit
-	for d, c := range counts {
+	for d, c := range x.count(q) {
 		if c == 0 || !x.docs[d].alive {
 			continue
 		}
@@ -93,12 +86,7 @@ func (x *Index) Search(text string, threshold float64, limit int, keep func(name
 			hits = append(hits, Hit{x.docs[d].name, sim})
 		}
 	}
-	slices.SortFunc(hits, func(a, b Hit) int {
-		if c := cmp.Compare(b.Similarity, a.Similarity); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.Name, b.Name)
-	})
+	sortHits(hits)
 	out := hits[:0]
 	for _, h := range hits {
 		if len(out) == limit {
@@ -109,4 +97,162 @@ func (x *Index) Search(text string, threshold float64, limit int, keep func(name
 		}
 	}
 	return out
+}
+
+// Cover returns the texts that hold at least threshold of the trigrams of
+// query, with that share as their Similarity, most first and by name among
+// equals, that keep accepts (nil accepts all). Unlike Similarity it does not
+// count the trigrams of the text the query lacks: a search of two words
+// finds a long text that has both as well as a short one.
+func (x *Index) Cover(query string, threshold float64, keep func(name string) bool) []Hit {
+	q := Keys(nil, query)
+	if len(q) == 0 {
+		return nil
+	}
+	var hits []Hit
+	for d, c := range x.count(q) {
+		if c == 0 || !x.docs[d].alive {
+			continue
+		}
+		if share := float64(c) / float64(len(q)); share >= threshold && (keep == nil || keep(x.docs[d].name)) {
+			hits = append(hits, Hit{x.docs[d].name, share})
+		}
+	}
+	sortHits(hits)
+	return hits
+}
+
+// CoverWords is Cover word by word: a text must hold threshold of the
+// trigrams of every word of query, and its Similarity is the mean of its
+// shares, so a search of two words finds what has both, each perhaps
+// misspelt or inflected. Words of one or two letters ("i", "på") are left
+// out when the query has longer ones: nearly every text has them.
+func (x *Index) CoverWords(query string, threshold float64, keep func(name string) bool) []Hit {
+	words := searchWords(query)
+	if len(words) <= 1 {
+		return x.Cover(query, threshold, keep)
+	}
+	sum := map[string]float64{}
+	for i, w := range words {
+		next := map[string]float64{}
+		for _, h := range x.Cover(w, threshold, func(name string) bool {
+			_, ok := sum[name]
+			return (i == 0 || ok) && (keep == nil || keep(name))
+		}) {
+			next[h.Name] = sum[h.Name] + h.Similarity
+		}
+		sum = next
+		if len(sum) == 0 {
+			return nil
+		}
+	}
+	hits := make([]Hit, 0, len(sum))
+	for name, s := range sum {
+		hits = append(hits, Hit{name, s / float64(len(words))})
+	}
+	sortHits(hits)
+	return hits
+}
+
+// searchWords are the words of a query CoverWords and Share look for.
+func searchWords(query string) []string {
+	var words, short []string
+	for _, w := range strings.FieldsFunc(query, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) }) {
+		if utf8.RuneCountInString(w) < 3 {
+			short = append(short, w)
+		} else if !slices.Contains(words, w) {
+			words = append(words, w)
+		}
+	}
+	if len(words) == 0 {
+		return short
+	}
+	return words
+}
+
+// Share is what CoverWords would give text for query, without a
+// threshold: the mean over the query's words of the share of each word's
+// trigrams that text holds.
+func Share(query, text string) float64 {
+	words := searchWords(query)
+	if len(words) == 0 {
+		return 0
+	}
+	// The query's trigrams, word after word, are few: the text's are
+	// looked up among them as they come, without collecting and sorting
+	// the text's.
+	var keys []Key
+	ends := make([]int, len(words))
+	for i, w := range words {
+		keys = Keys(keys, w)
+		ends[i] = len(keys)
+	}
+	seen := make([]bool, len(keys))
+	eachKey(text, func(k Key) {
+		for i, q := range keys {
+			if q == k {
+				seen[i] = true
+			}
+		}
+	})
+	sum, start := 0.0, 0
+	for _, end := range ends {
+		n := 0
+		for _, ok := range seen[start:end] {
+			if ok {
+				n++
+			}
+		}
+		sum += float64(n) / float64(end-start)
+		start = end
+	}
+	return sum / float64(len(words))
+}
+
+// Shares returns what Share gives the text of a name for query, counted
+// through the postings once for all texts instead of text by text (0 for a
+// name the index does not hold). The function is valid until the next Put.
+func (x *Index) Shares(query string) func(name string) float64 {
+	words := searchWords(query)
+	counts := make([][]uint16, len(words))
+	sizes := make([]int, len(words))
+	for i, w := range words {
+		k := Keys(nil, w)
+		counts[i], sizes[i] = x.count(k), len(k)
+	}
+	return func(name string) float64 {
+		d, ok := x.byName[name]
+		if !ok || len(words) == 0 {
+			return 0
+		}
+		sum := 0.0
+		for i := range words {
+			sum += float64(counts[i][d]) / float64(sizes[i])
+		}
+		return sum / float64(len(words))
+	}
+}
+
+// count is how many of the trigrams q each text holds, by slot.
+func (x *Index) count(q []Key) []uint16 {
+	counts := make([]uint16, len(x.docs))
+	for _, k := range q {
+		t, ok := x.ids[k]
+		if !ok {
+			continue
+		}
+		for _, d := range x.postings[t] {
+			counts[d]++
+		}
+	}
+	return counts
+}
+
+func sortHits(hits []Hit) {
+	slices.SortFunc(hits, func(a, b Hit) int {
+		if c := cmp.Compare(b.Similarity, a.Similarity); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.Name, b.Name)
+	})
 }

@@ -2,6 +2,7 @@ package trigram
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -70,5 +71,98 @@ func TestIndex_AgreesWithSimilarity(t *testing.T) {
 	}
 	if got := x.Search("   ", 0.25, 10, nil); got != nil {
 		t.Errorf("empty query: %v", got)
+	}
+
+	// CoverWords finds the texts where Share of each word is at least the
+	// threshold, and Shares says what Share says of each text.
+	for range 30 {
+		q := text()
+		if r.IntN(3) == 0 {
+			q = words[r.IntN(len(words))][:2] + " " + q // a short word, left out
+		}
+		shares := x.Shares(q)
+		var want []Hit
+		for name, s := range texts {
+			share := Share(q, s)
+			if got := shares(name); math.Abs(got-share) > 1e-12 {
+				t.Fatalf("query %q, text %q: Shares %v, Share %v", q, s, got, share)
+			}
+			each := true
+			for _, w := range searchWords(q) {
+				each = each && Share(w, s) >= 0.6
+			}
+			if each {
+				want = append(want, Hit{name, share})
+			}
+		}
+		sortHits(want)
+		got := x.CoverWords(q, 0.6, nil)
+		if len(got) != len(want) {
+			t.Fatalf("query %q: CoverWords found %d, Share %d", q, len(got), len(want))
+		}
+		for i := range got {
+			if got[i].Name != want[i].Name || math.Abs(got[i].Similarity-want[i].Similarity) > 1e-12 {
+				t.Fatalf("query %q: CoverWords %v, Share %v", q, got, want)
+			}
+		}
+	}
+	if got := x.Shares("x")("nobody"); got != 0 {
+		t.Errorf("Shares of a name not held: %v", got)
+	}
+}
+
+// TestIndex_Cover: a text's share of the query's trigrams, whatever else
+// the text holds; folded texts find each other without accents.
+func TestIndex_Cover(t *testing.T) {
+	x := NewIndex()
+	x.Put("short", Fold("Videobesök"))
+	x.Put("long", Fold("Långa resor till kontroller; varannan kontroll som videobesök hemifrån"))
+	x.Put("other", Fold("Fallsensor i golvet"))
+	got := x.Cover(Fold("videobesok"), 0.6, nil)
+	want := []Hit{{"long", 1}, {"short", 1}}
+	if !slices.Equal(got, want) {
+		t.Errorf("Cover(videobesok) = %v, want %v", got, want)
+	}
+	// "videobesok fall": the long text holds 12 of its 16 trigrams (the 11
+	// of videobesok and "all" of kontroll), enough for Cover but not for
+	// CoverWords, which wants each word.
+	if got := x.Cover(Fold("videobesok fall"), 0.6, nil); len(got) != 2 || got[0] != (Hit{"long", 0.75}) {
+		t.Errorf("Cover(videobesok fall) = %v, want long at 0.75 and short", got)
+	}
+	if got := x.CoverWords(Fold("videobesok fall"), 0.6, nil); len(got) != 0 {
+		t.Errorf("CoverWords of two words, one of them nowhere: %v, want none", got)
+	}
+	if got := x.CoverWords(Fold("kontroll i videobesok"), 0.6, nil); len(got) != 1 || got[0] != (Hit{"long", 1}) {
+		t.Errorf("CoverWords(kontroll i videobesok) = %v, want long alone at 1 (\"i\" left out)", got)
+	}
+	if got := x.CoverWords(Fold("golvet fallsensr"), 0.6, nil); len(got) != 1 || got[0].Name != "other" || got[0].Similarity >= 1 {
+		t.Errorf("CoverWords with a misspelt word: %v, want other below 1", got)
+	}
+	if got := x.Cover("videobesok", 0.6, func(name string) bool { return name == "short" }); len(got) != 1 || got[0].Name != "short" {
+		t.Errorf("Cover with keep: %v", got)
+	}
+	if got, want := Share("kontroll i videobesok", Fold("Varannan kontroll som videobesök")), 1.0; got != want {
+		t.Errorf("Share = %v, want %v", got, want)
+	}
+	if got := Share("fall natt", "fall i golvet"); got != 0.5 {
+		t.Errorf("Share(fall natt, fall i golvet) = %v, want 0.5 (all of fall, none of natt)", got)
+	}
+	if got := x.Cover(" ", 0, nil); got != nil {
+		t.Errorf("empty query: %v", got)
+	}
+}
+
+func TestFold(t *testing.T) {
+	for in, want := range map[string]string{
+		"Videobesök":   "videobesok",
+		"ÅÄÖ åäö":      "aao aao",
+		"Dialys":       "dialys",
+		"Crème brûlée": "creme brulee",
+		"Søren Æble":   "soren aeble",
+		"Straße":       "strasse",
+	} {
+		if got := Fold(in); got != want {
+			t.Errorf("Fold(%q) = %q, want %q", in, got, want)
+		}
 	}
 }

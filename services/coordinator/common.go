@@ -1,8 +1,10 @@
 package coordinator
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 
@@ -30,7 +32,8 @@ func (s *Server) ListCommonNeeds(ctx context.Context, req *coordinatorv1.ListCom
 	}
 	var v errs.Violations
 	size := resource.PageSize(&v, req.GetPageSize())
-	const query = "commonNeeds"
+	o := commonOrders.Parse(&v, req.GetOrderBy())
+	query := "commonNeeds " + commonOrders[o]
 	start := decodeOffset(&v, req.GetPageToken(), query)
 	if err := v.Err(domain); err != nil {
 		return nil, err
@@ -56,8 +59,33 @@ func (s *Server) ListCommonNeeds(ctx context.Context, req *coordinatorv1.ListCom
 		}
 		all = append(all, needs[i]...)
 	}
-	resp.CommonNeeds, resp.NextPageToken = pageClusters(s.common.clustersOf(all), start, size, query)
+	resp.CommonNeeds, resp.NextPageToken = pageClusters(orderClusters(s.common.clustersOf(all), o), start, size, query)
 	return resp, nil
+}
+
+// The orders of the common needs: the clusters' ranking (most regions,
+// then most needs, then the first need's name), the same with most needs
+// first, and the exact reverse of each.
+var commonOrders = resource.Orders{"regions desc", "regions", "needs desc", "needs"}
+
+// orderClusters puts the ranked clusters in order o of commonOrders. The
+// ranked list is the cache's and shared with other answers, so any other
+// order is a copy.
+func orderClusters(ranked []*coordinatorv1.CommonNeed, o int) []*coordinatorv1.CommonNeed {
+	if o == 0 {
+		return ranked
+	}
+	out := slices.Clone(ranked)
+	if o >= 2 {
+		slices.SortStableFunc(out, func(a, b *coordinatorv1.CommonNeed) int {
+			// The ranking breaks the remaining ties: a stable sort keeps it.
+			return cmp.Compare(len(b.GetNeeds()), len(a.GetNeeds()))
+		})
+	}
+	if o == 1 || o == 3 {
+		slices.Reverse(out)
+	}
+	return out
 }
 
 // publishedNeeds pages through one region's published needs under the

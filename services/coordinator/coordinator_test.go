@@ -138,28 +138,29 @@ func TestListRegions(t *testing.T) {
 			allServing[name] = coordinatorv1.RegionHealth_REGION_HEALTH_SERVING
 			allUnreachable[name] = coordinatorv1.RegionHealth_REGION_HEALTH_UNREACHABLE
 		}
+		// By region id: Uppsala before Västerbotten.
 		want := []*coordinatorv1.Region{
-			{Region: vb, Deployment: "test-" + vb, Health: coordinatorv1.RegionHealth_REGION_HEALTH_SERVING, ServiceHealth: allServing},
 			{Region: up, Deployment: "test-" + up, Health: coordinatorv1.RegionHealth_REGION_HEALTH_UNREACHABLE, ServiceHealth: allUnreachable},
+			{Region: vb, Deployment: "test-" + vb, Health: coordinatorv1.RegionHealth_REGION_HEALTH_SERVING, ServiceHealth: allServing},
 		}
 		if diff := cmp.Diff(want, resp.GetRegions(), protocmp.Transform(), protocmp.IgnoreFields(&coordinatorv1.Region{}, "check_time", "error")); diff != "" {
 			t.Errorf("regions (-want +got):\n%s", diff)
 		}
-		if resp.GetRegions()[1].GetError() == "" || resp.GetRegions()[0].GetCheckTime() == nil {
+		if resp.GetRegions()[0].GetError() == "" || resp.GetRegions()[1].GetCheckTime() == nil {
 			t.Errorf("regions %v: want an error for the unreachable one and check times", resp.GetRegions())
 		}
 
 		delete(serving, "innovation.partner.v1.PartnerService")
 		serving["innovation.needs.v1.NeedsService"] = healthpb.HealthCheckResponse_NOT_SERVING
 		e.pointRegion(vb, fakeRegion(t, serving))
-		first, err := e.client.ListRegions(coord, &coordinatorv1.ListRegionsRequest{PageSize: 1})
+		first, err := e.client.ListRegions(coord, &coordinatorv1.ListRegionsRequest{PageSize: 1, OrderBy: "region desc"})
 		if err != nil {
 			t.Fatalf("ListRegions page 1: %v", err)
 		}
 		if len(first.GetRegions()) != 1 || first.GetRegions()[0].GetHealth() != coordinatorv1.RegionHealth_REGION_HEALTH_NOT_SERVING || first.GetNextPageToken() == "" {
 			t.Fatalf("page 1: %v, want västerbotten NOT_SERVING and a next page", first)
 		}
-		second, err := e.client.ListRegions(coord, &coordinatorv1.ListRegionsRequest{PageSize: 1, PageToken: first.GetNextPageToken()})
+		second, err := e.client.ListRegions(coord, &coordinatorv1.ListRegionsRequest{PageSize: 1, OrderBy: "region desc", PageToken: first.GetNextPageToken()})
 		if err != nil {
 			t.Fatalf("ListRegions page 2: %v", err)
 		}

@@ -38,8 +38,12 @@ func regionServices() []regionService {
 	}
 }
 
-// ListRegions lists the directory, checking the health of the regions on
-// the page only, all at once, each under the short health deadline.
+// The orders of the region directory: by region id, or its reverse.
+var regionOrders = resource.Orders{"region", "region desc"}
+
+// ListRegions lists the directory by region id, checking the health of the
+// regions on the page only, all at once, each under the short health
+// deadline.
 func (s *Server) ListRegions(ctx context.Context, req *coordinatorv1.ListRegionsRequest) (*coordinatorv1.ListRegionsResponse, error) {
 	who, err := requireCoordinator(ctx)
 	if err != nil {
@@ -47,12 +51,19 @@ func (s *Server) ListRegions(ctx context.Context, req *coordinatorv1.ListRegions
 	}
 	var v errs.Violations
 	size := resource.PageSize(&v, req.GetPageSize())
-	const query = "regions"
+	o := regionOrders.Parse(&v, req.GetOrderBy())
+	query := "regions " + regionOrders[o]
 	start := decodeOffset(&v, req.GetPageToken(), query)
 	if err := v.Err(domain); err != nil {
 		return nil, err
 	}
-	window, next := pageOf(s.regions(), start, size, query)
+	// The directory lists the deployment's own regions first; the list is
+	// by id, so a page holds the same regions whichever deployment answers.
+	regions := slices.Sorted(slices.Values(s.regions()))
+	if o == 1 {
+		slices.Reverse(regions)
+	}
+	window, next := pageOf(regions, start, size, query)
 	resp := &coordinatorv1.ListRegionsResponse{Regions: make([]*coordinatorv1.Region, len(window)), NextPageToken: next}
 	var wg sync.WaitGroup
 	for i, region := range window {

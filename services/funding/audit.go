@@ -22,7 +22,7 @@ func (s *Subprojects) ListAuditEvents(ctx context.Context, req *fundingv1.ListAu
 // audit records: where the programme's money went, and on whose request.
 func (l *Ledger) ListLedgerEvents(ctx context.Context, req *fundingv1.ListLedgerEventsRequest) (*fundingv1.ListLedgerEventsResponse, error) {
 	log := audit.Log{Store: l.store, Service: service, Domain: domain}
-	events, next, err := log.ListNational(ctx, req.GetPageSize(), req.GetPageToken())
+	events, next, err := log.ListNational(ctx, req)
 	if err != nil {
 		return nil, err
 	}

@@ -3,6 +3,7 @@ package idea
 import (
 	"context"
 	"errors"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -138,8 +139,37 @@ func (s *Server) ListAssessments(ctx context.Context, req *ideav1.ListAssessment
 	if err != nil {
 		return nil, err
 	}
-	query := resource.Digest("assessments", req.GetParent())
 	var v errs.Violations
+	o := assessmentOrders.Parse(&v, req.GetOrderBy())
+	query := resource.Digest("assessments", req.GetParent(), assessmentOrders[o])
+	if o >= 2 {
+		// By time or score: the idea's scorecards (one per reviewer, a
+		// short list) sorted in memory, the token a position in them.
+		start, size, err := offsetPage(&v, req.GetPageSize(), req.GetPageToken(), query)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := s.load(ctx, who, name); err != nil {
+			return nil, err
+		}
+		var sorted []*ideav1.Assessment
+		if err := all(ctx, s.assessments, name.Region, store.Query{Index: "assessments", Prefix: name.ID + "/"}, func(e *repo.Entry[*ideav1.Assessment]) error {
+			sorted = append(sorted, e.Msg)
+			return nil
+		}); err != nil {
+			return nil, err
+		}
+		sortAssessments(sorted, o)
+		resp := &ideav1.ListAssessmentsResponse{}
+		if start < len(sorted) {
+			end := min(start+size, len(sorted))
+			resp.Assessments = sorted[start:end]
+			if end < len(sorted) {
+				resp.NextPageToken = resource.EncodeToken(strconv.Itoa(end), query)
+			}
+		}
+		return resp, nil
+	}
 	size := resource.PageSize(&v, req.GetPageSize())
 	after := resource.DecodeToken(&v, req.GetPageToken(), query)
 	if err := v.Err(domain); err != nil {
@@ -150,7 +180,7 @@ func (s *Server) ListAssessments(ctx context.Context, req *ideav1.ListAssessment
 	}
 	resp := &ideav1.ListAssessmentsResponse{}
 	resp.NextPageToken, err = s.assessments.List(ctx, name.Region, repo.Page[*ideav1.Assessment]{
-		Plan: filter.Plan[*ideav1.Assessment]{Query: store.Query{Index: "assessments", Prefix: name.ID + "/"}}, After: after, Size: size, Digest: query,
+		Plan: filter.Plan[*ideav1.Assessment]{Query: store.Query{Index: "assessments", Prefix: name.ID + "/", Reverse: o == 1}}, After: after, Size: size, Digest: query,
 	}, func(e *repo.Entry[*ideav1.Assessment]) (bool, error) {
 		resp.Assessments = append(resp.Assessments, e.Msg)
 		return true, nil

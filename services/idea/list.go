@@ -91,12 +91,15 @@ func filterFields() []filter.Field[*ideav1.Idea] {
 }
 
 // ListIdeas pages through a region's ideas, newest first or in the order
-// asked for (order.go), on the secondary indexes: a submitter's own ideas via the owner index, a filtered list via
+// asked for (order.go), or the ideas q finds (search.go), on the secondary indexes: a submitter's own ideas via the owner index, a filtered list via
 // the index of its most selective term.
 func (s *Server) ListIdeas(ctx context.Context, req *ideav1.ListIdeasRequest) (*ideav1.ListIdeasResponse, error) {
 	region, who, err := resource.Region(ctx, domain, s.regions, req.GetParent(), readers()...)
 	if err != nil {
 		return nil, err
+	}
+	if strings.TrimSpace(req.GetQ()) != "" {
+		return s.searchIdeas(ctx, req, region, who)
 	}
 
 	var v errs.Violations

@@ -91,15 +91,16 @@ func TestUpdate_SubmitterWithoutConsentRefused(t *testing.T) {
 	})
 }
 
-// TestREST_UnknownQueryParameter: `?q=dialys` is not a search that found
-// everything: the gateway names the parameter.
+// TestREST_UnknownQueryParameter: `?search=dialys` is not a search that
+// found everything: the gateway names the parameter (the list searches
+// with q).
 func TestREST_UnknownQueryParameter(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, e *regionEnv) {
 		adv := e.As(t, auth.Advisor, "vasterbotten")
 		e.mustCreate(t, adv, "vasterbotten", sampleIdea())
-		code, body := e.REST(t, adv, "GET", "/v1/regions/vasterbotten/ideas?q=dialys", "")
-		if msg, _ := body["message"].(string); code != http.StatusBadRequest || !strings.Contains(msg, "q") || !strings.Contains(msg, "filter") {
-			t.Errorf("?q=dialys: %d %v, want 400 naming q and the parameters the list takes", code, body)
+		code, body := e.REST(t, adv, "GET", "/v1/regions/vasterbotten/ideas?search=dialys", "")
+		if msg, _ := body["message"].(string); code != http.StatusBadRequest || !strings.Contains(msg, "search") || !strings.Contains(msg, "filter") {
+			t.Errorf("?search=dialys: %d %v, want 400 naming search and the parameters the list takes", code, body)
 		}
 		code, body = e.REST(t, adv, "GET", "/v1/regions/vasterbotten/ideas?pageSize=1&filter=stage%3DSTAGE_SUBMITTED", "")
 		if ideas, _ := body["ideas"].([]any); code != http.StatusOK || len(ideas) != 1 {

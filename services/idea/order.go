@@ -1,9 +1,11 @@
 package idea
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 
 	"github.com/innovationsmotorer/motor/internal/resource"
@@ -102,3 +104,31 @@ var (
 	testPlanOrders = resource.Orders{"name", "name desc"}
 	historyOrders  = resource.Orders{"time", "time desc"}
 )
+
+// The orders of an idea's assessments: by name, the index's order (the
+// default), or its reverse; and by time or weighted score, either way
+// round, which sort the idea's scorecards in memory (one per reviewer).
+var assessmentOrders = resource.Orders{
+	"name", "name desc",
+	"create_time desc", "create_time",
+	"weighted_score desc", "weighted_score",
+}
+
+// sortAssessments puts assessments in order o of assessmentOrders (2 and
+// up); equal times or scores come by name, so pages are stable.
+func sortAssessments(as []*ideav1.Assessment, o int) {
+	slices.SortFunc(as, func(a, b *ideav1.Assessment) int {
+		var c int
+		switch o {
+		case 2:
+			c = b.GetCreateTime().AsTime().Compare(a.GetCreateTime().AsTime())
+		case 3:
+			c = a.GetCreateTime().AsTime().Compare(b.GetCreateTime().AsTime())
+		case 4:
+			c = cmp.Compare(b.GetWeightedScore(), a.GetWeightedScore())
+		case 5:
+			c = cmp.Compare(a.GetWeightedScore(), b.GetWeightedScore())
+		}
+		return cmp.Or(c, strings.Compare(a.GetName(), b.GetName()))
+	})
+}

@@ -254,3 +254,60 @@ func TestIdeaChildLists_Orders(t *testing.T) {
 		}
 	})
 }
+
+// TestListAssessments_Orders: an idea's scorecards by name (the index,
+// either way) and by time and weighted score (sorted in memory), over
+// pages on both stores, with tokens of one order refused in another and a
+// bad order refused over REST naming them all.
+func TestListAssessments_Orders(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, e *regionEnv) {
+		sub := e.As(t, auth.Submitter, "vasterbotten", "patient-1")
+		idea := e.mustCreate(t, sub, "vasterbotten", sampleIdea())
+		// Three reviewers, in this order, scoring 3, 5 and 2; a fourth
+		// scores 5 as well, so equal scores come by name.
+		var byTime []string
+		score := map[string]int32{}
+		for _, r := range []struct {
+			who   string
+			score int32
+		}{{"anna", 3}, {"bo", 5}, {"cilla", 2}, {"dan", 5}} {
+			s := r.score
+			a, err := e.client.CreateAssessment(e.As(t, auth.Advisor, "vasterbotten", r.who).Ctx(t), &ideav1.CreateAssessmentRequest{Parent: idea.GetName(), Assessment: scorecard(s, s, s, s, s, s)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			byTime = append(byTime, a.GetName())
+			score[a.GetName()] = s
+			time.Sleep(2 * time.Millisecond) // distinct create times
+		}
+		byName := slices.Sorted(slices.Values(byTime))
+		best := slices.Clone(byName)
+		slices.SortStableFunc(best, func(a, b string) int { return int(score[b] - score[a]) })
+		worst := slices.Clone(byName)
+		slices.SortStableFunc(worst, func(a, b string) int { return int(score[a] - score[b]) })
+
+		adv := e.As(t, auth.Advisor, "vasterbotten", "anna")
+		list := func(t testing.TB, order string, size int32, token string) ([]string, string, error) {
+			r, err := e.client.ListAssessments(adv.Ctx(t), &ideav1.ListAssessmentsRequest{Parent: idea.GetName(), OrderBy: order, PageSize: size, PageToken: token})
+			return namesOf(r.GetAssessments()), r.GetNextPageToken(), err
+		}
+		stack.CheckOrders(t, list,
+			stack.Ordered{Order: "", Want: byName},
+			stack.Ordered{Order: "name desc", Want: reversed(byName)},
+			stack.Ordered{Order: "create_time desc", Want: reversed(byTime)},
+			stack.Ordered{Order: "createTime", Want: byTime},
+			stack.Ordered{Order: "weighted_score desc", Want: best},
+			stack.Ordered{Order: "weightedScore", Want: worst},
+		)
+		e.CheckBadOrderREST(t, adv, "/v1/"+idea.GetName()+"/assessments",
+			"name (the default)", "name desc", "create_time desc", "create_time", "weighted_score desc", "weighted_score")
+		// Pages of three: the second holds the last scorecard and ends.
+		_, token, err := list(t, "weighted_score desc", 3, "")
+		if err != nil || token == "" {
+			t.Fatalf("first page of three: %q, %v", token, err)
+		}
+		if got, next, err := list(t, "weighted_score desc", 3, token); err != nil || len(got) != 1 || next != "" {
+			t.Errorf("second page: %v %q %v, want the last scorecard and the end", got, next, err)
+		}
+	})
+}

@@ -32,6 +32,16 @@ type simIndex struct {
 	idx    *trigram.Index          // title + problem
 	titles *trigram.Index          // title alone: a short draft title still finds its twin
 	ideas  map[string]*ideav1.Idea // name, title, stage, care area, create time
+
+	// What ListIdeas' q searches (search.go): title and problem folded for
+	// case and accents, the title alone likewise (for the ranking), the
+	// titles of merged duplicates (by the duplicate's name), where each
+	// duplicate went, and who besides staff may read each idea.
+	find       *trigram.Index
+	findTitles *trigram.Index
+	dupTitles  *trigram.Index
+	mergedInto map[string]string
+	readers    map[string][]string
 }
 
 func newSimIndex(region string) *simIndex {
@@ -42,14 +52,25 @@ func newSimIndex(region string) *simIndex {
 			return n.key(), err == nil
 		}},
 		idx: trigram.NewIndex(), titles: trigram.NewIndex(), ideas: map[string]*ideav1.Idea{},
+		find: trigram.NewIndex(), findTitles: trigram.NewIndex(), dupTitles: trigram.NewIndex(), mergedInto: map[string]string{}, readers: map[string][]string{},
 	}
 }
 
-// put adds or replaces one idea.
-func (x *simIndex) put(idea *ideav1.Idea) {
-	x.idx.Put(idea.GetName(), idea.GetTitle()+" "+idea.GetProblem())
-	x.titles.Put(idea.GetName(), idea.GetTitle())
-	x.ideas[idea.GetName()] = &ideav1.Idea{Name: idea.GetName(), Title: idea.GetTitle(), Stage: idea.GetStage(), CareArea: idea.GetCareArea(), CreateTime: idea.GetCreateTime()}
+// put adds or replaces one idea; readers are the subjects besides staff
+// who may read it (its submitter and co-submitters).
+func (x *simIndex) put(idea *ideav1.Idea, readers ...string) {
+	name := idea.GetName()
+	x.idx.Put(name, idea.GetTitle()+" "+idea.GetProblem())
+	x.titles.Put(name, idea.GetTitle())
+	x.ideas[name] = &ideav1.Idea{Name: name, Title: idea.GetTitle(), Stage: idea.GetStage(), CareArea: idea.GetCareArea(), CreateTime: idea.GetCreateTime()}
+	title := trigram.Fold(idea.GetTitle())
+	x.find.Put(name, title+" "+trigram.Fold(idea.GetProblem()))
+	x.findTitles.Put(name, title)
+	if into := idea.GetMergedInto(); into != "" {
+		x.mergedInto[name] = into
+		x.dupTitles.Put(name, title)
+	}
+	x.readers[name] = readers
 }
 
 // search returns the best matches at or above the threshold: each idea by
@@ -84,7 +105,7 @@ func (s *Server) sync(ctx context.Context, x *simIndex) error {
 		if err != nil {
 			return err
 		}
-		x.put(r.Msg)
+		x.put(r.Msg, append([]string{r.Owner}, side(r).GetCoOwners()...)...)
 		return nil
 	})
 }

@@ -115,7 +115,8 @@ func filterFields(order string) []filter.Field[*needsv1.Need] {
 }
 
 // ListNeeds pages through a region's needs on the secondary indexes, by
-// create time, priority or update time (either way round), narrowed to what the caller may see. Staff and
+// create time, priority or update time (either way round), or the needs q
+// finds (search.go), narrowed to what the caller may see. Staff and
 // national callers list the region, on the index the filter asks for;
 // partners the published needs; submitters their own and the published
 // ones. A narrowed caller's list never walks needs they may not see.
@@ -123,6 +124,9 @@ func (s *Server) ListNeeds(ctx context.Context, req *needsv1.ListNeedsRequest) (
 	region, who, err := resource.Region(ctx, domain, s.regions, req.GetParent(), readers()...)
 	if err != nil {
 		return nil, err
+	}
+	if strings.TrimSpace(req.GetQ()) != "" {
+		return s.searchNeeds(ctx, req, region, who)
 	}
 
 	var v errs.Violations

@@ -68,14 +68,7 @@ func (s *Server) FindSimilarNeeds(ctx context.Context, req *needsv1.FindSimilarN
 		return nil, err
 	}
 
-	s.simMu.Lock()
-	x, ok := s.similar[region]
-	if !ok {
-		x = newNeedIndex(region)
-		s.similar[region] = x
-	}
-	s.simMu.Unlock()
-
+	x := s.indexOf(region)
 	x.mu.Lock()
 	if err := s.syncIndex(ctx, x); err != nil {
 		x.mu.Unlock()
@@ -115,12 +108,14 @@ type needIndex struct {
 	mu     sync.Mutex
 	follow store.Follower
 	idx    *trigram.Index
+	find   *trigram.Index // the same text folded for case and accents, for ListNeeds' q (search.go)
 	meta   map[string]needMeta
 }
 
 type needMeta struct {
 	owner     string
 	published bool
+	newest    string // newestFirst, to order equally relevant hits
 }
 
 func newNeedIndex(region string) *needIndex {
@@ -131,14 +126,16 @@ func newNeedIndex(region string) *needIndex {
 			n, err := parseNeedName(strings.Join(parts[:min(len(parts), 4)], "/"))
 			return n.key(), err == nil
 		}},
-		idx: trigram.NewIndex(), meta: map[string]needMeta{},
+		idx: trigram.NewIndex(), find: trigram.NewIndex(), meta: map[string]needMeta{},
 	}
 }
 
 func (x *needIndex) put(r *record) {
 	n := r.Msg
-	x.idx.Put(n.GetName(), statementText(n.GetProblem(), n.GetPopulation(), n.GetOutcome()))
-	x.meta[n.GetName()] = needMeta{owner: r.Owner, published: n.GetPublished()}
+	text := statementText(n.GetProblem(), n.GetPopulation(), n.GetOutcome())
+	x.idx.Put(n.GetName(), text)
+	x.find.Put(n.GetName(), trigram.Fold(text))
+	x.meta[n.GetName()] = needMeta{owner: r.Owner, published: n.GetPublished(), newest: newestFirst(n)}
 }
 
 // syncIndex brings x up to date with the region's needs.
@@ -151,4 +148,36 @@ func (s *Server) syncIndex(ctx context.Context, x *needIndex) error {
 		x.put(r)
 		return nil
 	})
+}
+
+// indexOf returns the region's need index, empty until synced.
+func (s *Server) indexOf(region string) *needIndex {
+	s.simMu.Lock()
+	defer s.simMu.Unlock()
+	x, ok := s.similar[region]
+	if !ok {
+		x = newNeedIndex(region)
+		s.similar[region] = x
+	}
+	return x
+}
+
+// WarmSimilar builds the similarity index of every served region, one
+// after the other, so the first :findSimilar or q search after a start
+// does not wait for it. Run behind the start: a region it cannot read now
+// is built by its first query instead.
+func (s *Server) WarmSimilar(ctx context.Context) error {
+	for _, region := range s.regions.IDs() {
+		if ctx.Err() != nil {
+			return nil
+		}
+		x := s.indexOf(region)
+		x.mu.Lock()
+		err := s.syncIndex(ctx, x)
+		x.mu.Unlock()
+		if err != nil && ctx.Err() == nil {
+			s.logger.WarnContext(ctx, "similarity index not built at start-up; the first query builds it", "region", region, "error", err)
+		}
+	}
+	return nil
 }

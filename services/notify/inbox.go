@@ -67,11 +67,17 @@ func readKey(sub, nid string) string { return "read/" + id(sub) + "/" + nid }
 
 func readTerm(sub, aud, nid string) string { return id(sub) + "/" + aud + "/" + nid }
 
+// The orders of an inbox: newest first, as its index is kept, or oldest
+// first, each inbox scanned backwards.
+var notificationOrders = resource.Orders{"create_time desc", "create_time"}
+
 // ListNotifications implements notifyv1.NotificationServiceServer.
 func (s *Server) ListNotifications(ctx context.Context, req *notifyv1.ListNotificationsRequest) (*notifyv1.ListNotificationsResponse, error) {
 	var v errs.Violations
 	size := resource.PageSize(&v, req.GetPageSize())
-	query := resource.Digest("notifications", req.GetParent(), strconv.FormatBool(req.GetUnreadOnly()))
+	o := notificationOrders.Parse(&v, req.GetOrderBy())
+	oldestFirst := o == 1
+	query := resource.Digest("notifications", req.GetParent(), strconv.FormatBool(req.GetUnreadOnly()), notificationOrders[o])
 	after := map[int]string{}
 	if tok := resource.DecodeToken(&v, req.GetPageToken(), query); tok != "" {
 		if json.Unmarshal([]byte(tok), &after) != nil {
@@ -86,7 +92,8 @@ func (s *Server) ListNotifications(ctx context.Context, req *notifyv1.ListNotifi
 		return nil, err
 	}
 	// Merge the inboxes newest first: a page of each, then the newest of
-	// all, remembering where each inbox stopped.
+	// all, remembering where each inbox stopped. Oldest first is the same
+	// merge of the inboxes scanned backwards.
 	type hit struct {
 		src  int
 		item store.Item
@@ -97,7 +104,7 @@ func (s *Server) ListNotifications(ctx context.Context, req *notifyv1.ListNotifi
 		if after[i] == "-" {
 			continue // this inbox was read to its end
 		}
-		p, err := s.store.Scan(ctx, ns(src.region), store.Query{Index: "inbox", Prefix: src.audience + "/", After: after[i], Limit: size})
+		p, err := s.store.Scan(ctx, ns(src.region), store.Query{Index: "inbox", Prefix: src.audience + "/", After: after[i], Limit: size, Reverse: oldestFirst})
 		if err != nil {
 			return nil, domain.Store(err, "NOTIFICATION", "notifications")
 		}
@@ -107,7 +114,12 @@ func (s *Server) ListNotifications(ctx context.Context, req *notifyv1.ListNotifi
 		}
 	}
 	stamp := func(h hit) string { return strings.TrimPrefix(h.item.Term, srcs[h.src].audience+"/") }
-	slices.SortStableFunc(hits, func(a, b hit) int { return strings.Compare(stamp(a), stamp(b)) })
+	slices.SortStableFunc(hits, func(a, b hit) int {
+		if oldestFirst {
+			return strings.Compare(stamp(b), stamp(a))
+		}
+		return strings.Compare(stamp(a), stamp(b))
+	})
 	resp := &notifyv1.ListNotificationsResponse{}
 	next := map[int]string{}
 	for i := range srcs {

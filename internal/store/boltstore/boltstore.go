@@ -809,11 +809,10 @@ func (s *Store) Events(ctx context.Context, ns store.Namespace, after int64, lim
 		}
 		c := events.Cursor()
 		for k, v := c.Seek(seqKey(uint64(after) + 1)); k != nil && len(out) < limit; k, v = c.Next() {
-			var ev store.Event
-			if err := json.Unmarshal(v, &ev); err != nil {
-				return fmt.Errorf("event %d: %w", binary.BigEndian.Uint64(k), err)
+			ev, err := decodeEvent(k, v)
+			if err != nil {
+				return err
 			}
-			ev.Seq = int64(binary.BigEndian.Uint64(k))
 			out = append(out, ev)
 		}
 		return nil
@@ -822,6 +821,63 @@ func (s *Store) Events(ctx context.Context, ns store.Namespace, after int64, lim
 		return nil, unavailable("boltstore.Events", err)
 	}
 	return out, nil
+}
+
+// EventsBefore returns events with Seq < before, newest first: the events
+// bucket read backwards from before (from its end when before ≤ 0).
+// limit ≤ 0 means 50.
+func (s *Store) EventsBefore(ctx context.Context, ns store.Namespace, before int64, limit int) ([]store.Event, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("boltstore.EventsBefore: %w", err)
+	}
+	if err := store.ValidNamespace(ns); err != nil {
+		return nil, fmt.Errorf("boltstore.EventsBefore: %w", err)
+	}
+	if limit <= 0 {
+		limit = defaultLimit
+	}
+	if before == 1 {
+		return nil, nil
+	}
+	var out []store.Event
+	err := s.db.View(func(tx *bolt.Tx) error {
+		events := sub(tx, ns, bucketEvents)
+		if events == nil {
+			return nil
+		}
+		c := events.Cursor()
+		var k, v []byte
+		if before <= 0 {
+			k, v = c.Last()
+		} else if k, v = c.Seek(seqKey(uint64(before))); k == nil {
+			// Every event is before it.
+			k, v = c.Last()
+		} else {
+			k, v = c.Prev()
+		}
+		for ; k != nil && len(out) < limit; k, v = c.Prev() {
+			ev, err := decodeEvent(k, v)
+			if err != nil {
+				return err
+			}
+			out = append(out, ev)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, unavailable("boltstore.EventsBefore", err)
+	}
+	return out, nil
+}
+
+// decodeEvent is one entry of an events bucket: its key is the Seq.
+func decodeEvent(k, v []byte) (store.Event, error) {
+	var ev store.Event
+	if err := json.Unmarshal(v, &ev); err != nil {
+		return ev, fmt.Errorf("event %d: %w", binary.BigEndian.Uint64(k), err)
+	}
+	ev.Seq = int64(binary.BigEndian.Uint64(k))
+	return ev, nil
 }
 
 // LastSeq is the key of the last event: events are keyed by their Seq.

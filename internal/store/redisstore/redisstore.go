@@ -752,6 +752,47 @@ func (s *Store) Events(ctx context.Context, ns store.Namespace, after int64, lim
 	return out, nil
 }
 
+// EventsBefore returns events with Seq < before, newest first. The event
+// list is numbered from 1 by its place and only grows, so once its length
+// is read, the range below it holds the same events however many follow.
+// limit ≤ 0 means 50.
+func (s *Store) EventsBefore(ctx context.Context, ns store.Namespace, before int64, limit int) ([]store.Event, error) {
+	if err := store.ValidNamespace(ns); err != nil {
+		return nil, fmt.Errorf("redisstore.EventsBefore: %w", err)
+	}
+	if limit <= 0 {
+		limit = defaultLimit
+	}
+	key := prefix(ns) + "e"
+	n, err := s.rdb.LLen(ctx, key).Result()
+	if err != nil {
+		return nil, mapErr("redisstore.EventsBefore", err)
+	}
+	if before <= 0 || before > n+1 {
+		before = n + 1
+	}
+	if before <= 1 {
+		return nil, nil
+	}
+	// Seq k sits at index k-1: the page is the indexes first..before-2.
+	first := max(before-1-int64(limit), 0)
+	raw, err := s.rdb.LRange(ctx, key, first, before-2).Result()
+	if err != nil {
+		return nil, mapErr("redisstore.EventsBefore", err)
+	}
+	out := make([]store.Event, 0, len(raw))
+	for i := len(raw) - 1; i >= 0; i-- {
+		seq := first + int64(i) + 1
+		var ev store.Event
+		if err := json.Unmarshal([]byte(raw[i]), &ev); err != nil {
+			return nil, fmt.Errorf("redisstore.EventsBefore: event %d: %w", seq, err)
+		}
+		ev.Seq = seq
+		out = append(out, ev)
+	}
+	return out, nil
+}
+
 // LastSeq is the length of the namespace's event list: events are
 // numbered by their place in it, and it only grows.
 func (s *Store) LastSeq(ctx context.Context, ns store.Namespace) (int64, error) {

@@ -51,6 +51,7 @@ func Run(t *testing.T, open func(t testing.TB) store.Store) {
 		{"ForgetIdempotency", testForgetIdempotency},
 		{"Events", testEvents},
 		{"EventsOnlyWrite", testEventsOnlyWrite},
+		{"EventsBefore", testEventsBefore},
 		{"RedactActor", testRedactActor},
 		{"NamespacesIsolated", testNamespacesIsolated},
 		{"BinaryValues", testBinaryValues},
@@ -990,6 +991,54 @@ func testEvents(t *testing.T, s store.Store) {
 	}
 }
 
+// testEventsBefore reads the log backwards: newest first from the end or
+// from before a Seq, the same events as the forward read, paged either way.
+func testEventsBefore(t *testing.T, s store.Store) {
+	ns := nsFor(t, "")
+	if got, err := s.EventsBefore(t.Context(), ns, 0, 10); err != nil || len(got) != 0 {
+		t.Fatalf("fresh namespace: %+v, %v", got, err)
+	}
+	for i := range 5 {
+		commit(t, s, ns, store.Write{Events: []store.Event{{Actor: "ann", Action: "a", Key: fmt.Sprint(i + 1)}}})
+	}
+	// A second namespace's events are not this one's.
+	commit(t, s, nsFor(t, "other"), store.Write{Events: []store.Event{{Actor: "bo", Action: "b"}}})
+	forward := events(t, s, ns, 0, 100)
+	for _, p := range []struct {
+		before   int64
+		limit    int
+		wantSeqs []int64
+	}{
+		{0, 2, []int64{5, 4}},
+		{4, 2, []int64{3, 2}},
+		{2, 2, []int64{1}},
+		{1, 10, nil},
+		{6, 10, []int64{5, 4, 3, 2, 1}},
+		{100, 2, []int64{5, 4}},
+		{0, 0, []int64{5, 4, 3, 2, 1}},
+		{-3, 1, []int64{5}},
+		{3, 0, []int64{2, 1}},
+	} {
+		t.Run(fmt.Sprintf("before=%d/limit=%d", p.before, p.limit), func(t *testing.T) {
+			evs, err := s.EventsBefore(t.Context(), ns, p.before, p.limit)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var seqs []int64
+			for _, ev := range evs {
+				seqs = append(seqs, ev.Seq)
+				// The same event as the forward read has under its Seq.
+				if diff := cmp.Diff(forward[ev.Seq-1], ev); diff != "" {
+					t.Errorf("event %d read backwards (-forward +backwards):\n%s", ev.Seq, diff)
+				}
+			}
+			if diff := cmp.Diff(p.wantSeqs, seqs, equateEmpty()); diff != "" {
+				t.Errorf("seqs mismatch (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
 func testEventsOnlyWrite(t *testing.T, s store.Store) {
 	ns := nsFor(t, "")
 	res := commit(t, s, ns, store.Write{Events: []store.Event{{Actor: "sys", Action: "login"}}})
@@ -1197,6 +1246,10 @@ func testInvalidWrites(t *testing.T, s store.Store) {
 			_, err := s.Events(ctx, store.Namespace{Service: "{x}", Region: "r"}, 0, 1)
 			return err
 		}},
+		{"EventsBefore bad namespace", func(ctx context.Context) error {
+			_, err := s.EventsBefore(ctx, store.Namespace{Service: "{x}", Region: "r"}, 0, 1)
+			return err
+		}},
 	}
 	for _, tc := range reads {
 		t.Run(tc.name, func(t *testing.T) {
@@ -1223,6 +1276,7 @@ func testCanceledContext(t *testing.T, s store.Store) {
 		{"Scan", func() error { _, err := s.Scan(ctx, ns, store.Query{Index: "i"}); return err }},
 		{"Count", func() error { _, err := s.Count(ctx, ns, "i", ""); return err }},
 		{"Events", func() error { _, err := s.Events(ctx, ns, 0, 1); return err }},
+		{"EventsBefore", func() error { _, err := s.EventsBefore(ctx, ns, 0, 1); return err }},
 	}
 	for _, c := range calls {
 		t.Run(c.name, func(t *testing.T) {

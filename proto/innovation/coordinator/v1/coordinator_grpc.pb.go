@@ -41,10 +41,12 @@ type CoordinatorServiceClient interface {
 	// not fail the dashboard: it is reported with its status and its last
 	// good figures, and the dashboard is partial.
 	GetDashboard(ctx context.Context, in *GetDashboardRequest, opts ...grpc.CallOption) (*Dashboard, error)
-	// ListRegions lists the region directory with each region's health.
+	// ListRegions lists the region directory with each region's health, by
+	// region id.
 	ListRegions(ctx context.Context, in *ListRegionsRequest, opts ...grpc.CallOption) (*ListRegionsResponse, error)
 	// ListCommonNeeds lists clusters of similar published needs that span two
-	// or more regions, the clusters spanning most regions first.
+	// or more regions, the clusters spanning most regions first (or as
+	// order_by asks).
 	ListCommonNeeds(ctx context.Context, in *ListCommonNeedsRequest, opts ...grpc.CallOption) (*ListCommonNeedsResponse, error)
 }
 
@@ -97,10 +99,12 @@ type CoordinatorServiceServer interface {
 	// not fail the dashboard: it is reported with its status and its last
 	// good figures, and the dashboard is partial.
 	GetDashboard(context.Context, *GetDashboardRequest) (*Dashboard, error)
-	// ListRegions lists the region directory with each region's health.
+	// ListRegions lists the region directory with each region's health, by
+	// region id.
 	ListRegions(context.Context, *ListRegionsRequest) (*ListRegionsResponse, error)
 	// ListCommonNeeds lists clusters of similar published needs that span two
-	// or more regions, the clusters spanning most regions first.
+	// or more regions, the clusters spanning most regions first (or as
+	// order_by asks).
 	ListCommonNeeds(context.Context, *ListCommonNeedsRequest) (*ListCommonNeedsResponse, error)
 	mustEmbedUnimplementedCoordinatorServiceServer()
 }

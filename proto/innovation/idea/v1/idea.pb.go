@@ -971,7 +971,13 @@ type ListIdeasRequest struct {
 	// (best assessed first, unassessed last) or
 	// `assessment_summary.weighted_score`. A submitter's list (their own
 	// ideas) is ordered by create_time only.
-	OrderBy       string `protobuf:"bytes,5,opt,name=order_by,json=orderBy,proto3" json:"order_by,omitempty"`
+	OrderBy string `protobuf:"bytes,5,opt,name=order_by,json=orderBy,proto3" json:"order_by,omitempty"`
+	// Full-text search over the title, the problem and the titles of the
+	// ideas merged into each idea, by trigrams, folded for case and accents
+	// ("videobesok" finds "Videobesök"). At most 200 characters; empty is no
+	// search. The hits come by relevance, best first, newest first among
+	// equals, so order_by must be empty; filter narrows them (AND).
+	Q             string `protobuf:"bytes,6,opt,name=q,proto3" json:"q,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1037,6 +1043,13 @@ func (x *ListIdeasRequest) GetFilter() string {
 func (x *ListIdeasRequest) GetOrderBy() string {
 	if x != nil {
 		return x.OrderBy
+	}
+	return ""
+}
+
+func (x *ListIdeasRequest) GetQ() string {
+	if x != nil {
+		return x.Q
 	}
 	return ""
 }
@@ -1651,9 +1664,13 @@ func (x *CreateAssessmentRequest) GetRequestId() string {
 type ListAssessmentsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// regions/{region}/ideas/{idea}
-	Parent        string `protobuf:"bytes,1,opt,name=parent,proto3" json:"parent,omitempty"`
-	PageSize      int32  `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
-	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	Parent    string `protobuf:"bytes,1,opt,name=parent,proto3" json:"parent,omitempty"`
+	PageSize  int32  `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageToken string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// AIP-132: `name` (the default), `name desc`, `create_time desc`,
+	// `create_time`, `weighted_score desc` (best first) or `weighted_score`.
+	// Equal times or scores come by name.
+	OrderBy       string `protobuf:"bytes,4,opt,name=order_by,json=orderBy,proto3" json:"order_by,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1705,6 +1722,13 @@ func (x *ListAssessmentsRequest) GetPageSize() int32 {
 func (x *ListAssessmentsRequest) GetPageToken() string {
 	if x != nil {
 		return x.PageToken
+	}
+	return ""
+}
+
+func (x *ListAssessmentsRequest) GetOrderBy() string {
+	if x != nil {
+		return x.OrderBy
 	}
 	return ""
 }
@@ -2106,8 +2130,11 @@ type ListAuditEventsRequest struct {
 	// regions/{region}
 	Parent string `protobuf:"bytes,1,opt,name=parent,proto3" json:"parent,omitempty"`
 	// Default 50, at most 1000.
-	PageSize      int32  `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
-	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	PageSize  int32  `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageToken string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// AIP-132: `time` (the default), oldest first, or `time desc`, newest
+	// first; both follow the order the events were recorded in (sequence).
+	OrderBy       string `protobuf:"bytes,4,opt,name=order_by,json=orderBy,proto3" json:"order_by,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2163,11 +2190,19 @@ func (x *ListAuditEventsRequest) GetPageToken() string {
 	return ""
 }
 
+func (x *ListAuditEventsRequest) GetOrderBy() string {
+	if x != nil {
+		return x.OrderBy
+	}
+	return ""
+}
+
 type ListAuditEventsResponse struct {
 	state  protoimpl.MessageState `protogen:"open.v1"`
 	Events []*v1.AuditEvent       `protobuf:"bytes,1,rep,name=events,proto3" json:"events,omitempty"`
 	// Empty at the end of the log as it stands; the log only grows, so a
-	// reader that keeps the last token can continue from it later.
+	// reader oldest first that keeps the last token can continue from it
+	// later.
 	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -4962,14 +4997,15 @@ const file_innovation_idea_v1_idea_proto_rawDesc = "" +
 	"\n" +
 	"request_id\x18\x03 \x01(\tR\trequestId\"$\n" +
 	"\x0eGetIdeaRequest\x12\x12\n" +
-	"\x04name\x18\x01 \x01(\tR\x04name\"\x99\x01\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\"\xa7\x01\n" +
 	"\x10ListIdeasRequest\x12\x16\n" +
 	"\x06parent\x18\x01 \x01(\tR\x06parent\x12\x1b\n" +
 	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
 	"page_token\x18\x03 \x01(\tR\tpageToken\x12\x16\n" +
 	"\x06filter\x18\x04 \x01(\tR\x06filter\x12\x19\n" +
-	"\border_by\x18\x05 \x01(\tR\aorderBy\"k\n" +
+	"\border_by\x18\x05 \x01(\tR\aorderBy\x12\f\n" +
+	"\x01q\x18\x06 \x01(\tR\x01q\"k\n" +
 	"\x11ListIdeasResponse\x12.\n" +
 	"\x05ideas\x18\x01 \x03(\v2\x18.innovation.idea.v1.IdeaR\x05ideas\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"~\n" +
@@ -5024,12 +5060,13 @@ const file_innovation_idea_v1_idea_proto_rawDesc = "" +
 	"assessment\x18\x02 \x01(\v2\x1e.innovation.idea.v1.AssessmentR\n" +
 	"assessment\x12\x1d\n" +
 	"\n" +
-	"request_id\x18\x03 \x01(\tR\trequestId\"l\n" +
+	"request_id\x18\x03 \x01(\tR\trequestId\"\x87\x01\n" +
 	"\x16ListAssessmentsRequest\x12\x16\n" +
 	"\x06parent\x18\x01 \x01(\tR\x06parent\x12\x1b\n" +
 	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
-	"page_token\x18\x03 \x01(\tR\tpageToken\"\x83\x01\n" +
+	"page_token\x18\x03 \x01(\tR\tpageToken\x12\x19\n" +
+	"\border_by\x18\x04 \x01(\tR\aorderBy\"\x83\x01\n" +
 	"\x17ListAssessmentsResponse\x12@\n" +
 	"\vassessments\x18\x01 \x03(\v2\x1e.innovation.idea.v1.AssessmentR\vassessments\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"a\n" +
@@ -5055,12 +5092,13 @@ const file_innovation_idea_v1_idea_proto_rawDesc = "" +
 	"\x06parent\x18\x01 \x01(\tR\x06parent\x12,\n" +
 	"\x04idea\x18\x02 \x01(\v2\x18.innovation.idea.v1.IdeaR\x04idea\x12\x1f\n" +
 	"\vspread_from\x18\x03 \x01(\tR\n" +
-	"spreadFrom\"l\n" +
+	"spreadFrom\"\x87\x01\n" +
 	"\x16ListAuditEventsRequest\x12\x16\n" +
 	"\x06parent\x18\x01 \x01(\tR\x06parent\x12\x1b\n" +
 	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
-	"page_token\x18\x03 \x01(\tR\tpageToken\"z\n" +
+	"page_token\x18\x03 \x01(\tR\tpageToken\x12\x19\n" +
+	"\border_by\x18\x04 \x01(\tR\aorderBy\"z\n" +
 	"\x17ListAuditEventsResponse\x127\n" +
 	"\x06events\x18\x01 \x03(\v2\x1f.innovation.audit.v1.AuditEventR\x06events\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xb7\x01\n" +

@@ -84,7 +84,8 @@ type IdeaServiceClient interface {
 	// CreateAssessment records the caller's scorecard for an idea, replacing
 	// their earlier one, and updates the idea's assessment summary.
 	CreateAssessment(ctx context.Context, in *CreateAssessmentRequest, opts ...grpc.CallOption) (*Assessment, error)
-	// ListAssessments lists an idea's scorecards.
+	// ListAssessments lists an idea's scorecards, one per reviewer, by name
+	// or in the order order_by asks for.
 	ListAssessments(ctx context.Context, in *ListAssessmentsRequest, opts ...grpc.CallOption) (*ListAssessmentsResponse, error)
 	// FindSimilarIdeas returns the region's ideas most similar to a draft, so a
 	// portal can warn of duplicates before submitting.
@@ -567,7 +568,8 @@ type IdeaServiceServer interface {
 	// CreateAssessment records the caller's scorecard for an idea, replacing
 	// their earlier one, and updates the idea's assessment summary.
 	CreateAssessment(context.Context, *CreateAssessmentRequest) (*Assessment, error)
-	// ListAssessments lists an idea's scorecards.
+	// ListAssessments lists an idea's scorecards, one per reviewer, by name
+	// or in the order order_by asks for.
 	ListAssessments(context.Context, *ListAssessmentsRequest) (*ListAssessmentsResponse, error)
 	// FindSimilarIdeas returns the region's ideas most similar to a draft, so a
 	// portal can warn of duplicates before submitting.

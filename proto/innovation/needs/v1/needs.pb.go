@@ -415,7 +415,13 @@ type ListNeedsRequest struct {
 	// `update_time`. The update_time orders list the whole region, so they
 	// are for staff and national callers; partners and reporters list by
 	// create_time or priority_score.
-	OrderBy       string `protobuf:"bytes,5,opt,name=order_by,json=orderBy,proto3" json:"order_by,omitempty"`
+	OrderBy string `protobuf:"bytes,5,opt,name=order_by,json=orderBy,proto3" json:"order_by,omitempty"`
+	// Full-text search over the statement's parts (problem, population,
+	// outcome), by trigrams, folded for case and accents ("dialys" finds
+	// "Dialys"). At most 200 characters; empty is no search. The hits come by
+	// relevance, best first, newest first among equals, so order_by must be
+	// empty; filter narrows them (AND).
+	Q             string `protobuf:"bytes,6,opt,name=q,proto3" json:"q,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -481,6 +487,13 @@ func (x *ListNeedsRequest) GetFilter() string {
 func (x *ListNeedsRequest) GetOrderBy() string {
 	if x != nil {
 		return x.OrderBy
+	}
+	return ""
+}
+
+func (x *ListNeedsRequest) GetQ() string {
+	if x != nil {
+		return x.Q
 	}
 	return ""
 }
@@ -1618,8 +1631,11 @@ type ListAuditEventsRequest struct {
 	// regions/{region}
 	Parent string `protobuf:"bytes,1,opt,name=parent,proto3" json:"parent,omitempty"`
 	// Default 50, at most 1000.
-	PageSize      int32  `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
-	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	PageSize  int32  `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageToken string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// AIP-132: `time` (the default), oldest first, or `time desc`, newest
+	// first; both follow the order the events were recorded in (sequence).
+	OrderBy       string `protobuf:"bytes,4,opt,name=order_by,json=orderBy,proto3" json:"order_by,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1675,11 +1691,19 @@ func (x *ListAuditEventsRequest) GetPageToken() string {
 	return ""
 }
 
+func (x *ListAuditEventsRequest) GetOrderBy() string {
+	if x != nil {
+		return x.OrderBy
+	}
+	return ""
+}
+
 type ListAuditEventsResponse struct {
 	state  protoimpl.MessageState `protogen:"open.v1"`
 	Events []*v11.AuditEvent      `protobuf:"bytes,1,rep,name=events,proto3" json:"events,omitempty"`
 	// Empty at the end of the log as it stands; the log only grows, so a
-	// reader that keeps the last token can continue from it later.
+	// reader oldest first that keeps the last token can continue from it
+	// later.
 	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -2175,14 +2199,15 @@ const file_innovation_needs_v1_needs_proto_rawDesc = "" +
 	"\n" +
 	"request_id\x18\x03 \x01(\tR\trequestId\"$\n" +
 	"\x0eGetNeedRequest\x12\x12\n" +
-	"\x04name\x18\x01 \x01(\tR\x04name\"\x99\x01\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\"\xa7\x01\n" +
 	"\x10ListNeedsRequest\x12\x16\n" +
 	"\x06parent\x18\x01 \x01(\tR\x06parent\x12\x1b\n" +
 	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
 	"page_token\x18\x03 \x01(\tR\tpageToken\x12\x16\n" +
 	"\x06filter\x18\x04 \x01(\tR\x06filter\x12\x19\n" +
-	"\border_by\x18\x05 \x01(\tR\aorderBy\"l\n" +
+	"\border_by\x18\x05 \x01(\tR\aorderBy\x12\f\n" +
+	"\x01q\x18\x06 \x01(\tR\x01q\"l\n" +
 	"\x11ListNeedsResponse\x12/\n" +
 	"\x05needs\x18\x01 \x03(\v2\x19.innovation.needs.v1.NeedR\x05needs\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x7f\n" +
@@ -2272,12 +2297,13 @@ const file_innovation_needs_v1_needs_proto_rawDesc = "" +
 	"similarity\x18\x02 \x01(\x01R\n" +
 	"similarity\"V\n" +
 	"\x18FindSimilarNeedsResponse\x12:\n" +
-	"\aresults\x18\x01 \x03(\v2 .innovation.needs.v1.SimilarNeedR\aresults\"l\n" +
+	"\aresults\x18\x01 \x03(\v2 .innovation.needs.v1.SimilarNeedR\aresults\"\x87\x01\n" +
 	"\x16ListAuditEventsRequest\x12\x16\n" +
 	"\x06parent\x18\x01 \x01(\tR\x06parent\x12\x1b\n" +
 	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
-	"page_token\x18\x03 \x01(\tR\tpageToken\"z\n" +
+	"page_token\x18\x03 \x01(\tR\tpageToken\x12\x19\n" +
+	"\border_by\x18\x04 \x01(\tR\aorderBy\"z\n" +
 	"\x17ListAuditEventsResponse\x127\n" +
 	"\x06events\x18\x01 \x03(\v2\x1f.innovation.audit.v1.AuditEventR\x06events\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xbc\x01\n" +

@@ -47,8 +47,9 @@ const (
 // webhook subscriptions.
 type NotificationServiceClient interface {
 	// ListNotifications pages through the caller's own notifications in a
-	// region, newest first: those addressed to them and those addressed to a
-	// role they hold there. The unread count comes with every page.
+	// region, newest first (or oldest first, order_by): those addressed to
+	// them and those addressed to a role they hold there. The unread count
+	// comes with every page.
 	ListNotifications(ctx context.Context, in *ListNotificationsRequest, opts ...grpc.CallOption) (*ListNotificationsResponse, error)
 	// MarkNotificationsRead marks notifications read for the caller only;
 	// others holding the same role keep their own marks.
@@ -232,8 +233,9 @@ func (c *notificationServiceClient) ErasePersonData(ctx context.Context, in *Era
 // webhook subscriptions.
 type NotificationServiceServer interface {
 	// ListNotifications pages through the caller's own notifications in a
-	// region, newest first: those addressed to them and those addressed to a
-	// role they hold there. The unread count comes with every page.
+	// region, newest first (or oldest first, order_by): those addressed to
+	// them and those addressed to a role they hold there. The unread count
+	// comes with every page.
 	ListNotifications(context.Context, *ListNotificationsRequest) (*ListNotificationsResponse, error)
 	// MarkNotificationsRead marks notifications read for the caller only;
 	// others holding the same role keep their own marks.

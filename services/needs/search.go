@@ -1,0 +1,115 @@
+package needs
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"unicode/utf8"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/innovationsmotorer/motor/internal/auth"
+	"github.com/innovationsmotorer/motor/internal/resource"
+	"github.com/innovationsmotorer/motor/internal/rpc/errs"
+	"github.com/innovationsmotorer/motor/internal/store"
+	"github.com/innovationsmotorer/motor/internal/store/filter"
+	"github.com/innovationsmotorer/motor/internal/store/repo"
+	"github.com/innovationsmotorer/motor/internal/trigram"
+	needsv1 "github.com/innovationsmotorer/motor/proto/innovation/needs/v1"
+)
+
+const (
+	// maxQuery bounds q: a search is a few words, not a draft to compare
+	// (that is :findSimilar).
+	maxQuery = 200
+	// searchThreshold is the share of each word's trigrams a need must
+	// hold, pg_trgm's word_similarity_threshold.
+	searchThreshold = 0.6
+)
+
+// searchNeeds answers ListNeeds with q: the needs whose folded statement
+// parts hold each word of q, by relevance (then newest first), found in the
+// similarity index rather than by scanning the region, narrowed there to
+// what the caller may see and read one by one from the store for the page,
+// where the filter and the caller's access are checked again.
+func (s *Server) searchNeeds(ctx context.Context, req *needsv1.ListNeedsRequest, region string, who *auth.Identity) (*needsv1.ListNeedsResponse, error) {
+	var v errs.Violations
+	raw := strings.TrimSpace(req.GetQ())
+	q := trigram.Fold(raw)
+	switch n := utf8.RuneCountInString(raw); {
+	case n > maxQuery:
+		v.Add("q", "is %d characters long; a search is at most %d", n, maxQuery)
+	case len(trigram.Keys(nil, q)) == 0:
+		v.Add("q", "has no letters or digits to search for")
+	}
+	if req.GetOrderBy() != "" {
+		v.Add("order_by", "must be empty with q: search results come by relevance, best first")
+	}
+	plan, ferr := filter.Compile(req.GetFilter(), store.Query{Index: orderCreated}, filterFields(orderCreated))
+	if ferr != nil {
+		v.Add("filter", "%v", ferr)
+	}
+	size := resource.PageSize(&v, req.GetPageSize())
+	scope := "region"
+	if !isStaff(who, region) && !isNational(who) {
+		scope = "published"
+		if who.Has(auth.Submitter) {
+			scope += "+" + repo.SubjectHash(who.Subject)
+		}
+	}
+	digest := resource.Digest(region, "q", q, plan.Filter, scope)
+	after := resource.DecodeToken(&v, req.GetPageToken(), digest)
+	if err := v.Err(domain); err != nil {
+		return nil, err
+	}
+
+	x := s.indexOf(region)
+	x.mu.Lock()
+	if err := s.syncIndex(ctx, x); err != nil {
+		x.mu.Unlock()
+		return nil, domain.Store(err, "NEED", "needs of "+region)
+	}
+	found := x.find.CoverWords(q, searchThreshold, func(name string) bool {
+		m := x.meta[name]
+		return mayRead(who, region, m.owner, &needsv1.Need{Published: m.published})
+	})
+	type hit struct{ name, key string }
+	hits := make([]hit, len(found))
+	for i, h := range found {
+		micro := max(0, min(int64(math.Round(h.Similarity*1e6)), 9_999_999))
+		hits[i] = hit{h.Name, fmt.Sprintf("%07d/%s/%s", 9_999_999-micro, x.meta[h.Name].newest, h.Name)}
+	}
+	x.mu.Unlock()
+	slices.SortFunc(hits, func(a, b hit) int { return cmp.Compare(a.key, b.key) })
+
+	resp := &needsv1.ListNeedsResponse{}
+	for i, h := range hits {
+		if h.key <= after {
+			continue
+		}
+		name, err := parseNeedName(h.name)
+		if err != nil {
+			continue
+		}
+		r, err := s.needs.Get(ctx, name.ref())
+		if status.Code(err) == codes.NotFound {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if !mayRead(who, region, r.Owner, r.Msg) || plan.Match != nil && !plan.Match(r.Msg) {
+			continue
+		}
+		resp.Needs = append(resp.Needs, speak(ctx, redact(who, region, r.Owner, r.Msg)))
+		if len(resp.Needs) == size && i < len(hits)-1 {
+			resp.NextPageToken = resource.EncodeToken(h.key, digest)
+			break
+		}
+	}
+	return resp, nil
+}
