@@ -65,7 +65,7 @@ func demoNeeds(region string) []demoNeed {
 			{subject: "demo-advisor-vasterbotten", staff: true, need: &needsv1.Need{
 				Problem:    "boka tolk till besök på vårdcentralen",
 				Population: "patienter som inte talar svenska",
-				Outcome:    "att besöket blir av med rätt information",
+				Outcome:    "besöket blir av med rätt information",
 				CareUnit:   "Primärvård, Skellefteå", ReportedBy: ideav1.Origin_ORIGIN_STAFF,
 			}, status: needsv1.NeedStatus_NEED_STATUS_CLOSED, reason: "Löst genom regionens nya tolkavtal med direktbokning."},
 		}
