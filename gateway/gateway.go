@@ -118,22 +118,9 @@ func New(ctx context.Context, cfg Config) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	api := runtime.NewServeMux(
-		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.JSONPb{
-			MarshalOptions:   protojson.MarshalOptions{},
-			UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
-		}),
-		runtime.WithErrorHandler(errorHandler(logger)),
-		runtime.WithRoutingErrorHandler(routingErrorHandler),
-		runtime.WithMiddlewares(routeMiddleware),
-		runtime.WithOutgoingHeaderMatcher(noOutgoingMetadata),
-	)
-	for name, register := range routes() {
-		if conn := cfg.Upstreams[name]; conn != nil {
-			if err := register(ctx, api, conn); err != nil {
-				return nil, fmt.Errorf("register %s routes: %w", name, err)
-			}
-		}
+	api, err := restMux(ctx, cfg.Upstreams, logger, table)
+	if err != nil {
+		return nil, err
 	}
 
 	root := http.NewServeMux()
@@ -196,6 +183,37 @@ func New(ctx context.Context, cfg Config) (http.Handler, error) {
 		)
 	}
 	return h, nil
+}
+
+// restMux is the REST routes of the upstreams (see byService).
+func restMux(ctx context.Context, upstreams Upstreams, logger *slog.Logger, table []queryRoute) (byService, error) {
+	muxOptions := []runtime.ServeMuxOption{
+		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.JSONPb{
+			MarshalOptions:   protojson.MarshalOptions{},
+			UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
+		}),
+		runtime.WithErrorHandler(errorHandler(logger)),
+		runtime.WithRoutingErrorHandler(routingErrorHandler),
+		runtime.WithMiddlewares(routeMiddleware),
+		runtime.WithOutgoingHeaderMatcher(noOutgoingMetadata),
+		runtime.WithIncomingHeaderMatcher(incomingMetadata),
+	}
+	// Every route is on one mux; each service's are also on a mux of their
+	// own, which a request goes to when the route table says whose it is
+	// (byService).
+	api := byService{all: runtime.NewServeMux(muxOptions...), services: map[string]*runtime.ServeMux{}, routes: routeIndex(table)}
+	for name, register := range routes() {
+		if conn := upstreams[name]; conn != nil {
+			own := runtime.NewServeMux(muxOptions...)
+			for _, mux := range []*runtime.ServeMux{api.all, own} {
+				if err := register(ctx, mux, conn); err != nil {
+					return byService{}, fmt.Errorf("register %s routes: %w", name, err)
+				}
+			}
+			api.services[name] = own
+		}
+	}
+	return api, nil
 }
 
 // limitBody answers 413 for bodies over MaxBodyBytes. It reads the body up

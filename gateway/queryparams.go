@@ -21,12 +21,92 @@ import (
 // queryRoute is one operation of the OpenAPI document.
 type queryRoute struct {
 	method string
-	path   *regexp.Regexp
+	path   pathMatcher
 	params []string // lowerCamelCase, as the document names them
+	// service is the operation's tag: the gRPC service behind it
+	// ("IdeaService").
+	service string
+}
+
+// pathMatcher matches a request path against one path template of the
+// document. The templates' parameters take any one segment ([^/]+), so most
+// match segment by segment, without the regexp every request ran through
+// for every route; a template holding anything else (a parameter with a
+// pattern of its own, two parameters in one segment) keeps its regexp.
+type pathMatcher struct {
+	re *regexp.Regexp
+	// segs, when set, are the template's '/'-separated segments.
+	segs []pathSegment
+}
+
+// pathSegment is a literal, or prefix{param}suffix where the parameter is
+// at least one character and no '/'.
+type pathSegment struct {
+	prefix, suffix string
+	param          bool
+}
+
+// MatchString reports whether path matches the whole template.
+func (m pathMatcher) MatchString(path string) bool {
+	if m.segs == nil {
+		return m.re.MatchString(path)
+	}
+	rest := path
+	for i, s := range m.segs {
+		seg := rest
+		if i < len(m.segs)-1 {
+			var ok bool
+			if seg, rest, ok = strings.Cut(rest, "/"); !ok {
+				return false
+			}
+		} else if strings.IndexByte(seg, '/') >= 0 {
+			return false
+		}
+		if !s.param {
+			if seg != s.prefix {
+				return false
+			}
+			continue
+		}
+		if len(seg) <= len(s.prefix)+len(s.suffix) || !strings.HasPrefix(seg, s.prefix) || !strings.HasSuffix(seg, s.suffix) {
+			return false
+		}
+	}
+	return true
+}
+
+// segments splits a template whose parameters all take any one segment, or
+// reports that it cannot.
+func segments(tmpl string, patterns map[string]string) ([]pathSegment, bool) {
+	var out []pathSegment
+	for _, seg := range strings.Split(tmpl, "/") {
+		ms := templateParam.FindAllStringSubmatchIndex(seg, -1)
+		switch {
+		case len(ms) == 0:
+			if strings.ContainsAny(seg, "{}") {
+				return nil, false
+			}
+			out = append(out, pathSegment{prefix: seg})
+		case len(ms) == 1:
+			m := ms[0]
+			if pat := patterns[seg[m[2]:m[3]]]; pat != "" && pat != "[^/]+" {
+				return nil, false
+			}
+			prefix, suffix := seg[:m[0]], seg[m[1]:]
+			if strings.ContainsAny(prefix+suffix, "{}") {
+				return nil, false
+			}
+			out = append(out, pathSegment{prefix: prefix, suffix: suffix, param: true})
+		default:
+			return nil, false
+		}
+	}
+	return out, true
 }
 
 type openAPIDoc struct {
 	Paths map[string]map[string]struct {
+		Tags       []string `json:"tags"`
 		Parameters []struct {
 			Name    string `json:"name"`
 			In      string `json:"in"`
@@ -48,6 +128,9 @@ func queryRoutes(doc []byte) ([]queryRoute, error) {
 		for method, op := range ops {
 			patterns := map[string]string{}
 			r := queryRoute{method: strings.ToUpper(method)}
+			if len(op.Tags) > 0 {
+				r.service = op.Tags[0]
+			}
 			for _, p := range op.Parameters {
 				switch p.In {
 				case "path":
@@ -72,7 +155,10 @@ func queryRoutes(doc []byte) ([]queryRoute, error) {
 			if err != nil {
 				return nil, fmt.Errorf("openapi path %s: %w", tmpl, err)
 			}
-			r.path = re
+			r.path = pathMatcher{re: re}
+			if segs, ok := segments(tmpl, patterns); ok {
+				r.path.segs = segs
+			}
 			out = append(out, r)
 		}
 	}

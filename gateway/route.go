@@ -66,16 +66,29 @@ func routeMiddleware(next runtime.HandlerFunc) runtime.HandlerFunc {
 				m.pattern = p.String()
 			}
 		}
-		// The resource name is one path parameter: name, parent, or the
-		// resource of an update (idea.name).
-		for _, k := range slices.Sorted(maps.Keys(params)) {
-			if region := telemetry.RegionOfName(params[k]); region != "" {
-				trace.SpanFromContext(r.Context()).SetAttributes(telemetry.AttrRegion.String(region))
-				break
-			}
+		if region := paramsRegion(params); region != "" {
+			trace.SpanFromContext(r.Context()).SetAttributes(telemetry.AttrRegion.String(region))
 		}
 		next(w, r, params)
 	}
+}
+
+// paramsRegion is the region of the first path parameter, by name, that
+// names one. The resource name is one path parameter: name, parent, or the
+// resource of an update (idea.name); with one, the usual case, there is
+// nothing to sort.
+func paramsRegion(params map[string]string) string {
+	if len(params) == 1 {
+		for _, v := range params {
+			return telemetry.RegionOfName(v)
+		}
+	}
+	for _, k := range slices.Sorted(maps.Keys(params)) {
+		if region := telemetry.RegionOfName(params[k]); region != "" {
+			return region
+		}
+	}
+	return ""
 }
 
 // spanName names a span by the route otelhttp found on the request, or by

@@ -44,6 +44,7 @@ type benchOptions struct {
 	keep     string
 	profile  string
 	block    string
+	memory   string
 }
 
 func parseBench(args []string, stderr io.Writer) (benchOptions, error) {
@@ -60,12 +61,13 @@ func parseBench(args []string, stderr io.Writer) (benchOptions, error) {
 	keep := fs.String("data", "", "data folder to use (default: a temporary one, removed after)")
 	profile := fs.String("cpuprofile", "", "write a CPU profile of the whole run (both sides) to this file")
 	block := fs.String("blockprofile", "", "write a profile of where goroutines waited (channels, locks, the store's fsync batches) to this file")
+	memory := fs.String("memprofile", "", "write a profile of where the run allocated (both sides; go tool pprof -sample_index=alloc_objects) to this file")
 	if err := fs.Parse(args); err != nil {
 		return benchOptions{}, err
 	}
 	o := benchOptions{
 		load:   perf.Load{Concurrency: *c, Rate: *rate, Duration: *round},
-		rounds: *rounds, jsonPath: *jsonPath, redis: *redis, keep: *keep, profile: *profile, block: *block, only: map[string]bool{},
+		rounds: *rounds, jsonPath: *jsonPath, redis: *redis, keep: *keep, profile: *profile, block: *block, memory: *memory, only: map[string]bool{},
 	}
 	var problems []string
 	if *c < 1 {
@@ -143,6 +145,16 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			runtime.SetBlockProfileRate(0)
 			if f, err := os.Create(o.block); err == nil {
 				_ = pprof.Lookup("block").WriteTo(f, 0)
+				f.Close()
+			}
+		}()
+	}
+	if o.memory != "" {
+		// The allocation profile counts from the start of the process; it
+		// is written when the run ends, so it holds both sides' rounds.
+		defer func() {
+			if f, err := os.Create(o.memory); err == nil {
+				_ = pprof.Lookup("allocs").WriteTo(f, 0)
 				f.Close()
 			}
 		}()

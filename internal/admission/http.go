@@ -48,6 +48,7 @@ type HTTPConfig struct {
 // token buys a bucket that the services then refuse), else the remote
 // address.
 func HTTP(next http.Handler, cfg HTTPConfig) http.Handler {
+	budget := newBudgetHeaders(cfg.Rates)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		for _, p := range cfg.Exempt {
 			if r.URL.Path == p {
@@ -66,7 +67,7 @@ func HTTP(next http.Handler, cfg HTTPConfig) http.Handler {
 		defer cfg.InFlight.Release()
 		if cfg.Limiter != nil {
 			q := cfg.Limiter.Take(httpCaller(r, cfg.Caller), cfg.Rates)
-			rateLimitHeaders(w.Header(), cfg.Rates, q)
+			budget.set(w.Header(), q)
 			if !q.OK {
 				if cfg.OnShed != nil {
 					cfg.OnShed(r, ReasonRateLimited)
@@ -80,20 +81,34 @@ func HTTP(next http.Handler, cfg HTTPConfig) http.Handler {
 	})
 }
 
-// rateLimitHeaders tell a client its budget before it runs out, in the
+// budgetHeaders tell a client its budget before it runs out, in the
 // fields of the IETF httpapi draft "RateLimit header fields for HTTP"
 // (RateLimit-Limit, -Remaining and -Reset in seconds) and the policy as
 // burst;w=seconds to refill it, so a client can pace itself instead of
-// meeting a 429.
-func rateLimitHeaders(h http.Header, r Rates, q Quota) {
-	if r.PerSecond <= 0 || q.Remaining < 0 {
-		return
+// meeting a 429. The limit and the policy are the configuration's, so
+// they are written out once.
+type budgetHeaders struct {
+	on            bool
+	limit, policy string
+}
+
+func newBudgetHeaders(r Rates) budgetHeaders {
+	if r.PerSecond <= 0 {
+		return budgetHeaders{}
 	}
 	burst := max(r.Burst, 1)
-	h.Set("RateLimit-Limit", strconv.Itoa(burst))
+	return budgetHeaders{on: true, limit: strconv.Itoa(burst),
+		policy: fmt.Sprintf("%d;w=%d", burst, int(math.Ceil(float64(burst)/r.PerSecond)))}
+}
+
+func (b budgetHeaders) set(h http.Header, q Quota) {
+	if !b.on || q.Remaining < 0 {
+		return
+	}
+	h.Set("RateLimit-Limit", b.limit)
 	h.Set("RateLimit-Remaining", strconv.Itoa(q.Remaining))
 	h.Set("RateLimit-Reset", strconv.Itoa(int(math.Ceil(q.Reset.Seconds()))))
-	h.Set("RateLimit-Policy", fmt.Sprintf("%d;w=%d", burst, int(math.Ceil(float64(burst)/r.PerSecond))))
+	h.Set("RateLimit-Policy", b.policy)
 }
 
 // httpCaller names the caller of r for its token bucket.

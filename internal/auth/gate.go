@@ -201,15 +201,22 @@ func NewGate(cfg GateConfig) *Gate {
 // Unary is the gate as a unary server interceptor.
 func (g *Gate) Unary() grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-		if g.public(info.FullMethod) {
-			return handler(ctx, req)
-		}
-		ctx, err := g.admit(ctx, info.FullMethod, req)
+		ctx, err := g.Admit(ctx, info.FullMethod, req)
 		if err != nil {
 			return nil, err
 		}
 		return handler(ctx, req)
 	}
+}
+
+// Admit is the gate for a unary call made in one interceptor with others
+// (rpc's server chain): ctx as it is for a public method, else ctx with
+// the caller's Identity, or the refusal to send.
+func (g *Gate) Admit(ctx context.Context, method string, req any) (context.Context, error) {
+	if g.public(method) {
+		return ctx, nil
+	}
+	return g.admit(ctx, method, req)
 }
 
 // Stream is the gate as a stream server interceptor. Streams have no
@@ -235,11 +242,15 @@ func (g *Gate) admit(ctx context.Context, method string, req any) (context.Conte
 		return nil, err
 	}
 	id, _ := FromContext(admitted)
-	if md, _ := metadata.FromIncomingContext(ctx); id.Kind != CallerUser && len(md.Get(onBehalfMetadata)) == 1 {
-		onBehalf := *id
-		onBehalf.OnBehalfOf = md.Get(onBehalfMetadata)[0]
-		id = &onBehalf
-		admitted = NewContext(admitted, id)
+	if id.Kind != CallerUser {
+		// Only the keys the gate reads are looked up: copying the whole
+		// metadata for each was a good part of what admitting a call cost.
+		if vals := metadata.ValueFromIncomingContext(ctx, onBehalfMetadata); len(vals) == 1 {
+			onBehalf := *id
+			onBehalf.OnBehalfOf = vals[0]
+			id = &onBehalf
+			admitted = NewContext(admitted, id)
+		}
 	}
 	if err := g.authorize(method, req, id); err != nil {
 		g.record(ctx, method, id, err)
@@ -255,8 +266,7 @@ func (g *Gate) identify(ctx context.Context) (context.Context, error) {
 	if g.peers != nil {
 		deployment, self = verifiedDeployment(ctx), g.peers.Self
 	}
-	md, _ := metadata.FromIncomingContext(ctx)
-	if vals := md.Get(serviceMetadata); len(vals) > 0 {
+	if vals := metadata.ValueFromIncomingContext(ctx, serviceMetadata); len(vals) > 0 {
 		// The proof is this process's credential or, across the pods of one
 		// deployment (the targets split over Kubernetes Deployments), the
 		// deployment's own certificate: every pod holds it, none holds

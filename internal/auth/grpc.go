@@ -84,8 +84,7 @@ func authenticatePeer(ctx context.Context, v *Verifier, peers *PeerPolicy) (cont
 	if deployment == "" {
 		return authenticate(ctx, v)
 	}
-	md, _ := metadata.FromIncomingContext(ctx)
-	if len(md.Get(authorizationMetadata)) == 0 && deployment != peers.Self {
+	if len(metadata.ValueFromIncomingContext(ctx, authorizationMetadata)) == 0 && deployment != peers.Self {
 		// Only another deployment's own system calls come without a token.
 		// This deployment's gateway forwards its users' (possibly absent)
 		// tokens, so it never stands in for them.
@@ -113,8 +112,7 @@ func (s *identityStream) Context() context.Context { return s.ctx }
 // authenticate returns ctx with the verified caller, or the status error to
 // send back.
 func authenticate(ctx context.Context, v *Verifier) (context.Context, error) {
-	md, _ := metadata.FromIncomingContext(ctx)
-	values := md.Get(authorizationMetadata)
+	values := metadata.ValueFromIncomingContext(ctx, authorizationMetadata)
 	switch len(values) {
 	case 0:
 		return nil, unauthenticated(problemMissingToken, "missing bearer token: no authorization metadata")

@@ -36,57 +36,51 @@ func (a *Admission) shed(method, reason string) {
 	}
 }
 
-// shedUnary refuses calls over the in-flight cap with UNAVAILABLE, which
-// clients may retry elsewhere or later.
-func shedUnary(a *Admission) grpc.UnaryServerInterceptor {
-	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-		if a == nil || auth.PublicMethod(info.FullMethod) {
-			return handler(ctx, req)
-		}
-		if !a.InFlight.Acquire() {
-			a.shed(info.FullMethod, admission.ReasonOverloaded)
-			return nil, refusal(ctx, codes.Unavailable, admission.ReasonOverloaded, time.Second, "the server is at capacity; retry after a second")
-		}
-		defer a.InFlight.Release()
-		return handler(ctx, req)
-	}
-}
-
+// shedStream refuses streams over the in-flight cap, as unaryChain.intercept
+// refuses unary calls.
 func shedStream(a *Admission) grpc.StreamServerInterceptor {
 	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
 		if a == nil || auth.PublicMethod(info.FullMethod) {
 			return handler(srv, ss)
 		}
-		if !a.InFlight.Acquire() {
-			a.shed(info.FullMethod, admission.ReasonOverloaded)
-			return refusal(ss.Context(), codes.Unavailable, admission.ReasonOverloaded, time.Second, "the server is at capacity; retry after a second")
+		if err := a.acquire(ss.Context(), info.FullMethod); err != nil {
+			return err
 		}
 		defer a.InFlight.Release()
 		return handler(srv, ss)
 	}
 }
 
-// rateUnary runs after authentication, so the bucket is the verified
-// caller's: a made-up token never reaches it.
-func rateUnary(a *Admission) grpc.UnaryServerInterceptor {
-	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-		if a == nil || a.Limiter == nil || auth.PublicMethod(info.FullMethod) {
-			return handler(ctx, req)
-		}
-		id, ok := auth.FromContext(ctx)
-		if !ok {
-			return handler(ctx, req)
-		}
-		key, rates := "sub:"+id.Region+"/"+id.Subject, a.Rates
-		if id.Has(auth.Coordinator) || id.Has(auth.Service) {
-			key, rates = "peer:"+id.Deployment+"/"+id.Subject, a.Peers
-		}
-		if ok, after := a.Limiter.Allow(key, rates); !ok {
-			a.shed(info.FullMethod, admission.ReasonRateLimited)
-			return nil, refusal(ctx, codes.ResourceExhausted, admission.ReasonRateLimited, after, "too many calls from this caller; slow down and retry later")
-		}
-		return handler(ctx, req)
+// acquire takes a place among the calls in flight, or returns the
+// UNAVAILABLE to answer (clients may retry it elsewhere or later). The
+// caller releases a place it got.
+func (a *Admission) acquire(ctx context.Context, method string) error {
+	if a.InFlight.Acquire() {
+		return nil
 	}
+	a.shed(method, admission.ReasonOverloaded)
+	return refusal(ctx, codes.Unavailable, admission.ReasonOverloaded, time.Second, "the server is at capacity; retry after a second")
+}
+
+// allow rate-limits a verified caller; it runs after authentication, so
+// the bucket is the verified caller's: a made-up token never reaches it.
+func (a *Admission) allow(ctx context.Context, method string) error {
+	if a.Limiter == nil {
+		return nil
+	}
+	id, ok := auth.FromContext(ctx)
+	if !ok {
+		return nil
+	}
+	key, rates := "sub:"+id.Region+"/"+id.Subject, a.Rates
+	if id.Has(auth.Coordinator) || id.Has(auth.Service) {
+		key, rates = "peer:"+id.Deployment+"/"+id.Subject, a.Peers
+	}
+	if ok, after := a.Limiter.Allow(key, rates); !ok {
+		a.shed(method, admission.ReasonRateLimited)
+		return refusal(ctx, codes.ResourceExhausted, admission.ReasonRateLimited, after, "too many calls from this caller; slow down and retry later")
+	}
+	return nil
 }
 
 // refusal is a status with ErrorInfo and RetryInfo, and a retry-after

@@ -1,30 +1,24 @@
 package rpc
 
 import (
-	"context"
 	"strings"
 	"unicode"
 
-	"google.golang.org/grpc"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"github.com/innovationsmotorer/motor/internal/rpc/errs"
 )
 
-// filterUnary refuses a list filter holding a control character (NUL
+// checkRequest refuses a list filter holding a control character (NUL
 // above all: index keys are term+NUL+key) as INVALID_ARGUMENT naming the
 // field, for every List of every service at once, before any parser or
 // store sees it.
-func filterUnary() grpc.UnaryServerInterceptor {
-	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-		if m, ok := req.(proto.Message); ok {
-			if err := checkFilter(m.ProtoReflect(), info.FullMethod); err != nil {
-				return nil, err
-			}
-		}
-		return handler(ctx, req)
+func checkRequest(req any, method string) error {
+	if m, ok := req.(proto.Message); ok {
+		return checkFilter(m.ProtoReflect(), method)
 	}
+	return nil
 }
 
 func checkFilter(m protoreflect.Message, method string) error {

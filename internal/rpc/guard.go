@@ -16,27 +16,7 @@ import (
 	"google.golang.org/protobuf/protoadapt"
 )
 
-// guardUnary is the last word on what a failed call tells its caller:
-//   - a call whose caller went away or whose deadline passed is CANCELLED or
-//     DEADLINE_EXCEEDED, whatever the handler made of the context error;
-//   - an internal failure is logged with its detail and the trace id, and
-//     answered INTERNAL with that trace id and nothing else;
-//   - an UNAVAILABLE or DEADLINE_EXCEEDED keeps its own words unless they
-//     carry a lower layer's detail (addresses, dial errors), which is
-//     logged and replaced.
-//
-// The caller keeps the ErrorInfo (reason and domain), so a portal can still
-// tell a ledger outage from a store outage.
-func guardUnary(logger *slog.Logger) grpc.UnaryServerInterceptor {
-	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-		resp, err := handler(ctx, req)
-		if err == nil {
-			return resp, nil
-		}
-		return nil, GuardError(ctx, logger, info.FullMethod, err)
-	}
-}
-
+// guardStream is GuardError on what a stream handler returns.
 func guardStream(logger *slog.Logger) grpc.StreamServerInterceptor {
 	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
 		err := handler(srv, ss)
@@ -67,7 +47,18 @@ func TraceID(ctx context.Context) string {
 	return ""
 }
 
-// GuardError is what guardUnary makes of a handler's error; the gateway
+// GuardError is the last word on what a failed call tells its caller:
+//   - a call whose caller went away or whose deadline passed is CANCELLED or
+//     DEADLINE_EXCEEDED, whatever the handler made of the context error;
+//   - an internal failure is logged with its detail and the trace id, and
+//     answered INTERNAL with that trace id and nothing else;
+//   - an UNAVAILABLE or DEADLINE_EXCEEDED keeps its own words unless they
+//     carry a lower layer's detail (addresses, dial errors), which is
+//     logged and replaced.
+//
+// The caller keeps the ErrorInfo (reason and domain), so a portal can still
+// tell a ledger outage from a store outage. Every unary call and stream
+// passes through it (unaryChain, guardStream); the gateway
 // applies it to what reaches it from its own gRPC clients too (a dial
 // error names the service's address).
 func GuardError(ctx context.Context, logger *slog.Logger, method string, err error) error {

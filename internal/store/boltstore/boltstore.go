@@ -641,14 +641,22 @@ func (s *Store) Scan(ctx context.Context, ns store.Namespace, q store.Query) (st
 	}
 	var page store.Page
 	err := s.db.View(func(tx *bolt.Tx) error {
-		indexes, records := sub(tx, ns, bucketIndexes), sub(tx, ns, bucketRecords)
-		if indexes == nil || records == nil {
+		// The namespace's bucket is looked up once, and the records' only
+		// once the index has an entry in the range: a read asking for the
+		// links to an idea nothing links to (most) stops at the index.
+		nsb := tx.Bucket([]byte(ns.String()))
+		if nsb == nil {
+			return nil
+		}
+		indexes := nsb.Bucket([]byte(bucketIndexes))
+		if indexes == nil {
 			return nil
 		}
 		idx := indexes.Bucket([]byte(q.Index))
 		if idx == nil {
 			return nil
 		}
+		var records *bolt.Bucket
 		prefix := []byte(q.Prefix)
 		c := idx.Cursor()
 		k := first(c, q)
@@ -665,6 +673,11 @@ func (s *Store) Scan(ctx context.Context, ns store.Namespace, q store.Query) (st
 			also[i] = alsoCursor{c: b.Cursor(), prefix: []byte(a.Prefix)}
 		}
 		for k != nil && bytes.HasPrefix(k, prefix) {
+			if records == nil {
+				if records = nsb.Bucket([]byte(bucketRecords)); records == nil {
+					return nil
+				}
+			}
 			if len(also) > 0 {
 				next, found, ok := leapfrog(k[len(prefix):], also)
 				switch {
