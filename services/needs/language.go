@@ -46,7 +46,7 @@ func statementIn(lang string, n *needsv1.Need) string {
 	if lang == "en" {
 		return "A way to " + p + " in " + q + " in order to " + o
 	}
-	return "Ett sätt att " + p + " för " + q + " för att " + o
+	return "Ett sätt att " + p + " hos " + q + " för att " + o
 }
 
 // speak sets the statement of an answered need in the request's language.

@@ -17,7 +17,7 @@ import (
 // nothing or something else is asked for.
 func TestStatement_InTheRequestLanguage(t *testing.T) {
 	const (
-		sv = "Ett sätt att upptäcka fall nattetid för boende på särskilda boenden för att korta tiden en person ligger på golvet"
+		sv = "Ett sätt att upptäcka fall nattetid hos boende på särskilda boenden för att korta tiden en person ligger på golvet"
 		en = "A way to upptäcka fall nattetid in boende på särskilda boenden in order to korta tiden en person ligger på golvet"
 	)
 	forEachBackend(t, func(t *testing.T, e *env) {

@@ -173,7 +173,7 @@ func TestCreateGetList(t *testing.T) {
 		if !strings.HasPrefix(created.GetName(), "regions/vasterbotten/needs/") {
 			t.Errorf("name %q: want regions/vasterbotten/needs/…", created.GetName())
 		}
-		want := "Ett sätt att upptäcka fall nattetid för boende på särskilda boenden för att korta tiden en person ligger på golvet"
+		want := "Ett sätt att upptäcka fall nattetid hos boende på särskilda boenden för att korta tiden en person ligger på golvet"
 		if created.GetStatement() != want {
 			t.Errorf("statement %q, want %q", created.GetStatement(), want)
 		}
@@ -206,7 +206,7 @@ func TestCreate_StatementReadsAsOneSentence(t *testing.T) {
 		in := sampleNeed()
 		in.Problem, in.Population, in.Outcome = "  minska väntetiden till hörselundersökning. ", "barn i Västerbotten,", "upptäcka hörselnedsättning tidigt!"
 		got := e.mustCreate(t, e.As(t, auth.Submitter, "vasterbotten"), "vasterbotten", in)
-		want := "Ett sätt att minska väntetiden till hörselundersökning för barn i Västerbotten för att upptäcka hörselnedsättning tidigt"
+		want := "Ett sätt att minska väntetiden till hörselundersökning hos barn i Västerbotten för att upptäcka hörselnedsättning tidigt"
 		if got.GetStatement() != want {
 			t.Errorf("statement %q, want %q", got.GetStatement(), want)
 		}

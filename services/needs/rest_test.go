@@ -37,7 +37,7 @@ func TestREST_Lifecycle(t *testing.T) {
 		created := mustREST(t, e, adv, "POST", "/v1/regions/vasterbotten/needs?requestId=r-1", needJSON)
 		name, _ := created["name"].(string)
 		if created["status"] != "NEED_STATUS_IDENTIFIED" || created["reportedBy"] != "ORIGIN_STAFF" || created["careUnit"] != "Äldreomsorg Umeå" ||
-			created["statement"] != "Ett sätt att upptäcka fall nattetid för boende på särskilda boenden för att korta tiden på golvet" ||
+			created["statement"] != "Ett sätt att upptäcka fall nattetid hos boende på särskilda boenden för att korta tiden på golvet" ||
 			created["patientsAffectedPerYear"] != float64(900) || created["etag"] != "1" || !strings.HasPrefix(name, "regions/vasterbotten/needs/") {
 			t.Fatalf("created %v", created)
 		}

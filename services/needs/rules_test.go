@@ -414,7 +414,7 @@ func TestUpdate(t *testing.T) {
 		}
 		want := proto.Clone(need).(*needsv1.Need)
 		want.Outcome = "larma personalen inom fem minuter"
-		want.Statement = "Ett sätt att upptäcka fall nattetid för boende på särskilda boenden för att larma personalen inom fem minuter"
+		want.Statement = "Ett sätt att upptäcka fall nattetid hos boende på särskilda boenden för att larma personalen inom fem minuter"
 		want.Published = true
 		want.Etag = "2"
 		if diff := cmp.Diff(want, got, protocmp.Transform(), protocmp.IgnoreFields(&needsv1.Need{}, "update_time")); diff != "" {
