@@ -2,6 +2,8 @@ package trigram
 
 import (
 	"cmp"
+	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"unicode"
@@ -255,4 +257,13 @@ func sortHits(hits []Hit) {
 		}
 		return cmp.Compare(a.Name, b.Name)
 	})
+}
+
+// RankKey is a hit's place in a ranked list as a string that sorts best
+// first: by similarity (to a millionth), then by then (an order of its own
+// for equal scores, e.g. newest first), then by name. A page token holds
+// the last key shown.
+func RankKey(similarity float64, then, name string) string {
+	micro := max(0, min(int64(math.Round(similarity*1e6)), 9_999_999))
+	return fmt.Sprintf("%07d/%s/%s", 9_999_999-micro, then, name)
 }

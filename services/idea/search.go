@@ -3,8 +3,6 @@ package idea
 import (
 	"cmp"
 	"context"
-	"fmt"
-	"math"
 	"slices"
 	"strings"
 	"unicode/utf8"
@@ -133,8 +131,7 @@ func (x *simIndex) searchText(q string, mayList func(name string) bool) []search
 	}
 	out := make([]searchHit, 0, len(best))
 	for name, rel := range best {
-		micro := max(0, min(int64(math.Round(rel*1e6)), 9_999_999))
-		out = append(out, searchHit{name: name, key: fmt.Sprintf("%07d/%s/%s", 9_999_999-micro, newestFirst(x.ideas[name]), name)})
+		out = append(out, searchHit{name: name, key: trigram.RankKey(rel, newestFirst(x.ideas[name]), name)})
 	}
 	slices.SortFunc(out, func(a, b searchHit) int { return cmp.Compare(a.key, b.key) })
 	return out

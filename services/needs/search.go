@@ -3,8 +3,6 @@ package needs
 import (
 	"cmp"
 	"context"
-	"fmt"
-	"math"
 	"slices"
 	"strings"
 	"unicode/utf8"
@@ -80,8 +78,7 @@ func (s *Server) searchNeeds(ctx context.Context, req *needsv1.ListNeedsRequest,
 	type hit struct{ name, key string }
 	hits := make([]hit, len(found))
 	for i, h := range found {
-		micro := max(0, min(int64(math.Round(h.Similarity*1e6)), 9_999_999))
-		hits[i] = hit{h.Name, fmt.Sprintf("%07d/%s/%s", 9_999_999-micro, x.meta[h.Name].newest, h.Name)}
+		hits[i] = hit{h.Name, trigram.RankKey(h.Similarity, x.meta[h.Name].newest, h.Name)}
 	}
 	x.mu.Unlock()
 	slices.SortFunc(hits, func(a, b hit) int { return cmp.Compare(a.key, b.key) })
