@@ -73,32 +73,63 @@ type Hit struct {
 
 // Search returns the texts at least threshold similar to text, most similar
 // first and by name among equals, that keep accepts (nil accepts all), at
-// most limit of them. Similarity is Similarity's.
+// most limit of them (all of them when limit < 0). Similarity is
+// Similarity's.
 func (x *Index) Search(text string, threshold float64, limit int, keep func(name string) bool) []Hit {
 	q := Keys(nil, text)
 	if len(q) == 0 {
 		return nil
 	}
-	var hits []Hit
+	if limit == 0 {
+		return nil
+	}
+	// Only the best limit hits are kept as they come, in order: a region
+	// of near-twins (every text above the threshold) costs a comparison
+	// with the worst kept per text, not a sort of all of them.
+	var top []Hit
 	for d, c := range x.count(q) {
 		if c == 0 || !x.docs[d].alive {
 			continue
 		}
-		if sim := Ratio(int(c), len(q), int(x.docs[d].grams)); sim >= threshold {
-			hits = append(hits, Hit{x.docs[d].name, sim})
+		sim := Ratio(int(c), len(q), int(x.docs[d].grams))
+		if sim < threshold {
+			continue
+		}
+		h := Hit{x.docs[d].name, sim}
+		if limit > 0 && len(top) == limit && !better(h, top[limit-1]) {
+			continue
+		}
+		if keep != nil && !keep(h.Name) {
+			continue
+		}
+		if limit < 0 { // all of them: sorted once at the end
+			top = append(top, h)
+			continue
+		}
+		i, _ := slices.BinarySearchFunc(top, h, func(a, b Hit) int {
+			if better(a, b) {
+				return -1
+			}
+			return 1
+		})
+		top = slices.Insert(top, i, h)
+		if len(top) > limit {
+			top = top[:limit]
 		}
 	}
-	sortHits(hits)
-	out := hits[:0]
-	for _, h := range hits {
-		if len(out) == limit {
-			break
-		}
-		if keep == nil || keep(h.Name) {
-			out = append(out, h)
-		}
+	if limit < 0 {
+		sortHits(top)
 	}
-	return out
+	return top
+}
+
+// better says whether a comes before b: more similar, or as similar and
+// first by name.
+func better(a, b Hit) bool {
+	if a.Similarity != b.Similarity {
+		return a.Similarity > b.Similarity
+	}
+	return a.Name < b.Name
 }
 
 // Cover returns the texts that hold at least threshold of the trigrams of
