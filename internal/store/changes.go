@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 )
 
 // EventTail is a backend that tells the Seq of the newest audit event of a
@@ -114,4 +115,20 @@ func (f *Follower) Sync(ctx context.Context, s Store, put func(Record) error) er
 	}
 	f.lastSeq = seq
 	return nil
+}
+
+// WarmEach builds an in-memory index of each region in turn, behind a
+// process's start, so the first query after it does not wait for the whole
+// region to be read; a query arriving meanwhile waits for its own region
+// only (build holds that region's lock). A region that cannot be read now
+// is logged and left to its first query, which tries again.
+func WarmEach(ctx context.Context, regions []string, logger *slog.Logger, build func(ctx context.Context, region string) error) {
+	for _, region := range regions {
+		if ctx.Err() != nil {
+			return
+		}
+		if err := build(ctx, region); err != nil && ctx.Err() == nil {
+			logger.WarnContext(ctx, "similarity index not built at start-up; the first query builds it", "region", region, "error", err)
+		}
+	}
 }

@@ -4,8 +4,6 @@ import (
 	"cmp"
 	"context"
 	"slices"
-	"strings"
-	"unicode/utf8"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -21,9 +19,6 @@ import (
 )
 
 const (
-	// maxQuery bounds q: a search is a few words, not a text to compare
-	// (that is :findSimilar).
-	maxQuery = 200
 	// searchThreshold is the share of each word's trigrams an idea must
 	// hold, pg_trgm's word_similarity_threshold: "kol" finds "KOL-kontroll"
 	// and "kolla", not every word beginning with "ko".
@@ -44,17 +39,7 @@ type searchHit struct {
 func (s *Server) searchIdeas(ctx context.Context, req *ideav1.ListIdeasRequest, region string, who *auth.Identity) (*ideav1.ListIdeasResponse, error) {
 	var v errs.Violations
 	wide := isStaff(who, region) || isNational(who)
-	raw := strings.TrimSpace(req.GetQ())
-	q := trigram.Fold(raw)
-	switch n := utf8.RuneCountInString(raw); {
-	case n > maxQuery:
-		v.Add("q", "is %d characters long; a search is at most %d", n, maxQuery)
-	case len(trigram.Keys(nil, q)) == 0:
-		v.Add("q", "has no letters or digits to search for")
-	}
-	if req.GetOrderBy() != "" {
-		v.Add("order_by", "must be empty with q: search results come by relevance, best first")
-	}
+	q := resource.SearchQuery(&v, req.GetQ(), req.GetOrderBy())
 	plan, ferr := filter.Compile(req.GetFilter(), store.Query{Index: "created"}, filterFields())
 	if ferr != nil {
 		v.Add("filter", "%v", ferr)

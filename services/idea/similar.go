@@ -165,22 +165,13 @@ func (s *Server) simIndexOf(region string) *simIndex {
 }
 
 // WarmSimilar builds the similarity index of every served region, one
-// region after the other, so the first :findSimilar after a start does not
-// wait for the whole region's ideas to be read. A query arriving meanwhile
-// waits for its region's index only. A region whose ideas cannot be read
-// is logged and left to the first query, which tries again.
+// region after the other (store.WarmEach).
 func (s *Server) WarmSimilar(ctx context.Context) error {
-	for _, region := range s.regions.IDs() {
-		if ctx.Err() != nil {
-			return nil
-		}
+	store.WarmEach(ctx, s.regions.IDs(), s.logger, func(ctx context.Context, region string) error {
 		x := s.simIndexOf(region)
 		x.mu.Lock()
-		err := s.sync(ctx, x)
-		x.mu.Unlock()
-		if err != nil && ctx.Err() == nil {
-			s.logger.WarnContext(ctx, "similarity index not built at start-up; the first query builds it", "region", region, "error", err)
-		}
-	}
+		defer x.mu.Unlock()
+		return s.sync(ctx, x)
+	})
 	return nil
 }

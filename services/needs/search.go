@@ -4,8 +4,6 @@ import (
 	"cmp"
 	"context"
 	"slices"
-	"strings"
-	"unicode/utf8"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -21,9 +19,6 @@ import (
 )
 
 const (
-	// maxQuery bounds q: a search is a few words, not a draft to compare
-	// (that is :findSimilar).
-	maxQuery = 200
 	// searchThreshold is the share of each word's trigrams a need must
 	// hold, pg_trgm's word_similarity_threshold.
 	searchThreshold = 0.6
@@ -36,17 +31,7 @@ const (
 // where the filter and the caller's access are checked again.
 func (s *Server) searchNeeds(ctx context.Context, req *needsv1.ListNeedsRequest, region string, who *auth.Identity) (*needsv1.ListNeedsResponse, error) {
 	var v errs.Violations
-	raw := strings.TrimSpace(req.GetQ())
-	q := trigram.Fold(raw)
-	switch n := utf8.RuneCountInString(raw); {
-	case n > maxQuery:
-		v.Add("q", "is %d characters long; a search is at most %d", n, maxQuery)
-	case len(trigram.Keys(nil, q)) == 0:
-		v.Add("q", "has no letters or digits to search for")
-	}
-	if req.GetOrderBy() != "" {
-		v.Add("order_by", "must be empty with q: search results come by relevance, best first")
-	}
+	q := resource.SearchQuery(&v, req.GetQ(), req.GetOrderBy())
 	plan, ferr := filter.Compile(req.GetFilter(), store.Query{Index: orderCreated}, filterFields(orderCreated))
 	if ferr != nil {
 		v.Add("filter", "%v", ferr)

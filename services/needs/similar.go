@@ -162,22 +162,14 @@ func (s *Server) indexOf(region string) *needIndex {
 	return x
 }
 
-// WarmSimilar builds the similarity index of every served region, one
-// after the other, so the first :findSimilar or q search after a start
-// does not wait for it. Run behind the start: a region it cannot read now
-// is built by its first query instead.
+// WarmSimilar builds the need index of every served region, one region
+// after the other (store.WarmEach), for :findSimilar and q.
 func (s *Server) WarmSimilar(ctx context.Context) error {
-	for _, region := range s.regions.IDs() {
-		if ctx.Err() != nil {
-			return nil
-		}
+	store.WarmEach(ctx, s.regions.IDs(), s.logger, func(ctx context.Context, region string) error {
 		x := s.indexOf(region)
 		x.mu.Lock()
-		err := s.syncIndex(ctx, x)
-		x.mu.Unlock()
-		if err != nil && ctx.Err() == nil {
-			s.logger.WarnContext(ctx, "similarity index not built at start-up; the first query builds it", "region", region, "error", err)
-		}
-	}
+		defer x.mu.Unlock()
+		return s.syncIndex(ctx, x)
+	})
 	return nil
 }
